@@ -1,0 +1,336 @@
+"""``python -m analyzer``: analyze, compare, devices, plugins, calibrate.
+
+Exit codes: 0 success; 1 the model could not be loaded or analyzed; 2 the
+command line is wrong (unknown option, bad SPEC, unknown device). Every
+failure prints one line to stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tomllib
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from analyzer.core.errors import AnalyzerError, UsageError
+
+PROG = "analyzer"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage dumps."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _shape(text: str) -> tuple[tuple[int, ...], str | None]:
+    """``1,3,224,224`` or ``1,128:int64`` -> (shape, dtype)."""
+    dims, _, dtype = text.partition(":")
+    try:
+        shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}: expected comma-separated integers like 1,3,224,224") from None
+    if not shape or any(d < 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}")
+    return shape, dtype or None
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _common(debug_default: Any = False) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--debug", action="store_true", default=debug_default, help="show tracebacks on errors")
+    p.add_argument("--block-plugin", action="append", default=debug_default if debug_default is argparse.SUPPRESS else [],
+                   metavar="NAME", help="do not load this plugin (repeatable); also $ANALYZER_BLOCK_PLUGINS")  # fmt: skip
+    return p
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the result to FILE instead of stdout")
+
+
+def _analysis_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model input")
+    g.add_argument("--input-shape", "-i", type=_shape, action="append", metavar="SHAPE[:DTYPE]",
+                   help="input shape such as 1,3,224,224 or 1,128:int64 (repeat for several inputs)")  # fmt: skip
+    g.add_argument("--framework", help="frontend to use instead of detecting it (torch, keras, jax, ir...)")
+    g.add_argument("--capture", help="frontend capture path (PyTorch: meta or export)")
+    c = p.add_argument_group("conventions")
+    c.add_argument("--no-bias", action="store_true", help="ignore biases, as the lecture does")
+    c.add_argument("--exact-flops", action="store_true", help="count 2n-1 FLOPs per length-n dot product")
+    c.add_argument("--weight-bits", type=int, metavar="N", help="store every weight at N bits (model size)")
+    c.add_argument("--layer-bits", action="append", metavar="PATTERN=BITS|FILE",
+                   help="bit width per layer-name pattern, or a TOML/JSON file of them (repeatable)")  # fmt: skip
+    c.add_argument("--activation-bits", type=int, metavar="N", help="activation bit width (default: tensor dtype)")
+    c.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"], help="for the training-memory estimate")
+    c.add_argument("--train-batch", type=int, metavar="N", help="batch size of the training-memory estimate")
+    c.add_argument("--strict", action="store_true", help="fail (exit 1) when any op is unsupported")
+    h = p.add_argument_group("hardware")
+    h.add_argument("--device", "-d", action="append", default=[], metavar="NAME", help="device from the hardware DB (repeatable)")
+    h.add_argument("--batch", type=_int_list, metavar="B1,B2,...", help="batch sizes of the throughput sweep")
+    h.add_argument("--efficiency", type=_key_value, action="append", metavar="CLASS=FRACTION",
+                   help="override a device efficiency factor, e.g. gemm=0.5 (repeatable)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    sub_common = _common(argparse.SUPPRESS)
+    parser = _Parser(prog=PROG, description="Analyze the efficiency of neural networks: params, MACs, FLOPs, "
+                     "activations, memory traffic; latency, energy and fit on CPUs, GPUs and MCUs.",
+                     parents=[common])  # fmt: skip
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    a = subs.add_parser("analyze", parents=[sub_common], help="analyze one model",
+                        description="Analyze one model. SPEC: path/file.py:NAME, package.module:NAME, or a saved "
+                        "model/graph file (.json IR, .pt2, .keras).")  # fmt: skip
+    a.add_argument("spec", metavar="SPEC")
+    _analysis_options(a)
+    _output_options(a)
+
+    c = subs.add_parser("compare", parents=[sub_common], help="compare several models side by side")
+    c.add_argument("specs", metavar="SPEC", nargs="+")
+    _analysis_options(c)
+    _output_options(c)
+
+    d = subs.add_parser("devices", parents=[sub_common], help="list devices of the hardware DB, or show one")
+    d.add_argument("action", nargs="?", default="list", choices=["list", "show"])
+    d.add_argument("name", nargs="?", help="device to show")
+    _output_options(d)
+
+    p = subs.add_parser("plugins", parents=[sub_common], help="list loaded plugins, their hooks and origin")
+    _output_options(p)
+
+    k = subs.add_parser("calibrate", parents=[sub_common], help="measure this machine and write the 'host' device spec")
+    k.add_argument("--output-dir", type=Path, help="directory for host.toml (default: the user device directory)")
+    k.add_argument("--quick", action="store_true", help="shorter measurements (less accurate)")
+    return parser
+
+
+def _layer_bits(items: Sequence[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items or ():
+        path = Path(item)
+        if "=" not in item and path.suffix in (".toml", ".json"):
+            try:
+                text = path.read_text()
+                doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+            except OSError as e:
+                raise UsageError(f"--layer-bits: cannot read {path} ({e.strerror})") from None
+            except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+                raise UsageError(f"--layer-bits: {path} is not valid {path.suffix[1:].upper()} ({e})") from None
+            doc = doc.get("layer_bits", doc) if isinstance(doc, dict) else doc
+            if not isinstance(doc, dict):
+                raise UsageError(f"--layer-bits: {path} must map layer-name patterns to bit widths")
+            pairs = list(doc.items())
+        else:
+            pattern, sep, bits = item.rpartition("=")
+            if not sep or not pattern:
+                raise UsageError(f"--layer-bits: expected PATTERN=BITS or a .toml/.json file, got {item!r}")
+            pairs = [(pattern, bits)]
+        for pattern, bits in pairs:
+            try:
+                value = int(bits)
+            except (TypeError, ValueError):
+                raise UsageError(f"--layer-bits: bit width for {pattern!r} must be an integer, got {bits!r}") from None
+            if value <= 0:
+                raise UsageError(f"--layer-bits: bit width for {pattern!r} must be positive")
+            out[str(pattern)] = value
+    return out
+
+
+def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    hardware: dict[str, Any] = {}
+    if args.batch:
+        hardware["batch_sizes"] = args.batch
+    if args.efficiency:
+        try:
+            hardware["efficiency"] = {k: float(v) for k, v in args.efficiency}
+        except ValueError:
+            raise UsageError("--efficiency: FRACTION must be a number") from None
+    return {
+        "bias": not args.no_bias,
+        "exact_flops": args.exact_flops,
+        "weight_bits": args.weight_bits,
+        "layer_bits": _layer_bits(args.layer_bits),
+        "activation_bits": args.activation_bits,
+        "strict": args.strict,
+        "optimizer": args.optimizer,
+        "train_batch": args.train_batch,
+        "hardware": hardware,
+    }
+
+
+def _inputs(args: argparse.Namespace) -> Any:
+    from analyzer.core.ir import Tensor
+
+    if not args.input_shape:
+        return None
+    many = len(args.input_shape) > 1
+    return [Tensor(f"input{i}" if many else "input", shape, dtype or "float32")
+            for i, (shape, dtype) in enumerate(args.input_shape)]  # fmt: skip
+
+
+def _analyze_spec(spec_text: str, args: argparse.Namespace, plugins: Any) -> Any:
+    from analyzer.core import dtypes
+    from analyzer.core.engine import analyze
+    from analyzer.core.spec import resolve_spec
+
+    for shape, dtype in args.input_shape or ():
+        if dtype:
+            try:
+                dtypes.canonical(dtype)
+            except ValueError as e:
+                raise UsageError(f"--input-shape: {e}") from None
+    spec = resolve_spec(spec_text, plugins)
+    inputs = _inputs(args)
+    frontend_options = dict(spec.frontend_options)
+    if args.capture:
+        frontend_options["capture"] = args.capture
+    return analyze(
+        spec.model, inputs if inputs is not None else spec.inputs, params=spec.params,
+        framework=args.framework or spec.framework, devices=args.device, plugins=plugins,
+        name=spec.name, frontend_options=frontend_options, **_analysis_kwargs(args),
+    )  # fmt: skip
+
+
+def _emit(text: str, args: argparse.Namespace) -> None:
+    if args.output:
+        try:
+            args.output.write_text(text)
+        except OSError as e:
+            raise UsageError(f"--output: cannot write {args.output} ({e.strerror})") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
+    reporter = plugins.reporter(args.format)
+    color = args.output is None and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if color else None
+    if type(obj).__name__ == "Comparison":
+        return reporter.render_comparison(obj, color=color, width=width)
+    return reporter.render_report(obj, color=color, width=width)
+
+
+def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:
+    plugins.reporter(args.format)  # fail on a bad format before the work
+    report = _analyze_spec(args.spec, args, plugins)
+    _emit(_render(report, args, plugins), args)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.core.compare import compare
+
+    plugins.reporter(args.format)
+    reports = [_analyze_spec(s, args, plugins) for s in args.specs]
+    comparison = compare(reports, labels=args.specs)
+    _emit(_render(comparison, args, plugins), args)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.cli_devices import render_device, render_device_list
+
+    if args.action == "show":
+        if not args.name:
+            raise UsageError("devices show: give a device NAME")
+        _emit(render_device(plugins.devices.get(args.name), args.format), args)
+    else:
+        if args.name:
+            raise UsageError(f"devices: unexpected argument {args.name!r} (did you mean 'devices show {args.name}'?)")
+        _emit(render_device_list(plugins.devices.all(), args.format), args)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace, plugins: Any) -> int:
+    rows = plugins.describe()
+    if args.format == "json":
+        text = json.dumps({"plugins": rows, "blocked": plugins.blocked()}, indent=2) + "\n"
+    elif args.format == "table":
+        from rich.table import Table
+
+        from analyzer.plugins.reporters.common import rich_text
+
+        t = Table(title="Loaded plugins", title_justify="left", header_style="bold")
+        for col in ("name", "origin", "module", "hooks"):
+            t.add_column(col, overflow="fold")
+        for r in rows:
+            t.add_row(r["name"], r["origin"], r["module"], ", ".join(h.removeprefix("analyzer_") for h in r["hooks"]))
+        blocked = ["blocked: " + ", ".join(plugins.blocked())] if plugins.blocked() else []
+        text = rich_text(t, *blocked)
+    else:
+        raise UsageError(f"plugins: format {args.format!r} not available (table or json)")
+    _emit(text, args)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.plugins.hardware.calibrate import calibrate_command
+
+    path = calibrate_command(output_dir=args.output_dir, quick=args.quick)
+    sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
+COMMANDS = {
+    "analyze": cmd_analyze,
+    "compare": cmd_compare,
+    "devices": cmd_devices,
+    "plugins": cmd_plugins,
+    "calibrate": cmd_calibrate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        from analyzer.core.plugins import load_plugins
+
+        plugins = load_plugins(block=args.block_plugin)
+        return COMMANDS[args.command](args, plugins)
+    except AnalyzerError as e:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"{PROG}: error: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return 130
+    except Exception as e:  # a bug: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        first = (str(e).strip().splitlines() or [""])[0]
+        sys.stderr.write(f"{PROG}: error: internal error: {type(e).__name__}: {first} (rerun with --debug)\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Rendering of ``python -m analyzer devices`` (the list, and one device with sources)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from analyzer.core.devices import DeviceSpec, Figure
+from analyzer.core.errors import UsageError
+from analyzer.plugins.reporters.common import human, rich_text
+
+
+def _fig(f: Figure | None, unit: str = "") -> str:
+    return "-" if f is None else f"{human(f.value)}{unit}"
+
+
+def render_device_list(devices: list[DeviceSpec], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([d.model_dump(mode="json", by_alias=True) for d in devices], indent=2) + "\n"
+    if fmt != "table":
+        raise UsageError(f"devices: format {fmt!r} not available (table or json)")
+    t = Table(title="Devices", title_justify="left", header_style="bold")
+    for col in ("name", "class", "device", "peak ops/s by dtype", "memory (capacity, bandwidth)"):
+        t.add_column(col, overflow="fold")
+    for d in devices:
+        peaks = ", ".join(f"{k} {_fig(v)}" for k, v in d.peak_ops_per_s.items())
+        mem = ", ".join(f"{m.name} {_fig(m.capacity_bytes, 'B')} @ {_fig(m.bandwidth_bytes_per_s, 'B/s')}" for m in d.memory)
+        t.add_row(d.name, d.device_class, d.display_name, peaks, mem)
+    return rich_text(t)
+
+
+def render_device(d: DeviceSpec, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(d.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+    if fmt != "table":
+        raise UsageError(f"devices show: format {fmt!r} not available (table or json)")
+    t = Table(title=f"{d.name}: {d.display_name} ({d.device_class})", title_justify="left", header_style="bold")
+    for col in ("figure", "value", "kind", "source"):
+        t.add_column(col, overflow="fold")
+
+    def add(label: str, f: Figure | None) -> None:
+        if f is not None:
+            t.add_row(label, f"{f.value:.6g}", f.kind, f.source + (f" ({f.note})" if f.note else ""))
+
+    for dtype, f in d.peak_ops_per_s.items():
+        add(f"peak_ops_per_s.{dtype}", f)
+    for dtype, f in d.energy_per_op_j.items():
+        add(f"energy_per_op_j.{dtype}", f)
+    for m in d.memory:
+        add(f"{m.name}.capacity_bytes", m.capacity_bytes)
+        add(f"{m.name}.bandwidth_bytes_per_s", m.bandwidth_bytes_per_s)
+        add(f"{m.name}.energy_per_byte_j", m.energy_per_byte_j)
+    add("power_w", d.power_w)
+    for k, f in d.runtime_overhead_bytes.items():
+        add(f"runtime_overhead_bytes.{k}", f)
+    extra = [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
+    return rich_text(t, *extra, f"file: {d.path}")

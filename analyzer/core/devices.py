@@ -1,0 +1,139 @@
+"""Device specs: versioned TOML data files, validated by a pydantic schema.
+
+Every figure is a table ``{value, source, kind}`` so that no number exists
+without where it came from; units are in the key names (``_bytes``,
+``_per_s``, ``_j``, ``_w``). See docs/hardware.md for the schema.
+
+Specs are found in ``analyzer/hardware_db/{cpu,gpu,mcu}/``, in directories
+plugins return from ``analyzer_device_dirs``, and in the directories listed
+in the ``ANALYZER_DEVICE_PATH`` environment variable (os.pathsep-separated).
+A later directory overrides a device of the same name from an earlier one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+
+from analyzer.core.errors import AnalysisError, UsageError
+
+SCHEMA = "analyzer.device/1"
+ENV_VAR = "ANALYZER_DEVICE_PATH"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "hardware_db"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Figure(_Strict):
+    """A number with its provenance."""
+
+    value: PositiveFloat
+    source: str = Field(min_length=3)
+    kind: Literal["datasheet", "measured", "derived", "estimate"] = "datasheet"
+    note: str = ""
+
+
+class MemoryLevel(_Strict):
+    """One level of the memory hierarchy.
+
+    ``stores`` says what the hardware models may place there: weights
+    (``"weights"``), activations (``"activations"``) or both. ``on_chip``
+    levels hold weights that fit without touching off-chip memory.
+    """
+
+    name: str
+    on_chip: bool
+    capacity_bytes: Figure
+    bandwidth_bytes_per_s: Figure
+    energy_per_byte_j: Figure | None = None
+    stores: tuple[Literal["weights", "activations"], ...] = ("weights", "activations")
+
+
+class DeviceSpec(_Strict):
+    schema_: Literal["analyzer.device/1"] = Field(alias="schema")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    display_name: str
+    device_class: Literal["cpu", "gpu", "mcu"] = Field(alias="class")
+    description: str = ""
+    peak_ops_per_s: dict[str, Figure] = Field(min_length=1)
+    energy_per_op_j: dict[str, Figure] = Field(default_factory=dict)
+    memory: tuple[MemoryLevel, ...] = Field(min_length=1)
+    power_w: Figure | None = None
+    efficiency: dict[str, float] = Field(default_factory=dict)
+    runtime_overhead_bytes: dict[str, Figure] = Field(default_factory=dict)
+    path: str = Field(default="", exclude=True)
+
+    def memory_level(self, name: str) -> MemoryLevel | None:
+        return next((m for m in self.memory if m.name == name), None)
+
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    return f"{path}: field {loc!r}: {first['msg']}"
+
+
+def load_device(path: Path) -> DeviceSpec:
+    """Read and validate one spec file; errors name the file and the field."""
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise AnalysisError(f"{path}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise AnalysisError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        spec = DeviceSpec.model_validate({**doc, "path": str(path)})
+    except ValidationError as e:
+        raise AnalysisError(_format_error(path, e)) from None
+    if path.stem != spec.name:
+        raise AnalysisError(f"{path}: field 'name': {spec.name!r} does not match the file name")
+    return spec
+
+
+def device_dirs(plugin_dirs: Iterable[Path] = ()) -> list[Path]:
+    """Built-in DB, then plugin directories, then ``$ANALYZER_DEVICE_PATH``."""
+    dirs = [BUILTIN_DIR, *plugin_dirs]
+    env = os.environ.get(ENV_VAR, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    return dirs
+
+
+class DeviceCatalog:
+    """Device specs by name, loaded lazily from the spec directories."""
+
+    def __init__(self, dirs: Iterable[Path]):
+        self.dirs = list(dirs)
+        self._files: dict[str, Path] | None = None
+        self._loaded: dict[str, DeviceSpec] = {}
+
+    def _index(self) -> dict[str, Path]:
+        if self._files is None:
+            files: dict[str, Path] = {}
+            for d in self.dirs:
+                if d.is_dir():
+                    for f in sorted(d.rglob("*.toml")):
+                        files[f.stem] = f
+            self._files = files
+        return self._files
+
+    def names(self) -> list[str]:
+        return sorted(self._index())
+
+    def get(self, name: str) -> DeviceSpec:
+        """The spec called ``name``; UsageError if there is none."""
+        if name not in self._loaded:
+            path = self._index().get(name)
+            if path is None:
+                raise UsageError(f"unknown device {name!r}; see 'python -m analyzer devices'")
+            self._loaded[name] = load_device(path)
+        return self._loaded[name]
+
+    def all(self) -> list[DeviceSpec]:
+        return [self.get(n) for n in self.names()]

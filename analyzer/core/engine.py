@@ -1,0 +1,175 @@
+"""The analysis engine: model -> Graph (frontend) -> metrics -> hardware -> Report."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from analyzer.core.errors import AnalysisError, AnalyzerError, UnsupportedOpsError, UsageError
+from analyzer.core.frontend import Frontend
+from analyzer.core.graph import Graph, GraphError
+from analyzer.core.ir import numel
+from analyzer.core.metric import MetricContext
+from analyzer.core.options import AnalysisOptions
+from analyzer.core.plugins import PluginSet, default_plugins
+from analyzer.core.report import LayerRow, Report
+
+
+def analyze(
+    model: Any,
+    inputs: Any = None,
+    *,
+    params: Any = None,
+    framework: str | None = None,
+    devices: Iterable[str] = (),
+    plugins: PluginSet | None = None,
+    name: str | None = None,
+    frontend_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Report:
+    """Analyze ``model`` called on ``inputs`` and return a Report.
+
+    ``model`` is a framework model (PyTorch module, Keras model, JAX
+    function with ``params``...), a ``Graph``, or a path to a saved model or
+    saved graph. ``framework`` names the frontend when detection is not
+    wanted. ``devices`` are names from the hardware DB. ``options`` are
+    ``AnalysisOptions`` fields (``bias=False``, ``exact_flops=True``,
+    ``weight_bits=8``...); ``frontend_options`` go to the frontend.
+    """
+    ps = plugins or default_plugins()
+    opts = AnalysisOptions.from_kwargs(options)
+    graph = to_graph(model, inputs, params=params, framework=framework, plugins=ps, **(frontend_options or {}))
+    if name:
+        graph.name = name
+    return analyze_graph(graph, opts, devices=devices, plugins=ps)
+
+
+def find_frontend(model: Any, framework: str | None, ps: PluginSet) -> Frontend:
+    if framework is not None:
+        try:
+            return ps.frontends[framework]
+        except KeyError:
+            raise UsageError(f"unknown framework {framework!r}; frontends: {', '.join(ps.frontends)}") from None
+    if isinstance(model, str | Path):
+        path = Path(model)
+        if not path.exists():
+            raise AnalysisError(f"no such file: {path}")
+        for fe in ps.frontends.values():
+            if path.suffix.lower() in fe.file_suffixes:
+                return fe
+        known = sorted({s for fe in ps.frontends.values() for s in fe.file_suffixes})
+        raise AnalysisError(f"{path}: no frontend reads {path.suffix or 'files without suffix'} files (readable: {', '.join(known)})")
+    for fe in ps.frontends.values():
+        if fe.accepts(model):
+            return fe
+    kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    raise AnalysisError(f"no frontend accepts an object of type {kind} (frontends: {', '.join(ps.frontends)})")
+
+
+def to_graph(
+    model: Any, inputs: Any = None, *, params: Any = None, framework: str | None = None,
+    plugins: PluginSet | None = None, **frontend_options: Any,
+) -> Graph:  # fmt: skip
+    """Convert ``model`` to a Graph through the frontend plugins."""
+    ps = plugins or default_plugins()
+    fe = find_frontend(model, framework, ps)
+    try:
+        if isinstance(model, str | Path):
+            model = fe.load_file(Path(model))
+        return fe.to_graph(model, inputs, params=params, **frontend_options)
+    except AnalyzerError:
+        raise
+    except Exception as e:  # a frontend bug or a model the framework rejects
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise AnalysisError(f"{fe.name} frontend could not convert the model: {type(e).__name__}: {first}") from e
+
+
+def _unsupported(graph: Graph, ps: PluginSet) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for node in graph.nodes():
+        if not ps.formulas.supports(ps.vocabulary.get(node.op)):
+            counts[(node.op, node.source_op)] += 1
+    rows = [{"op": op, "source_op": src, "count": c} for (op, src), c in counts.most_common()]
+    total = len(graph)
+    bad = sum(counts.values())
+    coverage = {
+        "nodes": total,
+        "supported_nodes": total - bad,
+        "unsupported_nodes": bad,
+        "unsupported_share": bad / total if total else 0.0,
+    }
+    return rows, coverage
+
+
+def analyze_graph(
+    graph: Graph, options: AnalysisOptions | None = None, *, devices: Iterable[str] = (), plugins: PluginSet | None = None
+) -> Report:
+    """Run every loaded metric (and hardware model for ``devices``) over ``graph``."""
+    ps = plugins or default_plugins()
+    opts = options or AnalysisOptions()
+    try:
+        graph.validate(ps.vocabulary)
+    except GraphError as e:
+        raise AnalysisError(f"invalid graph: {e}") from None
+    unsupported, coverage = _unsupported(graph, ps)
+    if opts.strict and unsupported:
+        ops = ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
+        raise UnsupportedOpsError(f"{coverage['unsupported_nodes']} unsupported op(s) under --strict: {ops}")
+    device_specs = [ps.devices.get(d) for d in devices]  # unknown names fail before any work
+
+    layers = graph.layers()
+    ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
+    quantities: dict[str, dict[str, str]] = {}
+    for metric in ps.metric_order():
+        ctx.results[metric.name] = metric.compute(ctx)
+        for q in metric.quantities:
+            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name}
+
+    totals: dict[str, Any] = {}
+    per_layer: dict[str, dict[str, Any]] = {layer.name: {} for layer in layers}
+    details: dict[str, Any] = {}
+    for name, result in ctx.results.items():
+        totals.update(result.totals)
+        for lname, values in result.layers.items():
+            per_layer.setdefault(lname, {}).update(values)
+        if result.details:
+            details[name] = result.details
+    rows = [
+        LayerRow(
+            name=layer.name, op=layer.op, scope=layer.scope,
+            output_shapes=[list(graph.shape(t)) for t in layer.outputs],
+            values=per_layer[layer.name], nodes=list(layer.nodes),
+        )
+        for layer in layers
+    ]  # fmt: skip
+
+    hardware = [ps.hardware_model_for(spec.device_class).evaluate(ctx, spec) for spec in device_specs]
+    warnings = list(graph.meta.get("warnings", []))
+    if unsupported:
+        warnings.append(
+            f"{coverage['unsupported_nodes']} of {coverage['nodes']} ops are unsupported and not counted: "
+            + ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
+        )
+    model_info = {
+        "name": graph.name,
+        "framework": graph.framework,
+        "inputs": [
+            {"name": t, "shape": list(graph.shape(t)), "dtype": graph.spec(t).dtype} for t in graph.inputs
+        ],
+        "capture": graph.meta.get("capture", ""),
+        "nodes": len(graph),
+        "layers": len(layers),
+        "input_elements": sum(numel(graph.shape(t)) for t in graph.inputs),
+    }
+    return Report(
+        model=model_info, totals=totals, layers=rows, hardware=hardware, unsupported=unsupported,
+        coverage=coverage, quantities=quantities, options=_options_dict(opts), details=details,
+        warnings=warnings, graph=graph,
+    )  # fmt: skip
+
+
+def _options_dict(opts: AnalysisOptions) -> dict[str, Any]:
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in dataclasses.asdict(opts).items()}

@@ -1,0 +1,197 @@
+"""The graph IR: a small typed API around a networkx MultiDiGraph.
+
+Nodes of the networkx graph are op ids; an edge ``producer -> consumer``
+keyed by tensor name exists for every activation tensor an op consumes from
+another op. Parameters and graph inputs are not networkx nodes: they are
+looked up in ``Graph.params`` / ``Graph.tensors``.
+
+Nodes are kept in execution order (the order frontends add them, which
+``validate()`` checks is topological); passes walk ``graph.nodes()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from analyzer.core import dtypes
+from analyzer.core.ir import Node, Param, Shape, Tensor
+
+if TYPE_CHECKING:
+    from analyzer.core.layers import Layer
+    from analyzer.core.ops import OpVocabulary
+
+
+class GraphError(ValueError):
+    """The graph is malformed (raised by ``Graph.validate`` and the mutators)."""
+
+
+class Graph:
+    """A model as a DAG of canonical ops over shaped tensors."""
+
+    def __init__(self, name: str = "model", framework: str = "", meta: dict[str, Any] | None = None):
+        self.name = name
+        self.framework = framework
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.tensors: dict[str, Tensor] = {}
+        self.params: dict[str, Param] = {}
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self._nodes: dict[str, Node] = {}
+        self._producer: dict[str, str] = {}
+        self._consumers: dict[str, list[str]] = {}
+        self._nx = nx.MultiDiGraph()
+        self._layers: list[Layer] | None = None
+
+    # --- building ---------------------------------------------------------
+    def add_tensor(self, tensor: Tensor) -> Tensor:
+        if tensor.name in self.tensors or tensor.name in self.params:
+            raise GraphError(f"tensor {tensor.name!r} is defined twice")
+        self.tensors[tensor.name] = tensor
+        return tensor
+
+    def add_param(self, param: Param) -> Param:
+        """Add a parameter; adding the same parameter again (a shared weight) is a no-op."""
+        old = self.params.get(param.name)
+        if old is not None:
+            if old != param:
+                raise GraphError(f"parameter {param.name!r} redefined with a different spec")
+            return old
+        if param.name in self.tensors:
+            raise GraphError(f"parameter {param.name!r} clashes with a tensor name")
+        self.params[param.name] = param
+        return param
+
+    def add_input(self, tensor: Tensor) -> Tensor:
+        self.add_tensor(tensor)
+        self.inputs.append(tensor.name)
+        return tensor
+
+    def add_node(self, node: Node) -> Node:
+        """Append ``node`` (its output tensors must already be added)."""
+        if node.id in self._nodes:
+            raise GraphError(f"node id {node.id!r} is used twice")
+        for t in node.outputs:
+            if t not in self.tensors:
+                raise GraphError(f"node {node.id!r} outputs undeclared tensor {t!r}")
+            if t in self._producer or t in self.inputs:
+                raise GraphError(f"tensor {t!r} is produced twice")
+        self._nodes[node.id] = node
+        self._nx.add_node(node.id)
+        for t in node.outputs:
+            self._producer[t] = node.id
+        for i, t in enumerate(node.inputs):
+            self._consumers.setdefault(t, []).append(node.id)
+            src = self._producer.get(t)
+            if src is not None:
+                self._nx.add_edge(src, node.id, key=f"{t}->{i}", tensor=t, index=i)
+        self._layers = None
+        return node
+
+    def set_outputs(self, names: list[str]) -> None:
+        self.outputs = list(names)
+        self._layers = None
+
+    # --- reading ----------------------------------------------------------
+    @property
+    def nx(self) -> nx.MultiDiGraph:
+        """A read-only view of the underlying networkx graph, for graph algorithms."""
+        return self._nx.copy(as_view=True)
+
+    def nodes(self) -> Iterator[Node]:
+        """Nodes in execution order."""
+        return iter(self._nodes.values())
+
+    def node(self, node_id: str) -> Node:
+        return self._nodes[node_id]
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._nodes
+
+    def producer(self, tensor: str) -> Node | None:
+        """The node producing ``tensor`` (None for inputs, params and constants)."""
+        nid = self._producer.get(tensor)
+        return self._nodes[nid] if nid is not None else None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [self._nodes[n] for n in self._consumers.get(tensor, ())]
+
+    def spec(self, name: str) -> Tensor | Param:
+        """The tensor or parameter called ``name``."""
+        t = self.tensors.get(name)
+        if t is not None:
+            return t
+        try:
+            return self.params[name]
+        except KeyError:
+            raise GraphError(f"unknown tensor {name!r}") from None
+
+    def shape(self, name: str) -> Shape:
+        return self.spec(name).shape
+
+    def is_param(self, name: str) -> bool:
+        return name in self.params
+
+    def is_activation(self, name: str) -> bool:
+        """True for tensors that are activations: graph inputs and non-constant op outputs."""
+        t = self.tensors.get(name)
+        return t is not None and not t.constant
+
+    def node_params(self, node: Node) -> list[Param]:
+        """The parameters ``node`` uses, in operand order."""
+        return [self.params[t] for t in node.inputs if t in self.params]
+
+    def activation_inputs(self, node: Node) -> list[str]:
+        return [t for t in node.inputs if self.is_activation(t)]
+
+    def layers(self) -> list[Layer]:
+        """Layers (ops grouped by scope), computed once per graph state."""
+        if self._layers is None:
+            from analyzer.core.layers import group_layers
+
+            self._layers = group_layers(self)
+        return self._layers
+
+    # --- checking ---------------------------------------------------------
+    def validate(self, vocabulary: OpVocabulary | None = None) -> None:
+        """Check structure: acyclic, every operand defined before use, shapes consistent.
+
+        Raises GraphError naming the first problem found.
+        """
+        from analyzer.core.shape_checks import check_node_shapes
+
+        for t in list(self.tensors.values()) + list(self.params.values()):
+            if not isinstance(t.shape, tuple) or any(
+                not isinstance(d, int) or d < 0 for d in t.shape
+            ):
+                raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
+            try:
+                dtypes.canonical(t.dtype)
+            except ValueError as e:
+                raise GraphError(f"tensor {t.name!r}: {e}") from None
+        for name in self.inputs:
+            if name not in self.tensors:
+                raise GraphError(f"graph input {name!r} is not a declared tensor")
+        available = set(self.inputs) | set(self.params)
+        available |= {n for n, t in self.tensors.items() if t.constant and n not in self._producer}
+        for node in self._nodes.values():
+            if vocabulary is not None and node.op not in vocabulary:
+                raise GraphError(f"node {node.id!r} has op {node.op!r}, not in the op vocabulary")
+            for t in node.inputs:
+                if t not in available:
+                    where = "later" if t in self._producer else "nowhere"
+                    raise GraphError(
+                        f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
+                    )
+            available.update(node.outputs)
+            check_node_shapes(self, node)
+        for name in self.outputs:
+            if name not in available:
+                raise GraphError(f"graph output {name!r} is never produced")
+        if not nx.is_directed_acyclic_graph(self._nx):
+            raise GraphError("the graph has a cycle")

@@ -1,0 +1,94 @@
+"""Every hook of the analyzer, in one place (pluggy project name ``analyzer``).
+
+Hooks receive a ``register`` callback (as in simonw/llm) and call it once
+per thing they contribute; they return nothing. pluggy calls the most
+recently registered plugin first, so entry-point plugins register before
+the built-ins (their frontends are asked first). Registering a
+name that already exists raises ValueError, so two plugins cannot silently
+replace each other; block one of them by name instead.
+
+All hooks run once, when a ``PluginSet`` is loaded (``load_plugins()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from analyzer.core.formulas import Formula
+    from analyzer.core.frontend import Frontend
+    from analyzer.core.hardware import HardwareModel
+    from analyzer.core.metric import Metric
+    from analyzer.core.ops import OpDef
+    from analyzer.core.reporter import Reporter
+
+PROJECT = "analyzer"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def analyzer_register_ops(register: Callable[[OpDef], None]) -> None:
+    """Add canonical ops to the vocabulary.
+
+    Call ``register(OpDef(name, category, doc))`` for each new op. Runs
+    before the other registration hooks. An op already in the vocabulary is
+    refused.
+    """
+
+
+@hookspec
+def analyzer_register_frontends(register: Callable[[Frontend], None]) -> None:
+    """Add frontends: ``register(frontend)`` for each ``Frontend`` instance.
+
+    When the user gives no ``framework``, frontends are asked in
+    registration order whether they ``accept`` the model; the first that
+    does converts it.
+    """
+
+
+@hookspec
+def analyzer_register_formulas(register: Callable[[str, str | Iterable[str], Formula], None]) -> None:
+    """Add per-op formulas: ``register(table, op_or_ops, fn)``.
+
+    ``table`` is ``"macs"``, ``"dots"``, ``"bias"`` or ``"flops"`` (see
+    ``analyzer.core.formulas``); ``fn(view) -> int`` counts one execution of
+    a node. A (table, op) pair already registered is refused.
+    """
+
+
+@hookspec
+def analyzer_register_metrics(register: Callable[[Metric], None]) -> None:
+    """Add metrics: ``register(metric)`` for each ``Metric`` instance.
+
+    Metrics run in dependency order (``Metric.requires``); their quantities
+    appear in the report's totals and layer rows under their names.
+    """
+
+
+@hookspec
+def analyzer_register_hardware_models(register: Callable[[HardwareModel], None]) -> None:
+    """Add hardware models: ``register(model)`` for each ``HardwareModel``.
+
+    The engine evaluates a device with the model registered for its class
+    (the first one registered for that class, unless the user names one).
+    """
+
+
+@hookspec
+def analyzer_device_dirs() -> Iterable[Path]:
+    """Return directories holding device spec files (``*.toml``) to add to the catalog.
+
+    Plugin directories come after the built-in DB and before
+    ``$ANALYZER_DEVICE_PATH``; a later file overrides an earlier device of
+    the same name.
+    """
+
+
+@hookspec
+def analyzer_register_reporters(register: Callable[[Reporter], None]) -> None:
+    """Add output formats: ``register(reporter)``; ``reporter.name`` is the ``--format`` value."""

@@ -1,0 +1,97 @@
+"""The value types of the IR: tensors, parameters and nodes.
+
+A node is one operation with a fixed schema (torch.fx style); results of
+passes go in ``node.meta``, never in new fields.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.core import dtypes
+
+Shape = tuple[int, ...]
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of a tensor of ``shape`` (1 for a scalar)."""
+    return math.prod(shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """An activation or constant tensor: produced by a node or fed as a graph input.
+
+    ``constant`` marks literals and folded constants, which are neither
+    activations nor parameters.
+    """
+
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    constant: bool = False
+
+    @property
+    def numel(self) -> int:
+        return numel(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * dtypes.bits(self.dtype) // 8
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter tensor of the model, owned by the graph and referenced by nodes.
+
+    ``trainable`` is False for frozen weights and statistics; ``buffer`` marks
+    state that is not a parameter in the framework's sense (PyTorch buffers
+    such as BatchNorm running statistics). ``role`` says what the tensor is to
+    the op that uses it (``weight``, ``bias``, ``scale``, ``shift``, ``mean``,
+    ``var``, ``embedding``...); ``bias=False`` analyses drop ``role == "bias"``.
+    """
+
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    trainable: bool = True
+    buffer: bool = False
+    role: str = "weight"
+
+    @property
+    def numel(self) -> int:
+        return numel(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * dtypes.bits(self.dtype) // 8
+
+
+@dataclass(slots=True)
+class Node:
+    """One operation.
+
+    ``inputs`` are the op's ordered operands: names of activation tensors,
+    parameters or constants (a convolution's weight is an operand like in
+    every framework). ``outputs`` are names of the tensors it produces.
+    ``attrs`` hold the op's static attributes (see ``docs/ir.md``); the
+    attribute ``repeat`` (default 1) says the op runs that many times, as the
+    body of a loop does. ``scope`` is the module path of the innermost
+    module/layer call the op belongs to (``layer1.0.conv1``; a second call of
+    the same module is ``relu@1``); ``source_op`` is the framework's name.
+    """
+
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    scope: str = ""
+    source_op: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def repeat(self) -> int:
+        return int(self.attrs.get("repeat", 1))

@@ -1,0 +1,100 @@
+"""Layer grouping: ops belonging to one module call form one layer.
+
+Convention (docs/ir.md): a layer is a maximal run of consecutive nodes (in
+execution order) with the same non-empty ``scope``; a node without scope is
+a layer of its own, named by its id. A scope that reappears after other
+layers ran in between gets a ``#k`` suffix, so layers stay in execution
+order and the layer graph is acyclic.
+
+Activations are the tensors crossing layer boundaries: a layer's inputs are
+activation tensors it reads but does not produce; its outputs are the
+tensors it produces that are read outside it or are graph outputs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from analyzer.core.ops import BUILTIN_OPS, Category
+
+if TYPE_CHECKING:
+    from analyzer.core.graph import Graph
+    from analyzer.core.ir import Node
+
+_CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
+# The op that names a layer: the first node of the highest-ranked category.
+_RANK = {
+    Category.CONTRACTION: 0,
+    Category.NORMALIZATION: 1,
+    Category.POOLING: 2,
+    Category.REDUCTION: 3,
+    Category.ACTIVATION: 4,
+    Category.ELEMENTWISE: 5,
+    Category.MOVEMENT: 6,
+    Category.OTHER: 7,
+    Category.CONSTANT: 8,
+    Category.VIEW: 9,
+}
+
+
+@dataclass(slots=True)
+class Layer:
+    name: str
+    scope: str
+    nodes: list[str]
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    op: str = ""
+
+
+def _principal_op(nodes: list[Node]) -> str:
+    ops = [n.op for n in nodes]
+    return min(ops, key=lambda op: _RANK.get(_CATEGORY.get(op, Category.OTHER), 7))
+
+
+def group_layers(graph: Graph) -> list[Layer]:
+    runs: list[tuple[str, list[Node]]] = []
+    for node in graph.nodes():
+        if node.scope and runs and runs[-1][0] == node.scope:
+            runs[-1][1].append(node)
+        else:
+            runs.append((node.scope, [node]))
+
+    seen: Counter[str] = Counter()
+    layers: list[Layer] = []
+    layer_of: dict[str, int] = {}
+    for scope, nodes in runs:
+        base = scope or nodes[0].id
+        k = seen[base]
+        seen[base] += 1
+        name = base if k == 0 else f"{base}#{k}"
+        for n in nodes:
+            layer_of[n.id] = len(layers)
+        layers.append(Layer(name=name, scope=scope, nodes=[n.id for n in nodes], op=_principal_op(nodes)))
+
+    graph_outputs = set(graph.outputs)
+    for idx, layer in enumerate(layers):
+        produced: set[str] = set()
+        params: dict[str, None] = {}
+        inputs: dict[str, None] = {}
+        outputs: dict[str, None] = {}
+        for nid in layer.nodes:
+            node = graph.node(nid)
+            for t in node.inputs:
+                if graph.is_param(t):
+                    params[t] = None
+                elif graph.is_activation(t) and t not in produced:
+                    inputs[t] = None
+            for t in node.outputs:
+                produced.add(t)
+                if not graph.is_activation(t):
+                    continue
+                if t in graph_outputs or any(layer_of[c.id] != idx for c in graph.consumers(t)):
+                    outputs[t] = None
+        layer.inputs = list(inputs)
+        layer.outputs = list(outputs)
+        layer.params = list(params)
+    return layers

@@ -1,0 +1,166 @@
+"""Plugin loading: one path for built-in and third-party plugins.
+
+``load_plugins()`` makes a fresh pluggy manager, registers the built-in
+plugin modules (``analyzer.plugins.BUILTIN_PLUGINS``) and then the
+entry-point plugins of group ``analyzer``, skipping any blocked name, and
+collects what their hooks register into a ``PluginSet``. Nothing is global:
+each call builds a new set (``default_plugins()`` caches one for the API).
+
+Block plugins with ``block=[...]``, the ``--block-plugin`` CLI flag or the
+``ANALYZER_BLOCK_PLUGINS`` environment variable (comma-separated names).
+Built-in names are module paths below ``analyzer.plugins``
+(``frontends.torch``, ``metrics.macs``); entry-point plugins go by their
+entry-point name.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from analyzer.core import hookspecs
+from analyzer.core.devices import DeviceCatalog, device_dirs
+from analyzer.core.errors import UsageError
+from analyzer.core.formulas import FormulaTables
+from analyzer.core.frontend import Frontend
+from analyzer.core.hardware import HardwareModel
+from analyzer.core.metric import Metric
+from analyzer.core.ops import OpVocabulary
+from analyzer.core.reporter import Reporter
+
+ENTRY_POINT_GROUP = "analyzer"
+BLOCK_ENV = "ANALYZER_BLOCK_PLUGINS"
+BUILTIN_PREFIX = "analyzer.plugins."
+
+
+def blocked_from_env() -> set[str]:
+    return {n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()}
+
+
+def make_plugin_manager(
+    *, block: Iterable[str] = (), entry_points: bool = True, extra: Iterable[object] = ()
+) -> pluggy.PluginManager:
+    """A new manager with built-ins, entry points (unless disabled) and ``extra`` plugin objects."""
+    from analyzer.plugins import BUILTIN_PLUGINS
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in set(block) | blocked_from_env():
+        pm.set_blocked(name)
+    for module_name in BUILTIN_PLUGINS:
+        name = module_name.removeprefix(BUILTIN_PREFIX)
+        if not pm.is_blocked(name):
+            pm.register(importlib.import_module(module_name), name=name)
+    if entry_points:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()  # a misspelled hook name fails loudly
+    return pm
+
+
+class _Registry(dict):
+    """A name -> item dict that refuses duplicates."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def add(self, item: Any) -> None:
+        name = getattr(item, "name", "")
+        if not name:
+            raise ValueError(f"a {self.kind} needs a non-empty 'name'")
+        if name in self:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self[name] = item
+
+
+@dataclass
+class PluginSet:
+    """Everything the loaded plugins contribute."""
+
+    pm: pluggy.PluginManager
+    vocabulary: OpVocabulary = field(default_factory=OpVocabulary)
+    formulas: FormulaTables = field(default_factory=FormulaTables)
+    frontends: dict[str, Frontend] = field(default_factory=lambda: _Registry("frontend"))
+    metrics: dict[str, Metric] = field(default_factory=lambda: _Registry("metric"))
+    hardware_models: dict[str, HardwareModel] = field(default_factory=lambda: _Registry("hardware model"))
+    reporters: dict[str, Reporter] = field(default_factory=lambda: _Registry("reporter"))
+    devices: DeviceCatalog = field(default_factory=lambda: DeviceCatalog([]))
+
+    def metric_order(self) -> list[Metric]:
+        """Metrics in dependency order; a missing or circular requirement is an error."""
+        for m in self.metrics.values():
+            for req in m.requires:
+                if req not in self.metrics:
+                    raise UsageError(f"metric {m.name!r} requires metric {req!r}, which is not loaded")
+        try:
+            order = TopologicalSorter({m.name: m.requires for m in self.metrics.values()}).static_order()
+            return [self.metrics[n] for n in order]
+        except CycleError as e:
+            raise UsageError(f"metrics require each other in a cycle: {e.args[1]}") from None
+
+    def hardware_model_for(self, device_class: str) -> HardwareModel:
+        for model in self.hardware_models.values():
+            if model.device_class == device_class:
+                return model
+        raise UsageError(f"no hardware model for device class {device_class!r} is loaded")
+
+    def reporter(self, name: str) -> Reporter:
+        try:
+            return self.reporters[name]
+        except KeyError:
+            raise UsageError(f"unknown format {name!r}; formats: {', '.join(self.reporters)}") from None
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Loaded plugins with their hooks and origin (for ``python -m analyzer plugins``)."""
+        dists = {id(p): d for p, d in self.pm.list_plugin_distinfo()}
+        rows = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            if id(plugin) in dists:
+                d = dists[id(plugin)]
+                origin = f"entry point ({d.project_name} {d.version})"
+            elif getattr(plugin, "__name__", "").startswith(BUILTIN_PREFIX):
+                origin = "built-in"
+            else:
+                origin = "registered in code"
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            rows.append({"name": name, "origin": origin, "module": getattr(plugin, "__name__", repr(plugin)), "hooks": hooks})
+        return rows
+
+    def blocked(self) -> list[str]:
+        return sorted(n for n, p in self.pm.list_name_plugin() if p is None)
+
+
+def load_plugins(
+    *, block: Iterable[str] = (), entry_points: bool = True, extra: Iterable[object] = ()
+) -> PluginSet:
+    """Build a fresh PluginSet: manager, then every registration hook."""
+    pm = make_plugin_manager(block=block, entry_points=entry_points, extra=extra)
+    ps = PluginSet(pm=pm)
+    h = pm.hook
+    h.analyzer_register_ops(register=ps.vocabulary.add)
+    h.analyzer_register_formulas(register=ps.formulas.register)
+    h.analyzer_register_frontends(register=ps.frontends.add)  # type: ignore[attr-defined]
+    h.analyzer_register_metrics(register=ps.metrics.add)  # type: ignore[attr-defined]
+    h.analyzer_register_hardware_models(register=ps.hardware_models.add)  # type: ignore[attr-defined]
+    h.analyzer_register_reporters(register=ps.reporters.add)  # type: ignore[attr-defined]
+    plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
+    ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs))
+    return ps
+
+
+@functools.cache
+def default_plugins() -> PluginSet:
+    """The PluginSet the Python API uses when none is passed (built once per process)."""
+    return load_plugins()

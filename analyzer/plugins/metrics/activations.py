@@ -1,0 +1,133 @@
+"""Activation memory: total, lecture peak and live peak.
+
+Activations are the tensors crossing layer boundaries (graph inputs and
+layer outputs read elsewhere), each storage counted once: views and
+in-place activation functions create none (core.aliasing). Sizes are in
+elements and in bytes (each tensor's dtype, or ``activation_bits``).
+
+- ``total_activations``: every activation storage of one inference, once.
+- ``peak_activations``: the lecture's definition, max over layers of the
+  layer's input plus output activations.
+- ``peak_live_activations``: the most storage alive at once when layers run
+  in graph order; a storage lives from the layer creating it (graph inputs:
+  from the start) to its last reader (graph outputs: to the end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analyzer.core import dtypes
+from analyzer.core.aliasing import storage_roots
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+
+
+@dataclass(slots=True)
+class Storage:
+    """One activation buffer: its size, the layer creating it and the last reading it."""
+
+    name: str
+    elements: int
+    bytes: int
+    first: int  # layer index; -1 for graph inputs
+    last: int  # layer index of the last reader; len(layers) for graph outputs
+
+
+def activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:
+    """Storages crossing layer boundaries, and the tensor -> storage map."""
+    g, layers = ctx.graph, ctx.layers
+    roots = storage_roots(g, ctx.vocabulary)
+    bits_override = ctx.options.activation_bits
+    node_layer = {nid: i for i, layer in enumerate(layers) for nid in layer.nodes}
+
+    def make(root: str, first: int) -> Storage:
+        t = g.tensors[root]
+        bits = bits_override or dtypes.bits(t.dtype)
+        return Storage(root, t.numel, -(-t.numel * bits // 8), first, first)
+
+    storages: dict[str, Storage] = {}
+    for t in g.inputs:
+        storages.setdefault(roots[t], make(roots[t], -1))
+    for i, layer in enumerate(layers):
+        for t in layer.outputs:
+            r = roots[t]
+            if r not in storages:
+                producer = g.producer(r)
+                storages[r] = make(r, node_layer[producer.id] if producer else -1)
+    for i, layer in enumerate(layers):
+        for t in layer.inputs:
+            s = storages.get(roots[t])
+            if s is not None:
+                s.last = max(s.last, i)
+    for t in g.outputs:
+        s = storages.get(roots.get(t, ""))
+        if s is not None:
+            s.last = len(layers)
+    return storages, roots
+
+
+class ActivationsMetric(Metric):
+    name = "activations"
+    quantities = (
+        Quantity("total_activations", "element", "input + every layer's new output storage, each once", total="own"),
+        Quantity("total_activation_bytes", "byte", "total_activations at each tensor's bit width", per_layer=False, total="own"),
+        Quantity("peak_activations", "element", "lecture: max over layers of input + output activations", per_layer=False, total="own"),
+        Quantity("peak_activation_bytes", "byte", "peak_activations in bytes (max over layers, bytes)", per_layer=False, total="own"),
+        Quantity("peak_live_activations", "element",
+                 "max over layers of storages alive while the layer runs, graph order", per_layer=False, total="own"),  # fmt: skip
+        Quantity("peak_live_activation_bytes", "byte", "peak_live_activations in bytes", per_layer=False, total="own"),
+        Quantity("activations", "element", "new activation storage the layer creates", total="own"),
+        Quantity("io_activations", "element", "the layer's input + output activations (lecture peak term)", total="max"),
+        Quantity("live_activations", "element", "activation storage alive while the layer runs", total="max"),
+    )
+
+    def compute(self, ctx: MetricContext) -> MetricResult:
+        layers = ctx.layers
+        storages, roots = activation_storages(ctx)
+        res = MetricResult()
+        created = [0] * len(layers)
+        for s in storages.values():
+            if s.first >= 0:
+                created[s.first] += s.elements
+        io_elems, io_bytes = [], []
+        for i, layer in enumerate(layers):
+            used = {roots[t] for t in (*layer.inputs, *layer.outputs)}
+            io_elems.append(sum(storages[r].elements for r in used))
+            io_bytes.append(sum(storages[r].bytes for r in used))
+        live_elems, live_bytes = [0] * len(layers), [0] * len(layers)
+        for s in storages.values():
+            for i in range(max(s.first, 0), min(s.last, len(layers) - 1) + 1):
+                live_elems[i] += s.elements
+                live_bytes[i] += s.bytes
+        for i, layer in enumerate(layers):
+            res.layers[layer.name] = {
+                "activations": created[i],
+                "io_activations": io_elems[i],
+                "live_activations": live_elems[i],
+            }
+        peak_i = _argmax(io_elems)
+        live_i = _argmax(live_elems)
+        res.totals = {
+            "total_activations": sum(s.elements for s in storages.values()),
+            "total_activation_bytes": sum(s.bytes for s in storages.values()),
+            "peak_activations": io_elems[peak_i] if layers else 0,
+            "peak_activation_bytes": max(io_bytes, default=0),
+            "peak_live_activations": live_elems[live_i] if layers else 0,
+            "peak_live_activation_bytes": max(live_bytes, default=0),
+        }
+        res.details = {
+            "peak_layer": layers[peak_i].name if layers else None,
+            "peak_live_layer": layers[live_i].name if layers else None,
+            "input_activations": sum(s.elements for s in storages.values() if s.first < 0),
+        }
+        return res
+
+
+def _argmax(values: list[int]) -> int:
+    return max(range(len(values)), key=values.__getitem__, default=0)
+
+
+@hookimpl
+def analyzer_register_metrics(register):
+    register(ActivationsMetric())

@@ -1,0 +1,61 @@
+"""Model size: storage of the weights at their bit widths.
+
+Each counted parameter (see metrics.params) is stored at, in order of
+precedence: the bit width of the first ``layer_bits`` pattern matching its
+layer's name or its own name (fnmatch), else ``weight_bits``, else its
+dtype's width. Bytes are the total bits rounded up to whole bytes;
+MB = 10^6 bytes and MiB = 2^20 bytes are reported beside them.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from analyzer.core import dtypes
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.core.options import AnalysisOptions
+from analyzer.plugins.metrics.params import counted, owner_layers
+
+
+def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
+    for pattern, bits in options.layer_bits.items():
+        if fnmatchcase(layer, pattern) or fnmatchcase(param_name, pattern):
+            return int(bits)
+    return options.weight_bits or dtypes.bits(dtype)
+
+
+class ModelSizeMetric(Metric):
+    name = "model_size"
+    requires = ("params",)
+    quantities = (
+        Quantity("model_size_bytes", "byte",
+                 "sum of counted weights x bit width / 8 (layer_bits > weight_bits > dtype), trainable and non-trainable"),  # fmt: skip
+        Quantity("model_size_mb", "MB", "model_size_bytes / 10^6", per_layer=False, total="own"),
+        Quantity("model_size_mib", "MiB", "model_size_bytes / 2^20", per_layer=False, total="own"),
+        Quantity("weight_bytes", "byte", "bytes of the weights this layer owns", total="own"),
+    )
+
+    def compute(self, ctx: MetricContext) -> MetricResult:
+        g, opts = ctx.graph, ctx.options
+        owner = owner_layers(g, ctx.layers)
+        layer_bits: dict[str, int] = {layer.name: 0 for layer in ctx.layers}
+        total_bits = 0
+        for p in g.params.values():
+            if not counted(p, opts):
+                continue
+            layer = owner.get(p.name, "")
+            b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
+            total_bits += b
+            if layer:
+                layer_bits[layer] += b
+        size = -(-total_bits // 8)
+        return MetricResult(
+            layers={name: {"weight_bytes": -(-b // 8)} for name, b in layer_bits.items()},
+            totals={"model_size_bytes": size, "model_size_mb": size / 1e6, "model_size_mib": size / 2**20},
+        )
+
+
+@hookimpl
+def analyzer_register_metrics(register):
+    register(ModelSizeMetric())

@@ -1,0 +1,80 @@
+"""Parameter counts: trainable, non-trainable and buffers, each shared tensor once.
+
+A parameter is attributed to the first layer that uses it; later layers
+sharing it show it under ``shared_params`` instead, so layer rows add up to
+the totals. Parameters no op uses still count in the totals (as
+``sum(p.numel())`` over a model does) and appear as ``unused_params``.
+Step counters (role ``counter``, e.g. PyTorch's ``num_batches_tracked``)
+are not weights and are left out; with ``bias=False`` so are biases.
+"""
+
+from __future__ import annotations
+
+from analyzer.core.graph import Graph
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.ir import Param
+from analyzer.core.layers import Layer
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.core.options import AnalysisOptions
+
+
+def counted(param: Param, options: AnalysisOptions) -> bool:
+    """Does ``param`` count as a weight under ``options``?"""
+    if param.role == "counter":
+        return False
+    return options.bias or param.role != "bias"
+
+
+def owner_layers(graph: Graph, layers: list[Layer]) -> dict[str, str]:
+    """Parameter name -> name of the first layer using it."""
+    owner: dict[str, str] = {}
+    for layer in layers:
+        for p in layer.params:
+            owner.setdefault(p, layer.name)
+    return owner
+
+
+class ParamsMetric(Metric):
+    name = "params"
+    quantities = (
+        Quantity("params", "element", "trainable parameter elements; shared tensors once; bias per the bias option"),
+        Quantity("non_trainable_params", "element",
+                 "non-trainable parameters and state buffers (BatchNorm running statistics); step counters excluded"),  # fmt: skip
+        Quantity("buffers", "element", "elements of framework buffers (PyTorch register_buffer), a subset of non_trainable_params"),
+        Quantity("total_params", "element", "params + non_trainable_params", per_layer=False, total="own"),
+        Quantity("shared_params", "element", "parameters this layer uses that an earlier layer owns (tied weights)"),
+        Quantity("unused_params", "element", "parameters no op uses (counted in the totals, in no layer)", per_layer=False, total="own"),
+    )
+
+    def compute(self, ctx: MetricContext) -> MetricResult:
+        g, opts = ctx.graph, ctx.options
+        owner = owner_layers(g, ctx.layers)
+        res = MetricResult()
+        for layer in ctx.layers:
+            row = dict.fromkeys(("params", "non_trainable_params", "buffers", "shared_params"), 0)
+            for name in layer.params:
+                p = g.params[name]
+                if not counted(p, opts):
+                    continue
+                if owner[name] != layer.name:
+                    row["shared_params"] += p.numel
+                    continue
+                row["params" if p.trainable else "non_trainable_params"] += p.numel
+                if p.buffer:
+                    row["buffers"] += p.numel
+            res.layers[layer.name] = row
+        totals = dict.fromkeys(("params", "non_trainable_params", "buffers", "unused_params"), 0)
+        for p in g.params.values():
+            if not counted(p, opts):
+                continue
+            totals["params" if p.trainable else "non_trainable_params"] += p.numel
+            totals["buffers"] += p.numel if p.buffer else 0
+            totals["unused_params"] += p.numel if p.name not in owner else 0
+        totals["total_params"] = totals["params"] + totals["non_trainable_params"]
+        res.totals = totals
+        return res
+
+
+@hookimpl
+def analyzer_register_metrics(register):
+    register(ParamsMetric())

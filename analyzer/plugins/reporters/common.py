@@ -1,0 +1,98 @@
+"""What the text reporters show, shared by the table and markdown formats."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+
+from analyzer.core.compare import Comparison
+from analyzer.core.report import Report
+
+LAYER_COLUMNS = (
+    ("name", "layer"),
+    ("op", "op"),
+    ("output_shapes", "output"),
+    ("params", "params"),
+    ("macs", "MACs"),
+    ("flops", "FLOPs"),
+    ("activations", "new act."),
+    ("io_activations", "in+out act."),
+)
+TOTAL_ROWS = (
+    "params", "non_trainable_params", "buffers", "model_size_bytes", "macs", "flops",
+    "mac_flops", "other_flops", "int_ops", "total_activations", "peak_activations",
+    "peak_live_activations", "peak_activation_bytes", "peak_live_activation_bytes",
+)  # fmt: skip
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def human(value: float) -> str:
+    """``724406816`` -> ``"724.4M"``."""
+    for scale, p in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{p}"
+    return f"{value:g}"
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return ", ".join("x".join(map(str, s)) for s in value)
+    return str(value)
+
+
+def layer_cells(report: Report) -> list[list[str]]:
+    return [[fmt(row.get(key)) for key, _ in LAYER_COLUMNS] for row in report.layers]
+
+
+def total_cells(report: Report) -> list[list[str]]:
+    rows = []
+    for key in TOTAL_ROWS:
+        value = report.totals.get(key)
+        if value is None:
+            continue
+        unit = report.quantities.get(key, {}).get("unit", "")
+        rows.append([key, fmt(value), human(value) if isinstance(value, int | float) else "", unit])
+    return rows
+
+
+def hardware_cells(report: Report) -> list[list[str]]:
+    return [
+        [r.device, f"{r.latency_s * 1e3:.4g} ms", f"{r.throughput_per_s:.4g}/s",
+         "-" if r.energy_j is None else f"{r.energy_j * 1e3:.4g} mJ", r.bound, fmt(r.fits)]
+        for r in report.hardware
+    ]  # fmt: skip
+
+
+HARDWARE_HEADERS = ["device", "latency", "throughput", "energy", "bound", "fits"]
+
+
+def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    headers = ["quantity", *comparison.labels, "agree"]
+    rows = [[r["quantity"], *(fmt(v) for v in r["values"]), "yes" if r["equal"] else "NO"] for r in comparison.totals()]
+    return headers, rows
+
+
+def model_line(report: Report) -> str:
+    m = report.model
+    ins = ", ".join(f"{i['name']} {'x'.join(map(str, i['shape']))} {i['dtype']}" for i in m["inputs"])
+    capture = f", captured by {m['capture']}" if m.get("capture") else ""
+    return f"{m['name']} ({m['framework'] or 'ir'}{capture}); inputs: {ins}"
+
+
+def rich_text(*renderables: Any, color: bool = False, width: int | None = None) -> str:
+    """Render rich objects to a string (colors only when asked)."""
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 200, highlight=False)
+    for r in renderables:
+        console.print(r)
+    return buf.getvalue()

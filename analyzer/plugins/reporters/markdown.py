@@ -1,0 +1,42 @@
+"""``--format markdown``: GitHub-flavoured tables for papers, issues and docs."""
+
+from __future__ import annotations
+
+from analyzer.core.compare import Comparison
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.report import Report
+from analyzer.core.reporter import Reporter
+from analyzer.plugins.reporters import common
+
+
+def md_table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    align = ["---" if i < numeric_from else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class MarkdownReporter(Reporter):
+    name = "markdown"
+    suffix = ".md"
+
+    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
+        parts = [f"**{common.model_line(report)}**", "### Layers",
+                 md_table([h for _, h in common.LAYER_COLUMNS], common.layer_cells(report), numeric_from=3),
+                 "### Totals", md_table(["quantity", "value", "", "unit"], common.total_cells(report))]  # fmt: skip
+        if report.hardware:
+            parts += ["### Hardware", md_table(common.HARDWARE_HEADERS, common.hardware_cells(report))]
+        if report.unsupported:
+            rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
+            parts += ["### Unsupported ops (not counted)", md_table(["op", "source op", "count"], rows, 2)]
+        parts += [f"> warning: {w}" for w in report.warnings]
+        return "\n\n".join(parts) + "\n"
+
+    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+        headers, rows = common.comparison_cells(comparison)
+        return md_table(headers, rows) + "\n"
+
+
+@hookimpl
+def analyzer_register_reporters(register):
+    register(MarkdownReporter())

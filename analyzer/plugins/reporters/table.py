@@ -1,0 +1,48 @@
+"""Terminal tables (rich): the default ``--format table``."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from analyzer.core.compare import Comparison
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.report import Report
+from analyzer.core.reporter import Reporter
+from analyzer.plugins.reporters import common
+
+
+def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="right" if i >= numeric_from else "left", overflow="fold")
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+
+class TableReporter(Reporter):
+    name = "table"
+    suffix = ".txt"
+
+    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
+        parts: list = [
+            f"[bold]{common.model_line(report)}[/bold]",
+            _table("Layers", [h for _, h in common.LAYER_COLUMNS], common.layer_cells(report), numeric_from=3),
+            _table("Totals", ["quantity", "value", "", "unit"], common.total_cells(report)),
+        ]
+        if report.hardware:
+            parts.append(_table("Hardware", common.HARDWARE_HEADERS, common.hardware_cells(report)))
+        if report.unsupported:
+            rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
+            parts.append(_table("Unsupported ops (not counted)", ["op", "source op", "count"], rows, numeric_from=2))
+        parts += [f"[yellow]warning:[/yellow] {w}" for w in report.warnings]
+        return common.rich_text(*parts, color=color, width=width)
+
+    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+        headers, rows = common.comparison_cells(comparison)
+        return common.rich_text(_table("Comparison", headers, rows), color=color, width=width)
+
+
+@hookimpl
+def analyzer_register_reporters(register):
+    register(TableReporter())
