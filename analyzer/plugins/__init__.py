@@ -4,6 +4,9 @@ can be blocked by that name."""
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "analyzer.plugins.frontends.ir",
+    "analyzer.plugins.frontends.torch",
+    "analyzer.plugins.frontends.keras",
+    "analyzer.plugins.frontends.jax",
     "analyzer.plugins.formulas.contractions",
     "analyzer.plugins.formulas.elementwise",
     "analyzer.plugins.formulas.layers",
@@ -11,6 +14,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "analyzer.plugins.metrics.model_size",
     "analyzer.plugins.metrics.compute",
     "analyzer.plugins.metrics.activations",
+    "analyzer.plugins.hardware.cpu",
+    "analyzer.plugins.hardware.gpu",
+    "analyzer.plugins.hardware.mcu",
     "analyzer.plugins.reporters.table",
     "analyzer.plugins.reporters.json",
     "analyzer.plugins.reporters.csv",

@@ -1,0 +1,1 @@
+"""jax frontend (work in progress: registers nothing yet)."""

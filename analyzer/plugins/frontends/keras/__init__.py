@@ -1,0 +1,1 @@
+"""keras frontend (work in progress: registers nothing yet)."""

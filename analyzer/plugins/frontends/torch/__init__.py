@@ -1,0 +1,1 @@
+"""torch frontend (work in progress: registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""cpu hardware model (work in progress: registers nothing yet)."""

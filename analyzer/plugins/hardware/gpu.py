@@ -1,0 +1,1 @@
+"""gpu hardware model (work in progress: registers nothing yet)."""

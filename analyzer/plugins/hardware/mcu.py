@@ -1,0 +1,1 @@
+"""mcu hardware model (work in progress: registers nothing yet)."""
