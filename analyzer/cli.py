@@ -70,6 +70,7 @@ def _common(debug_default: Any = False) -> argparse.ArgumentParser:
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the result to FILE instead of stdout")
+    p.add_argument("--depth", type=int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
 
 
 def _analysis_options(p: argparse.ArgumentParser) -> None:
@@ -88,6 +89,7 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     c.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"], help="for the training-memory estimate")
     c.add_argument("--train-batch", type=int, metavar="N", help="batch size of the training-memory estimate")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) when any op is unsupported")
+    c.add_argument("--naive-traffic", action="store_true", help="memory traffic by the lecture's naive model (one input read per MAC)")
     h = p.add_argument_group("hardware")
     h.add_argument("--device", "-d", action="append", default=[], metavar="NAME", help="device from the hardware DB (repeatable)")
     h.add_argument("--batch", type=_int_list, metavar="B1,B2,...", help="batch sizes of the throughput sweep")
@@ -177,6 +179,7 @@ def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "layer_bits": _layer_bits(args.layer_bits),
         "activation_bits": args.activation_bits,
         "strict": args.strict,
+        "naive_traffic": args.naive_traffic,
         "optimizer": args.optimizer,
         "train_batch": args.train_batch,
         "hardware": hardware,
@@ -232,7 +235,7 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
     width = shutil.get_terminal_size().columns if color else None
     if type(obj).__name__ == "Comparison":
         return reporter.render_comparison(obj, color=color, width=width)
-    return reporter.render_report(obj, color=color, width=width)
+    return reporter.render_report(obj, color=color, width=width, depth=getattr(args, "depth", None))
 
 
 def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:

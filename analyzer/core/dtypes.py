@@ -6,6 +6,8 @@ framework's dtypes onto them (``torch.float16`` -> ``"float16"``).
 
 from __future__ import annotations
 
+from functools import cache
+
 BITS: dict[str, int] = {
     "float64": 64,
     "float32": 32,
@@ -50,6 +52,7 @@ _ALIASES = {
 }
 
 
+@cache
 def canonical(name: str) -> str:
     """Return the canonical dtype name for ``name`` (``"torch.float16"`` -> ``"float16"``).
 
@@ -62,11 +65,13 @@ def canonical(name: str) -> str:
     return key
 
 
+@cache
 def bits(dtype: str) -> int:
     """Bit width of one element of ``dtype``."""
     return BITS[canonical(dtype)]
 
 
+@cache
 def is_float(dtype: str) -> bool:
     """True for floating-point dtypes (their arithmetic counts as FLOPs, not OPs)."""
     d = canonical(dtype)

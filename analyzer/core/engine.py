@@ -126,7 +126,7 @@ def analyze_graph(
     for metric in ps.metric_order():
         ctx.results[metric.name] = metric.compute(ctx)
         for q in metric.quantities:
-            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name}
+            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "total": q.total}
 
     totals: dict[str, Any] = {}
     per_layer: dict[str, dict[str, Any]] = {layer.name: {} for layer in layers}

@@ -20,6 +20,8 @@ class AnalysisOptions:
       first pattern matching a layer name (fnmatch) wins over ``weight_bits``.
     - ``activation_bits``: bit width of activations (default: each tensor's dtype).
     - ``strict``: fail when any op is unsupported.
+    - ``naive_traffic``: memory bytes from the lecture's naive access model
+      (one input read per MAC) instead of the fused-layer model.
     - ``optimizer``/``train_batch``: for the training-memory estimate.
     - ``metric_options``: free-form options for third-party metrics, by metric name.
     - ``hardware``: options of the hardware models (see docs/hardware.md).
@@ -31,6 +33,7 @@ class AnalysisOptions:
     layer_bits: Mapping[str, int] = field(default_factory=dict)
     activation_bits: int | None = None
     strict: bool = False
+    naive_traffic: bool = False
     optimizer: str = "adam"
     train_batch: int | None = None
     metric_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.core.hardware import DeviceResult
 from analyzer.core.metric import Number
+from analyzer.core.rollup import ModuleRow, rollup
 
 if TYPE_CHECKING:
     from analyzer.core.graph import Graph
@@ -95,6 +96,11 @@ class Report:
                 return r
         raise KeyError(f"no result for device {name!r}")
 
+    def modules(self, depth: int | None = None) -> list[ModuleRow]:
+        """Per-module roll-ups (a tree in depth-first order), down to ``depth``."""
+        aggregate = {q: info.get("total", "sum") for q, info in self.quantities.items()}
+        return rollup(self.layers, aggregate, depth)
+
     def to_dict(self) -> dict[str, Any]:
         totals = {k: self.totals.get(k) for k in CORE_TOTALS}
         totals.update((k, v) for k, v in self.totals.items() if k not in totals)
@@ -103,6 +109,7 @@ class Report:
             "model": self.model,
             "totals": totals,
             "layers": [row.to_dict() for row in self.layers],
+            "modules": [m.to_dict() for m in self.modules()],
             "hardware": [r.to_dict() for r in self.hardware],
             "unsupported": self.unsupported,
             "coverage": self.coverage,

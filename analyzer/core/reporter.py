@@ -16,13 +16,17 @@ class Reporter(ABC):
     ``render_report`` and ``render_comparison`` return the whole document as
     a string; ``color`` asks for terminal colors (only the table format uses
     them) and ``width`` is the terminal width, or None for unlimited.
+    ``depth``, when given, asks for per-module roll-ups down to that depth
+    (``Report.modules(depth)``) instead of one row per layer.
     """
 
     name: str = ""
     suffix: str = ".txt"
 
     @abstractmethod
-    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str: ...
+    def render_report(
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str: ...
 
     @abstractmethod
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str: ...

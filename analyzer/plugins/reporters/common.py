@@ -54,6 +54,29 @@ def layer_cells(report: Report) -> list[list[str]]:
     return [[fmt(row.get(key)) for key, _ in LAYER_COLUMNS] for row in report.layers]
 
 
+MODULE_COLUMNS = (
+    ("path", "module"), ("layers", "layers"), ("params", "params"), ("macs", "MACs"),
+    ("flops", "FLOPs"), ("activations", "new act."), ("io_activations", "max in+out act."),
+)  # fmt: skip
+
+
+def module_cells(report: Report, depth: int) -> list[list[str]]:
+    rows = []
+    for m in report.modules(depth):
+        d = m.to_dict()
+        cells = [fmt(d.get(key)) for key, _ in MODULE_COLUMNS]
+        cells[0] = "  " * (m.depth - 1) + cells[0]
+        rows.append(cells)
+    return rows
+
+
+def detail_table(report: Report, depth: int | None) -> tuple[str, list[str], list[list[str]], int]:
+    """(title, headers, rows, first numeric column) of the per-layer or per-module table."""
+    if depth is not None:
+        return f"Modules (depth {depth})", [h for _, h in MODULE_COLUMNS], module_cells(report, depth), 1
+    return "Layers", [h for _, h in LAYER_COLUMNS], layer_cells(report), 3
+
+
 def total_cells(report: Report) -> list[list[str]]:
     rows = []
     for key in TOTAL_ROWS:

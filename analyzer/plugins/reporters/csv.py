@@ -21,10 +21,15 @@ class CsvReporter(Reporter):
     name = "csv"
     suffix = ".csv"
 
-    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
-        rows = [row.to_dict() for row in report.layers]
-        for r in rows:
-            r.pop("nodes", None)
+    def render_report(
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
+        if depth is not None:
+            rows = [m.to_dict() for m in report.modules(depth)]
+        else:
+            rows = [row.to_dict() for row in report.layers]
+            for r in rows:
+                r.pop("nodes", None)
         columns = list(dict.fromkeys(k for r in rows for k in r))
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
@@ -32,7 +37,7 @@ class CsvReporter(Reporter):
         for r in rows:
             w.writerow({k: _cell(v) for k, v in r.items()})
         totals = {k: report.totals.get(k, "") for k in columns if k in report.totals}
-        w.writerow({"name": "TOTAL", **totals})
+        w.writerow({columns[0]: "TOTAL", **totals})
         return buf.getvalue()
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:

@@ -14,7 +14,9 @@ class JsonReporter(Reporter):
     name = "json"
     suffix = ".json"
 
-    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
+    def render_report(
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
         return report.to_json() + "\n"
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:

@@ -20,9 +20,11 @@ class MarkdownReporter(Reporter):
     name = "markdown"
     suffix = ".md"
 
-    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
-        parts = [f"**{common.model_line(report)}**", "### Layers",
-                 md_table([h for _, h in common.LAYER_COLUMNS], common.layer_cells(report), numeric_from=3),
+    def render_report(
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
+        title, headers, rows, numeric_from = common.detail_table(report, depth)
+        parts = [f"**{common.model_line(report)}**", f"### {title}", md_table(headers, rows, numeric_from),
                  "### Totals", md_table(["quantity", "value", "", "unit"], common.total_cells(report))]  # fmt: skip
         if report.hardware:
             parts += ["### Hardware", md_table(common.HARDWARE_HEADERS, common.hardware_cells(report))]

@@ -24,10 +24,12 @@ class TableReporter(Reporter):
     name = "table"
     suffix = ".txt"
 
-    def render_report(self, report: Report, *, color: bool = False, width: int | None = None) -> str:
+    def render_report(
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
         parts: list = [
             f"[bold]{common.model_line(report)}[/bold]",
-            _table("Layers", [h for _, h in common.LAYER_COLUMNS], common.layer_cells(report), numeric_from=3),
+            _table(*common.detail_table(report, depth)),
             _table("Totals", ["quantity", "value", "", "unit"], common.total_cells(report)),
         ]
         if report.hardware:

@@ -1,0 +1,73 @@
+"""Training-memory estimate: weights + gradients + optimizer state + saved activations.
+
+- weights: model_size_bytes (every stored weight, at its bit width);
+- gradients: one per trainable parameter, at the parameter's dtype;
+- optimizer state per trainable parameter, at its dtype: SGD none,
+  momentum 1 buffer, Adam 2 (first and second moments);
+- saved activations: every activation storage of the forward pass is kept
+  for the backward pass (total_activation_bytes), scaled linearly from the
+  graph's batch to ``train_batch``. Frameworks keep somewhat less (in-place
+  ops, recomputation) or more (masks, workspace): an estimate, not a plan.
+"""
+
+from __future__ import annotations
+
+from analyzer.core import dtypes
+from analyzer.core.errors import UsageError
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.plugins.metrics.params import counted
+
+OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+def graph_batch(ctx: MetricContext) -> int:
+    """The batch the graph was built at: the leading dim of its first input (1 if none)."""
+    g = ctx.graph
+    for t in g.inputs:
+        shape = g.shape(t)
+        if shape:
+            return shape[0] or 1
+    return 1
+
+
+class TrainingMemoryMetric(Metric):
+    name = "training_memory"
+    requires = ("model_size", "activations")
+    quantities = (
+        Quantity("training_memory_bytes", "byte", "weights + gradients + optimizer state + saved activations",
+                 per_layer=False, total="own"),  # fmt: skip
+        Quantity("gradient_bytes", "byte", "one gradient per trainable parameter at its dtype", per_layer=False, total="own"),
+        Quantity("optimizer_state_bytes", "byte", "SGD 0, momentum 1, Adam 2 buffers per trainable parameter",
+                 per_layer=False, total="own"),  # fmt: skip
+        Quantity("saved_activation_bytes", "byte", "total_activation_bytes scaled to the training batch",
+                 per_layer=False, total="own"),  # fmt: skip
+    )
+
+    def compute(self, ctx: MetricContext) -> MetricResult:
+        opts = ctx.options
+        states = OPTIMIZER_STATES.get(opts.optimizer)
+        if states is None:
+            raise UsageError(f"unknown optimizer {opts.optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
+        trainable_bits = sum(
+            p.numel * dtypes.bits(p.dtype) for p in ctx.graph.params.values() if p.trainable and counted(p, opts)
+        )
+        grad = -(-trainable_bits // 8)
+        base = graph_batch(ctx)
+        batch = opts.train_batch or base
+        saved = ctx.result("activations").totals["total_activation_bytes"] * batch // base
+        weights = ctx.result("model_size").totals["model_size_bytes"]
+        return MetricResult(
+            totals={
+                "training_memory_bytes": weights + grad + states * grad + saved,
+                "gradient_bytes": grad,
+                "optimizer_state_bytes": states * grad,
+                "saved_activation_bytes": saved,
+            },
+            details={"optimizer": opts.optimizer, "train_batch": batch, "graph_batch": base},
+        )
+
+
+@hookimpl
+def analyzer_register_metrics(register):
+    register(TrainingMemoryMetric())
