@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tomllib
@@ -34,7 +35,7 @@ def _shape(text: str) -> tuple[tuple[int, ...], str | None]:
     """``1,3,224,224`` or ``1,128:int64`` -> (shape, dtype)."""
     dims, _, dtype = text.partition(":")
     try:
-        shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
+        shape = tuple(int(d) for d in re.split(r"[,x]", dims))
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad shape {text!r}: expected comma-separated integers like 1,3,224,224") from None
     if not shape or any(d < 0 for d in shape):

@@ -77,7 +77,7 @@ def to_graph(
     ps = plugins or default_plugins()
     fe = find_frontend(model, framework, ps)
     try:
-        if isinstance(model, str | Path):
+        if isinstance(model, str | Path) and not fe.accepts(model):
             model = fe.load_file(Path(model))
         return fe.to_graph(model, inputs, params=params, **frontend_options)
     except AnalyzerError:

@@ -75,7 +75,7 @@ def _import_module(name: str) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name and name.startswith(e.name):
-            raise AnalysisError(f"no module named {name!r}") from e
+            raise AnalysisError(f"no module named {e.name!r}") from e
         raise AnalysisError(f"importing {name!r} failed: {_one_line(e)}") from e
     except Exception as e:
         raise AnalysisError(f"importing {name!r} failed: {_one_line(e)}") from e

@@ -1,0 +1,172 @@
+"""The plugin system: built-ins and entry points through one path, blocking, duplicates, listing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+
+import analyzer
+from analyzer import zoo
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import Metric, MetricResult, Quantity
+from analyzer.core.plugins import BLOCK_ENV, load_plugins
+from analyzer.plugins import BUILTIN_PLUGINS
+
+PLUGIN_SOURCE = textwrap.dedent(
+    '''
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.metric import Metric, MetricResult, Quantity
+
+
+    class ConvCount(Metric):
+        name = "conv_count"
+        quantities = (Quantity("conv_layers", "layer", "layers whose principal op is conv"),)
+
+        def compute(self, ctx):
+            rows = {l.name: {"conv_layers": int(l.op == "conv")} for l in ctx.layers}
+            return MetricResult(layers=rows, totals={"conv_layers": sum(r["conv_layers"] for r in rows.values())})
+
+
+    @hookimpl
+    def analyzer_register_metrics(register):
+        register(ConvCount())
+    '''
+)
+
+
+@pytest.fixture
+def out_of_tree_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny distribution with real entry-point metadata, importable from tmp_path."""
+    (tmp_path / "tiny_analyzer_plugin.py").write_text(PLUGIN_SOURCE)
+    dist = tmp_path / "tiny_analyzer_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-analyzer-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[analyzer]\ntiny = tiny_analyzer_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_builtins_are_registered_by_name(plugins):
+    names = {row["name"] for row in plugins.describe()}
+    assert {m.removeprefix("analyzer.plugins.") for m in BUILTIN_PLUGINS} <= names
+    assert all(row["origin"] == "built-in" for row in plugins.describe() if row["name"] in names)
+
+
+def test_each_load_is_fresh():
+    a, b = load_plugins(), load_plugins()
+    assert a.pm is not b.pm and a.metrics is not b.metrics
+
+
+def test_entry_point_plugin_is_loaded_and_its_metric_reported(out_of_tree_plugin):
+    ps = load_plugins()
+    row = next(r for r in ps.describe() if r["name"] == "tiny")
+    assert row["origin"] == "entry point (tiny-analyzer-plugin 0.1)"
+    assert row["hooks"] == ["analyzer_register_metrics"]
+    report = analyzer.analyze(zoo.alexnet(), plugins=ps)
+    assert report.totals["conv_layers"] == 5
+    assert report.layer("conv1").conv_layers == 1
+    assert report.quantities["conv_layers"]["metric"] == "conv_count"
+
+
+def test_entry_point_plugin_through_the_cli(out_of_tree_plugin, tmp_path):
+    graph = tmp_path / "alexnet.json"
+    analyzer.save_graph(zoo.alexnet(), graph)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(out_of_tree_plugin), os.environ.get("PYTHONPATH", "")])}
+    listing = subprocess.run([sys.executable, "-m", "analyzer", "plugins", "--format", "json"],
+                             capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    assert "tiny" in {p["name"] for p in json.loads(listing.stdout)["plugins"]}
+    out = subprocess.run([sys.executable, "-m", "analyzer", "analyze", str(graph), "--format", "json"],
+                         capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    assert json.loads(out.stdout)["totals"]["conv_layers"] == 5
+
+
+def test_block_by_name_argument_and_environment(out_of_tree_plugin, monkeypatch):
+    assert "conv_count" not in load_plugins(block=["tiny"]).metrics
+    assert "traffic" not in load_plugins(block=["metrics.traffic"]).metrics
+    monkeypatch.setenv(BLOCK_ENV, "tiny, metrics.traffic")
+    ps = load_plugins()
+    assert "conv_count" not in ps.metrics and "traffic" not in ps.metrics
+    assert set(ps.blocked()) >= {"tiny", "metrics.traffic"}
+
+
+def test_blocking_a_required_metric_is_a_clear_error():
+    ps = load_plugins(block=["metrics.compute"])
+    with pytest.raises(analyzer.UsageError, match="requires metric 'compute'"):
+        analyzer.analyze(zoo.tiny_cnn(), plugins=ps)
+
+
+def test_inline_plugin_and_duplicate_names_refused():
+    class Dup(Metric):
+        name = "params"
+        quantities = (Quantity("x", "element", "x"),)
+
+        def compute(self, ctx):
+            return MetricResult()
+
+    plugin = types.SimpleNamespace(analyzer_register_metrics=hookimpl(lambda register: register(Dup())))
+    with pytest.raises(ValueError, match="metric 'params' is registered twice"):
+        load_plugins(extra=[plugin])
+
+
+def test_misspelled_hook_fails_loudly():
+    from pluggy import PluginValidationError
+
+    plugin = types.SimpleNamespace(analyzer_register_metricz=hookimpl(lambda register: None))
+    with pytest.raises(PluginValidationError):
+        load_plugins(extra=[plugin])
+
+
+def test_duplicate_formula_refused():
+    plugin = types.SimpleNamespace(
+        analyzer_register_formulas=hookimpl(lambda register: register("flops", "relu", lambda v: 0))
+    )
+    with pytest.raises(ValueError, match="'flops' formula for op 'relu' is already registered"):
+        load_plugins(extra=[plugin])
+
+
+def test_plugin_adds_an_op_and_its_formula():
+    from analyzer.core.ops import Category, OpDef
+
+    plugin = types.SimpleNamespace(
+        analyzer_register_ops=hookimpl(lambda register: register(OpDef("my_gate", Category.ELEMENTWISE, "x*s(y)"))),
+        analyzer_register_formulas=hookimpl(lambda register: register("flops", "my_gate", lambda v: 5 * v.out_numel(0))),
+    )
+    ps = load_plugins(extra=[plugin])
+    b = analyzer.GraphBuilder()
+    x = b.input("x", (2, 8))
+    b.op("my_gate", [x, x], (2, 8), name="gate")
+    report = analyzer.analyze(b.build(), plugins=ps)
+    assert report.totals["other_flops"] == 5 * 16
+    assert report.unsupported == []
+
+
+MINIMAL_DEVICE = textwrap.dedent(
+    """
+    schema = "analyzer.device/1"
+    name = "toy-mcu"
+    display_name = "Toy MCU"
+    class = "mcu"
+    peak_ops_per_s.int8 = { value = 1.0e8, source = "made up for a test", kind = "estimate" }
+    [[memory]]
+    name = "sram"
+    on_chip = true
+    capacity_bytes = { value = 65536, source = "made up for a test" }
+    bandwidth_bytes_per_s = { value = 4.0e8, source = "made up for a test" }
+    """
+)
+
+
+def test_plugin_device_dirs_extend_the_catalog(tmp_path):
+    (tmp_path / "toy-mcu.toml").write_text(MINIMAL_DEVICE)
+    plugin = types.SimpleNamespace(analyzer_device_dirs=hookimpl(lambda: [tmp_path]))
+    ps = load_plugins(extra=[plugin])
+    assert "toy-mcu" in ps.devices.names()
+    assert ps.devices.get("toy-mcu").peak_ops_per_s["int8"].value == 1e8
+    assert "toy-mcu" not in load_plugins().devices.names()

@@ -1,0 +1,69 @@
+"""The report contract: to_dict() validates against the shipped JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+import analyzer
+from analyzer import zoo
+from analyzer.core.report import CORE_TOTALS, SCHEMA
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads(resources.files("analyzer").joinpath("schemas/report.schema.json").read_text())
+
+
+@pytest.mark.parametrize("build", [zoo.alexnet, zoo.mobilenet_v2, zoo.tiny_cnn])
+def test_report_validates_against_schema(schema, build):
+    doc = json.loads(analyzer.analyze(build()).to_json())
+    jsonschema.validate(doc, schema)
+    assert doc["schema"] == SCHEMA
+
+
+def test_schema_rejects_a_broken_report(schema):
+    doc = analyzer.analyze(zoo.tiny_cnn()).to_dict()
+    del doc["totals"]["macs"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+
+
+def test_core_totals_present_even_when_their_metric_is_blocked(schema):
+    ps = analyzer.load_plugins(block=["metrics.model_size", "metrics.training"])
+    doc = analyzer.analyze(zoo.tiny_cnn(), plugins=ps).to_dict()
+    assert doc["totals"]["model_size_bytes"] is None
+    assert set(CORE_TOTALS) <= set(doc["totals"])
+    jsonschema.validate(doc, schema)
+
+
+def test_layer_rows_read_as_attributes_and_items():
+    r = analyzer.analyze(zoo.alexnet())
+    row = r.layer("conv1")
+    assert row.macs == row["macs"] == row.get("macs") == 105_415_200
+    assert row.get("nope", 7) == 7
+    with pytest.raises(AttributeError):
+        _ = row.nope
+    with pytest.raises(KeyError):
+        r.layer("nope")
+    d = row.to_dict()
+    assert list(d)[:7] == ["name", "op", "scope", "params", "macs", "flops", "output_shapes"]
+    assert d["output_shapes"] == [[1, 96, 55, 55]]
+
+
+def test_every_quantity_has_unit_and_convention():
+    r = analyzer.analyze(zoo.tiny_cnn())
+    for name, q in r.quantities.items():
+        assert q["unit"] and len(q["convention"]) > 10, name
+    assert set(r.totals) <= set(r.quantities)
+
+
+def test_json_round_trips_model_info():
+    r = analyzer.analyze(zoo.tiny_cnn(batch=4))
+    doc = json.loads(r.to_json())
+    assert doc["model"]["inputs"] == [{"name": "input", "shape": [4, 1, 49, 10], "dtype": "float32"}]
+    assert doc["model"]["framework"] == "builder"
+    assert doc["model"]["capture"] == "ir"

@@ -1,0 +1,176 @@
+"""python -m analyzer: commands, formats, exit codes, one-line errors, no framework needed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import analyzer
+from analyzer import zoo
+from analyzer.cli import main
+
+FRAMEWORKS = ("torch", "tensorflow", "keras", "jax", "jaxlib", "flax", "equinox")
+
+BLOCK_FRAMEWORKS = textwrap.dedent(
+    f"""
+    import sys
+    BLOCKED = {FRAMEWORKS!r}
+
+    class Blocker:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"{{name}} is blocked for this test")
+            return None
+
+    sys.meta_path.insert(0, Blocker())
+    from analyzer.cli import main
+    code = main(sys.argv[1:])
+    leaked = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
+    assert not leaked, leaked
+    sys.exit(code)
+    """
+)
+
+
+def run(*args: str, blocked: bool = False) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", BLOCK_FRAMEWORKS, *args] if blocked else [sys.executable, "-m", "analyzer", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def saved_graph(tmp_path_factory):
+    path = tmp_path_factory.mktemp("g") / "alexnet.json"
+    analyzer.save_graph(zoo.alexnet(), path)
+    return path
+
+
+def test_help_without_any_framework():
+    r = run("--help", blocked=True)
+    assert r.returncode == 0, r.stderr
+    assert "analyze" in r.stdout and "compare" in r.stdout
+
+
+def test_analyze_saved_graph_as_json_without_any_framework(saved_graph):
+    r = run("analyze", str(saved_graph), "--format", "json", "--no-bias", blocked=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["totals"]["params"] == 60_954_656
+    assert doc["totals"]["macs"] == 724_406_816
+
+
+def test_module_spec_table(capsys):
+    assert main(["analyze", "analyzer.zoo:alexnet", "--no-bias"]) == 0
+    out = capsys.readouterr().out
+    assert "60,954,656" in out and "724,406,816" in out and "conv1" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "table"])
+def test_formats_and_output_file(tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "--format", fmt, "--output", str(out)]) == 0
+    text = out.read_text()
+    if fmt == "json":
+        assert json.loads(text)["model"]["name"] == "tiny_cnn"
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert rows[-1]["name"] == "TOTAL" and rows[0]["name"] == "conv1"
+        assert int(rows[-1]["macs"]) == sum(int(r["macs"]) for r in rows[:-1])
+    elif fmt == "markdown":
+        assert "| conv1 | conv |" in text
+    else:
+        assert "conv1" in text
+
+
+def test_depth_rollup(capsys):
+    assert main(["analyze", "analyzer.zoo:resnet50", "--depth", "1", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["path"] for r in rows[:5]] == ["conv1", "bn1", "relu", "maxpool", "layer1"]
+
+
+def test_compare(capsys):
+    assert main(["compare", "analyzer.zoo:alexnet", "analyzer.zoo:vgg16", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    macs = next(r for r in doc["totals"] if r["quantity"] == "macs")
+    assert macs["values"] == [724_406_816, 15_470_264_320]
+
+
+def test_conventions_flags(capsys):
+    assert main(["analyze", "analyzer.zoo:alexnet", "--no-bias", "--weight-bits", "8", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["model_size_bytes"] == 60_954_656
+    assert main(["analyze", "analyzer.zoo:alexnet", "--no-bias", "--layer-bits", "fc*=4", "--format", "json"]) == 0
+    fc = 37_748_736 + 16_777_216 + 4_096_000
+    conv = 60_954_656 - fc
+    assert json.loads(capsys.readouterr().out)["totals"]["model_size_bytes"] == conv * 4 + fc // 2
+
+
+def test_layer_bits_file(tmp_path, capsys):
+    bits = tmp_path / "bits.toml"
+    bits.write_text('[layer_bits]\n"fc*" = 8\n"conv*" = 8\n')
+    assert main(["analyze", "analyzer.zoo:alexnet", "--no-bias", "--layer-bits", str(bits), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["model_size_bytes"] == 60_954_656
+
+
+def test_plugins_command(capsys):
+    assert main(["plugins", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert any(p["name"] == "metrics.compute" for p in doc["plugins"])
+    assert main(["--block-plugin", "metrics.traffic", "plugins", "--format", "json"]) == 0
+    assert "metrics.traffic" in json.loads(capsys.readouterr().out)["blocked"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["analyze", "nonexistent_file.py:model"], 1, "no such file: nonexistent_file.py"),
+        (["analyze", "analyzer.zoo:nothing_here"], 1, "analyzer.zoo has no attribute 'nothing_here'"),
+        (["analyze", "analyzer.core.report:SCHEMA"], 1, "is not a model: no frontend accepts a builtins.str"),
+        (["analyze", "analyzer.zoo:MODELS"], 2, "unknown key 'alexnet'"),
+        (["analyze", "justaword"], 2, "bad SPEC 'justaword'"),
+        (["analyze", "analyzer.zoo:alexnet", "--format", "yaml"], 2, "unknown format 'yaml'"),
+        (["analyze", "analyzer.zoo:alexnet", "--device", "abacus"], 2, "unknown device 'abacus'"),
+        (["analyze", "analyzer.zoo:alexnet", "--input-shape", "1,x,3"], 2, "bad shape '1,x,3'"),
+        (["analyze", "analyzer.zoo:alexnet", "--input-shape", "1,3:float7"], 2, "unknown dtype 'float7'"),
+        (["analyze", "analyzer.zoo:alexnet", "--layer-bits", "fc"], 2, "expected PATTERN=BITS"),
+        (["analyze", "analyzer.zoo:alexnet", "--bogus"], 2, "unrecognized arguments: --bogus"),
+        (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+        (["devices", "show"], 2, "give a device NAME"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code(args, code, message):
+    r = run(*args)
+    assert r.returncode == code, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("analyzer: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_debug_shows_the_traceback():
+    r = run("--debug", "analyze", "analyzer.zoo:nothing_here")
+    assert r.returncode == 1
+    assert "Traceback" in r.stderr and r.stderr.strip().endswith("has no attribute 'nothing_here'")
+
+
+def test_strict_exit_code(tmp_path):
+    b = analyzer.GraphBuilder()
+    x = b.input("x", (1, 4))
+    b.op("unknown", [x], (1, 4), name="odd", source_op="frob")
+    path = tmp_path / "odd.json"
+    analyzer.save_graph(b.build(), path)
+    assert run("analyze", str(path)).returncode == 0
+    r = run("analyze", str(path), "--strict")
+    assert r.returncode == 1 and "unsupported op(s) under --strict: frob x1" in r.stderr
+
+
+def test_console_script_entry_point_exists():
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "analyzer"]
+    assert ep.value == "analyzer.cli:main"
