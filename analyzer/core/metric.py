@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from analyzer.core.formulas import FormulaTables
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from analyzer.core.options import AnalysisOptions
 
 Number = int | float
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +60,17 @@ class MetricContext:
     formulas: FormulaTables
     vocabulary: OpVocabulary
     results: dict[str, MetricResult] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def result(self, metric: str) -> MetricResult:
         """The result of a metric named in ``requires``."""
         return self.results[metric]
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A derived structure several metrics share (built once per analysis)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
 
 class Metric(ABC):

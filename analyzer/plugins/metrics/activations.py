@@ -35,7 +35,11 @@ class Storage:
 
 
 def activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:
-    """Storages crossing layer boundaries, and the tensor -> storage map."""
+    """Storages crossing layer boundaries, and the tensor -> storage map (built once per analysis)."""
+    return ctx.memo("activation_storages", lambda: _activation_storages(ctx))
+
+
+def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:
     g, layers = ctx.graph, ctx.layers
     roots = storage_roots(g, ctx.vocabulary)
     bits_override = ctx.options.activation_bits
@@ -95,11 +99,8 @@ class ActivationsMetric(Metric):
             used = {roots[t] for t in (*layer.inputs, *layer.outputs)}
             io_elems.append(sum(storages[r].elements for r in used))
             io_bytes.append(sum(storages[r].bytes for r in used))
-        live_elems, live_bytes = [0] * len(layers), [0] * len(layers)
-        for s in storages.values():
-            for i in range(max(s.first, 0), min(s.last, len(layers) - 1) + 1):
-                live_elems[i] += s.elements
-                live_bytes[i] += s.bytes
+        live_elems = _live(storages.values(), len(layers), "elements")
+        live_bytes = _live(storages.values(), len(layers), "bytes")
         for i, layer in enumerate(layers):
             res.layers[layer.name] = {
                 "activations": created[i],
@@ -122,6 +123,21 @@ class ActivationsMetric(Metric):
             "input_activations": sum(s.elements for s in storages.values() if s.first < 0),
         }
         return res
+
+
+def _live(storages, n: int, attr: str) -> list[int]:
+    """Per layer, the sum of ``attr`` over storages alive then (difference array: linear time)."""
+    delta = [0] * (n + 1)
+    for s in storages:
+        lo, hi = max(s.first, 0), min(s.last, n - 1)
+        if lo <= hi:
+            delta[lo] += getattr(s, attr)
+            delta[hi + 1] -= getattr(s, attr)
+    live, acc = [], 0
+    for i in range(n):
+        acc += delta[i]
+        live.append(acc)
+    return live
 
 
 def _argmax(values: list[int]) -> int:
