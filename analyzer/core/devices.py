@@ -5,9 +5,12 @@ without where it came from; units are in the key names (``_bytes``,
 ``_per_s``, ``_j``, ``_w``). See docs/hardware.md for the schema.
 
 Specs are found in ``analyzer/hardware_db/{cpu,gpu,mcu}/``, in directories
-plugins return from ``analyzer_device_dirs``, and in the directories listed
-in the ``ANALYZER_DEVICE_PATH`` environment variable (os.pathsep-separated).
-A later directory overrides a device of the same name from an earlier one.
+plugins return from ``analyzer_device_dirs``, in the user device directory
+(``$XDG_CONFIG_HOME/analyzer/devices``, default ``~/.config/analyzer/devices``,
+where ``python -m analyzer calibrate`` writes ``host.toml``) and in the
+directories listed in the ``ANALYZER_DEVICE_PATH`` environment variable
+(os.pathsep-separated). A later directory overrides a device of the same
+name from an earlier one.
 """
 
 from __future__ import annotations
@@ -16,15 +19,24 @@ import os
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
 
 from analyzer.core.errors import AnalysisError, UsageError
 
 SCHEMA = "analyzer.device/1"
 ENV_VAR = "ANALYZER_DEVICE_PATH"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "hardware_db"
+FIGURE_KINDS = ("datasheet", "measured", "derived", "estimate")
+# What a memory level is built from; picks the default energy per byte (docs/hardware.md).
+MEMORY_KINDS = ("register", "sram", "cache", "dram", "hbm", "flash")
+Fraction = Annotated[float, Field(gt=0, le=1)]
+# Keys of peak_ops_per_s / vector_ops_per_s / energy_per_op_j: the arithmetic data type.
+DTYPE_KEYS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int32", "int16", "int8", "int4")
+# Keys of efficiency: the op classes the roofline models tell apart ("default": any other).
+OP_CLASSES = ("gemm", "conv", "depthwise", "elementwise", "normalization", "pooling",
+              "reduction", "movement", "other", "default")  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -45,7 +57,10 @@ class MemoryLevel(_Strict):
 
     ``stores`` says what the hardware models may place there: weights
     (``"weights"``), activations (``"activations"``) or both. ``on_chip``
-    levels hold weights that fit without touching off-chip memory.
+    levels hold weights that fit without touching off-chip memory. Levels
+    are listed fastest first; ``kind`` says what the level is built from
+    (default: ``sram`` on chip, ``dram`` off chip). Capacity and bandwidth
+    are the whole device's (all cores or SMs together).
     """
 
     name: str
@@ -54,6 +69,11 @@ class MemoryLevel(_Strict):
     bandwidth_bytes_per_s: Figure
     energy_per_byte_j: Figure | None = None
     stores: tuple[Literal["weights", "activations"], ...] = ("weights", "activations")
+    kind: Literal["register", "sram", "cache", "dram", "hbm", "flash"] | None = None
+
+    @property
+    def technology(self) -> str:
+        return self.kind or ("sram" if self.on_chip else "dram")
 
 
 class DeviceSpec(_Strict):
@@ -66,9 +86,41 @@ class DeviceSpec(_Strict):
     energy_per_op_j: dict[str, Figure] = Field(default_factory=dict)
     memory: tuple[MemoryLevel, ...] = Field(min_length=1)
     power_w: Figure | None = None
-    efficiency: dict[str, float] = Field(default_factory=dict)
+    efficiency: dict[str, Fraction] = Field(default_factory=dict)
     runtime_overhead_bytes: dict[str, Figure] = Field(default_factory=dict)
+    # Additive fields (all optional): see docs/hardware.md.
+    vector_ops_per_s: dict[str, Figure] = Field(default_factory=dict)  # non-matrix units (CUDA cores, SIMD)
+    clock_hz: Figure | None = None
+    cores: int | None = Field(default=None, gt=0)
+    layer_overhead_s: Figure | None = None  # fixed cost per layer (kernel launch, framework dispatch)
+    references: tuple[str, ...] = ()
+    notes: str = ""
     path: str = Field(default="", exclude=True)
+
+    @field_validator("peak_ops_per_s", "vector_ops_per_s", "energy_per_op_j")
+    @classmethod
+    def _dtype_keys(cls, v: dict[str, Figure]) -> dict[str, Figure]:
+        bad = sorted(set(v) - set(DTYPE_KEYS))
+        if bad:
+            raise ValueError(f"unknown data type {bad[0]!r} (known: {', '.join(DTYPE_KEYS)})")
+        return v
+
+    @field_validator("efficiency")
+    @classmethod
+    def _op_classes(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(OP_CLASSES))
+        if bad:
+            raise ValueError(f"unknown op class {bad[0]!r} (known: {', '.join(OP_CLASSES)})")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _unique_levels(cls, v: tuple[MemoryLevel, ...]) -> tuple[MemoryLevel, ...]:
+        names = [m.name for m in v]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup:
+            raise ValueError(f"memory level {dup!r} is listed twice")
+        return v
 
     def memory_level(self, name: str) -> MemoryLevel | None:
         return next((m for m in self.memory if m.name == name), None)
@@ -97,12 +149,20 @@ def load_device(path: Path) -> DeviceSpec:
     return spec
 
 
+def user_device_dir() -> Path:
+    """``$XDG_CONFIG_HOME/analyzer/devices`` (default ``~/.config/analyzer/devices``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "analyzer" / "devices"
+
+
+def env_device_dirs() -> list[Path]:
+    """The directories of ``$ANALYZER_DEVICE_PATH``, in order."""
+    return [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+
+
 def device_dirs(plugin_dirs: Iterable[Path] = ()) -> list[Path]:
-    """Built-in DB, then plugin directories, then ``$ANALYZER_DEVICE_PATH``."""
-    dirs = [BUILTIN_DIR, *plugin_dirs]
-    env = os.environ.get(ENV_VAR, "")
-    dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    return dirs
+    """Built-in DB, then plugin directories, the user directory, then ``$ANALYZER_DEVICE_PATH``."""
+    return [BUILTIN_DIR, *plugin_dirs, user_device_dir(), *env_device_dirs()]
 
 
 class DeviceCatalog:
@@ -131,6 +191,8 @@ class DeviceCatalog:
         if name not in self._loaded:
             path = self._index().get(name)
             if path is None:
+                if name == "host":
+                    raise UsageError("unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine")
                 raise UsageError(f"unknown device {name!r}; see 'python -m analyzer devices'")
             self._loaded[name] = load_device(path)
         return self._loaded[name]

@@ -111,7 +111,7 @@ def analyze_graph(
     ps = plugins or default_plugins()
     opts = options or AnalysisOptions()
     try:
-        graph.validate(ps.vocabulary)
+        graph.validate()  # ops outside the vocabulary are reported as unsupported, not refused
     except GraphError as e:
         raise AnalysisError(f"invalid graph: {e}") from None
     unsupported, coverage = _unsupported(graph, ps)

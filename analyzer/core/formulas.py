@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Param, Shape, numel
 from analyzer.core.ops import Category, OpDef
 
@@ -113,8 +114,19 @@ class FormulaTables:
         return opdef.category in _NO_ARITHMETIC or opdef.name in self._tables["flops"]
 
     def count(self, table: str, opdef: OpDef, view: OpView) -> int:
-        """Evaluate one table for one node (0 where the op's category does no such work)."""
+        """Evaluate one table for one node (0 where the op's category does no such work).
+
+        A formula that fails on a node (an attribute it cannot handle) is an
+        AnalysisError naming the node, not a traceback.
+        """
         fn = self._tables[table].get(opdef.name)
         if fn is None:
             return 0
-        return int(fn(view))
+        try:
+            return int(fn(view))
+        except Exception as e:
+            n = view.node
+            raise AnalysisError(
+                f"{table} formula of op {n.op!r} failed on node {n.id!r} ({n.source_op or n.op}): "
+                f"{type(e).__name__}: {e}"
+            ) from e

@@ -1,8 +1,10 @@
 """JSON round-trip of the IR: a saved graph can be analyzed without its framework.
 
 The document is ``{"schema": "analyzer.graph/1", ...}``. Attribute values
-are JSON values; lists are read back as tuples, so a graph compares equal
-after a round-trip.
+are JSON values; lists in ``attrs`` are read back as tuples (the IR's attribute
+convention), ``meta`` comes back as plain JSON, so a graph compares equal
+after a round-trip. A malformed document is a GraphError naming the entry
+and field at fault.
 """
 
 from __future__ import annotations
@@ -61,29 +63,62 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
+class _Entry:
+    """Typed field access to one JSON object, with errors naming where it is."""
+
+    def __init__(self, obj: Any, where: str):
+        if not isinstance(obj, dict):
+            raise GraphError(f"malformed graph document: {where} should be an object")
+        self.obj, self.where = obj, where
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.obj:
+            if default is ...:
+                raise GraphError(f"malformed graph document: {self.where} has no field {key!r}")
+            return default
+        value = self.obj[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise GraphError(f"malformed graph document: {self.where}.{key} has the wrong type ({type(value).__name__})")
+        return value
+
+    def names(self, key: str) -> tuple[str, ...]:
+        items = self.get(key, list)
+        if not all(isinstance(i, str) for i in items):
+            raise GraphError(f"malformed graph document: {self.where}.{key} should list names")
+        return tuple(items)
+
+    def shape(self) -> tuple[int, ...]:
+        dims = self.get("shape", list)
+        if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+            raise GraphError(f"malformed graph document: {self.where}.shape should list integers")
+        return tuple(dims)
+
+
 def graph_from_dict(doc: dict[str, Any]) -> Graph:
     """Rebuild a graph; raises GraphError naming what is missing or malformed."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
         raise GraphError(f"not an analyzer graph document (schema {found!r}, expected {SCHEMA!r})")
-    try:
-        g = Graph(doc.get("name", "model"), doc.get("framework", ""), _from_json(doc.get("meta", {})))
-        for t in doc["tensors"]:
-            g.add_tensor(Tensor(t["name"], tuple(t["shape"]), t.get("dtype", "float32"), bool(t.get("constant", False))))
-        for p in doc["params"]:
-            g.add_param(
-                Param(p["name"], tuple(p["shape"]), p.get("dtype", "float32"), bool(p.get("trainable", True)),
-                      bool(p.get("buffer", False)), p.get("role", "weight"))
-            )  # fmt: skip
-        g.inputs = list(doc["inputs"])
-        for n in doc["nodes"]:
-            g.add_node(
-                Node(n["id"], n["op"], tuple(n["inputs"]), tuple(n["outputs"]), _from_json(n.get("attrs", {})),
-                     n.get("scope", ""), n.get("source_op", ""), _from_json(n.get("meta", {})))
-            )  # fmt: skip
-        g.set_outputs(list(doc["outputs"]))
-    except (KeyError, TypeError) as e:
-        raise GraphError(f"malformed graph document: missing or invalid field {e}") from None
+    top = _Entry(doc, "document")
+    g = Graph(top.get("name", str, "model"), top.get("framework", str, ""), top.get("meta", dict, {}))
+    for i, raw in enumerate(top.get("tensors", list)):
+        t = _Entry(raw, f"tensors[{i}]")
+        g.add_tensor(Tensor(t.get("name", str), t.shape(), t.get("dtype", str, "float32"), t.get("constant", bool, False)))
+    for i, raw in enumerate(top.get("params", list)):
+        p = _Entry(raw, f"params[{i}]")
+        g.add_param(
+            Param(p.get("name", str), p.shape(), p.get("dtype", str, "float32"), p.get("trainable", bool, True),
+                  p.get("buffer", bool, False), p.get("role", str, "weight"))
+        )  # fmt: skip
+    g.inputs = list(top.names("inputs"))
+    for i, raw in enumerate(top.get("nodes", list)):
+        n = _Entry(raw, f"nodes[{i}]")
+        g.add_node(
+            Node(n.get("id", str), n.get("op", str), n.names("inputs"), n.names("outputs"),
+                 _from_json(n.get("attrs", dict, {})), n.get("scope", str, ""), n.get("source_op", str, ""),
+                 n.get("meta", dict, {}))
+        )  # fmt: skip
+    g.set_outputs(list(top.names("outputs")))
     return g
 
 

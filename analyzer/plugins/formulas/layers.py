@@ -14,7 +14,7 @@ Conventions (per element of the tensor named; docs/metrics.md):
 - reductions n-1 per output (sum, max, min, prod, argmax); mean adds a div per output;
   variance 4 per input element; cumsum 1 per element
 - resize: nearest 0; linear 3 per lerp with 2^d - 1 lerps per output;
-  cubic 7 per 4-tap interpolation with (4^d - 1)/3 of them
+  cubic 7 per 4-tap interpolation with (4^d - 1)/3 of them; area as adaptive avg pooling
 - attention (fused): per score element 1 scale + 1 mask add (with a mask or
   causal) + 5 softmax
 - LSTM per hidden unit per step: 3 sigmoids, 2 tanh, 3 for c = f*c + i*g, 1 for
@@ -93,7 +93,9 @@ def resize_flops(v: OpView) -> int:
         return 3 * (2**d - 1) * v.out_numel(0)
     if mode == "cubic":
         return 7 * ((4**d - 1) // 3) * v.out_numel(0)
-    raise ValueError(f"resize mode {mode!r} has no FLOP formula")
+    if mode == "area":  # the mean of the input window each output covers, as adaptive avg pooling
+        return avg_pool_flops(v)
+    raise ValueError(f"resize mode {mode!r} has no FLOP formula (nearest, linear, cubic, area)")
 
 
 def attention_flops(v: OpView) -> int:

@@ -6,8 +6,8 @@ elements, and the input coordinate of the first element's centre (input
 pixel i has centre i). A window op with kernel k, stride s, dilation d and
 low padding p maps (r, j, x) to (r + (d(k-1)) j, j s, x + (d(k-1)/2 - p) j)
 (Dumoulin & Visin 2016; Araujo et al., Distill 2019). Elementwise ops keep
-it (the largest over their inputs when the jumps agree); permutes follow
-their dims; anything else (reshape, flatten, linear,
+it (the largest over their inputs when the jumps agree); explicit padding
+shifts the start; permutes follow their dims; anything else (reshape, flatten, linear,
 global pooling, attention) ends it: the field is undefined (reported as
 null) after such a layer.
 """
@@ -88,6 +88,9 @@ class ReceptiveFieldMetric(Metric):
                 out = _window(ins[0], node.attrs, len(g.shape(node.inputs[0])))
             elif opdef is not None and (opdef.category in _PASS or node.op in ("batch_norm", "identity", "copy")):
                 out = _merge(ins, [g.shape(t) for t in acts]) if ins else None
+            elif node.op == "pad" and ins and ins[0] and "pads" in node.attrs:
+                # padding shifts where the first element sits; size and jump are unchanged
+                out = {d: (r, j, x - node.attrs["pads"][d][0] * j) for d, (r, j, x) in ins[0].items()}
             elif node.op == "permute" and ins and ins[0]:
                 perm = node.attrs.get("perm", ())
                 out = {i: ins[0][p] for i, p in enumerate(perm) if p in ins[0]} or None

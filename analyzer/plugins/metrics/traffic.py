@@ -5,6 +5,9 @@ it consumes and every weight it uses (at the bit width model size uses),
 and writes each storage it outputs; a layer made only of views moves
 nothing. Arithmetic intensity = ops / bytes moved.
 
+A layer whose ops run ``repeat`` times (a loop body) moves its bytes that
+many times, weights included (the largest ``repeat`` of its ops).
+
 Naive model (the lecture's convolution table): a contraction reads one
 input element per MAC, reads each weight once (bias included) and writes
 each output once; any other op reads its inputs and writes its outputs
@@ -60,6 +63,9 @@ class TrafficMetric(Metric):
                     p = g.params[name]
                     if counted(p, opts):
                         row["weight_read_bytes"] += -(-p.numel * weight_bits(name, p.dtype, layer.name, opts) // 8)
+                reps = max(n.repeat for n in nodes)
+                for k in ("read_bytes", "write_bytes", "weight_read_bytes"):
+                    row[k] *= reps
                 naive = self._naive(ctx, nodes, compute.nodes)
                 for k, v in zip(("naive_input_reads", "naive_weight_reads", "naive_output_writes"), naive, strict=True):
                     row[k] = v
@@ -93,7 +99,7 @@ class TrafficMetric(Metric):
                 reads += node_counts[n.id]["macs"]
             else:
                 reads += sum(numel(g.shape(t)) for t in acts) * n.repeat
-            weights += sum(p.numel for p in g.node_params(n) if counted(p, opts))
+            weights += sum(p.numel for p in g.node_params(n) if counted(p, opts)) * n.repeat
             writes += sum(numel(g.shape(t)) for t in n.outputs if g.is_activation(t)) * n.repeat
         return reads, weights, writes
 

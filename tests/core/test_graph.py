@@ -1,0 +1,202 @@
+"""Graph mutators and validate() (docs/ir.md): each error names the problem."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from analyzer import GraphBuilder, load_plugins
+from analyzer.core.graph import Graph, GraphError
+from analyzer.core.ir import Node, Param, Tensor
+
+
+def base() -> Graph:
+    g = Graph("g")
+    g.add_input(Tensor("x", (2, 3)))
+    g.add_tensor(Tensor("y", (2, 3)))
+    g.add_node(Node("n1", "relu", ("x",), ("y",)))
+    return g
+
+
+# --- mutators -----------------------------------------------------------------
+def test_duplicate_node_id() -> None:
+    g = base()
+    g.add_tensor(Tensor("z", (2, 3)))
+    with pytest.raises(GraphError, match="node id 'n1' is used twice"):
+        g.add_node(Node("n1", "relu", ("y",), ("z",)))
+
+
+def test_duplicate_tensor() -> None:
+    g = base()
+    with pytest.raises(GraphError, match="tensor 'y' is defined twice"):
+        g.add_tensor(Tensor("y", (1,)))
+
+
+def test_tensor_clashing_with_param() -> None:
+    g = base()
+    g.add_param(Param("w", (3,)))
+    with pytest.raises(GraphError, match="'w'"):
+        g.add_tensor(Tensor("w", (3,)))
+    with pytest.raises(GraphError, match="clashes with a tensor"):
+        g.add_param(Param("y", (2, 3)))
+
+
+def test_param_shared_or_redefined() -> None:
+    g = base()
+    p = g.add_param(Param("w", (3,)))
+    assert g.add_param(Param("w", (3,))) is p  # the same spec again: shared
+    with pytest.raises(GraphError, match="parameter 'w' redefined"):
+        g.add_param(Param("w", (4,)))
+
+
+def test_tensor_produced_twice() -> None:
+    g = base()
+    with pytest.raises(GraphError, match="tensor 'y' is produced twice"):
+        g.add_node(Node("n2", "relu", ("x",), ("y",)))
+    with pytest.raises(GraphError, match="tensor 'x' is produced twice"):  # a graph input
+        g.add_node(Node("n3", "relu", ("y",), ("x",)))
+
+
+def test_undeclared_output() -> None:
+    g = base()
+    with pytest.raises(GraphError, match="node 'n2' outputs undeclared tensor 'nope'"):
+        g.add_node(Node("n2", "relu", ("y",), ("nope",)))
+
+
+# --- reading --------------------------------------------------------------------
+def test_producer_consumers_and_nx_edges() -> None:
+    g = base()
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_param(Param("b", (3,), role="bias"))
+    g.add_node(Node("n2", "add", ("y", "b"), ("z",)))
+    assert g.producer("y").id == "n1"
+    assert g.producer("x") is None and g.producer("b") is None
+    assert [n.id for n in g.consumers("y")] == ["n2"]
+    assert [p.name for p in g.node_params(g.node("n2"))] == ["b"]
+    assert g.activation_inputs(g.node("n2")) == ["y"]
+    edges = list(g.nx.edges(data="tensor"))
+    assert edges == [("n1", "n2", "y")]  # params and graph inputs are not nx nodes
+    assert [n.id for n in g.nodes()] == ["n1", "n2"] and len(g) == 2 and "n2" in g
+
+
+def test_nx_is_read_only() -> None:
+    g = base()
+    view = g.nx
+    with pytest.raises(nx.NetworkXError):
+        view.add_node("intruder")
+    with pytest.raises(nx.NetworkXError):
+        view.remove_node("n1")
+    assert "intruder" not in g
+
+
+def test_unknown_name() -> None:
+    with pytest.raises(GraphError, match="unknown tensor 'ghost'"):
+        base().spec("ghost")
+
+
+# --- validate -------------------------------------------------------------------
+def test_valid_graph_validates() -> None:
+    base().validate(load_plugins().vocabulary)
+
+
+def test_operand_read_before_produced() -> None:
+    g = Graph()
+    g.add_input(Tensor("x", (2,)))
+    g.add_tensor(Tensor("a", (2,)))
+    g.add_tensor(Tensor("b", (2,)))
+    g.add_node(Node("first", "relu", ("b",), ("a",)))  # reads b, produced by the next node
+    g.add_node(Node("second", "relu", ("x",), ("b",)))
+    with pytest.raises(GraphError, match="node 'first' reads 'b', which is produced later"):
+        g.validate()
+
+
+def test_operand_never_defined() -> None:
+    g = Graph()
+    g.add_input(Tensor("x", (2,)))
+    g.add_tensor(Tensor("a", (2,)))
+    g.add_node(Node("n", "add", ("x", "ghost"), ("a",)))
+    with pytest.raises(GraphError, match="reads 'ghost', which is produced nowhere"):
+        g.validate()
+
+
+def test_unknown_op_with_vocabulary() -> None:
+    g = base()
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_node(Node("n2", "frobnicate", ("y",), ("z",)))
+    g.validate()  # without a vocabulary any op name is structurally fine
+    with pytest.raises(GraphError, match="node 'n2' has op 'frobnicate', not in the op vocabulary"):
+        g.validate(load_plugins().vocabulary)
+
+
+@pytest.mark.parametrize("shape", [(2, -1), (2, 1.5), [2, 3]])
+def test_bad_shape(shape) -> None:
+    g = Graph()
+    g.add_input(Tensor("x", shape))
+    with pytest.raises(GraphError, match="tensor 'x' has an invalid shape"):
+        g.validate()
+
+
+def test_unknown_dtype() -> None:
+    g = Graph()
+    g.add_input(Tensor("x", (2,), dtype="float42"))
+    with pytest.raises(GraphError, match="tensor 'x': unknown dtype 'float42'"):
+        g.validate()
+
+
+def test_param_bad_dtype() -> None:
+    g = base()
+    g.add_param(Param("w", (3,), dtype="int3"))
+    with pytest.raises(GraphError, match="'w'.*int3"):
+        g.validate()
+
+
+def test_reshape_changing_element_count() -> None:
+    b = GraphBuilder()
+    b.op("reshape", [b.input("x", (2, 3))], (4, 2), name="r")
+    with pytest.raises(GraphError, match=r"reshape.*element count.*\(2, 3\) -> \(4, 2\)"):
+        b.build()
+
+
+def test_broadcast_mismatch() -> None:
+    b = GraphBuilder()
+    b.op("add", [b.input("a", (2, 3)), b.input("b", (4, 3))], (2, 3), name="s")
+    with pytest.raises(GraphError, match="node 's' \\(add\\).*do not broadcast"):
+        b.build()
+
+
+def test_elementwise_output_not_the_broadcast() -> None:
+    b = GraphBuilder()
+    b.op("mul", [b.input("a", (2, 3)), b.input("b", (3,))], (2, 4), name="m")
+    with pytest.raises(GraphError, match=r"outputs \(2, 4\), broadcast of inputs is \(2, 3\)"):
+        b.build()
+
+
+def test_unary_shape_change() -> None:
+    b = GraphBuilder()
+    b.op("sigmoid", [b.input("x", (2, 3))], (3, 2), name="s")
+    with pytest.raises(GraphError, match=r"node 's' \(sigmoid\) maps shape \(2, 3\) to \(3, 2\)"):
+        b.build()
+
+
+def test_output_never_produced() -> None:
+    g = base()
+    g.set_outputs(["y", "ghost"])
+    with pytest.raises(GraphError, match="graph output 'ghost' is never produced"):
+        g.validate()
+
+
+def test_input_not_declared() -> None:
+    g = base()
+    g.inputs.append("phantom")
+    with pytest.raises(GraphError, match="graph input 'phantom' is not a declared tensor"):
+        g.validate()
+
+
+def test_constants_are_available_and_not_activations() -> None:
+    g = base()
+    g.add_tensor(Tensor("c", (3,), constant=True))
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_node(Node("n2", "mul", ("y", "c"), ("z",)))
+    g.validate()
+    assert not g.is_activation("c") and g.is_activation("z") and g.is_activation("x")
+    assert g.activation_inputs(g.node("n2")) == ["y"]
