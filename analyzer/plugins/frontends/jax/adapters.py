@@ -1,0 +1,160 @@
+"""Model adapters: every supported model kind as ``fn(params, *inputs)``.
+
+Each adapter returns a ``Capture``: the function to trace, its abstract
+parameter pytree, a name and trainability per parameter leaf, the capture
+label for ``graph.meta["capture"]`` and the context that marks module calls
+while tracing (scopes.py).
+
+- plain functions: ``apply_fn(params, *inputs)`` (or ``fn(*inputs)`` without params);
+- Flax linen: ``model.apply(variables, *inputs)``; variables initialised
+  abstractly with ``jax.eval_shape(model.init, ...)`` when not given;
+  ``params`` collection trainable, every other collection (``batch_stats``) not;
+- Flax NNX: ``nnx.split`` into ``nnx.Param`` state (trainable) and the rest;
+- Equinox: ``eqx.partition`` into arrays (trainable) and static parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .inputs import abstract_tree, leaf_names, shared_names
+from .scopes import CallTracker, ModuleCalls, join_path, linen_scopes
+
+
+@dataclass
+class Capture:
+    fn: Callable[..., Any]
+    params: Any
+    names: list[str]
+    trainable: list[bool]
+    label: str
+    context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+    module_kinds: dict[str, str] = field(default_factory=dict)  # filled while tracing
+
+
+def _names(tree: Any, strip: int = 0) -> list[str]:
+    return shared_names(tree, leaf_names(tree, strip))
+
+
+def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Capture:
+    """A JAX function ``fn(params, *inputs)``; linen modules it applies get scopes too.
+
+    Array leaves of ``params`` are the parameters; other leaves (functions,
+    Python numbers, Equinox static parts) are passed through unchanged.
+    """
+    import jax
+
+    tracker = CallTracker()
+    if params is None:
+
+        def traced(_p: Any, *args: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return Capture(
+            traced, (), [], [], "jax.make_jaxpr", lambda: linen_scopes(tracker), tracker.kinds
+        )
+    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    arrays = [i for i, (_, leaf) in enumerate(flat) if is_array(leaf)]
+    leaves = [leaf for _, leaf in flat]
+
+    def traced(p: list[Any], *args: Any) -> Any:
+        full = list(leaves)
+        for i, v in zip(arrays, p, strict=True):
+            full[i] = v
+        return fn(jax.tree_util.tree_unflatten(treedef, full), *args, **kwargs)
+
+    dynamic = [leaves[i] for i in arrays]
+    names = shared_names(dynamic, [join_path(flat[i][0]) or "param" for i in arrays])
+    return Capture(traced, abstract_tree(dynamic), names, [True] * len(names), "jax.make_jaxpr",
+                   lambda: linen_scopes(tracker), tracker.kinds)  # fmt: skip
+
+
+def is_array(x: Any) -> bool:
+    """Array-like leaves (jax/numpy arrays, ShapeDtypeStructs): the parameters."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, type)
+
+
+def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, Any]) -> Capture:
+    import jax
+
+    label = "flax.linen: jax.make_jaxpr(model.apply)"
+    if variables is None:
+        rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
+        variables = jax.eval_shape(lambda *a: model.init(rngs, *a, **kwargs), *args)
+        label += ", variables from jax.eval_shape(model.init)"
+    elif not (isinstance(variables, Mapping) and "params" in variables):
+        variables = {"params": variables}
+    tracker = CallTracker()
+
+    # a dropout stream, so that models traced in training mode run too (a closed-over
+    # constant: no node unless a dropout uses it)
+    call_kwargs = {"rngs": {"dropout": jax.random.key(1)}, **kwargs}
+
+    def traced(v: Any, *a: Any) -> Any:
+        return model.apply(v, *a, **call_kwargs)
+
+    full = leaf_names(variables)
+    names = [n.removeprefix("params.") for n in full]
+    trainable = [n.startswith("params.") for n in full]
+    return Capture(traced, abstract_tree(variables), shared_names(variables, names), trainable, label,
+                   lambda: linen_scopes(tracker), tracker.kinds)  # fmt: skip
+
+
+def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
+    from flax import nnx as fnnx
+
+    graphdef, params, rest = fnnx.split(model, fnnx.Param, ...)
+    calls = ModuleCalls(fnnx.Module)
+    classes = {type(m) for _, m in fnnx.iter_graph(model) if isinstance(m, fnnx.Module)}
+
+    def traced(state: Any, *a: Any) -> Any:
+        m = fnnx.merge(graphdef, *state)
+        calls.register(
+            (join_path(p), mod) for p, mod in fnnx.iter_graph(m) if isinstance(mod, fnnx.Module)
+        )
+        return m(*a, **kwargs)
+
+    state = (params, rest)
+    # leaves are Variable values: drop the state index and the trailing ".value"
+    names = [n.removesuffix(".value") for n in leaf_names(state, strip=1)]
+    trainable = [True] * len(leaf_names(params)) + [False] * len(leaf_names(rest))
+    return Capture(traced, abstract_tree(state), shared_names(state, names), trainable,
+                   "flax.nnx: nnx.split + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds)  # fmt: skip
+
+
+def equinox(model: Any, kwargs: dict[str, Any]) -> Capture:
+    import equinox as eqx
+
+    params, static = eqx.partition(model, is_array)
+    calls = ModuleCalls(eqx.Module)
+    classes = {type(m) for _, m in eqx_modules(model)}
+
+    def traced(p: Any, *a: Any) -> Any:
+        m = eqx.combine(p, static)
+        calls.register(eqx_modules(m))
+        return m(*a, **kwargs)
+
+    names = _names(params)
+    return Capture(traced, abstract_tree(params), names, [True] * len(names),
+                   "equinox: eqx.partition + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds)  # fmt: skip
+
+
+def eqx_modules(root: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """(path, module) for every Equinox module in the tree under ``root``."""
+    import equinox as eqx
+
+    if isinstance(root, eqx.Module):
+        yield ".".join(path), root
+        for f in dataclasses.fields(root):
+            yield from eqx_modules(getattr(root, f.name, None), (*path, f.name))
+    elif isinstance(root, list | tuple):
+        for i, x in enumerate(root):
+            yield from eqx_modules(x, (*path, str(i)))
+    elif isinstance(root, dict):
+        for k, x in root.items():
+            yield from eqx_modules(x, (*path, str(k)))

@@ -1,0 +1,49 @@
+"""Trace a captured model with ``jax.make_jaxpr`` and turn the jaxpr into a Graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.core.errors import AnalysisError
+from analyzer.core.graph import Graph
+
+from .adapters import Capture
+from .passes import run_passes
+from .scopes import number_calls
+from .staging import ParamSpec, Staged
+from .walker import Walker, aval_spec
+
+
+def convert(capture: Capture, args: tuple[Any, ...], input_names: list[str], name: str) -> Graph:
+    import jax
+
+    # softmax as a named custom_jvp call (same numerics) so it maps to one op
+    with capture.context(), jax.softmax_custom_jvp(True):
+        closed = jax.make_jaxpr(capture.fn)(capture.params, *args)
+    invars = closed.jaxpr.invars
+    n_params = len(capture.names)
+    if len(invars) != n_params + len(input_names):
+        raise AnalysisError(
+            f"the traced function has {len(invars)} inputs, "
+            f"expected {n_params} parameters + {len(input_names)} inputs"
+        )
+    staged = Staged()
+    operands = []
+    for v, pname, trainable in zip(
+        invars[:n_params], capture.names, capture.trainable, strict=True
+    ):
+        shape, dtype = aval_spec(v.aval)
+        staged.params.setdefault(pname, ParamSpec(pname, shape, dtype, trainable))
+        operands.append(pname)
+    for v, iname in zip(invars[n_params:], input_names, strict=True):
+        t = staged.add_tensor(iname, *aval_spec(v.aval))
+        staged.inputs.append(t)
+        operands.append(t)
+    staged.outputs = list(dict.fromkeys(Walker(staged).run(closed, operands)))
+    run_passes(staged, capture.module_kinds)
+    names = number_calls(staged.nodes)  # marker -> layer scope
+    kinds = {names[m]: k for m, k in capture.module_kinds.items() if m in names}
+    meta: dict[str, Any] = {"capture": capture.label, "jax_version": jax.__version__}
+    if kinds:
+        meta["modules"] = kinds
+    return staged.build(name, meta)

@@ -1,0 +1,169 @@
+"""Layer scopes from jaxpr name stacks.
+
+Every equation carries a name stack (``jax.named_scope`` entries). Module
+libraries differ: Flax linen pushes the module *name* (``Dense_0``, not
+its path, and the same name for every call), NNX pushes nothing, Equinox
+pushes the layer class (``eqx.nn.Linear``). So while a model is traced the
+frontend wraps every module call in a marker scope carrying the module's
+path and a call serial; an equation's scope is the path in its innermost
+marker, the k-th call numbered ``@k`` (``block.Dense_0@1``). Functions traced without markers (plain JAX) use
+their own named scopes, ``/`` turned into ``.``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+MARKER = "analyzer.call:"
+
+
+def scope_of(entries: Iterable[Any]) -> str:
+    """The dotted scope of a name stack (a sequence of jax Scope/Transform entries)."""
+    names = [e.name for e in entries if type(e).__name__ == "Scope"]
+    marked = [n for n in names if n.startswith(MARKER)]
+    if marked:
+        return marked[-1][len(MARKER) :]
+    return ".".join(p for n in names for p in n.replace("/", ".").split(".") if p)
+
+
+CALL_SEP = "\x1f"  # between a module path and the serial number of its call, in markers
+
+
+class CallTracker:
+    """Marks module calls while tracing: ``path + CALL_SEP + serial``.
+
+    Serial numbers are unique per trace; ``number_calls`` turns them into
+    ``@k`` in the order calls appear in the final graph, so calls made in
+    traces the jaxpr does not keep (Flax traces some bodies twice) leave no
+    gaps. A method calling another method of the module already running
+    is part of the same call.
+    """
+
+    def __init__(self) -> None:
+        self.serial = 0
+        self.stack: list[str] = []
+        self.kinds: dict[str, str] = {}  # marker -> module class name
+
+    @contextlib.contextmanager
+    def call(self, path: str, kind: str = "") -> Iterator[None]:
+        import jax
+
+        if self.stack and self.stack[-1] == path:
+            yield
+            return
+        name = f"{path}{CALL_SEP}{self.serial}"
+        self.serial += 1
+        if kind:
+            self.kinds[name] = kind
+        self.stack.append(path)
+        try:
+            with jax.named_scope(MARKER + name):
+                yield
+        finally:
+            self.stack.pop()
+
+
+def number_calls(nodes: Iterable[Any]) -> dict[str, str]:
+    """Rewrite node scopes from markers to layer scopes, in execution order.
+
+    The k-th call (k >= 1) of a module path that has nodes in the graph gets
+    ``@k`` on its last component (docs/ir.md). Numbering the final nodes
+    leaves no gaps for calls whose ops were folded away or that only appear
+    in a trace the jaxpr does not keep. Returns marker -> layer scope.
+    """
+    names: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for n in nodes:
+        raw = n.scope
+        if CALL_SEP not in raw:
+            continue
+        if raw not in names:
+            path = raw.split(CALL_SEP)[0]
+            names[raw] = f"{path}@{counts[path]}" if counts[path] else path
+            counts[path] += 1
+        n.scope = names[raw]
+    return names
+
+
+def join_path(keys: Iterable[Any]) -> str:
+    """A pytree / module-graph path as ``a.b.0``."""
+    parts = []
+    for k in keys:
+        for attr in ("key", "name", "idx"):
+            if hasattr(k, attr) and not isinstance(k, str | int):
+                k = getattr(k, attr)
+                break
+        parts.append(str(k))
+    return ".".join(parts)
+
+
+@contextlib.contextmanager
+def linen_scopes(tracker: CallTracker) -> Iterator[None]:
+    """Mark every Flax linen module method call with the module's path."""
+    import sys
+
+    if "flax.linen" not in sys.modules:
+        yield
+        return
+    import flax.linen as nn
+
+    def interceptor(next_fun: Callable, args: tuple, kwargs: dict, context: Any) -> Any:
+        module = context.module
+        if context.method_name == "setup" or module.scope is None:
+            return next_fun(*args, **kwargs)
+        with tracker.call(".".join(module.path), type(module).__name__):
+            return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(interceptor):
+        yield
+
+
+class ModuleCalls:
+    """Call markers for module libraries without a call hook (NNX, Equinox).
+
+    ``patched(classes)`` wraps ``__call__`` of those classes (restored on
+    exit); ``register(pairs)`` records, from inside the traced function,
+    the module objects the model was rebuilt into and their paths. A module
+    copied by a transform inside the model (``jax.vmap(self.layer)``) is a
+    new object: its ops keep the caller's scope.
+    """
+
+    def __init__(self, base: type) -> None:
+        self.base = base
+        self.tracker = CallTracker()
+        self._paths: dict[int, tuple[Any, str]] = {}  # id -> (module, path); keeps modules alive
+
+    def register(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self._paths = {id(m): (m, path) for path, m in pairs}
+
+    @contextlib.contextmanager
+    def patched(self, classes: Iterable[type]) -> Iterator[None]:
+        originals: dict[type, Any] = {}
+        for cls in classes:
+            for klass in cls.__mro__:
+                if (
+                    klass is not self.base
+                    and issubclass(klass, self.base)
+                    and "__call__" in vars(klass)
+                ):
+                    originals.setdefault(klass, vars(klass)["__call__"])
+        try:
+            for klass, orig in originals.items():
+                type.__setattr__(klass, "__call__", self._wrap(orig))
+            yield
+        finally:
+            for klass, orig in originals.items():
+                type.__setattr__(klass, "__call__", orig)
+
+    def _wrap(self, orig: Callable) -> Callable:
+        def __call__(module: Any, *args: Any, **kwargs: Any) -> Any:
+            entry = self._paths.get(id(module))
+            if entry is None or entry[0] is not module:
+                return orig(module, *args, **kwargs)
+            with self.tracker.call(entry[1], type(module).__name__):
+                return orig(module, *args, **kwargs)
+
+        return __call__
