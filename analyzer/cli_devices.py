@@ -45,6 +45,12 @@ def render_device(d: DeviceSpec, fmt: str) -> str:
 
     for dtype, f in d.peak_ops_per_s.items():
         add(f"peak_ops_per_s.{dtype}", f)
+    for dtype, f in d.vector_ops_per_s.items():
+        add(f"vector_ops_per_s.{dtype}", f)
+    add("clock_hz", d.clock_hz)
+    add("layer_overhead_s", d.layer_overhead_s)
+    for k, f in d.class_overhead_s.items():
+        add(f"class_overhead_s.{k}", f)
     for dtype, f in d.energy_per_op_j.items():
         add(f"energy_per_op_j.{dtype}", f)
     for m in d.memory:
@@ -55,4 +61,5 @@ def render_device(d: DeviceSpec, fmt: str) -> str:
     for k, f in d.runtime_overhead_bytes.items():
         add(f"runtime_overhead_bytes.{k}", f)
     extra = [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
+    extra += [f"reference: {r}" for r in d.references] + ([f"notes: {d.notes}"] if d.notes else [])
     return rich_text(t, *extra, f"file: {d.path}")

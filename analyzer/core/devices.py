@@ -19,7 +19,7 @@ import os
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
 
@@ -93,6 +93,7 @@ class DeviceSpec(_Strict):
     clock_hz: Figure | None = None
     cores: int | None = Field(default=None, gt=0)
     layer_overhead_s: Figure | None = None  # fixed cost per layer (kernel launch, framework dispatch)
+    class_overhead_s: dict[str, Figure] = Field(default_factory=dict)  # the same, per op class (calibrated)
     references: tuple[str, ...] = ()
     notes: str = ""
     path: str = Field(default="", exclude=True)
@@ -105,9 +106,9 @@ class DeviceSpec(_Strict):
             raise ValueError(f"unknown data type {bad[0]!r} (known: {', '.join(DTYPE_KEYS)})")
         return v
 
-    @field_validator("efficiency")
+    @field_validator("efficiency", "class_overhead_s")
     @classmethod
-    def _op_classes(cls, v: dict[str, float]) -> dict[str, float]:
+    def _op_classes(cls, v: dict[str, Any]) -> dict[str, Any]:
         bad = sorted(set(v) - set(OP_CLASSES))
         if bad:
             raise ValueError(f"unknown op class {bad[0]!r} (known: {', '.join(OP_CLASSES)})")

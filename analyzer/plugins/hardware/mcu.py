@@ -1,1 +1,165 @@
-"""mcu hardware model (work in progress: registers nothing yet)."""
+"""mcu hardware model: roofline latency plus flash/SRAM fit with a TFLM-like arena planner.
+
+Fit (docs/hardware.md): flash holds the weights at their bit widths (model
+size, which honours ``weight_bits``/``layer_bits``) plus the runtime's code
+(``runtime_overhead_bytes`` of the flash level); SRAM holds the activation
+arena from ``planner`` plus the runtime's own RAM. The arena must be one
+contiguous block: it goes in the largest level that stores activations
+(option ``arena_level`` picks another). The bottleneck layer is the one
+running when the most arena bytes are live.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import MetricContext
+from analyzer.plugins.hardware.planner import Buffer, MemoryPlan, plan
+from analyzer.plugins.hardware.roofline import (
+    DeviceView,
+    RooflineModel,
+    _runtime_overhead,
+    op_class,
+)
+from analyzer.plugins.hardware.settings import HardwareSettings
+from analyzer.plugins.metrics.activations import activation_storages
+
+
+def graph_buffers(ctx: MetricContext, scale: float = 1.0, inplace_depthwise: bool = False,
+                  fold_batch_norm: bool = False) -> tuple[list[Buffer], list[set[int]]]:  # fmt: skip
+    """Activation storages as planner buffers over layer steps, and each layer's predecessors."""
+    storages, roots = activation_storages(ctx)
+    layers, g = ctx.layers, ctx.graph
+    consumers: dict[str, set[int]] = {r: set() for r in storages}
+    for i, layer in enumerate(layers):
+        for t in layer.inputs:
+            if roots.get(t) in consumers:
+                consumers[roots[t]].add(i)
+    buffers = {
+        r: Buffer(r, math.ceil(s.bytes * scale), s.first if s.first >= 0 else None,
+                  frozenset(consumers[r]), s.last >= len(layers))
+        for r, s in storages.items()
+    }  # fmt: skip
+    node_layer = {n: i for i, layer in enumerate(layers) for n in layer.nodes}
+    deps: list[set[int]] = [set() for _ in layers]
+    for i, layer in enumerate(layers):
+        for nid in layer.nodes:
+            for t in g.node(nid).inputs:
+                p = g.producer(t)
+                if p is not None and node_layer[p.id] != i:
+                    deps[i].add(node_layer[p.id])
+    if inplace_depthwise or fold_batch_norm:
+        _merge_inplace(ctx, buffers, roots, deps, inplace_depthwise, fold_batch_norm)
+    return list(buffers.values()), deps
+
+
+def _merge_inplace(ctx: MetricContext, buffers: dict[str, Buffer], roots: dict[str, str], deps: list[set[int]],
+                   depthwise: bool, batch_norm: bool) -> None:  # fmt: skip
+    """Layers that write their output over their input, when no other layer reads the input.
+
+    A depthwise conv does so with a temporary buffer of one output channel
+    (MCUNet's in-place depthwise); a batch norm folded into the preceding
+    convolution, as the TFLite converter does, needs no storage of its own.
+    """
+    key = {r: r for r in buffers}  # storage root -> key of the buffer now holding it
+    ancestors: list[set[int]] = []
+    for d in deps:  # layers are in topological order: ancestors of i = deps and their ancestors
+        ancestors.append(set(d).union(*(ancestors[j] for j in d)))
+    for i, layer in enumerate(ctx.layers):
+        klass = op_class(ctx, layer.name, layer.op, layer.nodes)
+        is_dw = depthwise and klass == "depthwise"
+        if not is_dw and not (batch_norm and layer.op == "batch_norm"):
+            continue
+        ins = {key[roots[t]] for t in layer.inputs if roots.get(t) in key}
+        outs = [key[roots[t]] for t in layer.outputs if roots.get(t) in key]
+        if len(ins) != 1 or len(outs) != 1:
+            continue
+        a, b = buffers[next(iter(ins))], buffers[outs[0]]
+        # any other reader of the input must run before layer i in every order (an in-place ReLU)
+        if i not in a.consumers or not a.consumers - {i} <= ancestors[i] or a.output or b.size > a.size:
+            continue
+        buffers[a.name] = Buffer(a.name, a.size, a.producer, a.consumers | b.consumers, b.output)
+        del buffers[b.name]
+        for r, k in key.items():
+            if k == b.name:
+                key[r] = a.name
+        if is_dw:
+            conv = next(ctx.graph.node(n) for n in layer.nodes if ctx.graph.node(n).op == "conv")
+            tmp = f"{layer.name}:inplace_tmp"
+            buffers[tmp] = Buffer(tmp, -(-b.size // int(conv.attrs.get("out_channels") or 1)), i, frozenset({i}))
+
+
+class McuRoofline(RooflineModel):
+    name = "roofline-mcu"
+    device_class = "mcu"
+
+    def _plan(self, ctx: MetricContext, settings: HardwareSettings, dv: DeviceView, scale: float) -> MemoryPlan:
+        buffers, deps = graph_buffers(ctx, scale, settings.inplace_depthwise, settings.fold_batch_norm)
+        order = dv.cache.get("order")  # the best order does not change when every size scales alike
+        p = plan(buffers, len(ctx.layers), deps, alignment=settings.arena_alignment, reorder=settings.reorder,
+                 max_states=settings.reorder_max_states, order=order)  # fmt: skip
+        dv.cache.setdefault("order", p.order)
+        dv.cache.setdefault("exact", p.exact_order)
+        return p
+
+    def memory_fit(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float) -> dict[str, Any]:
+        d = dv.device
+        acts = dv.levels("activations") or list(d.memory)
+        arena_level = d.memory_level(settings.arena_level) if settings.arena_level else None
+        arena_level = arena_level or max(acts, key=lambda m: m.capacity_bytes.value)
+        wlevels = [m for m in dv.levels("weights") if m is not arena_level] or dv.levels("weights") or [arena_level]
+        flash = max(wlevels, key=lambda m: m.capacity_bytes.value)
+        weights = float(ctx.result("model_size").totals.get("model_size_bytes", 0)) if "model_size" in ctx.results else 0.0
+        p = self._plan(ctx, settings, dv, scale)
+        arena = float(p.arena_bytes)
+        flash_need = weights + _runtime_overhead(d, settings, flash.name)
+        sram_need = arena + _runtime_overhead(d, settings, arena_level.name)
+        if flash is arena_level:  # weights share the arena's memory
+            sram_need += flash_need
+        flash_cap, sram_cap = flash.capacity_bytes.value, arena_level.capacity_bytes.value
+        layers = ctx.layers
+        step = p.peak_step
+        pos = p.order.index(step) if step is not None else 0
+        live = sorted(((pl.name, pl.size) for pl in p.placements if pl.first <= pos <= pl.last), key=lambda x: -x[1])
+        peak_layer = ctx.result("activations").details.get("peak_layer") if "activations" in ctx.results else None
+        flash_ok, sram_ok = flash_need <= flash_cap, sram_need <= sram_cap
+        fit: dict[str, Any] = {
+            "fits": flash_ok and sram_ok,
+            "required_bytes": sram_need,
+            "flash": {"level": flash.name, "capacity_bytes": flash_cap, "weight_bytes": weights,
+                      "runtime_overhead_bytes": flash_need - weights, "required_bytes": flash_need,
+                      "margin_bytes": flash_cap - flash_need, "fits": flash_ok},
+            "sram": {"level": arena_level.name, "capacity_bytes": sram_cap, "arena_bytes": arena,
+                     "runtime_overhead_bytes": sram_need - arena - (flash_need if flash is arena_level else 0),
+                     "required_bytes": sram_need, "margin_bytes": sram_cap - sram_need, "fits": sram_ok},
+            "bottleneck_layer": layers[step].name if step is not None and layers else None,
+            "peak_activation_layer": peak_layer,
+            "not_fitting": [k for k, ok in (("flash", flash_ok), ("sram", sram_ok)) if not ok],
+            "arena": {
+                "planner": "greedy (TFLM GreedyMemoryPlanner)", "alignment_bytes": settings.arena_alignment,
+                "arena_bytes": p.arena_bytes, "peak_live_bytes": p.peak_live_bytes, "naive_bytes": p.naive_bytes,
+                "inplace_depthwise": settings.inplace_depthwise, "fold_batch_norm": settings.fold_batch_norm,
+                "reorder": settings.reorder,
+                "order_exact": dv.cache.get("exact", True),
+                "order": [layers[i].name for i in p.order] if settings.reorder else None,
+                "live_at_peak": [{"buffer": n, "bytes": s} for n, s in live],
+            },
+        }  # fmt: skip
+        if scale == 1.0:
+            fit["arena"]["placements"] = [
+                {"buffer": pl.name, "bytes": pl.size, "offset": pl.offset, "first": layers[p.order[pl.first]].name,
+                 "last": layers[p.order[pl.last]].name} for pl in p.placements
+            ] if layers else []  # fmt: skip
+            if settings.reorder:  # what reordering saves against graph order
+                bufs, deps = graph_buffers(ctx, 1.0, settings.inplace_depthwise, settings.fold_batch_norm)
+                base = plan(bufs, len(layers), deps, alignment=settings.arena_alignment)
+                fit["arena"]["graph_order_arena_bytes"] = base.arena_bytes
+                fit["arena"]["graph_order_peak_live_bytes"] = base.peak_live_bytes
+        return fit
+
+
+@hookimpl
+def analyzer_register_hardware_models(register):
+    register(McuRoofline())

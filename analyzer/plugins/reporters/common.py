@@ -99,6 +99,37 @@ def hardware_cells(report: Report) -> list[list[str]]:
 HARDWARE_HEADERS = ["device", "latency", "throughput", "energy", "bound", "fits"]
 
 
+def _b(v: float) -> str:
+    return f"{human(v)}B"
+
+
+def hardware_notes(report: Report) -> list[str]:
+    """One line per device on memory fit (margins, bottleneck layer) and the batch sweep, where given."""
+    lines = []
+    for r in report.hardware:
+        mem = r.details.get("memory") or {}
+        if "flash" in mem and "sram" in mem:  # MCU: flash and SRAM apart
+            f, s = mem["flash"], mem["sram"]
+            lines.append(
+                f"{r.device}: flash {_b(f['required_bytes'])} of {_b(f['capacity_bytes'])} (margin {_b(f['margin_bytes'])}); "
+                f"{s['level']} arena {_b(s['arena_bytes'])} + runtime {_b(s['runtime_overhead_bytes'])} of "
+                f"{_b(s['capacity_bytes'])} (margin {_b(s['margin_bytes'])}); peak at layer {mem.get('bottleneck_layer')}"
+            )
+        elif "required_bytes" in mem:
+            lines.append(f"{r.device}: needs {_b(mem['required_bytes'])} of {_b(mem['capacity_bytes'])} "
+                         f"{mem.get('level', '')} (margin {_b(mem['margin_bytes'])})")  # fmt: skip
+        energy = r.details.get("energy") or {}
+        if energy.get("from_power_j") is not None and r.energy_j is not None:
+            lines.append(f"{r.device}: energy {r.energy_j * 1e3:.4g} mJ from ops and bytes moved, "
+                         f"{energy['from_power_j'] * 1e3:.4g} mJ from power x latency")  # fmt: skip
+        sweep = r.details.get("batch_sweep") or []
+        if sweep:
+            lines.append(f"{r.device} batch sweep: " + "; ".join(
+                f"{b['batch']}: {b['latency_s'] * 1e3:.4g} ms, {b['throughput_per_s']:.4g}/s" + ("" if b["fits"] else " (does not fit)")
+                for b in sweep))  # fmt: skip
+    return lines
+
+
 def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     headers = ["quantity", *comparison.labels, "agree"]
     rows = [[r["quantity"], *(fmt(v) for v in r["values"]), "yes" if r["equal"] else "NO"] for r in comparison.totals()]

@@ -28,6 +28,7 @@ class MarkdownReporter(Reporter):
                  "### Totals", md_table(["quantity", "value", "", "unit"], common.total_cells(report))]  # fmt: skip
         if report.hardware:
             parts += ["### Hardware", md_table(common.HARDWARE_HEADERS, common.hardware_cells(report))]
+            parts += [f"- {line}" for line in common.hardware_notes(report)]
         if report.unsupported:
             rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
             parts += ["### Unsupported ops (not counted)", md_table(["op", "source op", "count"], rows, 2)]

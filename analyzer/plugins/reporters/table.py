@@ -34,6 +34,7 @@ class TableReporter(Reporter):
         ]
         if report.hardware:
             parts.append(_table("Hardware", common.HARDWARE_HEADERS, common.hardware_cells(report)))
+            parts += common.hardware_notes(report)
         if report.unsupported:
             rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
             parts.append(_table("Unsupported ops (not counted)", ["op", "source op", "count"], rows, numeric_from=2))

@@ -1,0 +1,147 @@
+"""What the OS says about this machine, and a spec derived from it without measuring.
+
+``host_info()`` reads the CPU model, clock, SIMD flags and caches (Linux
+``/proc/cpuinfo`` and ``/sys``; elsewhere what ``os``/``platform`` give).
+``derived_host_doc()`` turns it into an ``analyzer.device/1`` document whose
+figures are derived from the datasheet-style formula cores x FLOP/cycle x
+clock, plus estimates for bandwidths: the "before calibration" baseline of
+docs/hardware.md. ``calibrate`` replaces them with measurements.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "analyzer.device/1"
+_SYS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+@dataclass
+class CacheLevel:
+    level: int
+    size_bytes: int  # one instance
+    instances: int  # instances among the cores we may use
+
+    @property
+    def total_bytes(self) -> int:
+        return self.size_bytes * self.instances
+
+
+@dataclass
+class HostInfo:
+    model: str
+    cores: int
+    clock_hz: float | None
+    flags: set[str] = field(default_factory=set)
+    caches: list[CacheLevel] = field(default_factory=list)
+    memory_bytes: int | None = None
+
+    def flops_per_cycle(self) -> tuple[int, str]:
+        """FP32 FLOP per cycle per core from the SIMD flags (two FMA pipes assumed)."""
+        f = self.flags
+        if "avx512f" in f:
+            return 64, "2 x AVX-512 FMA (16 lanes x 2 FLOP)"
+        if "avx2" in f and "fma" in f:
+            return 32, "2 x AVX2 FMA (8 lanes x 2 FLOP)"
+        if "asimd" in f or platform.machine() in ("arm64", "aarch64"):
+            return 16, "2 x 128-bit NEON FMA (4 lanes x 2 FLOP)"
+        return 8, "2 x SSE (4 lanes, add + multiply)"
+
+
+def _cpuinfo() -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            k, _, v = line.partition(":")
+            out.setdefault(k.strip(), v.strip())
+    except OSError:
+        pass
+    return out
+
+
+def _size(text: str) -> int:
+    text = text.strip().upper()
+    mult = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1)
+    return int(text.rstrip("KMG")) * mult
+
+
+def _cpu_count(cpu_list: str) -> int:
+    n = 0
+    for part in cpu_list.split(","):
+        a, _, b = part.partition("-")
+        n += int(b) - int(a) + 1 if b else 1
+    return n
+
+
+def host_info() -> HostInfo:
+    info = _cpuinfo()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    mhz = info.get("cpu MHz")
+    caches = []
+    for d in sorted(_SYS_CACHE.glob("index*")) if _SYS_CACHE.is_dir() else []:
+        try:
+            if (d / "type").read_text().strip() == "Instruction":
+                continue
+            level = int((d / "level").read_text())
+            size = _size((d / "size").read_text())
+            sharing = _cpu_count((d / "shared_cpu_list").read_text().strip())
+        except (OSError, ValueError):
+            continue
+        caches.append(CacheLevel(level, size, max(1, -(-cores // sharing))))
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        mem = None
+    return HostInfo(
+        model=info.get("model name") or platform.processor() or platform.machine(),
+        cores=cores,
+        clock_hz=float(mhz) * 1e6 if mhz else None,
+        flags=set(info.get("flags", info.get("Features", "")).split()),
+        caches=[c for c in caches if c.level >= 2],
+        memory_bytes=mem,
+    )
+
+
+def _fig(value: float, source: str, kind: str, note: str = "") -> dict[str, Any]:
+    d: dict[str, Any] = {"value": float(value), "source": source, "kind": kind}
+    if note:
+        d["note"] = note
+    return d
+
+
+# Bytes per cycle per core assumed for caches before measuring (typical x86/Arm cores).
+_CACHE_BYTES_PER_CYCLE = {2: 32, 3: 16}
+_DRAM_PER_CORE = 10e9  # B/s per core: a typical sustained share of server DRAM bandwidth
+
+
+def derived_host_doc(info: HostInfo | None = None) -> dict[str, Any]:
+    """A host spec with no measurement: peaks from the formula, bandwidths estimated."""
+    info = info or host_info()
+    clock = info.clock_hz or 2.0e9
+    clock_src = "/proc/cpuinfo 'cpu MHz'" if info.clock_hz else "assumed 2 GHz (no clock reported)"
+    fpc, how = info.flops_per_cycle()
+    doc: dict[str, Any] = {
+        "schema": SCHEMA, "name": "host", "display_name": f"this machine ({info.model}, {info.cores} cores)",
+        "class": "cpu", "description": "derived from the OS's CPU description, not measured",
+        "cores": info.cores,
+        "clock_hz": _fig(clock, clock_src, "derived" if info.clock_hz else "estimate"),
+        "peak_ops_per_s": {"fp32": _fig(info.cores * fpc * clock, f"{info.cores} cores x {fpc} FLOP/cycle ({how}) x clock", "derived")},
+        "memory": [],
+    }  # fmt: skip
+    for c in info.caches:
+        bpc = _CACHE_BYTES_PER_CYCLE.get(c.level, 16)
+        doc["memory"].append({
+            "name": f"l{c.level}", "kind": "cache", "on_chip": True,
+            "capacity_bytes": _fig(c.total_bytes, f"/sys cache index: {c.size_bytes} B x {c.instances}", "derived"),
+            "bandwidth_bytes_per_s": _fig(bpc * clock * info.cores, f"{bpc} B/cycle per core x cores x clock", "estimate"),
+        })  # fmt: skip
+    doc["memory"].append({
+        "name": "dram", "kind": "dram", "on_chip": False,
+        "capacity_bytes": _fig(info.memory_bytes or 8e9, "reported by the OS" if info.memory_bytes else "assumed", "derived"),
+        "bandwidth_bytes_per_s": _fig(_DRAM_PER_CORE * info.cores, "10 GB/s per core", "estimate"),
+    })  # fmt: skip
+    return doc

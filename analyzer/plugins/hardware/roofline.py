@@ -1,0 +1,381 @@
+"""The roofline core the cpu, gpu and mcu hardware models share (docs/hardware.md).
+
+Per layer, with e = the efficiency of its op class:
+
+- compute time = ops / (peak ops/s for the layer's data type x e);
+- memory time = sum over memory levels of bytes moved there / (bandwidth x e).
+  Weights live in the fastest level that holds the whole model's weights
+  (so weights that fit on chip cost no DRAM traffic); the layer's
+  activations (inputs read + outputs written) in the fastest level that
+  holds them, next to weights resident there;
+- latency = max(compute, memory) + the device's per-layer overhead (if its
+  spec has one, per op class or in general); bound = the larger term; arithmetic intensity = ops /
+  bytes; ridge point = peak / effective bandwidth of the levels it touched.
+
+Total latency = the sum over layers (layers run one after another). Beside
+it, the whole-model roofline max(sum of compute, sum of memory) assumes
+perfect overlap between layers. Batch sweeps scale ops and activation bytes
+linearly in batch while weights stay constant (the graph is not rebuilt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.core.devices import DeviceSpec, MemoryLevel
+from analyzer.core.errors import AnalysisError
+from analyzer.core.hardware import DeviceResult, HardwareModel
+from analyzer.core.metric import MetricContext, MetricResult
+from analyzer.core.ops import Category
+from analyzer.plugins.hardware import energy
+from analyzer.plugins.hardware.settings import HardwareSettings, dtype_key, parse_settings
+
+MATRIX_CLASSES = ("gemm", "conv")  # run on matrix units (tensor cores, AMX); others use vector_ops_per_s
+_CLASS_OF_CATEGORY = {
+    Category.CONTRACTION: "gemm", Category.ELEMENTWISE: "elementwise", Category.ACTIVATION: "elementwise",
+    Category.NORMALIZATION: "normalization", Category.POOLING: "pooling", Category.REDUCTION: "reduction",
+    Category.MOVEMENT: "movement", Category.VIEW: "view",
+}  # fmt: skip
+# When a device has no figure for a data type, the first of these it has is used (and reported).
+# fp16/bf16 without native support are computed in fp32 (converted), not in the other 16-bit type.
+FALLBACK = {
+    "fp64": ("fp32",), "tf32": ("fp32",), "fp16": ("fp32",), "bf16": ("fp32",),
+    "fp8": ("fp16", "bf16", "fp32"), "int4": ("int8", "int16", "fp32"),
+    "int8": ("int16", "fp32"), "int16": ("int32", "fp32"), "int32": ("fp32",),
+}  # fmt: skip
+LATENCY_CONVENTION = "sum over layers of max(compute, memory) + per-layer overhead (layers run in sequence)"
+
+
+@dataclass(frozen=True, slots=True)
+class LayerWork:
+    """What one layer asks of a device at the graph's own batch size."""
+
+    name: str
+    op: str
+    op_class: str
+    dtype: str  # key of the peak tables (fp32, int8...)
+    ops: float
+    read_bytes: float
+    write_bytes: float
+    weight_bytes: float
+
+
+def op_class(ctx: MetricContext, layer_name: str, op: str, nodes: list[str]) -> str:
+    """gemm, conv, depthwise, elementwise, normalization, pooling, reduction, movement, view or other."""
+    if op == "conv":
+        node = next(ctx.graph.node(n) for n in nodes if ctx.graph.node(n).op == "conv")
+        groups = int(node.attrs.get("groups", 1))
+        return "depthwise" if groups > 1 and groups == node.attrs.get("in_channels") else "conv"
+    if op in ("adaptive_avg_pool", "adaptive_max_pool"):
+        return "reduction"  # global pooling reads each element once: a reduction, not a windowed pool
+    opdef = ctx.vocabulary.get(op)
+    return _CLASS_OF_CATEGORY.get(opdef.category, "other") if opdef else "other"
+
+
+def _traffic(ctx: MetricContext) -> MetricResult:
+    if "traffic" in ctx.results:
+        return ctx.results["traffic"]
+    if "compute" not in ctx.results:
+        raise AnalysisError("hardware models need the 'compute' metric, which is blocked")
+    from analyzer.plugins.metrics.traffic import (
+        TrafficMetric,  # the metric may be blocked: compute it here
+    )
+
+    return TrafficMetric().compute(ctx)
+
+
+def _quantized_key(ctx: MetricContext) -> str | None:
+    """weight_bits and activation_bits both <= 8 mean a quantized deployment: integer arithmetic."""
+    w, a = ctx.options.weight_bits, ctx.options.activation_bits
+    if w and a and max(w, a) <= 8:
+        return "int4" if max(w, a) <= 4 else "int8"
+    return None
+
+
+def layer_work(ctx: MetricContext, settings: HardwareSettings) -> list[LayerWork]:
+    compute = ctx.result("compute") if "compute" in ctx.results else None
+    if compute is None:
+        raise AnalysisError("hardware models need the 'compute' metric, which is blocked")
+    traffic = _traffic(ctx)
+    forced = settings.compute_dtype or _quantized_key(ctx)
+    works = []
+    for layer in ctx.layers:
+        c, t = compute.layers.get(layer.name, {}), traffic.layers.get(layer.name, {})
+        works.append(LayerWork(
+            name=layer.name, op=layer.op, op_class=op_class(ctx, layer.name, layer.op, layer.nodes),
+            dtype=forced or dtype_key(str(c.get("dtype") or "float32")), ops=float(c.get("ops", 0)),
+            read_bytes=float(t.get("read_bytes", 0)), write_bytes=float(t.get("write_bytes", 0)),
+            weight_bytes=float(t.get("weight_read_bytes", 0)),
+        ))  # fmt: skip
+    return works
+
+
+def graph_batch(ctx: MetricContext) -> int:
+    """The batch the graph was built with: dim 0 of its first input (1 for scalars)."""
+    g = ctx.graph
+    shape = g.shape(g.inputs[0]) if g.inputs else ()
+    return int(shape[0]) if shape and shape[0] > 0 else 1
+
+
+class DeviceView:
+    """Lookups on one device under one set of settings; remembers what it used."""
+
+    def __init__(self, device: DeviceSpec, settings: HardwareSettings):
+        self.device = device
+        self.settings = settings
+        self.fallbacks: dict[str, str] = {}
+        self.figures: dict[str, dict[str, Any]] = {}
+        self.cache: dict[str, Any] = {}  # per-evaluation memo for subclasses (e.g. the arena order)
+
+    def overhead_s(self, klass: str) -> float:
+        """Fixed time per layer of class ``klass``: option, else the device's per-class or general figure."""
+        if self.settings.layer_overhead_s is not None:
+            return self.settings.layer_overhead_s
+        key, fig = f"class_overhead_s.{klass}", self.device.class_overhead_s.get(klass)
+        if fig is None:
+            key, fig = "layer_overhead_s", self.device.layer_overhead_s
+        if fig is None:
+            return 0.0
+        self._note(key, fig)
+        return fig.value
+
+    def _note(self, key: str, fig: Any) -> None:
+        self.figures[key] = {"value": fig.value, "kind": fig.kind, "source": fig.source}
+
+    def peak(self, key: str, klass: str) -> float:
+        """Peak ops/s for data type ``key`` and op class ``klass`` (matrix or vector units)."""
+        d = self.device
+        tables = [("peak_ops_per_s", d.peak_ops_per_s)]
+        if klass not in MATRIX_CLASSES and d.vector_ops_per_s:
+            tables.insert(0, ("vector_ops_per_s", d.vector_ops_per_s))
+        for tname, table in tables:
+            for k in (key, *FALLBACK.get(key, ()), "fp32"):
+                if k in table:
+                    if k != key:
+                        self.fallbacks[f"{tname}.{key}"] = k
+                    self._note(f"{tname}.{k}", table[k])
+                    return table[k].value
+        k, fig = next(iter(d.peak_ops_per_s.items()))
+        self.fallbacks[f"peak_ops_per_s.{key}"] = k
+        self._note(f"peak_ops_per_s.{k}", fig)
+        return fig.value
+
+    def levels(self, what: str) -> list[MemoryLevel]:
+        return [m for m in self.device.memory if what in m.stores]
+
+    def main_level(self) -> MemoryLevel:
+        """The largest memory (DRAM, HBM): where the whole model and its activations must fit."""
+        return max(self.device.memory, key=lambda m: m.capacity_bytes.value)
+
+    def weight_level(self, weight_bytes: float) -> MemoryLevel:
+        levels = self.levels("weights") or list(self.device.memory)
+        return next((m for m in levels if weight_bytes <= m.capacity_bytes.value), levels[-1])
+
+    def activation_level(self, working_set: float, wl: MemoryLevel, weight_bytes: float) -> MemoryLevel:
+        levels = self.levels("activations") or list(self.device.memory)
+        for m in levels:
+            free = m.capacity_bytes.value - (weight_bytes if m is wl else 0)
+            if working_set <= free:
+                return m
+        return levels[-1]
+
+
+@dataclass(slots=True)
+class LayerCost:
+    work: LayerWork
+    efficiency: float
+    peak_ops_per_s: float
+    ops: float
+    levels: dict[str, float] = field(default_factory=dict)  # bytes moved per memory level
+    level_s: float = 0.0  # sum of bytes / bandwidth at full bandwidth
+    compute_s: float = 0.0
+    memory_s: float = 0.0
+    overhead_s: float = 0.0
+    energy_j: float = 0.0
+    unmodelled_bytes: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bytes(self) -> float:
+        return sum(self.levels.values())
+
+    @property
+    def latency_s(self) -> float:
+        return max(self.compute_s, self.memory_s) + self.overhead_s
+
+    @property
+    def bound(self) -> str:
+        if not self.compute_s and not self.memory_s:
+            return "none"
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+    def row(self) -> dict[str, Any]:
+        w = self.work
+        return {
+            "name": w.name, "op": w.op, "op_class": w.op_class, "dtype": w.dtype, "ops": self.ops,
+            "bytes": self.bytes, "weight_bytes": w.weight_bytes if self.levels else 0.0,
+            "activation_bytes": self.bytes - (w.weight_bytes if self.levels else 0.0), "levels": dict(self.levels), "compute_s": self.compute_s, "memory_s": self.memory_s,
+            "overhead_s": self.overhead_s, "latency_s": self.latency_s, "bound": self.bound,
+            "arithmetic_intensity": self.ops / self.bytes if self.bytes else None,
+            "ridge_point": self.peak_ops_per_s * self.level_s / self.bytes if self.bytes and self.ops else None,
+            "efficiency": self.efficiency, "energy_j": self.energy_j,
+        }  # fmt: skip
+
+
+def estimate(works: list[LayerWork], dv: DeviceView, scale: float = 1.0) -> list[LayerCost]:
+    """Per-layer costs with ops and activation bytes scaled by ``scale`` (batch / graph batch)."""
+    total_w = sum(w.weight_bytes for w in works)
+    wl = dv.weight_level(total_w)
+    dv._note(f"{wl.name}.bandwidth_bytes_per_s", wl.bandwidth_bytes_per_s)
+    costs = []
+    for w in works:
+        eff = dv.settings.eff(w.op_class if w.op_class != "view" else "default")
+        ops = w.ops * scale
+        act = (w.read_bytes + w.write_bytes) * scale
+        peak = dv.peak(w.dtype, w.op_class) if ops else 0.0
+        c = LayerCost(work=w, efficiency=eff, peak_ops_per_s=peak, ops=ops)
+        if w.op_class == "view" and not ops:
+            costs.append(c)
+            continue
+        if w.weight_bytes:
+            c.levels[wl.name] = w.weight_bytes
+        if act:
+            al = dv.activation_level(act, wl, total_w)
+            c.levels[al.name] = c.levels.get(al.name, 0.0) + act
+        by_name = {m.name: m for m in dv.device.memory}
+        for name, b in c.levels.items():
+            m = by_name[name]
+            dv._note(f"{name}.bandwidth_bytes_per_s", m.bandwidth_bytes_per_s)
+            c.level_s += b / m.bandwidth_bytes_per_s.value
+            e = energy.byte_energy(m)
+            if e is None:
+                c.unmodelled_bytes[name] = b
+            else:
+                dv._note(f"{name}.energy_per_byte_j", e)
+                c.energy_j += b * e.value
+        c.memory_s = c.level_s / eff
+        if ops:
+            c.compute_s = ops / (peak * eff)
+            e_op = energy.op_energy(dv.device, w.dtype)
+            dv._note(f"energy_per_op_j.{w.dtype}", e_op)
+            c.energy_j += ops * e_op.value
+        if ops or c.levels:
+            c.overhead_s = dv.overhead_s(w.op_class)
+        costs.append(c)
+    return costs
+
+
+def summarize(costs: list[LayerCost]) -> dict[str, Any]:
+    compute = sum(c.compute_s for c in costs)
+    memory = sum(c.memory_s for c in costs)
+    ops = sum(c.ops for c in costs)
+    nbytes = sum(c.bytes for c in costs)
+    levels: dict[str, float] = {}
+    unmodelled: dict[str, float] = {}
+    for c in costs:
+        for k, v in c.levels.items():
+            levels[k] = levels.get(k, 0.0) + v
+        for k, v in c.unmodelled_bytes.items():
+            unmodelled[k] = unmodelled.get(k, 0.0) + v
+    return {
+        "latency_s": sum(c.latency_s for c in costs),
+        "compute_s": compute,
+        "memory_s": memory,
+        "overhead_s": sum(c.overhead_s for c in costs),
+        "roofline_latency_s": max(compute, memory),
+        "bound": "compute" if compute >= memory else "memory",
+        "ops": ops,
+        "bytes": nbytes,
+        "arithmetic_intensity": ops / nbytes if nbytes else None,
+        "bytes_by_level": levels,
+        "energy_j": sum(c.energy_j for c in costs),
+        "unmodelled_energy_bytes": unmodelled,
+        "compute_bound_layers": sum(c.bound == "compute" for c in costs),
+        "memory_bound_layers": sum(c.bound == "memory" for c in costs),
+    }
+
+
+class RooflineModel(HardwareModel):
+    """Roofline latency, batch sweep, energy and memory fit; subclasses set the class and fit rule."""
+
+    def memory_fit(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float) -> dict[str, Any]:
+        """Weights + live activations (+ runtime overhead) must fit the largest memory level."""
+        main = dv.main_level()
+        weights = float(ctx.result("model_size").totals.get("model_size_bytes", 0)) if "model_size" in ctx.results else 0.0
+        acts = float(ctx.result("activations").totals.get("peak_live_activation_bytes", 0)) * scale if "activations" in ctx.results else 0.0
+        overhead = _runtime_overhead(dv.device, settings, main.name)
+        required = weights + acts + overhead
+        cap = main.capacity_bytes.value
+        return {
+            "fits": required <= cap, "level": main.name, "capacity_bytes": cap, "required_bytes": required,
+            "weight_bytes": weights, "activation_bytes": acts, "runtime_overhead_bytes": overhead,
+            "margin_bytes": cap - required,
+            "convention": "weights (model size) + peak live activations (graph order) + runtime overhead <= capacity",
+        }  # fmt: skip
+
+    def extra_details(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings) -> dict[str, Any]:
+        return {}
+
+    def evaluate(self, ctx: MetricContext, device: DeviceSpec) -> DeviceResult:
+        settings = parse_settings(ctx.options.hardware, device)
+        dv = DeviceView(device, settings)
+        works = layer_work(ctx, settings)
+        batch = graph_batch(ctx)
+        costs = estimate(works, dv)
+        tot = summarize(costs)
+        fit = self.memory_fit(ctx, dv, settings, 1.0)
+        details: dict[str, Any] = {"model": self.name, "latency_convention": LATENCY_CONVENTION, "batch": batch}
+        details.update(self.extra_details(ctx, dv, settings))
+        details["roofline"] = {**{k: tot[k] for k in ("compute_s", "memory_s", "overhead_s", "roofline_latency_s",
+                                                     "bound", "ops", "bytes", "arithmetic_intensity", "bytes_by_level")},
+                               "ridge_points": self._ridges(dv, works),
+                               "compute_bound_layers": tot["compute_bound_layers"],
+                               "memory_bound_layers": tot["memory_bound_layers"]}  # fmt: skip
+        details["weights_level"] = dv.weight_level(sum(w.weight_bytes for w in works)).name
+        details["memory"] = fit
+        details["batch_sweep"] = self._sweep(ctx, dv, settings, works, batch)
+        power = device.power_w.value if device.power_w else None
+        details["energy"] = {
+            "convention": "ops x energy per op (by data type) + bytes x energy per byte (by memory level)",
+            "energy_j": tot["energy_j"],
+            "complete": not tot["unmodelled_energy_bytes"],
+            "unmodelled_bytes": tot["unmodelled_energy_bytes"],
+            "power_w": power,
+            "from_power_j": power * tot["latency_s"] if power else None,
+        }
+        details["efficiency"] = dict(settings.efficiency)
+        details["peak_fallbacks"] = dict(dv.fallbacks)
+        details["figures"] = dict(sorted(dv.figures.items()))
+        lat = tot["latency_s"]
+        return DeviceResult(
+            device=device.name, model=self.name, latency_s=lat, throughput_per_s=batch / lat if lat else 0.0,
+            energy_j=tot["energy_j"], bound=tot["bound"], fits=fit["fits"], layers=[c.row() for c in costs],
+            details=details,
+        )  # fmt: skip
+
+    def _ridges(self, dv: DeviceView, works: list[LayerWork]) -> dict[str, float]:
+        """Ridge point (ops/byte) against the main memory for each data type the model uses."""
+        bw = dv.main_level().bandwidth_bytes_per_s.value
+        return {k: dv.peak(k, "gemm") / bw for k in sorted({w.dtype for w in works if w.ops})}
+
+    def _sweep(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings,
+               works: list[LayerWork], batch: int) -> list[dict[str, Any]]:  # fmt: skip
+        rows = []
+        for b in settings.batch_sizes:
+            scale = b / batch
+            tot = summarize(estimate(works, dv, scale))
+            fit = self.memory_fit(ctx, dv, settings, scale)
+            lat = tot["latency_s"]
+            rows.append({"batch": b, "latency_s": lat, "throughput_per_s": b / lat if lat else 0.0,
+                         "bound": tot["bound"], "fits": fit["fits"], "required_bytes": fit["required_bytes"],
+                         "energy_per_item_j": tot["energy_j"] / b})  # fmt: skip
+            if not fit["fits"]:
+                break  # memory ran out: larger batches do not fit either
+        return rows
+
+
+def _runtime_overhead(device: DeviceSpec, settings: HardwareSettings, level: str) -> float:
+    if level in settings.runtime_overhead_bytes:
+        return float(settings.runtime_overhead_bytes[level])
+    fig = device.runtime_overhead_bytes.get(level)
+    return fig.value if fig else 0.0
