@@ -1,1 +1,67 @@
-"""torch frontend (work in progress: registers nothing yet)."""
+"""PyTorch frontend: nn.Modules, plain callables and torch.export programs into the IR.
+
+The framework is imported lazily: ``accepts`` only looks at ``sys.modules``
+(an object cannot be a torch module unless torch is already imported), and
+the capture modules import torch when a model is converted.
+
+- ``capture``: choice of capture path and fallbacks;
+- ``dispatch``: dispatch-level trace (meta tensors by default, real on fallback);
+- ``export``: torch.export capture, ``.pt2`` loading, ExportedProgram conversion;
+- ``aten_table`` + ``handlers``, ``sequence``: the ATen -> canonical op map;
+- ``shortcuts``: output shapes of ops whose meta kernels are slow;
+- ``recorder``: IR building (naming, SSA, weights vs activations);
+- ``params``, ``inputs``: the module's parameters; the user's inputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from analyzer.core.errors import UsageError
+from analyzer.core.frontend import Frontend
+from analyzer.core.graph import Graph
+from analyzer.core.hookspecs import hookimpl
+
+
+class TorchFrontend(Frontend):
+    name = "torch"
+    # .pt/.pth/.bin are listed so that they reach load_file's refusal (pickles are never loaded)
+    file_suffixes = (".pt2", ".pt", ".pth", ".bin")
+
+    def accepts(self, obj: object) -> bool:
+        torch = sys.modules.get("torch")
+        if torch is None or not hasattr(torch, "nn"):
+            return False
+        if isinstance(obj, torch.nn.Module):
+            # Keras layers on the torch backend are nn.Modules too: they are the Keras frontend's
+            return not any(c.__module__.startswith("keras.") for c in type(obj).__mro__)
+        export = sys.modules.get("torch.export")
+        return export is not None and isinstance(obj, export.ExportedProgram)
+
+    def load_file(self, path: Path) -> Any:
+        from analyzer.plugins.frontends.torch.export import load_program
+
+        return load_program(path)
+
+    def to_graph(
+        self, model: Any, inputs: Any = None, *, params: Any = None, **options: Any
+    ) -> Graph:
+        from analyzer.plugins.frontends.torch.capture import convert
+
+        if params is not None:
+            raise UsageError(
+                "the torch frontend reads parameters from the module itself; 'params' does not apply"
+            )
+        capture = options.pop("capture", None) or "meta"
+        if options:
+            raise UsageError(
+                f"unknown torch frontend option(s): {', '.join(sorted(options))} (known: capture)"
+            )
+        return convert(model, inputs, str(capture))
+
+
+@hookimpl
+def analyzer_register_frontends(register):
+    register(TorchFrontend())

@@ -1,0 +1,283 @@
+"""Symbolic capture of a Keras call: every layer and ``keras.ops`` call, in order.
+
+The model is called on ``KerasTensor``s of concrete shape, so nothing runs
+on data. While the capture is active, three Keras methods are wrapped:
+
+- ``Layer.__call__`` pushes the layer on a scope stack (``outer.inner.dense``;
+  the second call of one layer in one parent is ``dense@1``), so everything
+  the call does, input casts included, is attributed to it;
+  ``Operation.__call__`` does the same for raw ops that are nodes of a
+  functional graph (``add_3``); ops called inside a layer stay in its scope;
+- ``Layer.symbolic_call``: a *leaf* layer (one the layer table maps) is
+  recorded as one event with its output spec from Keras's own shape
+  inference; any other layer (models, custom layers, wrappers) has its
+  ``call`` run on the symbolic tensors, so its sublayers and ``keras.ops``
+  calls are recorded inside its scope (or a rewrite of its call, for
+  wrappers whose own call cannot run symbolically). When that fails (backend-specific
+  code, control flow on values) the layer is recorded as one opaque event;
+- ``Operation.symbolic_call``: raw ``keras.ops`` calls (``ops.add``,
+  ``x + y``, ``ops.einsum``...) are recorded as events.
+
+Keras records a graph node for each symbolic call on the layers involved;
+those records are removed afterwards so the user's model is left as it
+was. Capture is not re-entrant: a lock serialises it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+_LOCK = threading.Lock()
+_ACTIVE: Tracer | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """One recorded call: ``kind`` is ``layer`` (a mapped leaf layer), ``op``
+    (a raw keras.ops operation) or ``opaque`` (a layer that could not be traced)."""
+
+    op: Any
+    scope: str
+    args: tuple
+    kwargs: dict
+    outputs: Any
+    kind: str
+    note: str = ""
+
+
+@dataclass
+class Tracer:
+    """Collects events; ``is_leaf(layer)`` says whether a layer is recorded whole."""
+
+    is_leaf: Callable[[Any], bool]
+    root: Any = None  # the model being captured: its own scope is "" (no prefix)
+    rewrite: Callable[[Any], Callable[..., Any] | None] = field(default=lambda layer: None)
+    events: list[Event] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _frames: list[tuple[Any, str]] = field(default_factory=list)
+    _calls: dict[tuple[str, int], int] = field(default_factory=dict)
+    _saved: dict[int, tuple[Any, int, int]] = field(default_factory=dict)
+    _suspended: int = 0
+
+    # --- scopes ---------------------------------------------------------------
+    @property
+    def scope(self) -> str:
+        return self._frames[-1][1] if self._frames else ""
+
+    def _remember(self, op: Any) -> None:
+        """Note the op's node lists before Keras appends to them (undone by ``restore``)."""
+        if id(op) not in self._saved and hasattr(op, "_inbound_nodes"):
+            self._saved[id(op)] = (op, len(op._inbound_nodes), len(op._outbound_nodes))
+
+    @contextmanager
+    def enter(self, op: Any) -> Iterator[None]:
+        self._remember(op)
+        parent = self.scope
+        key = (parent, id(op))
+        k = self._calls.get(key, 0)
+        self._calls[key] = k + 1
+        name = op.name if k == 0 else f"{op.name}@{k}"
+        if op is self.root and not self._frames:
+            name = ""
+        self._frames.append((op, f"{parent}.{name}" if parent else name))
+        try:
+            yield
+        finally:
+            self._frames.pop()
+
+    def in_graph(self) -> bool:
+        """True while a functional model runs its graph: raw ops called then are graph nodes."""
+        from keras.src.models.functional import Functional
+
+        return bool(self._frames) and isinstance(self._frames[-1][0], Functional | _sequential())
+
+    def in_frame_of(self, op: Any) -> bool:
+        return bool(self._frames) and self._frames[-1][0] is op
+
+    # --- recording --------------------------------------------------------------
+    def layer_call(self, layer: Any, args: tuple, kwargs: dict) -> Any:
+        self._remember(layer)
+        if self.is_leaf(layer):
+            out = layer.compute_output_spec(*args, **kwargs)
+            if not _unknown_dims(out) or _unknown_dims((args, kwargs)):
+                self.events.append(Event(layer, self.scope, args, kwargs, out, "layer"))
+                return out
+            # Keras's shape rule lost a dimension (build-time shapes): trace the call instead
+        mark, calls = len(self.events), dict(self._calls)
+        call = self.rewrite(layer) or layer.call
+        try:
+            return call(*args, **kwargs)
+        except Exception as e:  # not traceable on symbolic tensors: record it whole
+            del self.events[mark:]
+            self._calls = calls
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            with self.suspended():
+                out = layer.compute_output_spec(*args, **kwargs)
+            self.events.append(Event(layer, self.scope, args, kwargs, out, "opaque", reason))
+            self.warnings.append(
+                f"layer {self.scope!r} ({type(layer).__name__}) could not be traced symbolically "
+                f"({type(e).__name__}: {reason}); it is one unsupported op"
+            )
+            return out
+
+    def op_call(self, op: Any, args: tuple, kwargs: dict) -> Any:
+        self._remember(op)
+        out = op.compute_output_spec(*args, **kwargs)
+        self.events.append(Event(op, self.scope, args, kwargs, out, "op"))
+        return out
+
+    @contextmanager
+    def suspended(self) -> Iterator[None]:
+        self._suspended += 1
+        try:
+            yield
+        finally:
+            self._suspended -= 1
+
+    @property
+    def active(self) -> bool:
+        return not self._suspended
+
+    def restore(self) -> None:
+        """Drop the graph nodes Keras attached to the model's layers during the capture."""
+        for op, n_in, n_out in self._saved.values():
+            del op._inbound_nodes[n_in:]
+            del op._outbound_nodes[n_out:]
+
+
+def _sequential() -> type:
+    from keras.src.models.sequential import Sequential
+
+    return Sequential
+
+
+def _unknown_dims(structure: Any) -> bool:
+    from keras.src import tree
+
+    return any(
+        getattr(x, "shape", None) is not None and None in tuple(x.shape)
+        for x in tree.flatten(structure)
+        if type(x).__name__ == "KerasTensor"
+    )
+
+
+def _patches() -> list[tuple[type, str, Callable[..., Any]]]:
+    from keras.src.backend.common.keras_tensor import any_symbolic_tensors
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
+
+    layer_call, op_call = Layer.__call__, Operation.__call__
+    layer_symbolic, op_symbolic = Layer.symbolic_call, Operation.symbolic_call
+    maybe_build = Layer._maybe_build
+
+    def tracer() -> Tracer | None:
+        t = _ACTIVE
+        return t if t is not None and t.active else None
+
+    def wrap_call(original: Callable[..., Any], graph_nodes_only: bool) -> Callable[..., Any]:
+        def __call__(self, *args, **kwargs):
+            t = tracer()
+            if t is None or t.in_frame_of(self) or not any_symbolic_tensors(args, kwargs):
+                return original(self, *args, **kwargs)
+            if graph_nodes_only and not t.in_graph():
+                return original(self, *args, **kwargs)  # a keras.ops call inside a layer: its scope
+            with t.enter(self):
+                return original(self, *args, **kwargs)
+
+        return __call__
+
+    def patched_layer_symbolic(self, *args, **kwargs):
+        t = tracer()
+        if t is None:
+            return layer_symbolic(self, *args, **kwargs)
+        if t.in_frame_of(self):
+            return t.layer_call(self, args, kwargs)
+        with t.enter(self):  # called without __call__ (rare)
+            return t.layer_call(self, args, kwargs)
+
+    def patched_op_symbolic(self, *args, **kwargs):
+        t = tracer()
+        return op_symbolic(self, *args, **kwargs) if t is None else t.op_call(self, args, kwargs)
+
+    def patched_maybe_build(self, *args, **kwargs):
+        t = tracer()
+        if t is None:
+            return maybe_build(self, *args, **kwargs)
+        with t.suspended():  # building may run layers symbolically: not part of the call
+            return maybe_build(self, *args, **kwargs)
+
+    return [
+        *_variable_patches(tracer),
+        (Layer, "_maybe_build", patched_maybe_build),
+        (Layer, "__call__", wrap_call(layer_call, False)),
+        (Operation, "__call__", wrap_call(op_call, True)),
+        (Layer, "symbolic_call", patched_layer_symbolic),
+        (Operation, "symbolic_call", patched_op_symbolic),
+    ]
+
+
+# Variable arithmetic reads the variable's value eagerly, so ``self.w * x`` fails on a
+# symbolic ``x`` (``x * self.w`` works: KerasTensor's operators call keras.ops).
+_VARIABLE_OPS = {
+    "__add__": "add", "__sub__": "subtract", "__mul__": "multiply", "__truediv__": "true_divide",
+    "__matmul__": "matmul", "__pow__": "power",
+}  # fmt: skip
+
+
+def _variable_patches(
+    tracer: Callable[[], Tracer | None],
+) -> list[tuple[type, str, Callable[..., Any]]]:
+    from keras.src import ops
+    from keras.src.backend.common.keras_tensor import KerasTensor
+    from keras.src.backend.common.variables import Variable
+
+    def make(name: str, fn_name: str, reflected: bool) -> Callable[..., Any]:
+        original = Variable.__dict__[name]
+        fn = getattr(ops, fn_name)
+
+        def method(self, other):
+            if tracer() is None or not isinstance(other, KerasTensor):
+                return original(self, other)
+            return fn(other, self) if reflected else fn(self, other)
+
+        return method
+
+    patches = []
+    for name, fn_name in _VARIABLE_OPS.items():
+        reflected = "__r" + name[2:]
+        patches += [
+            (Variable, name, make(name, fn_name, False)),
+            (Variable, reflected, make(reflected, fn_name, True)),
+        ]
+    return patches
+
+
+def trace(
+    fn: Callable[[], Any], is_leaf: Callable[[Any], bool], root: Any = None,
+    rewrite: Callable[[Any], Callable[..., Any] | None] | None = None,
+) -> tuple[Any, Tracer]:  # fmt: skip
+    """Run ``fn()`` (a symbolic call of a model) with recording on; return its result and the tracer.
+
+    ``is_leaf(layer)``: record the layer whole; ``root``: the model whose scope is "";
+    ``rewrite(layer)``: a replacement for ``layer.call`` to trace, or None.
+    """
+    global _ACTIVE
+    with _LOCK:
+        patches = _patches()
+        originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
+        tracer = Tracer(is_leaf, root, rewrite or (lambda layer: None))
+        for cls, name, fn_ in patches:
+            setattr(cls, name, fn_)
+        _ACTIVE = tracer
+        try:
+            result = fn()
+        finally:
+            _ACTIVE = None
+            for cls, name, original in originals:
+                setattr(cls, name, original)
+            tracer.restore()
+    return result, tracer

@@ -1,0 +1,214 @@
+"""Capture by a dispatch-level trace: run the model once under a TorchDispatchMode.
+
+The trace runs with autograd's dispatch keys excluded, so composite ops
+(``conv2d``, ``linear``, ``scaled_dot_product_attention``, ``einsum``) reach
+the mode whole instead of as their decompositions; ops the table does not
+know are decomposed there (when PyTorch has a decomposition) and captured
+piece by piece. Module scopes come from global module pre/post hooks: the
+hooks only name the module being run, every op is captured at the ATen level.
+
+On the meta device (the default) the parameters are swapped for meta
+tensors with ``torch.func.functional_call`` for the duration of the call:
+nothing is allocated or computed. A real trace (``device="cpu"``) runs the
+model's own weights on small inputs; it is the fallback for data-dependent
+Python control flow, which a meta tensor cannot decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+from torch.utils.weak import WeakIdKeyDictionary
+
+from analyzer.core.graph import Graph
+from analyzer.plugins.frontends.torch.aten_table import lookup
+from analyzer.plugins.frontends.torch.call import Call, op_info
+from analyzer.plugins.frontends.torch.handlers import unknown
+from analyzer.plugins.frontends.torch.inputs import ModelInputs
+from analyzer.plugins.frontends.torch.params import ModuleState, dtype_name
+from analyzer.plugins.frontends.torch.recorder import Recorder, V
+from analyzer.plugins.frontends.torch.shortcuts import SHORTCUTS
+
+_META = torch.device("meta")
+_Tensor = torch.Tensor
+
+
+def _map(f: Any, values: Any) -> Any:
+    """``f`` over the tensors of ATen arguments (tensors, lists of tensors, scalars): a fast tree_map."""
+    out = []
+    for a in values:
+        if isinstance(a, _Tensor):
+            a = f(a)
+        elif type(a) is list or type(a) is tuple:
+            a = type(a)([f(x) if isinstance(x, _Tensor) else x for x in a])
+        out.append(a)
+    return out
+
+
+def _leaves(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, _Tensor):
+        return [out]
+    if type(out) is list or type(out) is tuple:
+        return [t for t in out if isinstance(t, _Tensor)]
+    return [t for t in tree_leaves(out) if isinstance(t, _Tensor)]
+
+
+class _Scopes:
+    """Module scopes from global forward hooks: ``layer1.0.relu``, ``relu@1`` for a second call."""
+
+    def __init__(self, names: dict[int, str]):
+        self.names = names
+        self.calls: dict[str, int] = {}
+        self.stack: list[str] = [""]
+
+    def pre(self, module: Any, args: Any) -> None:
+        name = self.names.get(id(module))
+        if name is None:  # a module outside the model's tree: its ops belong to the caller
+            self.stack.append(self.stack[-1])
+            return
+        k = self.calls.get(name, 0)
+        self.calls[name] = k + 1
+        self.stack.append(f"{name}@{k}" if k and name else name)
+
+    def post(self, module: Any, args: Any, output: Any) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+
+
+class _Capture(TorchDispatchMode):
+    def __init__(self, rec: Recorder, scopes: _Scopes, meta: bool):
+        super().__init__()
+        self.rec = rec
+        self.scopes = scopes
+        self.meta = meta
+        # tensor -> V. Meta tensors cost nothing, so they are kept alive (their ids stay unique); a
+        # real trace holds them weakly so that activations are freed as the model runs
+        self.values: dict[int, tuple[torch.Tensor, V]] = {}
+        self.weak: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self._moved: dict[int, torch.Tensor] = {}
+
+    def bind(self, t: torch.Tensor, v: V) -> None:
+        if self.meta:
+            self.values[id(t)] = (t, v)
+        else:
+            self.weak[t] = v
+
+    def lookup(self, t: torch.Tensor) -> V | None:
+        if not self.meta:
+            return self.weak.get(t)
+        hit = self.values.get(id(t))
+        return hit[1] if hit is not None and hit[0] is t else None
+
+    def value(self, t: torch.Tensor) -> Any:
+        v = self.lookup(t)
+        if v is not None:
+            return v
+        if t.dim() == 0 and t.device.type != "meta":  # a wrapped Python scalar
+            return t.item()
+        v = self.rec.constant(tuple(t.shape), dtype_name(t.dtype))  # a tensor captured from outside
+        self.bind(t, v)
+        return v
+
+    def _to_meta(self, t: torch.Tensor) -> torch.Tensor:
+        if t.device.type == "meta" or t.dim() == 0:
+            return t
+        m = self._moved.get(id(t))
+        if m is None:
+            m = self._moved[id(t)] = torch.empty_strided(
+                t.shape, t.stride(), dtype=t.dtype, device=_META
+            )
+            self.bind(m, self.value(t))
+        return m
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        key = op_info(func)[0]
+        handler = lookup(key)
+        if handler is None:
+            with self:  # decompose what the table does not know, capturing the pieces
+                result = func.decompose(*args, **kwargs)
+            if result is not NotImplemented:
+                return result
+            handler = unknown
+        if self.meta:
+            args = _map(self._to_meta, args)
+            kwargs = dict(zip(kwargs, _map(self._to_meta, kwargs.values()), strict=True))
+            if "device" in kwargs:  # factory functions: make the new tensor on meta too
+                kwargs = {**kwargs, "device": _META}
+        shortcut = SHORTCUTS.get(key) if self.meta else None
+        out = shortcut(args, kwargs) if shortcut is not None else None
+        if out is None:
+            out = func(*args, **kwargs)
+        vargs = _map(self.value, args)
+        vkwargs = (
+            dict(zip(kwargs, _map(self.value, kwargs.values()), strict=True)) if kwargs else kwargs
+        )
+        outs = _leaves(out)
+        out_vs = [V(tuple(t.shape), dtype_name(t.dtype)) for t in outs]
+        self.rec.scope = self.scopes.stack[-1]
+        handler(self.rec, Call(func, vargs, vkwargs, out_vs))
+        for t, v in zip(outs, out_vs, strict=True):
+            self.bind(t, v)
+        return out
+
+
+def _meta_state(state: ModuleState) -> dict[str, torch.Tensor]:
+    """Meta stand-ins for every parameter and buffer name (tied names share one tensor)."""
+    made: dict[str, torch.Tensor] = {}
+    for name, t in state.tensors.items():
+        m = torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device=_META)
+        made[name] = (
+            torch.nn.Parameter(m, requires_grad=t.requires_grad)
+            if isinstance(t, torch.nn.Parameter)
+            else m
+        )
+    return {alias: made[canonical] for alias, canonical in state.aliases.items()}
+
+
+def trace(
+    model: Any, inputs: ModelInputs, state: ModuleState, name: str, *, meta: bool = True
+) -> Graph:
+    """Run ``model`` on ``inputs`` under the capture mode and return the IR graph."""
+    rec = Recorder(name, state.params, state.explicit)
+    scopes = _Scopes(state.modules)
+    mode = _Capture(rec, scopes, meta)
+    swap = meta and any(t.device.type != "meta" for t in state.tensors.values())
+    tensors = _meta_state(state) if swap else state.tensors
+    for alias, canonical in state.aliases.items():
+        if alias == canonical:
+            mode.bind(tensors[alias], rec.param(canonical))
+    for t in inputs.tensors():
+        if mode.lookup(t) is None:  # a tensor passed twice is one input
+            name = inputs.names.get(id(t), f"input{len(rec.graph.inputs)}")
+            mode.bind(t, rec.input(name, tuple(t.shape), dtype_name(t.dtype)))
+
+    pre = torch.nn.modules.module.register_module_forward_pre_hook(scopes.pre)
+    post = torch.nn.modules.module.register_module_forward_hook(scopes.post)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)  # fused MHA kernels would hide attention's parts
+    try:
+        with torch._C._AutoDispatchBelowAutograd(), mode:
+            if swap:
+                out = torch.func.functional_call(
+                    model, tensors, tuple(inputs.args), inputs.kwargs, strict=False
+                )
+            else:
+                out = model(*inputs.args, **inputs.kwargs)
+    finally:
+        pre.remove()
+        post.remove()
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+
+    results = []
+    for t in _leaves(out):
+        v = mode.value(t)
+        results.append(v if isinstance(v, V) else rec.constant((), dtype_name(t.dtype)))
+    graph = rec.finish(results)
+    graph.meta["capture"] = "torch.dispatch(meta)" if meta else "torch.dispatch(real)"
+    graph.meta.setdefault("warnings", [])
+    return graph

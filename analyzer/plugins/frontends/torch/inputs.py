@@ -1,0 +1,114 @@
+"""What the user gave as inputs -> the (args, kwargs) the model is called with.
+
+Accepted: a tensor; a shape ``(1, 3, 224, 224)``; core ``Tensor`` specs
+(the CLI's ``--input-shape``, repeatable); a list/tuple of any of these (one
+positional argument each); a dict of keyword inputs. Non-tensor values
+(``None``, ints, flags) pass through. Dtypes are kept. For a meta trace every
+tensor becomes a meta tensor of the same shape, dtype and strides (nothing
+is read); for a real trace shapes become small deterministic tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.core.errors import UsageError
+from analyzer.core.frontend import shape_inputs
+from analyzer.core.ir import Tensor
+
+
+@dataclass
+class ModelInputs:
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # id(tensor) -> graph input name
+    _moved: dict[int, Any] = field(default_factory=dict)  # id(user tensor) -> its meta stand-in
+
+    def tensors(self) -> list[Any]:
+        """Input tensors in call order (positional, then keyword)."""
+        import torch
+        from torch.utils._pytree import tree_leaves
+
+        return [t for t in tree_leaves((self.args, self.kwargs)) if isinstance(t, torch.Tensor)]
+
+
+def _is_shape(x: Any) -> bool:
+    return (
+        isinstance(x, tuple | list)
+        and bool(x)
+        and all(isinstance(d, int) and not isinstance(d, bool) for d in x)
+    )
+
+
+def _make(spec: Tensor, device: str) -> Any:
+    import torch
+
+    try:
+        dtype = getattr(torch, spec.dtype)
+    except AttributeError:
+        raise UsageError(f"input {spec.name!r}: PyTorch has no dtype {spec.dtype!r}") from None
+    if not isinstance(dtype, torch.dtype):
+        raise UsageError(f"input {spec.name!r}: PyTorch has no dtype {spec.dtype!r}")
+    if device == "meta":
+        return torch.empty(spec.shape, dtype=dtype, device="meta")
+    gen = torch.Generator().manual_seed(0)  # a deterministic stand-in for a real sample
+    if dtype.is_floating_point or dtype.is_complex:
+        return torch.randn(spec.shape, dtype=dtype, generator=gen)
+    return torch.zeros(spec.shape, dtype=dtype)
+
+
+def _convert(value: Any, name: str, device: str, out: ModelInputs) -> Any:
+    import torch
+
+    if isinstance(value, Tensor) or _is_shape(value):
+        spec = value if isinstance(value, Tensor) else Tensor(name, tuple(value))
+        t = _make(spec, device)
+        out.names[id(t)] = spec.name
+        return t
+    if isinstance(value, torch.Tensor):
+        if device == "meta" and value.device.type != "meta":
+            moved = out._moved.get(id(value))
+            if moved is None:  # one stand-in per tensor: a tensor passed twice stays one input
+                moved = out._moved[id(value)] = torch.empty_strided(
+                    value.shape, value.stride(), dtype=value.dtype, device="meta"
+                )
+            value = moved
+        out.names.setdefault(id(value), name)
+        return value
+    if isinstance(value, list | tuple):
+        items = [_convert(v, f"{name}.{i}", device, out) for i, v in enumerate(value)]
+        return type(value)(items) if isinstance(value, list) else tuple(items)
+    if isinstance(value, Mapping):
+        return {k: _convert(v, f"{name}.{k}", device, out) for k, v in value.items()}
+    return value
+
+
+def model_inputs(inputs: Any, device: str) -> ModelInputs:
+    """Build the call's arguments on ``device`` ("meta" or "cpu")."""
+    import torch
+
+    if inputs is None:
+        raise UsageError(
+            "a PyTorch model needs example inputs or input shapes (e.g. --input-shape 1,3,224,224)"
+        )
+    out = ModelInputs()
+    if isinstance(inputs, Mapping):
+        out.kwargs = {k: _convert(v, str(k), device, out) for k, v in inputs.items()}
+        return out
+    specs = shape_inputs(inputs)
+    if specs is not None:
+        out.args = [_convert(s, s.name, device, out) for s in specs]
+        return out
+    if isinstance(inputs, torch.Tensor):
+        inputs = (inputs,)
+    if not isinstance(inputs, list | tuple):
+        raise UsageError(
+            f"inputs must be tensors, shapes or a dict of them, not {type(inputs).__name__}"
+        )
+    many = len(inputs) > 1
+    out.args = [
+        _convert(v, f"input{i}" if many else "input", device, out) for i, v in enumerate(inputs)
+    ]
+    return out

@@ -1,0 +1,200 @@
+"""Builds the IR from ATen calls, independent of how they were captured.
+
+Both capture paths (a dispatch trace, torch.export) turn every tensor they
+see into a ``V`` and hand each ATen call to the op table, whose handlers
+call ``Recorder.emit``. The recorder owns naming, SSA and the rules that
+keep weights apart from activations:
+
+- a ``V`` is an activation (graph input or op output), a parameter, or a
+  constant (literals, creation ops, anything computed from weights and
+  constants only: weight preprocessing is not an activation);
+- views of parameters stay *lazy*: a ``linear`` fed ``weight.t()`` names the
+  parameter itself (``Recorder.weight``); a view node is emitted only when
+  an op needs the viewed tensor as an operand (``Recorder.use``).
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from analyzer.core.graph import Graph
+from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.ops import BUILTIN_OPS, Category
+
+_VIEW_OPS = frozenset(d.name for d in BUILTIN_OPS if d.category is Category.VIEW)
+ACT, PARAM, CONST = "act", "param", "const"
+
+
+class V:
+    """One tensor value: shape, dtype, what it is, and its IR name once it has one."""
+
+    __slots__ = ("name", "shape", "dtype", "kind", "root", "pending")
+
+    def __init__(
+        self,
+        shape: Shape,
+        dtype: str,
+        kind: str = ACT,
+        name: str | None = None,
+        root: str | None = None,
+    ):
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.kind = kind
+        self.root = root  # the parameter this value is (a view of)
+        self.pending: _PendingView | None = None
+
+    def __repr__(self) -> str:
+        return f"V({self.name or '?'}, {self.shape}, {self.dtype}, {self.kind})"
+
+
+@dataclasses.dataclass(slots=True)
+class _PendingView:
+    """A view of a parameter, emitted only if something reads it as an operand."""
+
+    op: str
+    src: V
+    outs: list[V]
+    attrs: dict[str, Any]
+    scope: str
+    source_op: str
+    done: bool = False
+
+
+class Recorder:
+    """Accumulates nodes into a Graph; ``scope`` is set by the capture before each call."""
+
+    def __init__(
+        self, name: str, params: Sequence[Param] = (), fixed_roles: set[str] | None = None
+    ):
+        self.graph = Graph(name, "torch")
+        self.scope = ""
+        self._ids: set[str] = set()
+        self._counts: dict[str, int] = {}
+        self._explicit_roles: set[str] = set(fixed_roles or ())
+        for p in params:
+            self.graph.add_param(p)
+
+    # --- values ---------------------------------------------------------------
+    def input(self, name: str, shape: Shape, dtype: str) -> V:
+        self.graph.add_input(Tensor(name, shape, dtype))
+        return V(shape, dtype, ACT, name)
+
+    def param(self, name: str) -> V:
+        p = self.graph.params[name]
+        return V(p.shape, p.dtype, PARAM, name, root=name)
+
+    def constant(self, shape: Shape, dtype: str, base: str = "constant") -> V:
+        name = self._fresh(base)
+        self.graph.add_tensor(Tensor(name, shape, dtype, constant=True))
+        return V(shape, dtype, CONST, name)
+
+    def tmp(self, shape: Shape, dtype: str) -> V:
+        """An intermediate value a handler creates (one ATen op -> several IR nodes)."""
+        return V(tuple(shape), dtype)
+
+    # --- operands -------------------------------------------------------------
+    def use(self, v: V | str) -> str:
+        """The IR name of ``v`` as an operand, emitting a pending parameter view if needed."""
+        if isinstance(v, str):
+            return v
+        if v.name is None and v.pending is not None:
+            self._materialize(v.pending)
+        if v.name is None:
+            raise RuntimeError(f"value {v!r} was never produced")
+        return v.name
+
+    def weight(self, v: V | None, role: str | None = None) -> V | str | None:
+        """For a weight operand: the parameter's own name if ``v`` is one (or a view of one).
+
+        ``role`` tells what the op uses it as; it becomes the parameter's role
+        unless the module type already fixed one (first use wins).
+        """
+        if v is None:
+            return None
+        if v.kind == PARAM and v.root is not None:
+            if role is not None:
+                self._hint_role(v.root, role)
+            return v.root
+        return v
+
+    def is_param(self, v: Any) -> bool:
+        return isinstance(v, V) and v.kind == PARAM and v.root is not None
+
+    def _hint_role(self, name: str, role: str) -> None:
+        if name in self._explicit_roles:
+            return
+        self._explicit_roles.add(name)
+        p = self.graph.params[name]
+        if p.role != role:
+            self.graph.params[name] = dataclasses.replace(p, role=role)
+
+    # --- nodes ----------------------------------------------------------------
+    def emit(
+        self, op: str, inputs: Sequence[V | str | None], outs: Sequence[V], attrs: dict[str, Any] | None = None,
+        source_op: str = "", base: str | None = None,
+    ) -> None:  # fmt: skip
+        """Add one node ``op(inputs) -> outs``; names ``outs``. ``None`` inputs are skipped."""
+        ins = [v for v in inputs if v is not None]
+        acts = any(isinstance(v, V) and v.kind == ACT for v in ins) or any(
+            isinstance(v, str) and self.graph.is_activation(v) for v in ins
+        )
+        first = ins[0] if ins and isinstance(ins[0], V) else None
+        alias = op == "identity" and not acts and first is not None and first.kind == CONST
+        if alias and len(outs) == 1:  # detach() of a constant: the constant itself
+            outs[0].name, outs[0].kind = self.use(first), CONST
+            return
+        if op in _VIEW_OPS and not acts and first is not None and first.kind == PARAM:
+            pending = _PendingView(op, first, list(outs), dict(attrs or {}), self.scope, source_op)
+            for o in outs:
+                o.kind, o.root, o.pending = PARAM, first.root, pending
+            return
+        names = [self.use(v) for v in ins]
+        self._add(op, names, outs, attrs or {}, self.scope, source_op, base, constant=not acts)
+
+    def _materialize(self, pv: _PendingView) -> None:
+        if pv.done:
+            return
+        pv.done = True
+        src = self.use(pv.src)
+        for o in pv.outs:  # a materialized view of a weight is a constant, not an activation
+            o.kind, o.root = CONST, None
+        self._add(pv.op, [src], pv.outs, pv.attrs, pv.scope, pv.source_op, None, constant=True)
+
+    def _add(self, op: str, names: list[str], outs: Sequence[V], attrs: dict[str, Any], scope: str,
+             source_op: str, base: str | None, constant: bool) -> None:  # fmt: skip
+        node_id = self._fresh(scope or base or op)
+        out_names = []
+        for i, o in enumerate(outs):
+            t = node_id if len(outs) == 1 else self._fresh(f"{node_id}:{i}")
+            self.graph.add_tensor(Tensor(t, tuple(o.shape), o.dtype, constant=constant))
+            o.name, o.kind = t, CONST if constant else ACT
+            out_names.append(t)
+        self.graph.add_node(
+            Node(node_id, op, tuple(names), tuple(out_names), attrs, scope, source_op or op)
+        )
+
+    def _fresh(self, base: str) -> str:
+        """A name not used by any node, tensor or parameter: ``base``, ``base/1``, ``base/2``..."""
+        k = self._counts.get(base, 0)
+        while True:
+            name = base if k == 0 else f"{base}/{k}"
+            k += 1
+            if (
+                name not in self._ids
+                and name not in self.graph.tensors
+                and name not in self.graph.params
+            ):
+                break
+        self._counts[base] = k
+        self._ids.add(name)
+        return name
+
+    def finish(self, outputs: Sequence[V | str]) -> Graph:
+        self.graph.set_outputs([self.use(v) for v in outputs])
+        return self.graph

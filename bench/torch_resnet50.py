@@ -1,0 +1,148 @@
+"""ResNet-50 (v1.5, 1x3x224x224): analyzer vs fvcore, ptflops and FlopCounterMode, side by side.
+
+Every tool gets the same model with real weights, in the same process, warm
+(two untimed runs first); the figure is the median of ``--repeat`` runs.
+Peers that are not installed are skipped with a note
+(``pip install -c <(echo torch==2.13.0) fvcore ptflops``).
+
+The analyzer's figure is the whole ``analyzer.analyze`` (capture on meta
+tensors + IR + every metric), split into capture (``to_graph``) and metrics
+(``analyze_graph``); ``plain meta forward`` is the model run on meta tensors
+with PyTorch's own meta kernels and no capture (slower than the capture,
+which skips the Python meta kernels of batch_norm and friends).
+
+    /work/venv/bin/python bench/torch_resnet50.py [--repeat 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import analyzer  # noqa: E402
+from analyzer.core.engine import analyze_graph, to_graph  # noqa: E402
+from tests.plugins.frontends.torch.models import ResNet50  # noqa: E402
+
+SHAPE = (1, 3, 224, 224)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    for _ in range(2):
+        result = fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def peers(model: torch.nn.Module, x: torch.Tensor) -> dict[str, Callable[[], Any] | str]:
+    out: dict[str, Callable[[], Any] | str] = {}
+
+    def flop_counter() -> int:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+        return counter.get_total_flops()
+
+    out["torch FlopCounterMode (FLOPs)"] = flop_counter
+    if importlib.util.find_spec("fvcore"):
+        from fvcore.nn import FlopCountAnalysis
+
+        def fvcore() -> int:
+            a = (
+                FlopCountAnalysis(model, x)
+                .unsupported_ops_warnings(False)
+                .uncalled_modules_warnings(False)
+            )
+            return a.total()
+
+        out["fvcore FlopCountAnalysis (MACs)"] = fvcore
+    else:
+        out["fvcore FlopCountAnalysis (MACs)"] = "not installed, skipped"
+    if importlib.util.find_spec("ptflops"):
+        from ptflops import get_model_complexity_info
+
+        for backend in ("pytorch", "aten"):
+
+            def ptflops(backend: str = backend) -> int:
+                macs, _ = get_model_complexity_info(model, SHAPE[1:], as_strings=False, backend=backend,
+                                                    print_per_layer_stat=False, verbose=False)  # fmt: skip
+                return int(macs)
+
+            out[f"ptflops backend={backend} (MACs)"] = ptflops
+    else:
+        out["ptflops (MACs)"] = "not installed, skipped"
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=9)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    model = ResNet50().eval()
+    x = torch.randn(*SHAPE)
+    rows: list[tuple[str, float | None, str]] = []
+
+    t_full, report = timed(lambda: analyzer.analyze(model, SHAPE), args.repeat)
+    rows.append(
+        ("analyzer.analyze (capture + IR + metrics)", t_full, f"{report.totals['macs']:,} MACs")
+    )
+    t_cap, graph = timed(lambda: to_graph(model, SHAPE), args.repeat)
+    rows.append(
+        (
+            "  capture: to_graph (meta trace + IR)",
+            t_cap,
+            f"{len(graph)} nodes, {graph.meta['capture']}",
+        )
+    )
+    t_met, _ = timed(lambda: analyze_graph(graph), args.repeat)
+    rows.append(("  metrics: analyze_graph", t_met, ""))
+    with torch.device("meta"):
+        meta_model = ResNet50().eval()
+    xm = torch.empty(*SHAPE, device="meta")
+
+    def bare() -> None:
+        with torch._C._AutoDispatchBelowAutograd():
+            meta_model(xm)
+
+    rows.append(("  plain meta forward, no capture", timed(bare, args.repeat)[0], ""))
+    t_exp, g_exp = timed(lambda: to_graph(model, SHAPE, capture="export"), max(1, args.repeat // 3))
+    rows.append(("analyzer capture=export (to_graph)", t_exp, g_exp.meta["capture"]))
+
+    peer_times = []
+    for label, fn in peers(model, x).items():
+        if isinstance(fn, str):
+            rows.append((label, None, fn))
+            continue
+        t, value = timed(fn, args.repeat)
+        peer_times.append(t)
+        rows.append((label, t, f"{value:,}"))
+
+    print(f"ResNet-50 v1.5 {SHAPE}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"median of {args.repeat} warm runs")  # fmt: skip
+    for label, t, note in rows:
+        print(f"  {label:<44} {'-' if t is None else f'{t * 1e3:8.1f} ms'}  {note}")
+    if peer_times:
+        fastest = min(peer_times)
+        verdict = "meets" if t_full <= fastest else "misses"
+        print(
+            f"target: analyze <= fastest peer ({fastest * 1e3:.1f} ms): {verdict} ({t_full * 1e3:.1f} ms)"
+        )
+    print(f"metrics share of capture: {t_met / t_cap:.0%} (target < 20%)")
+
+
+if __name__ == "__main__":
+    main()

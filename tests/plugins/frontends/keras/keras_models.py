@@ -1,0 +1,123 @@
+"""Keras models for the frontend tests, with explicit layer names so that graphs
+compare across processes and backends. Importing this module imports keras:
+set ``KERAS_BACKEND`` first (the test modules default it to tensorflow).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+def lecture_alexnet() -> keras.Model:
+    """MISSION.md's two-group AlexNet, channels_last; conv1's padding 2 is a ZeroPadding2D
+    (Keras convolutions take only "valid"/"same")."""
+    x = inp = keras.Input((224, 224, 3), name="input")
+    x = layers.ZeroPadding2D(2, name="pad1")(x)
+    x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool1")(x)
+    x = layers.Conv2D(256, 5, padding="same", groups=2, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool2")(x)
+    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Conv2D(384, 3, padding="same", groups=2, activation="relu", name="conv4")(x)
+    x = layers.Conv2D(256, 3, padding="same", groups=2, activation="relu", name="conv5")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(4096, activation="relu", name="fc6")(x)
+    x = layers.Dense(4096, activation="relu", name="fc7")(x)
+    x = layers.Dense(1000, name="fc8")(x)
+    return keras.Model(inp, x, name="alexnet")
+
+
+def cnn() -> keras.Model:
+    """Convolutions of every kind, pooling, merges and raw keras.ops in one functional graph."""
+    x = inp = keras.Input((32, 32, 3), name="image")
+    x = layers.Rescaling(1 / 255.0, name="rescale")(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    y = layers.DepthwiseConv2D(3, padding="same", name="dw")(x)
+    y = layers.SeparableConv2D(16, 3, padding="same", activation="swish", name="sep")(y)
+    x = layers.Add(name="res")([x, y])
+    z = layers.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(x)
+    z = layers.Conv2D(8, 3, strides=2, name="down")(z)
+    w = layers.MaxPooling2D(2, name="maxpool")(x)
+    w = layers.Conv2D(8, 1, activation="hard_silu", name="proj")(w)
+    x = layers.Concatenate(name="cat")([z, w])
+    x = layers.AveragePooling2D(2, padding="same", name="avgpool")(x)
+    x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", name="up")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="upsample")(x)
+    x = ops.relu(x) * 2.0
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.2, name="drop")(x)
+    x = layers.Dense(10, activation="softmax", name="head")(x)
+    return keras.Model(inp, x, name="cnn")
+
+
+def sequence_model() -> keras.Model:
+    """Embedding, causal Conv1D, recurrent layers, attention, layer norm."""
+    x = inp = keras.Input((12,), dtype="int32", name="tokens")
+    x = layers.Embedding(50, 16, name="embed")(x)
+    x = layers.Conv1D(16, 3, padding="causal", activation="relu", name="conv")(x)
+    a = layers.MultiHeadAttention(num_heads=2, key_dim=8, name="mha")(x, x)
+    x = layers.LayerNormalization(name="ln")(layers.Add(name="res")([x, a]))
+    x = layers.LSTM(12, return_sequences=True, name="lstm")(x)
+    x = layers.GRU(10, return_sequences=True, name="gru")(x)
+    x = layers.Bidirectional(layers.SimpleRNN(6), name="birnn")(x)
+    x = layers.Dense(3, name="out")(x)
+    return keras.Model(inp, x, name="seq")
+
+
+def multi_io() -> keras.Model:
+    """Two inputs, two outputs, a nested Sequential called twice and a shared Dense."""
+    a = keras.Input((8,), name="a")
+    b = keras.Input((8,), name="b")
+    block = keras.Sequential(
+        [layers.Dense(8, activation="tanh", name="d1"), layers.Dense(8, name="d2")], name="block"
+    )
+    shared = layers.Dense(4, name="shared")
+    ya, yb = block(a), block(b)
+    out1 = shared(ya)
+    out2 = ops.sum(shared(yb), axis=-1, keepdims=True)
+    return keras.Model([a, b], [out1, out2], name="multi")
+
+
+def shared_dense() -> keras.Model:
+    """One Dense(16 -> 16) applied twice: 272 parameters, 2 x 256 MACs per example."""
+    inp = keras.Input((16,), name="x")
+    d = layers.Dense(16, name="dense")
+    return keras.Model(inp, d(d(inp)), name="shared")
+
+
+class Block(layers.Layer):
+    """A custom layer: Dense + BatchNorm + ReLU with a residual connection."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(units, name="dense")
+        self.bn = layers.BatchNormalization(name="bn")
+
+    def call(self, x, training=False):
+        return ops.relu(self.bn(self.dense(x), training=training)) + x
+
+
+class Subclassed(keras.Model):
+    """No static graph: blocks, a reused block and raw ops between layers."""
+
+    def __init__(self, **kwargs):
+        super().__init__(name="sub", **kwargs)
+        self.b1 = Block(16, name="b1")
+        self.b2 = Block(16, name="b2")
+        self.head = layers.Dense(3, name="head")
+
+    def call(self, x):
+        x = self.b2(self.b1(x))
+        x = self.b1(x)  # reused: shares b1's weights
+        return self.head(ops.mean(x, axis=1))
+
+
+MODELS = {  # compared across backends
+    "cnn": cnn, "sequence": sequence_model, "multi_io": multi_io,
+    "shared": shared_dense, "subclassed": Subclassed,
+}  # fmt: skip
+INPUTS = {"subclassed": (2, 5, 16)}
