@@ -22,15 +22,14 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     outputs = set(graph.outputs)
     for node in graph.nodes():
         opdef = vocabulary.get(node.op)
-        acts = graph.activation_inputs(node)
-        source = acts[0] if acts else None
+        info = graph.info(node.id)
+        source = info.act_inputs[0] if info.act_inputs else None
         alias = False
         if source is not None and opdef is not None:
             if opdef.category is Category.VIEW:
                 alias = True
             elif opdef.category is Category.ACTIVATION:
-                alias = len(graph.consumers(source)) == 1 and source not in outputs
-        for t in node.outputs:
-            if graph.is_activation(t):
-                roots[t] = roots[source] if alias else t
+                alias = len(graph.consumer_ids(source)) == 1 and source not in outputs
+        for t in info.act_outputs:
+            roots[t] = roots[source] if alias else t
     return roots

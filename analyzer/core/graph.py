@@ -12,6 +12,7 @@ Nodes are kept in execution order (the order frontends add them, which
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
 
 class GraphError(ValueError):
     """The graph is malformed (raised by ``Graph.validate`` and the mutators)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What passes keep asking about a node, derived once per graph state."""
+
+    act_inputs: tuple[str, ...]  # activation operands in order
+    act_outputs: tuple[str, ...]  # outputs that are activations (not constants)
+    params: tuple[Param, ...]  # parameter operands in order
 
 
 class Graph:
@@ -44,12 +54,14 @@ class Graph:
         self._consumers: dict[str, list[str]] = {}
         self._nx = nx.MultiDiGraph()
         self._layers: list[Layer] | None = None
+        self._info: dict[str, NodeInfo] | None = None
 
     # --- building ---------------------------------------------------------
     def add_tensor(self, tensor: Tensor) -> Tensor:
         if tensor.name in self.tensors or tensor.name in self.params:
             raise GraphError(f"tensor {tensor.name!r} is defined twice")
         self.tensors[tensor.name] = tensor
+        self._layers = self._info = None
         return tensor
 
     def add_param(self, param: Param) -> Param:
@@ -62,6 +74,7 @@ class Graph:
         if param.name in self.tensors:
             raise GraphError(f"parameter {param.name!r} clashes with a tensor name")
         self.params[param.name] = param
+        self._layers = self._info = None
         return param
 
     def add_input(self, tensor: Tensor) -> Tensor:
@@ -87,12 +100,12 @@ class Graph:
             src = self._producer.get(t)
             if src is not None:
                 self._nx.add_edge(src, node.id, key=f"{t}->{i}", tensor=t, index=i)
-        self._layers = None
+        self._layers = self._info = None
         return node
 
     def set_outputs(self, names: list[str]) -> None:
         self.outputs = list(names)
-        self._layers = None
+        self._layers = self._info = None
 
     # --- reading ----------------------------------------------------------
     @property
@@ -142,12 +155,31 @@ class Graph:
         t = self.tensors.get(name)
         return t is not None and not t.constant
 
+    def info(self, node_id: str) -> NodeInfo:
+        """Derived facts about a node (activation operands, params), cached per graph state."""
+        if self._info is None:
+            acts = {n for n, t in self.tensors.items() if not t.constant}
+            params = self.params
+            self._info = {
+                n.id: NodeInfo(
+                    tuple(t for t in n.inputs if t in acts),
+                    tuple(t for t in n.outputs if t in acts),
+                    tuple(params[t] for t in n.inputs if t in params),
+                )
+                for n in self._nodes.values()
+            }
+        return self._info[node_id]
+
     def node_params(self, node: Node) -> list[Param]:
         """The parameters ``node`` uses, in operand order."""
-        return [self.params[t] for t in node.inputs if t in self.params]
+        return list(self.info(node.id).params)
 
     def activation_inputs(self, node: Node) -> list[str]:
-        return [t for t in node.inputs if self.is_activation(t)]
+        return list(self.info(node.id).act_inputs)
+
+    def consumer_ids(self, tensor: str) -> list[str]:
+        """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``)."""
+        return self._consumers.get(tensor, [])
 
     def layers(self) -> list[Layer]:
         """Layers (ops grouped by scope), computed once per graph state."""

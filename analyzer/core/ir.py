@@ -25,17 +25,17 @@ class Tensor:
     """An activation or constant tensor: produced by a node or fed as a graph input.
 
     ``constant`` marks literals and folded constants, which are neither
-    activations nor parameters.
+    activations nor parameters. ``numel`` is derived from the shape.
     """
 
     name: str
     shape: Shape
     dtype: str = "float32"
     constant: bool = False
+    numel: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def numel(self) -> int:
-        return numel(self.shape)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numel", numel(self.shape))
 
     @property
     def nbytes(self) -> int:
@@ -59,10 +59,10 @@ class Param:
     trainable: bool = True
     buffer: bool = False
     role: str = "weight"
+    numel: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def numel(self) -> int:
-        return numel(self.shape)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numel", numel(self.shape))
 
     @property
     def nbytes(self) -> int:

@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from analyzer.core.graph import Graph
     from analyzer.core.ir import Node
 
-_CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
 # The op that names a layer: the first node of the highest-ranked category.
-_RANK = {
+_CATEGORY_RANK = {
     Category.CONTRACTION: 0,
     Category.NORMALIZATION: 1,
     Category.POOLING: 2,
@@ -37,6 +36,7 @@ _RANK = {
     Category.CONSTANT: 8,
     Category.VIEW: 9,
 }
+_RANK = {d.name: _CATEGORY_RANK[d.category] for d in BUILTIN_OPS}  # by op name: Enum hashing is slow
 
 
 @dataclass(slots=True)
@@ -52,7 +52,7 @@ class Layer:
 
 def _principal_op(nodes: list[Node]) -> str:
     ops = [n.op for n in nodes]
-    return min(ops, key=lambda op: _RANK.get(_CATEGORY.get(op, Category.OTHER), 7))
+    return min(ops, key=lambda op: _RANK.get(op, 7))
 
 
 def group_layers(graph: Graph) -> list[Layer]:
@@ -82,17 +82,15 @@ def group_layers(graph: Graph) -> list[Layer]:
         inputs: dict[str, None] = {}
         outputs: dict[str, None] = {}
         for nid in layer.nodes:
-            node = graph.node(nid)
-            for t in node.inputs:
-                if graph.is_param(t):
-                    params[t] = None
-                elif graph.is_activation(t) and t not in produced:
+            info = graph.info(nid)
+            for p in info.params:
+                params[p.name] = None
+            for t in info.act_inputs:
+                if t not in produced:
                     inputs[t] = None
-            for t in node.outputs:
+            for t in info.act_outputs:
                 produced.add(t)
-                if not graph.is_activation(t):
-                    continue
-                if t in graph_outputs or any(layer_of[c.id] != idx for c in graph.consumers(t)):
+                if t in graph_outputs or any(layer_of[c] != idx for c in graph.consumer_ids(t)):
                     outputs[t] = None
         layer.inputs = list(inputs)
         layer.outputs = list(outputs)

@@ -17,6 +17,8 @@ from enum import StrEnum
 
 
 class Category(StrEnum):
+    __hash__ = str.__hash__  # Enum's default hashes in Python code: slow in per-node dict lookups
+
     CONTRACTION = "contraction"  # produces MACs
     ELEMENTWISE = "elementwise"  # arithmetic per element, new tensor
     ACTIVATION = "activation"  # unary nonlinearity, runs in place

@@ -81,19 +81,24 @@ class ReceptiveFieldMetric(Metric):
             fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))} if len(shape) >= 3 else None
         for node in g.nodes():
             opdef = ctx.vocabulary.get(node.op)
-            acts = [t for t in node.inputs if g.is_activation(t)]
-            ins = [fields.get(t) for t in acts]
+            acts = g.info(node.id).act_inputs
+            first = fields.get(acts[0]) if acts else None
             out: RF | None = None
-            if node.op in _WINDOW_OPS and ins and ins[0]:
-                out = _window(ins[0], node.attrs, len(g.shape(node.inputs[0])))
-            elif opdef is not None and (opdef.category in _PASS or node.op in ("batch_norm", "identity", "copy")):
-                out = _merge(ins, [g.shape(t) for t in acts]) if ins else None
-            elif node.op == "pad" and ins and ins[0] and "pads" in node.attrs:
+            if opdef is not None and (opdef.category in _PASS or node.op in ("batch_norm", "identity", "copy")):
+                if len(acts) > 1:  # a gate may come first: merge all operands
+                    out = _merge([fields.get(t) for t in acts], [g.shape(t) for t in acts])
+                else:
+                    out = first
+            elif not first:
+                pass
+            elif node.op in _WINDOW_OPS:
+                out = _window(first, node.attrs, len(g.shape(acts[0])))
+            elif node.op == "pad" and "pads" in node.attrs:
                 # padding shifts where the first element sits; size and jump are unchanged
-                out = {d: (r, j, x - node.attrs["pads"][d][0] * j) for d, (r, j, x) in ins[0].items()}
-            elif node.op == "permute" and ins and ins[0]:
+                out = {d: (r, j, x - node.attrs["pads"][d][0] * j) for d, (r, j, x) in first.items()}
+            elif node.op == "permute":
                 perm = node.attrs.get("perm", ())
-                out = {i: ins[0][p] for i, p in enumerate(perm) if p in ins[0]} or None
+                out = {i: first[p] for i, p in enumerate(perm) if p in first} or None
             for t in node.outputs:
                 fields[t] = out
         res = MetricResult()

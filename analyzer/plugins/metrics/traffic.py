@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
-from analyzer.core.ir import numel
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
 from analyzer.plugins.metrics.activations import activation_storages
@@ -46,32 +45,38 @@ class TrafficMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts = ctx.graph, ctx.options
+        g, opts, vocab = ctx.graph, ctx.options, ctx.vocabulary
         storages, roots = activation_storages(ctx)
         compute = ctx.result("compute")
-        act_bits = opts.activation_bits
+        weight_bytes = _weight_bytes(ctx)
+        tensors = g.tensors
         res = MetricResult()
         totals: dict = dict.fromkeys(FIELDS, 0)
         for layer in ctx.layers:
-            nodes = [g.node(n) for n in layer.nodes]
-            moves = any((d := ctx.vocabulary.get(n.op)) is None or d.category is not Category.VIEW for n in nodes)
             row: dict = dict.fromkeys(FIELDS, 0)
-            if moves:
-                row["read_bytes"] = sum(storages[r].bytes for r in {roots[t] for t in layer.inputs})
-                row["write_bytes"] = sum(storages[r].bytes for r in {roots[t] for t in layer.outputs})
-                for name in layer.params:
-                    p = g.params[name]
-                    if counted(p, opts):
-                        row["weight_read_bytes"] += -(-p.numel * weight_bits(name, p.dtype, layer.name, opts) // 8)
-                reps = max(n.repeat for n in nodes)
-                for k in ("read_bytes", "write_bytes", "weight_read_bytes"):
-                    row[k] *= reps
-                naive = self._naive(ctx, nodes, compute.nodes)
-                for k, v in zip(("naive_input_reads", "naive_weight_reads", "naive_output_writes"), naive, strict=True):
-                    row[k] = v
-                row["naive_accesses"] = sum(naive)
+            reads = weights = writes = reps = 0
+            for nid in layer.nodes:
+                node = g.node(nid)
+                opdef = vocab.get(node.op)
+                if opdef is not None and opdef.category is Category.VIEW:
+                    continue
+                info, r = g.info(nid), node.repeat
+                reps = max(reps, r)
+                counts = compute.nodes.get(nid)
+                if opdef is not None and opdef.category is Category.CONTRACTION and counts is not None:
+                    reads += counts["macs"]
+                else:
+                    reads += sum(tensors[t].numel for t in info.act_inputs) * r
+                weights += sum(p.numel for p in info.params if counted(p, opts)) * r
+                writes += sum(tensors[t].numel for t in info.act_outputs) * r
+            if reps:  # the layer does work: it moves its tensors (views alone move nothing)
+                row["read_bytes"] = reps * sum(storages[r].bytes for r in {roots[t] for t in layer.inputs})
+                row["write_bytes"] = reps * sum(storages[r].bytes for r in {roots[t] for t in layer.outputs})
+                row["weight_read_bytes"] = reps * sum(weight_bytes(p, layer.name) for p in layer.params)
+                row.update(naive_input_reads=reads, naive_weight_reads=weights, naive_output_writes=writes,
+                           naive_accesses=reads + weights + writes)  # fmt: skip
             if opts.naive_traffic:
-                bits = act_bits or dtypes.bits(compute.layers[layer.name].get("dtype") or "float32")
+                bits = opts.activation_bits or dtypes.bits(compute.layers[layer.name].get("dtype") or "float32")
                 row["memory_bytes"] = -(-row["naive_accesses"] * bits // 8)
             else:
                 row["memory_bytes"] = row["read_bytes"] + row["weight_read_bytes"] + row["write_bytes"]
@@ -86,22 +91,20 @@ class TrafficMetric(Metric):
         res.totals = totals
         return res
 
-    @staticmethod
-    def _naive(ctx: MetricContext, nodes: list, node_counts: dict) -> tuple[int, int, int]:
-        g, opts = ctx.graph, ctx.options
-        reads = weights = writes = 0
-        for n in nodes:
-            opdef = ctx.vocabulary.get(n.op)
-            if opdef is None or opdef.category is Category.VIEW:
-                continue
-            acts = [t for t in n.inputs if g.is_activation(t)]
-            if opdef.category is Category.CONTRACTION and n.id in node_counts:
-                reads += node_counts[n.id]["macs"]
-            else:
-                reads += sum(numel(g.shape(t)) for t in acts) * n.repeat
-            weights += sum(p.numel for p in g.node_params(n) if counted(p, opts)) * n.repeat
-            writes += sum(numel(g.shape(t)) for t in n.outputs if g.is_activation(t)) * n.repeat
-        return reads, weights, writes
+
+def _weight_bytes(ctx: MetricContext):
+    """``f(param name, layer name) -> bytes`` at model-size bit widths (0 for uncounted params)."""
+    g, opts = ctx.graph, ctx.options
+    if opts.layer_bits:  # bit widths depend on the layer's name: no shortcut
+        def per_layer(name: str, layer: str) -> int:
+            p = g.params[name]
+            return -(-p.numel * weight_bits(name, p.dtype, layer, opts) // 8) if counted(p, opts) else 0
+
+        return per_layer
+    sizes = {
+        n: (-(-p.numel * weight_bits(n, p.dtype, "", opts) // 8) if counted(p, opts) else 0) for n, p in g.params.items()
+    }
+    return lambda name, layer: sizes[name]
 
 
 @hookimpl

@@ -121,3 +121,13 @@ def test_explicit_pad_then_valid_conv_matches_padded_conv() -> None:
     assert r.layer("conv").receptive_field == [3, 3]
     # second conv: 3 + (3-1)*2 = 7; start: first conv start = -1 + (1 - 0)*1 = 0, the padded conv's too
     assert r.layer("conv2").receptive_field == [7, 7]
+
+
+def test_gate_first_operand_keeps_the_field() -> None:
+    # s * x with s a per-channel gate (no field, size 1 spatially) keeps x's field
+    b = GraphBuilder()
+    x = b.conv(b.input("x", (1, 4, 8, 8)), 4, 3, padding=1, name="conv")
+    s = b.global_avg_pool(x, name="pool")
+    y = b.mul(s, x, name="gate")
+    r = analyzer.analyze(b.build(y))
+    assert r.layer("gate").receptive_field == [3, 3]
