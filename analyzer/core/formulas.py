@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from analyzer.core.errors import AnalysisError
-from analyzer.core.ir import Node, Param, Shape, numel
+from analyzer.core.ir import Node, Param, Shape
 from analyzer.core.ops import Category, OpDef
 
 if TYPE_CHECKING:
@@ -53,16 +53,16 @@ class OpView:
         return self.node.attrs
 
     def in_shape(self, i: int = 0) -> Shape:
-        return self.graph.shape(self.node.inputs[i])
+        return self.graph.spec(self.node.inputs[i]).shape
 
     def out_shape(self, i: int = 0) -> Shape:
-        return self.graph.shape(self.node.outputs[i])
+        return self.graph.tensors[self.node.outputs[i]].shape
 
     def in_numel(self, i: int = 0) -> int:
-        return numel(self.in_shape(i))
+        return self.graph.spec(self.node.inputs[i]).numel
 
     def out_numel(self, i: int = 0) -> int:
-        return numel(self.out_shape(i))
+        return self.graph.tensors[self.node.outputs[i]].numel
 
     @property
     def n_inputs(self) -> int:

@@ -197,15 +197,18 @@ class Graph:
         """
         from analyzer.core.shape_checks import check_node_shapes
 
-        for t in list(self.tensors.values()) + list(self.params.values()):
-            if not isinstance(t.shape, tuple) or any(
-                not isinstance(d, int) or d < 0 for d in t.shape
-            ):
-                raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
-            try:
-                dtypes.canonical(t.dtype)
-            except ValueError as e:
-                raise GraphError(f"tensor {t.name!r}: {e}") from None
+        seen_dtypes: set[str] = set()
+        for t in (*self.tensors.values(), *self.params.values()):
+            shape = t.shape
+            if type(shape) is not tuple or not all(type(d) is int and d >= 0 for d in shape):
+                if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
+                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
+            if t.dtype not in seen_dtypes:
+                try:
+                    dtypes.canonical(t.dtype)
+                except ValueError as e:
+                    raise GraphError(f"tensor {t.name!r}: {e}") from None
+                seen_dtypes.add(t.dtype)
         for name in self.inputs:
             if name not in self.tensors:
                 raise GraphError(f"graph input {name!r} is not a declared tensor")

@@ -28,9 +28,14 @@ _SAME_SHAPE_OPS = frozenset(
 )
 
 
+_CHECKED = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
+
+
 def check_node_shapes(graph: Graph, node: Node) -> None:
     from analyzer.core.graph import GraphError
 
+    if node.op not in _CHECKED or not node.inputs or not node.outputs:
+        return
     outs = [graph.shape(t) for t in node.outputs]
     ins = [graph.shape(t) for t in node.inputs]
     if node.op == "reshape" and ins and outs and numel(ins[0]) != numel(outs[0]):

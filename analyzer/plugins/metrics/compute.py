@@ -19,6 +19,7 @@ from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
 
 FIELDS = ("macs", "flops", "mac_flops", "other_flops", "int_ops", "mac_int_ops", "ops")
+_NO_WORK = (Category.VIEW, Category.MOVEMENT, Category.CONSTANT)
 
 
 def compute_dtype(ctx: MetricContext, node: Node, category: Category) -> str:
@@ -36,13 +37,17 @@ def node_counts(ctx: MetricContext, node: Node) -> dict[str, int] | None:
     if not ctx.formulas.supports(opdef):
         return None
     assert opdef is not None
-    view = OpView(node, ctx.graph, ctx.options)
     f = ctx.formulas
+    if opdef.category in _NO_WORK and f.get("flops", opdef.name) is None:
+        return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
+    view = OpView(node, ctx.graph, ctx.options)
     r = node.repeat
     macs = f.count("macs", opdef, view) * r
-    mac_flops = 2 * macs + f.count("bias", opdef, view) * r
-    if ctx.options.exact_flops:
-        mac_flops -= f.count("dots", opdef, view) * r
+    mac_flops = 2 * macs
+    if macs:
+        mac_flops += f.count("bias", opdef, view) * r
+        if ctx.options.exact_flops:
+            mac_flops -= f.count("dots", opdef, view) * r
     other = f.count("flops", opdef, view) * r
     is_float = dtypes.is_float(compute_dtype(ctx, node, opdef.category))
     return {
