@@ -14,6 +14,7 @@ from analyzer.core.graph import Graph, GraphError
 from analyzer.core.ir import numel
 from analyzer.core.metric import MetricContext
 from analyzer.core.options import AnalysisOptions
+from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
 from analyzer.core.report import LayerRow, Report
 
@@ -114,6 +115,7 @@ def analyze_graph(
         graph.validate()  # ops outside the vocabulary are reported as unsupported, not refused
     except GraphError as e:
         raise AnalysisError(f"invalid graph: {e}") from None
+    graph = canonicalize(graph)
     unsupported, coverage = _unsupported(graph, ps)
     if opts.strict and unsupported:
         ops = ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
@@ -160,6 +162,7 @@ def analyze_graph(
             {"name": t, "shape": list(graph.shape(t)), "dtype": graph.spec(t).dtype} for t in graph.inputs
         ],
         "capture": graph.meta.get("capture", ""),
+        "passes": list(graph.meta.get("passes", [])),
         "nodes": len(graph),
         "layers": len(layers),
         "input_elements": sum(numel(graph.shape(t)) for t in graph.inputs),

@@ -163,6 +163,17 @@ def broadcast_rule(e: EqnView) -> Mapped:
     return ("reshape" if same else "expand"), {}
 
 
+def pad_rule(e: EqnView) -> Mapped:
+    """lax.pad: (lo, hi, interior) per dim; the padding value is the second operand."""
+    config = e.params["padding_config"]
+    attrs: dict[str, Any] = {"pads": tuple((int(lo), int(hi)) for lo, hi, _ in config), "mode": "constant"}
+    if any(interior for *_, interior in config):
+        attrs["interior"] = tuple(int(interior) for *_, interior in config)
+    value = e.literals[1] if len(e.literals) > 1 else None
+    attrs["value"] = value if value is not None else "operand"  # a non-literal value: not folded
+    return "pad", attrs
+
+
 def axis_rule(op: str, param: str) -> Rule:
     return lambda e: (op, {"axis": int(e.params[param])})
 
@@ -201,7 +212,7 @@ PRIMITIVE_OPS: dict[str, str | Rule] = {
     "transpose": lambda e: ("permute", {"perm": tuple(int(d) for d in e.params["permutation"])}),
     "slice": "slice", "dynamic_slice": "slice", "split": axis_rule("split", "axis"),
     # data movement
-    "concatenate": axis_rule("concat", "dimension"), "pad": "pad", "gather": "gather",
+    "concatenate": axis_rule("concat", "dimension"), "pad": pad_rule, "gather": "gather",
     "scatter": "scatter", "scatter-add": "scatter", "scatter_add": "scatter", "scatter_mul": "scatter",
     "scatter_min": "scatter", "scatter_max": "scatter", "dynamic_update_slice": "scatter",
     "rev": lambda e: ("flip", {"axes": tuple(int(d) for d in e.params["dimensions"])}),

@@ -375,6 +375,13 @@ def embedding(rec: Recorder, c: Call) -> None:
 
 
 def pad(rec: Recorder, c: Call) -> None:
+    """F.pad's flat (lo, hi) list runs from the last dim backwards; the IR wants one pair per dim."""
+    x = c.first()
     mode = c.get("mode", "constant") if c.op in ("pad", "constant_pad_nd") else c.op.split("_")[0]
-    pads = tuple(c.get("pad", c.get("padding", ())))
-    rec.emit("pad", [c.first()], c.outs, {"mode": mode, "pad": pads}, c.source, c.op)
+    flat = [int(p) for p in c.get("pad", c.get("padding", ()))]
+    pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+    pads = tuple([(0, 0)] * (len(x.shape) - len(pairs)) + pairs[::-1])
+    attrs = {"pads": pads, "mode": mode}
+    if mode == "constant":
+        attrs["value"] = float(c.get("value", 0) or 0)
+    rec.emit("pad", [x], c.outs, attrs, c.source, c.op)
