@@ -251,9 +251,18 @@ def cmd_compare(args: argparse.Namespace, plugins: Any) -> int:
 
     plugins.reporter(args.format)
     reports = [_analyze_spec(s, args, plugins) for s in args.specs]
-    comparison = compare(reports, labels=args.specs)
+    comparison = compare(reports, labels=_labels(args.specs, reports))
     _emit(_render(comparison, args, plugins), args)
     return 0
+
+
+def _labels(specs: list[str], reports: list[Any]) -> list[str]:
+    """Short column labels: the frameworks when they differ, else the SPECs' names."""
+    frameworks = [r.model["framework"] for r in reports]
+    if len(set(frameworks)) == len(frameworks):
+        return frameworks
+    names = [s.rpartition(":")[2] or s for s in specs]
+    return names if len(set(names)) == len(names) else list(specs)
 
 
 def cmd_devices(args: argparse.Namespace, plugins: Any) -> int:

@@ -131,8 +131,30 @@ def hardware_notes(report: Report) -> list[str]:
 
 
 def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    headers = ["quantity", *comparison.labels, "agree"]
-    rows = [[r["quantity"], *(fmt(v) for v in r["values"]), "yes" if r["equal"] else "NO"] for r in comparison.totals()]
+    headers = ["quantity", *comparison.labels, "agree", "why not"]
+    rows = [[r["quantity"], *(fmt(v) for v in r["values"]), "yes" if r["equal"] else "NO", r["explanation"]]
+            for r in comparison.totals()]  # fmt: skip
+    return headers, rows
+
+
+ALIGNED_QUANTITIES = (("params", "params"), ("macs", "MACs"), ("mac_flops", "MAC FLOPs"),
+                      ("other_flops", "other FLOPs"), ("activations", "new act."))  # fmt: skip
+
+
+def aligned_cells(comparison: Comparison, mark=lambda text: text) -> tuple[list[str], list[list[str]]]:
+    """Rows of the aligned layers: names per model, then each quantity (one value if all agree,
+    else every model's, passed through ``mark`` to highlight), then the explanation."""
+    headers = [*comparison.labels, *(h for _, h in ALIGNED_QUANTITIES), "difference"]
+    rows = []
+    for row in comparison.layers():
+        names = [", ".join(n) if n else "-" for n in row.layers]
+        if row.kind == "segment":
+            names = [f"({n})" if n != "-" else n for n in names]
+        cells = []
+        for q, _ in ALIGNED_QUANTITIES:
+            vals = row.values[q]
+            cells.append(fmt(vals[0]) if len(set(vals)) == 1 else mark(" / ".join(fmt(v) for v in vals)))
+        rows.append([*names, *cells, row.explanation])
     return headers, rows
 
 

@@ -43,9 +43,9 @@ class CsvReporter(Reporter):
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["quantity", *comparison.labels, "equal"])
+        w.writerow(["quantity", *comparison.labels, "equal", "explanation"])
         for r in comparison.totals():
-            w.writerow([r["quantity"], *r["values"], r["equal"]])
+            w.writerow([r["quantity"], *r["values"], r["equal"], r["explanation"]])
         return buf.getvalue()
 
 

@@ -9,8 +9,10 @@ from analyzer.core.reporter import Reporter
 from analyzer.plugins.reporters import common
 
 
-def md_table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
-    align = ["---" if i < numeric_from else "---:" for i in range(len(headers))]
+def md_table(headers: list[str], rows: list[list[str]], numeric_from: int = 1, numeric_to: int | None = None) -> str:
+    """A GFM table; columns ``numeric_from`` up to (not including) ``numeric_to`` are right-aligned."""
+    end = len(headers) if numeric_to is None else numeric_to
+    align = ["---:" if numeric_from <= i < end else "---" for i in range(len(headers))]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -37,7 +39,10 @@ class MarkdownReporter(Reporter):
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
         headers, rows = common.comparison_cells(comparison)
-        return md_table(headers, rows) + "\n"
+        a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**")
+        n = len(comparison.labels)
+        return ("### Totals\n\n" + md_table(headers, rows, 1, n + 1) + "\n\n### Layers aligned across models\n\n"
+                + md_table(a_headers, a_rows, n, len(a_headers) - 1) + "\n")  # fmt: skip
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from analyzer.core.compare import Comparison
@@ -43,7 +44,16 @@ class TableReporter(Reporter):
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
         headers, rows = common.comparison_cells(comparison)
-        return common.rich_text(_table("Comparison", headers, rows), color=color, width=width)
+        n = len(comparison.labels)
+        totals = _table("Totals", headers, rows)
+        a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"[bold red]{escape(t)}[/bold red]")
+        aligned = Table(title="Layers aligned across models ((...) = layers between two weighted layers)",
+                        title_justify="left", header_style="bold")  # fmt: skip
+        for i, h in enumerate(a_headers):
+            aligned.add_column(h, justify="right" if n <= i < len(a_headers) - 1 else "left", overflow="fold")
+        for row in a_rows:
+            aligned.add_row(*row[:-1], escape(row[-1]))
+        return common.rich_text(totals, aligned, color=color, width=width)
 
 
 @hookimpl
