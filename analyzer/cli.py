@@ -202,7 +202,7 @@ def _analyze_spec(spec_text: str, args: argparse.Namespace, plugins: Any) -> Any
     from analyzer.core.engine import analyze
     from analyzer.core.spec import resolve_spec
 
-    for shape, dtype in args.input_shape or ():
+    for _shape, dtype in args.input_shape or ():
         if dtype:
             try:
                 dtypes.canonical(dtype)

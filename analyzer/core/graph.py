@@ -147,6 +147,14 @@ class Graph:
     def shape(self, name: str) -> Shape:
         return self.spec(name).shape
 
+    def batch_size(self) -> int:
+        """The batch the graph was built at: the leading dim of its first non-scalar input (1 if none)."""
+        for t in self.inputs:
+            shape = self.tensors[t].shape
+            if shape:
+                return shape[0] or 1
+        return 1
+
     def is_param(self, name: str) -> bool:
         return name in self.params
 
@@ -200,9 +208,9 @@ class Graph:
         seen_dtypes: set[str] = set()
         for t in (*self.tensors.values(), *self.params.values()):
             shape = t.shape
-            if type(shape) is not tuple or not all(type(d) is int and d >= 0 for d in shape):
-                if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
-                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
+            fast_ok = type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape)
+            if not fast_ok and (not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape)):
+                raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
             if t.dtype not in seen_dtypes:
                 try:
                     dtypes.canonical(t.dtype)

@@ -20,8 +20,21 @@ def numel(shape: Shape) -> int:
     return math.prod(shape)
 
 
+class _Sized:
+    """Element count (derived once from ``shape``) and byte size, shared by tensors and params."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numel", numel(self.shape))  # type: ignore[attr-defined]
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * dtypes.bits(self.dtype) // 8  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
-class Tensor:
+class Tensor(_Sized):
     """An activation or constant tensor: produced by a node or fed as a graph input.
 
     ``constant`` marks literals and folded constants, which are neither
@@ -34,16 +47,9 @@ class Tensor:
     constant: bool = False
     numel: int = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "numel", numel(self.shape))
-
-    @property
-    def nbytes(self) -> int:
-        return self.numel * dtypes.bits(self.dtype) // 8
-
 
 @dataclass(frozen=True, slots=True)
-class Param:
+class Param(_Sized):
     """A parameter tensor of the model, owned by the graph and referenced by nodes.
 
     ``trainable`` is False for frozen weights and statistics; ``buffer`` marks
@@ -60,13 +66,6 @@ class Param:
     buffer: bool = False
     role: str = "weight"
     numel: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "numel", numel(self.shape))
-
-    @property
-    def nbytes(self) -> int:
-        return self.numel * dtypes.bits(self.dtype) // 8
 
 
 @dataclass(slots=True)

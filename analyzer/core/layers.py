@@ -13,7 +13,6 @@ tensors it produces that are read outside it or are graph outputs.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,8 +50,9 @@ class Layer:
 
 
 def _principal_op(nodes: list[Node]) -> str:
-    ops = [n.op for n in nodes]
-    return min(ops, key=lambda op: _RANK.get(op, 7))
+    if len(nodes) == 1:
+        return nodes[0].op
+    return min((n.op for n in nodes), key=lambda op: _RANK.get(op, 7))
 
 
 def group_layers(graph: Graph) -> list[Layer]:
@@ -63,17 +63,18 @@ def group_layers(graph: Graph) -> list[Layer]:
         else:
             runs.append((node.scope, [node]))
 
-    seen: Counter[str] = Counter()
+    seen: dict[str, int] = {}
     layers: list[Layer] = []
     layer_of: dict[str, int] = {}
     for scope, nodes in runs:
         base = scope or nodes[0].id
-        k = seen[base]
-        seen[base] += 1
-        name = base if k == 0 else f"{base}#{k}"
-        for n in nodes:
-            layer_of[n.id] = len(layers)
-        layers.append(Layer(name=name, scope=scope, nodes=[n.id for n in nodes], op=_principal_op(nodes)))
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        name = f"{base}#{k}" if k else base
+        ids = [n.id for n in nodes]
+        for nid in ids:
+            layer_of[nid] = len(layers)
+        layers.append(Layer(name, scope, ids, [], [], [], _principal_op(nodes)))
 
     graph_outputs = set(graph.outputs)
     for idx, layer in enumerate(layers):

@@ -28,7 +28,7 @@ import math
 
 from analyzer.core.formulas import OpView
 from analyzer.core.hookspecs import hookimpl
-from analyzer.plugins.formulas.contractions import rnn_units, attention_shapes
+from analyzer.plugins.formulas.contractions import attention_shapes, rnn_units
 
 
 def batch_norm_flops(v: OpView) -> int:

@@ -111,13 +111,6 @@ def layer_work(ctx: MetricContext, settings: HardwareSettings) -> list[LayerWork
     return works
 
 
-def graph_batch(ctx: MetricContext) -> int:
-    """The batch the graph was built with: dim 0 of its first input (1 for scalars)."""
-    g = ctx.graph
-    shape = g.shape(g.inputs[0]) if g.inputs else ()
-    return int(shape[0]) if shape and shape[0] > 0 else 1
-
-
 class DeviceView:
     """Lookups on one device under one set of settings; remembers what it used."""
 
@@ -320,7 +313,7 @@ class RooflineModel(HardwareModel):
         settings = parse_settings(ctx.options.hardware, device)
         dv = DeviceView(device, settings)
         works = layer_work(ctx, settings)
-        batch = graph_batch(ctx)
+        batch = ctx.graph.batch_size()
         costs = estimate(works, dv)
         tot = summarize(costs)
         fit = self.memory_fit(ctx, dv, settings, 1.0)

@@ -53,7 +53,7 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
     storages: dict[str, Storage] = {}
     for t in g.inputs:
         storages.setdefault(roots[t], make(roots[t], -1))
-    for i, layer in enumerate(layers):
+    for layer in layers:
         for t in layer.outputs:
             r = roots[t]
             if r not in storages:
@@ -95,7 +95,7 @@ class ActivationsMetric(Metric):
             if s.first >= 0:
                 created[s.first] += s.elements
         io_elems, io_bytes = [], []
-        for i, layer in enumerate(layers):
+        for layer in layers:
             used = {roots[t] for t in (*layer.inputs, *layer.outputs)}
             io_elems.append(sum(storages[r].elements for r in used))
             io_bytes.append(sum(storages[r].bytes for r in used))

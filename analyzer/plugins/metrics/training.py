@@ -21,16 +21,6 @@ from analyzer.plugins.metrics.params import counted
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
-def graph_batch(ctx: MetricContext) -> int:
-    """The batch the graph was built at: the leading dim of its first input (1 if none)."""
-    g = ctx.graph
-    for t in g.inputs:
-        shape = g.shape(t)
-        if shape:
-            return shape[0] or 1
-    return 1
-
-
 class TrainingMemoryMetric(Metric):
     name = "training_memory"
     requires = ("model_size", "activations")
@@ -53,7 +43,7 @@ class TrainingMemoryMetric(Metric):
             p.numel * dtypes.bits(p.dtype) for p in ctx.graph.params.values() if p.trainable and counted(p, opts)
         )
         grad = -(-trainable_bits // 8)
-        base = graph_batch(ctx)
+        base = ctx.graph.batch_size()
         batch = opts.train_batch or base
         saved = ctx.result("activations").totals["total_activation_bytes"] * batch // base
         weights = ctx.result("model_size").totals["model_size_bytes"]

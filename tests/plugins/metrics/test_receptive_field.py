@@ -109,18 +109,19 @@ def test_different_jumps_meeting_end_the_field() -> None:
     assert r2.layer("add")["receptive_field"] is None
 
 
-def test_explicit_pad_then_valid_conv_matches_padded_conv() -> None:
-    # Keras style: ZeroPadding2D((1, 1)) then a valid 3x3 conv == a conv with padding 1
+def test_explicit_pad_shifts_the_start_not_the_size() -> None:
+    # a pad before a max pool is not folded (only pads feeding a convolution are): the field goes
+    # through it unchanged in size; then pool 3x3 s2 and conv 3x3 -> 3 + (3 - 1) * 2 = 7
     b = GraphBuilder()
     x = b.input("x", (1, 8, 8, 3))
     p = b.op("pad", [x], (1, 10, 10, 3), {"pads": ((0, 0), (1, 1), (1, 1), (0, 0)), "mode": "constant"}, name="pad")
-    y = b.conv(p, 4, 3, stride=2, channels_last=True, name="conv")
-    b.conv(y, 4, 3, channels_last=True, name="conv2")
+    y = b.max_pool(p, 3, 2, channels_last=True, name="pool")
+    b.conv(y, 4, 3, channels_last=True, name="conv")
     r = analyzer.analyze(b.build())
+    assert r.model["passes"] == []
     assert r.layer("pad").receptive_field == [1, 1, 1]  # layout unknown before a window op: every non-batch dim
-    assert r.layer("conv").receptive_field == [3, 3]
-    # second conv: 3 + (3-1)*2 = 7; start: first conv start = -1 + (1 - 0)*1 = 0, the padded conv's too
-    assert r.layer("conv2").receptive_field == [7, 7]
+    assert r.layer("pool").receptive_field == [3, 3]
+    assert r.layer("conv").receptive_field == [7, 7]
 
 
 def test_gate_first_operand_keeps_the_field() -> None:

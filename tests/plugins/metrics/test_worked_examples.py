@@ -6,17 +6,9 @@ import pytest
 
 import analyzer
 from analyzer import GraphBuilder, zoo
+from tests.lecture import ALEXNET_PARAMS_MACS
 
-ALEXNET = {  # layer: (params, MACs), bias ignored, from the lecture
-    "conv1": (34_848, 105_415_200),
-    "conv2": (307_200, 223_948_800),
-    "conv3": (884_736, 149_520_384),
-    "conv4": (663_552, 112_140_288),
-    "conv5": (442_368, 74_760_192),
-    "fc6": (37_748_736, 37_748_736),
-    "fc7": (16_777_216, 16_777_216),
-    "fc8": (4_096_000, 4_096_000),
-}
+ALEXNET = ALEXNET_PARAMS_MACS
 ALEXNET_OUTPUTS = {  # layer: output activations (lecture)
     "conv1": 290_400, "pool1": 69_984, "conv2": 186_624, "pool2": 43_264, "conv3": 64_896,
     "conv4": 64_896, "conv5": 43_264, "pool3": 9_216, "fc6": 4_096, "fc7": 4_096, "fc8": 1_000,

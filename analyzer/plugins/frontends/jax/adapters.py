@@ -35,6 +35,7 @@ class Capture:
     label: str
     context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
     module_kinds: dict[str, str] = field(default_factory=dict)  # filled while tracing
+    call_outer: dict[str, str] = field(default_factory=dict)  # calls inside one-layer modules (idem)
 
 
 def _names(tree: Any, strip: int = 0) -> list[str]:
@@ -56,7 +57,8 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
             return fn(*args, **kwargs)
 
         return Capture(
-            traced, (), [], [], "jax.make_jaxpr", lambda: linen_scopes(tracker), tracker.kinds
+            traced, (), [], [], "jax.make_jaxpr", lambda: linen_scopes(tracker), tracker.kinds,
+            tracker.outer,
         )
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
     arrays = [i for i, (_, leaf) in enumerate(flat) if is_array(leaf)]
@@ -71,7 +73,7 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
     dynamic = [leaves[i] for i in arrays]
     names = shared_names(dynamic, [join_path(flat[i][0]) or "param" for i in arrays])
     return Capture(traced, abstract_tree(dynamic), names, [True] * len(names), "jax.make_jaxpr",
-                   lambda: linen_scopes(tracker), tracker.kinds)  # fmt: skip
+                   lambda: linen_scopes(tracker), tracker.kinds, tracker.outer)  # fmt: skip
 
 
 def is_array(x: Any) -> bool:
@@ -102,7 +104,7 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     names = [n.removeprefix("params.") for n in full]
     trainable = [n.startswith("params.") for n in full]
     return Capture(traced, abstract_tree(variables), shared_names(variables, names), trainable, label,
-                   lambda: linen_scopes(tracker), tracker.kinds)  # fmt: skip
+                   lambda: linen_scopes(tracker), tracker.kinds, tracker.outer)  # fmt: skip
 
 
 def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
@@ -124,7 +126,8 @@ def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
     names = [n.removesuffix(".value") for n in leaf_names(state, strip=1)]
     trainable = [True] * len(leaf_names(params)) + [False] * len(leaf_names(rest))
     return Capture(traced, abstract_tree(state), shared_names(state, names), trainable,
-                   "flax.nnx: nnx.split + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds)  # fmt: skip
+                   "flax.nnx: nnx.split + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds,
+                   calls.tracker.outer)  # fmt: skip
 
 
 def equinox(model: Any, kwargs: dict[str, Any]) -> Capture:
@@ -141,7 +144,8 @@ def equinox(model: Any, kwargs: dict[str, Any]) -> Capture:
 
     names = _names(params)
     return Capture(traced, abstract_tree(params), names, [True] * len(names),
-                   "equinox: eqx.partition + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds)  # fmt: skip
+                   "equinox: eqx.partition + jax.make_jaxpr", lambda: calls.patched(classes), calls.tracker.kinds,
+                   calls.tracker.outer)  # fmt: skip
 
 
 def eqx_modules(root: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

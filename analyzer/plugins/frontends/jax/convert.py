@@ -41,7 +41,7 @@ def convert(capture: Capture, args: tuple[Any, ...], input_names: list[str], nam
         operands.append(t)
     staged.outputs = list(dict.fromkeys(Walker(staged).run(closed, operands)))
     run_passes(staged, capture.module_kinds)
-    names = number_calls(staged.nodes)  # marker -> layer scope
+    names = number_calls(staged.nodes, capture.call_outer)  # marker -> layer scope
     kinds = {names[m]: k for m, k in capture.module_kinds.items() if m in names}
     meta: dict[str, Any] = {"capture": capture.label, "jax_version": jax.__version__}
     if kinds:

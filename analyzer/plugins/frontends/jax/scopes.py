@@ -44,21 +44,31 @@ class CallTracker:
 
     def __init__(self) -> None:
         self.serial = 0
-        self.stack: list[str] = []
+        self.stack: list[tuple[str, str]] = []  # (path, marker) of the calls running
         self.kinds: dict[str, str] = {}  # marker -> module class name
+        self.outer: dict[str, str] = {}  # marker of a call inside a one-layer module -> its marker
+        self._absorbing: set[str] = set()
 
     @contextlib.contextmanager
-    def call(self, path: str, kind: str = "") -> Iterator[None]:
+    def call(self, path: str, kind: str = "", one_layer: bool = False) -> Iterator[None]:
+        """Mark a call of the module at ``path``; ``one_layer``: the module is one layer
+        (attention, docs/ir.md), so the calls it makes are part of its layer."""
         import jax
 
-        if self.stack and self.stack[-1] == path:
+        if self.stack and self.stack[-1][0] == path:
             yield
             return
         name = f"{path}{CALL_SEP}{self.serial}"
         self.serial += 1
         if kind:
             self.kinds[name] = kind
-        self.stack.append(path)
+        parent = self.stack[-1][1] if self.stack else None
+        if parent is not None and parent in self._absorbing:
+            self.outer[name] = self.outer.get(parent, parent)
+            self._absorbing.add(name)
+        elif one_layer:
+            self._absorbing.add(name)
+        self.stack.append((path, name))
         try:
             with jax.named_scope(MARKER + name):
                 yield
@@ -66,18 +76,33 @@ class CallTracker:
             self.stack.pop()
 
 
-def number_calls(nodes: Iterable[Any]) -> dict[str, str]:
+def is_one_layer(module: Any) -> bool:
+    """Attention modules of Flax (linen, NNX) and Equinox are one layer, as PyTorch's
+    MultiheadAttention is: their query/key/value/output sub-modules are part of it."""
+    return any(
+        c.__name__ in _ATTENTION and c.__module__.split(".")[0] in ("flax", "equinox")
+        for c in type(module).__mro__
+    )
+
+
+_ATTENTION = frozenset({"MultiHeadDotProductAttention", "MultiHeadAttention", "MultiheadAttention"})
+
+
+def number_calls(nodes: Iterable[Any], outer: dict[str, str] | None = None) -> dict[str, str]:
     """Rewrite node scopes from markers to layer scopes, in execution order.
 
     The k-th call (k >= 1) of a module path that has nodes in the graph gets
     ``@k`` on its last component (docs/ir.md). Numbering the final nodes
     leaves no gaps for calls whose ops were folded away or that only appear
-    in a trace the jaxpr does not keep. Returns marker -> layer scope.
+    in a trace the jaxpr does not keep. Calls inside a one-layer module
+    (``outer``: marker -> that module's marker) take its scope. Returns
+    marker -> layer scope for the calls that are layers.
     """
+    outer = outer or {}
     names: dict[str, str] = {}
     counts: Counter[str] = Counter()
     for n in nodes:
-        raw = n.scope
+        raw = outer.get(n.scope, n.scope)
         if CALL_SEP not in raw:
             continue
         if raw not in names:
@@ -114,7 +139,7 @@ def linen_scopes(tracker: CallTracker) -> Iterator[None]:
         module = context.module
         if context.method_name == "setup" or module.scope is None:
             return next_fun(*args, **kwargs)
-        with tracker.call(".".join(module.path), type(module).__name__):
+        with tracker.call(".".join(module.path), type(module).__name__, is_one_layer(module)):
             return next_fun(*args, **kwargs)
 
     with nn.intercept_methods(interceptor):
@@ -163,7 +188,7 @@ class ModuleCalls:
             entry = self._paths.get(id(module))
             if entry is None or entry[0] is not module:
                 return orig(module, *args, **kwargs)
-            with self.tracker.call(entry[1], type(module).__name__):
+            with self.tracker.call(entry[1], type(module).__name__, is_one_layer(module)):
                 return orig(module, *args, **kwargs)
 
         return __call__

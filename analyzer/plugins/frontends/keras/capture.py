@@ -5,7 +5,9 @@ on data. While the capture is active, three Keras methods are wrapped:
 
 - ``Layer.__call__`` pushes the layer on a scope stack (``outer.inner.dense``;
   the second call of one layer in one parent is ``dense@1``), so everything
-  the call does, input casts included, is attributed to it;
+  the call does, input casts included, is attributed to it; inside a layer
+  analysed as one (``absorbs``: attention layers, docs/ir.md) sublayers push
+  no scope of their own, so their ops take that layer's scope;
   ``Operation.__call__`` does the same for raw ops that are nodes of a
   functional graph (``add_3``); ops called inside a layer stay in its scope;
 - ``Layer.symbolic_call``: a *leaf* layer (one the layer table maps) is
@@ -56,9 +58,10 @@ class Tracer:
     is_leaf: Callable[[Any], bool]
     root: Any = None  # the model being captured: its own scope is "" (no prefix)
     rewrite: Callable[[Any], Callable[..., Any] | None] = field(default=lambda layer: None)
+    absorbs: Callable[[Any], bool] = field(default=lambda layer: False)
     events: list[Event] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    _frames: list[tuple[Any, str]] = field(default_factory=list)
+    _frames: list[tuple[Any, str, bool]] = field(default_factory=list)  # (op, scope, absorbing)
     _calls: dict[tuple[str, int], int] = field(default_factory=dict)
     _saved: dict[int, tuple[Any, int, int]] = field(default_factory=dict)
     _suspended: int = 0
@@ -77,13 +80,16 @@ class Tracer:
     def enter(self, op: Any) -> Iterator[None]:
         self._remember(op)
         parent = self.scope
-        key = (parent, id(op))
-        k = self._calls.get(key, 0)
-        self._calls[key] = k + 1
-        name = op.name if k == 0 else f"{op.name}@{k}"
-        if op is self.root and not self._frames:
-            name = ""
-        self._frames.append((op, f"{parent}.{name}" if parent else name))
+        if self._frames and self._frames[-1][2]:  # a sublayer of a layer analysed as one
+            self._frames.append((op, parent, True))
+        else:
+            key = (parent, id(op))
+            k = self._calls.get(key, 0)
+            self._calls[key] = k + 1
+            name = op.name if k == 0 else f"{op.name}@{k}"
+            if op is self.root and not self._frames:
+                name = ""
+            self._frames.append((op, f"{parent}.{name}" if parent else name, self.absorbs(op)))
         try:
             yield
         finally:
@@ -259,17 +265,19 @@ def _variable_patches(
 def trace(
     fn: Callable[[], Any], is_leaf: Callable[[Any], bool], root: Any = None,
     rewrite: Callable[[Any], Callable[..., Any] | None] | None = None,
+    absorbs: Callable[[Any], bool] | None = None,
 ) -> tuple[Any, Tracer]:  # fmt: skip
     """Run ``fn()`` (a symbolic call of a model) with recording on; return its result and the tracer.
 
     ``is_leaf(layer)``: record the layer whole; ``root``: the model whose scope is "";
-    ``rewrite(layer)``: a replacement for ``layer.call`` to trace, or None.
+    ``rewrite(layer)``: a replacement for ``layer.call`` to trace, or None;
+    ``absorbs(layer)``: the layer is one layer, its sublayers' ops take its scope.
     """
     global _ACTIVE
     with _LOCK:
         patches = _patches()
         originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
-        tracer = Tracer(is_leaf, root, rewrite or (lambda layer: None))
+        tracer = Tracer(is_leaf, root, rewrite or (lambda layer: None), absorbs or (lambda layer: False))
         for cls, name, fn_ in patches:
             setattr(cls, name, fn_)
         _ACTIVE = tracer

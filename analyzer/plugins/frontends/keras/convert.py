@@ -19,7 +19,13 @@ from analyzer.core.ir import Tensor
 from analyzer.plugins.frontends.keras import layers_misc, layers_nn, ops_table  # noqa: F401  (register handlers)
 from analyzer.plugins.frontends.keras.capture import Event, trace
 from analyzer.plugins.frontends.keras.emitter import Emitter, is_keras_tensor
-from analyzer.plugins.frontends.keras.handlers import OPS, is_leaf, layer_handler, unknown
+from analyzer.plugins.frontends.keras.handlers import (
+    OPS,
+    is_leaf,
+    is_one_layer,
+    layer_handler,
+    unknown,
+)
 from analyzer.plugins.frontends.keras.inputs import Given, bind, user_inputs
 from analyzer.plugins.frontends.keras.rewrites import rewrite
 
@@ -77,7 +83,7 @@ def to_graph(model: Any, inputs: Any = None) -> Graph:
 
     # a model's own scope is "" (its layers are top-level); a bare layer keeps its name
     root = model if isinstance(model, keras.Model) else None
-    result, tracer = trace(lambda: model(call_args), is_leaf, root=root, rewrite=rewrite)
+    result, tracer = trace(lambda: model(call_args), is_leaf, root=root, rewrite=rewrite, absorbs=is_one_layer)
 
     graph = Graph(getattr(model, "name", "model"), "keras")
     graph.meta["capture"] = capture_kind(model)

@@ -83,6 +83,14 @@ def is_leaf(obj: Any) -> bool:
     return layer_handler(obj) is not None
 
 
+def is_one_layer(obj: Any) -> bool:
+    """Attention layers are one layer (docs/ir.md), as PyTorch's MultiheadAttention is:
+    their query/key/value/output sublayers' ops take the attention layer's scope."""
+    from keras import layers
+
+    return isinstance(obj, layers.MultiHeadAttention | layers.GroupQueryAttention)
+
+
 # --- helpers shared by the handler modules -------------------------------------------
 def outputs(ev: Event) -> list[Any]:
     return [o for o in tree.flatten(ev.outputs) if is_keras_tensor(o)]

@@ -9,6 +9,7 @@ rule (``analyzer.core.shapes.resolve_padding``), ``"causal"`` pads
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from analyzer.core.shapes import resolve_padding
@@ -100,6 +101,21 @@ def explicit_equation(equation: str, ranks: list[int], out_rank: int) -> str:
     )
 
 
+def projected_dims(equation: str) -> int | None:
+    """How many trailing dims of ``x`` an explicit ``x,kernel->y`` equation contracts when it is
+    a dense projection (``abc,cde->abde``: x's trailing dims with the kernel's leading dims, in
+    order, the rest of both kept in order), else None."""
+    lhs, y = equation.replace(" ", "").split("->")
+    terms = lhs.split(",")
+    if len(terms) != 2 or any(len(set(t)) != len(t) for t in (*terms, y)):
+        return None
+    x, w = terms
+    for k in range(1, min(len(x), len(w)) + 1):
+        if x[-k:] == w[:k] and y == x[:-k] + w[k:] and not set(x[:-k]) & set(w[k:]):
+            return k
+    return None
+
+
 @layer("EinsumDense", accepts=_plain)
 def einsum_dense(em: Emitter, ev: Event) -> None:
     lay, x, y = ev.op, first_input(ev), out(ev)
@@ -108,6 +124,15 @@ def einsum_dense(em: Emitter, ev: Event) -> None:
         lay.equation, [len(em.shape(x)), len(em.shape(kernel))], len(em.shape(y))
     )
     bias = _bias(em, lay)
+    k = projected_dims(eq)
+    if k is not None:
+        # a dense projection is a linear layer (bias an operand, as PyTorch's Linear and Flax's
+        # DenseGeneral); several contracted dims are flattened first by a free view
+        if k > 1:
+            shape = em.shape(x)
+            x = em.emit("reshape", [x], Spec((*shape[:-k], math.prod(shape[-k:])), em.dtype(x)))
+        finish_with_activation(em, ev, "linear", [x, kernel, *bias], {}, lay.activation)
+        return
     if not bias:
         finish_with_activation(em, ev, "einsum", [x, kernel], {"equation": eq}, lay.activation)
         return

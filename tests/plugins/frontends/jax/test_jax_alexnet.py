@@ -11,17 +11,9 @@ from jaxfe_models import F32, LectureAlexNet, S  # noqa: E402
 
 from analyzer import analyze  # noqa: E402
 from analyzer.zoo import alexnet  # noqa: E402
+from tests.lecture import ALEXNET_PARAMS_MACS  # noqa: E402
 
-LECTURE = {  # MISSION.md, bias ignored
-    "conv1": (34_848, 105_415_200),
-    "conv2": (307_200, 223_948_800),
-    "conv3": (884_736, 149_520_384),
-    "conv4": (663_552, 112_140_288),
-    "conv5": (442_368, 74_760_192),
-    "fc6": (37_748_736, 37_748_736),
-    "fc7": (16_777_216, 16_777_216),
-    "fc8": (4_096_000, 4_096_000),
-}
+LECTURE = ALEXNET_PARAMS_MACS
 
 
 @pytest.fixture(scope="module")

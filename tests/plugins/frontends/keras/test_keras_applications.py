@@ -16,6 +16,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
 
 from analyzer import analyze, zoo  # noqa: E402
+from tests.lecture import ALEXNET_PARAMS_MACS  # noqa: E402
 
 from .keras_models import lecture_alexnet  # noqa: E402
 
@@ -27,16 +28,7 @@ HEAVY = {"ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtSmall", "ConvNeXtXLarge", "De
          "InceptionResNetV2", "NASNetLarge", "NASNetMobile", "ResNet152V2"}  # fmt: skip
 ISSUE_MACS = {"MobileNetV2": 300_774_272, "VGG16": 15_470_264_320, "ResNet50": 3_857_973_248}
 
-LECTURE = {  # MISSION.md, bias ignored: (params, MACs)
-    "conv1": (34_848, 105_415_200),
-    "conv2": (307_200, 223_948_800),
-    "conv3": (884_736, 149_520_384),
-    "conv4": (663_552, 112_140_288),
-    "conv5": (442_368, 74_760_192),
-    "fc6": (37_748_736, 37_748_736),
-    "fc7": (16_777_216, 16_777_216),
-    "fc8": (4_096_000, 4_096_000),
-}
+LECTURE = ALEXNET_PARAMS_MACS
 
 
 def weights_size(variables) -> int:
