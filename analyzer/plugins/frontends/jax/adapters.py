@@ -35,7 +35,8 @@ class Capture:
     label: str
     context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
     module_kinds: dict[str, str] = field(default_factory=dict)  # filled while tracing
-    call_outer: dict[str, str] = field(default_factory=dict)  # calls inside one-layer modules (idem)
+    # calls inside one-layer modules (attention) -> that module's call, filled while tracing
+    call_outer: dict[str, str] = field(default_factory=dict)
 
 
 def _names(tree: Any, strip: int = 0) -> list[str]:

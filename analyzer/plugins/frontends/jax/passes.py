@@ -2,20 +2,22 @@
 
 JAX lowers a Dense to ``dot_general`` + a broadcast ``add`` of the bias, a
 Conv to ``conv_general_dilated`` + ``add``, average pooling to a window sum
-and a division. These passes turn such groups back into the canonical ops
-the other frontends produce (``linear``/``conv`` with a bias operand,
-``avg_pool``), so params, MACs, FLOPs (``bias=False`` included) and
-activations agree, and give parameters their roles.
+and a division, ``jnp.mean`` to a sum and a division. These passes turn such
+groups back into the canonical ops the other frontends produce
+(``linear``/``conv`` with a bias operand, ``avg_pool``, ``reduce_mean``), so
+params, MACs, FLOPs (``bias=False`` included) and activations agree, and
+give parameters their roles.
 """
 
 from __future__ import annotations
 
 import math
 
-from analyzer.core.ir import Node
+from analyzer.core.ir import Node, Tensor
 
 from .gelu import fuse_gelu
 from .norms import collapse_norms
+from .scopes import CALL_SEP
 from .staging import Staged
 
 # ops that show a parameter unchanged in value: it is still "the parameter"
@@ -41,6 +43,7 @@ def run_passes(s: Staged, module_kinds: dict[str, str]) -> None:
     fold_bias(s)
     to_embedding(s)
     fuse_avg_pool(s)
+    fuse_mean(s)
     drop_dead_param_views(s)
     assign_roles(s)
 
@@ -67,27 +70,40 @@ def to_linear(s: Staged) -> None:
     layer (weight layout free; a Flax ``DenseGeneral`` kernel ``(in, heads,
     dim)`` gives outputs ``(..., heads, dim)``).
 
+    Contracting the activation's last k dims with ``W``'s first k dims (the
+    output projection of attention: ``(..., heads, dim) x (heads, dim, out)``)
+    is the same linear layer on the activation with those dims flattened by a
+    free ``reshape`` view, as PyTorch and Keras compute it.
+
     When a 2-D weight is the left operand (Equinox: ``W x``) and ``x`` has
     batch dims (under ``vmap``), the output is ``(out, ...)``; the transpose
     that follows is absorbed.
     """
     src, users = param_sources(s), s.consumers()
     dead: set[str] = set()
+    views: dict[str, Node] = {}  # node id -> the reshape to insert before it
     for n in s.nodes:
         a = n.attrs
-        if n.op != "dot_general" or a["lhs_batch"] or len(a["lhs_contracting"]) != 1:
+        k = len(a.get("lhs_contracting", ()))
+        if n.op != "dot_general" or a["lhs_batch"] or k == 0:
             continue
         lhs, rhs = n.inputs
-        for x, w, xc, x_is_lhs in (
-            (lhs, rhs, a["lhs_contracting"][0], True),
-            (rhs, lhs, a["rhs_contracting"][0], False),
+        for x, w, xc, wc, x_is_lhs in (
+            (lhs, rhs, a["lhs_contracting"], a["rhs_contracting"], True),
+            (rhs, lhs, a["rhs_contracting"], a["lhs_contracting"], False),
         ):
             p = src.get(w)
-            if p is None or x in src or xc != len(s.shape(x)) - 1:
+            x_rank = len(s.shape(x))
+            if p is None or x in src or tuple(xc) != tuple(range(x_rank - k, x_rank)):
                 continue
             rank = len(s.params[p].shape)
             if len(s.shape(w)) != rank or rank < 2 or (rank > 2 and not x_is_lhs):
                 continue
+            if k > 1 and (not x_is_lhs or tuple(wc) != tuple(range(k))):
+                continue
+            if k > 1:
+                views[n.id] = _flatten_view(s, x, k, n)
+                x = views[n.id].outputs[0]
             if not x_is_lhs and len(s.shape(x)) > 1:
                 transpose = _sole_reader(s, users, n, "permute")
                 out_rank = len(s.shape(n.outputs[0]))
@@ -96,9 +112,21 @@ def to_linear(s: Staged) -> None:
                 dead.add(transpose.id)
                 n.outputs = transpose.outputs
             n.op, n.inputs = "linear", (x, p)
-            n.attrs = {k: v for k, v in a.items() if k == "repeat"}
+            n.attrs = {key: v for key, v in a.items() if key == "repeat"}
             break
     _remove(s, dead)
+    if views:
+        s.nodes[:] = [m for n in s.nodes for m in ((views[n.id], n) if n.id in views else (n,))]
+
+
+def _flatten_view(s: Staged, x: str, k: int, reader: Node) -> Node:
+    """A ``reshape`` of ``x`` merging its last ``k`` dims, in ``reader``'s scope (not yet placed)."""
+    shape, dtype = s.shape(x), s.tensors[x].dtype
+    path = reader.scope.split(CALL_SEP)[0]
+    name = s.unique(f"{path}/reshape" if path else "reshape")
+    s.tensors[name] = Tensor(name, (*shape[:-k], math.prod(shape[-k:])), dtype)
+    attrs = {"repeat": reader.attrs["repeat"]} if "repeat" in reader.attrs else {}
+    return Node(name, "reshape", (x,), (name,), attrs, reader.scope, reader.source_op)
 
 
 def _sole_reader(s: Staged, users: dict[str, list[Node]], n: Node, op: str) -> Node | None:
@@ -138,8 +166,8 @@ def fold_bias(s: Staged) -> None:
             wide = [i for i, d in enumerate(padded) if d != 1]
             ok = len(wide) <= 1 and all(out_shape[i] == channels for i in wide)
             ok = ok and math.prod(s.params[p].shape) == channels
-        else:  # the weight's output dims, trailing
-            k = len(s.params[n.inputs[1]].shape) - 1
+        else:  # the weight's output dims, trailing: linear maps x[..., in] to y[..., *out]
+            k = len(out_shape) - len(s.shape(n.inputs[0])) + 1
             ok = padded[-k:] == out_shape[-k:] and set(padded[:-k]) <= {1}
             ok = ok and math.prod(s.params[p].shape) == math.prod(out_shape[-k:])
         if not ok:
@@ -221,6 +249,22 @@ def fuse_avg_pool(s: Staged) -> None:
             and div.scope == n.scope and s.shape(div.outputs[0]) == s.shape(out)
         ):  # fmt: skip
             n.outputs = div.outputs
+            dead.add(div.id)
+    _remove(s, dead)
+
+
+def fuse_mean(s: Staged) -> None:
+    """``jnp.mean``: a sum divided by the number of elements it sums is one
+    ``reduce_mean`` (same FLOPs; no separate tensor for the sum)."""
+    users = s.consumers()
+    dead: set[str] = set()
+    for n in s.nodes:
+        if n.op != "reduce_sum" or len(n.inputs) != 1:
+            continue
+        div = _sole_reader(s, users, n, "div")
+        count = math.prod(s.shape(n.inputs[0])[d] for d in n.attrs["axes"])
+        if div is not None and div.inputs[0] == n.outputs[0] and div.attrs.get("divisor") == count:
+            n.op, n.outputs = "reduce_mean", div.outputs
             dead.add(div.id)
     _remove(s, dead)
 

@@ -174,6 +174,12 @@ def pad_rule(e: EqnView) -> Mapped:
     return "pad", attrs
 
 
+def div_rule(e: EqnView) -> Mapped:
+    """A division by a scalar literal records it (``jnp.mean`` divides a sum by the count)."""
+    d = e.literals[1] if len(e.literals) > 1 else None
+    return "div", ({"divisor": d} if d is not None and e.literals[0] is None else {})
+
+
 def axis_rule(op: str, param: str) -> Rule:
     return lambda e: (op, {"axis": int(e.params[param])})
 
@@ -183,7 +189,7 @@ PRIMITIVE_OPS: dict[str, str | Rule] = {
     "conv_general_dilated": conv_rule,
     "dot_general": dot_rule,
     # binary arithmetic
-    "add": "add", "add_any": "add", "sub": "sub", "mul": "mul", "div": "div", "rem": "mod",
+    "add": "add", "add_any": "add", "sub": "sub", "mul": "mul", "div": div_rule, "rem": "mod",
     "pow": "pow", "max": max_rule, "min": "minimum", "select_n": "where", "clamp": "clamp",
     # unary arithmetic
     "neg": "neg", "abs": "abs", "sign": "sign", "floor": "floor", "ceil": "ceil", "round": "round",

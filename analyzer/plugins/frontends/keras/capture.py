@@ -109,10 +109,14 @@ class Tracer:
         self._remember(layer)
         if self.is_leaf(layer):
             out = layer.compute_output_spec(*args, **kwargs)
+            if _unknown_dims(out) and not _unknown_dims((args, kwargs)) and not layer._layers:
+                # Keras's shape rule lost a dimension (build-time shapes: the EinsumDense
+                # projections of MultiHeadAttention): run the call, unrecorded, for the shapes
+                out = self._spec_by_call(layer, args, kwargs, out)
             if not _unknown_dims(out) or _unknown_dims((args, kwargs)):
                 self.events.append(Event(layer, self.scope, args, kwargs, out, "layer"))
                 return out
-            # Keras's shape rule lost a dimension (build-time shapes): trace the call instead
+            # still unknown (or the call failed): trace the call instead
         mark, calls = len(self.events), dict(self._calls)
         call = self.rewrite(layer) or layer.call
         try:
@@ -129,6 +133,13 @@ class Tracer:
                 f"({type(e).__name__}: {reason}); it is one unsupported op"
             )
             return out
+
+    def _spec_by_call(self, layer: Any, args: tuple, kwargs: dict, fallback: Any) -> Any:
+        with self.suspended():
+            try:
+                return layer.call(*args, **kwargs)
+            except Exception:
+                return fallback
 
     def op_call(self, op: Any, args: tuple, kwargs: dict) -> Any:
         self._remember(op)
@@ -277,7 +288,9 @@ def trace(
     with _LOCK:
         patches = _patches()
         originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
-        tracer = Tracer(is_leaf, root, rewrite or (lambda layer: None), absorbs or (lambda layer: False))
+        tracer = Tracer(
+            is_leaf, root, rewrite or (lambda layer: None), absorbs or (lambda layer: False)
+        )
         for cls, name, fn_ in patches:
             setattr(cls, name, fn_)
         _ACTIVE = tracer

@@ -83,7 +83,9 @@ def to_graph(model: Any, inputs: Any = None) -> Graph:
 
     # a model's own scope is "" (its layers are top-level); a bare layer keeps its name
     root = model if isinstance(model, keras.Model) else None
-    result, tracer = trace(lambda: model(call_args), is_leaf, root=root, rewrite=rewrite, absorbs=is_one_layer)
+    result, tracer = trace(
+        lambda: model(call_args), is_leaf, root=root, rewrite=rewrite, absorbs=is_one_layer
+    )
 
     graph = Graph(getattr(model, "name", "model"), "keras")
     graph.meta["capture"] = capture_kind(model)

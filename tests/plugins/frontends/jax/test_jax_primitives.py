@@ -176,3 +176,15 @@ def test_reduced_precision_dtypes():
     report = analyze(g)
     assert report.totals["model_size_bytes"] == (8 * 4 + 4) * 2
     assert ops(g) == ["linear"]
+
+
+def test_mean_is_one_reduction():
+    # jnp.mean lowers to reduce_sum + div by the count: one reduce_mean, as PyTorch's mean
+    g = graph_of(lambda x: jnp.mean(x, axis=(1, 2)), S((1, 7, 7, 32), F32))
+    assert ops(g) == ["reduce_mean"] and g.shape(g.outputs[0]) == (1, 32)
+    r = analyze(g)
+    assert r.totals["flops"] == 7 * 7 * 32  # 48 adds and a division per output
+    assert r.totals["total_activations"] == 7 * 7 * 32 + 32
+    # a sum divided by anything else stays a sum and a division
+    g = graph_of(lambda x: jnp.sum(x, axis=1) / 3.0, S((2, 4), F32))
+    assert ops(g) == ["reduce_sum", "div"]

@@ -147,3 +147,42 @@ def test_scope_of_reads_markers_and_named_scopes():
         == "block@1"
     )
     assert scope_of([]) == ""
+
+
+def test_attention_modules_are_one_layer():
+    # docs/ir.md: an attention module is one layer in every framework, as PyTorch's
+    # MultiheadAttention is, so q/k/v are not layer-boundary activations
+    d, heads, t = 16, 2, 6
+
+    class Linen(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.MultiHeadDotProductAttention(num_heads=heads, name="attn")(x)
+
+    macs = 4 * t * d * d + heads * t * t * (d // heads) * 2  # projections; QK^T and AV
+    linen = analyze(Linen(), S((1, t, d), F32))
+
+    class Eqx(eqx.Module):
+        attn: eqx.nn.MultiheadAttention
+
+        def __call__(self, x):
+            return self.attn(x, x, x)
+
+    eqx_attn = eqx.nn.MultiheadAttention(heads, d, key=jax.random.key(0))
+    equinox = analyze(Eqx(eqx_attn), S((t, d), F32))
+
+
+    class Nnx(nnx.Module):
+        def __init__(self):
+            self.attn = nnx.MultiHeadAttention(heads, d, decode=False, rngs=nnx.Rngs(0))
+
+        def __call__(self, x):
+            return self.attn(x)
+
+    flax_nnx = analyze(Nnx(), S((1, t, d), F32))
+    for report in (linen, flax_nnx, equinox):
+        assert [row.name for row in report.layers] == ["attn"]
+        assert report.totals["macs"] == macs
+        assert report.totals["total_activations"] == 2 * t * d  # input and output only
+    # a projection's bias is a MAC-FLOP (bias add) as for PyTorch's in_proj/out_proj
+    assert linen.totals["mac_flops"] == 2 * macs + 4 * t * d

@@ -135,6 +135,23 @@ def test_sequence_layers():
     assert macs == conv + mha + lstm_m + gru_m + rnn_m + out
 
 
+@pytest.mark.parametrize("dropout", [0.0, 0.1])  # 0.1: Keras computes the attention op by op
+def test_multi_head_attention_is_one_layer(dropout):
+    # docs/ir.md: an attention layer is one layer (as PyTorch's MultiheadAttention), so
+    # q/k/v are fused inside it; its projections are linear layers with their biases
+    t, d, heads = 6, 16, 2
+    x = inp = keras.Input((t, d), name="x")
+    x = layers.MultiHeadAttention(heads, d // heads, dropout=dropout, name="mha")(x, x)
+    r = analyze(keras.Model(inp, layers.Dense(4, name="head")(x)))
+    assert [row.name for row in r.layers] == ["mha", "head"]
+    g = r.graph
+    assert [n.op for n in g.nodes() if n.op == "linear" and n.scope == "mha"] == ["linear"] * 4
+    macs = 4 * t * d * d + heads * t * t * (d // heads) * 2
+    assert r.totals["macs"] == macs + t * d * 4
+    assert r.totals["mac_flops"] == 2 * r.totals["macs"] + 4 * t * d + t * 4  # bias adds
+    assert r.totals["total_activations"] == 2 * t * d + t * 4  # input, mha, head
+
+
 def test_multi_input_multi_output_and_nested_model():
     model = multi_io()
     g = to_graph(model, {"b": (3, 8), "a": (3, 8)})  # by input name, any order
@@ -295,8 +312,18 @@ LAYER_CASES = {
     "repeat_vector": (lambda: layers.RepeatVector(3), (1, 4), ["tile"]),
     "cropping": (lambda: layers.Cropping2D(1), (1, 6, 6, 2), ["slice"]),
     "resizing": (lambda: layers.Resizing(10, 10), (1, 6, 6, 3), ["resize"]),
-    "einsum_dense": (
+    "einsum_dense": (  # a dense projection is a linear layer with its bias
         lambda: layers.EinsumDense("...b,bc->...c", output_shape=5, bias_axes="c"),
+        (1, 3, 4),
+        ["linear"],
+    ),
+    "einsum_dense_two_dims": (  # attention's output projection: (heads, dim) flattened by a view
+        lambda: layers.EinsumDense("abcd,cde->abe", output_shape=(3, 5), bias_axes="e"),
+        (1, 3, 2, 4),
+        ["reshape", "linear"],
+    ),
+    "einsum_dense_other": (  # not a projection: einsum + bias add
+        lambda: layers.EinsumDense("abc,bd->acd", output_shape=(4, 5), bias_axes="d"),
         (1, 3, 4),
         ["einsum", "add"],
     ),
