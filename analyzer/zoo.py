@@ -6,6 +6,7 @@ module paths (``features.0.0``, ``layer1.0.conv1``) where one exists.
 
 - ``alexnet``: the lecture's two-group AlexNet (docs/metrics.md worked example)
 - ``mobilenet_v2``, ``resnet50`` (v1.5), ``vgg16``: torchvision architectures
+- ``transformer_encoder``: ``nn.TransformerEncoderLayer(512, 8, 2048, batch_first=True)``
 - ``tiny_cnn``: a small CNN that fits a microcontroller
 """
 
@@ -111,7 +112,8 @@ def resnet50(batch: int = 1, resolution: int = 224, num_classes: int = 1000, dty
                 if bi == 0:
                     identity = b.conv(x, width * 4, 1, s, bias=False, name="downsample.0")
                     identity = b.batch_norm(identity, name="downsample.1")
-                x = b.add(y, identity, name="add")
+                # torchvision adds in the block's own forward: scope "layer1.0"
+                x = b.op("add", [y, identity], b.shape(y), scope=f"layer{li}.{bi}")  # type: ignore[assignment]
                 x = b.relu(x, name="relu@2")
             c = width * 4
     x = b.global_avg_pool(x, name="avgpool")
@@ -144,6 +146,41 @@ def vgg16(batch: int = 1, num_classes: int = 1000, dtype: str = "float32") -> Gr
     return b.build(x)
 
 
+def transformer_encoder(batch: int = 1, seq: int = 128, d_model: int = 512, heads: int = 8, ffn: int = 2048,
+                        dtype: str = "float32") -> Graph:  # fmt: skip
+    """PyTorch's post-norm ``nn.TransformerEncoderLayer`` (ReLU, eval mode): 3,152,384 params and
+    419,430,400 MACs at 512/8/2048 on 128 tokens. The attention module is one layer (its packed
+    in-projection, attention and out-projection), as in every framework's API."""
+    b = GraphBuilder("transformer_encoder", dtype=dtype)
+    x = b.input("input", (batch, seq, d_model))
+    hd = d_model // heads
+    att = "self_attn"
+    w_in = b.param(f"{att}.in_proj_weight", (3 * d_model, d_model))
+    b_in = b.param(f"{att}.in_proj_bias", (3 * d_model,), role="bias")
+    qkv = b.op("linear", [x, w_in, b_in], (batch, seq, 3 * d_model), scope=att)
+    qkv = b.op("reshape", [qkv], (batch, seq, 3, heads, hd), scope=att)
+    qkv = b.op("permute", [qkv], (3, batch, heads, seq, hd), {"perm": (2, 0, 3, 1, 4)}, scope=att)
+    parts = b.op("split", [qkv], [(1, batch, heads, seq, hd)] * 3, {"axis": 0}, scope=att)
+    q, k, v = (b.op("reshape", [t], (batch, heads, seq, hd), scope=att) for t in parts)
+    a = b.op("attention", [q, k, v], (batch, heads, seq, hd), {"is_causal": False}, scope=att)
+    a = b.op("permute", [a], (batch, seq, heads, hd), {"perm": (0, 2, 1, 3)}, scope=att)
+    a = b.op("reshape", [a], (batch, seq, d_model), scope=att)
+    w_out = b.param(f"{att}.out_proj.weight", (d_model, d_model))
+    b_out = b.param(f"{att}.out_proj.bias", (d_model,), role="bias")
+    a = b.op("linear", [a, w_out, b_out], (batch, seq, d_model), scope=att)
+    a = b.identity(a, name="dropout1")  # type: ignore[arg-type]
+    x = b.op("add", [x, a], (batch, seq, d_model), scope="")  # in the encoder layer's own forward
+    x = b.layer_norm(x, name="norm1")  # type: ignore[arg-type]
+    h = b.linear(x, ffn, name="linear1")
+    h = b.op("relu", [h], b.shape(h), scope="")  # F.relu in the forward
+    h = b.identity(h, name="dropout")  # type: ignore[arg-type]
+    h = b.linear(h, d_model, name="linear2")
+    h = b.identity(h, name="dropout2")
+    x = b.op("add", [x, h], (batch, seq, d_model), scope="")
+    x = b.layer_norm(x, name="norm2")  # type: ignore[arg-type]
+    return b.build(x)
+
+
 def tiny_cnn(batch: int = 1, dtype: str = "float32") -> Graph:
     """A keyword-spotting-sized CNN (1x49x10 input): fits a Cortex-M7 at int8."""
     b = GraphBuilder("tiny_cnn", dtype=dtype)
@@ -161,4 +198,5 @@ def tiny_cnn(batch: int = 1, dtype: str = "float32") -> Graph:
     return b.build(x)
 
 
-MODELS = {"alexnet": alexnet, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50, "vgg16": vgg16, "tiny_cnn": tiny_cnn}
+MODELS = {"alexnet": alexnet, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50, "vgg16": vgg16,
+          "transformer_encoder": transformer_encoder, "tiny_cnn": tiny_cnn}  # fmt: skip
