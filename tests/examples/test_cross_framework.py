@@ -4,7 +4,7 @@ Each architecture's three SPECs are resolved as the CLI resolves them
 (``examples/<arch>.py:<framework>_model``) and analyzed once per module.
 Params (trainable and not), MACs, contraction FLOPs, total and lecture-peak
 activations must be identical; other FLOPs within 5% (the reasons are in
-docs/cross-framework-notes.md). Literature figures guard against all three
+docs/cross-framework.md). Literature figures guard against all three
 being wrong the same way; the PyTorch versions must match ``analyzer.zoo``.
 """
 
