@@ -100,16 +100,21 @@ def main() -> None:
     rows.append(
         ("analyzer.analyze (capture + IR + metrics)", t_full, f"{report.totals['macs']:,} MACs")
     )
-    t_cap, graph = timed(lambda: to_graph(model, SHAPE), args.repeat)
-    rows.append(
-        (
-            "  capture: to_graph (meta trace + IR)",
-            t_cap,
-            f"{len(graph)} nodes, {graph.meta['capture']}",
-        )
-    )
-    t_met, _ = timed(lambda: analyze_graph(graph), args.repeat)
-    rows.append(("  metrics: analyze_graph", t_met, ""))
+    # capture and metrics timed pairwise on a fresh graph each run (no cache of an earlier run helps)
+    caps, mets = [], []
+    for i in range(args.repeat + 2):
+        t0 = time.perf_counter()
+        graph = to_graph(model, SHAPE)
+        t1 = time.perf_counter()
+        analyze_graph(graph)
+        t2 = time.perf_counter()
+        if i >= 2:
+            caps.append(t1 - t0)
+            mets.append(t2 - t1)
+    t_cap, t_met = statistics.median(caps), statistics.median(mets)
+    rows.append(("  capture: to_graph (meta trace + IR)", t_cap,
+                 f"{len(graph)} nodes, {graph.meta['capture']}; min {min(caps) * 1e3:.1f} ms"))  # fmt: skip
+    rows.append(("  metrics: analyze_graph (fresh graph)", t_met, f"min {min(mets) * 1e3:.1f} ms"))
     with torch.device("meta"):
         meta_model = ResNet50().eval()
     xm = torch.empty(*SHAPE, device="meta")
@@ -141,7 +146,8 @@ def main() -> None:
         print(
             f"target: analyze <= fastest peer ({fastest * 1e3:.1f} ms): {verdict} ({t_full * 1e3:.1f} ms)"
         )
-    print(f"metrics share of capture: {t_met / t_cap:.0%} (target < 20%)")
+    print(f"metrics share of capture: {t_met / t_cap:.0%} of medians, {min(mets) / min(caps):.0%} of minima "
+          "(target < 20%; this VM's timings vary by up to 2x run to run)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,54 +11,79 @@ report's ``unsupported`` section.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from analyzer.core import dtypes
-from analyzer.core.formulas import OpView
+from analyzer.core.errors import AnalysisError
+from analyzer.core.formulas import Formula, OpView
+from analyzer.core.graph import Graph
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
 
 FIELDS = ("macs", "flops", "mac_flops", "other_flops", "int_ops", "mac_int_ops", "ops")
-_NO_WORK = (Category.VIEW, Category.MOVEMENT, Category.CONSTANT)
 
 
-def compute_dtype(ctx: MetricContext, node: Node, category: Category) -> str:
-    g = ctx.graph
+def compute_dtype(graph: Graph, node: Node, category: Category) -> str:
+    """The dtype the node computes in: its first operand's for contractions, else its first output's."""
     if category is Category.CONTRACTION and node.inputs:
-        return g.spec(node.inputs[0]).dtype
+        return graph.spec(node.inputs[0]).dtype
     if node.outputs:
-        return g.spec(node.outputs[0]).dtype
+        return graph.tensors[node.outputs[0]].dtype
     return "float32"
 
 
-def node_counts(ctx: MetricContext, node: Node) -> dict[str, int] | None:
-    """The counts of one node, or None when its op is unsupported."""
-    opdef = ctx.vocabulary.get(node.op)
-    if not ctx.formulas.supports(opdef):
-        return None
-    assert opdef is not None
+@dataclass(frozen=True, slots=True)
+class _OpPlan:
+    """How to count one op, looked up once per analysis (not once per node)."""
+
+    category: Category
+    macs: Formula | None
+    bias: Formula | None
+    dots: Formula | None
+    flops: Formula | None
+
+
+def _plans(ctx: MetricContext) -> dict[str, _OpPlan | None]:
+    """Per op name: its formulas, or None when the op is unsupported."""
+    plans: dict[str, _OpPlan | None] = {}
     f = ctx.formulas
-    if opdef.category in _NO_WORK and f.get("flops", opdef.name) is None:
+    for node in ctx.graph.nodes():
+        if node.op in plans:
+            continue
+        opdef = ctx.vocabulary.get(node.op)
+        if not f.supports(opdef):
+            plans[node.op] = None
+            continue
+        assert opdef is not None
+        plans[node.op] = _OpPlan(opdef.category, *(f.get(t, node.op) for t in ("macs", "bias", "dots", "flops")))
+    return plans
+
+
+def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan) -> dict[str, int]:
+    """The counts of one node under ``plan`` (a formula that fails is an error naming the node)."""
+    if plan.macs is None and plan.flops is None:
         return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
     r = node.repeat
-    macs = f.count("macs", opdef, view) * r
-    mac_flops = 2 * macs
-    if macs:
-        mac_flops += f.count("bias", opdef, view) * r
-        if ctx.options.exact_flops:
-            mac_flops -= f.count("dots", opdef, view) * r
-    other = f.count("flops", opdef, view) * r
-    is_float = dtypes.is_float(compute_dtype(ctx, node, opdef.category))
-    return {
-        "macs": macs,
-        "flops": mac_flops + other if is_float else 0,
-        "mac_flops": mac_flops if is_float else 0,
-        "other_flops": other if is_float else 0,
-        "int_ops": 0 if is_float else mac_flops + other,
-        "mac_int_ops": 0 if is_float else mac_flops,
-        "ops": mac_flops + other,
-    }
+    try:
+        macs = plan.macs(view) * r if plan.macs else 0
+        mac_flops = 2 * macs
+        if macs:
+            mac_flops += plan.bias(view) * r if plan.bias else 0
+            if ctx.options.exact_flops and plan.dots:
+                mac_flops -= plan.dots(view) * r
+        other = plan.flops(view) * r if plan.flops else 0
+    except Exception as e:
+        raise AnalysisError(
+            f"formula of op {node.op!r} failed on node {node.id!r} ({node.source_op or node.op}): {type(e).__name__}: {e}"
+        ) from e
+    if dtypes.is_float(compute_dtype(ctx.graph, node, plan.category)):
+        return {"macs": macs, "flops": mac_flops + other, "mac_flops": mac_flops, "other_flops": other,
+                "int_ops": 0, "mac_int_ops": 0, "ops": mac_flops + other}  # fmt: skip
+    return {"macs": macs, "flops": 0, "mac_flops": 0, "other_flops": 0,
+            "int_ops": mac_flops + other, "mac_int_ops": mac_flops, "ops": mac_flops + other}  # fmt: skip
 
 
 class ComputeMetric(Metric):
@@ -75,22 +100,27 @@ class ComputeMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
+        g = ctx.graph
+        plans = _plans(ctx)
         res = MetricResult()
         totals = dict.fromkeys(FIELDS, 0)
         for layer in ctx.layers:
             row: dict = dict.fromkeys(FIELDS, 0)
+            principal = None
             for nid in layer.nodes:
-                counts = node_counts(ctx, ctx.graph.node(nid))
-                if counts is None:
-                    continue
-                res.nodes[nid] = counts
+                node = g.node(nid)
+                if principal is None and node.op == layer.op:
+                    principal = node
+                plan = plans[node.op]
+                if plan is None:
+                    continue  # unsupported: listed in the report, counted nowhere
+                counts = res.nodes[nid] = node_counts(ctx, node, plan)
                 for k, v in counts.items():
                     row[k] += v
             for k in FIELDS:
                 totals[k] += row[k]
-            principal = next((ctx.graph.node(n) for n in layer.nodes if ctx.graph.node(n).op == layer.op), None)
             cat = ctx.vocabulary.get(layer.op)
-            row["dtype"] = compute_dtype(ctx, principal, cat.category) if principal and cat else ""
+            row["dtype"] = compute_dtype(g, principal, cat.category) if principal and cat else ""
             res.layers[layer.name] = row
         res.totals = totals
         return res

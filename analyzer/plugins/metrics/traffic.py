@@ -50,6 +50,8 @@ class TrafficMetric(Metric):
         compute = ctx.result("compute")
         weight_bytes = _weight_bytes(ctx)
         tensors = g.tensors
+        category = {op.name: op.category for op in vocab}
+        weight_elems = {n: (p.numel if counted(p, opts) else 0) for n, p in g.params.items()}
         res = MetricResult()
         totals: dict = dict.fromkeys(FIELDS, 0)
         for layer in ctx.layers:
@@ -57,17 +59,17 @@ class TrafficMetric(Metric):
             reads = weights = writes = reps = 0
             for nid in layer.nodes:
                 node = g.node(nid)
-                opdef = vocab.get(node.op)
-                if opdef is not None and opdef.category is Category.VIEW:
+                cat = category.get(node.op)
+                if cat is Category.VIEW:
                     continue
                 info, r = g.info(nid), node.repeat
                 reps = max(reps, r)
                 counts = compute.nodes.get(nid)
-                if opdef is not None and opdef.category is Category.CONTRACTION and counts is not None:
+                if cat is Category.CONTRACTION and counts is not None:
                     reads += counts["macs"]
                 else:
                     reads += sum(tensors[t].numel for t in info.act_inputs) * r
-                weights += sum(p.numel for p in info.params if counted(p, opts)) * r
+                weights += sum(weight_elems[p.name] for p in info.params) * r
                 writes += sum(tensors[t].numel for t in info.act_outputs) * r
             if reps:  # the layer does work: it moves its tensors (views alone move nothing)
                 row["read_bytes"] = reps * sum(storages[r].bytes for r in {roots[t] for t in layer.inputs})
