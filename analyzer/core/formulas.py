@@ -125,8 +125,12 @@ class FormulaTables:
         try:
             return int(fn(view))
         except Exception as e:
-            n = view.node
-            raise AnalysisError(
-                f"{table} formula of op {n.op!r} failed on node {n.id!r} ({n.source_op or n.op}): "
-                f"{type(e).__name__}: {e}"
-            ) from e
+            raise formula_error(view.node, e, table) from e
+
+
+def formula_error(node: Node, exc: Exception, table: str = "") -> AnalysisError:
+    """The one-line error for a formula that cannot handle ``node``'s attributes."""
+    what = f"{table} formula" if table else "formula"
+    return AnalysisError(
+        f"{what} of op {node.op!r} failed on node {node.id!r} ({node.source_op or node.op}): {type(exc).__name__}: {exc}"
+    )

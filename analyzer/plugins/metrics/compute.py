@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analyzer.core import dtypes
-from analyzer.core.errors import AnalysisError
-from analyzer.core.formulas import Formula, OpView
+from analyzer.core.formulas import Formula, OpView, formula_error
 from analyzer.core.graph import Graph
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
@@ -67,18 +66,16 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan) -> dict[str, int]
         return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
     r = node.repeat
-    try:
-        macs = plan.macs(view) * r if plan.macs else 0
+    try:  # int(): a plugin's formula may return a float; counts are whole numbers (as FormulaTables.count)
+        macs = int(plan.macs(view)) * r if plan.macs else 0
         mac_flops = 2 * macs
         if macs:
-            mac_flops += plan.bias(view) * r if plan.bias else 0
+            mac_flops += int(plan.bias(view)) * r if plan.bias else 0
             if ctx.options.exact_flops and plan.dots:
-                mac_flops -= plan.dots(view) * r
-        other = plan.flops(view) * r if plan.flops else 0
+                mac_flops -= int(plan.dots(view)) * r
+        other = int(plan.flops(view)) * r if plan.flops else 0
     except Exception as e:
-        raise AnalysisError(
-            f"formula of op {node.op!r} failed on node {node.id!r} ({node.source_op or node.op}): {type(e).__name__}: {e}"
-        ) from e
+        raise formula_error(node, e) from e
     if dtypes.is_float(compute_dtype(ctx.graph, node, plan.category)):
         return {"macs": macs, "flops": mac_flops + other, "mac_flops": mac_flops, "other_flops": other,
                 "int_ops": 0, "mac_int_ops": 0, "ops": mac_flops + other}  # fmt: skip

@@ -87,3 +87,21 @@ def test_op_outside_the_vocabulary_is_reported_unsupported() -> None:
     assert r.unsupported == [{"op": "frobnicate", "source_op": "frob", "count": 1}]
     with pytest.raises(UnsupportedOpsError, match="frob x1"):
         analyzer.analyze(b.graph, strict=True)
+
+
+def test_a_formula_that_cannot_handle_a_node_is_a_one_line_error(tmp_path) -> None:
+    # resize has FLOP formulas for nearest/linear/cubic/area only: another mode names the node
+    b = GraphBuilder("up")
+    x = b.input("x", (1, 3, 8, 8))
+    b.op("resize", [x], (1, 3, 16, 16), {"mode": "lanczos"}, name="up", source_op="upsample_lanczos")
+    with pytest.raises(AnalysisError) as e:
+        analyzer.analyze(b.build())
+    assert str(e.value) == (
+        "formula of op 'resize' failed on node 'up' (upsample_lanczos): "
+        "ValueError: resize mode 'lanczos' has no FLOP formula (nearest, linear, cubic, area)"
+    )
+    path = tmp_path / "up.json"
+    analyzer.save_graph(b.graph, path)
+    from analyzer.cli import main
+
+    assert main(["analyze", str(path)]) == 1
