@@ -20,16 +20,18 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     """Map every activation tensor to the tensor that owns its storage."""
     roots: dict[str, str] = {t: t for t in graph.inputs}
     outputs = set(graph.outputs)
+    category = {d.name: d.category for d in vocabulary}  # by op name: Enum hashing is slow
+    infos, consumers = graph.infos(), graph.consumer_ids
+    VIEW, ACTIVATION = Category.VIEW, Category.ACTIVATION
     for node in graph.nodes():
-        opdef = vocabulary.get(node.op)
-        info = graph.info(node.id)
-        source = info.act_inputs[0] if info.act_inputs else None
-        alias = False
-        if source is not None and opdef is not None:
-            if opdef.category is Category.VIEW:
-                alias = True
-            elif opdef.category is Category.ACTIVATION:
-                alias = len(graph.consumer_ids(source)) == 1 and source not in outputs
-        for t in info.act_outputs:
-            roots[t] = roots[source] if alias else t
+        info = infos[node.id]
+        acts = info.act_inputs
+        cat = category.get(node.op) if acts else None
+        if cat is VIEW or (cat is ACTIVATION and len(consumers(acts[0])) == 1 and acts[0] not in outputs):
+            root = roots[acts[0]]
+            for t in info.act_outputs:
+                roots[t] = root
+        else:
+            for t in info.act_outputs:
+                roots[t] = t
     return roots

@@ -131,22 +131,24 @@ def analyze_graph(
             quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "total": q.total}
 
     totals: dict[str, Any] = {}
-    per_layer: dict[str, dict[str, Any]] = {layer.name: {} for layer in layers}
     details: dict[str, Any] = {}
+    layer_results = []
     for name, result in ctx.results.items():
         totals.update(result.totals)
-        for lname, values in result.layers.items():
-            per_layer.setdefault(lname, {}).update(values)
+        if result.layers:
+            layer_results.append(result.layers)
         if result.details:
             details[name] = result.details
-    rows = [
-        LayerRow(
-            name=layer.name, op=layer.op, scope=layer.scope,
-            output_shapes=[list(graph.shape(t)) for t in layer.outputs],
-            values=per_layer[layer.name], nodes=list(layer.nodes),
-        )
-        for layer in layers
-    ]  # fmt: skip
+    tensors = graph.tensors
+    rows = []
+    for layer in layers:
+        values: dict[str, Any] = {}
+        for per_layer in layer_results:
+            v = per_layer.get(layer.name)
+            if v:
+                values.update(v)
+        shapes = [list(tensors[t].shape) for t in layer.outputs]
+        rows.append(LayerRow(layer.name, layer.op, layer.scope, shapes, values, list(layer.nodes)))
 
     hardware = [ps.hardware_model_for(spec.device_class).evaluate(ctx, spec) for spec in device_specs]
     warnings = list(graph.meta.get("warnings", []))

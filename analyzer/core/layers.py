@@ -57,33 +57,40 @@ def _principal_op(nodes: list[Node]) -> str:
 
 def group_layers(graph: Graph) -> list[Layer]:
     runs: list[tuple[str, list[Node]]] = []
+    last_scope = None
     for node in graph.nodes():
-        if node.scope and runs and runs[-1][0] == node.scope:
+        scope = node.scope
+        if scope and scope == last_scope:
             runs[-1][1].append(node)
         else:
-            runs.append((node.scope, [node]))
+            runs.append((scope, [node]))
+        last_scope = scope
 
+    graph_outputs = set(graph.outputs)
+    infos = graph.infos()
+    consumers = graph.consumer_ids
     seen: dict[str, int] = {}
     layers: list[Layer] = []
-    layer_of: dict[str, int] = {}
     for scope, nodes in runs:
         base = scope or nodes[0].id
         k = seen.get(base, 0)
         seen[base] = k + 1
         name = f"{base}#{k}" if k else base
+        if len(nodes) == 1:  # most layers: nothing it reads or writes can stay inside it
+            node = nodes[0]
+            info = infos[node.id]
+            outputs = [t for t in info.act_outputs if t in graph_outputs or consumers(t)]
+            layers.append(Layer(name, scope, [node.id], _unique(info.act_inputs), outputs,
+                                _unique([p.name for p in info.params]), node.op))  # fmt: skip
+            continue
         ids = [n.id for n in nodes]
-        for nid in ids:
-            layer_of[nid] = len(layers)
-        layers.append(Layer(name, scope, ids, [], [], [], _principal_op(nodes)))
-
-    graph_outputs = set(graph.outputs)
-    for idx, layer in enumerate(layers):
+        members = set(ids)
         produced: set[str] = set()
         params: dict[str, None] = {}
         inputs: dict[str, None] = {}
-        outputs: dict[str, None] = {}
-        for nid in layer.nodes:
-            info = graph.info(nid)
+        outs: dict[str, None] = {}
+        for nid in ids:
+            info = infos[nid]
             for p in info.params:
                 params[p.name] = None
             for t in info.act_inputs:
@@ -91,9 +98,11 @@ def group_layers(graph: Graph) -> list[Layer]:
                     inputs[t] = None
             for t in info.act_outputs:
                 produced.add(t)
-                if t in graph_outputs or any(layer_of[c] != idx for c in graph.consumer_ids(t)):
-                    outputs[t] = None
-        layer.inputs = list(inputs)
-        layer.outputs = list(outputs)
-        layer.params = list(params)
+                if t in graph_outputs or any(c not in members for c in consumers(t)):
+                    outs[t] = None
+        layers.append(Layer(name, scope, ids, list(inputs), list(outs), list(params), _principal_op(nodes)))
     return layers
+
+
+def _unique(names: tuple[str, ...] | list[str]) -> list[str]:
+    return list(names) if len(names) < 2 else list(dict.fromkeys(names))

@@ -28,28 +28,32 @@ _SAME_SHAPE_OPS = frozenset(
 )
 
 
-_CHECKED = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
+CHECKED_OPS = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
 
 
 def check_node_shapes(graph: Graph, node: Node) -> None:
     from analyzer.core.graph import GraphError
 
-    if node.op not in _CHECKED or not node.inputs or not node.outputs:
+    op, inputs, outputs = node.op, node.inputs, node.outputs
+    if op not in CHECKED_OPS or not inputs or not outputs:
         return
-    outs = [graph.shape(t) for t in node.outputs]
-    ins = [graph.shape(t) for t in node.inputs]
-    if node.op == "reshape" and ins and outs and numel(ins[0]) != numel(outs[0]):
-        raise GraphError(
-            f"node {node.id!r} (reshape) changes the element count: {ins[0]} -> {outs[0]}"
-        )
-    if node.op in _SAME_SHAPE_OPS and ins and outs and ins[0] != outs[0]:
-        raise GraphError(f"node {node.id!r} ({node.op}) maps shape {ins[0]} to {outs[0]}")
-    if node.op in _BROADCAST_OPS and ins and outs:
-        try:
-            expected = broadcast_shapes(*ins)
-        except ValueError as e:
-            raise GraphError(f"node {node.id!r} ({node.op}): {e}") from None
-        if expected != outs[0]:
-            raise GraphError(
-                f"node {node.id!r} ({node.op}) outputs {outs[0]}, broadcast of inputs is {expected}"
-            )
+    out = graph.shape(outputs[0])
+    if op in _SAME_SHAPE_OPS:
+        shape = graph.shape(inputs[0])
+        if shape != out:
+            raise GraphError(f"node {node.id!r} ({op}) maps shape {shape} to {out}")
+    elif op == "reshape":
+        shape = graph.shape(inputs[0])
+        if numel(shape) != numel(out):
+            raise GraphError(f"node {node.id!r} (reshape) changes the element count: {shape} -> {out}")
+    else:  # a broadcasting op
+        ins = [graph.shape(t) for t in inputs]
+        if len(ins) == 2 and ins[0] == ins[1]:
+            expected = ins[0]  # the common case, without the general rule
+        else:
+            try:
+                expected = broadcast_shapes(*ins)
+            except ValueError as e:
+                raise GraphError(f"node {node.id!r} ({op}): {e}") from None
+        if expected != out:
+            raise GraphError(f"node {node.id!r} ({op}) outputs {out}, broadcast of inputs is {expected}")

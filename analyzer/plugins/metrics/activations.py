@@ -16,6 +16,7 @@ elements and in bytes (each tensor's dtype, or ``activation_bits``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 from analyzer.core import dtypes
 from analyzer.core.aliasing import storage_roots
@@ -43,27 +44,29 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
     g, layers = ctx.graph, ctx.layers
     roots = storage_roots(g, ctx.vocabulary)
     bits_override = ctx.options.activation_bits
-    node_layer = {nid: i for i, layer in enumerate(layers) for nid in layer.nodes}
+    tensors, producer_of = g.tensors, g.producer
 
     def make(root: str, first: int) -> Storage:
-        t = g.tensors[root]
+        t = tensors[root]
         bits = bits_override or dtypes.bits(t.dtype)
         return Storage(root, t.numel, -(-t.numel * bits // 8), first, first)
 
+    node_layer = {nid: i for i, layer in enumerate(layers) for nid in layer.nodes}
     storages: dict[str, Storage] = {}
     for t in g.inputs:
-        storages.setdefault(roots[t], make(roots[t], -1))
+        if roots[t] not in storages:
+            storages[roots[t]] = make(roots[t], -1)
     for layer in layers:
         for t in layer.outputs:
             r = roots[t]
             if r not in storages:
-                producer = g.producer(r)
+                producer = producer_of(r)
                 storages[r] = make(r, node_layer[producer.id] if producer else -1)
     for i, layer in enumerate(layers):
         for t in layer.inputs:
             s = storages.get(roots[t])
-            if s is not None:
-                s.last = max(s.last, i)
+            if s is not None and i > s.last:
+                s.last = i
     for t in g.outputs:
         s = storages.get(roots.get(t, ""))
         if s is not None:
@@ -96,17 +99,24 @@ class ActivationsMetric(Metric):
                 created[s.first] += s.elements
         io_elems, io_bytes = [], []
         for layer in layers:
-            used = {roots[t] for t in (*layer.inputs, *layer.outputs)}
-            io_elems.append(sum(storages[r].elements for r in used))
-            io_bytes.append(sum(storages[r].bytes for r in used))
-        live_elems = _live(storages.values(), len(layers), "elements")
-        live_bytes = _live(storages.values(), len(layers), "bytes")
-        for i, layer in enumerate(layers):
-            res.layers[layer.name] = {
-                "activations": created[i],
-                "io_activations": io_elems[i],
-                "live_activations": live_elems[i],
-            }
+            ins, outs = layer.inputs, layer.outputs
+            if len(ins) == 1 and len(outs) == 1 and roots[ins[0]] != roots[outs[0]]:
+                a, b = storages[roots[ins[0]]], storages[roots[outs[0]]]  # the common case, without a set
+                io_elems.append(a.elements + b.elements)
+                io_bytes.append(a.bytes + b.bytes)
+                continue
+            elems = nbytes = 0
+            for r in {roots[t] for t in (*ins, *outs)}:
+                s = storages[r]
+                elems += s.elements
+                nbytes += s.bytes
+            io_elems.append(elems)
+            io_bytes.append(nbytes)
+        live_elems, live_bytes = _live(storages.values(), len(layers))
+        res.layers = {
+            layer.name: {"activations": created[i], "io_activations": io_elems[i], "live_activations": live_elems[i]}
+            for i, layer in enumerate(layers)
+        }
         peak_i = _argmax(io_elems)
         live_i = _argmax(live_elems)
         res.totals = {
@@ -125,19 +135,17 @@ class ActivationsMetric(Metric):
         return res
 
 
-def _live(storages, n: int, attr: str) -> list[int]:
-    """Per layer, the sum of ``attr`` over storages alive then (difference array: linear time)."""
-    delta = [0] * (n + 1)
+def _live(storages, n: int) -> tuple[list[int], list[int]]:
+    """Per layer, the elements and bytes of the storages alive then (difference arrays: linear time)."""
+    d_elems, d_bytes = [0] * (n + 1), [0] * (n + 1)
     for s in storages:
         lo, hi = max(s.first, 0), min(s.last, n - 1)
         if lo <= hi:
-            delta[lo] += getattr(s, attr)
-            delta[hi + 1] -= getattr(s, attr)
-    live, acc = [], 0
-    for i in range(n):
-        acc += delta[i]
-        live.append(acc)
-    return live
+            d_elems[lo] += s.elements
+            d_elems[hi + 1] -= s.elements
+            d_bytes[lo] += s.bytes
+            d_bytes[hi + 1] -= s.bytes
+    return list(accumulate(d_elems[:n])), list(accumulate(d_bytes[:n]))
 
 
 def _argmax(values: list[int]) -> int:

@@ -60,12 +60,12 @@ def _plans(ctx: MetricContext) -> dict[str, _OpPlan | None]:
     return plans
 
 
-def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan) -> dict[str, int]:
+def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int | None = None) -> dict[str, int]:
     """The counts of one node under ``plan`` (a formula that fails is an error naming the node)."""
     if plan.macs is None and plan.flops is None:
         return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
-    r = node.repeat
+    r = node.repeat if repeat is None else repeat
     try:  # int(): a plugin's formula may return a float; counts are whole numbers (as FormulaTables.count)
         macs = int(plan.macs(view)) * r if plan.macs else 0
         mac_flops = 2 * macs
@@ -99,27 +99,42 @@ class ComputeMetric(Metric):
     def compute(self, ctx: MetricContext) -> MetricResult:
         g = ctx.graph
         plans = _plans(ctx)
+        infos, nodes = g.infos(), g.node
         res = MetricResult()
-        totals = dict.fromkeys(FIELDS, 0)
+        per_node = res.nodes
+        t_macs = t_mf = t_of = t_mi = t_oi = 0
         for layer in ctx.layers:
-            row: dict = dict.fromkeys(FIELDS, 0)
+            macs = mac_flops = other_flops = mac_int = other_int = 0
             principal = None
             for nid in layer.nodes:
-                node = g.node(nid)
+                node = nodes(nid)
                 if principal is None and node.op == layer.op:
                     principal = node
                 plan = plans[node.op]
                 if plan is None:
                     continue  # unsupported: listed in the report, counted nowhere
-                counts = res.nodes[nid] = node_counts(ctx, node, plan)
-                for k, v in counts.items():
-                    row[k] += v
-            for k in FIELDS:
-                totals[k] += row[k]
+                c = per_node[nid] = node_counts(ctx, node, plan, infos[nid].repeat)
+                macs += c["macs"]
+                mac_flops += c["mac_flops"]
+                other_flops += c["other_flops"]
+                mac_int += c["mac_int_ops"]
+                other_int += c["int_ops"] - c["mac_int_ops"]
             cat = ctx.vocabulary.get(layer.op)
-            row["dtype"] = compute_dtype(g, principal, cat.category) if principal and cat else ""
-            res.layers[layer.name] = row
-        res.totals = totals
+            flops, int_ops = mac_flops + other_flops, mac_int + other_int
+            res.layers[layer.name] = {
+                "macs": macs, "flops": flops, "mac_flops": mac_flops, "other_flops": other_flops,
+                "int_ops": int_ops, "mac_int_ops": mac_int, "ops": flops + int_ops,
+                "dtype": compute_dtype(g, principal, cat.category) if principal and cat else "",
+            }  # fmt: skip
+            t_macs += macs
+            t_mf += mac_flops
+            t_of += other_flops
+            t_mi += mac_int
+            t_oi += other_int
+        res.totals = {
+            "macs": t_macs, "flops": t_mf + t_of, "mac_flops": t_mf, "other_flops": t_of,
+            "int_ops": t_mi + t_oi, "mac_int_ops": t_mi, "ops": t_mf + t_of + t_mi + t_oi,
+        }  # fmt: skip
         return res
 
 

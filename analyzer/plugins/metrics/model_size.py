@@ -15,7 +15,7 @@ from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.params import counted, owner_layers
+from analyzer.plugins.metrics.params import counted, param_owners
 
 
 def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
@@ -38,14 +38,18 @@ class ModelSizeMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         g, opts = ctx.graph, ctx.options
-        owner = owner_layers(g, ctx.layers)
+        owner = param_owners(ctx)
         layer_bits: dict[str, int] = {layer.name: 0 for layer in ctx.layers}
         total_bits = 0
+        fixed_bits = None if opts.layer_bits else opts.weight_bits  # no pattern to match: one rule for all
         for p in g.params.values():
             if not counted(p, opts):
                 continue
             layer = owner.get(p.name, "")
-            b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
+            if opts.layer_bits:
+                b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
+            else:
+                b = p.numel * (fixed_bits or dtypes.bits(p.dtype))
             total_bits += b
             if layer:
                 layer_bits[layer] += b

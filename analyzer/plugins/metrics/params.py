@@ -30,8 +30,14 @@ def owner_layers(graph: Graph, layers: list[Layer]) -> dict[str, str]:
     owner: dict[str, str] = {}
     for layer in layers:
         for p in layer.params:
-            owner.setdefault(p, layer.name)
+            if p not in owner:
+                owner[p] = layer.name
     return owner
+
+
+def param_owners(ctx: MetricContext) -> dict[str, str]:
+    """``owner_layers`` of the analysed graph, built once per analysis."""
+    return ctx.memo("param_owners", lambda: owner_layers(ctx.graph, ctx.layers))
 
 
 class ParamsMetric(Metric):
@@ -48,21 +54,25 @@ class ParamsMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         g, opts = ctx.graph, ctx.options
-        owner = owner_layers(g, ctx.layers)
+        owner = param_owners(ctx)
+        params = g.params
         res = MetricResult()
         for layer in ctx.layers:
-            row = dict.fromkeys(("params", "non_trainable_params", "buffers", "shared_params"), 0)
+            trainable = frozen = buffers = shared = 0
             for name in layer.params:
-                p = g.params[name]
+                p = params[name]
                 if not counted(p, opts):
                     continue
                 if owner[name] != layer.name:
-                    row["shared_params"] += p.numel
-                    continue
-                row["params" if p.trainable else "non_trainable_params"] += p.numel
-                if p.buffer:
-                    row["buffers"] += p.numel
-            res.layers[layer.name] = row
+                    shared += p.numel
+                elif p.trainable:
+                    trainable += p.numel
+                else:
+                    frozen += p.numel
+                if p.buffer and owner[name] == layer.name:
+                    buffers += p.numel
+            res.layers[layer.name] = {"params": trainable, "non_trainable_params": frozen, "buffers": buffers,
+                                      "shared_params": shared}  # fmt: skip
         totals = dict.fromkeys(("params", "non_trainable_params", "buffers", "unused_params"), 0)
         for p in g.params.values():
             if not counted(p, opts):

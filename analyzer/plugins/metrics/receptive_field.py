@@ -79,38 +79,46 @@ class ReceptiveFieldMetric(Metric):
         for t in g.inputs:
             shape = g.shape(t)
             fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))} if len(shape) >= 3 else None
+        category = {d.name: d.category for d in ctx.vocabulary}  # by op name: Enum hashing is slow
+        infos = g.infos()
         for node in g.nodes():
-            opdef = ctx.vocabulary.get(node.op)
-            acts = g.info(node.id).act_inputs
+            op = node.op
+            acts = infos[node.id].act_inputs
             first = fields.get(acts[0]) if acts else None
             out: RF | None = None
-            if opdef is not None and (opdef.category in _PASS or node.op in ("batch_norm", "identity", "copy")):
+            if category.get(op) in _PASS or op in ("batch_norm", "identity", "copy"):
                 if len(acts) > 1:  # a gate may come first: merge all operands
                     out = _merge([fields.get(t) for t in acts], [g.shape(t) for t in acts])
                 else:
                     out = first
             elif not first:
                 pass
-            elif node.op in _WINDOW_OPS:
+            elif op in _WINDOW_OPS:
                 out = _window(first, node.attrs, len(g.shape(acts[0])))
-            elif node.op == "pad" and "pads" in node.attrs:
+            elif op == "pad" and "pads" in node.attrs:
                 # padding shifts where the first element sits; size and jump are unchanged
                 out = {d: (r, j, x - node.attrs["pads"][d][0] * j) for d, (r, j, x) in first.items()}
-            elif node.op == "permute":
+            elif op == "permute":
                 perm = node.attrs.get("perm", ())
                 out = {i: first[p] for i, p in enumerate(perm) if p in first} or None
             for t in node.outputs:
                 fields[t] = out
         res = MetricResult()
         best = 0
+        rows: dict[int, dict] = {}  # by field: an elementwise chain shares its input's field object
         for layer in ctx.layers:
             rf = fields.get(layer.outputs[0]) if layer.outputs else None
-            if rf:
-                sizes = [rf[d][0] for d in sorted(rf)]
-                best = max(best, *sizes)
-                res.layers[layer.name] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in sorted(rf)]}
-            else:
+            if not rf:
                 res.layers[layer.name] = {"receptive_field": None, "receptive_field_jump": None}
+                continue
+            row = rows.get(id(rf))
+            if row is None:
+                dims = sorted(rf)
+                sizes = [rf[d][0] for d in dims]
+                best = max(best, *sizes)
+                row = rows[id(rf)] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in dims]}
+            res.layers[layer.name] = {"receptive_field": list(row["receptive_field"]),
+                                      "receptive_field_jump": list(row["receptive_field_jump"])}  # fmt: skip
         res.totals = {"max_receptive_field": best}
         return res
 

@@ -25,9 +25,6 @@ from analyzer.plugins.metrics.activations import activation_storages
 from analyzer.plugins.metrics.model_size import weight_bits
 from analyzer.plugins.metrics.params import counted
 
-FIELDS = ("read_bytes", "weight_read_bytes", "write_bytes", "memory_bytes",
-          "naive_input_reads", "naive_weight_reads", "naive_output_writes", "naive_accesses")  # fmt: skip
-
 
 class TrafficMetric(Metric):
     name = "traffic"
@@ -45,53 +42,80 @@ class TrafficMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts, vocab = ctx.graph, ctx.options, ctx.vocabulary
+        g, opts = ctx.graph, ctx.options
         storages, roots = activation_storages(ctx)
         compute = ctx.result("compute")
+        node_counts, layer_counts = compute.nodes, compute.layers
         weight_bytes = _weight_bytes(ctx)
-        tensors = g.tensors
-        category = {op.name: op.category for op in vocab}
+        infos, nodes, tensors = g.infos(), g.node, g.tensors
+        category = {op.name: op.category for op in ctx.vocabulary}
         weight_elems = {n: (p.numel if counted(p, opts) else 0) for n, p in g.params.items()}
+        naive = opts.naive_traffic
         res = MetricResult()
-        totals: dict = dict.fromkeys(FIELDS, 0)
+        t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
         for layer in ctx.layers:
-            row: dict = dict.fromkeys(FIELDS, 0)
             reads = weights = writes = reps = 0
             for nid in layer.nodes:
-                node = g.node(nid)
-                cat = category.get(node.op)
+                op = nodes(nid).op
+                cat = category.get(op)
                 if cat is Category.VIEW:
                     continue
-                info, r = g.info(nid), node.repeat
-                reps = max(reps, r)
-                counts = compute.nodes.get(nid)
+                info = infos[nid]
+                r = info.repeat
+                if r > reps:
+                    reps = r
+                counts = node_counts.get(nid)
                 if cat is Category.CONTRACTION and counts is not None:
                     reads += counts["macs"]
                 else:
-                    reads += sum(tensors[t].numel for t in info.act_inputs) * r
-                weights += sum(weight_elems[p.name] for p in info.params) * r
-                writes += sum(tensors[t].numel for t in info.act_outputs) * r
+                    for t in info.act_inputs:
+                        reads += tensors[t].numel * r
+                for p in info.params:
+                    weights += weight_elems[p.name] * r
+                for t in info.act_outputs:
+                    writes += tensors[t].numel * r
+            read_b = weight_b = write_b = 0
             if reps:  # the layer does work: it moves its tensors (views alone move nothing)
-                row["read_bytes"] = reps * sum(storages[r].bytes for r in {roots[t] for t in layer.inputs})
-                row["write_bytes"] = reps * sum(storages[r].bytes for r in {roots[t] for t in layer.outputs})
-                row["weight_read_bytes"] = reps * sum(weight_bytes(p, layer.name) for p in layer.params)
-                row.update(naive_input_reads=reads, naive_weight_reads=weights, naive_output_writes=writes,
-                           naive_accesses=reads + weights + writes)  # fmt: skip
-            if opts.naive_traffic:
-                bits = opts.activation_bits or dtypes.bits(compute.layers[layer.name].get("dtype") or "float32")
-                row["memory_bytes"] = -(-row["naive_accesses"] * bits // 8)
+                read_b = reps * _storage_bytes(layer.inputs, roots, storages)
+                write_b = reps * _storage_bytes(layer.outputs, roots, storages)
+                for p in layer.params:
+                    weight_b += weight_bytes(p, layer.name)
+                weight_b *= reps
             else:
-                row["memory_bytes"] = row["read_bytes"] + row["weight_read_bytes"] + row["write_bytes"]
-            for k in FIELDS:
-                totals[k] += row[k]
-            ops = compute.layers[layer.name]["ops"]
-            row["arithmetic_intensity"] = ops / row["memory_bytes"] if row["memory_bytes"] else 0.0
-            res.layers[layer.name] = row
-        totals["arithmetic_intensity"] = (
-            compute.totals["ops"] / totals["memory_bytes"] if totals["memory_bytes"] else 0.0
-        )
-        res.totals = totals
+                reads = weights = writes = 0
+            accesses = reads + weights + writes
+            if naive:
+                bits = opts.activation_bits or dtypes.bits(layer_counts[layer.name].get("dtype") or "float32")
+                memory = -(-accesses * bits // 8)
+            else:
+                memory = read_b + weight_b + write_b
+            ops = layer_counts[layer.name]["ops"]
+            res.layers[layer.name] = {
+                "read_bytes": read_b, "weight_read_bytes": weight_b, "write_bytes": write_b, "memory_bytes": memory,
+                "naive_input_reads": reads, "naive_weight_reads": weights, "naive_output_writes": writes,
+                "naive_accesses": accesses, "arithmetic_intensity": ops / memory if memory else 0.0,
+            }  # fmt: skip
+            t_read += read_b
+            t_weight += weight_b
+            t_write += write_b
+            t_mem += memory
+            t_nin += reads
+            t_nw += weights
+            t_nout += writes
+        res.totals = {
+            "read_bytes": t_read, "weight_read_bytes": t_weight, "write_bytes": t_write, "memory_bytes": t_mem,
+            "naive_input_reads": t_nin, "naive_weight_reads": t_nw, "naive_output_writes": t_nout,
+            "naive_accesses": t_nin + t_nw + t_nout,
+            "arithmetic_intensity": compute.totals["ops"] / t_mem if t_mem else 0.0,
+        }  # fmt: skip
         return res
+
+
+def _storage_bytes(tensors: list[str], roots: dict[str, str], storages: dict) -> int:
+    """Bytes of the distinct storages behind ``tensors`` (two views of one buffer move it once)."""
+    if len(tensors) == 1:
+        return storages[roots[tensors[0]]].bytes
+    return sum(storages[r].bytes for r in {roots[t] for t in tensors})
 
 
 def _weight_bytes(ctx: MetricContext):
