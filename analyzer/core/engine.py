@@ -18,6 +18,8 @@ from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
 from analyzer.core.report import LayerRow, Report
 
+_NONE: Mapping[str, Any] = {}
+
 
 def analyze(
     model: Any,
@@ -90,8 +92,12 @@ def to_graph(
 
 def _unsupported(graph: Graph, ps: PluginSet) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     counts: Counter[tuple[str, str]] = Counter()
+    supported: dict[str, bool] = {}  # per op name, not per node
     for node in graph.nodes():
-        if not ps.formulas.supports(ps.vocabulary.get(node.op)):
+        ok = supported.get(node.op)
+        if ok is None:
+            ok = supported[node.op] = ps.formulas.supports(ps.vocabulary.get(node.op))
+        if not ok:
             counts[(node.op, node.source_op)] += 1
     rows = [{"op": op, "source_op": src, "count": c} for (op, src), c in counts.most_common()]
     total = len(graph)
@@ -144,9 +150,7 @@ def analyze_graph(
     for layer in layers:
         values: dict[str, Any] = {}
         for per_layer in layer_results:
-            v = per_layer.get(layer.name)
-            if v:
-                values.update(v)
+            values |= per_layer.get(layer.name, _NONE)  # |=: no method lookup, for 100s of layers x metrics
         shapes = [list(tensors[t].shape) for t in layer.outputs]
         rows.append(LayerRow(layer.name, layer.op, layer.scope, shapes, values, list(layer.nodes)))
 

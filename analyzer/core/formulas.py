@@ -70,7 +70,7 @@ class OpView:
 
     def param(self, role: str) -> Param | None:
         """The first parameter operand with ``role`` (``"bias"``...), or None."""
-        for p in self.graph.node_params(self.node):
+        for p in self.graph.info(self.node.id).params:
             if p.role == role:
                 return p
         return None

@@ -128,12 +128,37 @@ def test_unknown_op_with_vocabulary() -> None:
         g.validate(load_plugins().vocabulary)
 
 
-@pytest.mark.parametrize("shape", [(2, -1), (2, 1.5), [2, 3]])
+@pytest.mark.parametrize("shape", [(2, -1), (2, 1.5), (2, 3.0), (2, "3"), [2, 3]])
 def test_bad_shape(shape) -> None:
     g = Graph()
     g.add_input(Tensor("x", shape))
     with pytest.raises(GraphError, match="tensor 'x' has an invalid shape"):
         g.validate()
+
+
+def test_bad_shape_after_an_equal_good_one() -> None:
+    """(2, 3.0) == (2, 3): each tensor's shape is checked, not each distinct shape value."""
+    g = Graph()
+    g.add_input(Tensor("x", (2, 3)))
+    g.add_input(Tensor("w", (2, 3.0)))
+    with pytest.raises(GraphError, match="tensor 'w' has an invalid shape"):
+        g.validate()
+
+
+def test_infos_in_execution_order_with_repeat() -> None:
+    g = base()
+    g.add_tensor(Tensor("c", (3,), constant=True))
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_param(Param("b", (3,), role="bias"))
+    g.add_node(Node("n2", "add", ("y", "b", "c"), ("z",), {"repeat": 4}))
+    infos = g.infos()
+    assert list(infos) == ["n1", "n2"]
+    assert infos["n2"].act_inputs == ("y",) and infos["n2"].act_outputs == ("z",)
+    assert [p.name for p in infos["n2"].params] == ["b"] and infos["n2"].repeat == 4
+    assert infos["n1"].repeat == 1 and g.info("n2") is infos["n2"]
+    g.add_tensor(Tensor("u", (2, 3)))
+    g.add_node(Node("n3", "relu", ("z",), ("u",)))
+    assert list(g.infos()) == ["n1", "n2", "n3"]  # a mutation drops the cache
 
 
 def test_unknown_dtype() -> None:
@@ -168,6 +193,13 @@ def test_elementwise_output_not_the_broadcast() -> None:
     b = GraphBuilder()
     b.op("mul", [b.input("a", (2, 3)), b.input("b", (3,))], (2, 4), name="m")
     with pytest.raises(GraphError, match=r"outputs \(2, 4\), broadcast of inputs is \(2, 3\)"):
+        b.build()
+
+
+def test_elementwise_of_equal_shapes_must_keep_them() -> None:
+    b = GraphBuilder()
+    b.op("add", [b.input("a", (2, 3)), b.input("b", (2, 3))], (2, 3, 1), name="s")
+    with pytest.raises(GraphError, match=r"outputs \(2, 3, 1\), broadcast of inputs is \(2, 3\)"):
         b.build()
 
 

@@ -15,7 +15,7 @@ from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.params import counted, param_owners
+from analyzer.plugins.metrics.params import counted_params, param_owners
 
 
 def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
@@ -37,14 +37,12 @@ class ModelSizeMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts = ctx.graph, ctx.options
+        opts = ctx.options
         owner = param_owners(ctx)
         layer_bits: dict[str, int] = {layer.name: 0 for layer in ctx.layers}
         total_bits = 0
         fixed_bits = None if opts.layer_bits else opts.weight_bits  # no pattern to match: one rule for all
-        for p in g.params.values():
-            if not counted(p, opts):
-                continue
+        for p in counted_params(ctx).values():
             layer = owner.get(p.name, "")
             if opts.layer_bits:
                 b = p.numel * weight_bits(p.name, p.dtype, layer, opts)

@@ -35,6 +35,11 @@ def owner_layers(graph: Graph, layers: list[Layer]) -> dict[str, str]:
     return owner
 
 
+def counted_params(ctx: MetricContext) -> dict[str, Param]:
+    """The parameters that count as weights under the analysis options, by name (built once per analysis)."""
+    return ctx.memo("counted_params", lambda: {n: p for n, p in ctx.graph.params.items() if counted(p, ctx.options)})
+
+
 def param_owners(ctx: MetricContext) -> dict[str, str]:
     """``owner_layers`` of the analysed graph, built once per analysis."""
     return ctx.memo("param_owners", lambda: owner_layers(ctx.graph, ctx.layers))
@@ -53,30 +58,28 @@ class ParamsMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts = ctx.graph, ctx.options
         owner = param_owners(ctx)
-        params = g.params
+        weights = counted_params(ctx)
         res = MetricResult()
         for layer in ctx.layers:
             trainable = frozen = buffers = shared = 0
             for name in layer.params:
-                p = params[name]
-                if not counted(p, opts):
+                p = weights.get(name)
+                if p is None:
                     continue
                 if owner[name] != layer.name:
                     shared += p.numel
-                elif p.trainable:
+                    continue
+                if p.trainable:
                     trainable += p.numel
                 else:
                     frozen += p.numel
-                if p.buffer and owner[name] == layer.name:
+                if p.buffer:
                     buffers += p.numel
             res.layers[layer.name] = {"params": trainable, "non_trainable_params": frozen, "buffers": buffers,
                                       "shared_params": shared}  # fmt: skip
         totals = dict.fromkeys(("params", "non_trainable_params", "buffers", "unused_params"), 0)
-        for p in g.params.values():
-            if not counted(p, opts):
-                continue
+        for p in weights.values():
             totals["params" if p.trainable else "non_trainable_params"] += p.numel
             totals["buffers"] += p.numel if p.buffer else 0
             totals["unused_params"] += p.numel if p.name not in owner else 0

@@ -79,14 +79,15 @@ class ReceptiveFieldMetric(Metric):
         for t in g.inputs:
             shape = g.shape(t)
             fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))} if len(shape) >= 3 else None
-        category = {d.name: d.category for d in ctx.vocabulary}  # by op name: Enum hashing is slow
+        # ops that keep their input's field, by name (Enum hashing is slow)
+        keeps = {d.name for d in ctx.vocabulary if d.category in _PASS} | {"batch_norm", "identity", "copy"}
         infos = g.infos()
         for node in g.nodes():
             op = node.op
             acts = infos[node.id].act_inputs
             first = fields.get(acts[0]) if acts else None
             out: RF | None = None
-            if category.get(op) in _PASS or op in ("batch_norm", "identity", "copy"):
+            if op in keeps:
                 if len(acts) > 1:  # a gate may come first: merge all operands
                     out = _merge([fields.get(t) for t in acts], [g.shape(t) for t in acts])
                 else:

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
+from analyzer.core.ir import Param
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
+from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import activation_storages
 from analyzer.plugins.metrics.model_size import weight_bits
-from analyzer.plugins.metrics.params import counted
+from analyzer.plugins.metrics.params import counted, counted_params
 
 
 class TrafficMetric(Metric):
@@ -46,10 +48,12 @@ class TrafficMetric(Metric):
         storages, roots = activation_storages(ctx)
         compute = ctx.result("compute")
         node_counts, layer_counts = compute.nodes, compute.layers
-        weight_bytes = _weight_bytes(ctx)
         infos, nodes, tensors = g.infos(), g.node, g.tensors
         category = {op.name: op.category for op in ctx.vocabulary}
-        weight_elems = {n: (p.numel if counted(p, opts) else 0) for n, p in g.params.items()}
+        weights = counted_params(ctx)
+        weight_elems = {n: (weights[n].numel if n in weights else 0) for n in g.params}
+        # weight bytes at model-size bit widths; with layer_bits they depend on the layer's name
+        sizes = None if opts.layer_bits else _fixed_weight_bytes(weight_elems, ctx)
         naive = opts.naive_traffic
         res = MetricResult()
         t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
@@ -79,7 +83,7 @@ class TrafficMetric(Metric):
                 read_b = reps * _storage_bytes(layer.inputs, roots, storages)
                 write_b = reps * _storage_bytes(layer.outputs, roots, storages)
                 for p in layer.params:
-                    weight_b += weight_bytes(p, layer.name)
+                    weight_b += sizes[p] if sizes is not None else _layer_weight_bytes(g.params[p], layer.name, opts)
                 weight_b *= reps
             else:
                 reads = weights = writes = 0
@@ -118,19 +122,14 @@ def _storage_bytes(tensors: list[str], roots: dict[str, str], storages: dict) ->
     return sum(storages[r].bytes for r in {roots[t] for t in tensors})
 
 
-def _weight_bytes(ctx: MetricContext):
-    """``f(param name, layer name) -> bytes`` at model-size bit widths (0 for uncounted params)."""
-    g, opts = ctx.graph, ctx.options
-    if opts.layer_bits:  # bit widths depend on the layer's name: no shortcut
-        def per_layer(name: str, layer: str) -> int:
-            p = g.params[name]
-            return -(-p.numel * weight_bits(name, p.dtype, layer, opts) // 8) if counted(p, opts) else 0
+def _fixed_weight_bytes(weight_elems: dict[str, int], ctx: MetricContext) -> dict[str, int]:
+    """Bytes of every parameter when no ``layer_bits`` pattern applies (0 for uncounted ones)."""
+    bits, params = ctx.options.weight_bits, ctx.graph.params
+    return {n: -(-e * (bits or dtypes.bits(params[n].dtype)) // 8) for n, e in weight_elems.items()}
 
-        return per_layer
-    sizes = {
-        n: (-(-p.numel * weight_bits(n, p.dtype, "", opts) // 8) if counted(p, opts) else 0) for n, p in g.params.items()
-    }
-    return lambda name, layer: sizes[name]
+
+def _layer_weight_bytes(p: Param, layer: str, opts: AnalysisOptions) -> int:
+    return -(-p.numel * weight_bits(p.name, p.dtype, layer, opts) // 8) if counted(p, opts) else 0
 
 
 @hookimpl

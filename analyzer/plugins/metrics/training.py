@@ -16,7 +16,7 @@ from analyzer.core import dtypes
 from analyzer.core.errors import UsageError
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
-from analyzer.plugins.metrics.params import counted
+from analyzer.plugins.metrics.params import counted_params
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
@@ -39,9 +39,7 @@ class TrainingMemoryMetric(Metric):
         states = OPTIMIZER_STATES.get(opts.optimizer)
         if states is None:
             raise UsageError(f"unknown optimizer {opts.optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
-        trainable_bits = sum(
-            p.numel * dtypes.bits(p.dtype) for p in ctx.graph.params.values() if p.trainable and counted(p, opts)
-        )
+        trainable_bits = sum(p.numel * dtypes.bits(p.dtype) for p in counted_params(ctx).values() if p.trainable)
         grad = -(-trainable_bits // 8)
         base = ctx.graph.batch_size()
         batch = opts.train_batch or base

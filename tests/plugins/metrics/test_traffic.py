@@ -130,6 +130,17 @@ def test_weight_reads_follow_model_size_bits() -> None:
     assert nb.layer("fc")["naive_weight_reads"] == 240
 
 
+def test_weight_reads_follow_layer_bits() -> None:
+    # conv at 4 bits, each tensor rounded up to whole bytes: weight 6 x 4 bits -> 3, bias 3 x 4 bits -> 2;
+    # fc at the 8-bit default: 245 bytes
+    r = analyzer.analyze(small(), weight_bits=8, layer_bits={"conv": 4})
+    assert (r.layer("conv")["weight_read_bytes"], r.layer("fc")["weight_read_bytes"]) == (5, 245)
+    assert r.totals["weight_read_bytes"] == 250
+    # with bias=False the biases are neither stored nor read: 6 x 4 bits -> 3 bytes
+    nb = analyzer.analyze(small(), bias=False, layer_bits={"conv*": 4})
+    assert nb.layer("conv")["weight_read_bytes"] == 3
+
+
 def test_shared_input_read_once_per_layer() -> None:
     # mul(x, x) reads one storage: 24 * 4 = 96 bytes, not 192
     b = GraphBuilder("sq")
