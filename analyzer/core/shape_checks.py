@@ -37,17 +37,23 @@ def check_node_shapes(graph: Graph, node: Node) -> None:
     op, inputs, outputs = node.op, node.inputs, node.outputs
     if op not in CHECKED_OPS or not inputs or not outputs:
         return
-    out = graph.shape(outputs[0])
+    tensors = graph.tensors  # outputs are always tensors; operands may be parameters
+
+    def shape(name: str) -> tuple[int, ...]:
+        t = tensors.get(name)
+        return t.shape if t is not None else graph.shape(name)
+
+    out = tensors[outputs[0]].shape
     if op in _SAME_SHAPE_OPS:
-        shape = graph.shape(inputs[0])
-        if shape != out:
-            raise GraphError(f"node {node.id!r} ({op}) maps shape {shape} to {out}")
+        first = shape(inputs[0])
+        if first != out:
+            raise GraphError(f"node {node.id!r} ({op}) maps shape {first} to {out}")
     elif op == "reshape":
-        shape = graph.shape(inputs[0])
-        if numel(shape) != numel(out):
-            raise GraphError(f"node {node.id!r} (reshape) changes the element count: {shape} -> {out}")
+        first = shape(inputs[0])
+        if numel(first) != numel(out):
+            raise GraphError(f"node {node.id!r} (reshape) changes the element count: {first} -> {out}")
     else:  # a broadcasting op
-        ins = [graph.shape(t) for t in inputs]
+        ins = [shape(t) for t in inputs]
         if len(ins) == 2 and ins[0] == ins[1]:
             expected = ins[0]  # the common case, without the general rule
         else:

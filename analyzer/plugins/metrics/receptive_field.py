@@ -14,6 +14,8 @@ null) after such a layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
@@ -27,37 +29,44 @@ def _window(rf: RF, attrs: dict, ndim: int) -> RF | None:
     if attrs.get("transposed"):
         return None
     c = attrs.get("channel_axis", 1) % ndim
-    spatial = [d for d in range(1, ndim) if d != c]
+    kernel, stride = attrs["kernel_size"], attrs.get("stride")
+    dilation, padding = attrs.get("dilation"), attrs.get("padding")
     out: RF = {}
-    for i, d in enumerate(spatial):
-        if d not in rf:
+    i = 0  # index among the spatial dims (every dim but batch and channels)
+    for d in range(1, ndim):
+        if d == c:
+            continue
+        f = rf.get(d)
+        if f is None:
             return None
-        r, j, x = rf[d]
-        k = attrs["kernel_size"][i]
-        dil = attrs.get("dilation", (1,) * len(spatial))[i]
-        keff = dil * (k - 1) + 1
-        pad_lo = attrs.get("padding", ((0, 0),) * len(spatial))[i][0]
-        out[d] = (r + (keff - 1) * j, j * attrs.get("stride", (1,) * len(spatial))[i], x + ((keff - 1) / 2 - pad_lo) * j)
+        r, j, x = f
+        span = (dilation[i] if dilation else 1) * (kernel[i] - 1)  # effective kernel size - 1
+        pad_lo = padding[i][0] if padding else 0
+        out[d] = (r + span * j, j * (stride[i] if stride else 1), x + (span / 2 - pad_lo) * j)
+        i += 1
     return out
 
 
-def _merge(fields: list[RF | None], shapes: list[tuple[int, ...]]) -> RF | None:
+def _merge(fields: list[RF | None], shapes: Callable[[], list[tuple[int, ...]]]) -> RF | None:
     """Field of an elementwise op: the largest of its inputs' (jumps must agree).
 
     An input without a field that is size 1 along the other inputs' spatial
     dims (a per-channel gate, as in squeeze-and-excitation) is ignored.
+    ``shapes`` gives the inputs' shapes, needed only when some input has no field.
     """
-    known = [(f, s) for f, s in zip(fields, shapes, strict=True) if f]
+    known = [f for f in fields if f]
     if not known:
         return None
-    dims = set.intersection(*(set(f) for f, _ in known))
-    for f, s in zip(fields, shapes, strict=True):
-        if not f and any(len(s) > d and s[d] != 1 for d in dims):
-            return None
+    dims = [d for d in known[0] if all(d in f for f in known[1:])]
+    if len(known) < len(fields):
+        for f, s in zip(fields, shapes(), strict=True):
+            if not f and any(len(s) > d and s[d] != 1 for d in dims):
+                return None
     merged: RF = {}
     for d in dims:
-        entries = [f[d] for f, _ in known]
-        if len({e[1] for e in entries}) != 1:
+        entries = [f[d] for f in known]
+        jump = entries[0][1]
+        if any(e[1] != jump for e in entries):
             return None  # different strides meet: no single field
         merged[d] = max(entries)
     return merged or None
@@ -89,7 +98,7 @@ class ReceptiveFieldMetric(Metric):
             out: RF | None = None
             if op in keeps:
                 if len(acts) > 1:  # a gate may come first: merge all operands
-                    out = _merge([fields.get(t) for t in acts], [g.shape(t) for t in acts])
+                    out = _merge([fields.get(t) for t in acts], lambda acts=acts: [g.shape(t) for t in acts])
                 else:
                     out = first
             elif not first:
