@@ -3,7 +3,10 @@
 Nodes of the networkx graph are op ids; an edge ``producer -> consumer``
 keyed by tensor name exists for every activation tensor an op consumes from
 another op. Parameters and graph inputs are not networkx nodes: they are
-looked up in ``Graph.params`` / ``Graph.tensors``.
+looked up in ``Graph.params`` / ``Graph.tensors``. The networkx graph is
+built on the first use of ``Graph.nx`` and kept until the graph changes:
+passes and metrics walk the node list and the producer/consumer maps, so a
+frontend adding thousands of nodes does not pay for networkx's bookkeeping.
 
 Nodes are kept in execution order (the order frontends add them, which
 ``validate()`` checks is topological); passes walk ``graph.nodes()``.
@@ -55,7 +58,7 @@ class Graph:
         self._nodes: dict[str, Node] = {}
         self._producer: dict[str, str] = {}
         self._consumers: dict[str, list[str]] = {}
-        self._nx = nx.MultiDiGraph()
+        self._nx: nx.MultiDiGraph | None = None  # built on first use of ``nx``
         self._layers: list[Layer] | None = None
         self._info: dict[str, NodeInfo] | None = None
 
@@ -95,15 +98,11 @@ class Graph:
             if t in self._producer or t in self.inputs:
                 raise GraphError(f"tensor {t!r} is produced twice")
         self._nodes[node.id] = node
-        self._nx.add_node(node.id)
         for t in node.outputs:
             self._producer[t] = node.id
-        for i, t in enumerate(node.inputs):
+        for t in node.inputs:
             self._consumers.setdefault(t, []).append(node.id)
-            src = self._producer.get(t)
-            if src is not None:
-                self._nx.add_edge(src, node.id, key=f"{t}->{i}", tensor=t, index=i)
-        self._layers = self._info = None
+        self._layers = self._info = self._nx = None
         return node
 
     def set_outputs(self, names: list[str]) -> None:
@@ -114,6 +113,15 @@ class Graph:
     @property
     def nx(self) -> nx.MultiDiGraph:
         """A read-only view of the underlying networkx graph, for graph algorithms."""
+        if self._nx is None:  # built lazily: metrics walk nodes, and frontends add thousands of them
+            g = nx.MultiDiGraph()
+            for node in self._nodes.values():
+                g.add_node(node.id)
+                for i, t in enumerate(node.inputs):
+                    src = self._producer.get(t)
+                    if src is not None:
+                        g.add_edge(src, node.id, key=f"{t}->{i}", tensor=t, index=i)
+            self._nx = g
         return self._nx.copy(as_view=True)
 
     def nodes(self) -> Iterator[Node]:

@@ -80,8 +80,9 @@ def group_layers(graph: Graph) -> list[Layer]:
             node = nodes[0]
             info = infos[node.id]
             outputs = [t for t in info.act_outputs if t in graph_outputs or consumers(t)]
-            layers.append(Layer(name, scope, [node.id], _unique(info.act_inputs), outputs,
-                                _unique([p.name for p in info.params]), node.op))  # fmt: skip
+            ins, ps = info.act_inputs, info.params
+            layers.append(Layer(name, scope, [node.id], list(ins) if len(ins) < 2 else _unique(ins), outputs,
+                                [p.name for p in ps] if len(ps) < 2 else _unique([p.name for p in ps]), node.op))  # fmt: skip
             continue
         ids = [n.id for n in nodes]
         members = set(ids)
@@ -105,4 +106,4 @@ def group_layers(graph: Graph) -> list[Layer]:
 
 
 def _unique(names: tuple[str, ...] | list[str]) -> list[str]:
-    return list(names) if len(names) < 2 else list(dict.fromkeys(names))
+    return list(dict.fromkeys(names))

@@ -47,7 +47,7 @@ def fold_pad_into_conv(graph: Graph) -> Graph:
     """Return ``graph`` with foldable pads merged into their convolutions (a new graph if any)."""
     folds: dict[str, Node] = {}  # pad id -> conv
     for node in graph.nodes():
-        conv = _foldable_pad(graph, node)
+        conv = _foldable_pad(graph, node) if node.op == "pad" else None
         if conv is not None:
             folds[node.id] = conv
     if not folds:

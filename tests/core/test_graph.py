@@ -89,6 +89,16 @@ def test_nx_is_read_only() -> None:
     assert "intruder" not in g
 
 
+def test_nx_follows_later_mutations() -> None:
+    """The networkx graph is built on first use; adding a node afterwards rebuilds it."""
+    g = base()
+    assert list(g.nx.nodes) == ["n1"] and not g.nx.number_of_edges()
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_node(Node("n2", "mul", ("y", "y"), ("z",)))
+    edges = sorted(g.nx.edges(keys=True, data="index"))
+    assert edges == [("n1", "n2", "y->0", 0), ("n1", "n2", "y->1", 1)]
+
+
 def test_unknown_name() -> None:
     with pytest.raises(GraphError, match="unknown tensor 'ghost'"):
         base().spec("ghost")

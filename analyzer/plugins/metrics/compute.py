@@ -100,6 +100,7 @@ class ComputeMetric(Metric):
         g = ctx.graph
         plans = _plans(ctx)
         infos, nodes = g.infos(), g.node
+        category = {d.name: d.category for d in ctx.vocabulary}  # by op name: Enum hashing is slow
         res = MetricResult()
         per_node = res.nodes
         t_macs = t_mf = t_of = t_mi = t_oi = 0
@@ -119,12 +120,12 @@ class ComputeMetric(Metric):
                 other_flops += c["other_flops"]
                 mac_int += c["mac_int_ops"]
                 other_int += c["int_ops"] - c["mac_int_ops"]
-            cat = ctx.vocabulary.get(layer.op)
+            cat = category.get(layer.op)
             flops, int_ops = mac_flops + other_flops, mac_int + other_int
             res.layers[layer.name] = {
                 "macs": macs, "flops": flops, "mac_flops": mac_flops, "other_flops": other_flops,
                 "int_ops": int_ops, "mac_int_ops": mac_int, "ops": flops + int_ops,
-                "dtype": compute_dtype(g, principal, cat.category) if principal and cat else "",
+                "dtype": compute_dtype(g, principal, cat) if principal and cat else "",
             }  # fmt: skip
             t_macs += macs
             t_mf += mac_flops

@@ -80,8 +80,9 @@ class TrafficMetric(Metric):
                     writes += tensors[t].numel * r
             read_b = weight_b = write_b = 0
             if reps:  # the layer does work: it moves its tensors (views alone move nothing)
-                read_b = reps * _storage_bytes(layer.inputs, roots, storages)
-                write_b = reps * _storage_bytes(layer.outputs, roots, storages)
+                ins, outs = layer.inputs, layer.outputs  # one tensor each, mostly: no set needed
+                read_b = reps * (storages[roots[ins[0]]].bytes if len(ins) == 1 else _storage_bytes(ins, roots, storages))
+                write_b = reps * (storages[roots[outs[0]]].bytes if len(outs) == 1 else _storage_bytes(outs, roots, storages))
                 for p in layer.params:
                     weight_b += sizes[p] if sizes is not None else _layer_weight_bytes(g.params[p], layer.name, opts)
                 weight_b *= reps
@@ -117,8 +118,6 @@ class TrafficMetric(Metric):
 
 def _storage_bytes(tensors: list[str], roots: dict[str, str], storages: dict) -> int:
     """Bytes of the distinct storages behind ``tensors`` (two views of one buffer move it once)."""
-    if len(tensors) == 1:
-        return storages[roots[tensors[0]]].bytes
     return sum(storages[r].bytes for r in {roots[t] for t in tensors})
 
 
