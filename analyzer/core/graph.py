@@ -223,7 +223,7 @@ class Graph:
 
         Raises GraphError naming the first problem found.
         """
-        from analyzer.core.shape_checks import CHECKED_OPS, check_node_shapes
+        from analyzer.core.shape_checks import check_node_shapes
 
         seen_dtypes: set[str] = set()
         for t in (*self.tensors.values(), *self.params.values()):
@@ -254,8 +254,7 @@ class Graph:
                         f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
                     )
             available.update(node.outputs)
-            if node.op in CHECKED_OPS:
-                check_node_shapes(self, node)
+            check_node_shapes(self, node)
         for name in self.outputs:
             if name not in available:
                 raise GraphError(f"graph output {name!r} is never produced")

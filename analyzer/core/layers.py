@@ -80,9 +80,8 @@ def group_layers(graph: Graph) -> list[Layer]:
             node = nodes[0]
             info = infos[node.id]
             outputs = [t for t in info.act_outputs if t in graph_outputs or consumers(t)]
-            ins, ps = info.act_inputs, info.params
-            layers.append(Layer(name, scope, [node.id], list(ins) if len(ins) < 2 else _unique(ins), outputs,
-                                [p.name for p in ps] if len(ps) < 2 else _unique([p.name for p in ps]), node.op))  # fmt: skip
+            layers.append(Layer(name, scope, [node.id], _unique(info.act_inputs), outputs,
+                                _unique([p.name for p in info.params]), node.op))  # fmt: skip
             continue
         ids = [n.id for n in nodes]
         members = set(ids)

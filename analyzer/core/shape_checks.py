@@ -28,14 +28,14 @@ _SAME_SHAPE_OPS = frozenset(
 )
 
 
-CHECKED_OPS = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
+_CHECKED = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
 
 
 def check_node_shapes(graph: Graph, node: Node) -> None:
     from analyzer.core.graph import GraphError
 
     op, inputs, outputs = node.op, node.inputs, node.outputs
-    if op not in CHECKED_OPS or not inputs or not outputs:
+    if op not in _CHECKED or not inputs or not outputs:
         return
     tensors = graph.tensors  # outputs are always tensors; operands may be parameters
 

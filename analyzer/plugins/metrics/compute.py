@@ -60,12 +60,12 @@ def _plans(ctx: MetricContext) -> dict[str, _OpPlan | None]:
     return plans
 
 
-def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int | None = None) -> dict[str, int]:
-    """The counts of one node under ``plan`` (a formula that fails is an error naming the node)."""
+def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int) -> dict[str, int]:
+    """The counts of one node run ``repeat`` times under ``plan`` (a formula that fails is an error naming the node)."""
     if plan.macs is None and plan.flops is None:
         return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
-    r = node.repeat if repeat is None else repeat
+    r = repeat
     try:  # int(): a plugin's formula may return a float; counts are whole numbers (as FormulaTables.count)
         macs = int(plan.macs(view)) * r if plan.macs else 0
         mac_flops = 2 * macs

@@ -41,13 +41,9 @@ class ModelSizeMetric(Metric):
         owner = param_owners(ctx)
         layer_bits: dict[str, int] = {layer.name: 0 for layer in ctx.layers}
         total_bits = 0
-        fixed_bits = None if opts.layer_bits else opts.weight_bits  # no pattern to match: one rule for all
         for p in counted_params(ctx).values():
             layer = owner.get(p.name, "")
-            if opts.layer_bits:
-                b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
-            else:
-                b = p.numel * (fixed_bits or dtypes.bits(p.dtype))
+            b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
             total_bits += b
             if layer:
                 layer_bits[layer] += b

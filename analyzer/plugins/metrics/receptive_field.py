@@ -115,20 +115,15 @@ class ReceptiveFieldMetric(Metric):
                 fields[t] = out
         res = MetricResult()
         best = 0
-        rows: dict[int, dict] = {}  # by field: an elementwise chain shares its input's field object
         for layer in ctx.layers:
             rf = fields.get(layer.outputs[0]) if layer.outputs else None
             if not rf:
                 res.layers[layer.name] = {"receptive_field": None, "receptive_field_jump": None}
                 continue
-            row = rows.get(id(rf))
-            if row is None:
-                dims = sorted(rf)
-                sizes = [rf[d][0] for d in dims]
-                best = max(best, *sizes)
-                row = rows[id(rf)] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in dims]}
-            res.layers[layer.name] = {"receptive_field": list(row["receptive_field"]),
-                                      "receptive_field_jump": list(row["receptive_field_jump"])}  # fmt: skip
+            dims = sorted(rf)
+            sizes = [rf[d][0] for d in dims]
+            best = max(best, *sizes)
+            res.layers[layer.name] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in dims]}
         res.totals = {"max_receptive_field": best}
         return res
 

@@ -25,7 +25,7 @@ from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import activation_storages
 from analyzer.plugins.metrics.model_size import weight_bits
-from analyzer.plugins.metrics.params import counted, counted_params
+from analyzer.plugins.metrics.params import counted_params
 
 
 class TrafficMetric(Metric):
@@ -50,10 +50,9 @@ class TrafficMetric(Metric):
         node_counts, layer_counts = compute.nodes, compute.layers
         infos, nodes, tensors = g.infos(), g.node, g.tensors
         category = {op.name: op.category for op in ctx.vocabulary}
-        weights = counted_params(ctx)
-        weight_elems = {n: (weights[n].numel if n in weights else 0) for n in g.params}
-        # weight bytes at model-size bit widths; with layer_bits they depend on the layer's name
-        sizes = None if opts.layer_bits else _fixed_weight_bytes(weight_elems, ctx)
+        weight_params = counted_params(ctx)  # uncounted parameters (biases with bias=False) move nothing
+        # bytes at model-size bit widths; with layer_bits they depend on the layer's name, so per layer
+        sizes = {} if opts.layer_bits else {n: _weight_bytes(p, "", opts) for n, p in weight_params.items()}
         naive = opts.naive_traffic
         res = MetricResult()
         t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
@@ -75,7 +74,8 @@ class TrafficMetric(Metric):
                     for t in info.act_inputs:
                         reads += tensors[t].numel * r
                 for p in info.params:
-                    weights += weight_elems[p.name] * r
+                    if p.name in weight_params:
+                        weights += p.numel * r
                 for t in info.act_outputs:
                     writes += tensors[t].numel * r
             read_b = weight_b = write_b = 0
@@ -83,8 +83,9 @@ class TrafficMetric(Metric):
                 ins, outs = layer.inputs, layer.outputs  # one tensor each, mostly: no set needed
                 read_b = reps * (storages[roots[ins[0]]].bytes if len(ins) == 1 else _storage_bytes(ins, roots, storages))
                 write_b = reps * (storages[roots[outs[0]]].bytes if len(outs) == 1 else _storage_bytes(outs, roots, storages))
-                for p in layer.params:
-                    weight_b += sizes[p] if sizes is not None else _layer_weight_bytes(g.params[p], layer.name, opts)
+                for name in layer.params:
+                    if name in weight_params:
+                        weight_b += _weight_bytes(weight_params[name], layer.name, opts) if opts.layer_bits else sizes[name]
                 weight_b *= reps
             else:
                 reads = weights = writes = 0
@@ -121,14 +122,9 @@ def _storage_bytes(tensors: list[str], roots: dict[str, str], storages: dict) ->
     return sum(storages[r].bytes for r in {roots[t] for t in tensors})
 
 
-def _fixed_weight_bytes(weight_elems: dict[str, int], ctx: MetricContext) -> dict[str, int]:
-    """Bytes of every parameter when no ``layer_bits`` pattern applies (0 for uncounted ones)."""
-    bits, params = ctx.options.weight_bits, ctx.graph.params
-    return {n: -(-e * (bits or dtypes.bits(params[n].dtype)) // 8) for n, e in weight_elems.items()}
-
-
-def _layer_weight_bytes(p: Param, layer: str, opts: AnalysisOptions) -> int:
-    return -(-p.numel * weight_bits(p.name, p.dtype, layer, opts) // 8) if counted(p, opts) else 0
+def _weight_bytes(p: Param, layer: str, opts: AnalysisOptions) -> int:
+    """Bytes of parameter ``p`` read by ``layer``, at the bit width model size stores it with."""
+    return -(-p.numel * weight_bits(p.name, p.dtype, layer, opts) // 8)
 
 
 @hookimpl
