@@ -8,6 +8,7 @@ import pytest
 import analyzer
 from analyzer import GraphBuilder
 from analyzer.core.graph import Graph
+from tests.plugins.metrics.graphs import batch_norm_with_counter
 
 
 def two_fc(dtype: str = "float32") -> Graph:
@@ -94,22 +95,7 @@ def test_mb_and_mib() -> None:
 def test_non_trainable_and_buffers_counted_counter_excluded() -> None:
     b = GraphBuilder("bn")
     x = b.input("x", (1, 2, 3, 3))
-    ins = [
-        x,
-        b.param("bn.weight", (2,), role="scale"),
-        b.param("bn.bias", (2,), role="shift"),
-        b.param("bn.running_mean", (2,), trainable=False, buffer=True, role="mean"),
-        b.param("bn.running_var", (2,), trainable=False, buffer=True, role="var"),
-        b.param(
-            "bn.num_batches_tracked",
-            (),
-            dtype="int64",
-            trainable=False,
-            buffer=True,
-            role="counter",
-        ),
-    ]
-    b.op("batch_norm", ins, (1, 2, 3, 3), {"channel_axis": 1}, name="bn")
+    batch_norm_with_counter(b, x)
     r = analyzer.analyze(b.build())
     assert r.totals["model_size_bytes"] == 32  # (2+2+2+2) * 4; the int64 counter is not a weight
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import analyzer
 from analyzer import GraphBuilder
 from analyzer.core.graph import Graph
+from tests.plugins.metrics.graphs import batch_norm_with_counter
 
 
 def tied_model() -> Graph:
@@ -56,22 +57,7 @@ def bn_model() -> Graph:
     b = GraphBuilder("bn")
     x = b.input("x", (1, 3, 4, 4))
     x = b.conv(x, 2, 1, bias=False, name="conv")
-    ins = [
-        x,
-        b.param("bn.weight", (2,), role="scale"),
-        b.param("bn.bias", (2,), role="shift"),
-        b.param("bn.running_mean", (2,), trainable=False, buffer=True, role="mean"),
-        b.param("bn.running_var", (2,), trainable=False, buffer=True, role="var"),
-        b.param(
-            "bn.num_batches_tracked",
-            (),
-            dtype="int64",
-            trainable=False,
-            buffer=True,
-            role="counter",
-        ),
-    ]
-    b.op("batch_norm", ins, (1, 2, 4, 4), {"channel_axis": 1}, name="bn")
+    batch_norm_with_counter(b, x)
     return b.build()
 
 
