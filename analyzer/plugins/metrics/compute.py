@@ -60,8 +60,11 @@ def _plans(ctx: MetricContext) -> dict[str, _OpPlan | None]:
     return plans
 
 
-def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int) -> dict[str, int]:
-    """The counts of one node run ``repeat`` times under ``plan`` (a formula that fails is an error naming the node)."""
+def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtype: str) -> dict[str, int]:
+    """The counts of one node run ``repeat`` times under ``plan``, computing in ``dtype``.
+
+    A formula that fails is an error naming the node.
+    """
     if plan.macs is None and plan.flops is None:
         return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
@@ -76,7 +79,7 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int) -> d
         other = int(plan.flops(view)) * r if plan.flops else 0
     except Exception as e:
         raise formula_error(node, e) from e
-    if dtypes.is_float(compute_dtype(ctx.graph, node, plan.category)):
+    if dtypes.is_float(dtype):
         return {"macs": macs, "flops": mac_flops + other, "mac_flops": mac_flops, "other_flops": other,
                 "int_ops": 0, "mac_int_ops": 0, "ops": mac_flops + other}  # fmt: skip
     return {"macs": macs, "flops": 0, "mac_flops": 0, "other_flops": 0,
@@ -106,26 +109,29 @@ class ComputeMetric(Metric):
         t_macs = t_mf = t_of = t_mi = t_oi = 0
         for layer in ctx.layers:
             macs = mac_flops = other_flops = mac_int = other_int = 0
-            principal = None
+            dtype = None  # the layer's: its principal node's compute dtype
             for nid in layer.nodes:
                 node = nodes(nid)
-                if principal is None and node.op == layer.op:
-                    principal = node
                 plan = plans[node.op]
-                if plan is None:
-                    continue  # unsupported: listed in the report, counted nowhere
-                c = per_node[nid] = node_counts(ctx, node, plan, infos[nid].repeat)
+                if plan is None:  # unsupported: listed in the report, counted nowhere
+                    if dtype is None and node.op == layer.op:
+                        cat = category.get(node.op)
+                        dtype = compute_dtype(g, node, cat) if cat else ""
+                    continue
+                node_dtype = compute_dtype(g, node, plan.category)
+                if dtype is None and node.op == layer.op:
+                    dtype = node_dtype
+                c = per_node[nid] = node_counts(ctx, node, plan, infos[nid].repeat, node_dtype)
                 macs += c["macs"]
                 mac_flops += c["mac_flops"]
                 other_flops += c["other_flops"]
                 mac_int += c["mac_int_ops"]
                 other_int += c["int_ops"] - c["mac_int_ops"]
-            cat = category.get(layer.op)
             flops, int_ops = mac_flops + other_flops, mac_int + other_int
             res.layers[layer.name] = {
                 "macs": macs, "flops": flops, "mac_flops": mac_flops, "other_flops": other_flops,
                 "int_ops": int_ops, "mac_int_ops": mac_int, "ops": flops + int_ops,
-                "dtype": compute_dtype(g, principal, cat) if principal and cat else "",
+                "dtype": dtype or "",
             }  # fmt: skip
             t_macs += macs
             t_mf += mac_flops
