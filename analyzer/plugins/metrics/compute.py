@@ -112,15 +112,13 @@ class ComputeMetric(Metric):
             dtype = None  # the layer's: its principal node's compute dtype
             for nid in layer.nodes:
                 node = nodes(nid)
-                plan = plans[node.op]
-                if plan is None:  # unsupported: listed in the report, counted nowhere
-                    if dtype is None and node.op == layer.op:
-                        cat = category.get(node.op)
-                        dtype = compute_dtype(g, node, cat) if cat else ""
-                    continue
-                node_dtype = compute_dtype(g, node, plan.category)
+                cat = category.get(node.op)
+                node_dtype = compute_dtype(g, node, cat) if cat else ""
                 if dtype is None and node.op == layer.op:
                     dtype = node_dtype
+                plan = plans[node.op]
+                if plan is None:
+                    continue  # unsupported: listed in the report, counted nowhere
                 c = per_node[nid] = node_counts(ctx, node, plan, infos[nid].repeat, node_dtype)
                 macs += c["macs"]
                 mac_flops += c["mac_flops"]
