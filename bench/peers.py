@@ -116,7 +116,9 @@ def _import_thop(folder: str | None) -> Any:
             sys.path.remove(folder)
 
 
-def peers(model: torch.nn.Module, inputs: dict[str, torch.Tensor], thop_dir: str | None) -> dict[str, Callable[[], Any]]:
+def peers(
+    model: torch.nn.Module, inputs: dict[str, torch.Tensor], thop_dir: str | None
+) -> dict[str, Callable[[], Any]]:
     args = tuple(inputs.values())
     out: dict[str, Callable[[], Any]] = {}
 
@@ -172,7 +174,9 @@ def peers(model: torch.nn.Module, inputs: dict[str, torch.Tensor], thop_dir: str
     def torchinfo_run() -> int:
         from torchinfo import summary
 
-        return int(summary(model, input_data=dict(inputs), verbose=0, device="meta").total_mult_adds)
+        return int(
+            summary(model, input_data=dict(inputs), verbose=0, device="meta").total_mult_adds
+        )
 
     out["torchinfo (mult-adds)"] = torchinfo_run
     return {k: _quiet(v) for k, v in out.items()}
@@ -192,7 +196,7 @@ def main() -> None:
     worst = 0.0
     for name in args.models:
         model, inputs = MODELS[name]()
-        t_ours, report = timed(lambda: analyzer.analyze(model, inputs), args.repeat)
+        t_ours, report = timed(lambda m=model, i=inputs: analyzer.analyze(m, i), args.repeat)
         print(f"\n{name}: analyzer {t_ours * 1e3:.1f} ms, {report.totals['macs']:,} MACs "
               f"({report.model['capture']}, {len(report.unsupported)} unsupported op kinds)")  # fmt: skip
         fastest = None
