@@ -1,0 +1,442 @@
+"""Hypothesis strategies shared by the property tests and ``bench/fuzz.py``.
+
+Two generators:
+
+- ``architectures()``: one framework-neutral description of a CNN (conv /
+  grouped / depthwise / batch norm / activation / pooling / residual blocks,
+  then flatten or global pooling and a dense head of linear / layer norm /
+  activation / residual blocks), which the cross-framework tests build in
+  PyTorch, Keras and Flax and ``build_arch_ir`` builds with ``GraphBuilder``.
+- ``ir_recipes()``: a random valid IR graph as a replayable list of
+  ``GraphBuilder`` calls (the CNN description plus branches, concatenation,
+  token mixing with matmul / einsum / attention / softmax), so the same
+  graph can be rebuilt at another batch size.
+
+Sizes stay small: every example analyses in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from analyzer import GraphBuilder
+from analyzer.core.graph import Graph
+
+# Multiplies every example budget: 1 in CI, large in bench/fuzz.py.
+SCALE_VARIABLE = "ANALYZER_FUZZ_SCALE"
+
+
+def budget(examples: int) -> settings:
+    """Settings for a property: ``examples`` in CI, times $ANALYZER_FUZZ_SCALE in long runs."""
+    scale = float(os.environ.get(SCALE_VARIABLE, "1"))
+    return settings(
+        max_examples=max(1, round(examples * scale)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+CI = budget(30)  # framework-free graphs analyse in milliseconds
+CI_FRAMEWORKS = budget(8)  # three framework captures per example
+
+# activation functions every framework (and the builder) has under one meaning
+ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "silu", "gelu", "hardswish", "leaky_relu", "elu")
+
+
+# --- the architecture description -------------------------------------------
+@dataclass(frozen=True)
+class Conv:
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    groups: int
+    bias: bool
+
+
+@dataclass(frozen=True)
+class Depthwise:
+    kernel: int
+    stride: int
+    padding: int
+    bias: bool
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    pass
+
+
+@dataclass(frozen=True)
+class Activation:
+    kind: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    kind: str  # "max" | "avg"
+    kernel: int
+    stride: int
+
+
+@dataclass(frozen=True)
+class Residual:
+    body: tuple[Any, ...]  # shape-preserving blocks; the block returns x + body(x)
+
+
+@dataclass(frozen=True)
+class Linear:
+    out_features: int
+    bias: bool
+
+
+@dataclass(frozen=True)
+class LayerNorm:
+    pass
+
+
+@dataclass(frozen=True)
+class Arch:
+    """``batch`` x ``channels`` x ``size`` x ``size`` in, ``features`` on the image,
+    ``head`` ("flatten" or "gap") to a vector, then ``classifier`` on the vector."""
+
+    batch: int
+    channels: int
+    size: int
+    features: tuple[Any, ...]
+    head: str
+    classifier: tuple[Any, ...]
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def _conv(draw, c: int, h: int, same: bool) -> Conv:
+    """A convolution from ``c`` channels at ``h`` x ``h``; ``same``: keeps the shape."""
+    if same:
+        kernel = draw(st.sampled_from([k for k in (1, 3) if k <= h + k - 1]))
+        stride, padding, out = 1, (kernel - 1) // 2, c
+    else:
+        out = draw(st.integers(1, 8))
+        padding = draw(st.integers(0, 1))
+        kernel = draw(st.integers(1, min(3, h + 2 * padding)))
+        stride = draw(st.integers(1, 2))
+    groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
+    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()))
+
+
+@st.composite
+def _depthwise(draw, h: int, same: bool) -> Depthwise:
+    if same:
+        kernel = draw(st.sampled_from((1, 3)))
+        return Depthwise(kernel, 1, (kernel - 1) // 2, draw(st.booleans()))
+    padding = draw(st.integers(0, 1))
+    kernel = draw(st.integers(1, min(3, h + 2 * padding)))
+    return Depthwise(kernel, draw(st.integers(1, 2)), padding, draw(st.booleans()))
+
+
+@st.composite
+def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
+    kinds = ["conv", "depthwise", "bn", "act"]
+    if not same:
+        kinds.append("pool")
+    if depth == 0:
+        kinds.append("residual")
+    kind = draw(st.sampled_from(kinds))
+    if kind == "conv":
+        return draw(_conv(c, h, same))
+    if kind == "depthwise":
+        return draw(_depthwise(h, same))
+    if kind == "bn":
+        return BatchNorm()
+    if kind == "act":
+        return Activation(draw(st.sampled_from(ACTIVATIONS)))
+    if kind == "pool":
+        kernel = draw(st.integers(1, min(3, h)))
+        return Pool(draw(st.sampled_from(("max", "avg"))), kernel, draw(st.integers(1, 2)))
+    body = tuple(draw(st.lists(_feature_block(c, h, True, depth + 1), min_size=1, max_size=3)))
+    return Residual(body)
+
+
+def feature_shape(block: Any, c: int, h: int) -> tuple[int, int]:
+    """Channels and size after ``block``."""
+    if isinstance(block, Conv):
+        return block.out_channels, conv_out(h, block.kernel, block.stride, block.padding)
+    if isinstance(block, Depthwise):
+        return c, conv_out(h, block.kernel, block.stride, block.padding)
+    if isinstance(block, Pool):
+        return c, conv_out(h, block.kernel, block.stride, 0)
+    return c, h
+
+
+@st.composite
+def _dense_block(draw, f: int, depth: int) -> Any:
+    kinds = ["linear", "ln", "act"] + (["residual"] if depth == 0 else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "linear":
+        out = f if depth else draw(st.integers(1, 12))
+        return Linear(out, draw(st.booleans()))
+    if kind == "ln":
+        return LayerNorm()
+    if kind == "act":
+        return Activation(draw(st.sampled_from(ACTIVATIONS)))
+    return Residual(tuple(draw(st.lists(_dense_block(f, depth + 1), min_size=1, max_size=3))))
+
+
+@st.composite
+def architectures(draw, max_blocks: int = 5) -> Arch:
+    batch = draw(st.integers(1, 3))
+    c = channels = draw(st.integers(1, 6))
+    h = size = draw(st.integers(3, 10))
+    features = []
+    for _ in range(draw(st.integers(0, max_blocks))):
+        block = draw(_feature_block(c, h, False, 0))
+        features.append(block)
+        c, h = feature_shape(block, c, h)
+    head = draw(st.sampled_from(("flatten", "gap")))
+    f = c * h * h if head == "flatten" else c
+    classifier = []
+    for _ in range(draw(st.integers(0, 3))):
+        block = draw(_dense_block(f, 0))
+        classifier.append(block)
+        if isinstance(block, Linear):
+            f = block.out_features
+    return Arch(batch, channels, size, tuple(features), head, tuple(classifier))
+
+
+# --- the description built with GraphBuilder (NCHW) ------------------------
+def build_arch_ir(arch: Arch, batch: int | None = None) -> Graph:
+    b = GraphBuilder("arch")
+    x = b.input("x", (batch or arch.batch, arch.channels, arch.size, arch.size))
+    for i, block in enumerate(arch.features):
+        x = _ir_block(b, block, x, f"b{i}")
+    if arch.head == "gap":
+        x = b.global_avg_pool(x, name="gap")
+    x = b.flatten(x, name="flatten")
+    for i, block in enumerate(arch.classifier):
+        x = _ir_block(b, block, x, f"fc{i}")
+    return b.build(x)
+
+
+def _ir_block(b: GraphBuilder, block: Any, x: str, name: str) -> str:
+    if isinstance(block, Conv):
+        return b.conv(x, block.out_channels, block.kernel, block.stride, block.padding,
+                      groups=block.groups, bias=block.bias, name=name)  # fmt: skip
+    if isinstance(block, Depthwise):
+        c = b.shape(x)[1]
+        return b.conv(x, c, block.kernel, block.stride, block.padding, groups=c,
+                      bias=block.bias, name=name)  # fmt: skip
+    if isinstance(block, BatchNorm):
+        return b.batch_norm(x, name=name)
+    if isinstance(block, Activation):
+        return b.activation(block.kind, x, name=name)
+    if isinstance(block, Pool):
+        pool = b.max_pool if block.kind == "max" else b.avg_pool
+        return pool(x, block.kernel, block.stride, name=name)
+    if isinstance(block, Linear):
+        return b.linear(x, block.out_features, block.bias, name=name)
+    if isinstance(block, LayerNorm):
+        return b.layer_norm(x, name=name)
+    assert isinstance(block, Residual)
+    y = x
+    with b.scope(name):
+        for j, inner in enumerate(block.body):
+            y = _ir_block(b, inner, y, f"body.{j}")
+    return b.add(x, y, name=name)
+
+
+# --- random IR graphs as replayable GraphBuilder calls -----------------------
+@dataclass(frozen=True)
+class Recipe:
+    """GraphBuilder calls: ``(method, args, kwargs)``; ``"input"`` shapes omit the batch."""
+
+    batch: int
+    calls: tuple[tuple[str, tuple, dict], ...]
+
+    def build(self, batch: int | None = None) -> Graph:
+        b = GraphBuilder("random", framework="builder")
+        for method, args, kwargs in self.calls:
+            if method == "input":
+                name, shape = args
+                b.input(name, (batch or self.batch, *shape))
+            else:
+                getattr(b, method)(*args, **kwargs)
+        return b.build()
+
+
+class _Recorder:
+    """A GraphBuilder at batch 1 that records each call, so draws can read shapes."""
+
+    def __init__(self) -> None:
+        self.b = GraphBuilder("random")
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.images: list[str] = []  # rank-4 activations, NCHW
+        self.tokens: list[str] = []  # rank-3 activations, (N, L, D)
+        self.vectors: list[str] = []  # rank-2 activations
+        self.n = 0
+
+    def name(self, base: str) -> str:
+        self.n += 1
+        return f"{base}{self.n}"
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> str:
+        self.calls.append((method, args, kwargs))
+        out = getattr(self.b, method)(*args, **kwargs)
+        rank = len(self.b.shape(out))
+        {4: self.images, 3: self.tokens, 2: self.vectors}[rank].append(out)
+        return out
+
+    def input(self, name: str, shape: tuple[int, ...]) -> str:
+        self.calls.append(("input", (name, shape), {}))
+        out = self.b.input(name, (1, *shape))
+        {3: self.images, 2: self.tokens, 1: self.vectors}[len(shape)].append(out)
+        return out
+
+    def shape(self, t: str) -> tuple[int, ...]:
+        return self.b.shape(t)
+
+
+@st.composite
+def _image_step(draw, r: _Recorder) -> None:
+    x = draw(st.sampled_from(r.images))
+    _, c, h, w = r.shape(x)
+    kind = draw(
+        st.sampled_from(("conv", "conv", "bn", "act", "pool", "add", "concat", "tokens", "gap"))
+    )
+    name = r.name(kind)
+    if kind == "conv":
+        out = draw(st.integers(1, 8))
+        padding = draw(st.integers(0, 1))
+        dilation = draw(st.integers(1, 2))
+        reach = min(h, w) + 2 * padding
+        kernel = draw(st.integers(1, max(1, min(3, (reach - 1) // dilation + 1))))
+        if dilation * (kernel - 1) + 1 > reach:
+            dilation = 1
+        groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
+        r.call("conv", x, out, kernel, draw(st.integers(1, 2)), padding, dilation, groups,
+               draw(st.booleans()), name=name)  # fmt: skip
+    elif kind == "bn":
+        r.call("batch_norm", x, name=name)
+    elif kind == "act":
+        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+    elif kind == "pool":
+        kernel = draw(st.integers(1, min(3, h, w)))
+        method = draw(st.sampled_from(("max_pool", "avg_pool")))
+        r.call(method, x, kernel, draw(st.integers(1, 2)), name=name)
+    elif kind in ("add", "concat"):
+        same = [t for t in r.images if r.shape(t)[2:] == (h, w)]
+        y = draw(st.sampled_from(same))
+        if kind == "add":
+            y = y if r.shape(y) == r.shape(x) else x
+            r.call("add", x, y, name=name)
+        else:
+            r.call("concat", [x, y], 1, name=name)
+    elif kind == "gap":
+        r.call("flatten", r.call("global_avg_pool", x, name=name), name=r.name("flat"))
+    else:  # image -> tokens: (N, C, H*W) then (N, H*W, C)
+        t = r.call("reshape", x, (-1, c, h * w), name=name)
+        if draw(st.booleans()):
+            r.call("permute", t, (0, 2, 1), name=r.name("perm"))
+
+
+@st.composite
+def _token_step(draw, r: _Recorder) -> None:
+    x = draw(st.sampled_from(r.tokens))
+    _, seq, d = r.shape(x)
+    kind = draw(
+        st.sampled_from(
+            ("linear", "ln", "act", "softmax", "matmul", "einsum", "attention", "add", "flatten")
+        )
+    )
+    name = r.name(kind)
+    if kind == "linear":
+        r.call("linear", x, draw(st.integers(1, 8)), draw(st.booleans()), name=name)
+    elif kind == "ln":
+        r.call("layer_norm", x, affine=draw(st.booleans()), name=name)
+    elif kind == "act":
+        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+    elif kind == "softmax":
+        r.call("softmax", x, name=name)
+    elif kind == "matmul":  # x @ x^T: (N, L, L)
+        xt = r.call("permute", x, (0, 2, 1), name=r.name("perm"))
+        r.call("matmul", x, xt, name=name)
+    elif kind == "einsum":
+        xt = r.call("permute", x, (0, 2, 1), name=r.name("perm"))
+        r.call("einsum", "bld,bdm->blm", x, xt, name=name)
+    elif kind == "attention":
+        others = [t for t in r.tokens if r.shape(t)[2] == d]
+        k = draw(st.sampled_from(others))
+        v = draw(st.sampled_from([t for t in r.tokens if r.shape(t)[1] == r.shape(k)[1]]))
+        r.call("attention", x, k, v, name=name)
+    elif kind == "add":
+        same = [t for t in r.tokens if r.shape(t) == r.shape(x)]
+        r.call("add", x, draw(st.sampled_from(same)), name=name)
+    else:
+        r.call("flatten", x, name=name)
+
+
+@st.composite
+def _vector_step(draw, r: _Recorder) -> None:
+    x = draw(st.sampled_from(r.vectors))
+    kind = draw(st.sampled_from(("linear", "linear", "ln", "act", "softmax", "add")))
+    name = r.name(kind)
+    if kind == "linear":
+        r.call("linear", x, draw(st.integers(1, 12)), draw(st.booleans()), name=name)
+    elif kind == "ln":
+        r.call("layer_norm", x, name=name)
+    elif kind == "act":
+        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+    elif kind == "softmax":
+        r.call("softmax", x, name=name)
+    else:
+        same = [t for t in r.vectors if r.shape(t) == r.shape(x)]
+        r.call("add", x, draw(st.sampled_from(same)), name=name)
+
+
+@st.composite
+def ir_recipes(draw, max_steps: int = 12) -> Recipe:
+    """A random valid graph: one or two inputs, then steps on any earlier activation."""
+    r = _Recorder()
+    r.input("x", (draw(st.integers(1, 6)), draw(st.integers(3, 9)), draw(st.integers(3, 9))))
+    if draw(st.booleans()):
+        r.input("t", (draw(st.integers(1, 6)), draw(st.integers(1, 8))))
+    for _ in range(draw(st.integers(1, max_steps))):
+        pools = [
+            (p, s)
+            for p, s in (
+                (r.images, _image_step),
+                (r.tokens, _token_step),
+                (r.vectors, _vector_step),
+            )
+            if p
+        ]
+        _, step = draw(st.sampled_from(pools))
+        draw(step(r))
+    return Recipe(draw(st.integers(1, 4)), tuple(r.calls))
+
+
+@dataclass(frozen=True)
+class ArchRecipe:
+    """An architecture description as a graph recipe (same ``build(batch)`` as ``Recipe``)."""
+
+    arch: Arch
+
+    def build(self, batch: int | None = None) -> Graph:
+        return build_arch_ir(self.arch, batch)
+
+
+def ir_graphs() -> st.SearchStrategy[Recipe | ArchRecipe]:
+    """Random IR graphs of both generators."""
+    return st.one_of(ir_recipes(), architectures().map(ArchRecipe))

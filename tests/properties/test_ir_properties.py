@@ -1,0 +1,235 @@
+"""Properties of the metrics over random valid IR graphs (GraphBuilder, no framework).
+
+Reference values are computed here from the graph and docs/metrics.md's
+conventions, not by the metric plugins: MACs and dot products per
+contraction, the aliasing rule (views and sole-reader activations share
+their input's storage) and the lecture peak per layer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import analyzer
+from analyzer.core.graph import Graph
+from analyzer.core.ops import BUILTIN_OPS, Category
+from analyzer.core.options import AnalysisOptions
+from analyzer.core.report import Report
+from analyzer.core.serialize import graph_from_dict, graph_to_dict
+from tests.properties.strategies import CI, Recipe, ir_graphs
+
+CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
+graphs = ir_graphs()
+
+
+def numel(shape) -> int:
+    return math.prod(shape)
+
+
+# --- independent counts ------------------------------------------------------
+def contraction_counts(g: Graph) -> tuple[int, int, int]:
+    """(MACs, dot products, bias additions) by the formulas of docs/metrics.md."""
+    macs = dots = bias = 0
+    for n in g.nodes():
+        out = numel(g.shape(n.outputs[0]))
+        if n.op == "conv":
+            a = n.attrs
+            macs += out * a["in_channels"] // a["groups"] * numel(a["kernel_size"])
+        elif n.op in ("linear", "matmul", "einsum"):  # einsums here: "bld,bdm->blm"
+            macs += out * g.shape(n.inputs[0])[-1]
+        elif n.op == "attention":
+            q, k, v = (g.shape(t) for t in n.inputs[:3])
+            bh = numel(q[:-2])
+            macs += bh * q[-2] * k[-2] * (q[-1] + v[-1])
+            dots += bh * q[-2] * (k[-2] + v[-1])  # QK^T scores, then AV outputs
+            continue
+        else:
+            continue
+        dots += out
+        if any(g.params[p].role == "bias" for p in n.inputs if p in g.params):
+            bias += out
+    return macs, dots, bias
+
+
+def storage_roots(g: Graph) -> dict[str, str]:
+    """Aliasing per docs/metrics.md: views alias their input; an activation function runs
+    in place when it is its input's only reader and the input is not a graph output."""
+    root = {t: t for t in g.inputs}
+    for n in g.nodes():
+        acts = [t for t in n.inputs if g.is_activation(t)]
+        cat = CATEGORY.get(n.op)
+        in_place = (
+            cat is Category.ACTIVATION
+            and len(g.consumers(acts[0])) == 1
+            and acts[0] not in g.outputs
+        )
+        for t in n.outputs:
+            root[t] = root[acts[0]] if acts and (cat is Category.VIEW or in_place) else t
+    return root
+
+
+def layer_io(g: Graph, report: Report) -> list[set[str]]:
+    """Per layer, the storages it reads from outside or writes for outside."""
+    root = storage_roots(g)
+    result = []
+    for row in report.layers:
+        members = set(row.nodes)
+        produced = {t for nid in row.nodes for t in g.node(nid).outputs}
+        io = set()
+        for nid in row.nodes:
+            node = g.node(nid)
+            io |= {root[t] for t in node.inputs if g.is_activation(t) and t not in produced}
+            for t in node.outputs:
+                readers = {c.id for c in g.consumers(t)}
+                if t in g.outputs or readers - members:
+                    io.add(root[t])
+        result.append(io)
+    return result
+
+
+def analyze(g: Graph, **options) -> Report:
+    return analyzer.analyze_graph(g, AnalysisOptions(**options))
+
+
+# --- properties ---------------------------------------------------------------
+@CI
+@given(graphs)
+def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
+    g = recipe.build()
+    r = analyze(g)
+    summed = [q for q, info in r.quantities.items() if info["total"] == "sum" and q in r.totals
+              and all(q in row.values for row in r.layers)]  # fmt: skip
+    assert {"params", "non_trainable_params", "macs", "flops", "memory_bytes"} <= set(summed)
+    for q in summed:
+        assert r.totals[q] == sum(row[q] for row in r.layers), q
+    for q in ("io_activations", "live_activations"):  # totals that are maxima
+        assert r.quantities[q]["total"] == "max"
+    assert r.totals["peak_activations"] == max(row["io_activations"] for row in r.layers)
+    assert r.totals["peak_live_activations"] == max(row["live_activations"] for row in r.layers)
+    inputs = sum(numel(g.shape(t)) for t in g.inputs)
+    assert r.totals["total_activations"] == inputs + sum(row["activations"] for row in r.layers)
+    # every parameter is float32 and used: 4 bytes each, owned by exactly one layer
+    assert r.totals["model_size_bytes"] == 4 * r.totals["total_params"]
+    assert r.totals["model_size_bytes"] == sum(row["weight_bytes"] for row in r.layers)
+    assert r.totals["total_params"] == sum(p.numel for p in g.params.values())
+    # module roll-ups: top-level modules add up to the totals too
+    top = [m for m in r.modules(1)]
+    for q in ("params", "macs", "flops"):
+        assert sum(m.values[q] for m in top) == r.totals[q], q
+
+
+@CI
+@given(graphs, st.integers(2, 5))
+def test_macs_scale_linearly_with_batch(recipe: Recipe, batch: int) -> None:
+    one, many = analyze(recipe.build(1)).totals, analyze(recipe.build(batch)).totals
+    assert many["macs"] == batch * one["macs"]
+    for q in ("flops", "mac_flops", "other_flops", "total_activations", "peak_activations",
+              "peak_live_activations"):  # fmt: skip
+        assert many[q] == batch * one[q], q
+    for q in ("params", "non_trainable_params", "model_size_bytes"):
+        assert many[q] == one[q], q
+
+
+@CI
+@given(graphs)
+def test_macs_match_the_analytic_count(recipe: Recipe) -> None:
+    g = recipe.build()
+    macs, _, _ = contraction_counts(g)
+    assert analyze(g).totals["macs"] == macs
+
+
+@CI
+@given(graphs)
+def test_activation_peaks(recipe: Recipe) -> None:
+    g = recipe.build()
+    r = analyze(g)
+    sizes = {t: numel(g.shape(t)) for t in g.tensors}
+    io = layer_io(g, r)
+    lecture = max(sum(sizes[s] for s in storages) for storages in io)
+    assert r.totals["peak_activations"] == lecture
+    for row, storages in zip(r.layers, io, strict=True):
+        assert row["io_activations"] == sum(sizes[s] for s in storages), row.name
+    largest = max(sizes[s] for storages in io for s in storages)
+    assert r.totals["peak_live_activations"] >= largest
+    assert r.totals["peak_live_activations"] >= r.totals["peak_activations"]
+    assert r.totals["total_activations"] >= r.totals["peak_live_activations"]
+
+
+@CI
+@given(graphs)
+def test_flops_conventions(recipe: Recipe) -> None:
+    g = recipe.build()
+    macs, dots, bias = contraction_counts(g)
+    default, exact = analyze(g).totals, analyze(g, exact_flops=True).totals
+    assert default["flops"] >= 2 * default["macs"]
+    assert default["mac_flops"] == 2 * macs + bias
+    assert exact["mac_flops"] == 2 * macs - dots + bias  # docs/metrics.md, exact_flops
+    assert exact["other_flops"] == default["other_flops"]
+    assert exact["flops"] == exact["mac_flops"] + exact["other_flops"]
+    no_bias = analyze(g, bias=False).totals
+    assert no_bias["mac_flops"] == 2 * macs
+
+
+def assert_same_graph(a: Graph, b: Graph) -> None:
+    assert (a.name, a.framework, a.meta, a.inputs, a.outputs) == (
+        b.name,
+        b.framework,
+        b.meta,
+        b.inputs,
+        b.outputs,
+    )
+    assert a.tensors == b.tensors and a.params == b.params
+    assert list(a.nodes()) == list(b.nodes())
+    assert list(a.nx.edges(keys=True, data=True)) == list(b.nx.edges(keys=True, data=True))
+
+
+@CI
+@given(graphs)
+def test_json_round_trip_is_lossless(recipe: Recipe) -> None:
+    g = recipe.build()
+    doc = json.dumps(graph_to_dict(g))
+    back = graph_from_dict(json.loads(doc))
+    assert_same_graph(g, back)
+    assert json.dumps(graph_to_dict(back)) == doc
+    assert analyze(back).to_json() == analyze(g).to_json()
+
+
+ANALYZE_FILES = """
+import sys
+import analyzer
+for path in sys.argv[1:]:
+    print(analyzer.analyze(path).to_json())
+"""
+
+
+def test_report_is_byte_identical_across_processes(tmp_path: Path) -> None:
+    """Reports of saved random graphs: in this process and in two fresh ones with
+    different hash seeds (set and dict order must not leak into the report)."""
+    paths: list[Path] = []
+
+    @CI
+    @given(graphs)
+    def save(recipe: Recipe) -> None:
+        if len(paths) < 8:
+            path = tmp_path / f"g{len(paths)}.json"
+            analyzer.save_graph(recipe.build(), path)
+            paths.append(path)
+
+    save()
+    here = "".join(analyzer.analyze(str(p)).to_json() + "\n" for p in paths)
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        cmd = [sys.executable, "-c", ANALYZE_FILES, *map(str, paths)]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        outs.append(out.stdout)
+    assert outs[0] == outs[1] == here
