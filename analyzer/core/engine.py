@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from analyzer.core import completeness
+from analyzer.core.completeness import Completeness
 from analyzer.core.errors import AnalysisError, AnalyzerError, UnsupportedOpsError, UsageError
 from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph, GraphError
@@ -90,25 +91,17 @@ def to_graph(
         raise AnalysisError(f"{fe.name} frontend could not convert the model: {type(e).__name__}: {first}") from e
 
 
-def _unsupported(graph: Graph, ps: PluginSet) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    counts: Counter[tuple[str, str]] = Counter()
-    supported: dict[str, bool] = {}  # per op name, not per node
-    for node in graph.nodes():
-        ok = supported.get(node.op)
-        if ok is None:
-            ok = supported[node.op] = ps.formulas.supports(ps.vocabulary.get(node.op))
-        if not ok:
-            counts[(node.op, node.source_op)] += 1
-    rows = [{"op": op, "source_op": src, "count": c} for (op, src), c in counts.most_common()]
+def _coverage(graph: Graph, unsupported: list[dict[str, Any]], found: Completeness) -> dict[str, Any]:
+    """Node counts (``unsupported_share`` is by nodes) and the shares of the model the gaps hide."""
     total = len(graph)
-    bad = sum(counts.values())
-    coverage = {
+    bad = sum(u["count"] for u in unsupported)
+    return {
         "nodes": total,
         "supported_nodes": total - bad,
         "unsupported_nodes": bad,
         "unsupported_share": bad / total if total else 0.0,
+        **found.coverage(),
     }
-    return rows, coverage
 
 
 def analyze_graph(
@@ -122,19 +115,23 @@ def analyze_graph(
     except GraphError as e:
         raise AnalysisError(f"invalid graph: {e}") from None
     graph = canonicalize(graph)
-    unsupported, coverage = _unsupported(graph, ps)
-    if opts.strict and unsupported:
-        ops = ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
-        raise UnsupportedOpsError(f"{coverage['unsupported_nodes']} unsupported op(s) under --strict: {ops}")
+    layers = graph.layers()
+    metrics = ps.metric_order()
+    gaps = completeness.scan(graph, ps.formulas, ps.vocabulary)
+    unsupported = completeness.unsupported_rows(gaps)
+    found = completeness.assess(graph, layers, gaps, metrics, opts, ps.vocabulary)
+    coverage = _coverage(graph, unsupported, found)
+    if opts.strict and not found.complete:
+        raise UnsupportedOpsError(completeness.strict_message(found, unsupported))
     device_specs = [ps.devices.get(d) for d in devices]  # unknown names fail before any work
 
-    layers = graph.layers()
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
     quantities: dict[str, dict[str, str]] = {}
-    for metric in ps.metric_order():
+    for metric in metrics:
         ctx.results[metric.name] = metric.compute(ctx)
         for q in metric.quantities:
-            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "total": q.total}
+            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "total": q.total,
+                                  "complete": q.name not in found.quantities}  # fmt: skip
 
     totals: dict[str, Any] = {}
     details: dict[str, Any] = {}
@@ -152,15 +149,18 @@ def analyze_graph(
         for per_layer in layer_results:
             values |= per_layer.get(layer.name, _NONE)  # |=: no method lookup, for 100s of layers x metrics
         shapes = [list(tensors[t].shape) for t in layer.outputs]
-        rows.append(LayerRow(layer.name, layer.op, layer.scope, shapes, values, list(layer.nodes)))
+        row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, list(layer.nodes))
+        marks = found.layers.get(layer.name)
+        if marks:
+            row.incomplete = {q: marks[q] for q in values if q in marks}  # values' order: deterministic
+        rows.append(row)
 
     hardware = [ps.hardware_model_for(spec.device_class).evaluate(ctx, spec) for spec in device_specs]
+    for result in hardware:
+        completeness.mark_hardware(found, result)
     warnings = list(graph.meta.get("warnings", []))
-    if unsupported:
-        warnings.append(
-            f"{coverage['unsupported_nodes']} of {coverage['nodes']} ops are unsupported and not counted: "
-            + ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
-        )
+    if not found.complete:
+        warnings.append(_incomplete_warning(found, coverage))
     model_info = {
         "name": graph.name,
         "framework": graph.framework,
@@ -176,8 +176,16 @@ def analyze_graph(
     return Report(
         model=model_info, totals=totals, layers=rows, hardware=hardware, unsupported=unsupported,
         coverage=coverage, quantities=quantities, options=_options_dict(opts), details=details,
-        warnings=warnings, graph=graph,
+        warnings=warnings, graph=graph, completeness=found,
     )  # fmt: skip
+
+
+def _incomplete_warning(found: Completeness, coverage: dict[str, Any]) -> str:
+    """The share of the model the gaps hide, the node count, and the totals they leave incomplete."""
+    nodes = f"{coverage['uncounted_nodes']} of {coverage['nodes']} ops uncounted"
+    if coverage["unsupported_nodes"]:
+        nodes += f", {coverage['unsupported_nodes']} without a formula"
+    return f"incomplete totals: {found.describe()} [{nodes}]; incomplete: {found.affected()}"
 
 
 def _options_dict(opts: AnalysisOptions) -> dict[str, Any]:

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
 from analyzer.core.metric import Number
-from analyzer.core.rollup import ModuleRow, rollup
+from analyzer.core.rollup import ModuleRow, module_path, rollup
 
 if TYPE_CHECKING:
     from analyzer.core.graph import Graph
@@ -32,6 +33,8 @@ class LayerRow:
     """One layer: name, principal op, scope, output shapes and metric values.
 
     Metric values are read as attributes or items: ``row.macs``, ``row["macs"]``.
+    ``incomplete`` maps each value an uncounted part makes incomplete to its
+    bound (``lower``, ``upper``, ``unknown``; docs/completeness.md).
     """
 
     name: str
@@ -40,6 +43,7 @@ class LayerRow:
     output_shapes: list[list[int]]
     values: dict[str, Number] = field(default_factory=dict)
     nodes: list[str] = field(default_factory=list)
+    incomplete: dict[str, str] = field(default_factory=dict)
 
     def __getattr__(self, key: str) -> Number:
         try:
@@ -48,7 +52,7 @@ class LayerRow:
             raise AttributeError(key) from None
 
     def __getitem__(self, key: str) -> Any:
-        if key in ("name", "op", "scope", "output_shapes", "nodes"):
+        if key in ("name", "op", "scope", "output_shapes", "nodes", "incomplete"):
             return getattr(self, key)
         return self.values[key]
 
@@ -65,6 +69,8 @@ class LayerRow:
         d["output_shapes"] = self.output_shapes
         d.update((k, v) for k, v in self.values.items() if k not in d)
         d["nodes"] = self.nodes
+        if self.incomplete:
+            d["incomplete"] = self.incomplete
         return d
 
 
@@ -83,6 +89,12 @@ class Report:
     details: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     graph: Graph | None = field(default=None, repr=False)
+    completeness: Completeness = field(default_factory=Completeness)
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing was left uncounted (docs/completeness.md)."""
+        return self.completeness.complete
 
     def layer(self, name: str) -> LayerRow:
         for row in self.layers:
@@ -99,28 +111,53 @@ class Report:
     def modules(self, depth: int | None = None) -> list[ModuleRow]:
         """Per-module roll-ups (a tree in depth-first order), down to ``depth``."""
         aggregate = {q: info.get("total", "sum") for q, info in self.quantities.items()}
-        return rollup(self.layers, aggregate, depth)
+        modules = rollup(self.layers, aggregate, depth)
+        if any(row.incomplete for row in self.layers):
+            _mark_modules(modules, self.layers)
+        return modules
 
     def to_dict(self) -> dict[str, Any]:
         totals = {k: self.totals.get(k) for k in CORE_TOTALS}
         totals.update((k, v) for k, v in self.totals.items() if k not in totals)
+        hardware = [r.to_dict() for r in self.hardware]
+        for entry in hardware:
+            marks = self.completeness.hardware.get(entry["device"])
+            if marks:
+                entry["incomplete"] = marks
         return {
             "schema": SCHEMA,
             "model": self.model,
             "totals": totals,
             "layers": [row.to_dict() for row in self.layers],
             "modules": [m.to_dict() for m in self.modules()],
-            "hardware": [r.to_dict() for r in self.hardware],
+            "hardware": hardware,
             "unsupported": self.unsupported,
             "coverage": self.coverage,
             "quantities": self.quantities,
             "options": self.options,
             "details": self.details,
             "warnings": self.warnings,
+            "completeness": self.completeness.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, default=json_default)
+
+
+def _mark_modules(modules: list[ModuleRow], rows: list[LayerRow]) -> None:
+    """A module's value is incomplete where one of its layers' is (bounds joined as in completeness)."""
+    by_path = {m.path: m for m in modules}
+    for row in rows:
+        if not row.incomplete:
+            continue
+        parts = module_path(row)
+        for d in range(1, len(parts) + 1):
+            m = by_path.get(".".join(parts[:d]))
+            if m is None:
+                break
+            marks = m.values.setdefault("incomplete", {})
+            for q, b in row.incomplete.items():
+                marks[q] = b if marks.get(q, b) == b else "unknown"
 
 
 def json_default(value: Any) -> Any:

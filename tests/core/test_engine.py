@@ -64,7 +64,8 @@ def _graph_with_unknown_op():
 def test_unsupported_ops_reported_and_strict_fails():
     r = analyzer.analyze(_graph_with_unknown_op())
     assert r.unsupported == [{"op": "unknown", "source_op": "aten::frobnicate", "count": 1}]
-    assert r.coverage == {"nodes": 2, "supported_nodes": 1, "unsupported_nodes": 1, "unsupported_share": 0.5}
+    nodes = {"nodes": 2, "supported_nodes": 1, "unsupported_nodes": 1, "unsupported_share": 0.5}
+    assert nodes.items() <= r.coverage.items()  # plus the shares in what it hides (test_completeness.py)
     assert any("aten::frobnicate" in w for w in r.warnings)
     assert r.totals["macs"] == 32
     with pytest.raises(UnsupportedOpsError, match="aten::frobnicate x1"):

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from analyzer.core.compare import Comparison
+from analyzer.core.completeness import MARKS, percent
 from analyzer.core.report import Report
 
 LAYER_COLUMNS = (
@@ -50,8 +51,24 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def marked(text: str, bound: str | None) -> str:
+    """``text`` with the mark of an incomplete value in front (``≥`` lower bound, ``≤`` upper, ``~`` not exact).
+
+    Non-numeric values (``fits``, ``bound``) get a trailing ``?`` instead.
+    """
+    if bound is None or text in ("-", ""):
+        return text
+    if text[:1].isdigit() or text[:1] == "-":
+        return MARKS[bound] + text
+    return text + "?"
+
+
 def layer_cells(report: Report) -> list[list[str]]:
-    return [[fmt(row.get(key)) for key, _ in LAYER_COLUMNS] for row in report.layers]
+    rows = []
+    for row in report.layers:
+        marks = row.incomplete
+        rows.append([marked(fmt(row.get(key)), marks.get(key)) if marks else fmt(row.get(key)) for key, _ in LAYER_COLUMNS])
+    return rows
 
 
 MODULE_COLUMNS = (
@@ -64,7 +81,8 @@ def module_cells(report: Report, depth: int) -> list[list[str]]:
     rows = []
     for m in report.modules(depth):
         d = m.to_dict()
-        cells = [fmt(d.get(key)) for key, _ in MODULE_COLUMNS]
+        marks = d.get("incomplete") or {}
+        cells = [marked(fmt(d.get(key)), marks.get(key)) for key, _ in MODULE_COLUMNS]
         cells[0] = "  " * (m.depth - 1) + cells[0]
         rows.append(cells)
     return rows
@@ -84,16 +102,43 @@ def total_cells(report: Report) -> list[list[str]]:
         if value is None:
             continue
         unit = report.quantities.get(key, {}).get("unit", "")
-        rows.append([key, fmt(value), human(value) if isinstance(value, int | float) else "", unit])
+        b = report.completeness.bound(key)
+        rows.append([key, marked(fmt(value), b), marked(human(value), b) if isinstance(value, int | float) else "", unit])
     return rows
 
 
 def hardware_cells(report: Report) -> list[list[str]]:
-    return [
-        [r.device, f"{r.latency_s * 1e3:.4g} ms", f"{r.throughput_per_s:.4g}/s",
-         "-" if r.energy_j is None else f"{r.energy_j * 1e3:.4g} mJ", r.bound, fmt(r.fits)]
-        for r in report.hardware
-    ]  # fmt: skip
+    rows = []
+    for r in report.hardware:
+        m = report.completeness.hardware.get(r.device, {})
+        rows.append([r.device, marked(f"{r.latency_s * 1e3:.4g} ms", m.get("latency_s")),
+                     marked(f"{r.throughput_per_s:.4g}/s", m.get("throughput_per_s")),
+                     "-" if r.energy_j is None else marked(f"{r.energy_j * 1e3:.4g} mJ", m.get("energy_j")),
+                     marked(r.bound, m.get("bound")), marked(fmt(r.fits), m.get("fits"))])  # fmt: skip
+    return rows
+
+
+UNCOUNTED_HEADERS = ["not counted", "op", "why", "count", "layers", "share"]
+
+
+def uncounted_cells(report: Report, max_layers: int = 3) -> list[list[str]]:
+    """One row per uncounted part (framework op, kind, reason): count, layers and share of the model."""
+    rows = []
+    for p in report.completeness.parts:
+        layers = p["layers"][:max_layers] + ([f"{len(p['layers']) - max_layers} more"] if len(p["layers"]) > max_layers else [])
+        ops = sorted({g["op"] for g in report.completeness.gaps if (g["source_op"] or g["op"]) == p["label"]})
+        rows.append([p["label"], ", ".join(ops), p["reason"], str(p["count"]), ", ".join(layers), percent(p["share"])])
+    return rows
+
+
+def completeness_line(report: Report) -> str:
+    """The legend of the marks and the share of the model left uncounted ("" when complete)."""
+    c = report.completeness
+    if c.complete:
+        return ""
+    return (f"INCOMPLETE: {percent(c.share)} of the model is not counted (params {percent(c.param_share)}, "
+            f"activations {percent(c.activation_share)}); marked values are bounds: "
+            "≥ at least, ≤ at most, ~ not exact, ? may differ")  # fmt: skip
 
 
 HARDWARE_HEADERS = ["device", "latency", "throughput", "energy", "bound", "fits"]

@@ -1,4 +1,8 @@
-"""``--format csv``: one row per layer, every per-layer quantity a column, then a TOTAL row."""
+"""``--format csv``: one row per layer, every per-layer quantity a column, then a TOTAL row.
+
+Incomplete values are written with their mark (``≥``, ``≤``, ``~``; docs/completeness.md),
+and an incomplete report ends with ``NOT COUNTED`` rows and an ``INCOMPLETE`` row.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,17 @@ import csv
 import io
 
 from analyzer.core.compare import Comparison
+from analyzer.core.completeness import MARKS, percent
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report
 from analyzer.core.reporter import Reporter
+
+
+def _marked(value: object, bound: str | None) -> object:
+    """An incomplete number as text with its mark (``≥724406816``): never a bare number that looks exact."""
+    if bound is None or value is None or value == "":
+        return value
+    return f"{MARKS[bound]}{value}"
 
 
 def _cell(value: object) -> object:
@@ -30,14 +42,21 @@ class CsvReporter(Reporter):
             rows = [row.to_dict() for row in report.layers]
             for r in rows:
                 r.pop("nodes", None)
+        marks = [r.pop("incomplete", None) or {} for r in rows]
         columns = list(dict.fromkeys(k for r in rows for k in r))
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         w.writeheader()
-        for r in rows:
-            w.writerow({k: _cell(v) for k, v in r.items()})
-        totals = {k: report.totals.get(k, "") for k in columns if k in report.totals}
+        for r, m in zip(rows, marks, strict=True):
+            w.writerow({k: _marked(_cell(v), m.get(k)) for k, v in r.items()})
+        c = report.completeness
+        totals = {k: _marked(report.totals.get(k, ""), c.bound(k)) for k in columns if k in report.totals}
         w.writerow({columns[0]: "TOTAL", **totals})
+        if not c.complete:  # the uncounted parts, and the mark legend, in the first two columns
+            for p in c.parts:
+                w.writerow({columns[0]: "NOT COUNTED", columns[1]: f"{p['label']} x{p['count']} ({p['reason']}): "
+                            f"{percent(p['share'])} of the model"})  # fmt: skip
+            w.writerow({columns[0]: "INCOMPLETE", columns[1]: c.describe(limit=len(c.parts))})
         return buf.getvalue()
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:

@@ -31,9 +31,9 @@ class MarkdownReporter(Reporter):
         if report.hardware:
             parts += ["### Hardware", md_table(common.HARDWARE_HEADERS, common.hardware_cells(report))]
             parts += [f"- {line}" for line in common.hardware_notes(report)]
-        if report.unsupported:
-            rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
-            parts += ["### Unsupported ops (not counted)", md_table(["op", "source op", "count"], rows, 2)]
+        if not report.completeness.complete:
+            parts += ["### Not counted", md_table(common.UNCOUNTED_HEADERS, common.uncounted_cells(report), 3, 4),
+                      f"**{common.completeness_line(report)}**"]  # fmt: skip
         parts += [f"> warning: {w}" for w in report.warnings]
         return "\n\n".join(parts) + "\n"
 

@@ -36,10 +36,10 @@ class TableReporter(Reporter):
         if report.hardware:
             parts.append(_table("Hardware", common.HARDWARE_HEADERS, common.hardware_cells(report)))
             parts += common.hardware_notes(report)
-        if report.unsupported:
-            rows = [[u["op"], u["source_op"], str(u["count"])] for u in report.unsupported]
-            parts.append(_table("Unsupported ops (not counted)", ["op", "source op", "count"], rows, numeric_from=2))
-        parts += [f"[yellow]warning:[/yellow] {w}" for w in report.warnings]
+        if not report.completeness.complete:
+            parts.append(_table("Not counted", common.UNCOUNTED_HEADERS, common.uncounted_cells(report), numeric_from=3))
+            parts.append(f"[bold red]{escape(common.completeness_line(report))}[/bold red]")
+        parts += [f"[yellow]warning:[/yellow] {escape(w)}" for w in report.warnings]
         return common.rich_text(*parts, color=color, width=width)
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
