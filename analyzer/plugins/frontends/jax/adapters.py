@@ -6,6 +6,7 @@ label for ``graph.meta["capture"]`` and the context that marks module calls
 while tracing (scopes.py).
 
 - plain functions: ``apply_fn(params, *inputs)`` (or ``fn(*inputs)`` without params);
+  a Flax variables dict as ``params`` is split by collection as for linen;
 - Flax linen: ``model.apply(variables, *inputs)``; variables initialised
   abstractly with ``jax.eval_shape(model.init, ...)`` when not given;
   ``params`` collection trainable, every other collection (``batch_stats``) not;
@@ -47,7 +48,9 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
     """A JAX function ``fn(params, *inputs)``; linen modules it applies get scopes too.
 
     Array leaves of ``params`` are the parameters; other leaves (functions,
-    Python numbers, Equinox static parts) are passed through unchanged.
+    Python numbers, Equinox static parts) are passed through unchanged. When
+    ``params`` is a Flax variables dict, only the ``params`` collection is
+    trainable (``batch_stats`` and every other collection are state).
     """
     import jax
 
@@ -72,9 +75,25 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
         return fn(jax.tree_util.tree_unflatten(treedef, full), *args, **kwargs)
 
     dynamic = [leaves[i] for i in arrays]
-    names = shared_names(dynamic, [join_path(flat[i][0]) or "param" for i in arrays])
-    return Capture(traced, abstract_tree(dynamic), names, [True] * len(names), "jax.make_jaxpr",
+    paths = [join_path(flat[i][0]) or "param" for i in arrays]
+    label, trainable = "jax.make_jaxpr", [True] * len(paths)
+    if is_variables(params):  # Flax's {'params', 'batch_stats', ...}: named as on the linen path
+        label += " (a Flax variables dict: collections other than 'params' non-trainable)"
+        trainable = [p.startswith("params.") for p in paths]
+        paths = [p.removeprefix("params.") for p in paths]
+    return Capture(traced, abstract_tree(dynamic), shared_names(dynamic, paths), trainable, label,
                    lambda: linen_scopes(tracker), tracker.kinds, tracker.outer)  # fmt: skip
+
+
+def is_variables(tree: Any) -> bool:
+    """A Flax variables dict: a mapping of collections (mappings) that holds ``params``
+    (``{'params': ..., 'batch_stats': ...}``, what ``model.init`` returns and HF Flax
+    models pass to ``module.apply``)."""
+    return (
+        isinstance(tree, Mapping)
+        and "params" in tree
+        and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in tree.items())
+    )
 
 
 def is_array(x: Any) -> bool:

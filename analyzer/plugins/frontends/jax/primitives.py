@@ -33,6 +33,20 @@ class EqnView:
 Mapped = tuple[str, dict[str, Any]]
 Rule = Callable[[EqnView], Mapped]
 
+# Canonical ops of one operand. A primitive with more operands mapped onto one
+# of them (``max(0., x)`` -> ``relu``) keeps only its activation operand,
+# whichever position the literals held: the op's input is that activation.
+UNARY_OPS = frozenset(
+    {"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh",
+     "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh", "neg", "abs", "exp", "log",
+     "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf", "sign", "floor", "ceil",
+     "round", "cast", "identity", "copy"}
+)  # fmt: skip
+
+# Canonical operand order for primitives whose order differs: lax.clamp(lo, x, hi)
+# is the IR's clamp(x, lo, hi).
+OPERAND_ORDER: dict[str, tuple[int, ...]] = {"clamp": (1, 0, 2)}
+
 
 def conv_rule(e: EqnView) -> Mapped:
     """conv_general_dilated -> conv; ``lhs_dilation`` > 1 is a transposed convolution."""

@@ -23,7 +23,7 @@ from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Shape, Tensor
 
 from .cost import nodes_flops
-from .primitives import ALIASES, EFFECTS_ONLY, EqnView, map_primitive
+from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, UNARY_OPS, EqnView, map_primitive
 from .scopes import scope_of
 from .staging import Staged
 
@@ -75,7 +75,7 @@ class Walker:
 
     def __init__(self, staged: Staged):
         self.s = staged
-        self._literals: dict[tuple[str, str], str] = {}
+        self._literals: dict[tuple[str, Shape, str], str] = {}
 
     def run(self, closed: Any, in_names: list[str]) -> list[str]:
         return self.jaxpr(closed.jaxpr, closed.consts, in_names, (), 1)
@@ -100,7 +100,7 @@ class Walker:
     def read(self, env: dict[Any, str], v: Any) -> str:
         if hasattr(v, "val"):  # a Literal
             shape, dtype = aval_spec(v.aval)
-            key = (dtype, repr(v.val))
+            key = (dtype, shape, repr(v.val))
             name = self._literals.get(key)
             if name is None or name not in self.s.tensors:
                 name = self._literals[key] = self.s.add_tensor(
@@ -138,7 +138,19 @@ class Walker:
             literals=tuple(_scalar(v) for v in eqn.invars),
         )
         op, attrs = map_primitive(view)
-        return self.emit(op, ins, outs, attrs, scope, prim, repeat)
+        return self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
+
+    def operands(self, op: str, prim: str, ins: list[str]) -> list[str]:
+        """The node's inputs in the canonical op's order, literals in any position:
+        a one-operand op reads its one activation (``max(0., x)`` is ``relu(x)``)."""
+        order = OPERAND_ORDER.get(prim)
+        if order is not None and len(order) == len(ins):
+            ins = [ins[i] for i in order]
+        if op in UNARY_OPS and len(ins) > 1:
+            acts = [t for t in ins if not self.s.is_constant(t)]
+            if len(acts) == 1:
+                return acts
+        return ins
 
     def emit(self, op: str, ins: list[str], outs: list[tuple[Shape, str]], attrs: dict[str, Any], scope: str,
              source_op: str, repeat: int) -> list[str]:  # fmt: skip

@@ -132,3 +132,36 @@ def test_non_array_leaves_are_static():
     report = analyze(lambda m, x: jax.vmap(m)(x), S((5, 4), F32), params=model, framework="jax")
     assert report.totals["params"] == 4 * 8 + 8
     assert report.totals["macs"] == 5 * 4 * 8
+
+
+def test_function_given_a_flax_variables_dict_splits_collections():
+    """HF Flax style: ``apply_fn(variables, x)`` with ``{'params', 'batch_stats'}``."""
+    model = FlaxCNN()
+    x = S((1, 16, 16, 3), F32)
+    variables = jax.eval_shape(model.init, jax.random.key(0), x)
+
+    def apply_fn(variables, x):
+        return model.apply(variables, x)
+
+    report = analyze(apply_fn, x, params=variables, framework="jax")
+    module = analyze(model, x)
+    assert report.totals["params"] == leaf_size(variables["params"])
+    assert report.totals["non_trainable_params"] == leaf_size(variables["batch_stats"]) == 16
+    assert "Flax variables dict" in report.model["capture"]
+    # the same parameter names, roles and counts as the module path
+    assert {n: (p.role, p.trainable) for n, p in report.graph.params.items()} == {
+        n: (p.role, p.trainable) for n, p in module.graph.params.items()
+    }
+    (bn,) = [n for n in report.graph.nodes() if n.op == "batch_norm"]
+    assert bn.attrs["training"] is False  # reads running statistics: inference mode
+    assert report.totals["flops"] == module.totals["flops"]
+
+
+def test_a_params_key_beside_arrays_is_no_variables_dict():
+    """Only a mapping of collections is a variables dict; here every leaf is trainable."""
+    params = {"params": {"w": S((4, 4), F32)}, "extra": S((4,), F32)}
+    report = analyze(
+        lambda p, x: x @ p["params"]["w"] + p["extra"], S((1, 4), F32), params=params,
+        framework="jax",
+    )  # fmt: skip
+    assert report.totals["params"] == 20 and report.totals["non_trainable_params"] == 0
