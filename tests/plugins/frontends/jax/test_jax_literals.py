@@ -30,7 +30,7 @@ CASES = [
     ("pow base", lambda x: 2.0**x),
     ("pow exponent", lambda x: lax.pow(x, 2.5)),
     ("rem first", lambda x: lax.rem(5.0, x)),
-    ("compare first", lambda x: (0.0 < x).astype(jnp.float32) * x),
+    ("compare first", lambda x: lax.lt(0.0, x).astype(jnp.float32) * x),
     ("clamp", lambda x: lax.clamp(0.0, x, 6.0)),
     ("clip", lambda x: jnp.clip(x, 0.0, 6.0)),
     ("where literal true", lambda x: jnp.where(x > 0, 0.0, x)),
