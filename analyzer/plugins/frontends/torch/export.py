@@ -24,15 +24,17 @@ from torch.export.graph_signature import InputKind, OutputKind, TensorArgument
 from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Param
+from analyzer.plugins.frontends.torch.archive import read_pt2, refuse_pickle_file
 from analyzer.plugins.frontends.torch.aten_table import lookup
 from analyzer.plugins.frontends.torch.call import Call, op_info
 from analyzer.plugins.frontends.torch.handlers import unknown
 from analyzer.plugins.frontends.torch.inputs import ModelInputs
 from analyzer.plugins.frontends.torch.params import ModuleState, dtype_name, name_role
+from analyzer.plugins.frontends.torch.program_file import deserialize
+from analyzer.plugins.frontends.torch.program_json import UnsafeProgram
 from analyzer.plugins.frontends.torch.recorder import Recorder, V
 
 _STRICT_PATH = re.compile(r"getattr\((.*), '([^']*)'\)")
-PICKLE_SUFFIXES = (".pt", ".pth", ".bin")
 
 
 def export_model(model: Any, inputs: ModelInputs) -> Any:
@@ -61,22 +63,33 @@ def export_model(model: Any, inputs: ModelInputs) -> Any:
 
 
 def load_program(path: Path) -> Any:
-    """Read a ``.pt2`` archive; refuse pickles, which can run arbitrary code when loaded."""
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise AnalysisError(
-            f"{path.name}: {path.suffix} files are pickles and are never loaded (they can run arbitrary code); "
-            "save the model with torch.export.save(torch.export.export(model, example_inputs), 'model.pt2') "
-            "or analyze its code (analyzer analyze file.py:NAME --input-shape ...)"
-        )
+    """Read a ``.pt2`` archive without running anything from it (see ``archive``, docs/security.md).
+
+    Pickle files are refused by suffix. A ``.pt2`` is checked entry by entry
+    and deserialized without ``torch.export.load`` (which unpickles parts of
+    the archive): weights as shapes only, no sample inputs. torch's warnings
+    and log lines are silenced so that any failure is one line.
+    """
+    refuse_pickle_file(path)
+    contents = read_pt2(path)
+    loggers = [logging.getLogger(n) for n in ("torch", "torch._export", "torch.export")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
-        with warnings.catch_warnings():  # torch's own deprecation noise while unpacking
-            warnings.simplefilter("ignore", FutureWarning)
-            return torch.export.load(str(path))
-    except Exception as e:  # a corrupt or incompatible archive
-        first = (str(e).strip().splitlines() or [""])[0]
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return deserialize(contents)
+    except UnsafeProgram as e:
+        raise AnalysisError(f"{path}: refused, {e} (nothing from the file was run)") from None
+    except Exception as e:  # a corrupt or incompatible program
+        first = (str(e).strip().splitlines() or [""])[0][:200]
         raise AnalysisError(
             f"{path}: not a readable torch.export archive ({type(e).__name__}: {first})"
         ) from None
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _scope(node: Any) -> str:

@@ -1,0 +1,93 @@
+"""An ExportedProgram from a checked ``.pt2`` archive, built with torch's deserializer but no pickle.
+
+``archive.read_pt2`` hands over the program JSON (names, targets and
+expressions checked, code-bearing fields dropped) and the weights and
+constants configs. Weights and constants become one-element tensors broadcast to the
+declared shape and dtype: nothing is read from the weight entries, no
+memory is allocated for them, and a huge declared size costs nothing.
+No sample inputs are passed (the deserializer would ``torch.load`` them);
+input shapes come from the graph's placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch._export.serde import schema
+from torch._export.serde.serialize import ExportedProgramDeserializer, _dict_to_dataclass
+
+from analyzer.plugins.frontends.torch.archive import Pt2Contents
+from analyzer.plugins.frontends.torch.program_json import UnsafeProgram
+
+MAX_DIM = 2**48
+OP_TYPES = (torch._ops.OpOverload, torch._ops.OpOverloadPacket, torch._ops.HigherOrderOperator)
+
+
+def deserialize(contents: Pt2Contents) -> Any:
+    """``contents`` as an ExportedProgram; ``UnsafeProgram`` for a target that is not an op."""
+    program = _dict_to_dataclass(schema.ExportedProgram, contents.program)
+    for node in _nodes(program.graph_module.graph):
+        _check_resolved(node.target)
+    weights = {
+        fqn: _meta_tensor(m, param=m.get("is_param", False)) for fqn, m in contents.weights.items()
+    }
+    constants = {fqn: _meta_tensor(m, param=False) for fqn, m in contents.constants.items()}
+    return ExportedProgramDeserializer().deserialize(program, weights, constants, None)
+
+
+def _nodes(graph: Any) -> Any:
+    """Nodes of a graph and of the subgraphs its arguments carry (cond/map branches)."""
+    for node in graph.nodes:
+        yield node
+        for arg in node.inputs:
+            if arg.arg.type == "as_graph":
+                yield from _nodes(arg.arg.as_graph.graph)
+
+
+def _check_resolved(target: str) -> None:
+    """What torch will resolve ``target`` to must be an operator (not ``torch.ops.load_library``)."""
+    if not target.startswith("torch.ops."):
+        return  # _operator / math / torch.sym_* names are whitelisted by program_json
+    obj: Any = torch
+    for part in target.split(".")[1:]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return  # torch keeps it as an unresolved name: an unknown op for the analysis
+    if not isinstance(obj, OP_TYPES):
+        raise UnsafeProgram(f"op target {target!r} is not an operator")
+
+
+def _meta_tensor(meta: dict[str, Any], *, param: bool) -> torch.Tensor:
+    tm = meta.get("tensor_meta") or {}
+    dtype = _dtype(tm.get("dtype"))
+    sizes, strides = _ints(tm.get("sizes")), _ints(tm.get("strides"))
+    if len(strides) != len(sizes):
+        raise ValueError(f"sizes {sizes} and strides {strides} differ in rank")
+    # one element broadcast to the declared shape: right shape, dtype and device, no memory
+    # (meta tensors would clash with the CPU inputs when the program is retraced)
+    t = torch.zeros((), dtype=dtype).expand(sizes)
+    if param:
+        return torch.nn.Parameter(t, requires_grad=bool(tm.get("requires_grad", False)))
+    return t
+
+
+def _dtype(code: Any) -> torch.dtype:
+    from torch._export.serde.serialize import _SERIALIZE_TO_TORCH_DTYPE
+
+    try:
+        return _SERIALIZE_TO_TORCH_DTYPE[schema.ScalarType(code)]
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown dtype code {code!r}") from None
+
+
+def _ints(values: Any) -> list[int]:
+    if not isinstance(values, list):
+        raise ValueError("sizes/strides are not a list")
+    out = []
+    for v in values:
+        n = v.get("as_int") if isinstance(v, dict) else None
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_DIM:
+            raise ValueError(f"dimension {str(v)[:40]} is not an integer in [0, 2**48]")
+        out.append(n)
+    return out
