@@ -202,7 +202,7 @@ class Completeness:
             "uncounted_params": self.hidden_params,
         }
 
-    def describe(self, limit: int = 4) -> str:
+    def describe(self, limit: int = 4, prefix: str = "not counted: ") -> str:
         """One line: the uncounted parts and the share of the model they stand for."""
         if self.complete:
             return "complete"
@@ -212,7 +212,7 @@ class Completeness:
         ]
         if len(self.parts) > limit:
             shown.append(f"{len(self.parts) - limit} more")
-        return (f"not counted: {', '.join(shown)} = {percent(self.share)} of the model "
+        return (f"{prefix}{', '.join(shown)} = {percent(self.share)} of the model "
                 f"(params {percent(self.param_share)}, activations {percent(self.activation_share)})")  # fmt: skip
 
     def affected(self, limit: int = 8) -> str:
@@ -389,10 +389,6 @@ def mark_hardware(c: Completeness, result: DeviceResult) -> None:
 
 def strict_message(c: Completeness, unsupported: list[dict[str, Any]]) -> str:
     """The one-line ``--strict`` error: the parts, their share, what they leave incomplete."""
-    if unsupported:
-        n = sum(u["count"] for u in unsupported)
-        ops = ", ".join(f"{u['source_op'] or u['op']} x{u['count']}" for u in unsupported)
-        head = f"{n} unsupported op(s) under --strict: {ops}; "
-    else:
-        head = "incomplete totals under --strict; "
-    return f"{head}{c.describe()}; incomplete: {c.affected()}"
+    n = sum(u["count"] for u in unsupported)
+    head = f"{n} unsupported op(s) under --strict: " if n else "incomplete totals under --strict: "
+    return f"{head}{c.describe(prefix='')}; incomplete: {c.affected()}"
