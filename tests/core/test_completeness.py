@@ -319,3 +319,18 @@ def test_plugin_metrics_are_incomplete_unless_they_say_what_they_depend_on() -> 
     params_only.affected_by = ("params",)  # an opaque op's compute and internals do not change it
     ps = analyzer.load_plugins(entry_points=False, extra=[_Plugin(params_only)])
     assert "node_count" not in incomplete(analyzer.analyze(g, plugins=ps))
+
+
+def test_comparisons_mark_the_incomplete_model_only() -> None:
+    b = GraphBuilder("chain")
+    x = b.linear(b.input("x", (1, 8)), 8, name="fc1")
+    b.linear(b.relu(x, name="odd"), 4, name="fc2")
+    c = analyzer.compare([chain_with("unknown", "frob"), b.build()], labels=["opaque", "relu"])
+    for reporter in (TableReporter(), MarkdownReporter()):
+        text = reporter.render_comparison(c)
+        macs_row = next(line for line in text.splitlines() if line.strip("|│ ").startswith("macs"))
+        assert "≥96" in macs_row and "yes?" in macs_row  # 64 + 32 on both sides, one a lower bound
+        assert "opaque: INCOMPLETE" in text and "relu: INCOMPLETE" not in text
+    rows = list(csv.reader(io.StringIO(CsvReporter().render_comparison(c))))
+    assert next(r for r in rows if r[0] == "macs")[:3] == ["macs", "≥96", "96"]
+    assert [r[1].split(":")[0] for r in rows if r[0] == "INCOMPLETE"] == ["opaque"]

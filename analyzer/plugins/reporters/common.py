@@ -176,10 +176,24 @@ def hardware_notes(report: Report) -> list[str]:
 
 
 def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Totals side by side; a model's incomplete total carries its mark (``≥``...)."""
     headers = ["quantity", *comparison.labels, "agree", "why not"]
-    rows = [[r["quantity"], *(fmt(v) for v in r["values"]), "yes" if r["equal"] else "NO", r["explanation"]]
-            for r in comparison.totals()]  # fmt: skip
+    rows = []
+    for r in comparison.totals():
+        q = r["quantity"]
+        bounds = [rep.completeness.bound(q) for rep in comparison.reports]
+        values = [marked(fmt(v), b) for v, b in zip(r["values"], bounds, strict=True)]
+        agree = "yes" if r["equal"] else "NO"
+        if any(bounds):  # equal figures, one of them a bound: they may still differ
+            agree += "?"
+        rows.append([q, *values, agree, r["explanation"]])
     return headers, rows
+
+
+def comparison_notes(comparison: Comparison) -> list[str]:
+    """One line per model whose totals are incomplete: what was not counted and its share."""
+    return [f"{label}: INCOMPLETE, {rep.completeness.describe()}"
+            for label, rep in zip(comparison.labels, comparison.reports, strict=True) if not rep.complete]  # fmt: skip
 
 
 ALIGNED_QUANTITIES = (("params", "params"), ("macs", "MACs"), ("mac_flops", "MAC FLOPs"),

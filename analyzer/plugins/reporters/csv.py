@@ -64,7 +64,12 @@ class CsvReporter(Reporter):
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["quantity", *comparison.labels, "equal", "explanation"])
         for r in comparison.totals():
-            w.writerow([r["quantity"], *r["values"], r["equal"], r["explanation"]])
+            q = r["quantity"]
+            values = [_marked(v, rep.completeness.bound(q)) for v, rep in zip(r["values"], comparison.reports, strict=True)]
+            w.writerow([q, *values, r["equal"], r["explanation"]])
+        for label, rep in zip(comparison.labels, comparison.reports, strict=True):
+            if not rep.complete:
+                w.writerow(["INCOMPLETE", f"{label}: {rep.completeness.describe()}"])
         return buf.getvalue()
 
 

@@ -41,8 +41,9 @@ class MarkdownReporter(Reporter):
         headers, rows = common.comparison_cells(comparison)
         a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**")
         n = len(comparison.labels)
+        notes = "".join(f"\n**{line}**\n" for line in common.comparison_notes(comparison))
         return ("### Totals\n\n" + md_table(headers, rows, 1, n + 1) + "\n\n### Layers aligned across models\n\n"
-                + md_table(a_headers, a_rows, n, len(a_headers) - 1) + "\n")  # fmt: skip
+                + md_table(a_headers, a_rows, n, len(a_headers) - 1) + "\n" + notes)  # fmt: skip
 
 
 @hookimpl

@@ -53,7 +53,8 @@ class TableReporter(Reporter):
             aligned.add_column(h, justify="right" if n <= i < len(a_headers) - 1 else "left", overflow="fold")
         for row in a_rows:
             aligned.add_row(*row[:-1], escape(row[-1]))
-        return common.rich_text(totals, aligned, color=color, width=width)
+        notes = [f"[bold red]{escape(line)}[/bold red]" for line in common.comparison_notes(comparison)]
+        return common.rich_text(totals, aligned, *notes, color=color, width=width)
 
 
 @hookimpl
