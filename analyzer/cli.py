@@ -1,15 +1,17 @@
 """``python -m analyzer``: analyze, compare, devices, plugins, calibrate.
 
 Exit codes: 0 success; 1 the model could not be loaded or analyzed; 2 the
-command line is wrong (unknown option, bad SPEC, unknown device). Every
-failure prints one line to stderr; ``--debug`` adds the traceback.
+command line is wrong (unknown option, bad SPEC, unknown device); 130
+interrupted. Every failure prints one line to stderr, every warning one
+``analyzer: warning:`` line; ``--debug`` adds the traceback and lets the
+frameworks' own log output through. docs/errors.md lists them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
-import os
 import re
 import shutil
 import sys
@@ -19,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from analyzer.core.errors import AnalyzerError, UsageError
+from analyzer.cli_quiet import quiet_frameworks
+from analyzer.core.errors import AnalysisError, AnalyzerError, UsageError, missing_framework
 
 PROG = "analyzer"
 
@@ -39,9 +42,19 @@ def _shape(text: str) -> tuple[tuple[int, ...], str | None]:
         shape = tuple(int(d) for d in re.split(r"[,x]", dims))
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad shape {text!r}: expected comma-separated integers like 1,3,224,224") from None
-    if not shape or any(d < 0 for d in shape):
-        raise argparse.ArgumentTypeError(f"bad shape {text!r}")
+    if not shape or any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}: dimensions must be positive (a batch of 0 is empty)")
     return shape, dtype or None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _int_list(text: str) -> list[int]:
@@ -72,7 +85,7 @@ def _common(debug_default: Any = False) -> argparse.ArgumentParser:
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the result to FILE instead of stdout")
-    p.add_argument("--depth", type=int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
+    p.add_argument("--depth", type=_positive_int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
 
 
 def _analysis_options(p: argparse.ArgumentParser) -> None:
@@ -84,16 +97,17 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     c = p.add_argument_group("conventions")
     c.add_argument("--no-bias", action="store_true", help="ignore biases, as the lecture does")
     c.add_argument("--exact-flops", action="store_true", help="count 2n-1 FLOPs per length-n dot product")
-    c.add_argument("--weight-bits", type=int, metavar="N", help="store every weight at N bits (model size)")
+    c.add_argument("--weight-bits", type=_positive_int, metavar="N", help="store every weight at N bits (model size)")
     c.add_argument("--layer-bits", action="append", metavar="PATTERN=BITS|FILE",
                    help="bit width per layer-name pattern, or a TOML/JSON file of them (repeatable)")  # fmt: skip
-    c.add_argument("--activation-bits", type=int, metavar="N", help="activation bit width (default: tensor dtype)")
+    c.add_argument("--activation-bits", type=_positive_int, metavar="N", help="activation bit width (default: tensor dtype)")
     c.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"], help="for the training-memory estimate")
-    c.add_argument("--train-batch", type=int, metavar="N", help="batch size of the training-memory estimate")
+    c.add_argument("--train-batch", type=_positive_int, metavar="N", help="batch size of the training-memory estimate")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) when any op is unsupported")
     c.add_argument("--naive-traffic", action="store_true", help="memory traffic by the lecture's naive model (one input read per MAC)")
     h = p.add_argument_group("hardware")
-    h.add_argument("--device", "-d", action="append", default=[], metavar="NAME", help="device from the hardware DB (repeatable)")
+    h.add_argument("--device", "-d", action="append", default=[], metavar="NAME",
+                   help="device from the hardware DB, or a device TOML file (repeatable)")  # fmt: skip
     h.add_argument("--batch", type=_int_list, metavar="B1,B2,...", help="batch sizes of the throughput sweep")
     h.add_argument("--efficiency", type=_key_value, action="append", metavar="CLASS=FRACTION",
                    help="override a device efficiency factor, e.g. gemm=0.5 (repeatable)")  # fmt: skip
@@ -111,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Analyze one model. SPEC: path/file.py:NAME, package.module:NAME, or a saved "
                         "model/graph file (.json IR, .pt2, .keras).")  # fmt: skip
     a.add_argument("spec", metavar="SPEC")
+    a.add_argument("--save-graph", type=Path, metavar="FILE",
+                   help="also write the analyzed graph as IR JSON, which 'analyze FILE' reads back")  # fmt: skip
     _analysis_options(a)
     _output_options(a)
 
@@ -166,6 +182,9 @@ def _layer_bits(items: Sequence[str] | None) -> dict[str, int]:
 
 
 def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    for flag, value in (("--batch", args.batch), ("--efficiency", args.efficiency)):
+        if value and not args.device:
+            raise UsageError(f"{flag} applies to hardware estimates: give a --device too")
     hardware: dict[str, Any] = {}
     if args.batch:
         hardware["batch_sizes"] = args.batch
@@ -209,7 +228,7 @@ def _analyze_spec(spec_text: str, args: argparse.Namespace, plugins: Any) -> Any
                 dtypes.canonical(dtype)
             except ValueError as e:
                 raise UsageError(f"--input-shape: {e}") from None
-    spec = resolve_spec(spec_text, plugins)
+    spec = resolve_spec(spec_text, plugins, args.framework)
     inputs = _inputs(args)
     frontend_options = dict(spec.frontend_options)
     if args.capture:
@@ -240,9 +259,40 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
     return reporter.render_report(obj, color=color, width=width, depth=getattr(args, "depth", None))
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"{PROG}: warning: {message}\n")
+
+
+def _check_layer_bits(report: Any, args: argparse.Namespace) -> None:
+    """A --layer-bits pattern matching no layer or parameter is a warning (in the report too)."""
+    from fnmatch import fnmatchcase
+
+    names = [row.name for row in report.layers] + list(getattr(report.graph, "params", ()))
+    for pattern in _layer_bits(args.layer_bits):
+        if not any(fnmatchcase(n, pattern) for n in names):
+            example = ", ".join(repr(n) for n in names[:3])
+            message = f"--layer-bits pattern {pattern!r} matches no layer or parameter (names look like {example})"
+            report.warnings.append(message)
+            _warn(message)
+
+
+def _save_graph(report: Any, path: Path) -> None:
+    from analyzer.core.serialize import save_graph
+
+    try:
+        save_graph(report.graph, path)
+    except OSError as e:
+        raise UsageError(f"--save-graph: cannot write {path} ({e.strerror})") from None
+    except TypeError as e:
+        raise AnalysisError(f"--save-graph: the graph cannot be written as JSON ({e})") from None
+
+
 def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:
     plugins.reporter(args.format)  # fail on a bad format before the work
     report = _analyze_spec(args.spec, args, plugins)
+    _check_layer_bits(report, args)
+    if args.save_graph:
+        _save_graph(report, args.save_graph)
     _emit(_render(report, args, plugins), args)
     return 0
 
@@ -252,6 +302,8 @@ def cmd_compare(args: argparse.Namespace, plugins: Any) -> int:
 
     plugins.reporter(args.format)
     reports = [_analyze_spec(s, args, plugins) for s in args.specs]
+    for report in reports:
+        _check_layer_bits(report, args)
     comparison = compare(reports, labels=_labels(args.specs, reports))
     _emit(_render(comparison, args, plugins), args)
     return 0
@@ -319,23 +371,58 @@ COMMANDS = {
 }
 
 
+def _check_blocked(names: Sequence[str]) -> None:
+    """A --block-plugin NAME that no built-in or installed plugin has is a usage error."""
+    from importlib.metadata import entry_points
+
+    from analyzer.core.plugins import BUILTIN_PREFIX, ENTRY_POINT_GROUP
+    from analyzer.plugins import BUILTIN_PLUGINS
+
+    known = {m.removeprefix(BUILTIN_PREFIX) for m in BUILTIN_PLUGINS}
+    known |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for name in names:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise UsageError(f"--block-plugin: no plugin is named {name!r}{hint} (see 'python -m analyzer plugins')")
+
+
+def _error_line(e: BaseException) -> str:
+    """The one line for an error; a framework that is not installed names the extra to install."""
+    text = str(e)
+    missing = missing_framework(e)
+    if missing is not None:
+        module, hint = missing
+        plain = re.sub(r"(ModuleNotFoundError: )?No module named '" + re.escape(module) + r"[\w.]*'", hint, text)
+        return plain if plain != text else f"{text} ({hint})"
+    return text
+
+
+def _run(args: argparse.Namespace) -> int:
+    from analyzer.core.plugins import load_plugins
+
+    _check_blocked(args.block_plugin)
+    plugins = load_plugins(block=args.block_plugin)
+    try:
+        return COMMANDS[args.command](args, plugins)
+    finally:
+        for message in plugins.devices.warnings:
+            _warn(message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    # TensorFlow logs CPU-feature banners to stderr on import; keep stderr for our one-line errors
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     try:
-        from analyzer.core.plugins import load_plugins
-
-        plugins = load_plugins(block=args.block_plugin)
-        return COMMANDS[args.command](args, plugins)
+        with quiet_frameworks(not args.debug):
+            return _run(args)
     except AnalyzerError as e:
         if args.debug:
             traceback.print_exc()
-        sys.stderr.write(f"{PROG}: error: {e}\n")
+        sys.stderr.write(f"{PROG}: error: {_error_line(e)}\n")
         return e.exit_code
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
@@ -343,6 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line unless --debug
         if args.debug:
             traceback.print_exc()
+        missing = missing_framework(e)
+        if missing is not None:
+            sys.stderr.write(f"{PROG}: error: {missing[1]}\n")
+            return 1
         first = (str(e).strip().splitlines() or [""])[0]
         sys.stderr.write(f"{PROG}: error: internal error: {type(e).__name__}: {first} (rerun with --debug)\n")
         return 1

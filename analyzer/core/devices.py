@@ -15,6 +15,7 @@ name from an earlier one.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Iterable
@@ -141,6 +142,8 @@ def load_device(path: Path) -> DeviceSpec:
         raise AnalysisError(f"{path}: not valid TOML ({e})") from None
     except OSError as e:
         raise AnalysisError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise AnalysisError(f"{path}: not a text file (expected TOML)") from None
     try:
         spec = DeviceSpec.model_validate({**doc, "path": str(path)})
     except ValidationError as e:
@@ -166,13 +169,31 @@ def device_dirs(plugin_dirs: Iterable[Path] = ()) -> list[Path]:
     return [BUILTIN_DIR, *plugin_dirs, user_device_dir(), *env_device_dirs()]
 
 
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".toml") or "/" in name or os.sep in name
+
+
 class DeviceCatalog:
-    """Device specs by name, loaded lazily from the spec directories."""
+    """Device specs by name, loaded lazily from the spec directories.
+
+    Names match case-insensitively; a name that is a path (``board.toml``,
+    ``dir/board``) loads that file. A malformed file is an error only when
+    its device is asked for: listing (``all``) skips it with a warning. A
+    file that replaces a device of the same name from an earlier directory
+    (a user file shadowing a built-in) is reported in ``warnings`` when that
+    device is listed or used. The CLI prints ``warnings`` on stderr.
+    """
 
     def __init__(self, dirs: Iterable[Path]):
         self.dirs = list(dirs)
         self._files: dict[str, Path] | None = None
+        self._shadowed: dict[str, Path] = {}  # name -> the file it replaces
         self._loaded: dict[str, DeviceSpec] = {}
+        self.warnings: list[str] = []
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def _index(self) -> dict[str, Path]:
         if self._files is None:
@@ -180,23 +201,54 @@ class DeviceCatalog:
             for d in self.dirs:
                 if d.is_dir():
                     for f in sorted(d.rglob("*.toml")):
-                        files[f.stem] = f
+                        key = f.stem.lower()
+                        if key in files and files[key].resolve() != f.resolve():
+                            self._shadowed[key] = files[key]
+                        files[key] = f
             self._files = files
         return self._files
 
     def names(self) -> list[str]:
         return sorted(self._index())
 
+    def suggest(self, name: str) -> list[str]:
+        """Up to three known names close to ``name`` (substring first, then difflib)."""
+        key, names = name.lower(), self.names()
+        near = [n for n in names if key in n] + difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+        return list(dict.fromkeys(near))[:3]
+
     def get(self, name: str) -> DeviceSpec:
-        """The spec called ``name``; UsageError if there is none."""
-        if name not in self._loaded:
-            path = self._index().get(name)
+        """The spec called ``name`` (or in the file ``name``); UsageError if there is none."""
+        if _looks_like_path(name):
+            path = Path(name).expanduser()
+            if not path.is_file():
+                raise UsageError(f"no such device file: {name}")
+            key = str(path.resolve())
+            if key not in self._loaded:
+                self._loaded[key] = load_device(path)
+            return self._loaded[key]
+        key = name.lower()
+        if key not in self._loaded:
+            path = self._index().get(key)
             if path is None:
-                if name == "host":
+                if key == "host":
                     raise UsageError("unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine")
-                raise UsageError(f"unknown device {name!r}; see 'python -m analyzer devices'")
-            self._loaded[name] = load_device(path)
-        return self._loaded[name]
+                near = self.suggest(name)
+                hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+                raise UsageError(f"unknown device {name!r}{hint} (list them: 'python -m analyzer devices')")
+            self._loaded[key] = load_device(path)
+        old = self._shadowed.get(key)
+        if old is not None:
+            where = "the built-in one" if old.resolve().is_relative_to(BUILTIN_DIR) else str(old)
+            self._warn(f"device {key!r} is read from {self._index()[key]}, which shadows {where} ({old})")
+        return self._loaded[key]
 
     def all(self) -> list[DeviceSpec]:
-        return [self.get(n) for n in self.names()]
+        """Every device that loads; a malformed file is skipped with a warning naming it."""
+        specs = []
+        for n in self.names():
+            try:
+                specs.append(self.get(n))
+            except AnalysisError as e:
+                self._warn(f"skipped device file {e}")
+        return specs

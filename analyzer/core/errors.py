@@ -25,3 +25,28 @@ class AnalysisError(AnalyzerError):
 
 class UnsupportedOpsError(AnalysisError):
     """Raised under ``strict=True`` when the graph has ops without formulas."""
+
+
+# Top-level module of a framework -> the extra of pyproject.toml that installs it.
+FRAMEWORK_EXTRAS = {
+    "torch": "torch", "tensorflow": "keras", "keras": "keras",
+    "jax": "jax", "jaxlib": "jax", "flax": "jax", "equinox": "jax",
+}  # fmt: skip
+
+
+def missing_framework(exc: BaseException | None) -> tuple[str, str] | None:
+    """``(module, hint)`` when ``exc`` or its causes is a framework that is not installed.
+
+    The hint names the extra to install: ``torch is not installed; install it
+    with: pip install 'analyzer[torch]'``.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            root = exc.name.split(".")[0]
+            extra = FRAMEWORK_EXTRAS.get(root)
+            if extra is not None:
+                return root, f"{root} is not installed; install it with: pip install 'analyzer[{extra}]'"
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from analyzer.core.ops import OpVocabulary
 
 
+# Bounds no real model reaches: a larger figure is a corrupt or crafted graph.
+MAX_DIM = 2**40
+MAX_ELEMENTS = 2**48
+
+
 class GraphError(ValueError):
     """The graph is malformed (raised by ``Graph.validate`` and the mutators)."""
 
@@ -92,6 +97,8 @@ class Graph:
         """Append ``node`` (its output tensors must already be added)."""
         if node.id in self._nodes:
             raise GraphError(f"node id {node.id!r} is used twice")
+        if len(set(node.outputs)) != len(node.outputs):
+            raise GraphError(f"node {node.id!r} lists an output twice")
         for t in node.outputs:
             if t not in self.tensors:
                 raise GraphError(f"node {node.id!r} outputs undeclared tensor {t!r}")
@@ -218,30 +225,47 @@ class Graph:
         return self._layers
 
     # --- checking ---------------------------------------------------------
-    def validate(self, vocabulary: OpVocabulary | None = None) -> None:
+    def validate(self, vocabulary: OpVocabulary | None = None, *, strict: bool = False) -> None:
         """Check structure: every operand defined before use (so acyclic), shapes consistent.
 
-        Raises GraphError naming the first problem found.
+        Dims are non-negative and at most ``MAX_DIM``, tensors hold at most
+        ``MAX_ELEMENTS`` elements, graph inputs have no empty dim (a batch of
+        0 is refused). ``strict`` (graphs loaded from JSON) also refuses empty
+        parameters and runs every op's full shape and attribute rule
+        (``analyzer.core.op_rules``). Raises GraphError naming the first problem.
         """
         from analyzer.core.shape_checks import check_node_shapes
 
+        check = check_node_shapes
+        if strict:
+            from analyzer.core.op_rules import check_node_strict as check
         seen_dtypes: set[str] = set()
         for t in (*self.tensors.values(), *self.params.values()):
             shape = t.shape
             if not isinstance(shape, tuple):
                 raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
             for d in shape:  # a plain loop: several times faster than all() over a generator
-                if type(d) is not int and not isinstance(d, int) or d < 0:
-                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
+                if type(d) is not int and not isinstance(d, int) or d < 0 or d > MAX_DIM:
+                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}" + _dim_hint(d))
+            if t.numel > MAX_ELEMENTS:
+                raise GraphError(f"tensor {t.name!r} of shape {t.shape} has {t.numel:.3g} elements, "
+                                 f"more than the {MAX_ELEMENTS:.3g} any model can hold")  # fmt: skip
             if t.dtype not in seen_dtypes:
                 try:
                     dtypes.canonical(t.dtype)
                 except ValueError as e:
                     raise GraphError(f"tensor {t.name!r}: {e}") from None
                 seen_dtypes.add(t.dtype)
+        for p in self.params.values() if strict else ():
+            if 0 in p.shape:
+                raise GraphError(f"parameter {p.name!r} has an empty dimension: shape {p.shape}")
         for name in self.inputs:
-            if name not in self.tensors:
+            t = self.tensors.get(name)
+            if t is None:
                 raise GraphError(f"graph input {name!r} is not a declared tensor")
+            if 0 in t.shape:
+                what = "batch size 0" if t.shape[0] == 0 else "an empty dimension"
+                raise GraphError(f"graph input {name!r} has {what}: shape {t.shape}")
         available = set(self.inputs) | set(self.params)
         available |= {n for n, t in self.tensors.items() if t.constant and n not in self._producer}
         for node in self._nodes.values():
@@ -254,8 +278,14 @@ class Graph:
                         f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
                     )
             available.update(node.outputs)
-            check_node_shapes(self, node)
+            check(self, node)
         for name in self.outputs:
             if name not in available:
                 raise GraphError(f"graph output {name!r} is never produced")
         # Every operand was defined before its reader, so the graph is acyclic.
+
+
+def _dim_hint(d: object) -> str:
+    if isinstance(d, int) and d > MAX_DIM:
+        return f": dimension {d} is larger than {MAX_DIM} (2**40)"
+    return ""

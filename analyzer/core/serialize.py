@@ -3,8 +3,10 @@
 The document is ``{"schema": "analyzer.graph/1", ...}``. Attribute values
 are JSON values; lists in ``attrs`` are read back as tuples (the IR's attribute
 convention), ``meta`` comes back as plain JSON, so a graph compares equal
-after a round-trip. A malformed document is a GraphError naming the entry
-and field at fault.
+after a round-trip. A saved graph is not trusted: loading validates it
+completely (``Graph.validate(strict=True)``: every op's shape and attribute
+rule, bounded dims, known dtypes, resolved references, no cycle), and a
+malformed document is a GraphError naming the entry and field at fault.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class _Entry:
 
 
 def graph_from_dict(doc: dict[str, Any]) -> Graph:
-    """Rebuild a graph; raises GraphError naming what is missing or malformed."""
+    """Rebuild and strictly validate a graph; raises GraphError naming what is missing or malformed."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
         raise GraphError(f"not an analyzer graph document (schema {found!r}, expected {SCHEMA!r})")
@@ -111,6 +113,9 @@ def graph_from_dict(doc: dict[str, Any]) -> Graph:
                   p.get("buffer", bool, False), p.get("role", str, "weight"))
         )  # fmt: skip
     g.inputs = list(top.names("inputs"))
+    dup = next((n for n in g.inputs if g.inputs.count(n) > 1), None)
+    if dup is not None:
+        raise GraphError(f"graph input {dup!r} is listed twice")
     for i, raw in enumerate(top.get("nodes", list)):
         n = _Entry(raw, f"nodes[{i}]")
         g.add_node(
@@ -119,6 +124,7 @@ def graph_from_dict(doc: dict[str, Any]) -> Graph:
                  n.get("meta", dict, {}))
         )  # fmt: skip
     g.set_outputs(list(top.names("outputs")))
+    g.validate(strict=True)
     return g
 
 
@@ -127,8 +133,13 @@ def save_graph(graph: Graph, path: str | Path) -> None:
 
 
 def load_graph(path: str | Path) -> Graph:
+    """Read a saved graph; GraphError for anything but a valid ``analyzer.graph/1`` document."""
     try:
-        doc = json.loads(Path(path).read_text())
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise GraphError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except UnicodeDecodeError:
+        raise GraphError(f"{path}: not a text file (expected analyzer.graph/1 JSON)") from None
+    except RecursionError:
+        raise GraphError(f"{path}: JSON nested too deeply") from None
     return graph_from_dict(doc)

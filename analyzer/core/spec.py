@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.core.errors import AnalysisError, UsageError
+from analyzer.core.errors import AnalysisError, UsageError, missing_framework
 from analyzer.core.plugins import PluginSet
 
 MAPPING_KEYS = frozenset({"model", "inputs", "params", "framework", "name", "frontend_options"})
@@ -43,6 +43,9 @@ class ModelSpec:
 
 
 def _one_line(e: BaseException) -> str:
+    missing = missing_framework(e)
+    if missing is not None:
+        return missing[1]
     text = (str(e).strip().splitlines() or [""])[0]
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
@@ -74,7 +77,7 @@ def _import_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
-        if e.name and name.startswith(e.name):
+        if e.name and name.startswith(e.name) and missing_framework(e) is None:
             raise AnalysisError(f"no module named {e.name!r}") from e
         raise AnalysisError(f"importing {name!r} failed: {_one_line(e)}") from e
     except Exception as e:
@@ -106,8 +109,21 @@ def _from_mapping(m: Mapping[str, Any], where: str) -> ModelSpec:
     )  # fmt: skip
 
 
-def resolve_object(obj: Any, where: str, plugins: PluginSet) -> ModelSpec:
-    """Turn NAME's value into a ModelSpec (calling a zero-argument factory once)."""
+def _required_args(obj: Any) -> list[str]:
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    return [n for n, p in sig.parameters.items()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]  # fmt: skip
+
+
+def resolve_object(obj: Any, where: str, plugins: PluginSet, framework: str | None = None) -> ModelSpec:
+    """Turn NAME's value into a ModelSpec (calling a zero-argument factory once).
+
+    A callable that takes arguments and that no frontend accepts is refused
+    unless ``framework`` names the frontend (a functional model).
+    """
     for attempt in range(2):
         if isinstance(obj, Mapping):
             return _from_mapping(obj, where)
@@ -120,16 +136,22 @@ def resolve_object(obj: Any, where: str, plugins: PluginSet) -> ModelSpec:
                 raise AnalysisError(f"{where}: calling it failed: {_one_line(e)}") from e
             continue
         break
-    if callable(obj):
-        # a function taking arguments: a functional model (JAX apply_fn) the user
-        # must name the framework of, or give as a mapping with params
-        return ModelSpec(model=obj)
+    if callable(obj) and framework is not None:
+        return ModelSpec(model=obj)  # a functional model of the named framework
+    if callable(obj) and (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+        args = ", ".join(_required_args(obj))
+        what = "a class whose constructor needs" if inspect.isclass(obj) else "a function that needs"
+        raise AnalysisError(
+            f"{where} is {what} arguments ({args}); NAME must be a model, a mapping, or a factory "
+            "callable without arguments (wrap it: def model(): return ...(...)); a functional model "
+            "needs --framework"
+        )
     kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
     raise AnalysisError(f"{where} is not a model: no frontend accepts a {kind}")
 
 
-def resolve_spec(spec: str, plugins: PluginSet) -> ModelSpec:
-    """Resolve a SPEC string (see the module docstring)."""
+def resolve_spec(spec: str, plugins: PluginSet, framework: str | None = None) -> ModelSpec:
+    """Resolve a SPEC string (see the module docstring); ``framework`` is ``--framework``."""
     path = Path(spec)
     if path.is_file():
         return ModelSpec(model=path)
@@ -148,4 +170,4 @@ def resolve_spec(spec: str, plugins: PluginSet) -> ModelSpec:
             obj = getattr(obj, part)
         except AttributeError:
             raise AnalysisError(f"{module_ref} has no attribute {attr!r}") from None
-    return resolve_object(obj, f"{module_ref}:{attr}", plugins)
+    return resolve_object(obj, f"{module_ref}:{attr}", plugins, framework)

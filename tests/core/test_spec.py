@@ -84,11 +84,11 @@ def test_bad_attributes(models, plugins, suffix, error, message):
         resolve_spec(f"{models}{suffix}", plugins)
 
 
-def test_function_with_arguments_is_passed_through_as_a_functional_model(models, plugins):
-    spec = resolve_spec(f"{models}:needs_args", plugins)
+def test_function_with_arguments_is_refused_unless_a_framework_is_named(models, plugins):
+    with pytest.raises(AnalysisError, match=r"needs_args is a function that needs arguments \(x\);.*factory"):
+        resolve_spec(f"{models}:needs_args", plugins)
+    spec = resolve_spec(f"{models}:needs_args", plugins, framework="jax")  # a functional model
     assert callable(spec.model)
-    with pytest.raises(AnalysisError, match="no frontend accepts"):
-        analyzer.analyze(spec.model)
 
 
 def test_bad_spec_strings(tmp_path, plugins):
