@@ -68,6 +68,10 @@ BUILTIN_OPS: tuple[OpDef, ...] = (
     OpDef("attention", C.CONTRACTION,
           "fused scaled-dot-product attention; inputs [q, k, v, mask?] as (..., L, E); "
           "counts QK^T and AV, scale, mask add and softmax"),
+    OpDef("grouped_matmul", C.CONTRACTION,
+          "inputs [a, b, offsets?]: torch._grouped_mm; 2-d a x 3-d b: rows of a in groups "
+          "(offsets) times b[g] (mixture-of-experts); 3-d x 2-d, 3-d x 3-d (batched), 2-d x 2-d "
+          "(ragged k, output (groups, m, n)); MACs = sum over groups m_g*k*n"),
     OpDef("rnn", C.CONTRACTION,
           "recurrent layer; inputs [x, weights...]; attrs cell (lstm|gru|rnn), hidden_size, "
           "input_size, num_layers, bidirectional, steps, batch, has_bias, proj_size"),
@@ -130,6 +134,9 @@ BUILTIN_OPS: tuple[OpDef, ...] = (
         ("embedding", "inputs [indices, table]; row lookup, 0 MACs"),
         ("resize", "upsample/interpolate; attrs mode (nearest|linear|cubic)"),
         ("one_hot", "one-hot encoding"), ("sort", "sort/topk along an axis"),
+        ("nonzero", "indices of the nonzero elements: one (count, rank) output or rank (count,) "
+                    "outputs (where(cond)); count set by values (node.meta data_dependent)"),
+        ("unique", "distinct values (count,), inverse?, counts?; count set by values"),
     )),
     OpDef("constant", C.CONSTANT, "creates a tensor: iota, arange, full, zeros, random"),
     OpDef("unknown", C.OTHER, "an op the frontend could not map; see source_op"),

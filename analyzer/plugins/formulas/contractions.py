@@ -33,6 +33,22 @@ def matmul_macs(v: OpView) -> int:
     return v.out_numel(0) * v.in_shape(0)[-1]
 
 
+def grouped_matmul_macs(v: OpView) -> int:
+    """Sum over groups of m_g * k * n (torch._grouped_mm).
+
+    2-d x 3-d (mixture of experts: a's rows sorted by expert, one weight per
+    expert): the groups partition a's rows, so the sum is rows x k x n,
+    whatever the routing; 3-d x 2-d and 3-d x 3-d likewise come to output
+    elements x k. 2-d x 2-d splits the contraction instead: the output
+    (groups, m, n) holds one m x n block per group, and the groups' k add
+    up to a's k, so the sum is m * n * k.
+    """
+    a, b, out = v.in_shape(0), v.in_shape(1), v.out_shape(0)
+    if len(a) == 2 and len(b) == 2:
+        return numel(out[1:]) * a[-1]
+    return v.out_numel(0) * a[-1]
+
+
 def dot_general_macs(v: OpView) -> int:
     lhs = v.in_shape(0)
     return v.out_numel(0) * math.prod(lhs[d] for d in v.attrs["lhs_contracting"])
@@ -130,11 +146,13 @@ def analyzer_register_formulas(register):
     register("macs", "linear", linear_macs)
     register("macs", "matmul", matmul_macs)
     register("macs", "dot_general", dot_general_macs)
+    register("macs", "grouped_matmul", grouped_matmul_macs)
     register("macs", "einsum", lambda v: einsum_costs(v)[0])
     register("macs", "attention", attention_macs)
     register("macs", "rnn", rnn_macs)
     # one dot product per output element for the plain contractions
-    register("dots", ("conv", "linear", "matmul", "dot_general"), lambda v: v.out_numel(0))
+    plain = ("conv", "linear", "matmul", "dot_general", "grouped_matmul")
+    register("dots", plain, lambda v: v.out_numel(0))
     register("dots", "einsum", lambda v: einsum_costs(v)[1])
     register("dots", "attention", attention_dots)
     register("dots", "rnn", rnn_dots)

@@ -156,6 +156,27 @@ CASES = [
          one_op("dot_general", [(2, 3, 4, 5), (2, 5, 4, 6)], (2, 3, 6),
                 {"lhs_contracting": (2, 3), "rhs_contracting": (2, 1), "lhs_batch": (0,), "rhs_batch": (0,)}),
          {"macs": 720, "mac_flops": 1440, "exact_mac_flops": 1404}),
+    # --- grouped_matmul (torch._grouped_mm) --------------------------------------
+    # 2-d x 3-d, MoE experts: a (6,8) rows split by offsets [2,5,6] into groups of 2, 3, 1 rows,
+    # b (3,8,4): 2*8*4 + 3*8*4 + 1*8*4 = 192 = rows 6 * k 8 * n 4; 24 dots -> exact 384 - 24 = 360
+    Case("grouped_matmul_2d_3d", "grouped_matmul",
+         one_op("grouped_matmul", [(6, 8), (3, 8, 4), (3,)], (6, 4)),
+         {"macs": 192, "mac_flops": 384, "exact_mac_flops": 360, "other_flops": 0}),
+    # top-k routing: 5 tokens x top-2 = 10 rows into 4 experts (32 -> 12): 10 * 32 * 12 = 3840,
+    # 5 * 2 * one expert's 32 * 12 MACs, whatever the routing
+    Case("grouped_matmul_topk", "grouped_matmul",
+         one_op("grouped_matmul", [(10, 32), (4, 32, 12), (4,)], (10, 12)), {"macs": 5 * 2 * 32 * 12}),
+    # 3-d x 2-d: a (3,4,8), b (8,6) split along n by offsets: out (4,6): 24 * 8 = 192
+    Case("grouped_matmul_3d_2d", "grouped_matmul",
+         one_op("grouped_matmul", [(3, 4, 8), (8, 6), (3,)], (4, 6)), {"macs": 192}),
+    # 3-d x 3-d, batched: (3,4,8) x (3,8,5) -> (3,4,5): 3 * 4*8*5 = 480
+    Case("grouped_matmul_3d_3d", "grouped_matmul",
+         one_op("grouped_matmul", [(3, 4, 8), (3, 8, 5)], (3, 4, 5)), {"macs": 480}),
+    # 2-d x 2-d, k ragged: a (4,8), b (8,5), offsets split k=8 into 3 groups -> out (3,4,5);
+    # sum of 4 * k_g * 5 over groups = 4 * 8 * 5 = 160; 60 dots -> exact 320 - 60 = 260
+    Case("grouped_matmul_2d_2d", "grouped_matmul",
+         one_op("grouped_matmul", [(4, 8), (8, 5), (3,)], (3, 4, 5)),
+         {"macs": 160, "mac_flops": 320, "exact_mac_flops": 260}),
     # --- einsum ----------------------------------------------------------------
     # bij,bjk->bik, b2 i3 j4 k5: one step over {b,i,j,k} = 120 MACs; 30 dots -> exact 240 - 30 = 210
     Case("einsum_2", "einsum", einsum("bij,bjk->bik", (2, 3, 4), (2, 4, 5)),

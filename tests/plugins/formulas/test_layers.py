@@ -141,6 +141,8 @@ ZERO_CASES = [
          {"macs": 0, "ops": 0}),
     Case("one_hot", "one_hot", one_op("one_hot", [(5,)], (5, 10)), {"macs": 0, "ops": 0}),
     Case("sort", "sort", one_op("sort", [(2, 6)], (2, 6)), {"macs": 0, "ops": 0}),
+    Case("nonzero", "nonzero", one_op("nonzero", [(2, 6)], (5, 2)), {"macs": 0, "ops": 0}),
+    Case("unique", "unique", one_op("unique", [(2, 6)], [(4,), (2, 6)]), {"macs": 0, "ops": 0}),
     Case("constant", "constant", one_op("constant", [], (3, 4)), {"macs": 0, "ops": 0}),
 ]  # fmt: skip
 

@@ -23,7 +23,7 @@ _ELEMENTWISE = {
     "add": "add", "sub": "sub", "rsub": "sub", "mul": "mul", "multiply": "mul", "div": "div", "divide": "div",
     "true_divide": "div", "floor_divide": "div", "remainder": "mod", "fmod": "mod", "pow": "pow",
     "float_power": "pow", "maximum": "maximum", "minimum": "minimum", "fmax": "maximum", "fmin": "minimum",
-    "where": "where", "masked_fill": "where", "tril": "where", "triu": "where", "clamp": "clamp",
+    "masked_fill": "where", "tril": "where", "triu": "where", "clamp": "clamp",
     "clamp_min": "clamp", "clamp_max": "clamp", "clip": "clamp", "addcmul": "fma", "addcdiv": "fma",
     "lerp": "fma", "neg": "neg", "negative": "neg", "abs": "abs", "exp": "exp", "exp2": "exp", "expm1": "exp",
     "log": "log", "log2": "log", "log10": "log", "log1p": "log", "sqrt": "sqrt", "rsqrt": "rsqrt",
@@ -57,7 +57,6 @@ _SPLITS = ("split", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes
 _IDENTITIES = (
     "detach",
     "alias",
-    "lift_fresh",
     "contiguous",
     "positive",
     "resolve_conj",
@@ -67,7 +66,7 @@ _CREATION = (
     "arange", "zeros", "ones", "full", "empty", "empty_strided", "zeros_like", "ones_like", "full_like",
     "empty_like", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm",
     "scalar_tensor", "eye", "linspace", "logspace", "new_zeros", "new_ones", "new_full", "new_empty",
-    "new_empty_strided", "lift_fresh_copy", "fill", "zero", "uniform", "normal", "bernoulli", "random",
+    "new_empty_strided", "lift_fresh", "lift_fresh_copy", "fill", "zero", "uniform", "normal", "bernoulli", "random",
     "tensor", "as_tensor", "empty_permuted",
 )  # fmt: skip
 _SKIPS = ("_assert_async", "_assert_tensor_metadata", "_assert_scalar", "_functional_assert_async",
@@ -75,12 +74,12 @@ _SKIPS = ("_assert_async", "_assert_tensor_metadata", "_assert_scalar", "_functi
           "_local_scalar_dense", "is_nonzero", "equal", "record_stream", "_make_dep_token",
           "sym_size", "sym_numel", "sym_stride", "sym_storage_offset")  # fmt: skip
 _MOVEMENT = {
-    "index_select": "gather", "gather": "gather", "index": "gather", "take": "gather",
-    "take_along_dim": "gather", "masked_select": "gather", "scatter": "scatter", "scatter_add": "scatter",
+    "index_select": "gather", "gather": "gather", "take": "gather",
+    "take_along_dim": "gather", "scatter": "scatter", "scatter_add": "scatter",
     "scatter_reduce": "scatter", "index_put": "scatter", "_unsafe_index_put": "scatter",
     "index_add": "scatter", "index_copy": "scatter", "index_fill": "scatter", "masked_scatter": "scatter",
     "select_scatter": "scatter", "slice_scatter": "scatter", "diagonal_scatter": "scatter",
-    "as_strided_scatter": "scatter", "_unsafe_index": "gather", "repeat": "tile", "repeat_interleave": "tile",
+    "as_strided_scatter": "scatter", "_unsafe_index": "gather", "repeat": "tile",
     "roll": "copy", "clone": "copy", "copy": "copy", "pixel_shuffle": "copy", "pixel_unshuffle": "copy",
     "channel_shuffle": "copy", "native_channel_shuffle": "copy", "one_hot": "one_hot", "sort": "sort",
     "argsort": "sort", "topk": "sort", "msort": "sort", "kthvalue": "sort", "flip": "flip",
@@ -239,6 +238,21 @@ TABLE: dict[str, h.Handler] = {
     ),  # fmt: skip
     "embedding": h.embedding,
     **{k: h.simple(v) for k, v in _MOVEMENT.items()},
+    "_grouped_mm": h.grouped_mm,
+    **dict.fromkeys(("grid_sampler", "grid_sampler_2d", "grid_sampler_3d"), h.grid_sample),
+    # sizes set by values
+    "where": h.where,
+    **dict.fromkeys(("nonzero", "nonzero_numpy", "argwhere", "nonzero_static"), h.nonzero),
+    **dict.fromkeys(
+        ("_unique", "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive"),
+        h.unique,
+    ),  # fmt: skip
+    "masked_select": h.masked_select,
+    "index": h.index,
+    "repeat_interleave": h.repeat_interleave,
+    **dict.fromkeys(("histc", "bincount"), h.histogram),
+    "torchvision::nms": h.nms,
+    "torchvision::qnms": h.nms,
     # creation and bookkeeping
     **dict.fromkeys(_CREATION, h.creation),
     **dict.fromkeys(_SKIPS, h.skip),

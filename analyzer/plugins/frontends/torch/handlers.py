@@ -45,17 +45,24 @@ def _axes(dims: Any, rank: int) -> tuple[int, ...]:
 
 # --- families ------------------------------------------------------------------------
 def simple(op: str, first_only: bool = False, **attrs: Any) -> Handler:
-    """Emit ``op`` over the call's tensor arguments (only the first with ``first_only``)."""
+    """Emit ``op`` over the call's tensor arguments (only the first with ``first_only``).
+
+    With no tensor operand at all (only Python numbers) the result is a constant.
+    """
 
     def handler(rec: Recorder, c: Call) -> None:
-        ins = [c.first()] if first_only else list(c.tensors())
-        rec.emit(op, ins, c.outs, dict(attrs), c.source, c.op)
+        ins = list(c.tensors())
+        if not ins:
+            creation(rec, c)
+            return
+        rec.emit(op, ins[:1] if first_only else ins, c.outs, dict(attrs), c.source, c.op)
 
     return handler
 
 
 def creation(rec: Recorder, c: Call) -> None:
-    """Tensors made from nothing (arange, zeros, randn, *_like): shape only, no operands."""
+    """Tensors made from nothing (arange, zeros, randn, *_like) or from Python data
+    (``torch.tensor(2.0)``: ATen's ``lift_fresh``): constants, shape only, no operands."""
     rec.emit("constant", [], c.outs, {"kind": c.op.rstrip("_")}, c.source, c.op)
 
 
@@ -227,6 +234,13 @@ def addmm(rec: Recorder, c: Call) -> None:
     rec.emit("add", [prod, bias], [out], {}, c.source, c.op)
 
 
+def grouped_mm(rec: Recorder, c: Call) -> None:
+    """``torch._grouped_mm`` (transformers' MoE experts): one ``grouped_matmul``; the stacked
+    expert weights are the parameter itself (a transposed view of it names it)."""
+    ins = [c["self"], rec.weight(c["mat2"], "weight"), c.get("offs")]
+    rec.emit("grouped_matmul", ins, c.outs, {}, c.source, c.op)
+
+
 def outer(rec: Recorder, c: Call) -> None:
     rec.emit("einsum", list(c.tensors()), c.outs, {"equation": "i,j->ij"}, c.source, c.op)
 
@@ -338,6 +352,20 @@ def resize(rec: Recorder, c: Call) -> None:
     rec.emit("resize", [x], c.outs, attrs, c.source, c.op)
 
 
+_GRID_MODES = {0: "linear", 1: "nearest", 2: "cubic"}  # ATen's interpolation_mode codes
+
+
+def grid_sample(rec: Recorder, c: Call) -> None:
+    """``F.grid_sample`` (flow warping, spatial transformers): interpolation at the grid's
+    points, a ``resize`` whose output size is the grid's (the coordinate arithmetic is not counted)."""
+    x, grid = c["input"], c["grid"]
+    attrs = {
+        "mode": _GRID_MODES[int(c.get("interpolation_mode", 0))],
+        "spatial_dims": len(x.shape) - 2,
+    }
+    rec.emit("resize", [x, grid], c.outs, attrs, c.source, c.op)
+
+
 def hardtanh(rec: Recorder, c: Call) -> None:
     lo, hi = c.get("min_val", -1.0), c.get("max_val", 1.0)
     op = "relu6" if (lo, hi) == (0, 6) else "hardtanh"
@@ -385,3 +413,76 @@ def pad(rec: Recorder, c: Call) -> None:
     if mode == "constant":
         attrs["value"] = float(c.get("value", 0) or 0)
     rec.emit("pad", [x], c.outs, attrs, c.source, c.op)
+
+
+# --- sizes set by values (docs/frontends/torch.md, "Data-dependent sizes") ---------------------------
+# A real trace knows these sizes; the node says they came from the example inputs' values
+# (``node.meta["data_dependent"]``) and the graph warns once. A meta trace never gets here: the
+# op has no meta kernel, and the capture says that its size needs values.
+def _data_dependent(
+    rec: Recorder, op: str, ins: list[Any], c: Call, attrs: dict | None = None
+) -> None:
+    rec.emit(op, ins, c.outs, attrs or {}, c.source, c.op, meta={"data_dependent": True})
+
+
+def nonzero(rec: Recorder, c: Call) -> None:
+    """nonzero, argwhere, nonzero_numpy and one-argument ``where(cond)``: indices of the nonzero
+    elements, one (count, rank) tensor or, as a tuple, rank tensors of (count,)."""
+    if c.op == "nonzero_static":  # the caller fixed the count
+        rec.emit("nonzero", [c.first()], c.outs, {}, c.source, c.op)
+        return
+    _data_dependent(rec, "nonzero", [c.first()], c)
+
+
+def where(rec: Recorder, c: Call) -> None:
+    """``where(cond, a, b)`` selects elementwise; ``where(cond)`` alone is ``nonzero``."""
+    if c.overload == "default":
+        nonzero(rec, c)
+    else:
+        rec.emit("where", list(c.tensors()), c.outs, {}, c.source, c.op)
+
+
+def unique(rec: Recorder, c: Call) -> None:
+    _data_dependent(rec, "unique", [c.first()], c)
+
+
+def masked_select(rec: Recorder, c: Call) -> None:
+    _data_dependent(rec, "gather", list(c.tensors()), c)
+
+
+def index(rec: Recorder, c: Call) -> None:
+    """``x[idx]``: a gather; with a boolean mask among the indices its size is the mask's count."""
+    ins = list(c.tensors())
+    if any(v is not None and v.dtype == "bool" for v in c["indices"]):
+        _data_dependent(rec, "gather", ins, c)
+    else:
+        rec.emit("gather", ins, c.outs, {}, c.source, c.op)
+
+
+def repeat_interleave(rec: Recorder, c: Call) -> None:
+    """Repeats given as a tensor make the output size their sum (unless ``output_size`` says it)."""
+    ins = list(c.tensors())
+    if not isinstance(c.get("repeats"), V) or c.get("output_size") is not None:
+        rec.emit("tile", ins[:1], c.outs, {}, c.source, c.op)
+    else:
+        _data_dependent(rec, "gather", ins, c)
+
+
+def histogram(rec: Recorder, c: Call) -> None:
+    """histc, bincount: a scatter-add of ones into zeroed bins (bincount's bin count is the
+    largest value + 1 unless ``minlength`` covers it: set by values)."""
+    out = c.outs[0]
+    bins = rec.tmp(out.shape, out.dtype)
+    rec.emit("constant", [], [bins], {"kind": "zeros"}, c.source, c.op)
+    ins = [bins, *c.tensors()]
+    if c.op == "bincount":
+        _data_dependent(rec, "scatter", ins, c)
+    else:
+        rec.emit("scatter", ins, c.outs, {}, c.source, c.op)
+
+
+def nms(rec: Recorder, c: Call) -> None:
+    """torchvision's non-maximum suppression: the kept boxes' indices by decreasing score, a
+    ``sort`` of the scores that drops the suppressed ones (the IoU tests are not counted)."""
+    attrs = {"kind": "nms", "iou_threshold": float(c.get("iou_threshold", 0.0))}
+    _data_dependent(rec, "sort", [c["scores"], c["dets"]], c, attrs)

@@ -77,6 +77,7 @@ class Recorder:
         self._ids: set[str] = set()
         self._counts: dict[str, int] = {}
         self._explicit_roles: set[str] = set(fixed_roles or ())
+        self.data_dependent: dict[str, int] = {}  # source op -> nodes whose size values set
         for p in params:
             self.graph.add_param(p)
 
@@ -137,9 +138,15 @@ class Recorder:
     # --- nodes ----------------------------------------------------------------
     def emit(
         self, op: str, inputs: Sequence[V | str | None], outs: Sequence[V], attrs: dict[str, Any] | None = None,
-        source_op: str = "", base: str | None = None,
+        source_op: str = "", base: str | None = None, meta: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        """Add one node ``op(inputs) -> outs``; names ``outs``. ``None`` inputs are skipped."""
+        """Add one node ``op(inputs) -> outs``; names ``outs``. ``None`` inputs are skipped.
+
+        ``meta`` starts the node's meta dict (``{"data_dependent": True}``: its output size
+        came from the values of this run's inputs).
+        """
+        if meta and meta.get("data_dependent"):
+            self.data_dependent[source_op or op] = self.data_dependent.get(source_op or op, 0) + 1
         ins = [v for v in inputs if v is not None]
         acts = any(isinstance(v, V) and v.kind == ACT for v in ins) or any(
             isinstance(v, str) and self.graph.is_activation(v) for v in ins
@@ -155,7 +162,8 @@ class Recorder:
                 o.kind, o.root, o.pending = PARAM, first.root, pending
             return
         names = [self.use(v) for v in ins]
-        self._add(op, names, outs, attrs or {}, self.scope, source_op, base, constant=not acts)
+        self._add(op, names, outs, attrs or {}, self.scope, source_op, base, constant=not acts,
+                  meta=meta)  # fmt: skip
 
     def _materialize(self, pv: _PendingView) -> None:
         if pv.done:
@@ -167,7 +175,8 @@ class Recorder:
         self._add(pv.op, [src], pv.outs, pv.attrs, pv.scope, pv.source_op, None, constant=True)
 
     def _add(self, op: str, names: list[str], outs: Sequence[V], attrs: dict[str, Any], scope: str,
-             source_op: str, base: str | None, constant: bool) -> None:  # fmt: skip
+             source_op: str, base: str | None, constant: bool, meta: dict[str, Any] | None = None,
+             ) -> None:  # fmt: skip
         node_id = self._fresh(scope or base or op)
         out_names = []
         for i, o in enumerate(outs):
@@ -176,8 +185,9 @@ class Recorder:
             o.name, o.kind = t, CONST if constant else ACT
             out_names.append(t)
         self.graph.add_node(
-            Node(node_id, op, tuple(names), tuple(out_names), attrs, scope, source_op or op)
-        )
+            Node(node_id, op, tuple(names), tuple(out_names), attrs, scope, source_op or op,
+                 dict(meta) if meta else {})
+        )  # fmt: skip
 
     def _fresh(self, base: str) -> str:
         """A name not used by any node, tensor or parameter: ``base``, ``base/1``, ``base/2``..."""
@@ -197,4 +207,16 @@ class Recorder:
 
     def finish(self, outputs: Sequence[V | str]) -> Graph:
         self.graph.set_outputs([self.use(v) for v in outputs])
+        if self.data_dependent:
+            self.graph.meta.setdefault("warnings", []).append(
+                data_dependent_warning(self.data_dependent)
+            )
         return self.graph
+
+
+def data_dependent_warning(counts: dict[str, int]) -> str:
+    """One line for the report: which ops had their output size set by values."""
+    ops = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(counts.items()))
+    n = sum(counts.values())
+    return (f"{n} op{'s' if n > 1 else ''} with value-dependent output sizes ({ops}): sized by "
+            "the example inputs' values, so the counts after them hold for these inputs")  # fmt: skip
