@@ -4,7 +4,9 @@ The framework is imported lazily: ``accepts`` only looks at ``sys.modules``
 (an object cannot be a torch module unless torch is already imported), and
 the capture modules import torch when a model is converted.
 
-- ``capture``: choice of capture path and fallbacks;
+- ``capture``: choice of capture path and fallbacks, eval mode;
+- ``restore``: the module left exactly as it was, whatever the capture did;
+- ``memory_guard``: the limit on what a real trace may allocate;
 - ``dispatch``: dispatch-level trace (meta tensors by default, real on fallback);
 - ``export``: torch.export capture, ``.pt2`` loading, ExportedProgram conversion;
 - ``aten_table`` + ``handlers``, ``sequence``: the ATen -> canonical op map;
@@ -55,11 +57,16 @@ class TorchFrontend(Frontend):
                 "the torch frontend reads parameters from the module itself; 'params' does not apply"
             )
         capture = options.pop("capture", None) or "meta"
+        max_memory = options.pop("max_memory", None)
+        train_mode = options.pop("train_mode", False)
         if options:
             raise UsageError(
-                f"unknown torch frontend option(s): {', '.join(sorted(options))} (known: capture)"
+                f"unknown torch frontend option(s): {', '.join(sorted(options))} "
+                "(known: capture, max_memory, train_mode)"
             )
-        return convert(model, inputs, str(capture))
+        if not isinstance(train_mode, bool):
+            raise UsageError(f"train_mode must be True or False, not {train_mode!r}")
+        return convert(model, inputs, str(capture), max_memory=max_memory, train_mode=train_mode)
 
 
 @hookimpl

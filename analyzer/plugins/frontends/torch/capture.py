@@ -1,46 +1,75 @@
-"""Choosing a capture path and falling back when it cannot capture the model.
+"""Choosing a capture path, falling back when it cannot capture the model, leaving the model as it was.
 
-Paths (``frontend_options={"capture": ...}``, CLI ``--capture``):
+Paths (``frontend_options={"capture": ...}``, CLI ``--capture``), and what each can do:
 
 - ``meta`` (default): dispatch trace on meta tensors. Measured on ResNet-50
   (docs/frontends/torch.md) it is ~30x faster than ``torch.export`` and
-  needs no weights; it fails only where Python needs tensor *values*
-  (``if x.sum() > 0``), and then the real trace takes over.
-- ``export``: ``torch.export``; falls back to ``meta`` (then ``real``) when
-  export rejects the model.
-- ``real``: dispatch trace running the model's own weights on small
-  deterministic inputs (or the tensors given): the fallback for
-  data-dependent control flow; impossible for weights on the meta device.
+  needs no weights. It cannot decide what only values decide; the dispatch
+  trace says when that happened (``Attempt.needs_values``: a value read by
+  Python, an op whose output size depends on values, an op without a meta
+  kernel), and only then does the real trace take over. Any other failure
+  is the model's own (a shape mismatch...): a real run would fail the same
+  way, so it is reported at once.
+- ``export``: ``torch.export``; stricter than eager PyTorch (data-dependent
+  guards, unsupported Python), so any failure of it falls back to ``meta``
+  (then ``real``, by the meta rules).
+- ``real``: dispatch trace running the model's own weights on deterministic
+  inputs of the given shapes (or the tensors given): the fallback for
+  data-dependent control flow. Impossible for weights on the meta device or
+  fake; refused by the memory guard (``memory_guard``) above ``max_memory``.
 
-The path used is ``graph.meta["capture"]``; each failed attempt is a warning.
+When every path fails, the one-line error names each path tried and why it
+failed; the exceptions are chained (an ``ExceptionGroup``), so ``--debug``
+prints each traceback. The path used is ``graph.meta["capture"]``; each
+failed attempt is a warning.
+
+Modules are analysed in eval mode unless ``train_mode=True`` (the module's
+own flags are kept); ``graph.meta["mode"]`` says which. Whatever happens,
+the module is restored (``restore.Snapshot``) before ``convert`` returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
+from torch.utils._pytree import tree_leaves
 
 from analyzer.core.errors import AnalysisError, AnalyzerError, UsageError
 from analyzer.core.graph import Graph
 from analyzer.plugins.frontends.torch import dispatch
 from analyzer.plugins.frontends.torch.export import export_model, program_to_graph
 from analyzer.plugins.frontends.torch.inputs import model_inputs
+from analyzer.plugins.frontends.torch.memory_guard import MemoryLimit, fmt_bytes, largest_op_bytes
 from analyzer.plugins.frontends.torch.params import ModuleState, module_state
+from analyzer.plugins.frontends.torch.restore import Snapshot
 
 CAPTURES = {"meta": ("meta", "real"), "export": ("export", "meta", "real"), "real": ("real",)}
-_VALUE_NEEDED = ("meta", "data-dependent", "data dependent", "item()", "guardondatadependent")
 
 
 def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
 
 
-def _needs_values(e: BaseException) -> bool:
-    """Did the meta trace fail because Python needed a tensor's value (or a kernel has no meta form)?"""
-    text = str(e).lower()
-    return isinstance(e, NotImplementedError) or any(s in text for s in _VALUE_NEEDED)
+def _python_value_read(e: BaseException) -> str | None:
+    """Value reads outside the dispatcher (no ATen op to see them): tolist(), numpy(), and
+    the fake-tensor exceptions PyTorch raises for data-dependent output shapes."""
+    from torch._subclasses import fake_tensor
+
+    data_dependent = (
+        fake_tensor.DataDependentOutputException,
+        fake_tensor.DynamicOutputShapeException,
+    )
+    if isinstance(e, data_dependent):
+        return f"an output size depends on values ({type(e).__name__})"
+    text = str(e)
+    if isinstance(e, NotImplementedError) and "copy out of meta tensor" in text:
+        return "Python copies a tensor's values out (tolist(), .cpu() data...)"
+    if isinstance(e, TypeError) and "meta" in text and "numpy" in text:
+        return "Python reads a tensor's values (numpy())"
+    return None
 
 
 def convert_program(ep: Any, inputs: Any) -> Graph:
@@ -56,7 +85,16 @@ def convert_program(ep: Any, inputs: Any) -> Graph:
     return program_to_graph(ep, "exported_program")
 
 
-def convert(model: Any, inputs: Any, capture: str = "meta") -> Graph:
+def mode_of(model: Any) -> str:
+    """``eval``, ``train``, or ``mixed`` (some submodules in each) for an nn.Module."""
+    flags = {m.training for m in model.modules()}
+    return "mixed" if len(flags) > 1 else "train" if flags.pop() else "eval"
+
+
+def convert(
+    model: Any, inputs: Any, capture: str = "meta", *, max_memory: Any = None,
+    train_mode: bool = False,
+) -> Graph:  # fmt: skip
     if capture not in CAPTURES:
         raise UsageError(
             f"unknown capture {capture!r} for PyTorch; choose one of: {', '.join(CAPTURES)}"
@@ -69,48 +107,155 @@ def convert(model: Any, inputs: Any, capture: str = "meta") -> Graph:
         raise AnalysisError(
             f"the torch frontend takes an nn.Module or a callable, not {type(model).__name__}"
         )
-    name = type(model).__name__ if is_module else getattr(model, "__name__", "model")
-    state = module_state(model) if is_module else ModuleState([], set(), {}, {}, {}, {})
-    on_meta = any(
-        t.device.type == "meta" or isinstance(t, FakeTensor) for t in state.tensors.values()
-    )
+    limit = MemoryLimit(max_memory)
+    if not is_module:
+        return _Attempts(model, inputs, capture, limit, None, train_mode).run()
+    snapshot = Snapshot(model)
+    snapshot.add_tensors(t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor))
+    attempts: _Attempts | None = None
+    try:
+        attempts = _Attempts(model, inputs, capture, limit, snapshot, train_mode)
+        mode = mode_of(model)
+        graph = attempts.run()
+    finally:
+        lost = snapshot.restore() + (attempts.lost if attempts else [])
+    graph.meta["mode"] = mode
+    if lost:
+        graph.meta["warnings"].append(
+            f"{len(lost)} tensor(s) of the model or its inputs were written in place by the "
+            "capture and could not be restored"
+        )
+    return graph
 
-    warnings: list[str] = []
-    for i, path in enumerate(CAPTURES[capture]):
-        if path == "export" and not is_module:
-            warnings.append("torch.export needs an nn.Module; traced on meta tensors instead")
-            continue
-        if path == "real" and on_meta:
-            why = f"{warnings[-1]}; " if warnings else ""
-            raise AnalysisError(
-                f"{name}: {why}the weights are on the meta device (or fake), so no real trace can run "
-                "(give the model real weights or make its control flow depend on shapes only)"
+
+class _Attempts:
+    """The paths of one capture tried in order, each failure kept with why it happened."""
+
+    def __init__(self, model: Any, inputs: Any, capture: str, limit: MemoryLimit,
+                 snapshot: Snapshot | None, train_mode: bool):  # fmt: skip
+        self.model, self.inputs, self.capture, self.limit = model, inputs, capture, limit
+        self.snapshot, self.train_mode = snapshot, train_mode
+        self.lost: list[Any] = []  # tensors written in place that could not be restored
+        self._prepare()
+        self.is_module = snapshot is not None
+        self.name = type(model).__name__ if self.is_module else getattr(model, "__name__", "model")
+        self.state = (module_state(model) if self.is_module
+                      else ModuleState([], set(), {}, {}, {}, {}))  # fmt: skip
+        self.on_meta = any(
+            t.device.type == "meta" or isinstance(t, FakeTensor)
+            for t in self.state.tensors.values()
+        )
+        self.failures: list[tuple[str, str, BaseException | None]] = []  # (path, why, error)
+        self.meta_attempt: dispatch.Attempt | None = None
+
+    def _prepare(self) -> None:
+        if self.snapshot is not None and not self.train_mode:
+            self.model.eval()
+
+    def _reset(self) -> None:
+        """Between two attempts: the model as the user gave it, then prepared again."""
+        if self.snapshot is not None:
+            self.lost += self.snapshot.restore()
+            self._prepare()
+
+    def run(self) -> Graph:
+        plan = CAPTURES[self.capture]
+        warnings: list[str] = []
+        for i, path in enumerate(plan):
+            if path == "export" and not self.is_module:
+                self.failures.append((path, "torch.export needs an nn.Module", None))
+                continue
+            if path == "real" and self.on_meta:
+                self.failures.append((path, "impossible: the weights are on the meta device (or "
+                                      "fake), so no real trace can run (give the model real weights "
+                                      "or make its control flow depend on shapes only)", None))  # fmt: skip
+                break
+            try:
+                graph = self._run(path)
+            except AnalyzerError:
+                raise
+            except Exception as e:
+                self._reset()  # a failed forward may have left the model half-changed
+                verdict = self._verdict(path, e)
+                if verdict is None:  # the model's own error: every other path would fail alike
+                    self.failures.append((path, f"{_one_line(e)} (an error of the model, not "
+                                          "retried on another path)", e))  # fmt: skip
+                    break
+                self.failures.append((path, verdict, e))
+                continue
+            warnings += [f"{p} capture failed ({why})" for p, why, _ in self.failures]
+            if i:
+                graph.meta["capture"] = graph.meta["capture"].removesuffix(")") + ", fallback)"
+                warnings.append(f"captured with {graph.meta['capture']}"
+                                + ("; data-dependent branches follow the example inputs" if path == "real" else ""))  # fmt: skip
+            if path == "meta" and self.meta_attempt and self.meta_attempt.needs_values:
+                warnings.append(f"the model caught a failed value read on meta tensors "
+                                f"({self.meta_attempt.needs_values}); its fallback branch was traced")  # fmt: skip
+            graph.meta["warnings"] = warnings + list(graph.meta.get("warnings", []))
+            return graph
+        raise self._failed()
+
+    def _verdict(self, path: str, e: BaseException) -> str | None:
+        """Why ``path`` failed when another path may succeed; None when no other path can."""
+        if isinstance(e, dispatch.MemoryRefused):
+            raise AnalysisError(str(e)) from e
+        if path == "meta":
+            reason = (self.meta_attempt and self.meta_attempt.needs_values) or _python_value_read(e)
+            return None if reason is None else f"needs tensor values: {reason}"
+        return _one_line(e)  # export: stricter than eager; real: the last path
+
+    def _failed(self) -> AnalysisError:
+        parts = [f"{path} capture failed: {why}" if e is not None or path == "export"
+                 else f"{path} capture {why}" for path, why, e in self.failures]  # fmt: skip
+        errors = [e for _, _, e in self.failures if isinstance(e, Exception)]
+        err = AnalysisError(f"{self.name}: " + "; ".join(parts))
+        if len(errors) == 1:
+            err.__cause__ = errors[0]
+        elif errors:  # --debug prints every path's traceback
+            err.__cause__ = ExceptionGroup("the error of each capture path", errors)
+        return err
+
+    def _run(self, path: str) -> Graph:
+        model, state, name = self.model, self.state, self.name
+        if path == "meta":
+            self.meta_attempt = dispatch.Attempt()
+            ins = model_inputs(self.inputs, "meta")
+            return dispatch.trace(model, ins, state, name, meta=True, attempt=self.meta_attempt)
+        if path == "real":
+            self._check_memory()
+            guard = dispatch.RealGuard(self.limit, name)
+            ins = model_inputs(self.inputs, "cpu")
+            graph = dispatch.trace(model, ins, state, name, meta=False, snapshot=self.snapshot,
+                                   guard=guard)  # fmt: skip
+            if guard.refused:  # the model caught the refusal and went on
+                raise AnalysisError(guard.refused)
+            return graph
+        # export: fake tensors throughout; inputs it must be given as real tensors stay
+        # uninitialised (their pages are never touched)
+        ins = model_inputs(self.inputs, "meta" if self.on_meta else "cpu", fill=False)
+        names = [ins.names.get(id(t), f"input{i}") for i, t in enumerate(ins.tensors())]
+        ep = export_model(model, ins)
+        return program_to_graph(ep, name, names, state)
+
+    def _check_memory(self) -> None:
+        """Refuse a real trace whose known allocations alone pass the limit, before any."""
+        if self.limit.limit is None:
+            return
+        ins = model_inputs(self.inputs, "meta")
+        stand_ins = {id(t) for t in ins._moved.values()}  # the user's own tensors exist already
+        created = sum(t.numel() * t.element_size() for t in ins.tensors() if id(t) not in stand_ins)
+        probe = dispatch.Attempt(probe=True)  # the shapes past value reads, along one branch
+        with contextlib.suppress(Exception):  # what it recorded before stopping still counts
+            dispatch.trace(self.model, ins, self.state, self.name, meta=True, attempt=probe)
+        self._reset()  # the probe ran the forward: undo what it changed
+        acts, op = largest_op_bytes(probe.recorder.graph) if probe.recorder else (0, "")
+        need = created + acts
+        if need > self.limit.limit:
+            why = next(
+                (w for p, w, _ in self.failures if p == "meta"), "a real trace was asked for"
             )
-        try:
-            graph = _run(path, model, inputs, state, name, on_meta)
-        except AnalyzerError:
-            raise
-        except Exception as e:
-            last = i == len(CAPTURES[capture]) - 1
-            if last or (path == "meta" and not _needs_values(e)):
-                raise AnalysisError(f"{name}: {path} capture failed: {_one_line(e)}") from e
-            warnings.append(f"{path} capture failed ({_one_line(e)})")
-            continue
-        if i:
-            graph.meta["capture"] = graph.meta["capture"].removesuffix(")") + ", fallback)"
-            warnings.append(f"captured with {graph.meta['capture']}"
-                            + ("; data-dependent branches follow the example inputs" if path == "real" else ""))  # fmt: skip
-        graph.meta["warnings"] = warnings + list(graph.meta.get("warnings", []))
-        return graph
-    raise AssertionError("unreachable")
-
-
-def _run(path: str, model: Any, inputs: Any, state: ModuleState, name: str, on_meta: bool) -> Graph:
-    if path == "meta":
-        return dispatch.trace(model, model_inputs(inputs, "meta"), state, name, meta=True)
-    if path == "real":
-        return dispatch.trace(model, model_inputs(inputs, "cpu"), state, name, meta=False)
-    ins = model_inputs(inputs, "meta" if on_meta else "cpu")
-    names = [ins.names.get(id(t), f"input{i}") for i, t in enumerate(ins.tensors())]
-    ep = export_model(model, ins)
-    return program_to_graph(ep, name, names, state)
+            parts = f"the inputs {fmt_bytes(created)}" if created else ""
+            if acts:
+                parts += (", then " if parts else "") + f"{fmt_bytes(acts)} at {op}"
+            raise self.limit.refuse(self.name, f"at least {fmt_bytes(need)} ({parts})",
+                                    f"{why.split(' (')[0]}")  # fmt: skip

@@ -12,10 +12,21 @@ tensors with ``torch.func.functional_call`` for the duration of the call:
 nothing is allocated or computed. A real trace (``device="cpu"``) runs the
 model's own weights on small inputs; it is the fallback for data-dependent
 Python control flow, which a meta tensor cannot decide.
+
+What a meta trace cannot do is decided here, where it happens, not from
+error text: an op that reads a value (``aten.item``, ``is_nonzero``...), an
+op whose output size depends on values (``nonzero``, ``unique``...) or an
+op without a meta kernel (``NotImplementedError`` from the kernel) raises
+``NeedsValues`` and is noted in the ``Attempt``, even if the model catches
+the exception. A *probe* (``Attempt(probe=True)``) answers value reads with
+placeholders instead, to see the shapes beyond them for the memory guard.
+A real trace copies a tensor of the ``Snapshot`` before an op writes it in
+place, and asks the ``RealGuard`` before each op.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,12 +39,114 @@ from analyzer.plugins.frontends.torch.aten_table import lookup
 from analyzer.plugins.frontends.torch.call import Call, op_info
 from analyzer.plugins.frontends.torch.handlers import unknown
 from analyzer.plugins.frontends.torch.inputs import ModelInputs
+from analyzer.plugins.frontends.torch.memory_guard import MemoryLimit, fmt_bytes, resident_memory
 from analyzer.plugins.frontends.torch.params import ModuleState, dtype_name
 from analyzer.plugins.frontends.torch.recorder import Recorder, V
+from analyzer.plugins.frontends.torch.restore import Snapshot
 from analyzer.plugins.frontends.torch.shortcuts import SHORTCUTS
 
 _META = torch.device("meta")
 _Tensor = torch.Tensor
+# ops that hand a tensor's value to Python (bool(t), int(t), t.item(), torch.equal)
+_VALUE_READS = frozenset({"item", "_local_scalar_dense", "is_nonzero", "equal"})
+# ops whose output size depends on values, when their meta kernel refuses
+_DATA_SIZED = frozenset({"nonzero", "nonzero_numpy", "argwhere", "masked_select", "_unique",
+                         "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive",
+                         "repeat_interleave"})  # fmt: skip
+# ops that write an argument their schema does not mark as written (through their decomposition)
+_HIDDEN_WRITES = {"batch_norm": ("running_mean", "running_var"),
+                  "instance_norm": ("running_mean", "running_var")}  # fmt: skip
+_PROBE_READS = 64  # a probe stops after this many placeholder values (a `while` on values)
+
+
+class NeedsValues(RuntimeError):
+    """A meta trace reached something only tensor values decide."""
+
+
+class MemoryRefused(RuntimeError):
+    """The memory guard stopped a real trace before an op (the message is the user's one line)."""
+
+
+@dataclass
+class Attempt:
+    """What one dispatch trace saw, kept when it fails: the partial IR and why it stopped."""
+
+    recorder: Recorder | None = None
+    needs_values: str | None = None  # the first thing only values decide
+    probe: bool = False  # answer value reads with placeholders instead of failing
+    reads: int = 0
+
+
+class RealGuard:
+    """Checks, before each op of a real trace, that the process stays under the memory limit."""
+
+    def __init__(self, limit: MemoryLimit, name: str):
+        self.limit, self.name = limit, name
+        self.start = resident_memory()
+        self.refused: str | None = None
+
+    def check(self, func: Any, args: Any, kwargs: dict) -> None:
+        if self.limit.limit is None:
+            return
+        try:  # the op's outputs, from its meta kernel: nothing allocated
+            margs = _map(_meta_like, args)
+            mkwargs = dict(zip(kwargs, _map(_meta_like, kwargs.values()), strict=True))
+            if "device" in mkwargs:
+                mkwargs["device"] = _META
+            outs = _leaves(func(*margs, **mkwargs))
+        except Exception:  # no meta kernel: the process growth alone is checked
+            outs = []
+        new = sum(o.numel() * o.element_size() for o in outs if not o._is_view())
+        grown = max(0, resident_memory() - self.start)
+        if grown + new > self.limit.limit:
+            key = op_info(func)[2]
+            shapes = ", ".join("x".join(map(str, o.shape)) for o in outs[:2])
+            self.refused = str(self.limit.refuse(
+                self.name, f"{fmt_bytes(grown + new)} ({fmt_bytes(grown)} so far, then {key} "
+                f"outputs {shapes})", "the real trace was stopped before an op",
+            ))  # fmt: skip
+            raise MemoryRefused(self.refused)
+
+
+def _meta_like(t: torch.Tensor) -> torch.Tensor:
+    if t.device.type == "meta":
+        return t
+    return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device=_META)
+
+
+_WRITES: dict[Any, tuple[tuple[int, str], ...]] = {}
+
+
+def _written(func: Any, key: str) -> tuple[tuple[int, str], ...]:
+    """(position, name) of the arguments ``func`` writes in place, cached."""
+    w = _WRITES.get(func)
+    if w is None:
+        hidden = _HIDDEN_WRITES.get(key, ())
+        w = _WRITES[func] = tuple(
+            (i, a.name) for i, a in enumerate(func._schema.arguments)
+            if (a.alias_info is not None and a.alias_info.is_write) or a.name in hidden
+        )  # fmt: skip
+    return w
+
+
+def _placeholder(key: str, t: Any) -> Any:
+    """A probe's answer to a value read: true, one, or 1.0 (the branch a positive value takes)."""
+    if key in ("is_nonzero", "equal"):
+        return True
+    if t.dtype == torch.bool:
+        return True
+    return 1.0 if t.dtype.is_floating_point or t.dtype.is_complex else 1
+
+
+def needs_values_reason(key: str, e: BaseException) -> str | None:
+    """Why a meta kernel's failure means the op needs values, or None (then it is the model's)."""
+    if key in _VALUE_READS:
+        return f"Python reads a tensor's value (aten.{key})"
+    if key in _DATA_SIZED:
+        return f"the output size of aten.{key} depends on values"
+    if isinstance(e, NotImplementedError):  # what PyTorch raises for a kernel missing on Meta
+        return f"aten.{key} has no meta kernel"
+    return None
 
 
 def _map(f: Any, values: Any) -> Any:
@@ -79,11 +192,17 @@ class _Scopes:
 
 
 class _Capture(TorchDispatchMode):
-    def __init__(self, rec: Recorder, scopes: _Scopes, meta: bool):
+    def __init__(
+        self, rec: Recorder, scopes: _Scopes, meta: bool, attempt: Attempt,
+        snapshot: Snapshot | None, guard: RealGuard | None,
+    ):  # fmt: skip
         super().__init__()
         self.rec = rec
         self.scopes = scopes
         self.meta = meta
+        self.attempt = attempt
+        self.snapshot = snapshot
+        self.guard = guard
         # tensor -> V. Meta tensors cost nothing, so they are kept alive (their ids stay unique); a
         # real trace holds them weakly so that activations are freed as the model runs
         self.values: dict[int, tuple[torch.Tensor, V]] = {}
@@ -111,6 +230,13 @@ class _Capture(TorchDispatchMode):
         v = self.rec.constant(tuple(t.shape), dtype_name(t.dtype))  # a tensor captured from outside
         self.bind(t, v)
         return v
+
+    def _save_written(self, func: Any, key: str, args: tuple, kwargs: dict) -> None:
+        for i, name in _written(func, key):
+            value = args[i] if i < len(args) else kwargs.get(name)
+            for t in value if isinstance(value, list | tuple) else (value,):
+                if isinstance(t, _Tensor):
+                    self.snapshot.save(t)  # type: ignore[union-attr]
 
     def _to_meta(self, t: torch.Tensor) -> torch.Tensor:
         if t.device.type == "meta" or t.dim() == 0:
@@ -140,9 +266,27 @@ class _Capture(TorchDispatchMode):
             kwargs = dict(zip(kwargs, _map(self._to_meta, kwargs.values()), strict=True))
             if "device" in kwargs:  # factory functions: make the new tensor on meta too
                 kwargs = {**kwargs, "device": _META}
-        shortcut = SHORTCUTS.get(key) if self.meta else None
-        out = shortcut(args, kwargs) if shortcut is not None else None
-        if out is None:
+            shortcut = SHORTCUTS.get(key)
+            try:
+                out = shortcut(args, kwargs) if shortcut is not None else None
+                if out is None:
+                    out = func(*args, **kwargs)
+            except Exception as e:
+                reason = needs_values_reason(key, e)
+                if reason is None:
+                    raise
+                if self.attempt.needs_values is None:
+                    self.attempt.needs_values = reason
+                if (self.attempt.probe and key in _VALUE_READS
+                        and self.attempt.reads < _PROBE_READS):  # fmt: skip
+                    self.attempt.reads += 1
+                    return _placeholder(key, args[0])
+                raise NeedsValues(reason) from e
+        else:
+            if self.snapshot is not None:
+                self._save_written(func, key, args, kwargs)
+            if self.guard is not None:
+                self.guard.check(func, args, kwargs)
             out = func(*args, **kwargs)
         vargs = _map(self.value, args)
         vkwargs = (
@@ -171,12 +315,22 @@ def _meta_state(state: ModuleState) -> dict[str, torch.Tensor]:
 
 
 def trace(
-    model: Any, inputs: ModelInputs, state: ModuleState, name: str, *, meta: bool = True
-) -> Graph:
-    """Run ``model`` on ``inputs`` under the capture mode and return the IR graph."""
+    model: Any, inputs: ModelInputs, state: ModuleState, name: str, *, meta: bool = True,
+    attempt: Attempt | None = None, snapshot: Snapshot | None = None, guard: RealGuard | None = None,
+) -> Graph:  # fmt: skip
+    """Run ``model`` on ``inputs`` under the capture mode and return the IR graph.
+
+    ``attempt`` receives the recorder (the partial IR if the trace fails) and
+    why a meta trace needed values; a real trace saves the ``snapshot``'s
+    tensors before writing them and asks ``guard`` before each op.
+    """
     rec = Recorder(name, state.params, state.explicit)
+    if snapshot is not None and not meta:
+        snapshot.real = True
+    attempt = attempt if attempt is not None else Attempt()
+    attempt.recorder = rec
     scopes = _Scopes(state.modules)
-    mode = _Capture(rec, scopes, meta)
+    mode = _Capture(rec, scopes, meta, attempt, snapshot, guard)
     swap = meta and any(t.device.type != "meta" for t in state.tensors.values())
     tensors = _meta_state(state) if swap else state.tensors
     for alias, canonical in state.aliases.items():

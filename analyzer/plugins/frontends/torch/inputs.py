@@ -5,7 +5,9 @@ Accepted: a tensor; a shape ``(1, 3, 224, 224)``; core ``Tensor`` specs
 positional argument each); a dict of keyword inputs. Non-tensor values
 (``None``, ints, flags) pass through. Dtypes are kept. For a meta trace every
 tensor becomes a meta tensor of the same shape, dtype and strides (nothing
-is read); for a real trace shapes become small deterministic tensors.
+is read); for a real trace shapes become deterministic tensors (``fill=False``:
+uninitialised ones, for torch.export, which never reads them, so that their
+pages are never touched).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _is_shape(x: Any) -> bool:
     )
 
 
-def _make(spec: Tensor, device: str) -> Any:
+def _make(spec: Tensor, device: str, fill: bool = True) -> Any:
     import torch
 
     try:
@@ -51,20 +53,20 @@ def _make(spec: Tensor, device: str) -> Any:
         raise UsageError(f"input {spec.name!r}: PyTorch has no dtype {spec.dtype!r}") from None
     if not isinstance(dtype, torch.dtype):
         raise UsageError(f"input {spec.name!r}: PyTorch has no dtype {spec.dtype!r}")
-    if device == "meta":
-        return torch.empty(spec.shape, dtype=dtype, device="meta")
+    if device == "meta" or not fill:
+        return torch.empty(spec.shape, dtype=dtype, device=device)
     gen = torch.Generator().manual_seed(0)  # a deterministic stand-in for a real sample
     if dtype.is_floating_point or dtype.is_complex:
         return torch.randn(spec.shape, dtype=dtype, generator=gen)
     return torch.zeros(spec.shape, dtype=dtype)
 
 
-def _convert(value: Any, name: str, device: str, out: ModelInputs) -> Any:
+def _convert(value: Any, name: str, device: str, out: ModelInputs, fill: bool = True) -> Any:
     import torch
 
     if isinstance(value, Tensor) or _is_shape(value):
         spec = value if isinstance(value, Tensor) else Tensor(name, tuple(value))
-        t = _make(spec, device)
+        t = _make(spec, device, fill)
         out.names[id(t)] = spec.name
         return t
     if isinstance(value, torch.Tensor):
@@ -78,15 +80,15 @@ def _convert(value: Any, name: str, device: str, out: ModelInputs) -> Any:
         out.names.setdefault(id(value), name)
         return value
     if isinstance(value, list | tuple):
-        items = [_convert(v, f"{name}.{i}", device, out) for i, v in enumerate(value)]
+        items = [_convert(v, f"{name}.{i}", device, out, fill) for i, v in enumerate(value)]
         return type(value)(items) if isinstance(value, list) else tuple(items)
     if isinstance(value, Mapping):
-        return {k: _convert(v, f"{name}.{k}", device, out) for k, v in value.items()}
+        return {k: _convert(v, f"{name}.{k}", device, out, fill) for k, v in value.items()}
     return value
 
 
-def model_inputs(inputs: Any, device: str) -> ModelInputs:
-    """Build the call's arguments on ``device`` ("meta" or "cpu")."""
+def model_inputs(inputs: Any, device: str, fill: bool = True) -> ModelInputs:
+    """Build the call's arguments on ``device`` ("meta" or "cpu"; ``fill=False``: uninitialised)."""
     import torch
 
     if inputs is None:
@@ -95,11 +97,11 @@ def model_inputs(inputs: Any, device: str) -> ModelInputs:
         )
     out = ModelInputs()
     if isinstance(inputs, Mapping):
-        out.kwargs = {k: _convert(v, str(k), device, out) for k, v in inputs.items()}
+        out.kwargs = {k: _convert(v, str(k), device, out, fill) for k, v in inputs.items()}
         return out
     specs = shape_inputs(inputs)
     if specs is not None:
-        out.args = [_convert(s, s.name, device, out) for s in specs]
+        out.args = [_convert(s, s.name, device, out, fill) for s in specs]
         return out
     if isinstance(inputs, torch.Tensor):
         inputs = (inputs,)
@@ -109,6 +111,7 @@ def model_inputs(inputs: Any, device: str) -> ModelInputs:
         )
     many = len(inputs) > 1
     out.args = [
-        _convert(v, f"input{i}" if many else "input", device, out) for i, v in enumerate(inputs)
+        _convert(v, f"input{i}" if many else "input", device, out, fill)
+        for i, v in enumerate(inputs)
     ]
     return out
