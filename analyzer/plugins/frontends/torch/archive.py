@@ -153,6 +153,8 @@ def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
             raise UnsafeEntry(f"entry '{name}' appears twice")
         if info.flag_bits & 0x1:
             raise BadEntry(f"entry '{name}' is encrypted")
+        if info.is_dir() and info.file_size:
+            raise UnsafeEntry(f"entry '{name}' is a folder with content")
         if not info.is_dir():
             for pattern, why in REFUSED:
                 if re.fullmatch(pattern, rel) and rel != SAMPLE_INPUTS:
@@ -202,11 +204,15 @@ def _contents(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> Pt2Co
     except UnsafeProgram as e:
         raise UnsafeEntry(f"entry '{entries[PROGRAM].filename}': {e}") from None
     weights = _payloads(_json(zf, entries, WEIGHTS_CONFIG), "weight", entries, WEIGHTS_CONFIG)
-    constants = (
-        _payloads(_json(zf, entries, CONSTANTS_CONFIG), "tensor", entries, CONSTANTS_CONFIG)
-        if CONSTANTS_CONFIG in entries
-        else {}
-    )
+    if CONSTANTS_CONFIG in entries:
+        constants = _payloads(
+            _json(zf, entries, CONSTANTS_CONFIG), "tensor", entries, CONSTANTS_CONFIG
+        )
+    else:
+        constants = {}
+        stray = next((i for r, i in entries.items() if r.startswith("data/constants/")), None)
+        if stray is not None:
+            raise UnsafeEntry(f"entry '{stray.filename}' is not listed in any constants config")
     return Pt2Contents(program, weights, constants)
 
 
@@ -240,6 +246,11 @@ def _payloads(
     if not isinstance(config, dict):
         raise BadEntry(f"entry '{name}' has no 'config' mapping")
     folder = rel.rpartition("/")[0] + "/"
+    listed = {meta.get("path_name") for meta in config.values() if isinstance(meta, dict)}
+    for rel_entry, info in entries.items():  # a payload nobody points at is a smuggled file
+        unlisted = rel_entry.removeprefix(folder) not in listed
+        if rel_entry.startswith(folder) and PAYLOAD.fullmatch(rel_entry) and unlisted:
+            raise UnsafeEntry(f"entry '{info.filename}' is not listed in '{name}'")
     for fqn, meta in config.items():
         if not isinstance(meta, dict) or not isinstance(meta.get("path_name"), str):
             raise BadEntry(f"entry '{name}': {fqn[:60]!r} has no path_name")
