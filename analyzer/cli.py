@@ -93,7 +93,11 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--input-shape", "-i", type=_shape, action="append", metavar="SHAPE[:DTYPE]",
                    help="input shape such as 1,3,224,224 or 1,128:int64 (repeat for several inputs)")  # fmt: skip
     g.add_argument("--framework", help="frontend to use instead of detecting it (torch, keras, jax, ir...)")
-    g.add_argument("--capture", help="frontend capture path (PyTorch: meta or export)")
+    g.add_argument("--capture", help="frontend capture path (PyTorch: meta, export or real)")
+    g.add_argument("--max-memory", metavar="SIZE", help="PyTorch: most memory a real-trace fallback may "
+                   "allocate, e.g. 8GB, 50%% (of available memory) or none; default 50%%")  # fmt: skip
+    g.add_argument("--train-mode", action="store_true", help="PyTorch: analyse in the module's own "
+                   "mode (default: eval mode, restored afterwards)")  # fmt: skip
     c = p.add_argument_group("conventions")
     c.add_argument("--no-bias", action="store_true", help="ignore biases, as the lecture does")
     c.add_argument("--exact-flops", action="store_true", help="count 2n-1 FLOPs per length-n dot product")
@@ -233,6 +237,10 @@ def _analyze_spec(spec_text: str, args: argparse.Namespace, plugins: Any) -> Any
     frontend_options = dict(spec.frontend_options)
     if args.capture:
         frontend_options["capture"] = args.capture
+    if args.max_memory:
+        frontend_options["max_memory"] = args.max_memory
+    if args.train_mode:
+        frontend_options["train_mode"] = True
     return analyze(
         spec.model, inputs if inputs is not None else spec.inputs, params=spec.params,
         framework=args.framework or spec.framework, devices=args.device, plugins=plugins,
