@@ -16,6 +16,7 @@ from typing import Any
 from analyzer.core.ir import Node
 
 from .staging import Staged
+from .views import param_sources
 
 NORM_KINDS = {
     "BatchNorm": "batch_norm", "LayerNorm": "layer_norm", "GroupNorm": "group_norm",
@@ -33,8 +34,9 @@ def collapse_norms(s: Staged, kinds: dict[str, str]) -> None:
     for n in s.nodes:
         if NORM_KINDS.get(kinds.get(n.scope, "")):
             runs.setdefault(n.scope, []).append(n)
+    src = param_sources(s) if runs else {}
     for scope, nodes in runs.items():
-        node = _collapse(s, nodes, NORM_KINDS[kinds[scope]])
+        node = _collapse(s, nodes, NORM_KINDS[kinds[scope]], src)
         if node is None:
             continue
         ids = {n.id for n in nodes}
@@ -44,7 +46,9 @@ def collapse_norms(s: Staged, kinds: dict[str, str]) -> None:
         ]
 
 
-def _collapse(s: Staged, nodes: list[Node], op: str) -> Node | None:
+def _collapse(s: Staged, nodes: list[Node], op: str, src: dict[str, str]) -> Node | None:
+    """One norm node for a module call's ``nodes``; its parameters are read directly
+    (through their views and, in a scanned layer, the per-step slices)."""
     ids = {n.id for n in nodes}
     position = {n.id: i for i, n in enumerate(s.nodes)}
     if [position[n.id] for n in nodes] != list(
@@ -61,7 +65,7 @@ def _collapse(s: Staged, nodes: list[Node], op: str) -> Node | None:
         t
         for n in nodes
         for t in n.inputs
-        if t not in produced and t not in s.params and not s.is_constant(t)
+        if t not in produced and t not in src and not s.is_constant(t)
     }
     users = s.consumers()
     leaving = [
@@ -73,11 +77,11 @@ def _collapse(s: Staged, nodes: list[Node], op: str) -> Node | None:
     shape = s.shape(x)
     if s.shape(out) != shape:
         return None
-    params = list(dict.fromkeys(t for n in nodes for t in n.inputs if t in s.params))
+    params = list(dict.fromkeys(src[t] for n in nodes for t in n.inputs if t in src and t not in produced))
     attrs: dict[str, Any] = {}
     axes = next((n.attrs["axes"] for n in nodes if n.op in _REDUCTIONS), ())
     if op == "batch_norm":
-        attrs["channel_axis"] = _channel_axis(s, nodes, len(shape))
+        attrs["channel_axis"] = _channel_axis(s, nodes, len(shape), src)
         # running statistics are read as parameters; batch statistics are reduced from x
         attrs["training"] = not any(s.params[p].trainable is False for p in params)
     elif op == "group_norm":
@@ -110,10 +114,10 @@ def _collapse(s: Staged, nodes: list[Node], op: str) -> Node | None:
     )
 
 
-def _channel_axis(s: Staged, nodes: list[Node], rank: int) -> int:
+def _channel_axis(s: Staged, nodes: list[Node], rank: int, src: dict[str, str]) -> int:
     """The axis a parameter is broadcast along (its reshape has one non-unit dim)."""
     for n in nodes:
-        if n.op in ("reshape", "expand") and n.inputs[0] in s.params:
+        if n.op in ("reshape", "expand") and n.inputs[0] in src:
             out = s.shape(n.outputs[0])
             wide = [i for i, d in enumerate(out) if d != 1]
             if len(out) == rank and len(wide) == 1:

@@ -19,9 +19,8 @@ from .gelu import fuse_gelu
 from .norms import collapse_norms
 from .scopes import CALL_SEP
 from .staging import Staged
+from .views import PARAM_VIEWS, is_step_slice, param_sources, param_views
 
-# ops that show a parameter unchanged in value: it is still "the parameter"
-_PARAM_VIEWS = frozenset({"reshape", "expand", "permute", "identity", "cast"})
 _CONTRACTIONS = frozenset({"conv", "linear", "dot_general", "matmul", "einsum"})
 
 ROLE_BY_LEAF = {
@@ -48,18 +47,6 @@ def run_passes(s: Staged, module_kinds: dict[str, str]) -> None:
     assign_roles(s)
 
 
-def param_sources(s: Staged) -> dict[str, str]:
-    """Tensor -> the parameter it is, seen through reshapes, broadcasts, transposes and casts."""
-    src = {p: p for p in s.params}
-    for n in s.nodes:
-        views_param = (
-            n.op in _PARAM_VIEWS and len(n.outputs) == 1 and n.inputs and n.inputs[0] in src
-        )
-        if views_param and all(t == n.inputs[0] or s.is_constant(t) for t in n.inputs):
-            src[n.outputs[0]] = src[n.inputs[0]]
-    return src
-
-
 def _remove(s: Staged, dead: set[str]) -> None:
     s.nodes[:] = [n for n in s.nodes if n.id not in dead]
 
@@ -79,7 +66,7 @@ def to_linear(s: Staged) -> None:
     batch dims (under ``vmap``), the output is ``(out, ...)``; the transpose
     that follows is absorbed.
     """
-    src, users = param_sources(s), s.consumers()
+    (src, seen), users = param_views(s), s.consumers()
     dead: set[str] = set()
     views: dict[str, Node] = {}  # node id -> the reshape to insert before it
     for n in s.nodes:
@@ -96,7 +83,7 @@ def to_linear(s: Staged) -> None:
             x_rank = len(s.shape(x))
             if p is None or x in src or tuple(xc) != tuple(range(x_rank - k, x_rank)):
                 continue
-            rank = len(s.params[p].shape)
+            rank = len(seen[w])
             if len(s.shape(w)) != rank or rank < 2 or (rank > 2 and not x_is_lhs):
                 continue
             if k > 1 and (not x_is_lhs or tuple(wc) != tuple(range(k))):
@@ -142,7 +129,7 @@ def fold_bias(s: Staged) -> None:
     """A conv/linear whose only reader adds a parameter shaped like its output
     channels (broadcast over the rest), in the same scope: the parameter is its
     bias operand (role ``bias``)."""
-    src, users = param_sources(s), s.consumers()
+    (src, seen), users = param_views(s), s.consumers()
     dead: set[str] = set()
     for n in s.nodes:
         if n.op not in ("conv", "linear") or len(n.inputs) != 2:
@@ -165,11 +152,11 @@ def fold_bias(s: Staged) -> None:
             channels = n.attrs["out_channels"]
             wide = [i for i, d in enumerate(padded) if d != 1]
             ok = len(wide) <= 1 and all(out_shape[i] == channels for i in wide)
-            ok = ok and math.prod(s.params[p].shape) == channels
+            ok = ok and math.prod(seen[other]) == channels
         else:  # the weight's output dims, trailing: linear maps x[..., in] to y[..., *out]
             k = len(out_shape) - len(s.shape(n.inputs[0])) + 1
             ok = padded[-k:] == out_shape[-k:] and set(padded[:-k]) <= {1}
-            ok = ok and math.prod(s.params[p].shape) == math.prod(out_shape[-k:])
+            ok = ok and math.prod(seen[other]) == math.prod(out_shape[-k:])
         if not ok:
             continue
         n.inputs = (*n.inputs, p)
@@ -191,13 +178,13 @@ def to_embedding(s: Staged) -> None:
     adds an index dim: that index arithmetic, in the same scope and read only
     by the lookup, is part of the lookup, as in PyTorch's ``embedding``.
     """
-    src, producers, users = param_sources(s), s.producers(), s.consumers()
+    (src, seen), producers, users = param_views(s), s.producers(), s.consumers()
     dead: set[str] = set()
     for n in s.nodes:
         if n.op != "gather" or len(n.inputs) != 2:
             continue
         p = src.get(n.inputs[0])
-        if p is None or len(s.params[p].shape) != 2 or n.inputs[1] in src:
+        if p is None or len(seen[n.inputs[0]]) != 2 or n.inputs[1] in src:
             continue
         indices, absorbed = _raw_indices(s, producers, users, n)
         n.op, n.inputs = "embedding", (indices, p)
@@ -270,13 +257,13 @@ def fuse_mean(s: Staged) -> None:
 
 
 def drop_dead_param_views(s: Staged) -> None:
-    """Reshapes/broadcasts of parameters left unread by the folds above."""
+    """Reshapes/broadcasts/step slices of parameters left unread by the folds above."""
     src = param_sources(s)
     read = set(s.outputs)
     keep: list[Node] = []
     for n in reversed(s.nodes):
         unread = not any(t in read for t in n.outputs)
-        if unread and n.op in _PARAM_VIEWS and n.outputs[0] in src:
+        if unread and (n.op in PARAM_VIEWS or is_step_slice(n)) and n.outputs[0] in src:
             continue
         read.update(n.inputs)
         keep.append(n)
