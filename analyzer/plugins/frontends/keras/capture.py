@@ -16,13 +16,19 @@ on data. While the capture is active, three Keras methods are wrapped:
   ``call`` run on the symbolic tensors, so its sublayers and ``keras.ops``
   calls are recorded inside its scope (or a rewrite of its call, for
   wrappers whose own call cannot run symbolically). When that fails (backend-specific
-  code, control flow on values) the layer is recorded as one opaque event;
+  code, control flow on values) the layer, and only that layer, is recorded as
+  one opaque event and its parent goes on; an output the call computed without
+  the symbolic inputs (a concrete tensor: weights sliced to the input's shape)
+  becomes a fresh ``KerasTensor`` recorded as a ``constant`` event reading the
+  layer's weights no traced op read;
 - ``Operation.symbolic_call``: raw ``keras.ops`` calls (``ops.add``,
   ``x + y``, ``ops.einsum``...) are recorded as events.
 
 Keras records a graph node for each symbolic call on the layers involved;
 those records are removed afterwards so the user's model is left as it
-was. Capture is not re-entrant: a lock serialises it.
+was. A call whose outputs hold a non-tensor (``None`` inside a tuple, as
+keras-hub's T5 attention returns) gets no node: Keras would refuse it, and
+the capture does not need it. Capture is not re-entrant: a lock serialises it.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ _ACTIVE: Tracer | None = None
 @dataclass(slots=True)
 class Event:
     """One recorded call: ``kind`` is ``layer`` (a mapped leaf layer), ``op``
-    (a raw keras.ops operation) or ``opaque`` (a layer that could not be traced)."""
+    (a raw keras.ops operation), ``opaque`` (a layer that could not be traced) or
+    ``constant`` (a layer output computed without the symbolic inputs; ``args``
+    holds the weights it may derive from)."""
 
     op: Any
     scope: str
@@ -120,7 +128,8 @@ class Tracer:
         mark, calls = len(self.events), dict(self._calls)
         call = self.rewrite(layer) or layer.call
         try:
-            return call(*args, **kwargs)
+            result = call(*args, **kwargs)
+            return self._symbolic(layer, result, mark) if _concrete_leaves(result) else result
         except Exception as e:  # not traceable on symbolic tensors: record it whole
             del self.events[mark:]
             self._calls = calls
@@ -133,6 +142,32 @@ class Tracer:
                 f"({type(e).__name__}: {reason}); it is one unsupported op"
             )
             return out
+
+    def _symbolic(self, layer: Any, result: Any, mark: int) -> Any:
+        """``result`` with each concrete tensor replaced by a KerasTensor of its shape and dtype.
+
+        A concrete output depends on no symbolic input: it is built from weights and
+        shapes (keras-hub's ``PositionEmbedding`` slices its table to the input's length).
+        It becomes a ``constant`` event reading the layer's weights that no op traced in
+        this call read, so the weights stay operands of the work that uses them.
+        """
+        from keras.src import tree
+        from keras.src.backend.common.keras_tensor import KerasTensor
+
+        read = set()
+        for ev in self.events[mark:]:
+            used = tree.flatten((ev.args, ev.kwargs)) if ev.kind == "op" else ev.op.weights
+            read.update(id(w) for w in used)
+        weights = tuple(w for w in layer.weights if id(w) not in read)
+
+        def replace(x: Any) -> Any:
+            if not _is_concrete(x):
+                return x
+            kt = KerasTensor(tuple(int(d) for d in x.shape), dtype=_dtype_of(x))
+            self.events.append(Event(layer, self.scope, weights, {}, kt, "constant"))
+            return kt
+
+        return tree.map_structure(replace, result)
 
     def _spec_by_call(self, layer: Any, args: tuple, kwargs: dict, fallback: Any) -> Any:
         with self.suspended():
@@ -172,6 +207,26 @@ def _sequential() -> type:
     return Sequential
 
 
+def _is_concrete(x: Any) -> bool:
+    """A backend tensor, NumPy array or variable: an array that is not a ``KerasTensor``."""
+    return (
+        hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, type)
+        and type(x).__name__ != "KerasTensor"
+    )  # fmt: skip
+
+
+def _concrete_leaves(structure: Any) -> bool:
+    from keras.src import tree
+
+    return any(_is_concrete(x) for x in tree.flatten(structure))
+
+
+def _dtype_of(x: Any) -> str:
+    from keras.src.backend import standardize_dtype
+
+    return standardize_dtype(x.dtype)
+
+
 def _unknown_dims(structure: Any) -> bool:
     from keras.src import tree
 
@@ -182,12 +237,15 @@ def _unknown_dims(structure: Any) -> bool:
     )
 
 
-def _patches() -> list[tuple[type, str, Callable[..., Any]]]:
-    from keras.src.backend.common.keras_tensor import any_symbolic_tensors
+def _patches() -> list[tuple[Any, str, Callable[..., Any]]]:
+    from keras.src import tree
+    from keras.src.backend.common.keras_tensor import KerasTensor, any_symbolic_tensors
+    from keras.src.layers import layer as layer_module
     from keras.src.layers.layer import Layer
     from keras.src.ops.operation import Operation
 
     layer_call, op_call = Layer.__call__, Operation.__call__
+    node_cls = layer_module.Node
     layer_symbolic, op_symbolic = Layer.symbolic_call, Operation.symbolic_call
     maybe_build = Layer._maybe_build
 
@@ -227,8 +285,20 @@ def _patches() -> list[tuple[type, str, Callable[..., Any]]]:
         with t.suspended():  # building may run layers symbolically: not part of the call
             return maybe_build(self, *args, **kwargs)
 
+    def node(operation, call_args=None, call_kwargs=None, outputs=None):
+        # Layer.__call__ ends with a Node, which refuses non-tensor outputs (None in a tuple)
+        if tracer() is not None and not all(
+            isinstance(x, KerasTensor) for x in tree.flatten(outputs)
+        ):
+            return None
+        return node_cls(operation, call_args, call_kwargs, outputs)
+
     return [
         *_variable_patches(tracer),
+        (layer_module, "Node", node),
+        # a JAX array meeting a KerasTensor (``bias_from_weights + mask``) converts it through
+        # ``__jax_array__``, which raises; without it JAX defers to the KerasTensor's operator
+        (KerasTensor, "__jax_array__", None),
         (Layer, "_maybe_build", patched_maybe_build),
         (Layer, "__call__", wrap_call(layer_call, False)),
         (Operation, "__call__", wrap_call(op_call, True)),

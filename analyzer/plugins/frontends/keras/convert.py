@@ -25,6 +25,7 @@ from analyzer.plugins.frontends.keras.handlers import (
     is_one_layer,
     layer_handler,
     unknown,
+    weight_derived,
 )
 from analyzer.plugins.frontends.keras.inputs import Given, bind, user_inputs
 from analyzer.plugins.frontends.keras.rewrites import rewrite
@@ -118,6 +119,8 @@ def _emit_event(em: Emitter, ev: Event, warnings: list[str]) -> None:
         em.source, handler = cls, layer_handler(ev.op).fn  # type: ignore[union-attr]
     elif ev.kind == "op":
         em.source, handler = f"ops.{cls}", OPS.get(cls, unknown)
+    elif ev.kind == "constant":
+        em.source, handler = cls, weight_derived
     else:
         em.source, handler = cls, unknown
     before = len(em.g)

@@ -148,6 +148,12 @@ def unknown(em: Emitter, ev: Event) -> None:
     em.emit("unknown", ins, outputs(ev))
 
 
+def weight_derived(em: Emitter, ev: Event) -> None:
+    """A layer output computed without the symbolic inputs (weights and shapes only): a
+    ``constant`` node whose operands are the weights it may derive from (capture.py)."""
+    em.emit("constant", list(ev.args), outputs(ev))
+
+
 def axis_index(axis: int, rank: int) -> int:
     return axis % rank if rank else 0
 

@@ -5,13 +5,17 @@ Conventions: ``GetItem``/``Slice`` with static indices are ``slice`` views, with
 tensor indices ``gather``; ``Cast``/``ConvertToTensor`` to the same dtype are
 no-ops (the output is the input); ``dot_product_attention`` takes Keras's
 ``(batch, length, heads, dim)`` layout, so it is a ``permute`` of q, k, v to
-``(batch, heads, length, dim)``, one ``attention`` node and a ``permute`` back.
+``(batch, heads, length, dim)``, one ``attention`` node and a ``permute`` back; its
+``bias``/``mask`` (already in the scores' layout) is the node's mask operand.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from analyzer.core.shapes import broadcast_shapes
 from analyzer.plugins.frontends.keras.capture import Event
 from analyzer.plugins.frontends.keras.emitter import Emitter, Spec, is_keras_tensor
 from analyzer.plugins.frontends.keras.handlers import (
@@ -207,10 +211,18 @@ def conv(em: Emitter, ev: Event) -> None:
 
 @op("DotProductAttention")
 def attention(em: Emitter, ev: Event) -> None:
-    """(B, T, H, D) operands: permute to (B, H, T, D), attend, permute back."""
-    q, k, v, *rest = tensor_args(ev)
-    y = out(ev)
-    if len(em.shape(q)) != 4 or rest:  # bias/mask tensors or unbatched inputs: not modelled
+    """(B, T, H, D) operands: permute to (B, H, T, D), attend, permute back.
+
+    ``bias`` and ``mask`` are already in the scores' (B, H, T, S) layout and become the
+    attention node's mask operand (with both, one ``where`` folds the mask into the
+    bias); they change which scores count, not how many products are computed.
+    """
+    names = ("query", "key", "value", "bias", "mask", "scale")
+    given = dict(zip(names, ev.args, strict=False)) | {
+        k: v for k, v in ev.kwargs.items() if k in names
+    }
+    q, k, v, y = given["query"], given["key"], given["value"], out(ev)
+    if len(em.shape(q)) != 4 or is_keras_tensor(given.get("scale")):  # unbatched, traced scale
         unknown(em, ev)
         return
     perm = (0, 2, 1, 3)
@@ -219,9 +231,22 @@ def attention(em: Emitter, ev: Event) -> None:
         s = em.shape(t)
         return em.emit("permute", [t], Spec(tuple(s[p] for p in perm), em.dtype(t)), {"perm": perm})
 
+    qh, kh, vh = bhtd(q), bhtd(k), bhtd(v)
+    bias, mask = given.get("bias"), given.get("mask")
+    if bias is not None and mask is not None:
+        shape = broadcast_shapes(em.shape(mask), em.shape(bias))
+        floor = em.constant(np.float32(-1e9))
+        bias = em.emit("where", [mask, bias, floor], Spec(shape, em.dtype(bias)))
+    extra = [x for x in (bias, mask) if x is not None][:1]
+    attrs = {"is_causal": bool(ev.op.is_causal)}
+    if given.get("scale") is not None:
+        attrs["scale"] = float(given["scale"])
+    if ev.op.attn_logits_soft_cap is not None:
+        attrs["logits_soft_cap"] = float(ev.op.attn_logits_soft_cap)
     ys = em.shape(y)
-    a = em.emit("attention", [bhtd(q), bhtd(k), bhtd(v)], Spec(tuple(ys[p] for p in perm), em.dtype(y)),
-                {"is_causal": bool(ev.op.is_causal)})  # fmt: skip
+    a = em.emit(
+        "attention", [qh, kh, vh, *extra], Spec(tuple(ys[p] for p in perm), em.dtype(y)), attrs
+    )
     em.emit("permute", [a], y, {"perm": perm})
 
 

@@ -116,8 +116,70 @@ class Subclassed(keras.Model):
         return self.head(ops.mean(x, axis=1))
 
 
+# --- layers Keras runs but a plain symbolic call does not (issue 14) -----------------------------
+class LearnedPositions(layers.Layer):
+    """Its table cut to the input's length, as keras-hub's PositionEmbedding: built from a weight
+    and the input's shape only, so on symbolic inputs the output is a concrete tensor."""
+
+    def __init__(self, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.length = length
+
+    def build(self, input_shape):
+        self.table = self.add_weight(shape=(self.length, input_shape[-1]), name="table")
+
+    def call(self, x):
+        return ops.convert_to_tensor(self.table)[: ops.shape(x)[1]]
+
+
+def positions() -> keras.Model:
+    """Token embedding + learned positions (a concrete layer output), then a Dense head."""
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    x = layers.Embedding(50, 8, name="embed")(tokens)
+    x = x + LearnedPositions(32, name="positions")(x)  # (1, 6, 8) + (6, 8)
+    return keras.Model(tokens, layers.Dense(4, name="head")(x), name="positions")
+
+
+class ProjectionWithExtras(layers.Layer):
+    """Returns ``(output, None)`` as keras-hub's T5 attention returns ``(out, bias, None)``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.proj = layers.Dense(8, name="proj")
+
+    def call(self, x):
+        return self.proj(x), None
+
+
+class UsesExtras(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = ProjectionWithExtras(name="inner")
+
+    def call(self, x):
+        y, cache = self.inner(x)
+        return ops.relu(y) if cache is None else y
+
+
+def tuple_with_none() -> keras.Model:
+    x = inp = keras.Input((5, 8), name="x")
+    x = UsesExtras(name="block")(x)
+    return keras.Model(inp, layers.Dense(2, name="head")(x), name="tuple_none")
+
+
+def masked_attention() -> keras.Model:
+    """``ops.dot_product_attention`` (B, T, H, D) with a boolean mask, then with a bias and a mask."""
+    x = keras.Input((6, 2, 4), name="x")
+    mask = keras.Input((1, 6, 6), dtype="bool", name="mask")
+    bias = keras.Input((2, 6, 6), name="bias")
+    y = ops.dot_product_attention(x, x, x, mask=mask)
+    y = ops.dot_product_attention(y, x, x, bias=bias, mask=mask)
+    return keras.Model([x, mask, bias], y, name="masked_attention")
+
+
 MODELS = {  # compared across backends
     "cnn": cnn, "sequence": sequence_model, "multi_io": multi_io,
-    "shared": shared_dense, "subclassed": Subclassed,
+    "shared": shared_dense, "subclassed": Subclassed, "positions": positions,
+    "tuple_none": tuple_with_none, "masked_attention": masked_attention,
 }  # fmt: skip
 INPUTS = {"subclassed": (2, 5, 16)}

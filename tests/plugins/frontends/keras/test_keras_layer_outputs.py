@@ -1,0 +1,120 @@
+"""Layers Keras runs but a plain symbolic call trips on (issue 14), counted by hand:
+concrete layer outputs, ``None`` inside a tuple output, masked attention, and opaqueness
+decided at the smallest layer that fails. The same models are compared across the three
+backends in ``test_keras_backends.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+keras = pytest.importorskip("keras")
+
+from keras import layers, ops  # noqa: E402
+
+from analyzer import analyze  # noqa: E402
+
+from .keras_models import masked_attention, positions, tuple_with_none  # noqa: E402
+from .test_keras_counts import NumpyLayer  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+
+def test_concrete_layer_output_is_a_weight_derived_constant():
+    r = analyze(positions())
+    assert r.complete and not r.warnings
+    assert r.totals["params"] == 50 * 8 + 32 * 8 + 8 * 4 + 4
+    assert r.totals["macs"] == 6 * 8 * 4  # the head; the position add is elementwise
+    node = r.graph.node("positions")
+    assert (node.op, node.inputs, node.source_op) == ("constant", ("positions.table",), "LearnedPositions")
+    assert r.graph.shape(node.outputs[0]) == (6, 8)
+    assert r.totals["unused_params"] == 0  # the table is an operand of the constant
+    (add,) = [n for n in r.graph.nodes() if node.outputs[0] in n.inputs]
+    assert add.op == "add" and r.graph.shape(add.outputs[0]) == (1, 6, 8)
+
+
+def test_layer_returning_a_variable_and_a_tensor():
+    class WithTable(layers.Layer):
+        def build(self, input_shape):
+            self.table = self.add_weight(shape=(3, 4), name="table")
+
+        def call(self, x):
+            return x * 2.0, self.table
+
+    inp = keras.Input((4,), name="x")
+    y, table = WithTable(name="wt")(inp)
+    r = analyze(keras.Model(inp, ops.matmul(y, ops.transpose(table))))
+    assert r.complete and r.totals["macs"] == 4 * 3
+    assert [n.op for n in r.graph.nodes() if n.scope == "wt"] == ["mul", "constant"]
+
+
+def test_none_inside_a_tuple_output_keeps_the_parent_traced():
+    r = analyze(tuple_with_none())
+    assert r.complete and not r.warnings
+    assert r.totals["params"] == 8 * 8 + 8 + 8 * 2 + 2
+    assert r.totals["macs"] == 5 * 8 * 8 + 5 * 8 * 2
+    assert [(n.op, n.scope) for n in r.graph.nodes()][:2] == [("linear", "block.inner.proj"), ("relu", "block")]
+
+
+def test_masked_dot_product_attention_counts_its_products():
+    r = analyze(masked_attention())
+    assert r.complete
+    per_call = 1 * 2 * 6 * 6 * (4 + 4)  # batch * heads * T * S * (QK^T + AV)
+    assert r.totals["macs"] == 2 * per_call
+    att = [n for n in r.graph.nodes() if n.op == "attention"]
+    assert [len(n.inputs) for n in att] == [4, 4]  # q, k, v, mask
+    assert att[0].inputs[3] == "mask"
+    where = r.graph.node(att[1].inputs[3].split(":")[0])  # bias and mask folded into one operand
+    assert where.op == "where" and where.inputs[0] == "mask" and where.inputs[1] == "bias"
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])  # fused op / Keras's explicit einsum path
+def test_multi_head_attention_macs_do_not_depend_on_the_mask(dropout):
+    t, d, heads = 6, 16, 2
+
+    def model(kind: str):
+        q = keras.Input((t, d), name="q")
+        m = keras.Input((t, t), dtype="bool", name="m")
+        att = layers.MultiHeadAttention(heads, d // heads, dropout=dropout, name="mha")
+        if kind == "mask":
+            return keras.Model([q, m], att(q, q, attention_mask=m))
+        return keras.Model(q, att(q, q, use_causal_mask=kind == "causal"))
+
+    expected = 4 * t * d * d + 2 * heads * t * t * (d // heads)
+    for kind in ("none", "mask", "causal"):
+        r = analyze(model(kind))
+        assert r.complete and r.totals["macs"] == expected, kind
+
+
+class Half(layers.Layer):
+    """A traceable Dense beside an untraceable sublayer."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(5, name="dense")
+        self.np = NumpyLayer(name="np")
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+        self.np.build((*input_shape[:-1], 5))
+
+    def call(self, x):
+        return self.np(ops.relu(self.dense(x)))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+def test_opaque_at_the_smallest_failing_layer():
+    inp = keras.Input((5,), name="x")
+    r = analyze(keras.Model(inp, layers.Dense(2, name="head")(Half(name="block")(inp))))
+    assert r.unsupported == [{"op": "unknown", "source_op": "NumpyLayer", "count": 1}]
+    opaque = next(n for n in r.graph.nodes() if n.op == "unknown")
+    assert opaque.scope == "block.np" and opaque.inputs[-1] == "block.np.w"  # its weight
+    assert [n.op for n in r.graph.nodes() if n.scope == "block.dense"] == ["linear"]
+    assert r.totals["macs"] == 5 * 5 + 3 * 2  # the parent and the head still counted
+    assert not r.complete
+    assert any("'block.np'" in w for w in r.warnings)
