@@ -168,6 +168,7 @@ def analyze_graph(
             {"name": t, "shape": list(graph.shape(t)), "dtype": graph.spec(t).dtype} for t in graph.inputs
         ],
         "capture": graph.meta.get("capture", ""),
+        **({"mode": graph.meta["mode"]} if "mode" in graph.meta else {}),  # eval/train, where the frontend says
         "passes": list(graph.meta.get("passes", [])),
         "nodes": len(graph),
         "layers": len(layers),

@@ -221,6 +221,7 @@ def model_line(report: Report) -> str:
     m = report.model
     ins = ", ".join(f"{i['name']} {'x'.join(map(str, i['shape']))} {i['dtype']}" for i in m["inputs"])
     capture = f", captured by {m['capture']}" if m.get("capture") else ""
+    capture += f", {m['mode']} mode" if m.get("mode") else ""
     return f"{m['name']} ({m['framework'] or 'ir'}{capture}); inputs: {ins}"
 
 

@@ -251,11 +251,10 @@ class _Attempts:
         acts, op = largest_op_bytes(probe.recorder.graph) if probe.recorder else (0, "")
         need = created + acts
         if need > self.limit.limit:
-            why = next(
-                (w for p, w, _ in self.failures if p == "meta"), "a real trace was asked for"
-            )
-            parts = f"the inputs {fmt_bytes(created)}" if created else ""
+            why = next((f"the meta trace {w}" for p, w, _ in self.failures if p == "meta"),
+                       "a real trace was asked for")  # fmt: skip
+            parts = f"inputs {fmt_bytes(created)}" if created else ""
             if acts:
-                parts += (", then " if parts else "") + f"{fmt_bytes(acts)} at {op}"
-            raise self.limit.refuse(self.name, f"at least {fmt_bytes(need)} ({parts})",
-                                    f"{why.split(' (')[0]}")  # fmt: skip
+                parts += (" + " if parts else "") + f"{fmt_bytes(acts)} at op {op}"
+            tried = self.capture != "meta"
+            raise self.limit.refuse(self.name, f"at least {fmt_bytes(need)} ({parts})", why, tried)

@@ -105,12 +105,12 @@ class MemoryLimit:
     def describe(self) -> str:
         return f"{fmt_bytes(self.limit or 0)} ({self.origin})"
 
-    def refuse(self, name: str, need: str, why: str) -> AnalysisError:
+    def refuse(self, name: str, need: str, why: str, export_tried: bool = True) -> AnalysisError:
+        export = "" if export_tried else "; --capture export allocates nothing where the model's branches depend on shapes only"
         return AnalysisError(
-            f"{name}: {why}; a real trace would allocate {need}, above the memory limit of "
-            f"{self.describe()}: give a smaller input or a batch of 1 (the real trace only "
-            "follows the branches the inputs take), use --capture export with shapes the model "
-            "branches on only symbolically, or raise --max-memory / max_memory"
+            f"{name}: {why}, and a real trace would allocate {need}, above the memory limit of "
+            f"{self.describe()}: use a smaller input or a batch of 1 (the real trace follows the "
+            f"branches of the example inputs), or raise --max-memory (option max_memory){export}"
         )
 
 
