@@ -258,44 +258,82 @@ def _ir_block(b: GraphBuilder, block: Any, x: str, name: str) -> str:
 
 
 # --- random IR graphs as replayable GraphBuilder calls -----------------------
+def _tied_linear(b: GraphBuilder, x: str, weight: str, bias: str | None, *, name: str) -> str:
+    """A linear layer reusing an earlier layer's weight (tied weights: counted once)."""
+    ins = [x, weight] + ([bias] if bias else [])
+    out = (*b.shape(x)[:-1], b.graph.params[weight].shape[0])
+    return b.op("linear", ins, out, name=name)  # type: ignore[return-value]
+
+
+def _repeat(b: GraphBuilder, node: str, times: int) -> None:
+    """Mark ``node`` as a loop body run ``times`` times (docs/ir.md, Loops)."""
+    b.graph.node(node).attrs["repeat"] = times
+
+
+def _unused(b: GraphBuilder, name: str, shape: tuple[int, ...], trainable: bool) -> None:
+    """A parameter no op reads: counted in the totals, in no layer (docs/metrics.md)."""
+    b.param(name, shape, trainable=trainable)
+
+
+EXTRA_CALLS = {"tied_linear": _tied_linear, "repeat": _repeat, "unused": _unused}
+
+
+def _apply(b: GraphBuilder, method: str, args: tuple, kwargs: dict) -> Any:
+    if method in EXTRA_CALLS:
+        return EXTRA_CALLS[method](b, *args, **kwargs)
+    return getattr(b, method)(*args, **kwargs)
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """GraphBuilder calls: ``(method, args, kwargs)``; ``"input"`` shapes omit the batch."""
+    """GraphBuilder calls ``(method, args, kwargs)`` (plus ``EXTRA_CALLS``) at ``dtype``;
+    ``"input"`` shapes omit the batch, so the graph can be rebuilt at any batch size."""
 
     batch: int
+    dtype: str
     calls: tuple[tuple[str, tuple, dict], ...]
 
     def build(self, batch: int | None = None) -> Graph:
-        b = GraphBuilder("random", framework="builder")
+        b = GraphBuilder("random", framework="builder", dtype=self.dtype)
         for method, args, kwargs in self.calls:
             if method == "input":
                 name, shape = args
                 b.input(name, (batch or self.batch, *shape))
             else:
-                getattr(b, method)(*args, **kwargs)
+                _apply(b, method, args, kwargs)
         return b.build()
 
 
 class _Recorder:
     """A GraphBuilder at batch 1 that records each call, so draws can read shapes."""
 
-    def __init__(self) -> None:
-        self.b = GraphBuilder("random")
+    def __init__(self, dtype: str) -> None:
+        self.b = GraphBuilder("random", dtype=dtype)
         self.calls: list[tuple[str, tuple, dict]] = []
         self.images: list[str] = []  # rank-4 activations, NCHW
         self.tokens: list[str] = []  # rank-3 activations, (N, L, D)
         self.vectors: list[str] = []  # rank-2 activations
+        self.linears: list[tuple[str, str | None]] = []  # (weight, bias) of linear layers
+        self.contractions: list[str] = []
         self.n = 0
 
     def name(self, base: str) -> str:
         self.n += 1
         return f"{base}{self.n}"
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> str:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         self.calls.append((method, args, kwargs))
-        out = getattr(self.b, method)(*args, **kwargs)
+        out = _apply(self.b, method, args, kwargs)
+        if not isinstance(out, str):
+            return out
         rank = len(self.b.shape(out))
         {4: self.images, 3: self.tokens, 2: self.vectors}[rank].append(out)
+        node = self.b.graph.node(out)
+        if node.op in ("conv", "linear", "matmul", "einsum", "attention"):
+            self.contractions.append(out)
+        if method == "linear":
+            bias = node.inputs[2] if len(node.inputs) > 2 else None
+            self.linears.append((node.inputs[1], bias))
         return out
 
     def input(self, name: str, shape: tuple[int, ...]) -> str:
@@ -312,21 +350,50 @@ class _Recorder:
 def _image_step(draw, r: _Recorder) -> None:
     x = draw(st.sampled_from(r.images))
     _, c, h, w = r.shape(x)
-    kind = draw(
-        st.sampled_from(("conv", "conv", "bn", "act", "pool", "add", "concat", "tokens", "gap"))
-    )
+    kinds = ("conv", "conv", "tconv", "bn", "act", "pool", "add", "mul", "concat", "tokens", "gap")
+    kind = draw(st.sampled_from(kinds))
     name = r.name(kind)
     if kind == "conv":
         out = draw(st.integers(1, 8))
-        padding = draw(st.integers(0, 1))
         dilation = draw(st.integers(1, 2))
-        reach = min(h, w) + 2 * padding
-        kernel = draw(st.integers(1, max(1, min(3, (reach - 1) // dilation + 1))))
-        if dilation * (kernel - 1) + 1 > reach:
-            dilation = 1
+        kernel = draw(st.integers(1, 3))
+        stride = draw(st.integers(1, 2))
         groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
-        r.call("conv", x, out, kernel, draw(st.integers(1, 2)), padding, dilation, groups,
-               draw(st.booleans()), name=name)  # fmt: skip
+        padding = draw(st.sampled_from((0, 1, "same", ((0, 1), (1, 0)))))
+        lo_hi = [(0, 0), (0, 0)]
+        if isinstance(padding, int):
+            lo_hi = [(padding, padding)] * 2
+        elif isinstance(padding, tuple):
+            lo_hi = list(padding)
+        span = dilation * (kernel - 1) + 1
+        if padding != "same" and any(
+            dim + lo + hi < span for dim, (lo, hi) in zip((h, w), lo_hi, strict=True)
+        ):
+            padding = "same"
+        r.call(
+            "conv",
+            x,
+            out,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+            draw(st.booleans()),
+            name=name,
+        )
+    elif kind == "tconv":  # transposed: (i-1)s - 2p + d(k-1) + output_padding + 1
+        out = draw(st.integers(1, 6))
+        kernel, stride, dilation = (
+            draw(st.integers(1, 3)),
+            draw(st.integers(1, 3)),
+            draw(st.integers(1, 2)),
+        )
+        padding = draw(st.integers(0, dilation * (kernel - 1) // 2))
+        output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+        groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
+        r.call("conv", x, out, kernel, stride, padding, dilation, groups, draw(st.booleans()),
+               transposed=True, output_padding=output_padding, name=name)  # fmt: skip
     elif kind == "bn":
         r.call("batch_norm", x, name=name)
     elif kind == "act":
@@ -334,13 +401,22 @@ def _image_step(draw, r: _Recorder) -> None:
     elif kind == "pool":
         kernel = draw(st.integers(1, min(3, h, w)))
         method = draw(st.sampled_from(("max_pool", "avg_pool")))
-        r.call(method, x, kernel, draw(st.integers(1, 2)), name=name)
-    elif kind in ("add", "concat"):
+        padding = draw(st.integers(0, kernel // 2))  # PyTorch's limit: at most half the window
+        r.call(
+            method,
+            x,
+            kernel,
+            draw(st.integers(1, 2)),
+            padding,
+            ceil_mode=draw(st.booleans()),
+            name=name,
+        )
+    elif kind in ("add", "mul", "concat"):
         same = [t for t in r.images if r.shape(t)[2:] == (h, w)]
         y = draw(st.sampled_from(same))
-        if kind == "add":
+        if kind in ("add", "mul"):
             y = y if r.shape(y) == r.shape(x) else x
-            r.call("add", x, y, name=name)
+            r.call(kind, x, y, name=name)
         else:
             r.call("concat", [x, y], 1, name=name)
     elif kind == "gap":
@@ -390,9 +466,15 @@ def _token_step(draw, r: _Recorder) -> None:
 @st.composite
 def _vector_step(draw, r: _Recorder) -> None:
     x = draw(st.sampled_from(r.vectors))
-    kind = draw(st.sampled_from(("linear", "linear", "ln", "act", "softmax", "add")))
+    d = r.shape(x)[-1]
+    tied = [(w, bias) for w, bias in r.linears if r.b.graph.params[w].shape[1] == d]
+    kinds = ("linear", "linear", "ln", "act", "softmax", "add") + (("tied",) if tied else ())
+    kind = draw(st.sampled_from(kinds))
     name = r.name(kind)
-    if kind == "linear":
+    if kind == "tied":
+        weight, bias = draw(st.sampled_from(tied))
+        r.call("tied_linear", x, weight, bias, name=name)
+    elif kind == "linear":
         r.call("linear", x, draw(st.integers(1, 12)), draw(st.booleans()), name=name)
     elif kind == "ln":
         r.call("layer_norm", x, name=name)
@@ -405,26 +487,31 @@ def _vector_step(draw, r: _Recorder) -> None:
         r.call("add", x, draw(st.sampled_from(same)), name=name)
 
 
+DTYPES = ("float32", "float32", "float16", "bfloat16", "int8")
+
+
 @st.composite
 def ir_recipes(draw, max_steps: int = 12) -> Recipe:
-    """A random valid graph: one or two inputs, then steps on any earlier activation."""
-    r = _Recorder()
+    """A random valid graph: one or two inputs, then steps on any earlier activation;
+    some contractions run in a loop (``repeat``), some parameters are unused."""
+    dtype = draw(st.sampled_from(DTYPES))
+    r = _Recorder(dtype)
     r.input("x", (draw(st.integers(1, 6)), draw(st.integers(3, 9)), draw(st.integers(3, 9))))
     if draw(st.booleans()):
         r.input("t", (draw(st.integers(1, 6)), draw(st.integers(1, 8))))
+    steps = {"images": _image_step, "tokens": _token_step, "vectors": _vector_step}
     for _ in range(draw(st.integers(1, max_steps))):
-        pools = [
-            (p, s)
-            for p, s in (
-                (r.images, _image_step),
-                (r.tokens, _token_step),
-                (r.vectors, _vector_step),
-            )
-            if p
-        ]
-        _, step = draw(st.sampled_from(pools))
-        draw(step(r))
-    return Recipe(draw(st.integers(1, 4)), tuple(r.calls))
+        kind = draw(st.sampled_from([k for k in steps if getattr(r, k)]))
+        draw(steps[kind](r))
+    for node in (
+        draw(st.lists(st.sampled_from(r.contractions), max_size=2, unique=True))
+        if r.contractions
+        else ()
+    ):
+        r.call("repeat", node, draw(st.integers(2, 4)))
+    if draw(st.integers(0, 4)) == 0:
+        r.call("unused", "unused.weight", (draw(st.integers(1, 5)), 3), draw(st.booleans()))
+    return Recipe(draw(st.integers(1, 4)), dtype, tuple(r.calls))
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import analyzer
+from analyzer.core import dtypes
 from analyzer.core.graph import Graph
 from analyzer.core.ops import BUILTIN_OPS, Category
 from analyzer.core.options import AnalysisOptions
@@ -35,28 +37,54 @@ def numel(shape) -> int:
 
 
 # --- independent counts ------------------------------------------------------
+def covered(
+    size_in: int, size_out: int, kernel: int, stride: int, dilation: int, pad_lo: int
+) -> int:
+    """Output positions of a transposed convolution that at least one tap lands on."""
+    return len({i * stride + k * dilation - pad_lo for i in range(size_in) for k in range(kernel)}
+               & set(range(size_out)))  # fmt: skip
+
+
 def contraction_counts(g: Graph) -> tuple[int, int, int]:
-    """(MACs, dot products, bias additions) by the formulas of docs/metrics.md."""
+    """(MACs, dot products, bias additions) by the formulas of docs/metrics.md; a dot
+    product is one output element's sum of products (a transposed convolution's
+    output positions that no tap reaches have none)."""
     macs = dots = bias = 0
     for n in g.nodes():
-        out = numel(g.shape(n.outputs[0]))
-        if n.op == "conv":
+        out_shape = g.shape(n.outputs[0])
+        out = numel(out_shape)
+        node_dots = out
+        if n.op == "conv" and n.attrs["transposed"]:
+            a, x = n.attrs, g.shape(n.inputs[0])
+            node_macs = numel(x) * a["out_channels"] // a["groups"] * numel(a["kernel_size"])
+            node_dots = out_shape[0] * a["out_channels"] * math.prod(
+                covered(i, o, k, s, d, p[0])
+                for i, o, k, s, d, p in zip(x[2:], out_shape[2:], a["kernel_size"], a["stride"],
+                                            a["dilation"], a["padding"], strict=True)
+            )  # fmt: skip
+        elif n.op == "conv":
             a = n.attrs
-            macs += out * a["in_channels"] // a["groups"] * numel(a["kernel_size"])
+            node_macs = out * a["in_channels"] // a["groups"] * numel(a["kernel_size"])
         elif n.op in ("linear", "matmul", "einsum"):  # einsums here: "bld,bdm->blm"
-            macs += out * g.shape(n.inputs[0])[-1]
+            node_macs = out * g.shape(n.inputs[0])[-1]
         elif n.op == "attention":
             q, k, v = (g.shape(t) for t in n.inputs[:3])
             bh = numel(q[:-2])
-            macs += bh * q[-2] * k[-2] * (q[-1] + v[-1])
-            dots += bh * q[-2] * (k[-2] + v[-1])  # QK^T scores, then AV outputs
-            continue
+            node_macs = bh * q[-2] * k[-2] * (q[-1] + v[-1])
+            node_dots = bh * q[-2] * (k[-2] + v[-1])  # QK^T scores, then AV outputs
         else:
             continue
-        dots += out
+        repeat = n.attrs.get("repeat", 1)
+        macs += repeat * node_macs
+        dots += repeat * node_dots
         if any(g.params[p].role == "bias" for p in n.inputs if p in g.params):
-            bias += out
+            bias += repeat * out
     return macs, dots, bias
+
+
+def unused_params(g: Graph) -> list:
+    read = {t for n in g.nodes() for t in n.inputs}
+    return [p for p in g.params.values() if p.name not in read]
 
 
 def storage_roots(g: Graph) -> dict[str, str]:
@@ -108,7 +136,7 @@ def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
     summed = [q for q, info in r.quantities.items() if info["total"] == "sum" and q in r.totals
               and all(q in row.values for row in r.layers)]  # fmt: skip
     assert {"params", "non_trainable_params", "macs", "flops", "memory_bytes"} <= set(summed)
-    for q in summed:
+    for q in set(summed) - {"params", "non_trainable_params"}:
         assert r.totals[q] == sum(row[q] for row in r.layers), q
     for q in ("io_activations", "live_activations"):  # totals that are maxima
         assert r.quantities[q]["total"] == "max"
@@ -116,13 +144,28 @@ def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
     assert r.totals["peak_live_activations"] == max(row["live_activations"] for row in r.layers)
     inputs = sum(numel(g.shape(t)) for t in g.inputs)
     assert r.totals["total_activations"] == inputs + sum(row["activations"] for row in r.layers)
-    # every parameter is float32 and used: 4 bytes each, owned by exactly one layer
-    assert r.totals["model_size_bytes"] == 4 * r.totals["total_params"]
-    assert r.totals["model_size_bytes"] == sum(row["weight_bytes"] for row in r.layers)
+    # parameters no op reads count in the totals and in no layer
+    unused = unused_params(g)
+    assert r.totals["unused_params"] == sum(p.numel for p in unused)
+    for q, trainable in (("params", True), ("non_trainable_params", False)):
+        extra = sum(p.numel for p in unused if p.trainable == trainable)
+        assert r.totals[q] == sum(row[q] for row in r.layers) + extra, q
+    # every parameter has the graph's dtype: bits/8 bytes each (whole bytes here)
+    width = dtypes.bits(g.spec(g.inputs[0]).dtype) // 8
     assert r.totals["total_params"] == sum(p.numel for p in g.params.values())
+    assert r.totals["model_size_bytes"] == width * r.totals["total_params"]
+    unused_bytes = width * sum(p.numel for p in unused)
+    assert (
+        r.totals["model_size_bytes"] == sum(row["weight_bytes"] for row in r.layers) + unused_bytes
+    )
+    assert r.totals["total_activation_bytes"] == width * r.totals["total_activations"]
     # module roll-ups: top-level modules add up to the totals too
     top = [m for m in r.modules(1)]
-    for q in ("params", "macs", "flops"):
+    assert (
+        sum(m.values["params"] for m in top) + sum(p.numel for p in unused if p.trainable)
+        == r.totals["params"]
+    )
+    for q in ("macs", "flops", "memory_bytes"):
         assert sum(m.values[q] for m in top) == r.totals[q], q
 
 
@@ -166,16 +209,38 @@ def test_activation_peaks(recipe: Recipe) -> None:
 @CI
 @given(graphs)
 def test_flops_conventions(recipe: Recipe) -> None:
+    """Integer graphs report the same counts as OPs (``int_ops``): compared as ``ops``."""
     g = recipe.build()
     macs, dots, bias = contraction_counts(g)
     default, exact = analyze(g).totals, analyze(g, exact_flops=True).totals
-    assert default["flops"] >= 2 * default["macs"]
-    assert default["mac_flops"] == 2 * macs + bias
-    assert exact["mac_flops"] == 2 * macs - dots + bias  # docs/metrics.md, exact_flops
-    assert exact["other_flops"] == default["other_flops"]
-    assert exact["flops"] == exact["mac_flops"] + exact["other_flops"]
-    no_bias = analyze(g, bias=False).totals
-    assert no_bias["mac_flops"] == 2 * macs
+
+    def mac_ops(t) -> int:
+        return t["mac_flops"] + t["mac_int_ops"]
+
+    assert default["macs"] == exact["macs"] == macs
+    assert default["ops"] >= 2 * default["macs"]
+    assert mac_ops(default) == 2 * macs + bias
+    assert mac_ops(exact) == 2 * macs - dots + bias  # docs/metrics.md, exact_flops
+    assert mac_ops(exact) >= macs  # a dot product of n >= 1 products costs 2n - 1 >= n
+    assert exact["ops"] - mac_ops(exact) == default["ops"] - mac_ops(default)  # other ops
+    for t in (default, exact):
+        assert t["ops"] == t["flops"] + t["int_ops"]
+        assert t["flops"] == t["mac_flops"] + t["other_flops"]
+    assert mac_ops(analyze(g, bias=False).totals) == 2 * macs
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_transposed_conv_gaps_cost_no_dot_products(channels_last: bool) -> None:
+    """Found by test_flops_conventions: k=1, s=2 transposed conv of a 3x3 map gives 5x5,
+    of which the 3x3 even positions get one product each, 16 get none. MACs 9;
+    exact FLOPs 9 dot products of length 1 = 9 (were 2*9 - 25 = -7)."""
+    b = analyzer.GraphBuilder()
+    x = b.input("x", (1, 3, 3, 1) if channels_last else (1, 1, 3, 3))
+    b.conv(x, 1, 1, stride=2, bias=False, transposed=True, channels_last=channels_last, name="up")
+    g = b.build()
+    exact = analyze(g, exact_flops=True).totals
+    assert (exact["macs"], exact["mac_flops"]) == (9, 9)
+    assert analyze(g).totals["mac_flops"] == 18
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:

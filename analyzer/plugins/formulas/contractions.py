@@ -25,6 +25,31 @@ def conv_macs(v: OpView) -> int:
     return v.out_numel(0) * (a["in_channels"] // g) * k
 
 
+def conv_dots(v: OpView) -> int:
+    """One dot product per output element a tap reaches.
+
+    A transposed convolution whose stride exceeds its dilated kernel leaves
+    output positions no input reaches (k=1, s=2: every other one); they hold
+    no sum of products, so they cost no ``2n-1`` (counting them made exact
+    FLOPs negative).
+    """
+    out = v.out_numel(0)
+    a = v.attrs
+    if not a.get("transposed", False):
+        return out
+    x, y = v.in_shape(0), v.out_shape(0)
+    c_axis = a.get("channel_axis", 1) % len(x)
+    spatial = [d for d in range(1, len(x)) if d != c_axis]  # dim 0 is the batch
+    nd = len(spatial)
+    kernel, stride = a["kernel_size"], a.get("stride", (1,) * nd)
+    dilation, padding = a.get("dilation", (1,) * nd), a.get("padding", ((0, 0),) * nd)
+    for dim, k, s, d, (lo, _) in zip(spatial, kernel, stride, dilation, padding, strict=True):
+        taps = {i * s + j * d - lo for i in range(x[dim]) for j in range(k)}
+        reached = len(taps & set(range(y[dim])))
+        out = out // y[dim] * reached
+    return out
+
+
 def linear_macs(v: OpView) -> int:
     return v.out_numel(0) * v.in_shape(0)[-1]
 
@@ -151,8 +176,9 @@ def analyzer_register_formulas(register):
     register("macs", "attention", attention_macs)
     register("macs", "rnn", rnn_macs)
     # one dot product per output element for the plain contractions
-    plain = ("conv", "linear", "matmul", "dot_general", "grouped_matmul")
+    plain = ("linear", "matmul", "dot_general", "grouped_matmul")
     register("dots", plain, lambda v: v.out_numel(0))
+    register("dots", "conv", conv_dots)
     register("dots", "einsum", lambda v: einsum_costs(v)[1])
     register("dots", "attention", attention_dots)
     register("dots", "rnn", rnn_dots)

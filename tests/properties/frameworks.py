@@ -1,0 +1,232 @@
+"""One ``Arch`` description built in PyTorch (NCHW), Keras 3 and Flax linen (NHWC).
+
+Every block is a module / layer of its own in each framework (activations and
+pools too), so layer boundaries, and with them the activation counts, are the
+same everywhere. Each builder returns the model, its input shape and the
+framework's own parameter counts ``(trainable, non_trainable)``; PyTorch's
+``num_batches_tracked`` step counters are left out (docs/metrics.md).
+Padding is symmetric in all three: Keras gets a ``ZeroPadding2D`` before a
+``valid`` convolution, which the analyzer folds into the convolution.
+Each builder imports its framework when called.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+from tests.properties.strategies import (
+    Activation,
+    Arch,
+    BatchNorm,
+    Conv,
+    Depthwise,
+    LayerNorm,
+    Linear,
+    Pool,
+    Residual,
+    feature_shape,
+)
+
+EPS = 1e-5
+LEAKY_SLOPE = 0.1
+
+
+def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
+    import torch
+    from torch import nn
+
+    activations = {
+        "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+        "silu": nn.SiLU, "gelu": nn.GELU, "hardswish": nn.Hardswish, "elu": nn.ELU,
+        "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
+    }  # fmt: skip
+
+    class Residual_(nn.Module):
+        def __init__(self, body: nn.Module) -> None:
+            super().__init__()
+            self.body = body
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.body(x)
+
+    def make(block: Any, c: int, f: int) -> nn.Module:
+        if isinstance(block, Conv):
+            return nn.Conv2d(c, block.out_channels, block.kernel, block.stride, block.padding,
+                             groups=block.groups, bias=block.bias)  # fmt: skip
+        if isinstance(block, Depthwise):
+            return nn.Conv2d(
+                c, c, block.kernel, block.stride, block.padding, groups=c, bias=block.bias
+            )
+        if isinstance(block, BatchNorm):
+            return nn.BatchNorm2d(c, eps=EPS)
+        if isinstance(block, Activation):
+            return activations[block.kind]()
+        if isinstance(block, Pool):
+            pool = nn.MaxPool2d if block.kind == "max" else nn.AvgPool2d
+            return pool(block.kernel, block.stride)
+        if isinstance(block, Linear):
+            return nn.Linear(f, block.out_features, bias=block.bias)
+        if isinstance(block, LayerNorm):
+            return nn.LayerNorm(f, eps=EPS)
+        assert isinstance(block, Residual)
+        body = [(f"l{j}", make(b, c, f)) for j, b in enumerate(block.body)]
+        return Residual_(nn.Sequential(OrderedDict(body)))
+
+    modules, c, f = [], arch.channels, 0
+    h = arch.size
+    for i, block in enumerate(arch.features):
+        modules.append((f"b{i}", make(block, c, f)))
+        c, h = feature_shape(block, c, h)
+    if arch.head == "gap":
+        modules.append(("gap", nn.AdaptiveAvgPool2d(1)))
+        h = 1
+    modules.append(("flatten", nn.Flatten()))
+    f = c * h * h
+    for i, block in enumerate(arch.classifier):
+        modules.append((f"fc{i}", make(block, c, f)))
+        f = block.out_features if isinstance(block, Linear) else f
+    with torch.device("meta"):
+        model = nn.Sequential(OrderedDict(modules)).eval()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(
+        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
+    )
+    return model, (arch.batch, arch.channels, arch.size, arch.size), (trainable, frozen)
+
+
+def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
+    import keras
+    from keras import layers
+
+    activations = {
+        "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "silu": "silu",
+        "gelu": "gelu", "hardswish": "hard_swish", "elu": "elu",
+    }  # fmt: skip
+
+    def apply(block: Any, x: Any, name: str) -> Any:
+        if isinstance(block, Conv | Depthwise):
+            if block.padding:
+                x = layers.ZeroPadding2D(block.padding, name=f"{name}.pad")(x)
+            if isinstance(block, Depthwise):
+                return layers.DepthwiseConv2D(block.kernel, block.stride, "valid", use_bias=block.bias,
+                                              name=name)(x)  # fmt: skip
+            return layers.Conv2D(block.out_channels, block.kernel, block.stride, "valid",
+                                 groups=block.groups, use_bias=block.bias, name=name)(x)  # fmt: skip
+        if isinstance(block, BatchNorm):
+            return layers.BatchNormalization(epsilon=EPS, name=name)(x)
+        if isinstance(block, Activation):
+            if block.kind == "leaky_relu":
+                return layers.LeakyReLU(LEAKY_SLOPE, name=name)(x)
+            return layers.Activation(activations[block.kind], name=name)(x)
+        if isinstance(block, Pool):
+            pool = layers.MaxPooling2D if block.kind == "max" else layers.AveragePooling2D
+            return pool(block.kernel, block.stride, "valid", name=name)(x)
+        if isinstance(block, Linear):
+            return layers.Dense(block.out_features, use_bias=block.bias, name=name)(x)
+        if isinstance(block, LayerNorm):
+            return layers.LayerNormalization(epsilon=EPS, name=name)(x)
+        assert isinstance(block, Residual)
+        y = x
+        for j, b in enumerate(block.body):
+            y = apply(b, y, f"{name}.body.{j}")
+        return layers.Add(name=name)([x, y])
+
+    with keras.StatelessScope(initialize_variables=False):  # shapes only
+        x = inp = keras.Input((arch.size, arch.size, arch.channels), name="x")
+        for i, block in enumerate(arch.features):
+            x = apply(block, x, f"b{i}")
+        x = (layers.GlobalAveragePooling2D if arch.head == "gap" else layers.Flatten)(name="head")(
+            x
+        )
+        for i, block in enumerate(arch.classifier):
+            x = apply(block, x, f"fc{i}")
+        model = keras.Model(inp, x, name="arch")
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    return model, (arch.batch, arch.size, arch.size, arch.channels), (trainable, frozen)
+
+
+def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+
+    functions = {
+        "relu": nn.relu, "relu6": nn.relu6, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
+        "silu": nn.silu, "gelu": lambda x: nn.gelu(x, approximate=False), "hardswish": nn.hard_swish,
+        "elu": nn.elu, "leaky_relu": lambda x: nn.leaky_relu(x, LEAKY_SLOPE),
+    }  # fmt: skip
+
+    class Act(nn.Module):
+        kind: str
+
+        def __call__(self, x):
+            return functions[self.kind](x)
+
+    class PoolModule(nn.Module):
+        kind: str
+        kernel: int
+        stride: int
+
+        def __call__(self, x):
+            pool = nn.max_pool if self.kind == "max" else nn.avg_pool
+            return pool(x, (self.kernel, self.kernel), (self.stride, self.stride))
+
+    class ResidualModule(nn.Module):
+        body: tuple
+
+        @nn.compact
+        def __call__(self, x):
+            y = x
+            for j, b in enumerate(self.body):
+                y = make(b, y.shape[-1], f"l{j}")(y)
+            return x + y
+
+    def make(block: Any, c: int, name: str) -> nn.Module:
+        if isinstance(block, Conv | Depthwise):
+            out = block.out_channels if isinstance(block, Conv) else c
+            groups = block.groups if isinstance(block, Conv) else c
+            return nn.Conv(out, (block.kernel, block.kernel), block.stride, padding=block.padding,
+                           feature_group_count=groups, use_bias=block.bias, name=name)  # fmt: skip
+        if isinstance(block, BatchNorm):
+            return nn.BatchNorm(use_running_average=True, epsilon=EPS, name=name)
+        if isinstance(block, Activation):
+            return Act(block.kind, name=name)
+        if isinstance(block, Pool):
+            return PoolModule(block.kind, block.kernel, block.stride, name=name)
+        if isinstance(block, Linear):
+            return nn.Dense(block.out_features, use_bias=block.bias, name=name)
+        if isinstance(block, LayerNorm):
+            return nn.LayerNorm(epsilon=EPS, name=name)
+        assert isinstance(block, Residual)
+        return ResidualModule(block.body, name=name)
+
+    class Net(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            for i, block in enumerate(arch.features):
+                x = make(block, x.shape[-1], f"b{i}")(x)
+            x = jnp.mean(x, axis=(1, 2)) if arch.head == "gap" else x.reshape((x.shape[0], -1))
+            for i, block in enumerate(arch.classifier):
+                x = make(block, x.shape[-1], f"fc{i}")(x)
+            return x
+
+    model = Net()
+    shape = (arch.batch, arch.size, arch.size, arch.channels)
+    variables = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros(shape))
+
+    def count(tree: Any) -> int:
+        return sum(math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(tree))
+
+    return (
+        model,
+        shape,
+        (count(variables.get("params", {})), count(variables.get("batch_stats", {}))),
+    )
+
+
+BUILDERS = {"torch": torch_model, "keras": keras_model, "flax": flax_model}
+# framework -> modules it needs
+NEEDS = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "flax": ("jax", "flax")}

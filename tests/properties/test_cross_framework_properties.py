@@ -1,0 +1,113 @@
+"""Random architectures from one description, built in PyTorch, Keras and Flax.
+
+Each framework's model must report the framework's own parameter counts,
+MACs equal to the analytic count below, and all three (and the framework-free
+GraphBuilder version) the same totals: parameters, model size, MACs, FLOPs
+and activations (docs/cross-framework.md: the same architecture gives the
+same numbers whichever framework it is written in).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # as tests/examples/test_cross_framework.py
+
+import analyzer  # noqa: E402
+from tests.properties.frameworks import BUILDERS, NEEDS  # noqa: E402
+from tests.properties.strategies import (  # noqa: E402
+    CI_FRAMEWORKS,
+    Arch,
+    BatchNorm,
+    Conv,
+    Depthwise,
+    LayerNorm,
+    Linear,
+    Residual,
+    architectures,
+    build_arch_ir,
+    conv_out,
+    feature_shape,
+)
+
+AGREE = (
+    "params", "non_trainable_params", "total_params", "model_size_bytes", "macs", "flops",
+    "mac_flops", "other_flops", "total_activations", "peak_activations", "peak_live_activations",
+)  # fmt: skip
+
+
+def analytic_counts(arch: Arch) -> tuple[int, int, int]:
+    """(MACs, trainable params, non-trainable params) from the lecture's formulas."""
+    n, macs, params, frozen = arch.batch, 0, 0, 0
+
+    def block(b, c: int, h: int, f: int) -> None:
+        nonlocal macs, params, frozen
+        if isinstance(b, Conv):
+            ho = conv_out(h, b.kernel, b.stride, b.padding)
+            per_out = c // b.groups * b.kernel**2  # c_i/g * k_h * k_w
+            macs += n * ho * ho * b.out_channels * per_out
+            params += b.out_channels * per_out + (b.out_channels if b.bias else 0)
+        elif isinstance(b, Depthwise):
+            ho = conv_out(h, b.kernel, b.stride, b.padding)
+            macs += n * ho * ho * c * b.kernel**2
+            params += c * b.kernel**2 + (c if b.bias else 0)
+        elif isinstance(b, BatchNorm):
+            params += 2 * c  # scale, shift
+            frozen += 2 * c  # running mean, variance
+        elif isinstance(b, Linear):
+            macs += n * f * b.out_features
+            params += f * b.out_features + (b.out_features if b.bias else 0)
+        elif isinstance(b, LayerNorm):
+            params += 2 * f
+        elif isinstance(b, Residual):
+            for inner in b.body:
+                block(inner, c, h, f)
+
+    c, h = arch.channels, arch.size
+    for b in arch.features:
+        block(b, c, h, 0)
+        c, h = feature_shape(b, c, h)
+    f = c if arch.head == "gap" else c * h * h
+    for b in arch.classifier:
+        block(b, c, h, f)
+        f = b.out_features if isinstance(b, Linear) else f
+    return macs, params, frozen
+
+
+def analyze_in(framework: str, arch: Arch) -> tuple[analyzer.Report, tuple[int, int]]:
+    model, inputs, own = BUILDERS[framework](arch)
+    return analyzer.analyze(model, inputs, name="arch"), own
+
+
+def need(framework: str) -> None:
+    for module in NEEDS[framework]:
+        pytest.importorskip(module)
+
+
+@pytest.mark.parametrize("framework", list(BUILDERS))
+@CI_FRAMEWORKS
+@given(arch=architectures(max_blocks=4))
+def test_params_and_macs(framework: str, arch: Arch) -> None:
+    need(framework)  # a skip passes through hypothesis at the first example
+    report, (trainable, frozen) = analyze_in(framework, arch)
+    t = report.totals
+    macs, params, state = analytic_counts(arch)
+    assert (t["params"], t["non_trainable_params"]) == (trainable, frozen)
+    assert (trainable, frozen) == (params, state)
+    assert t["macs"] == macs
+    assert report.unsupported == [], report.unsupported
+
+
+@CI_FRAMEWORKS
+@given(architectures(max_blocks=4))
+def test_frameworks_agree_on_every_total(arch: Arch) -> None:
+    for framework in BUILDERS:
+        need(framework)
+    reports = {fw: analyze_in(fw, arch)[0] for fw in BUILDERS}
+    reports["builder"] = analyzer.analyze_graph(build_arch_ir(arch))
+    for q in AGREE:
+        values = {fw: r.totals[q] for fw, r in reports.items()}
+        assert len(set(values.values())) == 1, f"{q}: {values}"
