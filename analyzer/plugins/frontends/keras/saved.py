@@ -58,9 +58,18 @@ def load(path: Path) -> Any:
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:
+        cause = _root_cause(e)  # Keras wraps the real reason ("Could not locate class 'X'")
         raise AnalysisError(
-            f"{path}: Keras could not load it: {type(e).__name__}: {first_sentences(str(e))}"
+            f"{path}: Keras could not load it: {type(cause).__name__}: {first_sentences(str(cause))}"
         ) from None
+
+
+def _root_cause(e: BaseException) -> BaseException:
+    seen = {id(e)}
+    while (nxt := e.__cause__ or e.__context__) is not None and id(nxt) not in seen and str(nxt):
+        seen.add(id(nxt))
+        e = nxt
+    return e
 
 
 def check_config(config: Any, path: Path) -> None:
