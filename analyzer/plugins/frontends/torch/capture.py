@@ -67,6 +67,8 @@ def _python_value_read(e: BaseException) -> str | None:
     text = str(e)
     if isinstance(e, NotImplementedError) and "copy out of meta tensor" in text:
         return "Python copies a tensor's values out (tolist(), .cpu() data...)"
+    if isinstance(e, RuntimeError) and "unallocated storage" in text:  # tolist() on meta
+        return "Python copies a tensor's values out (tolist())"
     if isinstance(e, TypeError) and "meta" in text and "numpy" in text:
         return "Python reads a tensor's values (numpy())"
     return None

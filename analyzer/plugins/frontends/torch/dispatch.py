@@ -56,6 +56,9 @@ _DATA_SIZED = frozenset({"nonzero", "nonzero_numpy", "argwhere", "masked_select"
 # ops that write an argument their schema does not mark as written (through their decomposition)
 _HIDDEN_WRITES = {"batch_norm": ("running_mean", "running_var"),
                   "instance_norm": ("running_mean", "running_var")}  # fmt: skip
+# dispatch keys whose kernel serves meta tensors (composite kernels run on any device)
+_META_CAPABLE = ("Meta", "CompositeImplicitAutograd", "CompositeExplicitAutograd",
+                 "CompositeExplicitAutogradNonFunctional")  # fmt: skip
 _PROBE_READS = 64  # a probe stops after this many placeholder values (a `while` on values)
 
 
@@ -138,14 +141,31 @@ def _placeholder(key: str, t: Any) -> Any:
     return 1.0 if t.dtype.is_floating_point or t.dtype.is_complex else 1
 
 
-def needs_values_reason(key: str, e: BaseException) -> str | None:
+def lacks_meta_kernel(func: Any) -> bool:
+    """True when PyTorch has no meta implementation of ``func`` (asked of the registry, not
+    read from an error): a custom op without a fake impl, an op without a Meta kernel."""
+    try:
+        from torch._library.custom_ops import OPDEFS
+
+        opdef = OPDEFS.get(func._schema.name)
+        if opdef is not None:
+            return opdef._abstract_fn is None
+        name, has = func.name(), torch._C._dispatch_has_kernel_for_dispatch_key
+        return not (torch._C.DispatchKey.Meta in func.py_kernels
+                    or any(has(name, k) for k in _META_CAPABLE))  # fmt: skip
+    except Exception:  # a registry PyTorch reorganised: the NotImplementedError rule remains
+        return False
+
+
+def needs_values_reason(key: str, func: Any, e: BaseException) -> str | None:
     """Why a meta kernel's failure means the op needs values, or None (then it is the model's)."""
     if key in _VALUE_READS:
         return f"Python reads a tensor's value (aten.{key})"
     if key in _DATA_SIZED:
         return f"the output size of aten.{key} depends on values"
-    if isinstance(e, NotImplementedError):  # what PyTorch raises for a kernel missing on Meta
-        return f"aten.{key} has no meta kernel"
+    # NotImplementedError: what PyTorch raises for a kernel missing on Meta
+    if isinstance(e, NotImplementedError) or lacks_meta_kernel(func):
+        return f"{op_info(func)[2]} has no meta kernel"
     return None
 
 
@@ -272,7 +292,7 @@ class _Capture(TorchDispatchMode):
                 if out is None:
                     out = func(*args, **kwargs)
             except Exception as e:
-                reason = needs_values_reason(key, e)
+                reason = needs_values_reason(key, func, e)
                 if reason is None:
                     raise
                 if self.attempt.needs_values is None:
