@@ -7,7 +7,9 @@ config is also checked here, so that a refusal is one clear line and does
 not depend on Keras's own checks alone:
 
 - ``Lambda`` layers and serialized Python functions (``__lambda__``) are
-  refused: their code is Python bytecode from the file;
+  refused: their code is Python bytecode from the file; so are
+  ``TorchModuleWrapper`` (a pickled torch module) and ``TFSMLayer`` (loads
+  a TensorFlow SavedModel, a graph that can read and write files);
 - an object whose ``module`` is outside Keras (``keras``, ``keras_hub``,
   ``keras_cv``, ``keras_nlp``) is refused: naming ``os.system`` in a config
   must not even import it;
@@ -34,6 +36,11 @@ from typing import Any
 from analyzer.core.errors import AnalysisError
 
 KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
+CODE_LAYERS = {  # built-in layers whose config carries or loads code
+    "Lambda": "whose Python code is never loaded",
+    "TorchModuleWrapper": "whose torch module is a pickle and is never loaded",
+    "TFSMLayer": "which loads a TensorFlow SavedModel from a path and is never loaded",
+}
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_EXPANSION = 100  # a larger inflate ratio on a large entry is a zip bomb
 BOMB_FLOOR = 256 * 2**20
@@ -84,15 +91,12 @@ def check_config(config: Any, path: Path) -> None:
             continue
         stack.extend(node.values())
         cls, module = node.get("class_name"), node.get("module")
-        if cls == "Lambda":
-            name = (
-                (node.get("config") or {}).get("name", "?")
-                if isinstance(node.get("config"), dict)
-                else "?"
-            )
+        if cls in CODE_LAYERS:
+            config = node.get("config")
+            name = config.get("name", "?") if isinstance(config, dict) else "?"
             raise AnalysisError(
-                f"{path}: refused, layer {str(name)[:60]!r} is a Lambda layer, whose Python code "
-                f"is never loaded {REFUSED}; {EXPORT_HINT}"
+                f"{path}: refused, layer {str(name)[:60]!r} is a {cls} layer, {CODE_LAYERS[cls]} "
+                f"{REFUSED}; {EXPORT_HINT}"
             )
         if cls == "__lambda__":
             raise AnalysisError(

@@ -111,6 +111,7 @@ class Pt2Contents:
     program: dict[str, Any]
     weights: dict[str, dict[str, Any]]
     constants: dict[str, dict[str, Any]]
+    program_entry: str = PROGRAM  # the program's entry name, for messages
 
 
 def read_pt2(path: Path) -> Pt2Contents:
@@ -213,7 +214,7 @@ def _contents(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> Pt2Co
         stray = next((i for r, i in entries.items() if r.startswith("data/constants/")), None)
         if stray is not None:
             raise UnsafeEntry(f"entry '{stray.filename}' is not listed in any constants config")
-    return Pt2Contents(program, weights, constants)
+    return Pt2Contents(program, weights, constants, entries[PROGRAM].filename)
 
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:

@@ -81,7 +81,9 @@ def load_program(path: Path) -> Any:
             warnings.simplefilter("ignore")
             return deserialize(contents)
     except UnsafeProgram as e:
-        raise AnalysisError(f"{path}: refused, {e} (nothing from the file was run)") from None
+        raise AnalysisError(
+            f"{path}: refused, entry '{contents.program_entry}': {e} (nothing from the file was run)"
+        ) from None
     except Exception as e:  # a corrupt or incompatible program
         first = (str(e).strip().splitlines() or [""])[0][:200]
         raise AnalysisError(

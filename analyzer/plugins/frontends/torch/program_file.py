@@ -26,9 +26,9 @@ OP_TYPES = (torch._ops.OpOverload, torch._ops.OpOverloadPacket, torch._ops.Highe
 
 def deserialize(contents: Pt2Contents) -> Any:
     """``contents`` as an ExportedProgram; ``UnsafeProgram`` for a target that is not an op."""
+    for target in set(_targets(contents.program)):
+        _check_resolved(target)
     program = _dict_to_dataclass(schema.ExportedProgram, contents.program)
-    for node in _nodes(program.graph_module.graph):
-        _check_resolved(node.target)
     weights = {
         fqn: _meta_tensor(m, param=m.get("is_param", False)) for fqn, m in contents.weights.items()
     }
@@ -36,13 +36,17 @@ def deserialize(contents: Pt2Contents) -> Any:
     return ExportedProgramDeserializer().deserialize(program, weights, constants, None)
 
 
-def _nodes(graph: Any) -> Any:
-    """Nodes of a graph and of the subgraphs its arguments carry (cond/map branches)."""
-    for node in graph.nodes:
-        yield node
-        for arg in node.inputs:
-            if arg.arg.type == "as_graph":
-                yield from _nodes(arg.arg.as_graph.graph)
+def _targets(doc: Any) -> Any:
+    """Every op name in the program JSON: node targets and operators passed as arguments."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key in ("target", "as_operator") and isinstance(value, str):
+                yield value
+            else:
+                yield from _targets(value)
+    elif isinstance(doc, list):
+        for value in doc:
+            yield from _targets(value)
 
 
 def _check_resolved(target: str) -> None:

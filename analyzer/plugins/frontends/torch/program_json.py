@@ -91,7 +91,7 @@ def sanitize(doc: Any) -> dict[str, Any]:
 
 
 def check_target(target: Any) -> str:
-    if not isinstance(target, str) or not TARGET.fullmatch(target):
+    if not isinstance(target, str) or not TARGET.fullmatch(target) or "__" in target:
         raise UnsafeProgram(f"op target {_show(target)} is not an operator torch.export writes")
     module, _, fn = target.partition(".")
     if module == "_operator" and fn not in OPERATOR_FUNCTIONS:

@@ -141,6 +141,25 @@ MALICIOUS: dict[str, Callable[[dict, Path], None]] = {
             "registered_name": None,
         },
     ),
+    # a pickled torch module (Keras would torch.load it) and a SavedModel loaded from a path
+    "torch_module_wrapper": lambda d, m: d["config"]["layers"].__setitem__(
+        2,
+        {
+            "module": "keras.layers",
+            "class_name": "TorchModuleWrapper",
+            "config": {"name": "fc1", "module": "gASVAAAAAAAAAAAu"},
+            "registered_name": None,
+        },
+    ),
+    "tfsm_layer": lambda d, m: d["config"]["layers"].__setitem__(
+        2,
+        {
+            "module": "keras.layers",
+            "class_name": "TFSMLayer",
+            "config": {"name": "fc1", "filepath": str(m.parent)},
+            "registered_name": None,
+        },
+    ),
 }
 
 

@@ -257,6 +257,12 @@ CODE_CASES: dict[str, Callable[[Path], Edit]] = {
     "op_target_operator_methodcaller": lambda m: edit_json(
         "model.json", set_first_node("target", "_operator.methodcaller")
     ),
+    "op_target_dunder": lambda m: edit_json(
+        "model.json", set_first_node("target", "torch.ops.aten.__class__")
+    ),
+    "op_target_not_an_operator": lambda m: edit_json(
+        "model.json", set_first_node("target", "torch.ops.aten.name")
+    ),
     "sympy_expression": lambda m: edit_json("model.json", symbolic_size(code(m))),
     "sympy_expression_attribute": lambda m: edit_json(
         "model.json", symbolic_size("Symbol('s0').__class__")
