@@ -22,8 +22,21 @@ from typing import Any
 import torch
 
 
-def _sizes(t: torch.Tensor) -> str:
-    return "[" + ", ".join(str(d) for d in t.shape) + "]"
+def _sizes(t: torch.Tensor | tuple) -> str:
+    return "[" + ", ".join(str(d) for d in (t.shape if isinstance(t, torch.Tensor) else t)) + "]"
+
+
+# c10's ScalarType names and C type names, as the CPU kernels' messages print dtypes
+_SCALAR = {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
+           torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
+           torch.uint8: "Byte", torch.bool: "Bool", torch.complex64: "ComplexFloat",
+           torch.complex128: "ComplexDouble"}  # fmt: skip
+_C_TYPE = {torch.float32: "float", torch.float64: "double", torch.float16: "c10::Half",
+           torch.bfloat16: "c10::BFloat16"}  # fmt: skip
+
+
+def _scalar(dtype: torch.dtype) -> str:
+    return _SCALAR.get(dtype, str(dtype))
 
 
 def _format(x: torch.Tensor) -> torch.memory_format:
@@ -43,7 +56,7 @@ def _empty_like(x: torch.Tensor) -> torch.Tensor:
 
 def _vector(t: Any, n: int) -> bool:
     """``t`` is absent or a 1-d tensor of ``n`` elements (a norm's weight, bias, statistics)."""
-    return t is None or (isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == n)
+    return t is None or (isinstance(t, torch.Tensor) and t.shape == (n,))
 
 
 def _arg(args: tuple, kwargs: dict, i: int, name: str) -> Any:
@@ -57,37 +70,42 @@ def _check_conv(x: torch.Tensor, w: torch.Tensor, b: Any, groups: int, nd: int) 
     True when the input is batched. The meta kernel checks only the channels,
     with a terser message, and not the bias, the groups or the dtypes.
     """
-    if x.dim() not in (nd + 1, nd + 2):
+    xs, ws = tuple(x.shape), tuple(w.shape)
+    if len(xs) not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to conv{nd}d, "
-            f"but got input of size: {_sizes(x)}"
+            f"but got input of size: {_sizes(xs)}"
         )
-    batched = x.dim() == nd + 2
-    shown = _sizes(x if batched else x.unsqueeze(0))  # PyTorch reports the batched shape
+    batched = len(xs) == nd + 2
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if w.shape[0] % groups:
+    if ws[0] % groups:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{_sizes(w)}] instead"
+            f"but got weight of size [{_sizes(ws)}] instead"
         )
-    channels = x.shape[1 if batched else 0]
-    if channels != w.shape[1] * groups:
+    channels = xs[1 if batched else 0]
+    if channels != ws[1] * groups:
+        shown = _sizes(xs if batched else (1, *xs))  # PyTorch reports the batched shape
         raise RuntimeError(
-            f"Given groups={groups}, weight of size {_sizes(w)}, expected input{shown} to have "
-            f"{w.shape[1] * groups} channels, but got {channels} channels instead"
+            f"Given groups={groups}, weight of size {_sizes(ws)}, expected input{shown} to have "
+            f"{ws[1] * groups} channels, but got {channels} channels instead"
         )
-    if b is not None and not _vector(b, w.shape[0]):
-        raise RuntimeError(
-            f"Given weight of size {_sizes(w)}, expected bias to be 1-dimensional with "
-            f"{w.shape[0]} elements, but got bias of size {_sizes(b)} instead"
-        )
-    for role, t in (("weight", w), ("bias", b)):
-        if t is not None and t.dtype != x.dtype:
+    dtype = x.dtype
+    if b is not None:
+        if b.shape != (ws[0],):
             raise RuntimeError(
-                f"Input type ({str(x.dtype).removeprefix('torch.')}) and {role} type "
-                f"({str(t.dtype).removeprefix('torch.')}) should be the same"
+                f"Given weight of size {_sizes(ws)}, expected bias to be 1-dimensional with "
+                f"{ws[0]} elements, but got bias of size {_sizes(b)} instead"
             )
+        if b.dtype != dtype:
+            c_type = _C_TYPE.get
+            raise RuntimeError(
+                f"Input type ({c_type(dtype, dtype)}) and bias type ({c_type(b.dtype, b.dtype)}) "
+                "should be the same"
+            )
+    if w.dtype != dtype:
+        raise RuntimeError(f"expected scalar type {_scalar(dtype)} but found {_scalar(w.dtype)}")
     return batched
 
 
@@ -120,15 +138,38 @@ def _conv(args: tuple, kwargs: dict) -> Any:
 
 # --- normalization: same shape as the input, once the parameters fit it ---------------------------
 def _layer_norm(args: tuple, kwargs: dict) -> Any:
-    """layer_norm and rms_norm: ``normalized_shape`` ends the input; weight and bias have it."""
+    """layer_norm: ``normalized_shape`` ends the input; weight and bias have it (the CPU
+    kernel's messages: the meta kernel words them differently)."""
     x, shape = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "normalized_shape")
     shape = tuple(shape or ())
-    if not shape or tuple(x.shape[x.dim() - len(shape) :]) != shape or x.dim() < len(shape):
+    if not shape:
         return None
     for i, name in ((2, "weight"), (3, "bias")):
         t = _arg(args, kwargs, i, name)
         if isinstance(t, torch.Tensor) and tuple(t.shape) != shape:
-            return None
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                f"{_sizes(t)} and normalized_shape = {_sizes(shape)}"
+            )
+    if x.dim() < len(shape) or tuple(x.shape[x.dim() - len(shape) :]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={_sizes(shape)}, expected input with shape "
+            f"{_sizes(('*', *shape))}, but got input of size{_sizes(x)}"
+        )
+    return _empty_like(x)
+
+
+def _rms_norm(args: tuple, kwargs: dict) -> Any:
+    """rms_norm: as layer_norm, without a bias (the meta kernel's messages are the CPU's)."""
+    x, shape = (
+        _arg(args, kwargs, 0, "input"),
+        tuple(_arg(args, kwargs, 1, "normalized_shape") or ()),
+    )
+    w = _arg(args, kwargs, 2, "weight")
+    if not shape or x.dim() < len(shape) or tuple(x.shape[x.dim() - len(shape) :]) != shape:
+        return None
+    if isinstance(w, torch.Tensor) and tuple(w.shape) != shape:
+        return None
     return _empty_like(x)
 
 
@@ -155,13 +196,22 @@ def _group_norm(args: tuple, kwargs: dict) -> Any:
 
 
 # --- elementwise ---------------------------------------------------------------------------------------
-def _broadcast(a: torch.Tensor, b: Any) -> torch.Size | None:
+def _broadcast(a: torch.Tensor, b: Any) -> tuple[int, ...]:
+    """The broadcast shape, or the CPU kernel's error (the meta kernel words it differently)."""
     if not isinstance(b, torch.Tensor):
-        return a.shape
-    try:
-        return torch.broadcast_shapes(a.shape, b.shape)
-    except RuntimeError:
-        return None  # the kernel raises PyTorch's own message
+        return tuple(a.shape)
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa == sb:
+        return sa
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if sa[i] != sb[i] and sa[i] != 1 and sb[i] != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({sa[i]}) must match the size of tensor b ({sb[i]}) "
+                f"at non-singleton dimension {i}"
+            )
+    return tuple(max(x, y) if min(x, y) else 0 for x, y in zip(sa, sb, strict=True))
 
 
 def _binary(true_division: bool) -> Callable[[tuple, dict], Any]:
@@ -176,8 +226,6 @@ def _binary(true_division: bool) -> Callable[[tuple, dict], Any]:
             return None
         a, b = args
         shape = _broadcast(a, b)
-        if shape is None:
-            return None
         dtype = torch.result_type(a, b)
         if (
             true_division
@@ -201,11 +249,20 @@ def _inplace_binary(args: tuple, kwargs: dict) -> Any:
     a = args[0]
     others = [v for v in (*args[1:], *kwargs.values()) if v is not None and not isinstance(v, str)]
     for b in others:
-        if _broadcast(a, b) != a.shape:
-            return None
-        numeric = isinstance(b, torch.Tensor | int | float | bool | complex)
-        if numeric and not torch.can_cast(torch.result_type(a, b), a.dtype):
-            return None
+        if isinstance(b, torch.Tensor) and b.dtype == a.dtype and b.shape == a.shape:
+            continue  # the common case (a residual ``out += identity``): nothing can fail
+        shape = _broadcast(a, b)
+        if shape != tuple(a.shape):
+            raise RuntimeError(
+                f"output with shape {_sizes(a)} doesn't match the broadcast shape {_sizes(shape)}"
+            )
+        if isinstance(b, torch.Tensor | int | float | bool | complex):
+            result = torch.result_type(a, b)
+            if not torch.can_cast(result, a.dtype):
+                raise RuntimeError(
+                    f"result type {_scalar(result)} can't be cast to the desired output type "
+                    f"{_scalar(a.dtype)}"
+                )
     return a
 
 
@@ -233,7 +290,10 @@ def _sdpa(args: tuple, kwargs: dict) -> Any:
             return None
     if isinstance(mask, torch.Tensor):
         full = (*q.shape[:-1], k.shape[-2])
-        if _broadcast(torch.empty(full, device="meta"), mask) != torch.Size(full):
+        try:
+            if _broadcast(torch.empty(full, device="meta"), mask) != full:
+                return None
+        except RuntimeError:
             return None
     return torch.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device=q.device)
 
@@ -307,7 +367,8 @@ SHORTCUTS: dict[str, Callable[[tuple, dict], Any]] = {
     "div": _binary(True),
     "scaled_dot_product_attention": _sdpa,
     "_grouped_mm": _grouped_mm,
-    **dict.fromkeys(("layer_norm", "rms_norm"), _layer_norm),
+    "layer_norm": _layer_norm,
+    "rms_norm": _rms_norm,
     **dict.fromkeys(("batch_norm", "instance_norm"), _batch_norm),
     "group_norm": _group_norm,
     **dict.fromkeys(_INPLACE_UNARY, _inplace_unary),
