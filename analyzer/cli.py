@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 the model could not be loaded or analyzed; 2 the
 command line is wrong (unknown option, bad SPEC, unknown device); 130
-interrupted. Every failure prints one line to stderr, every warning one
+interrupted; 141 the reader of stdout went away (``| head``). Every failure prints one line to stderr, every warning one
 ``analyzer: warning:`` line; ``--debug`` adds the traceback and lets the
 frameworks' own log output through. docs/errors.md lists them all.
 """
@@ -10,8 +10,10 @@ frameworks' own log output through. docs/errors.md lists them all.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
+import os
 import re
 import shutil
 import sys
@@ -420,7 +422,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a usage error (one line already written) or --help: an exit code, not an exception
+        return e.code if isinstance(e.code, int) else 2
     if not args.command:
         parser.print_help()
         return 2
@@ -435,6 +440,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing left to tell it
+        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # a bug: still one line unless --debug
         if args.debug:
             traceback.print_exc()

@@ -34,6 +34,9 @@ class NodeCheck:
 
     def __init__(self, graph: Graph, node: Node):
         self.graph, self.node, self.attrs = graph, node, node.attrs
+        repeat = node.attrs.get("repeat", 1)
+        # a loop body's weights may be stacked over its steps (JAX scan over layers)
+        self.repeat = repeat if type(repeat) is int and repeat > 1 else 1
 
     def fail(self, message: str) -> NoReturn:
         from analyzer.core.graph import GraphError
@@ -136,7 +139,7 @@ class NodeCheck:
         """Operand ``i`` (a weight) holds ``expected`` elements, whatever its layout."""
         if i < len(self.node.inputs):
             shape = self.ins(i)
-            if numel(shape) != expected:
+            if numel(shape) not in (expected, expected * self.repeat):
                 self.fail(f"{what} {self.node.inputs[i]!r} has shape {shape} ({numel(shape)} elements), "
                           f"the attributes need {expected}")  # fmt: skip
 
@@ -193,7 +196,7 @@ def linear(c: NodeCheck) -> None:
         c.fail("needs inputs and outputs of rank >= 1")
     w = numel(c.ins(1))
     for b in range(min(len(x), len(out)) - 1, -1, -1):
-        if x[:b] == out[:b] and numel(x[b:]) * numel(out[b:]) == w:
+        if x[:b] == out[:b] and numel(x[b:]) * numel(out[b:]) in (w, w // c.repeat):
             c.numel_of(2, numel(out[b:]), "bias")
             return
     if x[:-1] != out[:-1]:
@@ -507,6 +510,8 @@ def concat(c: NodeCheck) -> None:
     total = 0
     for i in range(len(c.node.inputs)):
         s = c.ins(i)
+        if s == (0,):
+            continue  # torch.cat skips a legacy empty 1-d operand (an empty KV cache)
         if len(s) != len(out) or any(a != b for j, (a, b) in enumerate(zip(s, out, strict=True)) if j != axis):
             c.fail(f"operand shape {s} does not fit output {out} along axis {axis}")
         total += s[axis]
@@ -564,10 +569,12 @@ def flip(c: NodeCheck) -> None:
 
 def embedding(c: NodeCheck) -> None:
     c.arity(2, 2)
-    idx, table = c.ins(0), c.ins(1)
+    idx, table, out = c.ins(0), c.ins(1), c.out()
     if len(table) != 2:
         c.fail(f"table shape {table} should be (rows, dim)")
-    c.expect_out((*idx, table[1]))
+    # JAX gathers may carry an index-vector dim: rows looked up <= index elements
+    if not out or out[-1] != table[1] or numel(out) // table[1] > max(numel(idx), 1):
+        c.fail(f"output shape {out} contradicts looking up {idx} in a table of shape {table}: expected {(*idx, table[1])}")
 
 
 def resize(c: NodeCheck) -> None:

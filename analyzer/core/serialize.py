@@ -133,7 +133,7 @@ def save_graph(graph: Graph, path: str | Path) -> None:
 
 
 def load_graph(path: str | Path) -> Graph:
-    """Read a saved graph; GraphError for anything but a valid ``analyzer.graph/1`` document."""
+    """Read a saved graph; GraphError (naming ``path``) for anything but a valid ``analyzer.graph/1`` document."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -142,4 +142,7 @@ def load_graph(path: str | Path) -> Graph:
         raise GraphError(f"{path}: not a text file (expected analyzer.graph/1 JSON)") from None
     except RecursionError:
         raise GraphError(f"{path}: JSON nested too deeply") from None
-    return graph_from_dict(doc)
+    try:
+        return graph_from_dict(doc)
+    except GraphError as e:
+        raise GraphError(f"{path}: {e}") from None

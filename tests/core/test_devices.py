@@ -180,3 +180,42 @@ def test_cli_malformed_user_device_is_one_line_error(tmp_path, monkeypatch, caps
     assert main(["devices", "show", "toy"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "toy.toml" in err and "peak_ops_per_s.fp32.value" in err
+
+
+def test_names_match_case_insensitively_and_a_miss_suggests_close_names():
+    cat = DeviceCatalog([BUILTIN_DIR])
+    assert cat.get("H100-SXM").name == "h100-sxm"
+    with pytest.raises(UsageError, match=r"unknown device 'stm32f74'; did you mean 'stm32f746'"):
+        cat.get("stm32f74")
+    assert cat.suggest("raspberry") == ["raspberry-pi-4", "raspberry-pi-5"]
+
+
+def test_a_device_file_path_is_a_device(tmp_path):
+    path = _write(tmp_path, "board", MINIMAL.format(name="board"))
+    cat = DeviceCatalog([BUILTIN_DIR])
+    assert cat.get(str(path)).name == "board"
+    assert "board" not in cat.names()  # a file given by path joins nothing
+    with pytest.raises(UsageError, match="no such device file"):
+        cat.get(str(tmp_path / "other.toml"))
+
+
+def test_malformed_file_is_skipped_in_listings_and_an_error_when_asked_for(tmp_path):
+    _write(tmp_path, "broken", "schema = [")
+    _write(tmp_path, "toy", MINIMAL.format(name="toy"))
+    cat = DeviceCatalog([BUILTIN_DIR, tmp_path])
+    names = [d.name for d in cat.all()]
+    assert "toy" in names and "broken" not in names and "t4" in names
+    assert len(cat.warnings) == 1 and "broken.toml: not valid TOML" in cat.warnings[0]
+    with pytest.raises(AnalysisError, match="broken.toml: not valid TOML"):
+        cat.get("broken")
+
+
+def test_a_device_shadowing_a_builtin_says_so(tmp_path):
+    _write(tmp_path, "t4", MINIMAL.format(name="t4"))
+    cat = DeviceCatalog([BUILTIN_DIR, tmp_path])
+    assert cat.get("t4").display_name == "Toy"
+    assert len(cat.warnings) == 1
+    assert f"device 't4' is read from {tmp_path / 't4.toml'}, which shadows the built-in one" in cat.warnings[0]
+    plain = DeviceCatalog([BUILTIN_DIR])
+    plain.get("t4")
+    assert plain.warnings == []

@@ -162,3 +162,30 @@ def test_loaded_graph_is_validated_by_analysis(tmp_path) -> None:
     p.write_text(json.dumps(d))
     with pytest.raises(analyzer.AnalysisError, match="invalid shape"):
         analyzer.analyze(str(p))
+
+
+def test_loading_validates_every_op_rule(tmp_path):
+    """A saved graph is untrusted: a conv whose output contradicts its input is refused on load."""
+    d = doc()
+    conv = next(t for t in d["tensors"] if t["name"] == "blk.conv")
+    conv["shape"] = [1, 4, 9, 9]
+    with pytest.raises(GraphError, match=r"node 'blk.conv' \(conv\): output shape \(1, 4, 9, 9\) contradicts"):
+        graph_from_dict(d)
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(GraphError, match=r"^.*bad.json: node 'blk.conv'"):
+        load_graph(p)
+
+
+def test_loading_names_the_bad_attribute():
+    d = doc()
+    next(n for n in d["nodes"] if n["id"] == "p")["attrs"]["perm"] = [0, 1, 1, 3]
+    with pytest.raises(GraphError, match=r"node 'p' \(permute\): attribute 'perm' must be a permutation"):
+        graph_from_dict(d)
+
+
+def test_binary_file_is_a_graph_error(tmp_path):
+    p = tmp_path / "bin.json"
+    p.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(GraphError, match="not a text file"):
+        load_graph(p)

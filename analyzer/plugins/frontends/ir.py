@@ -22,8 +22,8 @@ class IRFrontend(Frontend):
     def load_file(self, path: Path) -> Graph:
         try:
             return load_graph(path)
-        except GraphError as e:
-            raise AnalysisError(f"{path}: {e}") from None
+        except GraphError as e:  # the message names the file
+            raise AnalysisError(str(e)) from None
         except OSError as e:
             raise AnalysisError(f"{path}: cannot read ({e.strerror})") from None
 
