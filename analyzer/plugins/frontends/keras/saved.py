@@ -12,7 +12,9 @@ not depend on Keras's own checks alone:
   a TensorFlow SavedModel, a graph that can read and write files);
 - an object whose ``module`` is outside Keras (``keras``, ``keras_hub``,
   ``keras_cv``, ``keras_nlp``) is refused: naming ``os.system`` in a config
-  must not even import it;
+  must not even import it; a function must come from Keras's modeling
+  namespaces (``keras.activations``, ``keras.ops``, ``keras.losses``...),
+  not from ``keras.utils``, ``keras.config`` or ``keras.saving``;
 - a ``.keras`` archive must be a zip with safe entry names (no ``..``,
   absolute paths or control characters), a ``config.json`` of bounded size,
   and no entry that inflates more than a zip bomb would.
@@ -36,6 +38,9 @@ from typing import Any
 from analyzer.core.errors import AnalysisError
 
 KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
+MODELING_NAMESPACES = frozenset(
+    {"activations", "ops", "losses", "metrics", "initializers", "regularizers", "constraints"}
+)
 CODE_LAYERS = {  # built-in layers whose config carries or loads code
     "Lambda": "whose Python code is never loaded",
     "TorchModuleWrapper": "whose torch module is a pickle and is never loaded",
@@ -102,6 +107,11 @@ def check_config(config: Any, path: Path) -> None:
             raise AnalysisError(
                 f"{path}: refused, the config holds a Python lambda {REFUSED}; {EXPORT_HINT}"
             )
+        if cls == "function" and not _modeling_function(module):
+            raise AnalysisError(
+                f"{path}: refused, the config names function {str(module)[:60]}."
+                f"{str(node.get('config'))[:60]}, which is not a modeling function {REFUSED}"
+            )
         if (
             isinstance(module, str)
             and module != "builtins"
@@ -111,6 +121,18 @@ def check_config(config: Any, path: Path) -> None:
                 f"{path}: refused, the config names {module[:60]}.{str(cls)[:60]}, a Python "
                 f"object outside Keras {REFUSED}; {EXPORT_HINT}"
             )
+
+
+def _modeling_function(module: Any) -> bool:
+    """Functions in a config may come from Keras's modeling namespaces only (not keras.utils...)."""
+    if module is None or module in ("builtins", "keras"):
+        return True
+    if not isinstance(module, str):
+        return False
+    package, _, rest = module.partition(".")
+    if package != "keras":
+        return package in KERAS_PACKAGES  # keras_hub...: resolved through Keras's registry only
+    return rest.removeprefix("src.").split(".")[0] in MODELING_NAMESPACES
 
 
 def first_sentences(text: str, limit: int = MAX_MESSAGE) -> str:

@@ -24,6 +24,7 @@ Framework-free: the document is plain JSON.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from typing import Any
 
@@ -186,7 +187,7 @@ def _check_field(key: str, value: Any) -> None:
 
 
 def _identifier(value: Any, key: str) -> None:
-    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or keyword.iskeyword(value):
         raise UnsafeProgram(f"{key} {_show(value)} is not a Python identifier")
 
 
