@@ -346,7 +346,7 @@ def trace(
     """
     rec = Recorder(name, state.params, state.explicit)
     if snapshot is not None and not meta:
-        snapshot.real = True
+        snapshot.start_real()
     attempt = attempt if attempt is not None else Attempt()
     attempt.recorder = rec
     scopes = _Scopes(state.modules)

@@ -22,9 +22,14 @@ that mutate themselves) is not.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from operator import is_
 from typing import Any
 
 _MAX_DEPTH = 4  # containers nested deeper than this are restored by identity only
+# values that hold nothing to restore (the common module attributes): skipped without a call
+_ATOMS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+_EMPTYABLE = frozenset({dict, OrderedDict, list, set})
 
 
 def _version(t: Any) -> int:
@@ -77,48 +82,66 @@ class Snapshot:
         # in-place operators bump the version of a tensor whose stand-in was written)
         self.real = False
         self._seen: set[int] = set()
+        self.empties: list[Any] = []  # empty mutable containers (most hook dicts): to clear
         for module in model.modules():
             state = dict(module.__dict__)
             self.modules.append((module, state))
-            for value in state.values():
-                self._visit(value, 0)
-        self.versions = {i: _version(t) for i, t in self.tensors.items()}
+            for value in state.values():  # the common cases inline: ~25 entries per module
+                kind = type(value)
+                if kind in _ATOMS:
+                    continue
+                if kind in _EMPTYABLE and not value:  # the hook dicts, mostly
+                    self.empties.append(value)
+                elif kind is tuple and all(type(v) in _ATOMS for v in value):  # kernel_size...
+                    continue
+                elif (f := self._visit(value, 0)) is not None:
+                    self.frozen.append(f)
 
     def _visit(self, value: Any, depth: int) -> _Frozen | None:
         """Record tensors inside ``value``; freeze it if it is a mutable container."""
         if isinstance(value, self._tensor_type):
             self.tensors[id(value)] = value
             return None
-        kind = type(value)
-        if not (kind is dict or kind is list or kind is tuple or kind is set
-                or isinstance(value, dict | list | tuple | set)):  # fmt: skip
+        if not isinstance(value, dict | list | tuple | set) or depth > _MAX_DEPTH:
             return None
-        if depth > _MAX_DEPTH or id(value) in self._seen:
+        if id(value) in self._seen:
             return None
         self._seen.add(id(value))
+        is_tuple = isinstance(value, tuple)
+        if not value:
+            if not is_tuple:
+                self.empties.append(value)
+            return None
         items: Any
         if isinstance(value, dict):
             items = list(value.items())
-            members = [v for _, v in items]
+            members: Any = value.values()
         elif isinstance(value, set):
-            items = set(value)
-            members = list(items)
+            items = members = set(value)
         else:
-            items = list(value)
-            members = items
-        children = [f for v in members if (f := self._visit(v, depth + 1)) is not None]
-        if isinstance(value, tuple) and not children:
+            items = members = list(value)
+        children = []
+        tensors, tensor_type = self.tensors, self._tensor_type
+        for v in members:
+            if type(v) in _ATOMS:
+                continue
+            if isinstance(v, tensor_type):  # parameters and buffers: no call each
+                tensors[id(v)] = v
+            elif (f := self._visit(v, depth + 1)) is not None:
+                children.append(f)
+        if is_tuple and not children:
             return None
-        frozen = _Frozen(value, None if isinstance(value, tuple) else items, children)
-        if depth == 0:
-            self.frozen.append(frozen)
-        return frozen
+        return _Frozen(value, None if is_tuple else items, children)
 
     def add_tensors(self, tensors: Any) -> None:
         """Also protect these tensors (the user's example inputs) from in-place writes."""
         for t in tensors:
             self.tensors[id(t)] = t
-            self.versions[id(t)] = _version(t)
+
+    def start_real(self) -> None:
+        """A real trace starts: from now on a version bump is a write (see ``restore``)."""
+        self.real = True
+        self.versions = {i: _version(t) for i, t in self.tensors.items()}
 
     def save(self, t: Any) -> None:
         """Before an op writes ``t`` in place: keep a copy if ``t`` is one of the snapshot's."""
@@ -134,6 +157,8 @@ class Snapshot:
         self.real = False
         for module, state in self.modules:
             current = module.__dict__
+            if current.keys() == state.keys() and all(map(is_, current.values(), state.values())):
+                continue  # unchanged: the common case, checked in C
             for key in [k for k in current if k not in state]:
                 del current[key]
             for key, value in state.items():
@@ -141,10 +166,12 @@ class Snapshot:
                     current[key] = value
         for frozen in self.frozen:
             frozen.restore()
+        for empty in self.empties:
+            if empty:
+                empty.clear()
         if self.saved:
             with torch.no_grad():
                 for t, copy in self.saved.values():
                     t.copy_(copy)
             self.saved.clear()
-        self.versions = {i: _version(t) for i, t in self.tensors.items()}
         return lost
