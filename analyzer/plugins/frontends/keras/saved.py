@@ -156,6 +156,8 @@ def _keras_config(path: Path) -> Any:
             infos = zf.infolist()
             for info in infos:
                 _check_entry(info, path)
+            if len({i.filename for i in infos}) != len(infos):
+                raise AnalysisError(f"{path}: refused, an entry appears twice in the archive")
             if "config.json" not in zf.namelist():
                 raise AnalysisError(f"{path}: not a Keras model archive (no config.json); {hint}")
             info = zf.getinfo("config.json")

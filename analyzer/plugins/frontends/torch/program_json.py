@@ -5,7 +5,8 @@ Python source that FX compiles with ``exec`` (a name such as
 ``x=__import__('os').system(...)`` runs when the module is built), symbolic
 expressions go through ``sympy.sympify`` (which evaluates Python), op
 targets are looked up as attributes of ``torch`` (any torch function can be
-made a node and run when the program is retraced), ``guards_code`` is Python
+made a node and run when the program is retraced), pytree specs import a
+``defaultdict``'s factory module by name, ``guards_code`` is Python
 compiled by ``ExportedProgram.module()``, and stack traces are copied into
 generated code as comments (a carriage return ends a comment). So, before
 anything reaches torch:
@@ -13,6 +14,8 @@ anything reaches torch:
 - names are plain identifiers, module paths are dotted identifiers;
 - targets are ATen/prims/higher-order ops, ``_operator``/``math`` arithmetic
   or ``torch.sym_*`` (``program_file`` also checks what they resolve to);
+- pytree specs name no ``defaultdict`` factory outside builtins (a
+  ``helper.py`` next to the file would otherwise be imported and run);
 - symbolic expressions are ``sympy.srepr`` text made only of known sympy and
   torch function names, integer/float/bool constants and symbol names;
 - node metadata is reduced to ``nn_module_stack`` (all the frontend reads),
@@ -24,6 +27,7 @@ Framework-free: the document is plain JSON.
 from __future__ import annotations
 
 import ast
+import json
 import keyword
 import re
 from typing import Any
@@ -55,6 +59,7 @@ SYMPY_NAMES = words(
     "RShift PowByNatural FloatPow FloatTrueDiv IntTrueDiv IsNonOverlappingAndDenseIndicator "
     "TruncToFloat TruncToInt RoundToInt RoundDecimal ToFloat Identity"
 )
+DEFAULT_FACTORIES = words("list dict set int float str tuple")
 POWERS = frozenset({"Pow", "PowByNatural", "FloatPow", "LShift"})
 MAX_CONSTANT = 2**63
 MAX_EXPONENT = 256
@@ -129,7 +134,8 @@ def check_expr(text: Any) -> None:
         elif isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, str):
-                if not (IDENTIFIER.fullmatch(value) or re.fullmatch(r"[0-9.e+-]+", value)):
+                symbol = IDENTIFIER.fullmatch(value) and not value.startswith("_")
+                if not (symbol or re.fullmatch(r"[0-9.e+-]+", value)):
                     raise UnsafeProgram(f"symbolic expression {_show(text)} has string {value!r}")
             elif not isinstance(value, int | float) or abs(value) > MAX_CONSTANT:
                 raise UnsafeProgram(
@@ -141,6 +147,30 @@ def check_expr(text: Any) -> None:
             raise UnsafeProgram(
                 f"symbolic expression {_show(text)} has Python syntax ({type(node).__name__})"
             )
+
+
+def check_treespec(text: Any) -> None:
+    """A pytree spec (JSON text); a ``defaultdict`` node would import its factory's module."""
+    try:
+        _protocol, root = json.loads(text) if isinstance(text, str) else (None, None)
+    except (ValueError, TypeError, RecursionError):
+        raise UnsafeProgram(f"pytree spec {_show(text)} is not JSON") from None
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            raise UnsafeProgram(f"pytree spec {_show(text)} is malformed")
+        if node.get("type") == "collections.defaultdict":
+            ctx = node.get("context")
+            factory = (
+                (ctx.get("default_factory_module"), ctx.get("default_factory_name"))
+                if isinstance(ctx, dict)
+                else None
+            )
+            if factory is None or factory[0] != "builtins" or factory[1] not in DEFAULT_FACTORIES:
+                raise UnsafeProgram(f"pytree spec names defaultdict factory {_show(factory)}")
+        children = node.get("children_spec") or []
+        stack.extend(children if isinstance(children, list) else [None])
 
 
 def _small_exponent(node: ast.AST | None) -> bool:
@@ -184,6 +214,8 @@ def _check_field(key: str, value: Any) -> None:
         check_target(value)
     elif key == "expr_str":
         check_expr(value)
+    elif key in ("in_spec", "out_spec"):
+        check_treespec(value)
 
 
 def _identifier(value: Any, key: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -214,6 +215,7 @@ def patch_declared_size(path: Path, entry: str, size: int) -> None:
         ("config_not_json", "config.json in the archive is not JSON"),
         ("traversal", "unsafe name"),
         ("bomb", "zip bomb"),
+        ("duplicate", "appears twice"),
     ],
 )
 def test_corrupt_keras_archives_say_what_is_wrong(damage, message, clean, marker, tmp_path, capsys):
@@ -234,6 +236,10 @@ def test_corrupt_keras_archives_say_what_is_wrong(damage, message, clean, marker
                 if damage == "config_not_json" and info.filename == "config.json":
                     body = b"\x80\x04K\x01."  # a pickle
                 zout.writestr(info.filename, body)
+            if damage == "duplicate":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+                    zout.writestr("config.json", b"{}")
             if damage == "traversal":
                 zout.writestr("../../evil.py", b"print('x')")
         if damage == "bomb":

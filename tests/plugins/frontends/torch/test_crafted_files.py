@@ -283,6 +283,41 @@ def test_code_injected_through_the_program_json_never_runs(case, clean, marker, 
     assert "Traceback" not in err
 
 
+def defaultdict_spec(module: str) -> str:
+    """An output pytree spec whose defaultdict factory lives in ``module`` (torch imports it)."""
+    node = {
+        "type": "collections.defaultdict",
+        "context": {
+            "default_factory_module": module,
+            "default_factory_name": "factory",
+            "dict_context": [],
+        },
+        "children_spec": [],
+    }
+    return json.dumps([1, node])
+
+
+def test_a_pytree_spec_importing_a_module_is_refused(clean, marker, tmp_path, capsys, monkeypatch):
+    """A helper module shipped beside the file (the CLI's directory is on sys.path) is never imported."""
+    helper = tmp_path / "helper_beside_the_file.py"
+    helper.write_text(f"{code(marker)}\nfactory = list\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def change(doc: dict) -> None:
+        doc["graph_module"]["module_call_graph"][0]["signature"]["out_spec"] = defaultdict_spec(
+            helper.stem
+        )
+
+    path = rewrite(clean, tmp_path / "spec.pt2", edit_json("model.json", change))
+    assert_refused(path, marker, capsys, "refused", "defaultdict factory")
+    sys.modules.pop(helper.stem, None)
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        torch.export.load(path)
+    assert marker.exists(), "torch.export.load did not import the helper: the case proves nothing"
+    sys.modules.pop(helper.stem, None)
+
+
 def test_fields_that_reach_generated_code_are_dropped(clean, marker, tmp_path, capsys):
     """Guards code (exec'd by ExportedProgram.module() while decomposing) and stack traces
     (copied into generated code as comments; a carriage return ends a comment) are dropped:
