@@ -314,7 +314,7 @@ def _aligned(t: torch.Tensor) -> bool:
 def _grouped_mm(args: tuple, kwargs: dict) -> Any:
     """``torch._grouped_mm``: its meta kernel is CUDA's (bf16 only), but the CPU kernel runs
     float32, float16 and bfloat16 (transformers' MoE experts on CPU). The CPU kernel's checks,
-    with its messages, then the output shape."""
+    in its order, with its messages, then the output shape."""
     a, b = _arg(args, kwargs, 0, "self"), _arg(args, kwargs, 1, "mat2")
     offs = _arg(args, kwargs, 2, "offs")
     if _arg(args, kwargs, 3, "bias") is not None or _arg(args, kwargs, 4, "out_dtype") is not None:
@@ -322,18 +322,21 @@ def _grouped_mm(args: tuple, kwargs: dict) -> Any:
     for name, t in (("mat_a", a), ("mat_b", b)):
         if t.dtype not in _GROUPED_DTYPES:
             raise RuntimeError(
-                f"Expected {name} to be Float32, BFloat16 or Float16 matrix, got {t.dtype}"
+                f"Expected {name} to be Float32, BFloat16 or Float16 matrix, got {_scalar(t.dtype)}"
             )
-    if a.dtype != b.dtype:
-        raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}"
-        )
     if a.dim() not in (2, 3) or b.dim() not in (2, 3):
         raise RuntimeError(
             f"Multiplicands must be 2D or 3D but got mat_a.dim()={a.dim()} and mat_b.dim()={b.dim()}"
         )
     if (a.dim() == 3 or b.dim() == 3) and a.shape[-1] != b.shape[-2]:
         raise RuntimeError("contraction dimension of mat_a and mat_b must match")
+    if not (_aligned(a) and _aligned(b)):
+        raise RuntimeError("strides should be multiple of 16 bytes")
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_TYPE.get(a.dtype, a.dtype)} != {_C_TYPE.get(b.dtype, b.dtype)}"
+        )
     if (offs is None) != (a.dim() == 3 and b.dim() == 3):
         raise RuntimeError(
             "Have to provide offsets if there is a 2d matrix, or no offset if both matrices are 3d"
@@ -342,8 +345,6 @@ def _grouped_mm(args: tuple, kwargs: dict) -> Any:
         raise RuntimeError("offs has to be 1D")
     if offs is not None and offs.dtype != torch.int32:
         raise RuntimeError("Offsets have to be int32")
-    if not (_aligned(a) and _aligned(b)):
-        raise RuntimeError("strides should be multiple of 16 bytes")
     if a.dim() == 2 and b.dim() == 2:
         shape: tuple[int, ...] = (offs.shape[0], a.shape[0], b.shape[1])
     elif a.dim() == 2 or b.dim() == 2:
