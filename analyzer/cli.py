@@ -385,7 +385,7 @@ def _check_blocked(names: Sequence[str]) -> None:
     """A --block-plugin NAME that no built-in or installed plugin has is a usage error."""
     from importlib.metadata import entry_points
 
-    from analyzer.core.plugins import BUILTIN_PREFIX, ENTRY_POINT_GROUP
+    from analyzer.core.plugins import BLOCK_ENV, BUILTIN_PREFIX, ENTRY_POINT_GROUP, blocked_from_env
     from analyzer.plugins import BUILTIN_PLUGINS
 
     known = {m.removeprefix(BUILTIN_PREFIX) for m in BUILTIN_PLUGINS}
@@ -395,17 +395,20 @@ def _check_blocked(names: Sequence[str]) -> None:
             near = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
             raise UsageError(f"--block-plugin: no plugin is named {name!r}{hint} (see 'python -m analyzer plugins')")
+    for name in sorted(blocked_from_env() - known):  # the environment may name plugins of other setups
+        _warn(f"${BLOCK_ENV}: no plugin is named {name!r}")
 
 
 def _error_line(e: BaseException) -> str:
     """The one line for an error; a framework that is not installed names the extra to install."""
     text = str(e)
     missing = missing_framework(e)
-    if missing is not None:
-        module, hint = missing
-        plain = re.sub(r"(ModuleNotFoundError: )?No module named '" + re.escape(module) + r"[\w.]*'", hint, text)
-        return plain if plain != text else f"{text} ({hint})"
-    return text
+    if missing is None:
+        return text
+    # "torch frontend could not convert the model: ModuleNotFoundError: No module named 'torch'"
+    # -> "torch frontend could not convert the model: torch is not installed; install it with: ..."
+    cut = min((i for i in (text.find("ModuleNotFoundError"), text.find("No module named")) if i >= 0), default=-1)
+    return text[:cut] + missing[1] if cut >= 0 else f"{text} ({missing[1]})"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -208,6 +208,9 @@ CASES = [
          r"--layer-bits pattern 'nomatch\*' matches no layer or parameter", warning=True),  # fmt: skip
     Case("malformed-device-listed", ["devices", "-o", "{dir}/devices.txt"], 0,
          r"skipped device file .*broken\.toml: not valid TOML", warning=True, env={ENV_VAR: "{baddevs}"}),  # fmt: skip
+    Case("block-env-unknown-plugin", ["plugins", "-o", "{dir}/plugins.txt"], 0,
+         r"\$ANALYZER_BLOCK_PLUGINS: no plugin is named 'nope'", warning=True,
+         env={"ANALYZER_BLOCK_PLUGINS": "nope"}),  # fmt: skip
     Case("device-shadows-builtin", ["devices", "show", "t4", "-o", "{dir}/t4.txt"], 0,
          r"device 't4' is read from .*t4\.toml, which shadows the built-in one", warning=True,
          env={ENV_VAR: "{shadowdevs}"}),  # fmt: skip
