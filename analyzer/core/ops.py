@@ -71,7 +71,7 @@ BUILTIN_OPS: tuple[OpDef, ...] = (
     OpDef("grouped_matmul", C.CONTRACTION,
           "inputs [a, b, offsets?]: torch._grouped_mm; 2-d a x 3-d b: rows of a in groups "
           "(offsets) times b[g] (mixture-of-experts); 3-d x 2-d, 3-d x 3-d (batched), 2-d x 2-d "
-          "(ragged k, output (groups, m, n)); MACs = sum over groups m_g*k*n"),
+          "(ragged k, output (groups, m, n)); attrs groups; MACs = sum over groups m_g*k*n"),
     OpDef("rnn", C.CONTRACTION,
           "recurrent layer; inputs [x, weights...]; attrs cell (lstm|gru|rnn), hidden_size, "
           "input_size, num_layers, bidirectional, steps, batch, has_bias, proj_size"),

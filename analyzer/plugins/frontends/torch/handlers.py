@@ -237,8 +237,10 @@ def addmm(rec: Recorder, c: Call) -> None:
 def grouped_mm(rec: Recorder, c: Call) -> None:
     """``torch._grouped_mm`` (transformers' MoE experts): one ``grouped_matmul``; the stacked
     expert weights are the parameter itself (a transposed view of it names it)."""
-    ins = [c["self"], rec.weight(c["mat2"], "weight"), c.get("offs")]
-    rec.emit("grouped_matmul", ins, c.outs, {}, c.source, c.op)
+    a, offs = c["self"], c.get("offs")
+    groups = offs.shape[0] if offs is not None else a.shape[0]  # the experts
+    ins = [a, rec.weight(c["mat2"], "weight"), offs]
+    rec.emit("grouped_matmul", ins, c.outs, {"groups": groups}, c.source, c.op)
 
 
 def outer(rec: Recorder, c: Call) -> None:
