@@ -149,6 +149,7 @@ class _Attempts:
         )
         self.failures: list[tuple[str, str, BaseException | None]] = []  # (path, why, error)
         self.meta_attempt: dispatch.Attempt | None = None
+        self.guard: dispatch.RealGuard | None = None
 
     def _prepare(self) -> None:
         if self.snapshot is not None and not self.train_mode:
@@ -199,8 +200,8 @@ class _Attempts:
 
     def _verdict(self, path: str, e: BaseException) -> str | None:
         """Why ``path`` failed when another path may succeed; None when no other path can."""
-        if isinstance(e, dispatch.MemoryRefused):
-            raise AnalysisError(str(e)) from e
+        if self.guard is not None and self.guard.refused:  # whatever the model made of it
+            raise AnalysisError(self.guard.refused) from e
         if path == "meta":
             reason = (self.meta_attempt and self.meta_attempt.needs_values) or _python_value_read(e)
             return None if reason is None else f"needs tensor values: {reason}"
@@ -225,11 +226,11 @@ class _Attempts:
             return dispatch.trace(model, ins, state, name, meta=True, attempt=self.meta_attempt)
         if path == "real":
             self._check_memory()
-            guard = dispatch.RealGuard(self.limit, name)
+            guard = self.guard = dispatch.RealGuard(self.limit, name)
             ins = model_inputs(self.inputs, "cpu")
             graph = dispatch.trace(model, ins, state, name, meta=False, snapshot=self.snapshot,
                                    guard=guard)  # fmt: skip
-            if guard.refused:  # the model caught the refusal and went on
+            if guard.refused:  # the model caught the refusal and went on (or raised another error)
                 raise AnalysisError(guard.refused)
             return graph
         # export: fake tensors throughout; inputs it must be given as real tensors stay

@@ -167,14 +167,21 @@ except ImportError:  # the catalog is another module's: without it, the test bel
     CATALOG = {}
 
 
+# default: the capture as a user runs it; real: a real trace of the model's own weights;
+# refused: the memory guard refuses the real trace after its probe ran the forward on meta
+SCENARIOS = {"default": {}, "real": {"capture": "real"},
+             "refused": {"capture": "real", "max_memory": 1}}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("name", list(CATALOG))
-def test_real_models_are_unchanged(plugins, name):
+def test_real_models_are_unchanged(plugins, name, scenario):
     model, inputs = CATALOG[name]()
     model.train()  # the capture switches to eval: the user's mode must come back
     before = fingerprint(model)
     # whether the capture succeeds is the real-model tests' business; unchanged either way
     with contextlib.suppress(AnalysisError):
-        analyzer.analyze(model, inputs, plugins=plugins)
+        analyzer.analyze(model, inputs, plugins=plugins, frontend_options=SCENARIOS[scenario])
     assert_unchanged(before, model)
     model.eval()
     with torch.no_grad():  # and it still runs for real (torchvision's anchors were left on meta)
