@@ -205,7 +205,7 @@ def _walk(value: Any, key: str) -> None:
 
 
 def _check_field(key: str, value: Any) -> None:
-    if key in IDENTIFIER_KEYS and value is not None:
+    if key in IDENTIFIER_KEYS and value not in (None, ""):  # "": a positional argument
         _identifier(value, key)
     elif key in PATH_KEYS and value != "":
         if not isinstance(value, str) or not PATH.fullmatch(value):
