@@ -389,7 +389,8 @@ def _check_blocked(names: Sequence[str]) -> None:
     from analyzer.plugins import BUILTIN_PLUGINS
 
     known = {m.removeprefix(BUILTIN_PREFIX) for m in BUILTIN_PLUGINS}
-    known |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if not known.issuperset(names) or not known.issuperset(blocked_from_env()):
+        known |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}  # a slow scan: only when needed
     for name in names:
         if name not in known:
             near = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)

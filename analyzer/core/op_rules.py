@@ -135,11 +135,16 @@ class NodeCheck:
             self._bad(name, f"axes of a rank-{rank} tensor", v)
         return tuple(a % max(rank, 1) for a in items)
 
-    def numel_of(self, i: int, expected: int, what: str) -> None:
-        """Operand ``i`` (a weight) holds ``expected`` elements, whatever its layout."""
+    def numel_of(self, i: int, expected: int, what: str, stacked: bool = False) -> None:
+        """Operand ``i`` (a weight) holds ``expected`` elements, whatever its layout.
+
+        A loop body's weight may be stacked over its ``repeat`` steps; with
+        ``stacked`` any leading dim is allowed (one expert's slice of an MoE weight).
+        """
         if i < len(self.node.inputs):
             shape = self.ins(i)
-            if numel(shape) not in (expected, expected * self.repeat):
+            n = numel(shape)
+            if n not in (expected, expected * self.repeat) and not (stacked and numel(shape[1:]) == expected):
                 self.fail(f"{what} {self.node.inputs[i]!r} has shape {shape} ({numel(shape)} elements), "
                           f"the attributes need {expected}")  # fmt: skip
 
@@ -194,10 +199,11 @@ def linear(c: NodeCheck) -> None:
     x, out = c.ins(0), c.out()
     if not x or not out:
         c.fail("needs inputs and outputs of rank >= 1")
-    w = numel(c.ins(1))
+    w = c.ins(1)
+    sizes = (numel(w), numel(w) // c.repeat, numel(w[1:]))  # whole, one loop step, one expert
     for b in range(min(len(x), len(out)) - 1, -1, -1):
-        if x[:b] == out[:b] and numel(x[b:]) * numel(out[b:]) in (w, w // c.repeat):
-            c.numel_of(2, numel(out[b:]), "bias")
+        if x[:b] == out[:b] and numel(x[b:]) * numel(out[b:]) in sizes:
+            c.numel_of(2, numel(out[b:]), "bias", stacked=True)
             return
     if x[:-1] != out[:-1]:
         c.fail(f"output shape {out} contradicts input {x}: expected {(*x[:-1], out[-1])}")
@@ -229,20 +235,25 @@ def matmul(c: NodeCheck) -> None:
 
 
 def grouped_matmul(c: NodeCheck) -> None:
-    """torch._grouped_mm: 2-d x 3-d (experts), 3-d x 3-d (batched), 2-d x 2-d (ragged k), 3-d x 2-d."""
+    """torch._grouped_mm: 2-d x 3-d (experts), 3-d x 3-d (batched), 2-d x 2-d (ragged k), 3-d x 2-d.
+
+    b's last two dims hold k and n in either order (frontends pass the stored weight, not its view).
+    """
     c.arity(2, 3)
     a, b, out = c.ins(0), c.ins(1), c.out()
-    if len(a) not in (2, 3) or len(b) not in (2, 3):
+    if len(a) not in (2, 3) or len(b) not in (2, 3) or not out:
         c.fail(f"operands {a} and {b} must be 2-d or 3-d")
-    if not out or out[-1] != b[-1]:
-        c.fail(f"output shape {out} should end in {b[-1]}, the columns of {b}")
-    expected = {(2, 3): (a[0], b[-1]), (3, 3): (a[0], a[1], b[-1])}.get((len(a), len(b)))
-    if (len(a), len(b)) != (3, 2) and a[-1] != b[-2]:
-        c.fail(f"contraction mismatch {a} x {b}")
+    k = a[-1]
+    if len(a) == 3 and len(b) == 2:
+        return  # k is split across groups of a: nothing fixed to compare
+    if k not in b[-2:]:
+        c.fail(f"contraction mismatch {a} x {b}: no dim of {b[-2:]} is {k}")
+    n = b[-1] if b[-2] == k else b[-2]
+    expected = {(2, 3): (a[0], n), (3, 3): (a[0], a[1], n)}.get((len(a), len(b)))
     if expected is not None:
         c.expect_out(expected)
-    elif len(a) == len(b) == 2 and out[1:] != (a[0], b[-1]):
-        c.fail(f"output shape {out} should be (groups, {a[0]}, {b[-1]})")
+    elif out[1:] != (a[0], n):
+        c.fail(f"output shape {out} should be (groups, {a[0]}, {n})")
 
 
 def dot_general(c: NodeCheck) -> None:
