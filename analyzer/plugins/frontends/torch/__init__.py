@@ -29,8 +29,8 @@ from analyzer.core.hookspecs import hookimpl
 
 class TorchFrontend(Frontend):
     name = "torch"
-    # .pt/.pth/.bin are listed so that they reach load_file's refusal (pickles are never loaded)
-    file_suffixes = (".pt2", ".pt", ".pth", ".bin")
+    # pickle suffixes are listed so that they reach load_file's refusal (pickles are never loaded)
+    file_suffixes = (".pt2", ".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".npy", ".npz")
 
     def accepts(self, obj: object) -> bool:
         torch = sys.modules.get("torch")
@@ -43,6 +43,9 @@ class TorchFrontend(Frontend):
         return export is not None and isinstance(obj, export.ExportedProgram)
 
     def load_file(self, path: Path) -> Any:
+        from analyzer.plugins.frontends.torch.archive import refuse_pickle_file
+
+        refuse_pickle_file(path)  # before importing torch: a refusal needs no framework
         from analyzer.plugins.frontends.torch.export import load_program
 
         return load_program(path)
