@@ -12,11 +12,12 @@ The model is traced with ``jax.make_jaxpr`` on ``jax.ShapeDtypeStruct``s
 - ``walker``: jaxpr equations (and nested jaxprs, loops, conds) -> nodes
 - ``staging``: the nodes while passes may rewrite them; ``cost``: branch FLOPs
 - ``passes``, ``gelu``, ``norms``: rewrites back to layer ops, parameter roles
-- ``convert``: trace + walk + passes -> Graph
+- ``convert``: trace + walk + passes -> Graph; ``cache``: traces reused across analyses
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from analyzer.core.errors import AnalysisError, UsageError
@@ -26,12 +27,13 @@ from analyzer.core.hookspecs import hookimpl
 
 from .detect import model_kind
 
-_OPTIONS = ("capture", "call_kwargs")
+_OPTIONS = ("capture", "call_kwargs", "cache")
 
 
 class JaxFrontend(Frontend):
     """Options: ``call_kwargs`` (keyword arguments for the call, e.g.
-    ``{"train": False}``), ``capture`` (only ``"make_jaxpr"``)."""
+    ``{"train": False}``), ``capture`` (only ``"make_jaxpr"``), ``cache`` (default
+    True: reuse the trace of an earlier analysis of the same model, ``cache.py``)."""
 
     name = "jax"
 
@@ -41,8 +43,8 @@ class JaxFrontend(Frontend):
     def to_graph(
         self, model: Any, inputs: Any = None, *, params: Any = None, **options: Any
     ) -> Graph:
-        from . import adapters
-        from .convert import convert
+        from . import cache
+        from .convert import convert, trace
         from .inputs import abstract_inputs
 
         unknown = sorted(set(options) - set(_OPTIONS))
@@ -63,23 +65,40 @@ class JaxFrontend(Frontend):
         args, input_names = abstract_inputs(inputs)
         if kind in ("nnx", "equinox") and params is not None:
             raise UsageError(f"a {kind} module holds its own parameters; do not pass params")
-        if kind == "linen":
-            capture = adapters.linen(model, args, params, kwargs)
-        elif kind == "linen_apply":
-            if params is None:
-                raise UsageError(
-                    "model.apply needs its variables: pass params=variables, or pass the module itself"
-                )
-            capture = adapters.linen(model.__self__, args, params, kwargs)
-        elif kind == "nnx":
-            capture = adapters.nnx(model, kwargs)
-        elif kind == "equinox":
-            capture = adapters.equinox(model, kwargs)
-        else:
-            capture = adapters.function(model, params, kwargs)
+        if kind == "linen_apply" and params is None:
+            raise UsageError(
+                "model.apply needs its variables: pass params=variables, or pass the module itself"
+            )
         owner = getattr(model, "__self__", model)
         name = getattr(owner, "__name__", None) or type(owner).__name__
-        return convert(capture, args, input_names, name)
+        import jax
+
+        # softmax as a named custom_jvp call (same numerics) so it maps to one op; linen
+        # variables are made under the same setting, so the trace reuses what init traced
+        with jax.softmax_custom_jvp(True):
+            key = cache.key(kind, model, args, params, kwargs) if options.get("cache", True) else None
+            hit = cache.get(key, model)
+            if hit is None:
+                capture = _capture(kind, model, args, params, kwargs)
+                closed = trace(capture, args)
+                cache.put(key, model, closed, dataclasses.replace(capture, fn=None))
+            else:
+                closed, capture = hit
+            return convert(closed, capture, input_names, name)
+
+
+def _capture(kind: str, model: Any, args: tuple[Any, ...], params: Any, kwargs: dict[str, Any]) -> Any:
+    from . import adapters
+
+    if kind == "linen":
+        return adapters.linen(model, args, params, kwargs)
+    if kind == "linen_apply":
+        return adapters.linen(model.__self__, args, params, kwargs)
+    if kind == "nnx":
+        return adapters.nnx(model, kwargs)
+    if kind == "equinox":
+        return adapters.equinox(model, kwargs)
+    return adapters.function(model, params, kwargs)
 
 
 @hookimpl

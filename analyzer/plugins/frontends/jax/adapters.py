@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -105,8 +106,10 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     import jax
 
     label = "flax.linen: jax.make_jaxpr(model.apply)"
-    if variables is None:
-        rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
+    init_key, dropout_key = prng_keys()
+    made = variables is None
+    if made:
+        rngs = {"params": init_key, "dropout": dropout_key}
         variables = jax.eval_shape(lambda *a: model.init(rngs, *a, **kwargs), *args)
         label += ", variables from jax.eval_shape(model.init)"
     elif not (isinstance(variables, Mapping) and "params" in variables):
@@ -115,7 +118,7 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
 
     # a dropout stream, so that models traced in training mode run too (a closed-over
     # constant: no node unless a dropout uses it)
-    call_kwargs = {"rngs": {"dropout": jax.random.key(1)}, **kwargs}
+    call_kwargs = {"rngs": {"dropout": dropout_key}, **kwargs}
 
     def traced(v: Any, *a: Any) -> Any:
         return model.apply(v, *a, **call_kwargs)
@@ -123,8 +126,50 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     full = leaf_names(variables)
     names = [n.removeprefix("params.") for n in full]
     trainable = [n.startswith("params.") for n in full]
+    def context() -> AbstractContextManager[Any]:
+        stack = contextlib.ExitStack()
+        stack.enter_context(linen_scopes(tracker))
+        if made:
+            stack.enter_context(unchecked_params())
+        return stack
+
     return Capture(traced, abstract_tree(variables), shared_names(variables, names), trainable, label,
-                   lambda: linen_scopes(tracker), tracker.kinds, tracker.outer)  # fmt: skip
+                   context, tracker.kinds, tracker.outer)  # fmt: skip
+
+
+@contextlib.contextmanager
+def unchecked_params() -> Iterator[None]:
+    """Flax's ``apply`` re-traces every parameter's initializer (``jax.eval_shape``) to check
+    the given variables' shapes: over half of tracing a linen model. Variables made by
+    ``jax.eval_shape(model.init)`` have those shapes by construction, so for them the
+    check is skipped (``Scope.param`` returns the existing variable, as it does after
+    the check). User-given variables are still checked."""
+    from flax.core import meta
+    from flax.core.scope import Scope
+
+    original = Scope.param
+
+    def param(self: Any, name: str, init_fn: Any, *init_args: Any, unbox: bool = True, **init_kwargs: Any) -> Any:
+        if not self.has_variable("params", name):
+            return original(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
+        self.reserve(name, "params")
+        value = self.get_variable("params", name)
+        return meta.unbox(value) if unbox else value
+
+    Scope.param = param
+    try:
+        yield
+    finally:
+        Scope.param = original
+
+
+@functools.cache
+def prng_keys() -> tuple[Any, Any]:
+    """The keys handed to linen's ``init`` and ``dropout`` streams, made once per process
+    (making a key runs, and after ``jax.clear_caches()`` compiles, a computation)."""
+    import jax
+
+    return jax.random.key(0), jax.random.key(1)
 
 
 def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:

@@ -1,4 +1,4 @@
-"""Trace a captured model with ``jax.make_jaxpr`` and turn the jaxpr into a Graph."""
+"""Trace a captured model with ``jax.make_jaxpr``; turn the jaxpr into a Graph."""
 
 from __future__ import annotations
 
@@ -14,12 +14,17 @@ from .staging import ParamSpec, Staged
 from .walker import Walker, aval_spec
 
 
-def convert(capture: Capture, args: tuple[Any, ...], input_names: list[str], name: str) -> Graph:
+def trace(capture: Capture, args: tuple[Any, ...]) -> Any:
+    """The closed jaxpr of the captured function, its module calls marked."""
     import jax
 
-    # softmax as a named custom_jvp call (same numerics) so it maps to one op
-    with capture.context(), jax.softmax_custom_jvp(True):
-        closed = jax.make_jaxpr(capture.fn)(capture.params, *args)
+    with capture.context():
+        return jax.make_jaxpr(capture.fn)(capture.params, *args)
+
+
+def convert(closed: Any, capture: Capture, input_names: list[str], name: str) -> Graph:
+    import jax
+
     invars = closed.jaxpr.invars
     n_params = len(capture.names)
     if len(invars) != n_params + len(input_names):

@@ -34,23 +34,30 @@ def collapse_norms(s: Staged, kinds: dict[str, str]) -> None:
     for n in s.nodes:
         if NORM_KINDS.get(kinds.get(n.scope, "")):
             runs.setdefault(n.scope, []).append(n)
-    src = param_sources(s) if runs else {}
+    if not runs:
+        return
+    # computed once: a collapse replaces a contiguous run by one node, which shifts later
+    # positions alike and leaves the readers of other runs' tensors as they were
+    src, users = param_sources(s), s.consumers()
+    position = {n.id: i for i, n in enumerate(s.nodes)}
+    replace: dict[str, Node] = {}  # last node of a run -> the norm node
+    drop: set[str] = set()
     for scope, nodes in runs.items():
-        node = _collapse(s, nodes, NORM_KINDS[kinds[scope]], src)
-        if node is None:
-            continue
-        ids = {n.id for n in nodes}
-        last = nodes[-1].id
-        s.nodes[:] = [
-            node if n.id == last else n for n in s.nodes if n.id == last or n.id not in ids
-        ]
+        node = _collapse(s, nodes, NORM_KINDS[kinds[scope]], src, users, position)
+        if node is not None:
+            replace[nodes[-1].id] = node
+            drop.update(n.id for n in nodes[:-1])
+    if replace:
+        s.nodes[:] = [replace.get(n.id, n) for n in s.nodes if n.id not in drop]
 
 
-def _collapse(s: Staged, nodes: list[Node], op: str, src: dict[str, str]) -> Node | None:
+def _collapse(
+    s: Staged, nodes: list[Node], op: str, src: dict[str, str], users: dict[str, list[Node]],
+    position: dict[str, int],
+) -> Node | None:  # fmt: skip
     """One norm node for a module call's ``nodes``; its parameters are read directly
     (through their views and, in a scanned layer, the per-step slices)."""
     ids = {n.id for n in nodes}
-    position = {n.id: i for i, n in enumerate(s.nodes)}
     if [position[n.id] for n in nodes] != list(
         range(position[nodes[0].id], position[nodes[-1].id] + 1)
     ):
@@ -67,7 +74,6 @@ def _collapse(s: Staged, nodes: list[Node], op: str, src: dict[str, str]) -> Nod
         for t in n.inputs
         if t not in produced and t not in src and not s.is_constant(t)
     }
-    users = s.consumers()
     leaving = [
         t for t in produced if t in s.outputs or any(u.id not in ids for u in users.get(t, []))
     ]

@@ -23,7 +23,7 @@ from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Shape, Tensor
 
 from .cost import nodes_flops
-from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, UNARY_OPS, EqnView, map_primitive
+from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, PRIMITIVE_OPS, UNARY_OPS, EqnView
 from .scopes import scope_of
 from .staging import Staged
 
@@ -44,17 +44,28 @@ NAMED_CALLS: dict[str, str] = {
 
 def aval_spec(aval: Any) -> tuple[Shape, str]:
     """(shape, canonical dtype) of an abstract value; PRNG keys are their uint32 data."""
-    import jax
-
-    shape = tuple(int(d) for d in getattr(aval, "shape", ()))
     dtype = getattr(aval, "dtype", None)
     if dtype is None:  # effect tokens
         return (), "bool"
+    info = _DTYPE_INFO.get(dtype)
+    if info is None:
+        info = _DTYPE_INFO[dtype] = _dtype_info(dtype)
+    name, key_shape = info
+    shape = tuple(aval.shape)
+    return (shape + key_shape if key_shape else shape), name
+
+
+_DTYPE_INFO: dict[Any, tuple[str, Shape]] = {}  # jax dtype -> (canonical name, key data shape)
+
+
+def _dtype_info(dtype: Any) -> tuple[str, Shape]:
+    import jax
+
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         key_shape = getattr(getattr(dtype, "_impl", None), "key_shape", (2,))  # threefry: 2 words
-        return shape + tuple(int(d) for d in key_shape), "uint32"
+        return "uint32", tuple(int(d) for d in key_shape)
     try:
-        return shape, dtypes.canonical(str(dtype))
+        return dtypes.canonical(str(dtype)), ()
     except ValueError:
         raise AnalysisError(f"the jax frontend does not know dtype {dtype}") from None
 
@@ -128,8 +139,18 @@ class Walker:
         outs = [aval_spec(v.aval) for v in eqn.outvars]
         if all(self.s.is_constant(t) for t in ins):
             return self.s.add_node("constant", ins, outs, {}, scope, prim, constant=True)
-        view = EqnView(
-            primitive=prim,
+        rule = PRIMITIVE_OPS.get(prim)
+        if rule is None:
+            op, attrs = "unknown", {}
+        elif isinstance(rule, str):  # most primitives: no attributes to derive
+            op, attrs = rule, {}
+        else:
+            op, attrs = rule(self.view(eqn, ins, outs))
+        return self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
+
+    def view(self, eqn: Any, ins: list[str], outs: list[tuple[Shape, str]]) -> EqnView:
+        return EqnView(
+            primitive=eqn.primitive.name,
             params=dict(eqn.params),
             in_shapes=tuple(self.s.shape(t) for t in ins),
             in_dtypes=tuple(aval_spec(v.aval)[1] for v in eqn.invars),
@@ -137,8 +158,6 @@ class Walker:
             out_dtypes=tuple(d for _, d in outs),
             literals=tuple(_scalar(v) for v in eqn.invars),
         )
-        op, attrs = map_primitive(view)
-        return self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
 
     def operands(self, op: str, prim: str, ins: list[str]) -> list[str]:
         """The node's inputs in the canonical op's order, literals in any position:
