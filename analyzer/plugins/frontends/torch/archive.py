@@ -65,8 +65,9 @@ REFUSED = (  # (pattern of the entry's path under the root, why it is refused)
 )
 # what a torch.save of example tensors imports (checked, never executed)
 TENSOR_REBUILD = re.compile(
-    r"torch\._utils\._rebuild_(tensor(_v2|_v3)?|parameter)|collections\.OrderedDict"
-    r"|torch\.[A-Za-z]*Storage|torch\.(Size|device|float\d*|bfloat16|half|int\d*|uint8|bool)"
+    r"torch\._utils\._rebuild_[a-z_0-9]+|collections\.OrderedDict|torch\.[A-Za-z0-9]*Storage"
+    r"|torch\.(Size|device|dtype|float\d*|bfloat16|half|u?int\d+|bool|complex\d+|float8_\w+"
+    r"|q?u?int\d+|strided|contiguous_format|channels_last(_3d)?)"
 )
 STRING_OPS = words(
     "STRING BINSTRING SHORT_BINSTRING UNICODE BINUNICODE SHORT_BINUNICODE BINUNICODE8"

@@ -494,7 +494,9 @@ def test_programs_with_subgraphs_load(tmp_path):
 def test_the_clean_archive_and_extra_files_load(clean, tmp_path, capsys):
     path = rewrite(clean, tmp_path / "extra.pt2", lambda n, d: d, {"m/extra/notes.txt": b"hello"})
     assert main(["analyze", str(path), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    assert out.err == ""  # loading is quiet: no torch warnings or log lines
+    doc = json.loads(out.out)
     assert doc["model"]["capture"] == "torch.export"
     assert doc["totals"]["params"] == 4 * 3 * 9 + 4 + 4 + 4 + 4 * 5
 
