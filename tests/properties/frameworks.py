@@ -22,6 +22,8 @@ from tests.properties.strategies import (
     BatchNorm,
     Conv,
     Depthwise,
+    Dropout,
+    GroupNorm,
     LayerNorm,
     Linear,
     Pool,
@@ -39,8 +41,10 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
 
     activations = {
         "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-        "silu": nn.SiLU, "gelu": nn.GELU, "hardswish": nn.Hardswish, "elu": nn.ELU,
-        "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
+        "silu": nn.SiLU, "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+        "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "hardtanh": nn.Hardtanh,
+        "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE), "elu": nn.ELU, "selu": nn.SELU,
+        "softplus": nn.Softplus, "mish": nn.Mish, "softmax": lambda: nn.Softmax(dim=1),
     }  # fmt: skip
 
     class Residual_(nn.Module):
@@ -54,13 +58,17 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
     def make(block: Any, c: int, f: int) -> nn.Module:
         if isinstance(block, Conv):
             return nn.Conv2d(c, block.out_channels, block.kernel, block.stride, block.padding,
-                             groups=block.groups, bias=block.bias)  # fmt: skip
+                             block.dilation, block.groups, block.bias)  # fmt: skip
         if isinstance(block, Depthwise):
             return nn.Conv2d(
                 c, c, block.kernel, block.stride, block.padding, groups=c, bias=block.bias
             )
         if isinstance(block, BatchNorm):
             return nn.BatchNorm2d(c, eps=EPS)
+        if isinstance(block, GroupNorm):
+            return nn.GroupNorm(block.groups, c, eps=EPS)
+        if isinstance(block, Dropout):
+            return nn.Dropout(0.1)
         if isinstance(block, Activation):
             return activations[block.kind]()
         if isinstance(block, Pool):
@@ -102,7 +110,9 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
 
     activations = {
         "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "silu": "silu",
-        "gelu": "gelu", "hardswish": "hard_swish", "elu": "elu",
+        "gelu": "gelu", "gelu_tanh": lambda x: keras.activations.gelu(x, approximate=True),
+        "hardswish": "hard_swish", "hardsigmoid": "hard_sigmoid", "hardtanh": "hard_tanh",
+        "elu": "elu", "selu": "selu", "softplus": "softplus", "mish": "mish",
     }  # fmt: skip
 
     def apply(block: Any, x: Any, name: str) -> Any:
@@ -113,12 +123,19 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
                 return layers.DepthwiseConv2D(block.kernel, block.stride, "valid", use_bias=block.bias,
                                               name=name)(x)  # fmt: skip
             return layers.Conv2D(block.out_channels, block.kernel, block.stride, "valid",
-                                 groups=block.groups, use_bias=block.bias, name=name)(x)  # fmt: skip
+                                 dilation_rate=block.dilation, groups=block.groups,
+                                 use_bias=block.bias, name=name)(x)  # fmt: skip
         if isinstance(block, BatchNorm):
             return layers.BatchNormalization(epsilon=EPS, name=name)(x)
+        if isinstance(block, GroupNorm):
+            return layers.GroupNormalization(block.groups, epsilon=EPS, name=name)(x)
+        if isinstance(block, Dropout):
+            return layers.Dropout(0.1, name=name)(x)
         if isinstance(block, Activation):
             if block.kind == "leaky_relu":
                 return layers.LeakyReLU(LEAKY_SLOPE, name=name)(x)
+            if block.kind == "softmax":
+                return layers.Softmax(name=name)(x)
             return layers.Activation(activations[block.kind], name=name)(x)
         if isinstance(block, Pool):
             pool = layers.MaxPooling2D if block.kind == "max" else layers.AveragePooling2D
@@ -155,8 +172,11 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
 
     functions = {
         "relu": nn.relu, "relu6": nn.relu6, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
-        "silu": nn.silu, "gelu": lambda x: nn.gelu(x, approximate=False), "hardswish": nn.hard_swish,
-        "elu": nn.elu, "leaky_relu": lambda x: nn.leaky_relu(x, LEAKY_SLOPE),
+        "silu": nn.silu, "gelu": lambda x: nn.gelu(x, approximate=False),
+        "gelu_tanh": lambda x: nn.gelu(x, approximate=True), "hardswish": nn.hard_swish,
+        "hardsigmoid": nn.hard_sigmoid, "hardtanh": jax.nn.hard_tanh,
+        "leaky_relu": lambda x: nn.leaky_relu(x, LEAKY_SLOPE), "elu": nn.elu, "selu": nn.selu,
+        "softplus": nn.softplus, "mish": jax.nn.mish, "softmax": nn.softmax,
     }  # fmt: skip
 
     class Act(nn.Module):
@@ -188,10 +208,16 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         if isinstance(block, Conv | Depthwise):
             out = block.out_channels if isinstance(block, Conv) else c
             groups = block.groups if isinstance(block, Conv) else c
+            dilation = block.dilation if isinstance(block, Conv) else 1
             return nn.Conv(out, (block.kernel, block.kernel), block.stride, padding=block.padding,
-                           feature_group_count=groups, use_bias=block.bias, name=name)  # fmt: skip
+                           kernel_dilation=dilation, feature_group_count=groups,
+                           use_bias=block.bias, name=name)  # fmt: skip
         if isinstance(block, BatchNorm):
             return nn.BatchNorm(use_running_average=True, epsilon=EPS, name=name)
+        if isinstance(block, GroupNorm):
+            return nn.GroupNorm(num_groups=block.groups, epsilon=EPS, name=name)
+        if isinstance(block, Dropout):
+            return nn.Dropout(0.1, deterministic=True, name=name)
         if isinstance(block, Activation):
             return Act(block.kind, name=name)
         if isinstance(block, Pool):

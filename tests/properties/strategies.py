@@ -46,7 +46,15 @@ CI = budget(30)  # framework-free graphs analyse in milliseconds
 CI_FRAMEWORKS = budget(8)  # three framework captures per example
 
 # activation functions every framework (and the builder) has under one meaning
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "silu", "gelu", "hardswish", "leaky_relu", "elu")
+ACTIVATIONS = (
+    "relu", "relu6", "sigmoid", "tanh", "silu", "gelu", "gelu_tanh", "hardswish", "hardsigmoid",
+    "hardtanh", "leaky_relu", "elu", "selu", "softplus", "mish", "softmax",
+)  # fmt: skip
+# GraphBuilder.activation's kinds (the random IR graphs use them all)
+BUILDER_ACTIVATIONS = (
+    "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh",
+    "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh",
+)  # fmt: skip
 
 
 # --- the architecture description -------------------------------------------
@@ -58,6 +66,7 @@ class Conv:
     padding: int
     groups: int
     bias: bool
+    dilation: int = 1  # > 1 only with stride 1 (Keras refuses both)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,16 @@ class Depthwise:
 
 @dataclass(frozen=True)
 class BatchNorm:
+    pass
+
+
+@dataclass(frozen=True)
+class GroupNorm:
+    groups: int
+
+
+@dataclass(frozen=True)
+class Dropout:
     pass
 
 
@@ -114,8 +133,8 @@ class Arch:
     classifier: tuple[Any, ...]
 
 
-def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+def conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def divisors(n: int) -> list[int]:
@@ -125,16 +144,19 @@ def divisors(n: int) -> list[int]:
 @st.composite
 def _conv(draw, c: int, h: int, same: bool) -> Conv:
     """A convolution from ``c`` channels at ``h`` x ``h``; ``same``: keeps the shape."""
+    dilation = 1
     if same:
-        kernel = draw(st.sampled_from([k for k in (1, 3) if k <= h + k - 1]))
+        kernel = draw(st.sampled_from((1, 3)))
         stride, padding, out = 1, (kernel - 1) // 2, c
     else:
         out = draw(st.integers(1, 8))
         padding = draw(st.integers(0, 1))
         kernel = draw(st.integers(1, min(3, h + 2 * padding)))
         stride = draw(st.integers(1, 2))
+        if stride == 1 and kernel > 1 and 2 * (kernel - 1) + 1 <= h + 2 * padding:
+            dilation = draw(st.integers(1, 2))
     groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
-    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()))
+    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()), dilation)
 
 
 @st.composite
@@ -149,7 +171,7 @@ def _depthwise(draw, h: int, same: bool) -> Depthwise:
 
 @st.composite
 def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
-    kinds = ["conv", "depthwise", "bn", "act"]
+    kinds = ["conv", "depthwise", "bn", "gn", "act", "dropout"]
     if not same:
         kinds.append("pool")
     if depth == 0:
@@ -161,6 +183,10 @@ def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
         return draw(_depthwise(h, same))
     if kind == "bn":
         return BatchNorm()
+    if kind == "gn":
+        return GroupNorm(draw(st.sampled_from(divisors(c))))
+    if kind == "dropout":
+        return Dropout()
     if kind == "act":
         return Activation(draw(st.sampled_from(ACTIVATIONS)))
     if kind == "pool":
@@ -173,7 +199,9 @@ def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
 def feature_shape(block: Any, c: int, h: int) -> tuple[int, int]:
     """Channels and size after ``block``."""
     if isinstance(block, Conv):
-        return block.out_channels, conv_out(h, block.kernel, block.stride, block.padding)
+        return block.out_channels, conv_out(
+            h, block.kernel, block.stride, block.padding, block.dilation
+        )
     if isinstance(block, Depthwise):
         return c, conv_out(h, block.kernel, block.stride, block.padding)
     if isinstance(block, Pool):
@@ -183,13 +211,15 @@ def feature_shape(block: Any, c: int, h: int) -> tuple[int, int]:
 
 @st.composite
 def _dense_block(draw, f: int, depth: int) -> Any:
-    kinds = ["linear", "ln", "act"] + (["residual"] if depth == 0 else [])
+    kinds = ["linear", "ln", "act", "dropout"] + (["residual"] if depth == 0 else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "linear":
         out = f if depth else draw(st.integers(1, 12))
         return Linear(out, draw(st.booleans()))
     if kind == "ln":
         return LayerNorm()
+    if kind == "dropout":
+        return Dropout()
     if kind == "act":
         return Activation(draw(st.sampled_from(ACTIVATIONS)))
     return Residual(tuple(draw(st.lists(_dense_block(f, depth + 1), min_size=1, max_size=3))))
@@ -233,14 +263,26 @@ def build_arch_ir(arch: Arch, batch: int | None = None) -> Graph:
 def _ir_block(b: GraphBuilder, block: Any, x: str, name: str) -> str:
     if isinstance(block, Conv):
         return b.conv(x, block.out_channels, block.kernel, block.stride, block.padding,
-                      groups=block.groups, bias=block.bias, name=name)  # fmt: skip
+                      block.dilation, block.groups, block.bias, name=name)  # fmt: skip
     if isinstance(block, Depthwise):
         c = b.shape(x)[1]
         return b.conv(x, c, block.kernel, block.stride, block.padding, groups=c,
                       bias=block.bias, name=name)  # fmt: skip
     if isinstance(block, BatchNorm):
         return b.batch_norm(x, name=name)
+    if isinstance(block, GroupNorm):
+        c = b.shape(x)[1]
+        scale = b.param(f"{name}.weight", (c,), role="scale")
+        shift = b.param(f"{name}.bias", (c,), role="shift")
+        attrs = {"groups": block.groups, "channel_axis": 1}
+        return b.op("group_norm", [x, scale, shift], b.shape(x), attrs, name=name)  # type: ignore[return-value]
+    if isinstance(block, Dropout):
+        return b.identity(x, name=name)
     if isinstance(block, Activation):
+        if block.kind == "softmax":
+            return b.softmax(x, axis=1, name=name)  # channels: NCHW images, vectors alike
+        if block.kind == "gelu_tanh":
+            return b.activation("gelu", x, name=name, approximate="tanh")
         return b.activation(block.kind, x, name=name)
     if isinstance(block, Pool):
         pool = b.max_pool if block.kind == "max" else b.avg_pool
@@ -251,9 +293,8 @@ def _ir_block(b: GraphBuilder, block: Any, x: str, name: str) -> str:
         return b.layer_norm(x, name=name)
     assert isinstance(block, Residual)
     y = x
-    with b.scope(name):
-        for j, inner in enumerate(block.body):
-            y = _ir_block(b, inner, y, f"body.{j}")
+    for j, inner in enumerate(block.body):
+        y = _ir_block(b, inner, y, f"{name}.body.{j}")
     return b.add(x, y, name=name)
 
 
@@ -397,7 +438,7 @@ def _image_step(draw, r: _Recorder) -> None:
     elif kind == "bn":
         r.call("batch_norm", x, name=name)
     elif kind == "act":
-        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+        r.call("activation", draw(st.sampled_from(BUILDER_ACTIVATIONS)), x, name=name)
     elif kind == "pool":
         kernel = draw(st.integers(1, min(3, h, w)))
         method = draw(st.sampled_from(("max_pool", "avg_pool")))
@@ -442,7 +483,7 @@ def _token_step(draw, r: _Recorder) -> None:
     elif kind == "ln":
         r.call("layer_norm", x, affine=draw(st.booleans()), name=name)
     elif kind == "act":
-        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+        r.call("activation", draw(st.sampled_from(BUILDER_ACTIVATIONS)), x, name=name)
     elif kind == "softmax":
         r.call("softmax", x, name=name)
     elif kind == "matmul":  # x @ x^T: (N, L, L)
@@ -479,7 +520,7 @@ def _vector_step(draw, r: _Recorder) -> None:
     elif kind == "ln":
         r.call("layer_norm", x, name=name)
     elif kind == "act":
-        r.call("activation", draw(st.sampled_from(ACTIVATIONS)), x, name=name)
+        r.call("activation", draw(st.sampled_from(BUILDER_ACTIVATIONS)), x, name=name)
     elif kind == "softmax":
         r.call("softmax", x, name=name)
     else:

@@ -24,6 +24,7 @@ from tests.properties.strategies import (  # noqa: E402
     BatchNorm,
     Conv,
     Depthwise,
+    GroupNorm,
     LayerNorm,
     Linear,
     Residual,
@@ -46,7 +47,7 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
     def block(b, c: int, h: int, f: int) -> None:
         nonlocal macs, params, frozen
         if isinstance(b, Conv):
-            ho = conv_out(h, b.kernel, b.stride, b.padding)
+            ho = conv_out(h, b.kernel, b.stride, b.padding, b.dilation)
             per_out = c // b.groups * b.kernel**2  # c_i/g * k_h * k_w
             macs += n * ho * ho * b.out_channels * per_out
             params += b.out_channels * per_out + (b.out_channels if b.bias else 0)
@@ -57,6 +58,8 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
         elif isinstance(b, BatchNorm):
             params += 2 * c  # scale, shift
             frozen += 2 * c  # running mean, variance
+        elif isinstance(b, GroupNorm):
+            params += 2 * c
         elif isinstance(b, Linear):
             macs += n * f * b.out_features
             params += f * b.out_features + (b.out_features if b.bias else 0)
@@ -111,3 +114,8 @@ def test_frameworks_agree_on_every_total(arch: Arch) -> None:
     for q in AGREE:
         values = {fw: r.totals[q] for fw, r in reports.items()}
         assert len(set(values.values())) == 1, f"{q}: {values}"
+    # --no-bias drops every bias parameter and its additions in all alike
+    no_bias = {fw: analyzer.analyze(r.graph, bias=False).totals for fw, r in reports.items()}
+    for q in AGREE:
+        values = {fw: t[q] for fw, t in no_bias.items()}
+        assert len(set(values.values())) == 1, f"bias=False {q}: {values}"

@@ -13,8 +13,10 @@ import math
 import os
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +31,9 @@ from analyzer.core.serialize import graph_from_dict, graph_to_dict
 from tests.properties.strategies import CI, Recipe, ir_graphs
 
 CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
+REPORT_SCHEMA = json.loads(
+    resources.files("analyzer").joinpath("schemas/report.schema.json").read_text()
+)
 graphs = ir_graphs()
 
 
@@ -170,6 +175,26 @@ def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
 
 
 @CI
+@given(graphs)
+def test_report_follows_its_schema_and_identities(recipe: Recipe) -> None:
+    r = analyze(recipe.build())
+    jsonschema.validate(json.loads(r.to_json()), REPORT_SCHEMA)
+    t = r.totals
+    parts = (
+        "model_size_bytes",
+        "gradient_bytes",
+        "optimizer_state_bytes",
+        "saved_activation_bytes",
+    )
+    assert t["training_memory_bytes"] == sum(t[q] for q in parts)
+    assert t["memory_bytes"] == t["read_bytes"] + t["weight_read_bytes"] + t["write_bytes"]
+    assert t["arithmetic_intensity"] == pytest.approx(
+        t["ops"] / t["memory_bytes"] if t["memory_bytes"] else 0
+    )
+    assert t["total_params"] == t["params"] + t["non_trainable_params"]
+
+
+@CI
 @given(graphs, st.integers(2, 5))
 def test_macs_scale_linearly_with_batch(recipe: Recipe, batch: int) -> None:
     one, many = analyze(recipe.build(1)).totals, analyze(recipe.build(batch)).totals
@@ -241,6 +266,24 @@ def test_transposed_conv_gaps_cost_no_dot_products(channels_last: bool) -> None:
     exact = analyze(g, exact_flops=True).totals
     assert (exact["macs"], exact["mac_flops"]) == (9, 9)
     assert analyze(g).totals["mac_flops"] == 18
+
+
+def test_activation_on_a_view_of_a_storage_read_later_allocates() -> None:
+    """Found by the cross-framework property: ``x + relu(dropout(x))`` ran the ReLU in place
+    on x's storage (it is the view's only reader) although the add reads x afterwards:
+    builder/Keras (dropout a view) 18 activations, PyTorch/Flax (no dropout op) 27.
+    Input 9 + ReLU 9 + add 9 = 27 in every form."""
+    for with_dropout in (False, True):
+        b = analyzer.GraphBuilder()
+        x = b.input("x", (1, 9))
+        y = b.identity(x, name="dropout") if with_dropout else x
+        g = b.build(b.add(x, b.relu(y, name="relu"), name="add"))
+        assert analyze(g).totals["total_activations"] == 27, with_dropout
+    # and a view of a storage that is a graph output: the output must keep its values
+    b = analyzer.GraphBuilder()
+    y = b.linear(b.input("x", (1, 4)), 4, name="fc")
+    a = b.relu(b.reshape(y, (4,), name="view"), name="relu")
+    assert analyze(b.build(y, a)).totals["total_activations"] == 4 + 4 + 4
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:
