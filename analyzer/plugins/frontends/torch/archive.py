@@ -139,11 +139,12 @@ def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         raise BadEntry(f"{len(infos)} entries (more than {MAX_ENTRIES})")
     roots = {i.filename.partition("/")[0] for i in infos}
     if len(roots) != 1 or not all("/" in i.filename for i in infos):
-        legacy = any(i.filename.startswith("serialized_") for i in infos)
-        if legacy:
+        legacy = [i.filename for i in infos if i.filename.startswith("serialized_")]
+        if legacy:  # torch<2.8: serialized_exported_program.json + pickled serialized_*.pt
+            pickled = [n for n in legacy if n.endswith(".pt")] or legacy
             raise UnsafeEntry(
-                "entry 'serialized_state_dict.pt': the torch<2.8 archive format pickles "
-                "its weights; re-save the program with torch.export.save"
+                f"entry '{pickled[0][:80]}': the torch<2.8 archive format pickles its "
+                "weights; re-save the program with torch.export.save"
             )
         raise BadEntry("entries are not under one root folder (not written by torch.export.save)")
     entries: dict[str, zipfile.ZipInfo] = {}

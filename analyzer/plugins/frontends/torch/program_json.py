@@ -54,7 +54,7 @@ SYMPY_NAMES = words(
     "Symbol Integer Rational Float Add Mul Pow Max Min Abs Mod floor ceiling sign Piecewise "
     "ExprCondPair Tuple Eq Ne Lt Le Gt Ge Equality Unequality StrictLessThan StrictGreaterThan "
     "LessThan GreaterThan And Or Not BooleanTrue BooleanFalse true false Infinity "
-    "NegativeInfinity NaN ComplexInfinity oo zoo nan IntInfinity NegativeIntInfinity "
+    "NegativeInfinity NaN ComplexInfinity oo zoo nan int_oo IntInfinity NegativeIntInfinity "
     "FloorDiv ModularIndexing Where PythonMod CleanDiv CeilToInt FloorToInt CeilDiv LShift "
     "RShift PowByNatural FloatPow FloatTrueDiv IntTrueDiv IsNonOverlappingAndDenseIndicator "
     "TruncToFloat TruncToInt RoundToInt RoundDecimal ToFloat Identity"
