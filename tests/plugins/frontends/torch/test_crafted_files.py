@@ -551,3 +551,51 @@ def test_a_real_process_refuses_a_crafted_file(clean, marker, tmp_path):
         result.stderr
     )
     assert result.stdout == ""
+
+
+# ---- random mutations of the program JSON -----------------------------------------------
+
+
+def leaves(doc: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(doc, dict):
+        return [p for k, v in doc.items() for p in leaves(v, (*path, k))] + [path]
+    if isinstance(doc, list):
+        return [p for i, v in enumerate(doc) for p in leaves(v, (*path, i))] + [path]
+    return [path]
+
+
+def mutate(doc: dict, rng, marker: Path) -> None:
+    """Replace one value anywhere in ``doc`` by something hostile or malformed."""
+    path = rng.choice([p for p in leaves(doc) if p])
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    values = [
+        code(marker), f"x={code(marker)}", f"a\r{code(marker)}", "Symbol('s0').__init__", "",
+        "torch.ops.aten.__dict__", "../../evil", None, -1, 2**70, 1.5, True, [], {}, ["x"],
+        {"as_tensor": {"name": code(marker)}}, "s0", "torch.ops.aten.add.Tensor",
+    ]  # fmt: skip
+    parent[path[-1]] = rng.choice(values)
+
+
+def test_random_mutations_of_the_program_never_run_code(clean, marker, tmp_path, capsys):
+    import random
+
+    with zipfile.ZipFile(clean) as z:
+        original = z.read("m/models/model.json")
+    rng = random.Random(15)
+    outcomes = []
+    for i in range(40):
+        doc = json.loads(original)
+        for _ in range(rng.randint(1, 3)):
+            mutate(doc, rng, marker)
+        path = rewrite(
+            clean, tmp_path / f"mut{i}.pt2", replace("models/model.json", json.dumps(doc).encode())
+        )
+        rc = main(["analyze", str(path), "--format", "json"])
+        err = capsys.readouterr().err
+        assert not marker.exists(), f"mutation {i}: the payload ran"
+        assert rc in (0, 1) and err.count("\n") <= 1 and "Traceback" not in err, (i, rc, err)
+        assert "internal error" not in err, (i, err)
+        outcomes.append(rc)
+    assert outcomes.count(1) >= 10  # most mutations are refused or unreadable
