@@ -176,7 +176,13 @@ def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
     from flax import nnx as fnnx
 
     graphdef, params, rest = fnnx.split(model, fnnx.Param, ...)
-    calls = ModuleCalls(fnnx.Module)
+
+    def children(module: Any, path: str) -> Iterator[tuple[str, Any]]:
+        for p, m in fnnx.iter_graph(module):
+            if isinstance(m, fnnx.Module) and p:
+                yield join_path((path, *p)), m
+
+    calls = ModuleCalls(fnnx.Module, fnnx.graphdef, children)
     classes = {type(m) for _, m in fnnx.iter_graph(model) if isinstance(m, fnnx.Module)}
 
     def traced(state: Any, *a: Any) -> Any:
@@ -197,9 +203,13 @@ def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
 
 def equinox(model: Any, kwargs: dict[str, Any]) -> Capture:
     import equinox as eqx
+    import jax
 
     params, static = eqx.partition(model, is_array)
-    calls = ModuleCalls(eqx.Module)
+    calls = ModuleCalls(
+        eqx.Module, jax.tree_util.tree_structure,
+        lambda m, path: eqx_modules(m, tuple(path.split(".")) if path else ()),
+    )
     classes = {type(m) for _, m in eqx_modules(model)}
 
     def traced(p: Any, *a: Any) -> Any:

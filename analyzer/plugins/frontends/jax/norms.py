@@ -62,11 +62,10 @@ def _collapse(
         range(position[nodes[0].id], position[nodes[-1].id] + 1)
     ):
         return None  # not one contiguous call
-    if (
-        any(n.op in ("conv", "linear", "dot_general") for n in nodes)
-        or len({n.repeat for n in nodes}) != 1
-    ):
+    repeats = {n.repeat for n in nodes if n.op != "constant"}  # folded constants: repeat 1
+    if any(n.op in ("conv", "linear", "dot_general") for n in nodes) or len(repeats) != 1:
         return None
+    (repeat,) = repeats
     produced = {t for n in nodes for t in n.outputs}
     external = {
         t
@@ -106,8 +105,8 @@ def _collapse(
         role = _ROLES.get(leaf)
         if role and not s.params[p].role:
             s.params[p].role = role
-    if nodes[0].repeat != 1:
-        attrs["repeat"] = nodes[0].repeat
+    if repeat != 1:
+        attrs["repeat"] = repeat
     kind = "+".join(dict.fromkeys(n.source_op for n in nodes))
     return Node(
         nodes[-1].id,

@@ -93,23 +93,28 @@ def number_calls(nodes: Iterable[Any], outer: dict[str, str] | None = None) -> d
 
     The k-th call (k >= 1) of a module path that has nodes in the graph gets
     ``@k`` on its last component (docs/ir.md). Numbering the final nodes
-    leaves no gaps for calls whose ops were folded away or that only appear
-    in a trace the jaxpr does not keep. Calls inside a one-layer module
+    leaves no gaps for calls whose ops were folded away (calls with only
+    ``constant`` nodes are not numbered) or that only appear in a trace the jaxpr
+    does not keep. Calls inside a one-layer module
     (``outer``: marker -> that module's marker) take its scope. Returns
     marker -> layer scope for the calls that are layers.
     """
     outer = outer or {}
+    nodes = list(nodes)
     names: dict[str, str] = {}
     counts: Counter[str] = Counter()
     for n in nodes:
         raw = outer.get(n.scope, n.scope)
-        if CALL_SEP not in raw:
-            continue
-        if raw not in names:
+        if CALL_SEP in raw and raw not in names and n.op != "constant":
             path = raw.split(CALL_SEP)[0]
             names[raw] = f"{path}@{counts[path]}" if counts[path] else path
             counts[path] += 1
-        n.scope = names[raw]
+    for n in nodes:
+        raw = outer.get(n.scope, n.scope)
+        if CALL_SEP in raw:
+            # folded constants of a call with no work (a lifted scan's first trace) are no
+            # call of their own: they take the module's path
+            n.scope = names.get(raw) or raw.split(CALL_SEP)[0]
     return names
 
 
@@ -151,18 +156,58 @@ class ModuleCalls:
 
     ``patched(classes)`` wraps ``__call__`` of those classes (restored on
     exit); ``register(pairs)`` records, from inside the traced function,
-    the module objects the model was rebuilt into and their paths. A module
-    copied by a transform inside the model (``jax.vmap(self.layer)``) is a
-    new object: its ops keep the caller's scope.
+    the module objects the model was rebuilt into and their paths.
+
+    A module rebuilt inside the model is a new object: a scanned layer made by
+    ``eqx.combine`` from a slice of stacked weights, ``nnx.scan``'s per-step module,
+    ``eqx.filter_vmap(self.layer)``. Such a copy takes the path of the registered
+    module of its class and structure (``structure``: Equinox's pytree structure,
+    NNX's graph definition; equal for a stacked layer and one step of it) when
+    exactly one has them, and its sub-modules (``children``) the paths below; an
+    ambiguous copy keeps the caller's scope.
     """
 
-    def __init__(self, base: type) -> None:
+    def __init__(
+        self,
+        base: type,
+        structure: Callable[[Any], Any] | None = None,
+        children: Callable[[Any, str], Iterable[tuple[str, Any]]] | None = None,
+    ) -> None:
         self.base = base
         self.tracker = CallTracker()
+        self.structure = structure
+        self.children = children
         self._paths: dict[int, tuple[Any, str]] = {}  # id -> (module, path); keeps modules alive
+        self._by_structure: dict[Any, list[str]] | None = None
 
     def register(self, pairs: Iterable[tuple[str, Any]]) -> None:
         self._paths = {id(m): (m, path) for path, m in pairs}
+        self._by_structure = None
+
+    def _key(self, module: Any) -> Any:
+        try:
+            return type(module), self.structure(module)  # type: ignore[misc]
+        except Exception:  # unhashable or unflattenable: no match
+            return None
+
+    def _copy_path(self, module: Any) -> str | None:
+        """The path of the one registered module ``module`` is a copy of, or None."""
+        if self.structure is None or self.children is None:
+            return None
+        if self._by_structure is None:
+            index: dict[Any, list[str]] = {}
+            for m, path in self._paths.values():
+                key = self._key(m)
+                if key is not None:
+                    index.setdefault(key, []).append(path)
+            self._by_structure = index
+        key = self._key(module)
+        paths = self._by_structure.get(key, []) if key is not None else []
+        if len(paths) != 1:
+            return None
+        for sub_path, sub in self.children(module, paths[0]):
+            self._paths.setdefault(id(sub), (sub, sub_path))
+        return paths[0]
 
     @contextlib.contextmanager
     def patched(self, classes: Iterable[type]) -> Iterator[None]:
@@ -186,9 +231,13 @@ class ModuleCalls:
     def _wrap(self, orig: Callable) -> Callable:
         def __call__(module: Any, *args: Any, **kwargs: Any) -> Any:
             entry = self._paths.get(id(module))
-            if entry is None or entry[0] is not module:
+            if entry is not None and entry[0] is module:
+                path: str | None = entry[1]
+            else:
+                path = self._copy_path(module)
+            if path is None:
                 return orig(module, *args, **kwargs)
-            with self.tracker.call(entry[1], type(module).__name__, is_one_layer(module)):
+            with self.tracker.call(path, type(module).__name__, is_one_layer(module)):
                 return orig(module, *args, **kwargs)
 
         return __call__

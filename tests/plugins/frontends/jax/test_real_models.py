@@ -94,3 +94,24 @@ def test_llm_matches_its_unscanned_self():
     loop = analyze(unrolled, case.inputs, params=case.params, framework="jax")
     assert scanned.totals["macs"] == loop.totals["macs"] == case.ref_macs
     assert scanned.totals["params"] == loop.totals["params"]
+
+
+@pytest.mark.parametrize(
+    ("case", "stack"), [(rm.eqx_scan_case, "blocks"), (rm.nnx_scan_case, "layers")]
+)
+def test_scanned_module_copies_are_layers_of_the_stacked_module(case, stack):
+    """Inside the scan each step's block is a new module object (``eqx.combine`` of a weight
+    slice, ``nnx.scan``'s per-step module): its calls take the stacked module's paths."""
+    report = run(case())
+    names = {row.name for row in report.layers}
+    assert {f"{stack}.{m}" for m in ("ln1", "attn", "ln2", "up", "down")} <= names
+    norms = [n for n in report.graph.nodes() if n.op == "layer_norm"]
+    assert sorted(n.repeat for n in norms) == [1, 3, 3]
+    assert report.layer(f"{stack}.attn").values["params"] == 3 * (4 * 32 * 32 + 4 * 32)
+
+
+def test_linen_and_equinox_transformers_agree():
+    """One architecture written in Flax linen (nn.scan) and Equinox (lax.scan): same counts."""
+    linen, eqx = run(rm.linen_scan_case(b=1)), run(rm.eqx_scan_case())
+    for key in ("params", "macs", "flops"):
+        assert linen.totals[key] == eqx.totals[key], key
