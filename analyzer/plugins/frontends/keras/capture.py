@@ -17,13 +17,19 @@ on data. While the capture is active, three Keras methods are wrapped:
   calls are recorded inside its scope (or a rewrite of its call, for
   wrappers whose own call cannot run symbolically). When that fails (backend-specific
   code, control flow on values) the layer, and only that layer, is recorded as
-  one opaque event and its parent goes on; an output the call computed without
-  the symbolic inputs (a concrete tensor: weights sliced to the input's shape)
-  becomes a fresh ``KerasTensor`` recorded as a ``constant`` event reading the
-  layer's weights no traced op read;
+  one opaque event and its parent goes on;
 - ``Operation.symbolic_call``: raw ``keras.ops`` calls (``ops.add``,
   ``x + y``, ``ops.einsum``...) are recorded as events.
 
+Work a layer does on its weights alone (no symbolic input) runs eagerly and
+yields concrete tensors: keras-hub's ``PositionEmbedding`` returns its table cut
+to the input's length, ViT tiles its class token, T5 looks its relative-position
+bias up, Gemma's norm scales by ``1 + scale``. The variables such code reads
+(``Variable.value``) are noted per layer call; the next concrete tensor that
+reaches a recorded op, or leaves the layer as an output, becomes a fresh
+``KerasTensor`` produced by a ``constant`` event whose operands are those
+variables: the weights stay operands of the layer that uses them, and the
+layer's parent keeps tracing.
 Keras records a graph node for each symbolic call on the layers involved;
 those records are removed afterwards so the user's model is left as it
 was. A call whose outputs hold a non-tensor (``None`` inside a tuple, as
@@ -47,8 +53,8 @@ _ACTIVE: Tracer | None = None
 class Event:
     """One recorded call: ``kind`` is ``layer`` (a mapped leaf layer), ``op``
     (a raw keras.ops operation), ``opaque`` (a layer that could not be traced) or
-    ``constant`` (a layer output computed without the symbolic inputs; ``args``
-    holds the weights it may derive from)."""
+    ``constant`` (a concrete tensor computed eagerly; ``args`` holds the variables read
+    for it)."""
 
     op: Any
     scope: str
@@ -72,6 +78,7 @@ class Tracer:
     _frames: list[tuple[Any, str, bool]] = field(default_factory=list)  # (op, scope, absorbing)
     _calls: dict[tuple[str, int], int] = field(default_factory=dict)
     _saved: dict[int, tuple[Any, int, int]] = field(default_factory=dict)
+    _reads: list[dict[int, Any]] = field(default_factory=lambda: [{}])  # per frame, in order
     _suspended: int = 0
 
     # --- scopes ---------------------------------------------------------------
@@ -98,10 +105,29 @@ class Tracer:
             if op is self.root and not self._frames:
                 name = ""
             self._frames.append((op, f"{parent}.{name}" if parent else name, self.absorbs(op)))
+        self._reads.append({})
         try:
             yield
         finally:
             self._frames.pop()
+            self._reads[-2].update(self._reads.pop())  # reads no constant took: the caller's
+
+    def read(self, variable: Any) -> None:
+        """A variable's value was read eagerly (weights-only work inside the current call)."""
+        self._reads[-1][id(variable)] = variable
+
+    def _take_reads(self) -> tuple[Any, ...]:
+        reads = tuple(self._reads[-1].values())
+        self._reads[-1] = {}
+        return reads
+
+    def _constant(self, layer: Any, x: Any, variables: tuple[Any, ...]) -> Any:
+        """A KerasTensor standing for the concrete tensor ``x``, made by a ``constant`` event."""
+        from keras.src.backend.common.keras_tensor import KerasTensor
+
+        kt = KerasTensor(tuple(int(d) for d in x.shape), dtype=_dtype_of(x))
+        self.events.append(Event(layer, self.scope, variables, {}, kt, "constant"))
+        return kt
 
     def in_graph(self) -> bool:
         """True while a functional model runs its graph: raw ops called then are graph nodes."""
@@ -116,7 +142,8 @@ class Tracer:
     def layer_call(self, layer: Any, args: tuple, kwargs: dict) -> Any:
         self._remember(layer)
         if self.is_leaf(layer):
-            out = layer.compute_output_spec(*args, **kwargs)
+            with self.suspended():  # shape inference reads no weights on the model's behalf
+                out = layer.compute_output_spec(*args, **kwargs)
             if _unknown_dims(out) and not _unknown_dims((args, kwargs)) and not layer._layers:
                 # Keras's shape rule lost a dimension (build-time shapes: the EinsumDense
                 # projections of MultiHeadAttention): run the call, unrecorded, for the shapes
@@ -129,10 +156,11 @@ class Tracer:
         call = self.rewrite(layer) or layer.call
         try:
             result = call(*args, **kwargs)
-            return self._symbolic(layer, result, mark) if _concrete_leaves(result) else result
+            return self._symbolic(layer, result) if _concrete_leaves(result) else result
         except Exception as e:  # not traceable on symbolic tensors: record it whole
             del self.events[mark:]
             self._calls = calls
+            self._take_reads()  # the opaque node carries all the layer's weights
             reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
             with self.suspended():
                 out = layer.compute_output_spec(*args, **kwargs)
@@ -143,29 +171,21 @@ class Tracer:
             )
             return out
 
-    def _symbolic(self, layer: Any, result: Any, mark: int) -> Any:
+    def _symbolic(self, layer: Any, result: Any) -> Any:
         """``result`` with each concrete tensor replaced by a KerasTensor of its shape and dtype.
 
-        A concrete output depends on no symbolic input: it is built from weights and
-        shapes (keras-hub's ``PositionEmbedding`` slices its table to the input's length).
-        It becomes a ``constant`` event reading the layer's weights that no op traced in
-        this call read, so the weights stay operands of the work that uses them.
+        A concrete output depends on no symbolic input: it is built from weights and shapes
+        (keras-hub's ``PositionEmbedding`` slices its table to the input's length). The first
+        one takes the variables the call read eagerly as operands.
         """
         from keras.src import tree
-        from keras.src.backend.common.keras_tensor import KerasTensor
-
-        read = set()
-        for ev in self.events[mark:]:
-            used = tree.flatten((ev.args, ev.kwargs)) if ev.kind == "op" else ev.op.weights
-            read.update(id(w) for w in used)
-        weights = tuple(w for w in layer.weights if id(w) not in read)
 
         def replace(x: Any) -> Any:
             if not _is_concrete(x):
                 return x
-            kt = KerasTensor(tuple(int(d) for d in x.shape), dtype=_dtype_of(x))
-            self.events.append(Event(layer, self.scope, weights, {}, kt, "constant"))
-            return kt
+            reads = self._take_reads()
+            itself = (x,) if _is_variable(x) and x not in reads else ()  # ``return self.w``
+            return self._constant(layer, x, itself + reads)
 
         return tree.map_structure(replace, result)
 
@@ -178,9 +198,24 @@ class Tracer:
 
     def op_call(self, op: Any, args: tuple, kwargs: dict) -> Any:
         self._remember(op)
-        out = op.compute_output_spec(*args, **kwargs)
+        with self.suspended():  # shape inference reads no weights on the model's behalf
+            out = op.compute_output_spec(*args, **kwargs)
+        if self._reads[-1]:
+            args, kwargs = self._link_reads(op, args, kwargs)
         self.events.append(Event(op, self.scope, args, kwargs, out, "op"))
         return out
+
+    def _link_reads(self, op: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """The first concrete array operand of ``op`` becomes a ``constant`` reading the
+        variables read since the last one (``1 + scale`` in ``x * (1 + scale)``)."""
+        from keras.src import tree
+
+        first = next((x for x in tree.flatten((args, kwargs)) if _is_array_constant(x)), None)
+        if first is None:
+            return args, kwargs
+        kt = self._constant(self._frames[-1][0] if self._frames else op, first, self._take_reads())
+        swap = lambda x: kt if x is first else x  # noqa: E731
+        return tree.map_structure(swap, args), tree.map_structure(swap, kwargs)
 
     @contextmanager
     def suspended(self) -> Iterator[None]:
@@ -213,6 +248,17 @@ def _is_concrete(x: Any) -> bool:
         hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, type)
         and type(x).__name__ != "KerasTensor"
     )  # fmt: skip
+
+
+def _is_variable(x: Any) -> bool:
+    from keras.src.backend.common.variables import Variable
+
+    return isinstance(x, Variable)
+
+
+def _is_array_constant(x: Any) -> bool:
+    """A concrete array operand of rank 1 or more (not a scalar, variable or KerasTensor)."""
+    return _is_concrete(x) and len(x.shape) > 0 and not _is_variable(x)
 
 
 def _concrete_leaves(structure: Any) -> bool:
@@ -333,7 +379,7 @@ def _variable_patches(
 
         return method
 
-    patches = []
+    patches = _value_patches(tracer)
     for name, fn_name in _VARIABLE_OPS.items():
         reflected = "__r" + name[2:]
         patches += [
@@ -341,6 +387,26 @@ def _variable_patches(
             (Variable, reflected, make(reflected, fn_name, True)),
         ]
     return patches
+
+
+def _value_patches(tracer: Callable[[], Tracer | None]) -> list[tuple[type, str, property]]:
+    """``Variable.value`` (the base class's and each backend override) notes each eager read."""
+    from keras.src.backend import Variable as BackendVariable
+    from keras.src.backend.common.variables import Variable
+
+    def make(prop: property) -> property:
+        def value(self):
+            t = tracer()
+            if t is not None:
+                t.read(self)
+            return prop.fget(self)
+
+        return property(value, prop.fset, prop.fdel, prop.__doc__)
+
+    classes = [
+        c for c in BackendVariable.__mro__ if issubclass(c, Variable) and "value" in c.__dict__
+    ]
+    return [(c, "value", make(c.__dict__["value"])) for c in classes]
 
 
 def trace(

@@ -105,6 +105,10 @@ class Emitter:
     def has(self, kt: Any) -> bool:
         return id(kt) in self._names
 
+    def is_weight(self, v: Any) -> bool:
+        """``v`` is one of the model's weights (or a variable an op already reads)."""
+        return id(v) in self._vars
+
     def param(self, v: Any, role: str | None = None) -> str:
         """The parameter name of variable ``v``; ``role`` as the op uses it."""
         name = self._declare_var(v)

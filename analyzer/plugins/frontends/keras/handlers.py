@@ -149,9 +149,10 @@ def unknown(em: Emitter, ev: Event) -> None:
 
 
 def weight_derived(em: Emitter, ev: Event) -> None:
-    """A layer output computed without the symbolic inputs (weights and shapes only): a
-    ``constant`` node whose operands are the weights it may derive from (capture.py)."""
-    em.emit("constant", list(ev.args), outputs(ev))
+    """A concrete tensor computed eagerly from weights and shapes (capture.py): a ``constant``
+    node whose operands are the model weights read for it (other variables, such as a
+    seed generator's state, are not weights)."""
+    em.emit("constant", [v for v in ev.args if em.is_weight(v)], outputs(ev))
 
 
 def axis_index(axis: int, rank: int) -> int:

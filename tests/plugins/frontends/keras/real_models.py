@@ -147,10 +147,13 @@ BUILDERS: dict[str, Callable[[int], Any]] = {
     **{f"mha_{m}": (lambda t, m=m: mha(t, m)) for m in ("none", "mask", "causal", "dropout")},
 }  # fmt: skip
 IMAGE_MODELS = ("vit", "resnet")
+# 2048 tokens where the issue measured masked attention going uncounted; 128 for every model
+LONG = ("gpt2", "whisper", "llama", "mistral", "mha_none", "mha_mask")
 CASES: list[tuple[str, int]] = [
-    *((name, t) for name in BUILDERS if name not in IMAGE_MODELS for t in TOKENS),
+    *((name, t) for name in BUILDERS if name not in IMAGE_MODELS for t in TOKENS
+      if t == TOKENS[0] or name in LONG),
     *((name, 0) for name in IMAGE_MODELS),
-]
+]  # fmt: skip
 
 
 def input_shapes(name: str, model: Any, tokens: int) -> dict[str, tuple[int, ...]]:

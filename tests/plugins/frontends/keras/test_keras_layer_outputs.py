@@ -29,7 +29,11 @@ def test_concrete_layer_output_is_a_weight_derived_constant():
     assert r.totals["params"] == 50 * 8 + 32 * 8 + 8 * 4 + 4
     assert r.totals["macs"] == 6 * 8 * 4  # the head; the position add is elementwise
     node = r.graph.node("positions")
-    assert (node.op, node.inputs, node.source_op) == ("constant", ("positions.table",), "LearnedPositions")
+    assert (node.op, node.inputs, node.source_op) == (
+        "constant",
+        ("positions.table",),
+        "LearnedPositions",
+    )
     assert r.graph.shape(node.outputs[0]) == (6, 8)
     assert r.totals["unused_params"] == 0  # the table is an operand of the constant
     (add,) = [n for n in r.graph.nodes() if node.outputs[0] in n.inputs]
@@ -49,6 +53,39 @@ def test_layer_returning_a_variable_and_a_tensor():
     r = analyze(keras.Model(inp, ops.matmul(y, ops.transpose(table))))
     assert r.complete and r.totals["macs"] == 4 * 3
     assert [n.op for n in r.graph.nodes() if n.scope == "wt"] == ["mul", "constant"]
+    assert r.graph.node("wt/constant").inputs == ("wt.table",)
+
+
+class WeightsOnlyWork(layers.Layer):
+    """Eager work on weights beside symbolic work: Gemma's ``x * (1 + scale)``, ViT's tiled class
+    token, a position table looked up by a sublayer on ``arange`` (no symbolic input)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.positions = layers.Embedding(16, 8, name="positions")
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(8,), name="scale")
+        self.cls = self.add_weight(shape=(1, 1, 8), name="cls")
+        self.positions.build((None,))
+
+    def call(self, x):
+        x = x * (1.0 + self.scale)
+        x = ops.concatenate([ops.tile(self.cls, (ops.shape(x)[0], 1, 1)), x], axis=1)
+        return x + self.positions(ops.arange(ops.shape(x)[1]))
+
+
+def test_weights_read_eagerly_are_operands_of_the_constants_they_make():
+    inp = keras.Input((5, 8), name="x")
+    r = analyze(keras.Model(inp, WeightsOnlyWork(name="w")(inp)))
+    assert r.complete and r.totals["unused_params"] == 0
+    consts = {
+        n.inputs: r.graph.consumers(n.outputs[0])[0].op
+        for n in r.graph.nodes()
+        if n.op == "constant"
+    }
+    assert consts == {("w.scale",): "mul", ("w.cls",): "concat", ("w.positions.embeddings",): "add"}
+    assert r.layer("w").params == 8 + 8 + 16 * 8  # all in the layer that uses them
 
 
 def test_none_inside_a_tuple_output_keeps_the_parent_traced():
@@ -56,7 +93,10 @@ def test_none_inside_a_tuple_output_keeps_the_parent_traced():
     assert r.complete and not r.warnings
     assert r.totals["params"] == 8 * 8 + 8 + 8 * 2 + 2
     assert r.totals["macs"] == 5 * 8 * 8 + 5 * 8 * 2
-    assert [(n.op, n.scope) for n in r.graph.nodes()][:2] == [("linear", "block.inner.proj"), ("relu", "block")]
+    assert [(n.op, n.scope) for n in r.graph.nodes()][:2] == [
+        ("linear", "block.inner.proj"),
+        ("relu", "block"),
+    ]
 
 
 def test_masked_dot_product_attention_counts_its_products():

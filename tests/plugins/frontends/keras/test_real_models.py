@@ -98,7 +98,25 @@ def test_analytic_counts_by_hand():
 
 
 # --- the runs -----------------------------------------------------------------------------
+_RUNS: dict[str, subprocess.Popen] = {}
 _RESULTS: dict[str, dict] = {}
+
+
+def _start_all() -> None:
+    """One process per backend, all started at once (each spends most of its time importing)."""
+    if _RUNS or importlib.util.find_spec("keras_hub") is None:
+        return
+    for backend, module in BACKENDS.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        env = {
+            **os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        }  # fmt: skip
+        _RUNS[backend] = subprocess.Popen(
+            [sys.executable, str(SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env,
+        )  # fmt: skip
 
 
 def results(backend: str) -> dict:
@@ -107,15 +125,11 @@ def results(backend: str) -> dict:
             pytest.skip("keras-hub is not installed (requirements-nodeps.txt)")
         if importlib.util.find_spec(BACKENDS[backend]) is None:
             pytest.skip(f"the {backend} backend needs {BACKENDS[backend]}")
-        env = {
-            **os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        }  # fmt: skip
-        proc = subprocess.run(
-            [sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, timeout=900
-        )
-        assert proc.returncode == 0, f"{backend}: {proc.stderr[-3000:]}"
-        _RESULTS[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
+        _start_all()
+        proc = _RUNS[backend]
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, f"{backend}: {err[-3000:]}"
+        _RESULTS[backend] = json.loads(out.strip().splitlines()[-1])
     return _RESULTS[backend]
 
 
