@@ -83,15 +83,15 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         return Residual_(nn.Sequential(OrderedDict(body)))
 
     modules, c, f = [], arch.channels, 0
-    h = arch.size
+    hw = arch.size
     for i, block in enumerate(arch.features):
         modules.append((f"b{i}", make(block, c, f)))
-        c, h = feature_shape(block, c, h)
+        c, hw = feature_shape(block, c, hw)
     if arch.head == "gap":
         modules.append(("gap", nn.AdaptiveAvgPool2d(1)))
-        h = 1
+        hw = (1, 1)
     modules.append(("flatten", nn.Flatten()))
-    f = c * h * h
+    f = c * hw[0] * hw[1]
     for i, block in enumerate(arch.classifier):
         modules.append((f"fc{i}", make(block, c, f)))
         f = block.out_features if isinstance(block, Linear) else f
@@ -101,7 +101,7 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
     frozen = sum(
         b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
     )
-    return model, (arch.batch, arch.channels, arch.size, arch.size), (trainable, frozen)
+    return model, (arch.batch, arch.channels, *arch.size), (trainable, frozen)
 
 
 def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
@@ -117,7 +117,7 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
 
     def apply(block: Any, x: Any, name: str) -> Any:
         if isinstance(block, Conv | Depthwise):
-            if block.padding:
+            if block.padding not in (0, (0, 0)):
                 x = layers.ZeroPadding2D(block.padding, name=f"{name}.pad")(x)
             if isinstance(block, Depthwise):
                 return layers.DepthwiseConv2D(block.kernel, block.stride, "valid", use_bias=block.bias,
@@ -151,7 +151,7 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         return layers.Add(name=name)([x, y])
 
     with keras.StatelessScope(initialize_variables=False):  # shapes only
-        x = inp = keras.Input((arch.size, arch.size, arch.channels), name="x")
+        x = inp = keras.Input((*arch.size, arch.channels), name="x")
         for i, block in enumerate(arch.features):
             x = apply(block, x, f"b{i}")
         x = (layers.GlobalAveragePooling2D if arch.head == "gap" else layers.Flatten)(name="head")(
@@ -162,7 +162,7 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         model = keras.Model(inp, x, name="arch")
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
-    return model, (arch.batch, arch.size, arch.size, arch.channels), (trainable, frozen)
+    return model, (arch.batch, *arch.size, arch.channels), (trainable, frozen)
 
 
 def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
@@ -206,10 +206,18 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
 
     def make(block: Any, c: int, name: str) -> nn.Module:
         if isinstance(block, Conv | Depthwise):
-            out = block.out_channels if isinstance(block, Conv) else c
-            groups = block.groups if isinstance(block, Conv) else c
-            dilation = block.dilation if isinstance(block, Conv) else 1
-            return nn.Conv(out, (block.kernel, block.kernel), block.stride, padding=block.padding,
+            if isinstance(block, Conv):
+                out, groups, dilation, kernel = (
+                    block.out_channels,
+                    block.groups,
+                    block.dilation,
+                    block.kernel,
+                )
+                padding = tuple((p, p) for p in block.padding)
+            else:
+                out, groups, dilation, kernel = c, c, 1, (block.kernel, block.kernel)
+                padding = ((block.padding, block.padding),) * 2
+            return nn.Conv(out, kernel, block.stride, padding=padding,
                            kernel_dilation=dilation, feature_group_count=groups,
                            use_bias=block.bias, name=name)  # fmt: skip
         if isinstance(block, BatchNorm):
@@ -240,7 +248,7 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
             return x
 
     model = Net()
-    shape = (arch.batch, arch.size, arch.size, arch.channels)
+    shape = (arch.batch, *arch.size, arch.channels)
     variables = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros(shape))
 
     def count(tree: Any) -> int:

@@ -60,10 +60,12 @@ BUILDER_ACTIVATIONS = (
 # --- the architecture description -------------------------------------------
 @dataclass(frozen=True)
 class Conv:
+    """(height, width) kernel, stride and symmetric padding: non-square on purpose."""
+
     out_channels: int
-    kernel: int
-    stride: int
-    padding: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
     groups: int
     bias: bool
     dilation: int = 1  # > 1 only with stride 1 (Keras refuses both)
@@ -122,12 +124,12 @@ class LayerNorm:
 
 @dataclass(frozen=True)
 class Arch:
-    """``batch`` x ``channels`` x ``size`` x ``size`` in, ``features`` on the image,
+    """``batch`` x ``channels`` x ``size`` (height, width) in, ``features`` on the image,
     ``head`` ("flatten" or "gap") to a vector, then ``classifier`` on the vector."""
 
     batch: int
     channels: int
-    size: int
+    size: tuple[int, int]
     features: tuple[Any, ...]
     head: str
     classifier: tuple[Any, ...]
@@ -141,36 +143,44 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+Size = tuple[int, int]  # (height, width)
+
+
 @st.composite
-def _conv(draw, c: int, h: int, same: bool) -> Conv:
-    """A convolution from ``c`` channels at ``h`` x ``h``; ``same``: keeps the shape."""
+def _conv(draw, c: int, hw: Size, same: bool) -> Conv:
+    """A convolution from ``c`` channels at ``hw``; ``same``: keeps the shape."""
     dilation = 1
     if same:
-        kernel = draw(st.sampled_from((1, 3)))
-        stride, padding, out = 1, (kernel - 1) // 2, c
+        kernel = (draw(st.sampled_from((1, 3))), draw(st.sampled_from((1, 3))))
+        stride, padding, out = (1, 1), ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2), c
     else:
         out = draw(st.integers(1, 8))
-        padding = draw(st.integers(0, 1))
-        kernel = draw(st.integers(1, min(3, h + 2 * padding)))
-        stride = draw(st.integers(1, 2))
-        if stride == 1 and kernel > 1 and 2 * (kernel - 1) + 1 <= h + 2 * padding:
+        padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+        kernel = tuple(
+            draw(st.integers(1, min(3, n + 2 * p))) for n, p in zip(hw, padding, strict=True)
+        )
+        stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+        fits = all(
+            2 * (k - 1) + 1 <= n + 2 * p for k, n, p in zip(kernel, hw, padding, strict=True)
+        )
+        if stride == (1, 1) and max(kernel) > 1 and fits:
             dilation = draw(st.integers(1, 2))
     groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
-    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()), dilation)
+    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()), dilation)  # type: ignore[arg-type]
 
 
 @st.composite
-def _depthwise(draw, h: int, same: bool) -> Depthwise:
+def _depthwise(draw, hw: Size, same: bool) -> Depthwise:
     if same:
         kernel = draw(st.sampled_from((1, 3)))
         return Depthwise(kernel, 1, (kernel - 1) // 2, draw(st.booleans()))
     padding = draw(st.integers(0, 1))
-    kernel = draw(st.integers(1, min(3, h + 2 * padding)))
+    kernel = draw(st.integers(1, min(3, min(hw) + 2 * padding)))
     return Depthwise(kernel, draw(st.integers(1, 2)), padding, draw(st.booleans()))
 
 
 @st.composite
-def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
+def _feature_block(draw, c: int, hw: Size, same: bool, depth: int) -> Any:
     kinds = ["conv", "depthwise", "bn", "gn", "act", "dropout"]
     if not same:
         kinds.append("pool")
@@ -178,9 +188,9 @@ def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
         kinds.append("residual")
     kind = draw(st.sampled_from(kinds))
     if kind == "conv":
-        return draw(_conv(c, h, same))
+        return draw(_conv(c, hw, same))
     if kind == "depthwise":
-        return draw(_depthwise(h, same))
+        return draw(_depthwise(hw, same))
     if kind == "bn":
         return BatchNorm()
     if kind == "gn":
@@ -190,23 +200,30 @@ def _feature_block(draw, c: int, h: int, same: bool, depth: int) -> Any:
     if kind == "act":
         return Activation(draw(st.sampled_from(ACTIVATIONS)))
     if kind == "pool":
-        kernel = draw(st.integers(1, min(3, h)))
+        kernel = draw(st.integers(1, min(3, *hw)))
         return Pool(draw(st.sampled_from(("max", "avg"))), kernel, draw(st.integers(1, 2)))
-    body = tuple(draw(st.lists(_feature_block(c, h, True, depth + 1), min_size=1, max_size=3)))
+    body = tuple(draw(st.lists(_feature_block(c, hw, True, depth + 1), min_size=1, max_size=3)))
     return Residual(body)
 
 
-def feature_shape(block: Any, c: int, h: int) -> tuple[int, int]:
-    """Channels and size after ``block``."""
+def feature_shape(block: Any, c: int, hw: Size) -> tuple[int, Size]:
+    """Channels and (height, width) after ``block``."""
+    h, w = hw
     if isinstance(block, Conv):
-        return block.out_channels, conv_out(
-            h, block.kernel, block.stride, block.padding, block.dilation
+        k, s, p, d = block.kernel, block.stride, block.padding, block.dilation
+        return block.out_channels, (
+            conv_out(h, k[0], s[0], p[0], d),
+            conv_out(w, k[1], s[1], p[1], d),
         )
     if isinstance(block, Depthwise):
-        return c, conv_out(h, block.kernel, block.stride, block.padding)
+        k, s, p = block.kernel, block.stride, block.padding
+        return c, (conv_out(h, k, s, p), conv_out(w, k, s, p))
     if isinstance(block, Pool):
-        return c, conv_out(h, block.kernel, block.stride, 0)
-    return c, h
+        return c, (
+            conv_out(h, block.kernel, block.stride, 0),
+            conv_out(w, block.kernel, block.stride, 0),
+        )
+    return c, hw
 
 
 @st.composite
@@ -229,14 +246,14 @@ def _dense_block(draw, f: int, depth: int) -> Any:
 def architectures(draw, max_blocks: int = 5) -> Arch:
     batch = draw(st.integers(1, 3))
     c = channels = draw(st.integers(1, 6))
-    h = size = draw(st.integers(3, 10))
+    hw = size = (draw(st.integers(3, 10)), draw(st.integers(3, 10)))
     features = []
     for _ in range(draw(st.integers(0, max_blocks))):
-        block = draw(_feature_block(c, h, False, 0))
+        block = draw(_feature_block(c, hw, False, 0))
         features.append(block)
-        c, h = feature_shape(block, c, h)
+        c, hw = feature_shape(block, c, hw)
     head = draw(st.sampled_from(("flatten", "gap")))
-    f = c * h * h if head == "flatten" else c
+    f = c * hw[0] * hw[1] if head == "flatten" else c
     classifier = []
     for _ in range(draw(st.integers(0, 3))):
         block = draw(_dense_block(f, 0))
@@ -249,7 +266,7 @@ def architectures(draw, max_blocks: int = 5) -> Arch:
 # --- the description built with GraphBuilder (NCHW) ------------------------
 def build_arch_ir(arch: Arch, batch: int | None = None) -> Graph:
     b = GraphBuilder("arch")
-    x = b.input("x", (batch or arch.batch, arch.channels, arch.size, arch.size))
+    x = b.input("x", (batch or arch.batch, arch.channels, *arch.size))
     for i, block in enumerate(arch.features):
         x = _ir_block(b, block, x, f"b{i}")
     if arch.head == "gap":

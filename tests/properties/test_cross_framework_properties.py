@@ -44,16 +44,18 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
     """(MACs, trainable params, non-trainable params) from the lecture's formulas."""
     n, macs, params, frozen = arch.batch, 0, 0, 0
 
-    def block(b, c: int, h: int, f: int) -> None:
+    def block(b, c: int, hw: tuple[int, int], f: int) -> None:
         nonlocal macs, params, frozen
         if isinstance(b, Conv):
-            ho = conv_out(h, b.kernel, b.stride, b.padding, b.dilation)
-            per_out = c // b.groups * b.kernel**2  # c_i/g * k_h * k_w
-            macs += n * ho * ho * b.out_channels * per_out
+            out_h = conv_out(hw[0], b.kernel[0], b.stride[0], b.padding[0], b.dilation)
+            out_w = conv_out(hw[1], b.kernel[1], b.stride[1], b.padding[1], b.dilation)
+            per_out = c // b.groups * b.kernel[0] * b.kernel[1]  # c_i/g * k_h * k_w
+            macs += n * out_h * out_w * b.out_channels * per_out
             params += b.out_channels * per_out + (b.out_channels if b.bias else 0)
         elif isinstance(b, Depthwise):
-            ho = conv_out(h, b.kernel, b.stride, b.padding)
-            macs += n * ho * ho * c * b.kernel**2
+            out_h = conv_out(hw[0], b.kernel, b.stride, b.padding)
+            out_w = conv_out(hw[1], b.kernel, b.stride, b.padding)
+            macs += n * out_h * out_w * c * b.kernel**2
             params += c * b.kernel**2 + (c if b.bias else 0)
         elif isinstance(b, BatchNorm):
             params += 2 * c  # scale, shift
@@ -67,15 +69,15 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
             params += 2 * f
         elif isinstance(b, Residual):
             for inner in b.body:
-                block(inner, c, h, f)
+                block(inner, c, hw, f)
 
-    c, h = arch.channels, arch.size
+    c, hw = arch.channels, arch.size
     for b in arch.features:
-        block(b, c, h, 0)
-        c, h = feature_shape(b, c, h)
-    f = c if arch.head == "gap" else c * h * h
+        block(b, c, hw, 0)
+        c, hw = feature_shape(b, c, hw)
+    f = c if arch.head == "gap" else c * hw[0] * hw[1]
     for b in arch.classifier:
-        block(b, c, h, f)
+        block(b, c, hw, f)
         f = b.out_features if isinstance(b, Linear) else f
     return macs, params, frozen
 
