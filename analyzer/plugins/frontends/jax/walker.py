@@ -146,7 +146,11 @@ class Walker:
             op, attrs = rule, {}
         else:
             op, attrs = rule(self.view(eqn, ins, outs))
-        return self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
+        names = self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
+        if op == "unknown":  # one primitive: its arithmetic is missing, its tensors are there
+            reason = attrs.get("reason") or "no mapping for this JAX primitive"
+            self.s.nodes[-1].meta["uncounted"] = {"reason": f"{prim}: {reason}", "hides": ["compute"]}
+        return names
 
     def view(self, eqn: Any, ins: list[str], outs: list[tuple[Shape, str]]) -> EqnView:
         return EqnView(
@@ -266,12 +270,19 @@ class Walker:
         cconsts, bconsts, init = ins[:cn], ins[cn : cn + bn], ins[cn + bn :]
         carry = self.loop_carry(init, scope, "while", repeat)
         cj, bj = p["cond_jaxpr"], p["body_jaxpr"]
+        first = len(self.s.nodes)
         self.jaxpr(cj.jaxpr, cj.consts, [*cconsts, *carry], entries, repeat)
         outs = self.jaxpr(bj.jaxpr, bj.consts, [*bconsts, *carry], entries, repeat)
         where = scope or "the top level"
         self.s.warnings.append(
             f"while loop in {where}: trip count unknown; its body is counted once"
         )
+        # the work of the other iterations is missing: a lower bound, said in the report
+        flag = {"reason": "while loop: trip count unknown, body counted once", "hides": ["compute"],
+                "bound": "lower"}  # fmt: skip
+        for n in self.s.nodes[first:]:
+            if n.op != "constant":
+                n.meta.setdefault("uncounted", flag)
         return outs
 
 

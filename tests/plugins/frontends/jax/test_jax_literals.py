@@ -81,3 +81,11 @@ def test_literal_first_and_last_give_the_same_counts():
         a, b = analyze(first, X, framework="jax"), analyze(last, X, framework="jax")
         for key in ("flops", "total_activations", "peak_activations", "memory_bytes"):
             assert a.totals[key] == b.totals[key], key
+
+
+def test_an_unmapped_primitive_leaves_only_compute_incomplete():
+    report = analyze(lambda x: jnp.arctan2(x, x + 1.0), X, framework="jax")
+    (part,) = report.to_dict()["completeness"]["uncounted"]
+    assert (part["source_op"], part["hides"], part["bound"]) == ("atan2", ["compute"], "lower")
+    quantities = report.to_dict()["completeness"]["quantities"]
+    assert "flops" in quantities and "total_activations" not in quantities
