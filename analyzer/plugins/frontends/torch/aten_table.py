@@ -16,6 +16,8 @@ a decomposition for it (``CompositeImplicitAutograd``) and is emitted as
 
 from __future__ import annotations
 
+from analyzer.plugins.frontends.torch import composites as cp
+from analyzer.plugins.frontends.torch import data_sized as ds
 from analyzer.plugins.frontends.torch import handlers as h
 from analyzer.plugins.frontends.torch import sequence as seq
 
@@ -37,6 +39,7 @@ _ACTIVATIONS = {
     "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "softplus": "softplus", "mish": "mish",
 }  # fmt: skip
 _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge", "isnan": "ne",
+            "isinf": "eq", "isposinf": "eq", "isneginf": "eq",
             "less": "lt", "greater": "gt", "not_equal": "ne", "greater_equal": "ge", "less_equal": "le"}  # fmt: skip
 _LOGICAL = {"logical_and": "and", "logical_or": "or", "logical_xor": "xor", "logical_not": "not",
             "bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "xor", "bitwise_not": "not"}  # fmt: skip
@@ -241,18 +244,27 @@ TABLE: dict[str, h.Handler] = {
     "_grouped_mm": h.grouped_mm,
     **dict.fromkeys(("grid_sampler", "grid_sampler_2d", "grid_sampler_3d"), h.grid_sample),
     # sizes set by values
-    "where": h.where,
-    **dict.fromkeys(("nonzero", "nonzero_numpy", "argwhere", "nonzero_static"), h.nonzero),
+    "where": ds.where,
+    **dict.fromkeys(("nonzero", "nonzero_numpy", "argwhere", "nonzero_static"), ds.nonzero),
     **dict.fromkeys(
         ("_unique", "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive"),
-        h.unique,
+        ds.unique,
     ),  # fmt: skip
-    "masked_select": h.masked_select,
-    "index": h.index,
-    "repeat_interleave": h.repeat_interleave,
-    **dict.fromkeys(("histc", "bincount"), h.histogram),
-    "torchvision::nms": h.nms,
-    "torchvision::qnms": h.nms,
+    "masked_select": ds.masked_select,
+    "index": ds.index,
+    "repeat_interleave": ds.repeat_interleave,
+    **dict.fromkeys(("histc", "bincount"), ds.histogram),
+    "torchvision::nms": ds.nms,
+    "torchvision::qnms": ds.nms,
+    # several canonical ops each
+    **dict.fromkeys(("linalg_vector_norm", "norm"), cp.vector_norm),
+    "_weight_norm_interface": cp.weight_norm,
+    "logsumexp": cp.logsumexp,
+    "glu": cp.glu,
+    "im2col": cp.im2col,
+    "col2im": cp.col2im,
+    "aminmax": cp.aminmax,
+    "count_nonzero": cp.count_nonzero,
     # creation and bookkeeping
     **dict.fromkeys(_CREATION, h.creation),
     **dict.fromkeys(_SKIPS, h.skip),

@@ -95,6 +95,16 @@ def mixtral_eager() -> tuple[torch.nn.Module, Any]:
     return _mixtral("eager")
 
 
+def qwen3_moe() -> tuple[torch.nn.Module, Any]:
+    """Another MoE family: ``moe_intermediate_size`` experts, default grouped_mm."""
+    tf = _transformers()
+    _seeded()
+    config = tf.Qwen3MoeConfig(vocab_size=96, hidden_size=32, intermediate_size=64, moe_intermediate_size=24,
+                               num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                               num_experts=4, num_experts_per_tok=2, max_position_embeddings=64)  # fmt: skip
+    return tf.Qwen3MoeForCausalLM(config).eval(), {"input_ids": _tokens(96)}
+
+
 def t5() -> tuple[torch.nn.Module, Any]:
     tf = _transformers()
     _seeded()
@@ -118,6 +128,16 @@ def whisper() -> tuple[torch.nn.Module, Any]:
         "input_features": features,
         "decoder_input_ids": _tokens(96, length=4),
     }
+
+
+def wav2vec2() -> tuple[torch.nn.Module, Any]:
+    """Audio: a convolutional feature extractor and a weight-normalized positional convolution."""
+    tf = _transformers()
+    _seeded()
+    config = tf.Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                               conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3),
+                               num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=4)  # fmt: skip
+    return tf.Wav2Vec2Model(config).eval(), {"input_values": _image(1, 400)}
 
 
 def vit_hf() -> tuple[torch.nn.Module, Any]:
@@ -161,6 +181,23 @@ def _tv() -> Any:
         pytest.skip("torchvision is not installed")
     _seeded()
     return tv_shim.load()
+
+
+def vit_torchvision() -> tuple[torch.nn.Module, Any]:
+    """nn.MultiheadAttention, whose fused fast path runs under eval + no_grad."""
+    from_tv = _tv().models.vision_transformer
+    model = from_tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4,
+                                      hidden_dim=32, mlp_dim=64, num_classes=10)  # fmt: skip
+    return model.eval(), _image(1, 3, 32, 32)
+
+
+def swin_v2() -> tuple[torch.nn.Module, Any]:
+    """Swin-v2: cosine attention (vector norms), a log-spaced relative position MLP."""
+    swin = _tv().models.swin_transformer
+    model = swin.SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[1, 1], num_heads=[2, 2],
+                                 window_size=[4, 4], num_classes=10, block=swin.SwinTransformerBlockV2,
+                                 downsample_layer=swin.PatchMergingV2)  # fmt: skip
+    return model.eval(), _image(1, 3, 32, 32)
 
 
 def faster_rcnn() -> tuple[torch.nn.Module, Any]:
@@ -212,13 +249,17 @@ CATALOG: dict[str, Builder] = {
     "mistral_sliding_window": mistral_sliding_window,
     "mixtral_grouped_mm": mixtral_grouped_mm,
     "mixtral_eager": mixtral_eager,
+    "qwen3_moe": qwen3_moe,
     "t5": t5,
     "whisper": whisper,
+    "wav2vec2": wav2vec2,
     "vit_hf": vit_hf,
     "timm_resnet": timm_resnet,
     "timm_vit": timm_vit,
     "timm_efficientnet": timm_efficientnet,
     "timm_convnext": timm_convnext,
+    "vit_torchvision": vit_torchvision,
+    "swin_v2": swin_v2,
     "faster_rcnn": faster_rcnn,
     "ssdlite": ssdlite,
     "deeplabv3": deeplabv3,

@@ -19,9 +19,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import analyzer  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import analyzer  # noqa: E402
 
 from .real_models import CATALOG  # noqa: E402
 
@@ -35,9 +36,15 @@ def _call(model: torch.nn.Module, inputs: Any) -> Any:
 
 
 def flop_counter_macs(model: torch.nn.Module, inputs: Any) -> int:
+    """Off: MultiheadAttention's fused fast path, which FlopCounterMode does not count."""
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        _call(model, inputs)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
+            _call(model, inputs)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return counter.get_total_flops() // 2
 
 
@@ -45,10 +52,11 @@ def grouped_experts_macs(model: torch.nn.Module, inputs: Any) -> int:
     """Experts run through ``_grouped_mm`` (FlopCounterMode counts them 0): every token goes to
     top-k experts of gate+up (hidden -> 2 x intermediate) and down (intermediate -> hidden)."""
     c = getattr(model, "config", None)
-    if getattr(c, "num_local_experts", None) is None or c._experts_implementation == "eager":
+    if getattr(c, "num_experts_per_tok", None) is None or c._experts_implementation == "eager":
         return 0
     tokens = inputs["input_ids"].numel()
-    one_expert = c.hidden_size * 2 * c.intermediate_size + c.intermediate_size * c.hidden_size
+    ffn = getattr(c, "moe_intermediate_size", None) or c.intermediate_size
+    one_expert = c.hidden_size * 2 * ffn + ffn * c.hidden_size
     return c.num_hidden_layers * tokens * c.num_experts_per_tok * one_expert
 
 
@@ -77,6 +85,8 @@ def test_real_model_is_exact(plugins, name: str) -> None:
     assert totals["params"] == expected["params"]
     assert totals["buffers"] == expected["buffers"]
     assert totals["non_trainable_params"] == expected["frozen"] + expected["buffers"]
-    assert totals["total_params"] == sum(p.numel() for p in model.parameters()) + expected["buffers"]
+    assert (
+        totals["total_params"] == sum(p.numel() for p in model.parameters()) + expected["buffers"]
+    )
     assert totals["macs"] == reference > 0
     assert report.unsupported == []

@@ -113,4 +113,6 @@ def test_cli_exits_1_with_pytorchs_message(tmp_path, capsys) -> None:
     assert "expected input[1, 4, 8, 8] to have 3 channels, but got 4 channels instead" in err
     assert len(err.strip().splitlines()) == 1
     assert main(["analyze", f"{spec}:norm", "--input-shape", "2,32"]) == 1
-    assert "Given normalized_shape=[64], expected input with shape [*, 64]" in capsys.readouterr().err
+    assert (
+        "Given normalized_shape=[64], expected input with shape [*, 64]" in capsys.readouterr().err
+    )
