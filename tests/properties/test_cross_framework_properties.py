@@ -9,6 +9,7 @@ same numbers whichever framework it is written in).
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import given
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # as tests/examples/test_cross_framework.py
 
 import analyzer  # noqa: E402
+from analyzer.core.serialize import graph_from_dict, graph_to_dict  # noqa: E402
 from tests.properties.frameworks import BUILDERS, NEEDS  # noqa: E402
 from tests.properties.strategies import (  # noqa: E402
     CI_FRAMEWORKS,
@@ -116,6 +118,12 @@ def test_frameworks_agree_on_every_total(arch: Arch) -> None:
     for q in AGREE:
         values = {fw: r.totals[q] for fw, r in reports.items()}
         assert len(set(values.values())) == 1, f"{q}: {values}"
+    # a captured graph saved as JSON and read back gives the same report
+    for fw, r in reports.items():
+        back = graph_from_dict(json.loads(json.dumps(graph_to_dict(r.graph))))
+        again = analyzer.analyze_graph(back)
+        assert again.totals == r.totals, fw
+        assert [row.values for row in again.layers] == [row.values for row in r.layers], fw
     # --no-bias drops every bias parameter and its additions in all alike
     no_bias = {fw: analyzer.analyze(r.graph, bias=False).totals for fw, r in reports.items()}
     for q in AGREE:
