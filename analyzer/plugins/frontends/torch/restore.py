@@ -23,13 +23,20 @@ that mutate themselves) is not.
 from __future__ import annotations
 
 from collections import OrderedDict
-from operator import is_
+from operator import is_, itemgetter
 from typing import Any
 
 _MAX_DEPTH = 4  # containers nested deeper than this are restored by identity only
 # values that hold nothing to restore (the common module attributes): skipped without a call
 _ATOMS = frozenset({bool, int, float, complex, str, bytes, type(None)})
 _EMPTYABLE = frozenset({dict, OrderedDict, list, set})
+_HOOK_NAMES = ("_backward_pre_hooks", "_backward_hooks", "_forward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks",
+               "_forward_pre_hooks_with_kwargs", "_state_dict_hooks", "_state_dict_pre_hooks",
+               "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")  # fmt: skip
+_OWN_NAMES = ("_parameters", "_buffers", "_modules", "_non_persistent_buffers_set")
+_HOOK_DICTS, _OWN_DICTS = itemgetter(*_HOOK_NAMES), itemgetter(*_OWN_NAMES)
+_STANDARD = frozenset(_HOOK_NAMES + _OWN_NAMES)
 
 
 def _version(t: Any) -> int:
@@ -40,24 +47,23 @@ def _version(t: Any) -> int:
 class _Frozen:
     """A mutable container and a copy of its items (containers among them frozen too)."""
 
-    __slots__ = ("obj", "items", "children")
+    __slots__ = ("obj", "keys", "items", "children")
 
     def __init__(self, obj: Any, items: Any, children: list[_Frozen]):
         self.obj, self.items, self.children = obj, items, children
+        self.keys = list(obj) if isinstance(obj, dict) else None
 
     def restore(self) -> None:
         obj, items = self.obj, self.items
         if items is None:  # a tuple: immutable itself, only its mutable members can change
             pass
-        elif isinstance(obj, dict):
-            now = list(obj.items())
-            if len(now) != len(items) or any(
-                a is not c or b is not d for (a, b), (c, d) in zip(now, items, strict=True)
-            ):
+        elif self.keys is not None:  # a dict: items are its values; compared in C
+            if not (len(obj) == len(items) and all(map(is_, obj.values(), items))
+                    and list(obj) == self.keys):  # fmt: skip
                 obj.clear()
-                obj.update(items)
+                obj.update(zip(self.keys, items, strict=True))
         elif isinstance(obj, list):
-            if len(obj) != len(items) or any(a is not b for a, b in zip(obj, items, strict=True)):
+            if not (len(obj) == len(items) and all(map(is_, obj, items))):
                 obj[:] = items
         elif isinstance(obj, set) and obj != items:
             obj.clear()
@@ -83,10 +89,24 @@ class Snapshot:
         self.real = False
         self._seen: set[int] = set()
         self.empties: list[Any] = []  # empty mutable containers (most hook dicts): to clear
+        self.hook_groups: list[tuple[Any, ...]] = []  # each module's hook dicts, all empty
         for module in model.modules():
-            state = dict(module.__dict__)
+            state = module.__dict__.copy()
             self.modules.append((module, state))
-            for value in state.values():  # the common cases inline: ~25 entries per module
+            values: Any = state.values()
+            try:  # nn.Module's own entries: the hook dicts checked together, in C
+                hooks = _HOOK_DICTS(state)
+                own = _OWN_DICTS(state)
+            except KeyError:  # a module not built by nn.Module.__init__: entry by entry
+                pass
+            else:
+                if any(hooks):
+                    self._own(hooks)
+                else:
+                    self.hook_groups.append(hooks)
+                self._own(own)
+                values = [state[k] for k in state.keys() - _STANDARD]
+            for value in values:
                 kind = type(value)
                 if kind in _ATOMS:
                     continue
@@ -96,6 +116,21 @@ class Snapshot:
                     continue
                 elif (f := self._visit(value, 0)) is not None:
                     self.frozen.append(f)
+
+    def _own(self, dicts: tuple[Any, ...]) -> None:
+        """nn.Module's own dicts and sets: flat, holding tensors, modules, names or hooks."""
+        tensors, tensor_type, frozen = self.tensors, self._tensor_type, self.frozen
+        for d in dicts:
+            if not d:
+                self.empties.append(d)
+            elif type(d) is set:
+                frozen.append(_Frozen(d, set(d), []))
+            else:
+                values = list(d.values())
+                for v in values:
+                    if isinstance(v, tensor_type):
+                        tensors[id(v)] = v
+                frozen.append(_Frozen(d, values, []))
 
     def _visit(self, value: Any, depth: int) -> _Frozen | None:
         """Record tensors inside ``value``; freeze it if it is a mutable container."""
@@ -114,8 +149,7 @@ class Snapshot:
             return None
         items: Any
         if isinstance(value, dict):
-            items = list(value.items())
-            members: Any = value.values()
+            items = members = list(value.values())
         elif isinstance(value, set):
             items = members = set(value)
         else:
@@ -166,9 +200,13 @@ class Snapshot:
                     current[key] = value
         for frozen in self.frozen:
             frozen.restore()
-        for empty in self.empties:
-            if empty:
+        if any(self.empties):  # a cache filled... (checked in C)
+            for empty in self.empties:
                 empty.clear()
+        if any(map(any, self.hook_groups)):  # a hook registered during the capture
+            for group in self.hook_groups:
+                for hooks in group:
+                    hooks.clear()
         if self.saved:
             with torch.no_grad():
                 for t, copy in self.saved.values():

@@ -187,3 +187,29 @@ def test_real_models_are_unchanged(plugins, name, scenario):
     with torch.no_grad():  # and it still runs for real (torchvision's anchors were left on meta)
         model(**inputs) if isinstance(inputs, dict) else model(*(
             inputs if isinstance(inputs, tuple) else (inputs,)))  # fmt: skip
+
+
+class SwapsHooks(nn.Module):
+    """Forward drops the hooks the user registered and adds its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        self.fc._forward_hooks.clear()
+        self.fc.register_forward_pre_hook(lambda m, i: None)
+        return self.fc(x)
+
+
+@pytest.mark.parametrize("capture", PATHS)
+def test_the_users_hooks_come_back(plugins, capture):
+    model = SwapsHooks()
+    calls: list[int] = []
+    model.fc.register_forward_hook(lambda m, i, o: calls.append(1))
+    before = fingerprint(model)
+    analyzer.analyze(model, (2, 4), plugins=plugins, frontend_options={"capture": capture})
+    assert_unchanged(before, model)
+    calls.clear()
+    model.fc(torch.randn(2, 4))
+    assert calls == [1] and not model.fc._forward_pre_hooks
