@@ -68,8 +68,9 @@ class NodeCheck:
         self.fail(f"attribute {name!r} must be {want}, got {value!r}")
 
     def int_(self, name: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+        """An integer attribute; absent -> ``default`` (present, it must be an integer, not null)."""
         v = self.attrs.get(name, _MISSING)
-        if v is _MISSING or (v is None and default is None):
+        if v is _MISSING:
             if default is _MISSING:
                 self.fail(f"attribute {name!r} is missing")
             return default
@@ -118,7 +119,7 @@ class NodeCheck:
 
     def axis(self, name: str, rank: int, default: Any = _MISSING) -> Any:
         """An axis in ``[-rank, rank)``, returned non-negative (``default`` when absent)."""
-        if self.attrs.get(name) is None and default is not _MISSING:
+        if name not in self.attrs and default is not _MISSING:
             return default
         v = self.int_(name)
         if not -rank <= v < max(rank, 1):
@@ -356,7 +357,10 @@ def gelu(c: NodeCheck) -> None:
 
 def softmax(c: NodeCheck) -> None:
     same_shape(c)
-    c.axes("axis", len(c.ins(0)))
+    if c.node.op == "log_softmax" or c.attrs.get("axis", 0) is None:
+        c.axis("axis", len(c.ins(0)), -1)  # its formula indexes the shape with it
+    else:
+        c.axes("axis", len(c.ins(0)))
 
 
 def _channels(c: NodeCheck) -> int | None:
