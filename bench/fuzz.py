@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     import pytest
 
-    files = [str(SUITE / "test_ir_properties.py")]
+    files = [str(SUITE / "test_ir_properties.py"), str(SUITE / "test_hardware_properties.py")]
     if args.frameworks:
         files.append(str(SUITE / "test_cross_framework_properties.py"))
     pytest_args = [*files, "-q", "-p", "no:cacheprovider", "--hypothesis-show-statistics",
