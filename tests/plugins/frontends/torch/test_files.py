@@ -109,6 +109,14 @@ def test_torch_is_imported_only_when_needed():
         fe = load_plugins().frontends["torch"]
         assert not fe.accepts(object()) and fe.file_suffixes[0] == ".pt2"
         assert "torch" not in sys.modules, "torch imported"
+        import pathlib, tempfile
+        pickle_file = pathlib.Path(tempfile.mkdtemp()) / "model.pkl"
+        pickle_file.write_bytes(b"x")
+        try:
+            fe.load_file(pickle_file)
+        except Exception as e:
+            assert "never loaded" in str(e), e
+        assert "torch" not in sys.modules, "torch imported to refuse a pickle"
     """)
     result = _run("-c", code)
     assert result.returncode == 0, result.stderr
