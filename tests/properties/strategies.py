@@ -333,7 +333,20 @@ def _unused(b: GraphBuilder, name: str, shape: tuple[int, ...], trainable: bool)
     b.param(name, shape, trainable=trainable)
 
 
-EXTRA_CALLS = {"tied_linear": _tied_linear, "repeat": _repeat, "unused": _unused}
+def _enter(b: GraphBuilder, scope: str) -> None:
+    """Open ``b.scope(scope)``: the unnamed ops until ``_exit`` share it (one layer)."""
+    manager = b.scope(scope)
+    manager.__enter__()
+    b.__dict__.setdefault("_open_scopes", []).append(manager)
+
+
+def _exit(b: GraphBuilder) -> None:
+    b.__dict__["_open_scopes"].pop().__exit__(None, None, None)
+
+
+EXTRA_CALLS = {
+    "tied_linear": _tied_linear, "repeat": _repeat, "unused": _unused, "enter": _enter, "exit": _exit,
+}  # fmt: skip
 
 
 def _apply(b: GraphBuilder, method: str, args: tuple, kwargs: dict) -> Any:
@@ -373,6 +386,7 @@ class _Recorder:
         self.vectors: list[str] = []  # rank-2 activations
         self.linears: list[tuple[str, str | None]] = []  # (weight, bias) of linear layers
         self.contractions: list[str] = []
+        self.scopes: list[str] = []  # scopes of fused layers, to reopen later (layer "s#1")
         self.n = 0
 
     def name(self, base: str) -> str:
@@ -486,6 +500,28 @@ def _image_step(draw, r: _Recorder) -> None:
 
 
 @st.composite
+def _fused_step(draw, r: _Recorder) -> None:
+    """Two or three unnamed ops under one scope: one layer of several nodes whose
+    intermediate tensors are fused (sometimes a scope seen before: a ``#k`` layer)."""
+    pools = [p for p in (r.images, r.tokens, r.vectors) if p]
+    x = draw(st.sampled_from(draw(st.sampled_from(pools))))
+    reuse = bool(r.scopes) and draw(st.integers(0, 3)) == 0
+    scope = draw(st.sampled_from(r.scopes)) if reuse else r.name("fused")
+    r.scopes.append(scope)
+    r.call("enter", scope)
+    y = x
+    for _ in range(draw(st.integers(2, 3))):
+        kind = draw(st.sampled_from(("act", "add", "mul", "softmax")))
+        if kind == "act":
+            y = r.call("activation", draw(st.sampled_from(BUILDER_ACTIVATIONS)), y)
+        elif kind == "softmax":
+            y = r.call("softmax", y)
+        else:
+            y = r.call(kind, y, x)
+    r.call("exit")
+
+
+@st.composite
 def _token_step(draw, r: _Recorder) -> None:
     x = draw(st.sampled_from(r.tokens))
     _, seq, d = r.shape(x)
@@ -559,8 +595,8 @@ def ir_recipes(draw, max_steps: int = 12) -> Recipe:
         r.input("t", (draw(st.integers(1, 6)), draw(st.integers(1, 8))))
     steps = {"images": _image_step, "tokens": _token_step, "vectors": _vector_step}
     for _ in range(draw(st.integers(1, max_steps))):
-        kind = draw(st.sampled_from([k for k in steps if getattr(r, k)]))
-        draw(steps[kind](r))
+        kind = draw(st.sampled_from([k for k in steps if getattr(r, k)] + ["fused"]))
+        draw(_fused_step(r) if kind == "fused" else steps[kind](r))
     for node in (
         draw(st.lists(st.sampled_from(r.contractions), max_size=2, unique=True))
         if r.contractions
