@@ -30,9 +30,9 @@ def deserialize(contents: Pt2Contents) -> Any:
         _check_resolved(target)
     program = _dict_to_dataclass(schema.ExportedProgram, contents.program)
     weights = {
-        fqn: _meta_tensor(m, param=m.get("is_param", False)) for fqn, m in contents.weights.items()
+        fqn: _stand_in(m, param=m.get("is_param", False)) for fqn, m in contents.weights.items()
     }
-    constants = {fqn: _meta_tensor(m, param=False) for fqn, m in contents.constants.items()}
+    constants = {fqn: _stand_in(m, param=False) for fqn, m in contents.constants.items()}
     return ExportedProgramDeserializer().deserialize(program, weights, constants, None)
 
 
@@ -62,7 +62,7 @@ def _check_resolved(target: str) -> None:
         raise UnsafeProgram(f"op target {target!r} is not an operator")
 
 
-def _meta_tensor(meta: dict[str, Any], *, param: bool) -> torch.Tensor:
+def _stand_in(meta: dict[str, Any], *, param: bool) -> torch.Tensor:
     tm = meta.get("tensor_meta") or {}
     dtype = _dtype(tm.get("dtype"))
     sizes, strides = _ints(tm.get("sizes")), _ints(tm.get("strides"))
