@@ -71,24 +71,38 @@ def fmt_bytes(n: float) -> str:
 
 
 class MemoryLimit:
-    """A limit in bytes (None: unlimited) and how it was set, for the messages."""
+    """A limit in bytes (None: unlimited) and how it was set, for the messages.
+
+    The value is checked at once (a bad one is a UsageError before any work);
+    a share of the available memory is read when the limit is first needed,
+    so a capture that never runs real tensors does not read it.
+    """
 
     def __init__(self, value: Any = None):
-        self.limit, self.origin = self._parse(value)
+        self._limit, self._share, self.origin = self._parse(value)
+
+    @property
+    def limit(self) -> int | None:
+        if self._share is not None:
+            free = available_memory()
+            self._limit = None if free is None else int(free * self._share)
+            self._share = None
+        return self._limit
 
     @staticmethod
-    def _parse(value: Any) -> tuple[int | None, str]:
+    def _parse(value: Any) -> tuple[int | None, float | None, str]:
+        """(bytes, share of the available memory, origin): one of the first two, or neither."""
         if value is None:
-            return _share(DEFAULT_SHARE, "default: half of the memory available")
+            return None, DEFAULT_SHARE, "default: half of the memory available"
         if isinstance(value, bool):
             raise UsageError(f"max_memory: expected a size such as 8GB or 50%, got {value!r}")
         if isinstance(value, int | float):
             if value <= 0:
                 raise UsageError(f"max_memory must be positive, got {value!r}")
-            return int(value), "max_memory"
+            return int(value), None, "max_memory"
         text = str(value).strip()
         if text.lower() in ("none", "unlimited", "off"):
-            return None, "max_memory"
+            return None, None, "max_memory"
         m = _SIZE.match(text)
         if m is None or (m.group(2) != "%" and m.group(2).lower() not in _UNITS):
             raise UsageError(
@@ -99,24 +113,25 @@ class MemoryLimit:
         if number <= 0:
             raise UsageError(f"max_memory must be positive, got {text!r}")
         if unit == "%":
-            return _share(number / 100, f"max_memory {text} of the memory available")
-        return int(number * _UNITS[unit.lower()]), "max_memory"
+            return None, number / 100, f"max_memory {text} of the memory available"
+        return int(number * _UNITS[unit.lower()]), None, "max_memory"
 
     def describe(self) -> str:
         return f"{fmt_bytes(self.limit or 0)} ({self.origin})"
 
     def refuse(self, name: str, need: str, why: str, export_tried: bool = True) -> AnalysisError:
-        export = "" if export_tried else "; --capture export allocates nothing where the model's branches depend on shapes only"
+        export = (
+            ""
+            if export_tried
+            else (
+                "; --capture export allocates nothing where the model's branches depend on shapes only"
+            )
+        )
         return AnalysisError(
             f"{name}: {why}, and a real trace would allocate {need}, above the memory limit of "
             f"{self.describe()}: use a smaller input or a batch of 1 (the real trace follows the "
             f"branches of the example inputs), or raise --max-memory (option max_memory){export}"
         )
-
-
-def _share(share: float, origin: str) -> tuple[int | None, str]:
-    free = available_memory()
-    return (None, origin) if free is None else (int(free * share), origin)
 
 
 def tensor_bytes(shape: Any, dtype_bytes: int) -> int:
