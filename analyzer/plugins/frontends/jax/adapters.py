@@ -129,8 +129,7 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     def context() -> AbstractContextManager[Any]:
         stack = contextlib.ExitStack()
         stack.enter_context(linen_scopes(tracker))
-        if made:
-            stack.enter_context(unchecked_params())
+        stack.enter_context(quick_param_check(made))
         return stack
 
     return Capture(traced, abstract_tree(variables), shared_names(variables, names), trainable, label,
@@ -138,23 +137,31 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
 
 
 @contextlib.contextmanager
-def unchecked_params() -> Iterator[None]:
+def quick_param_check(made: bool) -> Iterator[None]:
     """Flax's ``apply`` re-traces every parameter's initializer (``jax.eval_shape``) to check
-    the given variables' shapes: over half of tracing a linen model. Variables made by
-    ``jax.eval_shape(model.init)`` have those shapes by construction, so for them the
-    check is skipped (``Scope.param`` returns the existing variable, as it does after
-    the check). User-given variables are still checked."""
+    the given variables' shapes: over half of tracing a linen model. Here a variable passes
+    at once when the frontend made it (``jax.eval_shape(model.init)``: right by
+    construction) or when it is one array of the shape the module asks its initializer
+    for (``self.param(name, init, shape, ...)``, as every Flax layer calls it). Anything
+    else, a mismatch included, goes through Flax's own check and raises Flax's error."""
+    import jax
     from flax.core import meta
     from flax.core.scope import Scope
 
     original = Scope.param
 
     def param(self: Any, name: str, init_fn: Any, *init_args: Any, unbox: bool = True, **init_kwargs: Any) -> Any:
-        if not self.has_variable("params", name):
-            return original(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
-        self.reserve(name, "params")
-        value = self.get_variable("params", name)
-        return meta.unbox(value) if unbox else value
+        if self.has_variable("params", name):
+            value = self.get_variable("params", name)
+            if made or _has_shape(meta.unbox(value), init_args[0] if init_args else None):
+                self.reserve(name, "params")
+                return meta.unbox(value) if unbox else value
+        return original(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
+
+    def _has_shape(value: Any, shape: Any) -> bool:
+        leaves = jax.tree_util.tree_leaves(value)
+        ok = isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
+        return ok and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
 
     Scope.param = param
     try:

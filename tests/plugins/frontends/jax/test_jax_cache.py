@@ -71,7 +71,8 @@ def test_a_mutated_nnx_module_is_traced_again():
 
 
 def test_given_variables_keep_flax_shape_check():
-    """Variables the frontend makes skip Flax's per-parameter re-check; given ones do not."""
+    """Flax's per-parameter re-check is skipped for variables of the right shape only;
+    a mismatch still raises Flax's error."""
     from flax.core.scope import Scope
 
     original = Scope.param
