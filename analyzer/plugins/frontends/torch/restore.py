@@ -210,6 +210,7 @@ class Snapshot:
         if self.saved:
             with torch.no_grad():
                 for t, copy in self.saved.values():
-                    t.copy_(copy)
+                    with torch.inference_mode(t.is_inference()):  # else PyTorch refuses the write
+                        t.copy_(copy)
             self.saved.clear()
         return lost
