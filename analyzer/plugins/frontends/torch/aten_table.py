@@ -241,7 +241,7 @@ TABLE: dict[str, h.Handler] = {
     ),  # fmt: skip
     "embedding": h.embedding,
     **{k: h.simple(v) for k, v in _MOVEMENT.items()},
-    "_grouped_mm": h.grouped_mm,
+    **dict.fromkeys(("_grouped_mm", "transformers::grouped_mm_fallback"), h.grouped_mm),
     **dict.fromkeys(("grid_sampler", "grid_sampler_2d", "grid_sampler_3d"), h.grid_sample),
     # sizes set by values
     "where": ds.where,

@@ -235,11 +235,14 @@ def addmm(rec: Recorder, c: Call) -> None:
 
 
 def grouped_mm(rec: Recorder, c: Call) -> None:
-    """``torch._grouped_mm`` (transformers' MoE experts): one ``grouped_matmul``; the stacked
-    expert weights are the parameter itself (a transposed view of it names it)."""
-    a, offs = c["self"], c.get("offs")
+    """``torch._grouped_mm`` (transformers' MoE experts) and transformers' own
+    ``grouped_mm_fallback`` (what it runs under torch.export for float32): one
+    ``grouped_matmul``; the stacked expert weights are the parameter itself (a transposed view
+    of it names it)."""
+    a, b = list(c.tensors())[:2]
+    offs = c.get("offs")
     groups = offs.shape[0] if offs is not None else a.shape[0]  # the experts
-    ins = [a, rec.weight(c["mat2"], "weight"), offs]
+    ins = [a, rec.weight(b, "weight"), offs]
     rec.emit("grouped_matmul", ins, c.outs, {"groups": groups}, c.source, c.op)
 
 

@@ -90,3 +90,19 @@ def test_real_model_is_exact(plugins, name: str) -> None:
     )
     assert totals["macs"] == reference > 0
     assert report.unsupported == []
+
+
+@pytest.mark.parametrize("name", ["mixtral_grouped_mm", "qwen3_moe"])
+def test_moe_experts_on_the_export_path(plugins, name: str) -> None:
+    """Under torch.export transformers runs float32 experts through its own custom op
+    (``transformers::grouped_mm_fallback``): the same grouped matmul, the same routed MACs."""
+    model, inputs = CATALOG[name]()
+    inputs = {**inputs, "use_cache": False}  # a DynamicCache output is not exportable
+    reference = flop_counter_macs(model, inputs) + grouped_experts_macs(model, inputs)
+    options = {"capture": "export"}
+    report = analyzer.analyze(model, inputs, plugins=plugins, frontend_options=options)
+    assert report.model["capture"] == "torch.export"
+    assert report.totals["macs"] == reference
+    assert report.unsupported == []
+    sources = {n.source_op for n in report.graph.nodes() if n.op == "grouped_matmul"}
+    assert sources == {"transformers.grouped_mm_fallback.default"}
