@@ -29,6 +29,7 @@ from tests.properties.strategies import (
     Pool,
     Residual,
     feature_shape,
+    same_pads,
 )
 
 EPS = 1e-5
@@ -55,10 +56,14 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x + self.body(x)
 
-    def make(block: Any, c: int, f: int) -> nn.Module:
+    def make(block: Any, c: int, hw: tuple[int, int], f: int) -> nn.Module:
         if isinstance(block, Conv):
-            return nn.Conv2d(c, block.out_channels, block.kernel, block.stride, block.padding,
+            conv = nn.Conv2d(c, block.out_channels, block.kernel, block.stride, block.padding,
                              block.dilation, block.groups, block.bias)  # fmt: skip
+            if not block.tf_same:
+                return conv
+            (top, bottom), (left, right) = same_pads(hw, block)
+            return nn.Sequential(nn.ZeroPad2d((left, right, top, bottom)), conv)
         if isinstance(block, Depthwise):
             return nn.Conv2d(
                 c, c, block.kernel, block.stride, block.padding, groups=c, bias=block.bias
@@ -79,13 +84,13 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         if isinstance(block, LayerNorm):
             return nn.LayerNorm(f, eps=EPS)
         assert isinstance(block, Residual)
-        body = [(f"l{j}", make(b, c, f)) for j, b in enumerate(block.body)]
+        body = [(f"l{j}", make(b, c, hw, f)) for j, b in enumerate(block.body)]
         return Residual_(nn.Sequential(OrderedDict(body)))
 
     modules, c, f = [], arch.channels, 0
     hw = arch.size
     for i, block in enumerate(arch.features):
-        modules.append((f"b{i}", make(block, c, f)))
+        modules.append((f"b{i}", make(block, c, hw, f)))
         c, hw = feature_shape(block, c, hw)
     if arch.head == "gap":
         modules.append(("gap", nn.AdaptiveAvgPool2d(1)))
@@ -93,7 +98,7 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
     modules.append(("flatten", nn.Flatten()))
     f = c * hw[0] * hw[1]
     for i, block in enumerate(arch.classifier):
-        modules.append((f"fc{i}", make(block, c, f)))
+        modules.append((f"fc{i}", make(block, c, hw, f)))
         f = block.out_features if isinstance(block, Linear) else f
     with torch.device("meta"):
         model = nn.Sequential(OrderedDict(modules)).eval()
@@ -122,7 +127,8 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
             if isinstance(block, Depthwise):
                 return layers.DepthwiseConv2D(block.kernel, block.stride, "valid", use_bias=block.bias,
                                               name=name)(x)  # fmt: skip
-            return layers.Conv2D(block.out_channels, block.kernel, block.stride, "valid",
+            padding = "same" if block.tf_same else "valid"
+            return layers.Conv2D(block.out_channels, block.kernel, block.stride, padding,
                                  dilation_rate=block.dilation, groups=block.groups,
                                  use_bias=block.bias, name=name)(x)  # fmt: skip
         if isinstance(block, BatchNorm):
@@ -213,7 +219,7 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
                     block.dilation,
                     block.kernel,
                 )
-                padding = tuple((p, p) for p in block.padding)
+                padding = "SAME" if block.tf_same else tuple((p, p) for p in block.padding)
             else:
                 out, groups, dilation, kernel = c, c, 1, (block.kernel, block.kernel)
                 padding = ((block.padding, block.padding),) * 2

@@ -69,6 +69,7 @@ class Conv:
     groups: int
     bias: bool
     dilation: int = 1  # > 1 only with stride 1 (Keras refuses both)
+    tf_same: bool = False  # padding "same" by TensorFlow's rule (low side gets the smaller half)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,15 @@ def conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def same_pads(hw: tuple[int, int], conv: Conv) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(low, high) padding per dim of ``padding="same"``: output ceil(size / stride)."""
+    pads = []
+    for n, k, s in zip(hw, conv.kernel, conv.stride, strict=True):
+        total = max((-(-n // s) - 1) * s + conv.dilation * (k - 1) + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads[0], pads[1]
+
+
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
@@ -166,7 +176,10 @@ def _conv(draw, c: int, hw: Size, same: bool) -> Conv:
         if stride == (1, 1) and max(kernel) > 1 and fits:
             dilation = draw(st.integers(1, 2))
     groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
-    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()), dilation)  # type: ignore[arg-type]
+    tf_same = not same and draw(st.integers(0, 2)) == 0
+    if tf_same:
+        padding = (0, 0)
+    return Conv(out, kernel, stride, padding, groups, draw(st.booleans()), dilation, tf_same)  # type: ignore[arg-type]
 
 
 @st.composite
@@ -209,6 +222,8 @@ def _feature_block(draw, c: int, hw: Size, same: bool, depth: int) -> Any:
 def feature_shape(block: Any, c: int, hw: Size) -> tuple[int, Size]:
     """Channels and (height, width) after ``block``."""
     h, w = hw
+    if isinstance(block, Conv) and block.tf_same:
+        return block.out_channels, (-(-h // block.stride[0]), -(-w // block.stride[1]))
     if isinstance(block, Conv):
         k, s, p, d = block.kernel, block.stride, block.padding, block.dilation
         return block.out_channels, (
@@ -279,7 +294,8 @@ def build_arch_ir(arch: Arch, batch: int | None = None) -> Graph:
 
 def _ir_block(b: GraphBuilder, block: Any, x: str, name: str) -> str:
     if isinstance(block, Conv):
-        return b.conv(x, block.out_channels, block.kernel, block.stride, block.padding,
+        padding = "same" if block.tf_same else block.padding
+        return b.conv(x, block.out_channels, block.kernel, block.stride, padding,
                       block.dilation, block.groups, block.bias, name=name)  # fmt: skip
     if isinstance(block, Depthwise):
         c = b.shape(x)[1]

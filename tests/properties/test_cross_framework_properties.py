@@ -49,8 +49,11 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
     def block(b, c: int, hw: tuple[int, int], f: int) -> None:
         nonlocal macs, params, frozen
         if isinstance(b, Conv):
-            out_h = conv_out(hw[0], b.kernel[0], b.stride[0], b.padding[0], b.dilation)
-            out_w = conv_out(hw[1], b.kernel[1], b.stride[1], b.padding[1], b.dilation)
+            if b.tf_same:  # ceil(size / stride)
+                out_h, out_w = -(-hw[0] // b.stride[0]), -(-hw[1] // b.stride[1])
+            else:
+                out_h = conv_out(hw[0], b.kernel[0], b.stride[0], b.padding[0], b.dilation)
+                out_w = conv_out(hw[1], b.kernel[1], b.stride[1], b.padding[1], b.dilation)
             per_out = c // b.groups * b.kernel[0] * b.kernel[1]  # c_i/g * k_h * k_w
             macs += n * out_h * out_w * b.out_channels * per_out
             params += b.out_channels * per_out + (b.out_channels if b.bias else 0)
