@@ -76,7 +76,9 @@ class JaxFrontend(Frontend):
         # softmax as a named custom_jvp call (same numerics) so it maps to one op; linen
         # variables are made under the same setting, so the trace reuses what init traced
         with jax.softmax_custom_jvp(True):
-            key = cache.key(kind, model, args, params, kwargs) if options.get("cache", True) else None
+            key = (
+                cache.key(kind, model, args, params, kwargs) if options.get("cache", True) else None
+            )
             hit = cache.get(key, model)
             if hit is None:
                 capture = _capture(kind, model, args, params, kwargs)
@@ -87,7 +89,9 @@ class JaxFrontend(Frontend):
             return convert(closed, capture, input_names, name)
 
 
-def _capture(kind: str, model: Any, args: tuple[Any, ...], params: Any, kwargs: dict[str, Any]) -> Any:
+def _capture(
+    kind: str, model: Any, args: tuple[Any, ...], params: Any, kwargs: dict[str, Any]
+) -> Any:
     from . import adapters
 
     if kind == "linen":

@@ -62,7 +62,13 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
             return fn(*args, **kwargs)
 
         return Capture(
-            traced, (), [], [], "jax.make_jaxpr", lambda: linen_scopes(tracker), tracker.kinds,
+            traced,
+            (),
+            [],
+            [],
+            "jax.make_jaxpr",
+            lambda: linen_scopes(tracker),
+            tracker.kinds,
             tracker.outer,
         )
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
@@ -126,6 +132,7 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     full = leaf_names(variables)
     names = [n.removeprefix("params.") for n in full]
     trainable = [n.startswith("params.") for n in full]
+
     def context() -> AbstractContextManager[Any]:
         stack = contextlib.ExitStack()
         stack.enter_context(linen_scopes(tracker))
@@ -144,13 +151,14 @@ def quick_param_check(made: bool) -> Iterator[None]:
     construction) or when it is one array of the shape the module asks its initializer
     for (``self.param(name, init, shape, ...)``, as every Flax layer calls it). Anything
     else, a mismatch included, goes through Flax's own check and raises Flax's error."""
-    import jax
     from flax.core import meta
     from flax.core.scope import Scope
 
     original = Scope.param
 
-    def param(self: Any, name: str, init_fn: Any, *init_args: Any, unbox: bool = True, **init_kwargs: Any) -> Any:
+    def param(
+        self: Any, name: str, init_fn: Any, *init_args: Any, unbox: bool = True, **init_kwargs: Any
+    ) -> Any:
         if self.has_variable("params", name):
             value = self.get_variable("params", name)
             if made or _has_shape(meta.unbox(value), init_args[0] if init_args else None):
@@ -158,16 +166,20 @@ def quick_param_check(made: bool) -> Iterator[None]:
                 return meta.unbox(value) if unbox else value
         return original(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
-    def _has_shape(value: Any, shape: Any) -> bool:
-        leaves = jax.tree_util.tree_leaves(value)
-        ok = isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
-        return ok and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
-
     Scope.param = param
     try:
         yield
     finally:
         Scope.param = original
+
+
+def _has_shape(value: Any, shape: Any) -> bool:
+    """Is ``value`` one array of shape ``shape`` (a tuple of ints)?"""
+    import jax
+
+    leaves = jax.tree_util.tree_leaves(value)
+    ok = isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
+    return ok and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
 
 
 @functools.cache
@@ -187,7 +199,7 @@ def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
     def children(module: Any, path: str) -> Iterator[tuple[str, Any]]:
         for p, m in fnnx.iter_graph(module):
             if isinstance(m, fnnx.Module) and p:
-                yield join_path((path, *p)), m
+                yield (join_path((path, *p)) if path else join_path(p)), m
 
     calls = ModuleCalls(fnnx.Module, fnnx.graphdef, children)
     classes = {type(m) for _, m in fnnx.iter_graph(model) if isinstance(m, fnnx.Module)}
@@ -214,7 +226,8 @@ def equinox(model: Any, kwargs: dict[str, Any]) -> Capture:
 
     params, static = eqx.partition(model, is_array)
     calls = ModuleCalls(
-        eqx.Module, jax.tree_util.tree_structure,
+        eqx.Module,
+        jax.tree_util.tree_structure,
         lambda m, path: eqx_modules(m, tuple(path.split(".")) if path else ()),
     )
     classes = {type(m) for _, m in eqx_modules(model)}

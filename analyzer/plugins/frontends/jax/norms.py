@@ -82,7 +82,9 @@ def _collapse(
     shape = s.shape(x)
     if s.shape(out) != shape:
         return None
-    params = list(dict.fromkeys(src[t] for n in nodes for t in n.inputs if t in src and t not in produced))
+    params = list(
+        dict.fromkeys(src[t] for n in nodes for t in n.inputs if t in src and t not in produced)
+    )
     attrs: dict[str, Any] = {}
     axes = next((n.attrs["axes"] for n in nodes if n.op in _REDUCTIONS), ())
     if op == "batch_norm":

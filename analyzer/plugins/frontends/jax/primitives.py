@@ -180,7 +180,10 @@ def broadcast_rule(e: EqnView) -> Mapped:
 def pad_rule(e: EqnView) -> Mapped:
     """lax.pad: (lo, hi, interior) per dim; the padding value is the second operand."""
     config = e.params["padding_config"]
-    attrs: dict[str, Any] = {"pads": tuple((int(lo), int(hi)) for lo, hi, _ in config), "mode": "constant"}
+    attrs: dict[str, Any] = {
+        "pads": tuple((int(lo), int(hi)) for lo, hi, _ in config),
+        "mode": "constant",
+    }
     if any(interior for *_, interior in config):
         attrs["interior"] = tuple(int(interior) for *_, interior in config)
     value = e.literals[1] if len(e.literals) > 1 else None

@@ -149,7 +149,10 @@ class Walker:
         names = self.emit(op, self.operands(op, prim, ins), outs, attrs, scope, prim, repeat)
         if op == "unknown":  # one primitive: its arithmetic is missing, its tensors are there
             reason = attrs.get("reason") or "no mapping for this JAX primitive"
-            self.s.nodes[-1].meta["uncounted"] = {"reason": f"{prim}: {reason}", "hides": ["compute"]}
+            self.s.nodes[-1].meta["uncounted"] = {
+                "reason": f"{prim}: {reason}",
+                "hides": ["compute"],
+            }
         return names
 
     def view(self, eqn: Any, ins: list[str], outs: list[tuple[Shape, str]]) -> EqnView:

@@ -39,7 +39,9 @@ def test_transformer_maps_onto_layer_ops():
     model, ids = TinyLM(), S((B, T), jnp.int32)
     report = analyze(model, ids)
     variables = jax.eval_shape(model.init, jax.random.key(0), ids)
-    assert report.totals["params"] == sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(variables))
+    assert report.totals["params"] == sum(
+        math.prod(x.shape) for x in jax.tree_util.tree_leaves(variables)
+    )
     ops = {row.name: row.op for row in report.layers}
     assert ops["Embed_0"] == "embedding"  # jnp.take's index wrap-around is part of the lookup
     attn = "Block_0.MultiHeadDotProductAttention_0"
@@ -71,7 +73,9 @@ def test_flax_lstm_is_a_scan_over_time():
     report = analyze(LSTM(), S((2, 10, 8), jnp.float32))
     gates = 4 * (8 * 16 + 16 * 16)
     assert report.totals["macs"] == 10 * 2 * gates
-    assert report.totals["params"] == gates + 4 * 16  # kernels + one bias per gate (Flax: on the h side)
+    assert (
+        report.totals["params"] == gates + 4 * 16
+    )  # kernels + one bias per gate (Flax: on the h side)
     linears = [n for n in report.graph.nodes() if n.op == "linear"]
     assert len(linears) == 8 and {n.repeat for n in linears} == {10}
     assert not [r.name for r in report.layers if "@" in r.name]  # one call of each gate per step

@@ -171,7 +171,6 @@ def test_attention_modules_are_one_layer():
     eqx_attn = eqx.nn.MultiheadAttention(heads, d, key=jax.random.key(0))
     equinox = analyze(Eqx(eqx_attn), S((t, d), F32))
 
-
     class Nnx(nnx.Module):
         def __init__(self):
             self.attn = nnx.MultiHeadAttention(heads, d, decode=False, rngs=nnx.Rngs(0))
