@@ -393,12 +393,15 @@ def _value_patches(tracer: Callable[[], Tracer | None]) -> list[tuple[type, str,
     """``Variable.value`` (the base class's and each backend override) notes each eager read."""
     from keras.src.backend import Variable as BackendVariable
     from keras.src.backend.common.variables import Variable
+    from keras.src.ops import zeros
 
     def make(prop: property) -> property:
         def value(self):
             t = tracer()
             if t is not None:
                 t.read(self)
+                if _uninitialized(self):  # built in StatelessScope(initialize_variables=False)
+                    return self._maybe_autocast(zeros(self.shape, dtype=self.dtype))
             return prop.fget(self)
 
         return property(value, prop.fset, prop.fdel, prop.__doc__)
@@ -407,6 +410,16 @@ def _value_patches(tracer: Callable[[], Tracer | None]) -> list[tuple[type, str,
         c for c in BackendVariable.__mro__ if issubclass(c, Variable) and "value" in c.__dict__
     ]
     return [(c, "value", make(c.__dict__["value"])) for c in classes]
+
+
+def _uninitialized(v: Any) -> bool:
+    """No value yet: Keras would run the initializer (random, slow under JAX) on every read;
+    the analysis reads no values, so zeros of the shape stand in."""
+    from keras.src.backend.common.stateless_scope import get_stateless_scope, in_stateless_scope
+
+    if in_stateless_scope() and get_stateless_scope().get_current_value(v) is not None:
+        return False
+    return getattr(v, "_value", None) is None
 
 
 def trace(

@@ -158,3 +158,31 @@ def test_opaque_at_the_smallest_failing_layer():
     assert r.totals["macs"] == 5 * 5 + 3 * 2  # the parent and the head still counted
     assert not r.complete
     assert any("'block.np'" in w for w in r.warnings)
+
+
+class CountingInit(keras.initializers.Initializer):
+    calls = 0
+
+    def __call__(self, shape, dtype=None):
+        CountingInit.calls += 1
+        return ops.zeros(shape, dtype=dtype)
+
+
+class Table(layers.Layer):
+    def build(self, input_shape):
+        self.table = self.add_weight(shape=(32, input_shape[-1]), initializer=CountingInit())
+
+    def call(self, x):
+        return ops.convert_to_tensor(self.table)[: ops.shape(x)[1]]
+
+
+def test_uninitialized_variables_are_read_as_zeros_not_initialized():
+    """Built in StatelessScope(initialize_variables=False), as the docs suggest for big models:
+    an eager read would run the initializer (slow random init under JAX) on every capture."""
+    with keras.StatelessScope(initialize_variables=False):
+        inp = keras.Input((6, 8), name="x")
+        model = keras.Model(inp, inp + Table(name="table")(inp))
+    CountingInit.calls = 0
+    r = analyze(model)
+    assert CountingInit.calls == 0
+    assert r.complete and r.graph.node("table").inputs == ("table.variable",)
