@@ -35,7 +35,6 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
-from torch.utils._pytree import tree_leaves
 
 from analyzer.core.errors import AnalysisError, AnalyzerError, UsageError
 from analyzer.core.graph import Graph
@@ -113,7 +112,7 @@ def convert(
     if not is_module:
         return _Attempts(model, inputs, capture, limit, None, train_mode).run()
     snapshot = Snapshot(model)
-    snapshot.add_tensors(t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor))
+    snapshot.add_inputs(inputs)
     attempts: _Attempts | None = None
     try:
         attempts = _Attempts(model, inputs, capture, limit, snapshot, train_mode)

@@ -10,20 +10,24 @@ capture path and whether it succeeds, ``Snapshot.restore`` puts back:
   forward are removed): parameters, buffers and submodules (their dicts),
   plain attributes, ``training``, every hook dict;
 - the contents of mutable containers found there (lists, dicts, sets, also
-  nested in tuples), in place, so references the user holds stay valid;
+  nested in tuples) and the ``__dict__`` of plain objects found there (a
+  cache object), in place, so references the user holds stay valid; the
+  same for the example inputs (a ``DynamicCache`` passed in);
 - the values of tensors written in place during a real trace: the trace
-  copies a tensor of the snapshot before the first op that writes it
-  (``save``), and ``restore`` copies it back.
+  copies a tensor of the snapshot (or an example tensor) before the first
+  op that writes it (``save``), and ``restore`` copies it back.
 
-Only modules reachable from the model and containers reachable from their
-``__dict__`` are covered; state kept elsewhere (globals, arbitrary objects
-that mutate themselves) is not.
+Containers and objects are followed 5 levels deep from a module's
+``__dict__``; state kept elsewhere (globals, C objects, modules that are not
+in the model's tree) is not covered.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 from operator import is_, itemgetter
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
 _MAX_DEPTH = 4  # containers nested deeper than this are restored by identity only
@@ -79,6 +83,9 @@ class Snapshot:
         import torch
 
         self._tensor_type = torch.Tensor
+        # objects whose __dict__ is not state a forward changes (or is restored on its own)
+        self._opaque = (torch.nn.Module, type, FunctionType, MethodType, BuiltinFunctionType,
+                        ModuleType, partial)  # fmt: skip
         self.modules: list[tuple[Any, dict[str, Any]]] = []
         self.frozen: list[_Frozen] = []
         self.tensors: dict[int, Any] = {}  # id -> every tensor the modules hold
@@ -133,12 +140,22 @@ class Snapshot:
                 frozen.append(_Frozen(d, values, []))
 
     def _visit(self, value: Any, depth: int) -> _Frozen | None:
-        """Record tensors inside ``value``; freeze it if it is a mutable container."""
+        """Record tensors inside ``value``; freeze it if it is a mutable container (or a plain
+        object's ``__dict__``: a cache object such as transformers' ``DynamicCache``)."""
         if isinstance(value, self._tensor_type):
             self.tensors[id(value)] = value
             return None
-        if not isinstance(value, dict | list | tuple | set) or depth > _MAX_DEPTH:
+        if depth > _MAX_DEPTH:
             return None
+        if not isinstance(value, dict | list | tuple | set):
+            if isinstance(value, self._opaque):
+                return None
+            try:
+                value = object.__getattribute__(value, "__dict__")
+            except AttributeError:  # slots, C types
+                return None
+            if type(value) is not dict:
+                return None
         if id(value) in self._seen:
             return None
         self._seen.add(id(value))
@@ -167,10 +184,11 @@ class Snapshot:
             return None
         return _Frozen(value, None if is_tuple else items, children)
 
-    def add_tensors(self, tensors: Any) -> None:
-        """Also protect these tensors (the user's example inputs) from in-place writes."""
-        for t in tensors:
-            self.tensors[id(t)] = t
+    def add_inputs(self, inputs: Any) -> None:
+        """Also protect the user's example inputs: their tensors from in-place writes, the
+        containers and objects holding them (a cache passed in) from changes."""
+        if (f := self._visit(inputs, 0)) is not None:
+            self.frozen.append(f)
 
     def start_real(self) -> None:
         """A real trace starts: from now on a version bump is a write (see ``restore``)."""
@@ -208,9 +226,9 @@ class Snapshot:
                 for hooks in group:
                     hooks.clear()
         if self.saved:
-            with torch.no_grad():
-                for t, copy in self.saved.values():
-                    with torch.inference_mode(t.is_inference()):  # else PyTorch refuses the write
-                        t.copy_(copy)
+            for t, copy in self.saved.values():
+                # an inference tensor is written in inference mode (PyTorch refuses it otherwise)
+                with torch.inference_mode() if t.is_inference() else torch.no_grad():
+                    t.copy_(copy)
             self.saved.clear()
         return lost

@@ -108,9 +108,40 @@ class BranchesOnValues(nn.Module):
         return x
 
 
+class Layer:
+    """A plain object holding tensors, as transformers' cache layers do."""
+
+    def __init__(self):
+        self.keys: torch.Tensor | None = None
+        self.seen = 0
+
+
+class Cache:
+    def __init__(self, n: int):
+        self.layers = [Layer() for _ in range(n)]
+
+
+class UsesCaches(nn.Module):
+    """Fills a cache object it owns and one passed in (``past_key_values``-style)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.own = Cache(1)
+
+    def forward(self, x, cache=None):
+        y = self.fc(x)
+        for layer in [*self.own.layers, *(cache.layers if cache else [])]:
+            layer.keys = y if layer.keys is None else torch.cat([layer.keys, y])
+            layer.seen += 1
+        if cache is not None:
+            cache.layers.append(Layer())
+        return y
+
+
 MODELS = {"reassigns_list": ReassignsList, "caches_on_self": CachesOnSelf,
           "writes_in_place": WritesInPlace, "rewires_itself": RewiresItself,
-          "branches_on_values": BranchesOnValues}  # fmt: skip
+          "branches_on_values": BranchesOnValues, "uses_caches": UsesCaches}  # fmt: skip
 
 
 @pytest.mark.parametrize("capture", PATHS)
@@ -213,3 +244,16 @@ def test_the_users_hooks_come_back(plugins, capture):
     calls.clear()
     model.fc(torch.randn(2, 4))
     assert calls == [1] and not model.fc._forward_pre_hooks
+
+
+@pytest.mark.parametrize("capture", PATHS)
+def test_a_cache_passed_in_comes_back(plugins, capture):
+    model, cache = UsesCaches(), Cache(2)
+    cache.layers[0].keys = torch.ones(1, 4)
+    layers, first = list(cache.layers), cache.layers[0].keys
+    analyzer.analyze(model, {"x": torch.randn(2, 4), "cache": cache}, plugins=plugins,
+                     frontend_options={"capture": capture})  # fmt: skip
+    assert cache.layers == layers and len(cache.layers) == 2
+    assert cache.layers[0].keys is first and cache.layers[1].keys is None
+    assert [layer.seen for layer in cache.layers] == [0, 0]
+    assert model.own.layers[0].keys is None and model.own.layers[0].seen == 0
