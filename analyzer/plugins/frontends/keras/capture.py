@@ -236,6 +236,13 @@ class Tracer:
             del op._outbound_nodes[n_out:]
 
 
+def _no_jax_array(self: Any) -> Any:
+    raise AttributeError("__jax_array__")  # getattr(kt, "__jax_array__", None) is None
+
+
+_NO_JAX_ARRAY = property(_no_jax_array)
+
+
 def _sequential() -> type:
     from keras.src.models.sequential import Sequential
 
@@ -344,7 +351,7 @@ def _patches() -> list[tuple[Any, str, Callable[..., Any]]]:
         (layer_module, "Node", node),
         # a JAX array meeting a KerasTensor (``bias_from_weights + mask``) converts it through
         # ``__jax_array__``, which raises; without it JAX defers to the KerasTensor's operator
-        (KerasTensor, "__jax_array__", None),
+        (KerasTensor, "__jax_array__", _NO_JAX_ARRAY),
         (Layer, "_maybe_build", patched_maybe_build),
         (Layer, "__call__", wrap_call(layer_call, False)),
         (Operation, "__call__", wrap_call(op_call, True)),

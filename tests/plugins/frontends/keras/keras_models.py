@@ -152,12 +152,19 @@ class ProjectionWithExtras(layers.Layer):
 
 
 class UsesExtras(layers.Layer):
+    """Also adds an offset computed eagerly from a weight, the concrete tensor on the left
+    (``position_bias + mask`` in T5): under JAX that needs the KerasTensor's ``__radd__``."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.inner = ProjectionWithExtras(name="inner")
 
+    def build(self, input_shape):
+        self.offset = self.add_weight(shape=(8,), name="offset")
+
     def call(self, x):
         y, cache = self.inner(x)
+        y = ops.convert_to_tensor(self.offset) * 2.0 + y
         return ops.relu(y) if cache is None else y
 
 

@@ -91,12 +91,15 @@ def test_weights_read_eagerly_are_operands_of_the_constants_they_make():
 def test_none_inside_a_tuple_output_keeps_the_parent_traced():
     r = analyze(tuple_with_none())
     assert r.complete and not r.warnings
-    assert r.totals["params"] == 8 * 8 + 8 + 8 * 2 + 2
+    assert r.totals["params"] == 8 * 8 + 8 + 8 + 8 * 2 + 2
     assert r.totals["macs"] == 5 * 8 * 8 + 5 * 8 * 2
-    assert [(n.op, n.scope) for n in r.graph.nodes()][:2] == [
+    assert [(n.op, n.scope) for n in r.graph.nodes()][:4] == [
         ("linear", "block.inner.proj"),
+        ("constant", "block"),  # offset * 2, computed eagerly: reads block.offset
+        ("add", "block"),
         ("relu", "block"),
     ]
+    assert r.graph.node("block").inputs == ("block.offset",)
 
 
 def test_masked_dot_product_attention_counts_its_products():
