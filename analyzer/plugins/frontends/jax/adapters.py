@@ -67,7 +67,7 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
             [],
             [],
             "jax.make_jaxpr",
-            lambda: linen_scopes(tracker),
+            lambda: linen_context(tracker, made=False),
             tracker.kinds,
             tracker.outer,
         )
@@ -89,7 +89,7 @@ def function(fn: Callable[..., Any], params: Any, kwargs: dict[str, Any]) -> Cap
         trainable = [p.startswith("params.") for p in paths]
         paths = [p.removeprefix("params.") for p in paths]
     return Capture(traced, abstract_tree(dynamic), shared_names(dynamic, paths), trainable, label,
-                   lambda: linen_scopes(tracker), tracker.kinds, tracker.outer)  # fmt: skip
+                   lambda: linen_context(tracker, made=False), tracker.kinds, tracker.outer)  # fmt: skip
 
 
 def is_variables(tree: Any) -> bool:
@@ -133,14 +133,21 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     names = [n.removeprefix("params.") for n in full]
     trainable = [n.startswith("params.") for n in full]
 
-    def context() -> AbstractContextManager[Any]:
-        stack = contextlib.ExitStack()
-        stack.enter_context(linen_scopes(tracker))
-        stack.enter_context(quick_param_check(made))
-        return stack
-
     return Capture(traced, abstract_tree(variables), shared_names(variables, names), trainable, label,
-                   context, tracker.kinds, tracker.outer)  # fmt: skip
+                   lambda: linen_context(tracker, made), tracker.kinds, tracker.outer)  # fmt: skip
+
+
+@contextlib.contextmanager
+def linen_context(tracker: CallTracker, made: bool) -> Iterator[None]:
+    """While tracing: linen module calls marked, and the quick parameter check below
+    (for linen modules applied inside plain functions too, when Flax is loaded)."""
+    import sys
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(linen_scopes(tracker))
+        if "flax.core.scope" in sys.modules:
+            stack.enter_context(quick_param_check(made))
+        yield
 
 
 @contextlib.contextmanager

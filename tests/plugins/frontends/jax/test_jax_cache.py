@@ -85,4 +85,6 @@ def test_given_variables_keep_flax_shape_check():
     )
     with pytest.raises(Exception, match="Dense_1"):
         to_graph(model, x, params=wrong)
+    with pytest.raises(Exception, match="Dense_1"):  # a linen module applied inside a function
+        to_graph(lambda v, x: model.apply(v, x), x, params=wrong, framework="jax")
     assert Scope.param is original  # restored after every trace
