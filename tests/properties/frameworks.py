@@ -69,7 +69,7 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
                 c, c, block.kernel, block.stride, block.padding, groups=c, bias=block.bias
             )
         if isinstance(block, BatchNorm):
-            return nn.BatchNorm2d(c, eps=EPS)
+            return nn.BatchNorm2d(c, eps=EPS) if f == 0 else nn.BatchNorm1d(f, eps=EPS)
         if isinstance(block, GroupNorm):
             return nn.GroupNorm(block.groups, c, eps=EPS)
         if isinstance(block, Dropout):
@@ -92,8 +92,9 @@ def torch_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
     for i, block in enumerate(arch.features):
         modules.append((f"b{i}", make(block, c, hw, f)))
         c, hw = feature_shape(block, c, hw)
-    if arch.head == "gap":
-        modules.append(("gap", nn.AdaptiveAvgPool2d(1)))
+    if arch.head in ("gap", "gmp"):
+        pool = nn.AdaptiveAvgPool2d(1) if arch.head == "gap" else nn.AdaptiveMaxPool2d(1)
+        modules.append((arch.head, pool))
         hw = (1, 1)
     modules.append(("flatten", nn.Flatten()))
     f = c * hw[0] * hw[1]
@@ -160,9 +161,8 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         x = inp = keras.Input((*arch.size, arch.channels), name="x")
         for i, block in enumerate(arch.features):
             x = apply(block, x, f"b{i}")
-        x = (layers.GlobalAveragePooling2D if arch.head == "gap" else layers.Flatten)(name="head")(
-            x
-        )
+        heads = {"gap": layers.GlobalAveragePooling2D, "gmp": layers.GlobalMaxPooling2D}
+        x = heads.get(arch.head, layers.Flatten)(name="head")(x)
         for i, block in enumerate(arch.classifier):
             x = apply(block, x, f"fc{i}")
         model = keras.Model(inp, x, name="arch")
@@ -248,7 +248,12 @@ def flax_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         def __call__(self, x):
             for i, block in enumerate(arch.features):
                 x = make(block, x.shape[-1], f"b{i}")(x)
-            x = jnp.mean(x, axis=(1, 2)) if arch.head == "gap" else x.reshape((x.shape[0], -1))
+            if arch.head == "gap":
+                x = jnp.mean(x, axis=(1, 2))
+            elif arch.head == "gmp":
+                x = jnp.max(x, axis=(1, 2))
+            else:
+                x = x.reshape((x.shape[0], -1))
             for i, block in enumerate(arch.classifier):
                 x = make(block, x.shape[-1], f"fc{i}")(x)
             return x

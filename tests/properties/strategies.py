@@ -126,7 +126,8 @@ class LayerNorm:
 @dataclass(frozen=True)
 class Arch:
     """``batch`` x ``channels`` x ``size`` (height, width) in, ``features`` on the image,
-    ``head`` ("flatten" or "gap") to a vector, then ``classifier`` on the vector."""
+    ``head`` ("flatten", "gap" or "gmp": global average / max pooling) to a vector,
+    then ``classifier`` on the vector."""
 
     batch: int
     channels: int
@@ -243,13 +244,15 @@ def feature_shape(block: Any, c: int, hw: Size) -> tuple[int, Size]:
 
 @st.composite
 def _dense_block(draw, f: int, depth: int) -> Any:
-    kinds = ["linear", "ln", "act", "dropout"] + (["residual"] if depth == 0 else [])
+    kinds = ["linear", "ln", "bn", "act", "dropout"] + (["residual"] if depth == 0 else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "linear":
         out = f if depth else draw(st.integers(1, 12))
         return Linear(out, draw(st.booleans()))
     if kind == "ln":
         return LayerNorm()
+    if kind == "bn":
+        return BatchNorm()
     if kind == "dropout":
         return Dropout()
     if kind == "act":
@@ -267,7 +270,7 @@ def architectures(draw, max_blocks: int = 5) -> Arch:
         block = draw(_feature_block(c, hw, False, 0))
         features.append(block)
         c, hw = feature_shape(block, c, hw)
-    head = draw(st.sampled_from(("flatten", "gap")))
+    head = draw(st.sampled_from(("flatten", "gap", "gmp")))
     f = c * hw[0] * hw[1] if head == "flatten" else c
     classifier = []
     for _ in range(draw(st.integers(0, 3))):
@@ -286,6 +289,9 @@ def build_arch_ir(arch: Arch, batch: int | None = None) -> Graph:
         x = _ir_block(b, block, x, f"b{i}")
     if arch.head == "gap":
         x = b.global_avg_pool(x, name="gap")
+    elif arch.head == "gmp":
+        attrs = {"output_size": (1, 1), "channel_axis": 1}
+        x = b.op("adaptive_max_pool", [x], (*b.shape(x)[:2], 1, 1), attrs, name="gmp")  # type: ignore[assignment]
     x = b.flatten(x, name="flatten")
     for i, block in enumerate(arch.classifier):
         x = _ir_block(b, block, x, f"fc{i}")

@@ -63,8 +63,9 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
             macs += n * out_h * out_w * c * b.kernel**2
             params += c * b.kernel**2 + (c if b.bias else 0)
         elif isinstance(b, BatchNorm):
-            params += 2 * c  # scale, shift
-            frozen += 2 * c  # running mean, variance
+            width = f or c  # on vectors: per feature
+            params += 2 * width  # scale, shift
+            frozen += 2 * width  # running mean, variance
         elif isinstance(b, GroupNorm):
             params += 2 * c
         elif isinstance(b, Linear):
@@ -80,7 +81,7 @@ def analytic_counts(arch: Arch) -> tuple[int, int, int]:
     for b in arch.features:
         block(b, c, hw, 0)
         c, hw = feature_shape(b, c, hw)
-    f = c if arch.head == "gap" else c * hw[0] * hw[1]
+    f = c * hw[0] * hw[1] if arch.head == "flatten" else c
     for b in arch.classifier:
         block(b, c, hw, f)
         f = b.out_features if isinstance(b, Linear) else f
