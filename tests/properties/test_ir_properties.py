@@ -94,16 +94,19 @@ def unused_params(g: Graph) -> list:
 
 def storage_roots(g: Graph) -> dict[str, str]:
     """Aliasing per docs/metrics.md: views alias their input; an activation function runs
-    in place when it is its input's only reader and the input is not a graph output."""
+    in place when it is its input's only reader, and no name of that storage is read
+    after it or is a graph output."""
+    order = {n.id: i for i, n in enumerate(g.nodes())}
     root = {t: t for t in g.inputs}
     for n in g.nodes():
         acts = [t for t in n.inputs if g.is_activation(t)]
         cat = CATEGORY.get(n.op)
-        in_place = (
-            cat is Category.ACTIVATION
-            and len(g.consumers(acts[0])) == 1
-            and acts[0] not in g.outputs
-        )
+        in_place = False
+        if cat is Category.ACTIVATION and [c.id for c in g.consumers(acts[0])] == [n.id]:
+            names = [t for t, r in root.items() if r == root[acts[0]]]
+            in_place = not any(t in g.outputs for t in names) and all(
+                order[c.id] <= order[n.id] for t in names for c in g.consumers(t)
+            )
         for t in n.outputs:
             root[t] = root[acts[0]] if acts and (cat is Category.VIEW or in_place) else t
     return root
