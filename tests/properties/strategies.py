@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from analyzer import GraphBuilder
 from analyzer.core.graph import Graph
+from analyzer.core.shapes import ntuple, resolve_padding
 
 # Multiplies every example budget: 1 in CI, large in bench/fuzz.py.
 SCALE_VARIABLE = "ANALYZER_FUZZ_SCALE"
@@ -355,6 +356,18 @@ def _unused(b: GraphBuilder, name: str, shape: tuple[int, ...], trainable: bool)
     b.param(name, shape, trainable=trainable)
 
 
+def _padded_conv(b: GraphBuilder, x: str, out: int, kernel, stride, padding, dilation, groups, bias,
+                 *, name: str) -> str:  # fmt: skip
+    """``conv(x, padding=p)`` written as a zero ``pad`` then an unpadded conv (Keras's form)."""
+    spatial = b.shape(x)[2:]
+    k, s, d = ntuple(kernel, 2, "k"), ntuple(stride, 2, "s"), ntuple(dilation, 2, "d")
+    pairs = resolve_padding(padding, spatial, k, s, d)
+    padded = (*b.shape(x)[:2], *(n + lo + hi for n, (lo, hi) in zip(spatial, pairs, strict=True)))
+    attrs = {"pads": ((0, 0), (0, 0), *pairs), "mode": "constant", "value": 0}
+    p = b.op("pad", [x], padded, attrs, name=f"{name}.pad")
+    return b.conv(p, out, kernel, stride, 0, dilation, groups, bias, name=name)  # type: ignore[arg-type]
+
+
 def _enter(b: GraphBuilder, scope: str) -> None:
     """Open ``b.scope(scope)``: the unnamed ops until ``_exit`` share it (one layer)."""
     manager = b.scope(scope)
@@ -368,6 +381,7 @@ def _exit(b: GraphBuilder) -> None:
 
 EXTRA_CALLS = {
     "tied_linear": _tied_linear, "repeat": _repeat, "unused": _unused, "enter": _enter, "exit": _exit,
+    "padded_conv": _padded_conv,
 }  # fmt: skip
 
 
@@ -385,6 +399,15 @@ class Recipe:
     batch: int
     dtype: str
     calls: tuple[tuple[str, tuple, dict], ...]
+
+    def with_explicit_pads(self) -> Recipe:
+        """The same graph with each padded convolution written as ``pad`` + conv."""
+        calls = tuple(
+            ("padded_conv", args, kwargs) if method == "conv" and not kwargs.get("transposed") else
+            (method, args, kwargs)
+            for method, args, kwargs in self.calls
+        )  # fmt: skip
+        return Recipe(self.batch, self.dtype, calls)
 
     def build(self, batch: int | None = None) -> Graph:
         b = GraphBuilder("random", framework="builder", dtype=self.dtype)

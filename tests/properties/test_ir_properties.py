@@ -28,7 +28,7 @@ from analyzer.core.ops import BUILTIN_OPS, Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.report import Report
 from analyzer.core.serialize import graph_from_dict, graph_to_dict
-from tests.properties.strategies import CI, Recipe, ir_graphs
+from tests.properties.strategies import CI, Recipe, ir_graphs, ir_recipes
 
 CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
 REPORT_SCHEMA = json.loads(
@@ -287,6 +287,14 @@ def test_activation_on_a_view_of_a_storage_read_later_allocates() -> None:
     y = b.linear(b.input("x", (1, 4)), 4, name="fc")
     a = b.relu(b.reshape(y, (4,), name="view"), name="relu")
     assert analyze(b.build(y, a)).totals["total_activations"] == 4 + 4 + 4
+
+
+@CI
+@given(ir_recipes())
+def test_explicit_zero_pads_fold_into_their_convolutions(recipe: Recipe) -> None:
+    """``pad`` + unpadded conv (Keras's ZeroPadding2D form) counts as the padded conv."""
+    padded = recipe.with_explicit_pads()
+    assert analyze(padded.build()).totals == analyze(recipe.build()).totals
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:
