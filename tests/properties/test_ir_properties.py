@@ -352,3 +352,8 @@ def test_report_is_byte_identical_across_processes(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr[-2000:]
         outs.append(out.stdout)
     assert outs[0] == outs[1] == here
+    # the entry point prints the same document
+    cli = [sys.executable, "-m", "analyzer", "analyze", str(paths[0]), "--format", "json"]
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout == analyzer.analyze(str(paths[0])).to_json() + "\n"
