@@ -199,13 +199,19 @@ except ImportError:  # the catalog is another module's: without it, the test bel
 
 
 # default: the capture as a user runs it; real: a real trace of the model's own weights;
-# refused: the memory guard refuses the real trace after its probe ran the forward on meta
+# refused: the memory guard refuses the real trace after its probe ran the forward on meta;
+# export: torch.export (seconds per model, so only on EXPORTED)
 SCENARIOS = {"default": {}, "real": {"capture": "real"},
-             "refused": {"capture": "real", "max_memory": 1}}  # fmt: skip
+             "refused": {"capture": "real", "max_memory": 1}, "export": {"capture": "export"}}  # fmt: skip
+# torch.export takes seconds per model: two whose forward changes state or fills a cache
+EXPORTED = [n for n in ("faster_rcnn", "mistral_sliding_window") if n in CATALOG]
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-@pytest.mark.parametrize("name", list(CATALOG))
+@pytest.mark.parametrize(
+    ("name", "scenario"),
+    [(n, s) for n in CATALOG for s in SCENARIOS if s != "export"]
+    + [(n, "export") for n in EXPORTED],
+)
 def test_real_models_are_unchanged(plugins, name, scenario):
     model, inputs = CATALOG[name]()
     model.train()  # the capture switches to eval: the user's mode must come back
