@@ -6,61 +6,33 @@ strides. ``None`` means "run the op".
 
 A shortcut must refuse what the CPU kernel refuses, or a wrong model
 (``Conv2d(3, 8, 3)`` fed 4 channels) gives numbers instead of an error. So
-each one checks what its kernel checks: where the meta kernel's check and
-message are PyTorch's own (norms, broadcasting, attention), the shortcut
-returns ``None`` on any mismatch and lets that kernel raise; where the meta
-kernel checks less than the CPU kernel (convolution: bias size, groups,
-dtypes; ``_grouped_mm``, whose meta kernel is CUDA's), the shortcut raises
-the CPU kernel's message itself.
+each one checks what its kernel checks, with the CPU kernel's message where
+the meta kernel checks less or words it differently (convolution: bias size,
+groups, dtypes; linear and addmm; layer_norm; broadcasting; ``_grouped_mm``,
+whose meta kernel is CUDA's), and returns ``None`` to let the meta kernel
+raise where its message is the CPU's (batch, group and RMS norms, attention).
+Elementwise ops, reductions and ``cat`` are in ``pointwise.py``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-
-def _sizes(t: torch.Tensor | tuple) -> str:
-    return "[" + ", ".join(str(d) for d in (t.shape if isinstance(t, torch.Tensor) else t)) + "]"
-
-
-# c10's ScalarType names and C type names, as the CPU kernels' messages print dtypes
-_SCALAR = {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
-           torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
-           torch.uint8: "Byte", torch.bool: "Bool", torch.complex64: "ComplexFloat",
-           torch.complex128: "ComplexDouble"}  # fmt: skip
-_C_TYPE = {torch.float32: "float", torch.float64: "double", torch.float16: "c10::Half",
-           torch.bfloat16: "c10::BFloat16"}  # fmt: skip
-
-
-def _scalar(dtype: torch.dtype) -> str:
-    return _SCALAR.get(dtype, str(dtype))
-
-
-def _format(x: torch.Tensor) -> torch.memory_format:
-    if (
-        x.dim() == 4
-        and not x.is_contiguous()
-        and x.is_contiguous(memory_format=torch.channels_last)
-    ):
-        return torch.channels_last
-    return torch.contiguous_format
-
-
-def _empty_like(x: torch.Tensor) -> torch.Tensor:
-    # torch.empty, not empty_like: empty_like's meta kernel is a Python decomposition
-    return torch.empty(x.shape, dtype=x.dtype, device=x.device, memory_format=_format(x))
-
-
-def _vector(t: Any, n: int) -> bool:
-    """``t`` is absent or a 1-d tensor of ``n`` elements (a norm's weight, bias, statistics)."""
-    return t is None or (isinstance(t, torch.Tensor) and t.shape == (n,))
-
-
-def _arg(args: tuple, kwargs: dict, i: int, name: str) -> Any:
-    return args[i] if len(args) > i else kwargs.get(name)
+from analyzer.plugins.frontends.torch.pointwise import (
+    C_TYPE,
+    POINTWISE,
+    arg,
+    broadcast,
+    empty_like,
+    memory_format,
+    scalar_name,
+    sizes,
+    vector,
+)
 
 
 # --- convolution ------------------------------------------------------------------------------
@@ -74,7 +46,7 @@ def _check_conv(x: torch.Tensor, w: torch.Tensor, b: Any, groups: int, nd: int) 
     if len(xs) not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to conv{nd}d, "
-            f"but got input of size: {_sizes(xs)}"
+            f"but got input of size: {sizes(xs)}"
         )
     batched = len(xs) == nd + 2
     if groups <= 0:
@@ -82,30 +54,32 @@ def _check_conv(x: torch.Tensor, w: torch.Tensor, b: Any, groups: int, nd: int) 
     if ws[0] % groups:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{_sizes(ws)}] instead"
+            f"but got weight of size [{sizes(ws)}] instead"
         )
     channels = xs[1 if batched else 0]
     if channels != ws[1] * groups:
-        shown = _sizes(xs if batched else (1, *xs))  # PyTorch reports the batched shape
+        shown = sizes(xs if batched else (1, *xs))  # PyTorch reports the batched shape
         raise RuntimeError(
-            f"Given groups={groups}, weight of size {_sizes(ws)}, expected input{shown} to have "
+            f"Given groups={groups}, weight of size {sizes(ws)}, expected input{shown} to have "
             f"{ws[1] * groups} channels, but got {channels} channels instead"
         )
     dtype = x.dtype
     if b is not None:
         if b.shape != (ws[0],):
             raise RuntimeError(
-                f"Given weight of size {_sizes(ws)}, expected bias to be 1-dimensional with "
-                f"{ws[0]} elements, but got bias of size {_sizes(b)} instead"
+                f"Given weight of size {sizes(ws)}, expected bias to be 1-dimensional with "
+                f"{ws[0]} elements, but got bias of size {sizes(b)} instead"
             )
         if b.dtype != dtype:
-            c_type = _C_TYPE.get
+            c_type = C_TYPE.get
             raise RuntimeError(
                 f"Input type ({c_type(dtype, dtype)}) and bias type ({c_type(b.dtype, b.dtype)}) "
                 "should be the same"
             )
     if w.dtype != dtype:
-        raise RuntimeError(f"expected scalar type {_scalar(dtype)} but found {_scalar(w.dtype)}")
+        raise RuntimeError(
+            f"expected scalar type {scalar_name(dtype)} but found {scalar_name(w.dtype)}"
+        )
     return batched
 
 
@@ -132,138 +106,141 @@ def _conv(args: tuple, kwargs: dict) -> Any:
     if min(sizes) <= 0:
         return None  # let PyTorch raise its own error
     return torch.empty(
-        (x.shape[0], w.shape[0], *sizes), dtype=x.dtype, device=x.device, memory_format=_format(x)
+        (x.shape[0], w.shape[0], *sizes),
+        dtype=x.dtype,
+        device=x.device,
+        memory_format=memory_format(x),
     )
+
+
+# --- linear and addmm: their meta kernels are Python decompositions (~1 ms an addmm) --------------
+def _check_matrix_dtypes(bias: Any, m1: torch.Tensor, m2: torch.Tensor) -> None:
+    """addmm's dtype checks, in its order: the bias against mat2, then mat1 against mat2."""
+    if isinstance(bias, torch.Tensor) and bias.dtype != m2.dtype:
+        raise RuntimeError(
+            f"self and mat2 must have the same dtype, but got {scalar_name(bias.dtype)} and "
+            f"{scalar_name(m2.dtype)}"
+        )
+    if m1.dtype != m2.dtype:
+        c_type = C_TYPE.get
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{c_type(m1.dtype, m1.dtype)} != {c_type(m2.dtype, m2.dtype)}"
+        )
+
+
+def _check_expand(bias: Any, target: tuple[int, ...]) -> bool:
+    """The bias expands to ``target`` (PyTorch's message if not); False: a layout to leave to
+    the kernel."""
+    if not isinstance(bias, torch.Tensor):
+        return bias is None
+    shape = tuple(bias.shape)
+    if len(shape) > len(target):
+        return False
+    for i in range(1, len(shape) + 1):
+        if shape[-i] not in (1, target[-i]):
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[-i]}) must match the existing size "
+                f"({shape[-i]}) at non-singleton dimension {len(target) - i}.  Target sizes: "
+                f"{sizes(target)}.  Tensor sizes: {sizes(shape)}"
+            )
+    return True
+
+
+def _linear(args: tuple, kwargs: dict) -> Any:
+    """``F.linear``: x (..., in) @ weight(out, in).T + bias -> (..., out), checked as the CPU
+    kernel (the matmul it runs) checks it."""
+    x, w, b = args[0], args[1], arg(args, kwargs, 2, "bias")
+    if x.dim() < 2 or w.dim() != 2 or not x.dtype.is_floating_point:
+        return None
+    rows = math.prod(x.shape[:-1])
+    if x.shape[-1] != w.shape[1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
+            f"{w.shape[1]}x{w.shape[0]})"
+        )
+    _check_matrix_dtypes(b, x, w)
+    if b is not None and (b.dim() != 1 or not _check_expand(b, (rows, w.shape[0]))):
+        return None
+    return torch.empty((*x.shape[:-1], w.shape[0]), dtype=x.dtype, device=x.device)
+
+
+def _addmm(args: tuple, kwargs: dict) -> Any:
+    """``addmm(bias, mat1, mat2)`` (GPT-2's Conv1D, decomposed linears): (m, k) @ (k, n) + bias."""
+    bias, m1, m2 = args[0], args[1], args[2]
+    if set(kwargs) - {"beta", "alpha"} or not m1.dtype.is_floating_point:
+        return None
+    for name, m in (("mat1", m1), ("mat2", m2)):
+        if m.dim() != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {m.dim()}-D tensor")
+    if m1.shape[1] != m2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({m1.shape[0]}x{m1.shape[1]} and "
+            f"{m2.shape[0]}x{m2.shape[1]})"
+        )
+    _check_matrix_dtypes(bias, m1, m2)
+    if not _check_expand(bias, (m1.shape[0], m2.shape[1])):
+        return None
+    return torch.empty((m1.shape[0], m2.shape[1]), dtype=m1.dtype, device=m1.device)
 
 
 # --- normalization: same shape as the input, once the parameters fit it ---------------------------
 def _layer_norm(args: tuple, kwargs: dict) -> Any:
     """layer_norm: ``normalized_shape`` ends the input; weight and bias have it (the CPU
     kernel's messages: the meta kernel words them differently)."""
-    x, shape = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "normalized_shape")
+    x, shape = arg(args, kwargs, 0, "input"), arg(args, kwargs, 1, "normalized_shape")
     shape = tuple(shape or ())
     if not shape:
         return None
     for i, name in ((2, "weight"), (3, "bias")):
-        t = _arg(args, kwargs, i, name)
+        t = arg(args, kwargs, i, name)
         if isinstance(t, torch.Tensor) and tuple(t.shape) != shape:
             raise RuntimeError(
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
-                f"{_sizes(t)} and normalized_shape = {_sizes(shape)}"
+                f"{sizes(t)} and normalized_shape = {sizes(shape)}"
             )
     if x.dim() < len(shape) or tuple(x.shape[x.dim() - len(shape) :]) != shape:
         raise RuntimeError(
-            f"Given normalized_shape={_sizes(shape)}, expected input with shape "
-            f"{_sizes(('*', *shape))}, but got input of size{_sizes(x)}"
+            f"Given normalized_shape={sizes(shape)}, expected input with shape "
+            f"{sizes(('*', *shape))}, but got input of size{sizes(x)}"
         )
-    return _empty_like(x)
+    return empty_like(x)
 
 
 def _rms_norm(args: tuple, kwargs: dict) -> Any:
     """rms_norm: as layer_norm, without a bias (the meta kernel's messages are the CPU's)."""
     x, shape = (
-        _arg(args, kwargs, 0, "input"),
-        tuple(_arg(args, kwargs, 1, "normalized_shape") or ()),
+        arg(args, kwargs, 0, "input"),
+        tuple(arg(args, kwargs, 1, "normalized_shape") or ()),
     )
-    w = _arg(args, kwargs, 2, "weight")
+    w = arg(args, kwargs, 2, "weight")
     if not shape or x.dim() < len(shape) or tuple(x.shape[x.dim() - len(shape) :]) != shape:
         return None
     if isinstance(w, torch.Tensor) and tuple(w.shape) != shape:
         return None
-    return _empty_like(x)
+    return empty_like(x)
 
 
 def _batch_norm(args: tuple, kwargs: dict) -> Any:
     """batch_norm and instance_norm: weight, bias and running statistics have one value per channel."""
-    x = _arg(args, kwargs, 0, "input")
+    x = arg(args, kwargs, 0, "input")
     if x.dim() < 2:
         return None
     names = ("weight", "bias", "running_mean", "running_var")
     c = x.shape[1]
-    if all(_vector(_arg(args, kwargs, i + 1, n), c) for i, n in enumerate(names)):
-        return _empty_like(x)
+    if all(vector(arg(args, kwargs, i + 1, n), c) for i, n in enumerate(names)):
+        return empty_like(x)
     return None
 
 
 def _group_norm(args: tuple, kwargs: dict) -> Any:
-    x, groups = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "num_groups")
+    x, groups = arg(args, kwargs, 0, "input"), arg(args, kwargs, 1, "num_groups")
     if x.dim() < 2 or not isinstance(groups, int) or groups <= 0 or x.shape[1] % groups:
         return None
     c = x.shape[1]
-    if _vector(_arg(args, kwargs, 2, "weight"), c) and _vector(_arg(args, kwargs, 3, "bias"), c):
-        return _empty_like(x)
+    if vector(arg(args, kwargs, 2, "weight"), c) and vector(arg(args, kwargs, 3, "bias"), c):
+        return empty_like(x)
     return None
-
-
-# --- elementwise ---------------------------------------------------------------------------------------
-def _broadcast(a: torch.Tensor, b: Any) -> tuple[int, ...]:
-    """The broadcast shape, or the CPU kernel's error (the meta kernel words it differently)."""
-    if not isinstance(b, torch.Tensor):
-        return tuple(a.shape)
-    sa, sb = tuple(a.shape), tuple(b.shape)
-    if sa == sb:
-        return sa
-    n = max(len(sa), len(sb))
-    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
-    for i in range(n - 1, -1, -1):
-        if sa[i] != sb[i] and sa[i] != 1 and sb[i] != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({sa[i]}) must match the size of tensor b ({sb[i]}) "
-                f"at non-singleton dimension {i}"
-            )
-    return tuple(max(x, y) if min(x, y) else 0 for x, y in zip(sa, sb, strict=True))
-
-
-def _binary(true_division: bool) -> Callable[[tuple, dict], Any]:
-    """add/sub/mul/div: broadcast shape and promoted dtype (their meta kernels are Python refs)."""
-
-    def shortcut(args: tuple, kwargs: dict) -> Any:
-        if (
-            len(args) != 2
-            or set(kwargs) - {"alpha", "rounding_mode"}
-            or not isinstance(args[0], torch.Tensor)
-        ):
-            return None
-        a, b = args
-        shape = _broadcast(a, b)
-        dtype = torch.result_type(a, b)
-        if (
-            true_division
-            and kwargs.get("rounding_mode") is None
-            and not (dtype.is_floating_point or dtype.is_complex)
-        ):
-            dtype = torch.get_default_dtype()
-        return torch.empty(shape, dtype=dtype, device=a.device)
-
-    return shortcut
-
-
-def _inplace_unary(args: tuple, kwargs: dict) -> Any:
-    """relu_, exp_...: the input itself (nothing changes on meta)."""
-    return args[0]
-
-
-def _inplace_binary(args: tuple, kwargs: dict) -> Any:
-    """add_, mul_, clamp_...: the input itself, if the other operands broadcast to its shape and
-    the result's dtype can be written into it (what the kernel checks)."""
-    a = args[0]
-    others = [v for v in (*args[1:], *kwargs.values()) if v is not None and not isinstance(v, str)]
-    for b in others:
-        if isinstance(b, torch.Tensor) and b.dtype == a.dtype and b.shape == a.shape:
-            continue  # the common case (a residual ``out += identity``): nothing can fail
-        shape = _broadcast(a, b)
-        if shape != tuple(a.shape):
-            raise RuntimeError(
-                f"output with shape {_sizes(a)} doesn't match the broadcast shape {_sizes(shape)}"
-            )
-        if isinstance(b, torch.Tensor | int | float | bool | complex):
-            result = torch.result_type(a, b)
-            if not torch.can_cast(result, a.dtype):
-                raise RuntimeError(
-                    f"result type {_scalar(result)} can't be cast to the desired output type "
-                    f"{_scalar(a.dtype)}"
-                )
-    return a
 
 
 # --- attention --------------------------------------------------------------------------------------
@@ -272,7 +249,7 @@ def _sdpa(args: tuple, kwargs: dict) -> Any:
     (batch dims equal; with ``enable_gqa``, query heads a multiple of key heads) and the mask
     broadcasts to (..., L, S)."""
     q, k, v = args[0], args[1], args[2]
-    mask, causal = _arg(args, kwargs, 3, "attn_mask"), _arg(args, kwargs, 5, "is_causal")
+    mask, causal = arg(args, kwargs, 3, "attn_mask"), arg(args, kwargs, 5, "is_causal")
     if q.dim() < 2 or not q.dim() == k.dim() == v.dim() or q.dtype != k.dtype or k.dtype != v.dtype:
         return None
     if mask is not None and (causal or mask.dtype not in (torch.bool, q.dtype)):
@@ -281,7 +258,7 @@ def _sdpa(args: tuple, kwargs: dict) -> Any:
         return None
     if q.shape[:-2] != k.shape[:-2]:
         heads_ok = (
-            _arg(args, kwargs, 7, "enable_gqa")
+            arg(args, kwargs, 7, "enable_gqa")
             and q.dim() >= 3
             and q.shape[:-3] == k.shape[:-3]
             and q.shape[-3] % k.shape[-3] == 0
@@ -291,7 +268,7 @@ def _sdpa(args: tuple, kwargs: dict) -> Any:
     if isinstance(mask, torch.Tensor):
         full = (*q.shape[:-1], k.shape[-2])
         try:
-            if _broadcast(torch.empty(full, device="meta"), mask) != full:
+            if broadcast(torch.empty(full, device="meta"), mask) != full:
                 return None
         except RuntimeError:
             return None
@@ -315,14 +292,14 @@ def _grouped_mm(args: tuple, kwargs: dict) -> Any:
     """``torch._grouped_mm``: its meta kernel is CUDA's (bf16 only), but the CPU kernel runs
     float32, float16 and bfloat16 (transformers' MoE experts on CPU). The CPU kernel's checks,
     in its order, with its messages, then the output shape."""
-    a, b = _arg(args, kwargs, 0, "self"), _arg(args, kwargs, 1, "mat2")
-    offs = _arg(args, kwargs, 2, "offs")
-    if _arg(args, kwargs, 3, "bias") is not None or _arg(args, kwargs, 4, "out_dtype") is not None:
+    a, b = arg(args, kwargs, 0, "self"), arg(args, kwargs, 1, "mat2")
+    offs = arg(args, kwargs, 2, "offs")
+    if arg(args, kwargs, 3, "bias") is not None or arg(args, kwargs, 4, "out_dtype") is not None:
         return None
     for name, t in (("mat_a", a), ("mat_b", b)):
         if t.dtype not in _GROUPED_DTYPES:
             raise RuntimeError(
-                f"Expected {name} to be Float32, BFloat16 or Float16 matrix, got {_scalar(t.dtype)}"
+                f"Expected {name} to be Float32, BFloat16 or Float16 matrix, got {scalar_name(t.dtype)}"
             )
     if a.dim() not in (2, 3) or b.dim() not in (2, 3):
         raise RuntimeError(
@@ -335,7 +312,7 @@ def _grouped_mm(args: tuple, kwargs: dict) -> Any:
     if a.dtype != b.dtype:
         raise RuntimeError(
             "expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_TYPE.get(a.dtype, a.dtype)} != {_C_TYPE.get(b.dtype, b.dtype)}"
+            f"{C_TYPE.get(a.dtype, a.dtype)} != {C_TYPE.get(b.dtype, b.dtype)}"
         )
     if (offs is None) != (a.dim() == 3 and b.dim() == 3):
         raise RuntimeError(
@@ -358,20 +335,15 @@ def _grouped_mm(args: tuple, kwargs: dict) -> Any:
     return torch.empty(shape, dtype=a.dtype, device=a.device)
 
 
-_INPLACE_UNARY = ("relu_", "relu6_", "hardtanh_", "leaky_relu_", "elu_", "silu_", "gelu_", "sigmoid_",
-                  "tanh_", "hardswish_", "hardsigmoid_", "mish_", "neg_", "exp_", "sqrt_", "rsqrt_")  # fmt: skip
-_INPLACE_BINARY = ("add_", "sub_", "mul_", "div_", "clamp_", "clamp_min_", "clamp_max_")
-
 SHORTCUTS: dict[str, Callable[[tuple, dict], Any]] = {
     **dict.fromkeys(("conv1d", "conv2d", "conv3d"), _conv),
-    **dict.fromkeys(("add", "sub", "mul"), _binary(False)),
-    "div": _binary(True),
+    "linear": _linear,
+    "addmm": _addmm,
     "scaled_dot_product_attention": _sdpa,
     "_grouped_mm": _grouped_mm,
     "layer_norm": _layer_norm,
     "rms_norm": _rms_norm,
     **dict.fromkeys(("batch_norm", "instance_norm"), _batch_norm),
     "group_norm": _group_norm,
-    **dict.fromkeys(_INPLACE_UNARY, _inplace_unary),
-    **dict.fromkeys(_INPLACE_BINARY, _inplace_binary),
+    **POINTWISE,
 }
