@@ -1,25 +1,24 @@
 """Symbolic capture of a Keras call: every layer and ``keras.ops`` call, in order.
 
 The model is called on ``KerasTensor``s of concrete shape, so nothing runs
-on data. While the capture is active, three Keras methods are wrapped:
+on data; ``patches.trace`` wraps Keras's call machinery for the duration and
+hands each call to the ``Tracer`` here:
 
-- ``Layer.__call__`` pushes the layer on a scope stack (``outer.inner.dense``;
+- every layer and functional-graph op call pushes a scope (``outer.inner.dense``;
   the second call of one layer in one parent is ``dense@1``), so everything
   the call does, input casts included, is attributed to it; inside a layer
   analysed as one (``absorbs``: attention layers, docs/ir.md) sublayers push
-  no scope of their own, so their ops take that layer's scope;
-  ``Operation.__call__`` does the same for raw ops that are nodes of a
-  functional graph (``add_3``); ops called inside a layer stay in its scope;
-- ``Layer.symbolic_call``: a *leaf* layer (one the layer table maps) is
-  recorded as one event with its output spec from Keras's own shape
-  inference; any other layer (models, custom layers, wrappers) has its
-  ``call`` run on the symbolic tensors, so its sublayers and ``keras.ops``
-  calls are recorded inside its scope (or a rewrite of its call, for
-  wrappers whose own call cannot run symbolically). When that fails (backend-specific
-  code, control flow on values) the layer, and only that layer, is recorded as
-  one opaque event and its parent goes on;
-- ``Operation.symbolic_call``: raw ``keras.ops`` calls (``ops.add``,
-  ``x + y``, ``ops.einsum``...) are recorded as events.
+  no scope of their own, so their ops take that layer's scope; ops called
+  inside a layer stay in its scope;
+- a *leaf* layer (one the layer table maps) is recorded as one event with
+  its output spec from Keras's own shape inference; any other layer (models,
+  custom layers, wrappers) has its ``call`` run on the symbolic tensors, so
+  its sublayers and ``keras.ops`` calls are recorded inside its scope (or a
+  rewrite of its call, for wrappers whose own call cannot run symbolically).
+  When that fails (backend-specific code, control flow on values) the layer,
+  and only that layer, is recorded as one opaque event and its parent goes on;
+- raw ``keras.ops`` calls (``ops.add``, ``x + y``, ``ops.einsum``...) are
+  recorded as events.
 
 Work a layer does on its weights alone (no symbolic input) runs eagerly and
 yields concrete tensors: keras-hub's ``PositionEmbedding`` returns its table cut
@@ -30,23 +29,14 @@ reaches a recorded op, or leaves the layer as an output, becomes a fresh
 ``KerasTensor`` produced by a ``constant`` event whose operands are those
 variables: the weights stay operands of the layer that uses them, and the
 layer's parent keeps tracing.
-Keras records a graph node for each symbolic call on the layers involved;
-those records are removed afterwards so the user's model is left as it
-was. A call whose outputs hold a non-tensor (``None`` inside a tuple, as
-keras-hub's T5 attention returns) gets no node: Keras would refuse it, and
-the capture does not need it. Capture is not re-entrant: a lock serialises it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-
-_LOCK = threading.Lock()
-_ACTIVE: Tracer | None = None
 
 
 @dataclass(slots=True)
@@ -236,13 +226,6 @@ class Tracer:
             del op._outbound_nodes[n_out:]
 
 
-def _no_jax_array(self: Any) -> Any:
-    raise AttributeError("__jax_array__")  # getattr(kt, "__jax_array__", None) is None
-
-
-_NO_JAX_ARRAY = property(_no_jax_array)
-
-
 def _sequential() -> type:
     from keras.src.models.sequential import Sequential
 
@@ -288,173 +271,3 @@ def _unknown_dims(structure: Any) -> bool:
         for x in tree.flatten(structure)
         if type(x).__name__ == "KerasTensor"
     )
-
-
-def _patches() -> list[tuple[Any, str, Callable[..., Any]]]:
-    from keras.src import tree
-    from keras.src.backend.common.keras_tensor import KerasTensor, any_symbolic_tensors
-    from keras.src.layers import layer as layer_module
-    from keras.src.layers.layer import Layer
-    from keras.src.ops.operation import Operation
-
-    layer_call, op_call = Layer.__call__, Operation.__call__
-    node_cls = layer_module.Node
-    layer_symbolic, op_symbolic = Layer.symbolic_call, Operation.symbolic_call
-    maybe_build = Layer._maybe_build
-
-    def tracer() -> Tracer | None:
-        t = _ACTIVE
-        return t if t is not None and t.active else None
-
-    def wrap_call(original: Callable[..., Any], graph_nodes_only: bool) -> Callable[..., Any]:
-        def __call__(self, *args, **kwargs):
-            t = tracer()
-            if t is None or t.in_frame_of(self) or not any_symbolic_tensors(args, kwargs):
-                return original(self, *args, **kwargs)
-            if graph_nodes_only and not t.in_graph():
-                return original(self, *args, **kwargs)  # a keras.ops call inside a layer: its scope
-            with t.enter(self):
-                return original(self, *args, **kwargs)
-
-        return __call__
-
-    def patched_layer_symbolic(self, *args, **kwargs):
-        t = tracer()
-        if t is None:
-            return layer_symbolic(self, *args, **kwargs)
-        if t.in_frame_of(self):
-            return t.layer_call(self, args, kwargs)
-        with t.enter(self):  # called without __call__ (rare)
-            return t.layer_call(self, args, kwargs)
-
-    def patched_op_symbolic(self, *args, **kwargs):
-        t = tracer()
-        return op_symbolic(self, *args, **kwargs) if t is None else t.op_call(self, args, kwargs)
-
-    def patched_maybe_build(self, *args, **kwargs):
-        t = tracer()
-        if t is None:
-            return maybe_build(self, *args, **kwargs)
-        with t.suspended():  # building may run layers symbolically: not part of the call
-            return maybe_build(self, *args, **kwargs)
-
-    def node(operation, call_args=None, call_kwargs=None, outputs=None):
-        # Layer.__call__ ends with a Node, which refuses non-tensor outputs (None in a tuple)
-        if tracer() is not None and not all(
-            isinstance(x, KerasTensor) for x in tree.flatten(outputs)
-        ):
-            return None
-        return node_cls(operation, call_args, call_kwargs, outputs)
-
-    return [
-        *_variable_patches(tracer),
-        (layer_module, "Node", node),
-        # a JAX array meeting a KerasTensor (``bias_from_weights + mask``) converts it through
-        # ``__jax_array__``, which raises; without it JAX defers to the KerasTensor's operator
-        (KerasTensor, "__jax_array__", _NO_JAX_ARRAY),
-        (Layer, "_maybe_build", patched_maybe_build),
-        (Layer, "__call__", wrap_call(layer_call, False)),
-        (Operation, "__call__", wrap_call(op_call, True)),
-        (Layer, "symbolic_call", patched_layer_symbolic),
-        (Operation, "symbolic_call", patched_op_symbolic),
-    ]
-
-
-# Variable arithmetic reads the variable's value eagerly, so ``self.w * x`` fails on a
-# symbolic ``x`` (``x * self.w`` works: KerasTensor's operators call keras.ops).
-_VARIABLE_OPS = {
-    "__add__": "add", "__sub__": "subtract", "__mul__": "multiply", "__truediv__": "true_divide",
-    "__matmul__": "matmul", "__pow__": "power",
-}  # fmt: skip
-
-
-def _variable_patches(
-    tracer: Callable[[], Tracer | None],
-) -> list[tuple[type, str, Callable[..., Any]]]:
-    from keras.src import ops
-    from keras.src.backend.common.keras_tensor import KerasTensor
-    from keras.src.backend.common.variables import Variable
-
-    def make(name: str, fn_name: str, reflected: bool) -> Callable[..., Any]:
-        original = Variable.__dict__[name]
-        fn = getattr(ops, fn_name)
-
-        def method(self, other):
-            if tracer() is None or not isinstance(other, KerasTensor):
-                return original(self, other)
-            return fn(other, self) if reflected else fn(self, other)
-
-        return method
-
-    patches = _value_patches(tracer)
-    for name, fn_name in _VARIABLE_OPS.items():
-        reflected = "__r" + name[2:]
-        patches += [
-            (Variable, name, make(name, fn_name, False)),
-            (Variable, reflected, make(reflected, fn_name, True)),
-        ]
-    return patches
-
-
-def _value_patches(tracer: Callable[[], Tracer | None]) -> list[tuple[type, str, property]]:
-    """``Variable.value`` (the base class's and each backend override) notes each eager read."""
-    from keras.src.backend import Variable as BackendVariable
-    from keras.src.backend.common.variables import Variable
-    from keras.src.ops import zeros
-
-    def make(prop: property) -> property:
-        def value(self):
-            t = tracer()
-            if t is not None:
-                t.read(self)
-                if _uninitialized(self):  # built in StatelessScope(initialize_variables=False)
-                    return self._maybe_autocast(zeros(self.shape, dtype=self.dtype))
-            return prop.fget(self)
-
-        return property(value, prop.fset, prop.fdel, prop.__doc__)
-
-    classes = [
-        c for c in BackendVariable.__mro__ if issubclass(c, Variable) and "value" in c.__dict__
-    ]
-    return [(c, "value", make(c.__dict__["value"])) for c in classes]
-
-
-def _uninitialized(v: Any) -> bool:
-    """No value yet: Keras would run the initializer (random, slow under JAX) on every read;
-    the analysis reads no values, so zeros of the shape stand in."""
-    from keras.src.backend.common.stateless_scope import get_stateless_scope, in_stateless_scope
-
-    if in_stateless_scope() and get_stateless_scope().get_current_value(v) is not None:
-        return False
-    return getattr(v, "_value", None) is None
-
-
-def trace(
-    fn: Callable[[], Any], is_leaf: Callable[[Any], bool], root: Any = None,
-    rewrite: Callable[[Any], Callable[..., Any] | None] | None = None,
-    absorbs: Callable[[Any], bool] | None = None,
-) -> tuple[Any, Tracer]:  # fmt: skip
-    """Run ``fn()`` (a symbolic call of a model) with recording on; return its result and the tracer.
-
-    ``is_leaf(layer)``: record the layer whole; ``root``: the model whose scope is "";
-    ``rewrite(layer)``: a replacement for ``layer.call`` to trace, or None;
-    ``absorbs(layer)``: the layer is one layer, its sublayers' ops take its scope.
-    """
-    global _ACTIVE
-    with _LOCK:
-        patches = _patches()
-        originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
-        tracer = Tracer(
-            is_leaf, root, rewrite or (lambda layer: None), absorbs or (lambda layer: False)
-        )
-        for cls, name, fn_ in patches:
-            setattr(cls, name, fn_)
-        _ACTIVE = tracer
-        try:
-            result = fn()
-        finally:
-            _ACTIVE = None
-            for cls, name, original in originals:
-                setattr(cls, name, original)
-            tracer.restore()
-    return result, tracer

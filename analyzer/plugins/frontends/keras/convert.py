@@ -17,7 +17,7 @@ from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Tensor
 from analyzer.plugins.frontends.keras import layers_misc, layers_nn, ops_table  # noqa: F401  (register handlers)
-from analyzer.plugins.frontends.keras.capture import Event, trace
+from analyzer.plugins.frontends.keras.capture import Event
 from analyzer.plugins.frontends.keras.emitter import Emitter, is_keras_tensor
 from analyzer.plugins.frontends.keras.handlers import (
     OPS,
@@ -28,6 +28,7 @@ from analyzer.plugins.frontends.keras.handlers import (
     weight_derived,
 )
 from analyzer.plugins.frontends.keras.inputs import Given, bind, user_inputs
+from analyzer.plugins.frontends.keras.patches import trace
 from analyzer.plugins.frontends.keras.rewrites import rewrite
 
 
