@@ -297,6 +297,41 @@ def test_explicit_zero_pads_fold_into_their_convolutions(recipe: Recipe) -> None
     assert analyze(padded.build()).totals == analyze(recipe.build()).totals
 
 
+def bias_params(g: Graph) -> list:
+    return [p for p in g.params.values() if p.role == "bias"]
+
+
+@CI
+@given(graphs, st.sampled_from((2, 3, 4, 8, 16)), st.sampled_from((4, 8, 16)))
+def test_bit_width_and_bias_options(recipe: Recipe, weight_bits: int, activation_bits: int) -> None:
+    """docs/metrics.md: model size = ceil(params x bits / 8); ``layer_bits {"*": b}`` is
+    ``weight_bits b``; activation bytes per storage; ``bias=False`` drops every bias."""
+    g = recipe.build()
+    base = analyze(g).totals
+    t = analyze(g, weight_bits=weight_bits).totals
+    assert t["model_size_bytes"] == -(-t["total_params"] * weight_bits // 8)
+    everywhere = analyze(g, layer_bits={"*": weight_bits}).totals
+    assert everywhere["model_size_bytes"] == t["model_size_bytes"]
+    assert everywhere["weight_read_bytes"] == t["weight_read_bytes"]
+    for q in ("params", "macs", "flops", "total_activations", "total_activation_bytes"):
+        assert t[q] == base[q], q
+    # activation_bits: every storage ceil(elements x bits / 8) bytes
+    report = analyze(g, activation_bits=activation_bits)
+    a = report.totals
+    roots = storage_roots(g)  # storages crossing layer boundaries, and the inputs
+    storages = set().union(*layer_io(g, report)) | {roots[t] for t in g.inputs}
+    assert a["total_activations"] == sum(numel(g.shape(s)) for s in storages)
+    expected = sum(-(-numel(g.shape(s)) * activation_bits // 8) for s in storages)
+    assert a["total_activation_bytes"] == expected
+    # bias=False
+    biases = bias_params(g)
+    nb = analyze(g, bias=False).totals
+    dropped = sum(p.numel for p in biases if p.trainable)
+    assert nb["params"] == base["params"] - dropped
+    assert nb["total_params"] == base["total_params"] - sum(p.numel for p in biases)
+    assert nb["macs"] == base["macs"] and nb["other_flops"] == base["other_flops"]
+
+
 def assert_same_graph(a: Graph, b: Graph) -> None:
     assert (a.name, a.framework, a.meta, a.inputs, a.outputs) == (
         b.name,
