@@ -93,6 +93,23 @@ def dot_rule(e: EqnView) -> Mapped:
     }
 
 
+def ragged_dot_rule(e: EqnView) -> Mapped:
+    """``lax.ragged_dot`` (mixture of experts): rows of ``lhs (m, k)`` in groups, each times its
+    ``rhs[g]`` of ``(groups, k, n)`` -> ``grouped_matmul`` (MACs ``m k n``, whatever the routing).
+    Other layouts (ragged contraction or batch dims) are left unknown."""
+    dn = e.params["ragged_dot_dimension_numbers"]
+    (lc, rc), (lb, rb) = dn.dot_dimension_numbers
+    lhs, rhs = e.in_shapes[0], e.in_shapes[1]
+    standard = (
+        len(lhs) == 2 and len(rhs) == 3 and tuple(lc) == (1,) and not lb and not rb
+        and tuple(dn.lhs_ragged_dimensions) == (0,) and tuple(dn.rhs_group_dimensions) == (0,)
+        and tuple(rc) in ((1,), (2,))
+    )  # fmt: skip
+    if not standard:
+        return "unknown", {"reason": "ragged_dot layout other than (m, k) x (groups, k, n)"}
+    return "grouped_matmul", {"groups": int(rhs[0])}
+
+
 def window_rule(op: str) -> Rule:
     """reduce_window_{max,min,sum} -> pooling over the dims whose window is not trivial.
 
@@ -205,6 +222,7 @@ PRIMITIVE_OPS: dict[str, str | Rule] = {
     # contractions
     "conv_general_dilated": conv_rule,
     "dot_general": dot_rule,
+    "ragged_dot_general": ragged_dot_rule,
     # binary arithmetic
     "add": "add", "add_any": "add", "sub": "sub", "mul": "mul", "div": div_rule, "rem": "mod",
     "pow": "pow", "max": max_rule, "min": "minimum", "select_n": "where", "clamp": "clamp",
@@ -221,6 +239,10 @@ PRIMITIVE_OPS: dict[str, str | Rule] = {
     "is_finite": kind_rule("compare", "isfinite"),
     "and": kind_rule("logical", "and"), "or": kind_rule("logical", "or"),
     "not": kind_rule("logical", "not"), "xor": kind_rule("logical", "xor"),
+    # bit manipulation (random bits -> floats in dropout): one integer op per element
+    "shift_left": kind_rule("logical", "shl"), "shift_right_logical": kind_rule("logical", "shr"),
+    "shift_right_arithmetic": kind_rule("logical", "sar"),
+    "population_count": kind_rule("logical", "popcnt"), "clz": kind_rule("logical", "clz"),
     # reductions and scans
     "reduce_sum": reduce_rule("reduce_sum"), "reduce_max": reduce_rule("reduce_max"),
     "reduce_min": reduce_rule("reduce_min"), "reduce_prod": reduce_rule("reduce_prod"),

@@ -188,3 +188,39 @@ def test_mean_is_one_reduction():
     # a sum divided by anything else stays a sum and a division
     g = graph_of(lambda x: jnp.sum(x, axis=1) / 3.0, S((2, 4), F32))
     assert ops(g) == ["reduce_sum", "div"]
+
+
+def test_ragged_dot_is_a_grouped_matmul():
+    """``lax.ragged_dot`` (mixture of experts): tokens in expert groups, MACs m k n."""
+
+    def moe(p, x, sizes):
+        return lax.ragged_dot(x, p["w"], sizes)
+
+    inputs = (S((8, 4), F32), S((3,), jnp.int32))
+    report = analyze(moe, inputs, params={"w": S((3, 4, 5), F32)}, framework="jax")
+    (node,) = [n for n in report.graph.nodes() if n.op == "grouped_matmul"]
+    assert node.attrs["groups"] == 3
+    assert report.totals["macs"] == 8 * 4 * 5 and report.complete
+
+
+def test_dropout_in_training_mode_is_counted():
+    """Random bits become floats through shifts and bitcasts: integer ops, not unknowns
+    (under nn.scan each step's key is split from a carried one, so they are not folded)."""
+
+    class Drop(nn.Module):
+        @nn.compact
+        def __call__(self, x, _):
+            return nn.Dropout(0.5, deterministic=False)(nn.Dense(8)(x)), None
+
+    class Scanned(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            split = {"params": True, "dropout": True}
+            return nn.scan(Drop, variable_axes={"params": 0}, split_rngs=split, length=2)()(
+                x, None
+            )[0]
+
+    report = analyze(Scanned(), S((2, 8), F32))
+    assert report.complete and report.unsupported == []
+    shifts = [n for n in report.graph.nodes() if n.source_op.startswith("shift")]
+    assert shifts and all(n.op == "logical" for n in shifts)
