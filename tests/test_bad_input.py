@@ -185,6 +185,8 @@ CASES = [
     # saved graphs are validated completely on load
     Case("ir-not-json", ["analyze", "{dir}/notjson.json"], 1, r"notjson\.json: not valid JSON"),
     Case("ir-binary", ["analyze", "{dir}/binary.json"], 1, r"binary\.json: not a text file"),
+    Case("ir-deep-nesting", ["analyze", "{dir}/deep.json"], 1, r"deep\.json: JSON nested too deeply"),
+    Case("ir-huge-integer", ["analyze", "{dir}/bigint.json"], 1, r"bigint\.json: not valid JSON \(Exceeds the limit"),
     Case("ir-no-schema", ["analyze", "{ir_no_schema}"], 1, r"not an analyzer graph document \(schema 'other/2'"),
     Case("ir-no-nodes", ["analyze", "{ir_no_nodes}"], 1, r"malformed graph document: document has no field 'nodes'"),
     Case("ir-huge-batch", ["analyze", "{ir_huge_batch}"], 1, r"tensor 'x' has an invalid shape .*larger than 1099511627776"),
@@ -232,6 +234,8 @@ def files(tmp_path_factory) -> dict[str, str]:
     (d / "corrupt.pt2").write_bytes(b"PK\x03\x04 not really a zip")
     (d / "notjson.json").write_text('{"schema": "analyzer.graph/1",')
     (d / "binary.json").write_bytes(bytes(range(128, 256)))
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (d / "bigint.json").write_text('{"schema": "analyzer.graph/1", "tensors": [' + "9" * 5000 + "]}")
     good = small_graph_doc()
     (d / "graph.json").write_text(json.dumps(good))
     out["graph"] = str(d / "graph.json")

@@ -19,6 +19,8 @@ from analyzer.core.graph import Graph, GraphError
 from analyzer.core.ir import Node, Param, Tensor
 
 SCHEMA = "analyzer.graph/1"
+# Saved graphs hold shapes, not weights: a few MB for the largest models.
+MAX_FILE_BYTES = 256 * 2**20
 
 
 def _to_json(value: Any) -> Any:
@@ -134,14 +136,21 @@ def save_graph(graph: Graph, path: str | Path) -> None:
 
 def load_graph(path: str | Path) -> Graph:
     """Read a saved graph; GraphError (naming ``path``) for anything but a valid ``analyzer.graph/1`` document."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise GraphError(f"{path}: {size / 2**20:.0f} MiB is larger than any saved graph "
+                         f"({MAX_FILE_BYTES // 2**20} MiB at most)")  # fmt: skip
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise GraphError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
     except UnicodeDecodeError:
         raise GraphError(f"{path}: not a text file (expected analyzer.graph/1 JSON)") from None
     except RecursionError:
         raise GraphError(f"{path}: JSON nested too deeply") from None
+    except ValueError as e:  # e.g. an integer literal of thousands of digits
+        raise GraphError(f"{path}: not valid JSON ({e})") from None
     try:
         return graph_from_dict(doc)
     except GraphError as e:

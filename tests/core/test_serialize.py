@@ -189,3 +189,42 @@ def test_binary_file_is_a_graph_error(tmp_path):
     p.write_bytes(bytes(range(128, 256)))
     with pytest.raises(GraphError, match="not a text file"):
         load_graph(p)
+
+
+MUTATIONS = [None, True, 0, -1, 2, 10**15, 1.5, "", "x", [], [0], [-1, 2], [[1, 1]], {}, {"a": 1}, "lstm"]
+
+
+def _paths(obj, path=()):
+    yield path
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield from _paths(v, (*path, k))
+
+
+def test_mutated_documents_fail_only_with_one_line_errors():
+    """Seeded random edits of a valid document: loading and analysing either work or raise the
+    analyzer's own one-line errors, never an internal exception (bench/fuzz.py runs longer)."""
+    import random
+
+    rng = random.Random(15)
+    base = doc()
+    vocabulary = [op.name for op in analyzer.load_plugins(entry_points=False).vocabulary]
+    plugins = analyzer.load_plugins(entry_points=False)
+    for _ in range(300):
+        d = json.loads(json.dumps(base))
+        for _ in range(rng.choice((1, 1, 2))):
+            *parent, key = rng.choice([p for p in _paths(d) if p])
+            holder = d
+            for k in parent:
+                holder = holder[k]
+            value = rng.choice(vocabulary) if key == "op" else rng.choice(MUTATIONS)
+            holder[key] = value
+        try:
+            g = graph_from_dict(d)
+        except GraphError as e:
+            assert "\n" not in str(e)
+            continue
+        try:
+            analyzer.analyze(g, plugins=plugins)
+        except analyzer.AnalyzerError as e:
+            assert "\n" not in str(e)
