@@ -14,7 +14,8 @@ arguments, the 64-bit mode, and for Flax NNX modules their graph definition
 (NNX modules are mutable: ``model.eval()`` changes it). A function that reads
 mutable global state is reused as ``jax.jit`` would reuse it; pass
 ``frontend_options={"cache": False}`` to trace afresh. Entries hold only a weak
-reference to the model; the cache keeps the last ``SIZE`` traces.
+reference to the model and are dropped when it is garbage-collected (a jaxpr
+may hold large closed-over constants); the cache keeps the last ``SIZE`` traces.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def get(k: Hashable | None, model: Any) -> tuple[Any, Any] | None:
 def put(k: Hashable | None, model: Any, closed: Any, capture: Any) -> None:
     if k is None:
         return
-    _entries[k] = (weakref.ref(owner_of(model)[0]), closed, capture)
+    # the entry goes when the model does: a jaxpr may hold large closed-over constants
+    ref = weakref.ref(owner_of(model)[0], lambda _: _entries.pop(k, None))
+    _entries[k] = (ref, closed, capture)
     while len(_entries) > SIZE:
         _entries.popitem(last=False)
 

@@ -88,3 +88,17 @@ def test_given_variables_keep_flax_shape_check():
     with pytest.raises(Exception, match="Dense_1"):  # a linen module applied inside a function
         to_graph(lambda v, x: model.apply(v, x), x, params=wrong, framework="jax")
     assert Scope.param is original  # restored after every trace
+
+
+def test_entries_go_with_their_model():
+    import gc
+
+    from analyzer.plugins.frontends.jax import cache
+
+    cache.clear()
+    fn, _ = counting_mlp()
+    to_graph(fn, S((2, 8), F32), params=mlp_params(), framework="jax")
+    assert len(cache._entries) == 1
+    del fn
+    gc.collect()
+    assert not cache._entries
