@@ -165,7 +165,7 @@ def _layer_bits(items: Sequence[str] | None) -> dict[str, int]:
                 doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
             except OSError as e:
                 raise UsageError(f"--layer-bits: cannot read {path} ({e.strerror})") from None
-            except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+            except (ValueError, RecursionError) as e:  # TOML/JSON syntax, absurd nesting or integers
                 raise UsageError(f"--layer-bits: {path} is not valid {path.suffix[1:].upper()} ({e})") from None
             doc = doc.get("layer_bits", doc) if isinstance(doc, dict) else doc
             if not isinstance(doc, dict):

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationErro
 from analyzer.core.errors import AnalysisError, UsageError
 
 SCHEMA = "analyzer.device/1"
+MAX_FILE_BYTES = 1 * 2**20  # a spec is a few KiB of figures and sources
 ENV_VAR = "ANALYZER_DEVICE_PATH"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "hardware_db"
 FIGURE_KINDS = ("datasheet", "measured", "derived", "estimate")
@@ -137,13 +138,19 @@ def _format_error(path: Path, err: ValidationError) -> str:
 def load_device(path: Path) -> DeviceSpec:
     """Read and validate one spec file; errors name the file and the field."""
     try:
-        doc = tomllib.loads(path.read_text())
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise AnalysisError(f"{path}: larger than any device spec ({MAX_FILE_BYTES // 2**10} KiB at most)")
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise AnalysisError(f"{path}: not valid TOML ({e})") from None
     except OSError as e:
         raise AnalysisError(f"{path}: cannot read ({e.strerror})") from None
     except UnicodeDecodeError:
         raise AnalysisError(f"{path}: not a text file (expected TOML)") from None
+    except RecursionError:
+        raise AnalysisError(f"{path}: not valid TOML (nested too deeply)") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise AnalysisError(f"{path}: not valid TOML ({e})") from None
     try:
         spec = DeviceSpec.model_validate({**doc, "path": str(path)})
     except ValidationError as e:
