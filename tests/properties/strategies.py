@@ -199,7 +199,7 @@ def _feature_block(draw, c: int, hw: Size, same: bool, depth: int) -> Any:
     kinds = ["conv", "depthwise", "bn", "gn", "act", "dropout"]
     if not same:
         kinds.append("pool")
-    if depth == 0:
+    if depth <= 1:  # residuals nest once
         kinds.append("residual")
     kind = draw(st.sampled_from(kinds))
     if kind == "conv":
@@ -245,7 +245,7 @@ def feature_shape(block: Any, c: int, hw: Size) -> tuple[int, Size]:
 
 @st.composite
 def _dense_block(draw, f: int, depth: int) -> Any:
-    kinds = ["linear", "ln", "bn", "act", "dropout"] + (["residual"] if depth == 0 else [])
+    kinds = ["linear", "ln", "bn", "act", "dropout"] + (["residual"] if depth <= 1 else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "linear":
         out = f if depth else draw(st.integers(1, 12))
