@@ -73,6 +73,17 @@ def _python_value_read(e: BaseException) -> str | None:
     return None
 
 
+def _raised_by(e: BaseException, cause: BaseException) -> bool:
+    """Is ``e`` the kernel's error, or one the model raised while handling it?"""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        if e is cause:
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return False
+
+
 def convert_program(ep: Any, inputs: Any) -> Graph:
     """An ExportedProgram (``.pt2``) as given: its inputs are fixed by the export."""
     if inputs is not None:
@@ -149,6 +160,8 @@ class _Attempts:
         self.failures: list[tuple[str, str, BaseException | None]] = []  # (path, why, error)
         self.meta_attempt: dispatch.Attempt | None = None
         self.guard: dispatch.RealGuard | None = None
+        self.confirming = False  # the real trace checks an error a meta kernel raised
+        self._meta_error = ""
 
     def _prepare(self) -> None:
         if self.snapshot is not None and not self.train_mode:
@@ -174,8 +187,13 @@ class _Attempts:
                 break
             try:
                 graph = self._run(path)
-            except AnalyzerError:
-                raise
+            except AnalyzerError as e:
+                if not (path == "real" and self.confirming):
+                    raise
+                # the memory guard refused to tell a model error from a strict meta kernel:
+                # the meta error stands, first
+                self.failures.append((path, f"not tried: {e}", None))
+                break
             except Exception as e:
                 self._reset()  # a failed forward may have left the model half-changed
                 verdict = self._verdict(path, e)
@@ -183,6 +201,8 @@ class _Attempts:
                     self.failures.append((path, f"{_one_line(e)} (an error of the model, not "
                                           "retried on another path)", e))  # fmt: skip
                     break
+                if path == "real" and self.confirming and verdict == self._meta_error:
+                    verdict = "the same error (an error of the model)"
                 self.failures.append((path, verdict, e))
                 continue
             warnings += [f"{p} capture failed ({why})" for p, why, _ in self.failures]
@@ -203,7 +223,15 @@ class _Attempts:
             raise AnalysisError(self.guard.refused) from e
         if path == "meta":
             reason = (self.meta_attempt and self.meta_attempt.needs_values) or _python_value_read(e)
-            return None if reason is None else f"needs tensor values: {reason}"
+            if reason is not None:
+                return f"needs tensor values: {reason}"
+            kernel = self.meta_attempt.kernel_error if self.meta_attempt else None
+            if kernel is None or not _raised_by(e, kernel[1]) or self.on_meta:
+                return None  # raised by the model's Python code, which sees the same shapes
+            # raised by a meta kernel: the model's error, or a kernel stricter than the CPU's
+            # (dtype support...); a real trace tells which
+            self.confirming, self._meta_error = True, _one_line(e)
+            return f"{_one_line(e)} (in {kernel[0]} on meta tensors)"
         return _one_line(e)  # export: stricter than eager; real: the last path
 
     def _failed(self) -> AnalysisError:
@@ -252,6 +280,9 @@ class _Attempts:
         self._reset()  # the probe ran the forward: undo what it changed
         acts, op = largest_op_bytes(probe.recorder.graph) if probe.recorder else (0, "")
         need = created + acts
+        if need > self.limit.limit and self.confirming:
+            raise AnalysisError(f"a real trace would allocate at least {fmt_bytes(need)}, above "
+                                f"the memory limit of {self.limit.describe()}")  # fmt: skip
         if need > self.limit.limit:
             why = next((f"the meta trace {w}" for p, w, _ in self.failures if p == "meta"),
                        "a real trace was asked for")  # fmt: skip

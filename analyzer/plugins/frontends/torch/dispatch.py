@@ -76,6 +76,7 @@ class Attempt:
 
     recorder: Recorder | None = None
     needs_values: str | None = None  # the first thing only values decide
+    kernel_error: tuple[str, BaseException] | None = None  # (op, error) a meta kernel raised
     probe: bool = False  # answer value reads with placeholders instead of failing
     reads: int = 0
 
@@ -293,7 +294,8 @@ class _Capture(TorchDispatchMode):
                     out = func(*args, **kwargs)
             except Exception as e:
                 reason = needs_values_reason(key, func, e)
-                if reason is None:
+                if reason is None:  # the model's error, or a meta kernel stricter than the CPU's
+                    self.attempt.kernel_error = (op_info(func)[2], e)
                     raise
                 if self.attempt.needs_values is None:
                     self.attempt.needs_values = reason

@@ -68,14 +68,75 @@ class Mismatch(nn.Module):
         return self.b(self.a(x))
 
 
-def test_a_model_error_on_meta_is_not_retried_on_real_tensors(plugins):
+def test_a_kernel_error_on_meta_is_checked_on_real_tensors(plugins):
     RUNS.clear()
     with pytest.raises(AnalysisError) as info:
         analyzer.analyze(Mismatch(), (2, 4), plugins=plugins)
     message = str(info.value)
-    assert "\n" not in message and message.startswith("Mismatch: meta capture failed: RuntimeError")
-    assert "an error of the model" in message and "real capture" not in message
-    assert RUNS == ["meta"]  # no real forward (it would fail alike, after allocating)
+    assert "\n" not in message
+    assert message == (
+        "Mismatch: meta capture failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied "
+        "(2x8 and 5x2) (in aten.linear.default on meta tensors); "
+        "real capture failed: the same error (an error of the model)"
+    )
+    assert RUNS[0] == "meta" and RUNS[-1] == "cpu"
+
+
+def test_the_memory_guard_leaves_the_meta_error_first(plugins):
+    with pytest.raises(AnalysisError) as info:
+        analyzer.analyze(Mismatch(), (2, 4), plugins=plugins, frontend_options={"max_memory": 1})
+    message = str(info.value)
+    assert message.startswith("Mismatch: meta capture failed: RuntimeError: mat1 and mat2 shapes")
+    assert message.endswith("real capture not tried: a real trace would allocate at least "
+                            "128 B, above the memory limit of 1 B (max_memory)")  # fmt: skip
+
+
+class ChecksInPython(nn.Module):
+    def forward(self, x):
+        RUNS.append(x.device.type)
+        if x.shape[1] != 3:
+            raise ValueError(f"expected 3 channels, got {x.shape[1]}")
+        return x
+
+
+def test_an_error_of_the_models_python_code_is_not_retried(plugins):
+    RUNS.clear()
+    with pytest.raises(AnalysisError) as info:
+        analyzer.analyze(ChecksInPython(), (2, 4), plugins=plugins)
+    assert str(info.value) == ("ChecksInPython: meta capture failed: ValueError: expected 3 "
+                               "channels, got 4 (an error of the model, not retried on another "
+                               "path)")  # fmt: skip
+    assert RUNS == ["meta"]  # the same shapes in Python: a real forward would fail alike
+
+
+@torch.library.custom_op("analyzer_test::bf16_only_on_meta", mutates_args=())
+def strict(x: torch.Tensor) -> torch.Tensor:
+    """The CPU kernel takes any dtype; the fake kernel refuses float32 (as some meta kernels do)."""
+    return x + 1
+
+
+@strict.register_fake
+def _(x):
+    torch._check(x.dtype == torch.bfloat16, lambda: "only bfloat16 is supported")
+    return torch.empty_like(x)
+
+
+class UsesAStrictKernel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return strict(self.fc(x))
+
+
+def test_a_meta_kernel_stricter_than_the_cpu_one_falls_back(plugins):
+    report = analyzer.analyze(UsesAStrictKernel(), (2, 4), plugins=plugins)
+    assert report.model["capture"] == "torch.dispatch(real, fallback)"
+    assert report.totals["macs"] == 2 * 4 * 4
+    assert any(
+        "only bfloat16 is supported" in w and "on meta tensors" in w for w in report.warnings
+    )
 
 
 class CatchesTheRead(nn.Module):
