@@ -1,6 +1,6 @@
-"""Real-world Keras models for ``test_real_models.py``: keras-hub backbones built from
-constructor arguments (tiny: 2 layers, hidden 16, vocabulary 100; no presets, no
-downloads) and ``MultiHeadAttention`` with and without masks.
+"""Real-world Keras models for ``test_real_models.py``: keras-hub backbones (and two causal
+LMs on them) built from constructor arguments (tiny: 2 layers, hidden 16, vocabulary
+100; no presets, no downloads) and ``MultiHeadAttention`` with and without masks.
 
 ``CONFIGS`` holds every size the analytic counts in the test need; ``CASES`` names
 each (model, tokens) pair the subprocess analyzes. Run as a script
@@ -25,14 +25,14 @@ TOKENS = (128, 2048)  # the issue's two lengths; CNN/ViT cases take images inste
 
 CONFIGS: dict[str, dict[str, Any]] = {
     # plain transformers: 4 projections of HIDDEN x HIDDEN, MLP HIDDEN -> FFN -> HIDDEN
-    "gpt2": {"layers": LAYERS, "hidden": HIDDEN, "heads": HEADS, "ffn": FFN},
+    "gpt2": {"layers": LAYERS, "hidden": HIDDEN, "heads": HEADS, "ffn": FFN, "vocab": VOCAB},
     "bert": {"layers": LAYERS, "hidden": HIDDEN, "heads": HEADS, "ffn": FFN, "pooler": True},
     # T5: gated-GELU/ReLU MLP (two input projections), cross-attention in the decoder
     "t5": {"layers": LAYERS, "hidden": HIDDEN, "heads": HEADS, "ffn": FFN},
     # Whisper: two conv1d (k=3; stride 1 then 2) over MELS channels, then the encoder
     "whisper": {"layers": LAYERS, "hidden": HIDDEN, "heads": HEADS, "ffn": FFN, "mels": 8},
     # grouped-query attention with a gated (SwiGLU) MLP
-    "llama": {"layers": LAYERS, "hidden": HIDDEN, "q_heads": 4, "kv_heads": 2, "head_dim": 4, "ffn": FFN},
+    "llama": {"layers": LAYERS, "hidden": HIDDEN, "q_heads": 4, "kv_heads": 2, "head_dim": 4, "ffn": FFN, "vocab": VOCAB},
     "mistral": {"layers": LAYERS, "hidden": HIDDEN, "q_heads": 4, "kv_heads": 2, "head_dim": 4, "ffn": FFN},
     # Gemma's gated MLP projects to ffn // 2 (keras-hub halves intermediate_dim)
     "gemma": {"layers": LAYERS, "hidden": HIDDEN, "q_heads": 4, "kv_heads": 2, "head_dim": 8, "ffn": FFN},
@@ -141,10 +141,30 @@ def mha(tokens: int, mask: str) -> Any:
     return keras.Model([q, v], att(q, v, use_causal_mask=mask == "causal"))
 
 
+def gpt2_lm(tokens: int) -> Any:
+    """The causal LM: the backbone, then logits through the tied token embedding."""
+    return _hub().GPT2CausalLM(backbone=_stateless(gpt2, tokens), preprocessor=None)
+
+
+def llama_lm(tokens: int) -> Any:
+    """The causal LM with an untied output projection (``reverse_embeddings``)."""
+    return _hub().LlamaCausalLM(backbone=_stateless(llama, tokens), preprocessor=None)
+
+
+def _stateless(build: Callable[[int], Any], tokens: int) -> Any:
+    """Variables created with shapes only (never initialised): the analysis reads no values."""
+    import keras
+
+    with keras.StatelessScope(initialize_variables=False):
+        return build(tokens)
+
+
+TASKS: dict[str, Callable[[int], Any]] = {"gpt2_lm": gpt2_lm, "llama_lm": llama_lm}
 BUILDERS: dict[str, Callable[[int], Any]] = {
     "gpt2": gpt2, "bert": bert, "t5": t5, "whisper": whisper, "llama": llama,
     "mistral": mistral, "gemma": gemma, "vit": vit, "resnet": resnet,
     **{f"mha_{m}": (lambda t, m=m: mha(t, m)) for m in ("none", "mask", "causal", "dropout")},
+    **TASKS,
 }  # fmt: skip
 IMAGE_MODELS = ("vit", "resnet")
 # 2048 tokens where the issue measured masked attention going uncounted; 128 for every model
@@ -171,16 +191,14 @@ def _size(variables: list[Any]) -> int:
 
 
 def analyze_all() -> dict[str, Any]:
-    import keras
-
     from analyzer import analyze
 
     out: dict[str, Any] = {}
     for name, tokens in CASES:
         key = f"{name}@{tokens}" if tokens else name
         try:
-            with keras.StatelessScope(initialize_variables=False):  # shapes are all we read
-                model = BUILDERS[name](tokens)
+            build = BUILDERS[name]  # task models create variables: not in a stateless scope
+            model = build(tokens) if name in TASKS else _stateless(build, tokens)
         except Exception as e:  # noqa: BLE001  (a model that does not build on this backend)
             out[key] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
             continue

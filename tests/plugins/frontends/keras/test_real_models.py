@@ -49,6 +49,8 @@ def conv(out_pixels: int, k: int, c_in: int, c_out: int) -> int:
 
 def analytic_macs(name: str, t: int) -> int:
     c = CONFIGS[name.split("_")[0]]
+    if name.endswith("_lm"):  # the backbone, then logits: hidden -> vocabulary per token
+        return analytic_macs(name.split("_")[0], t) + t * c["hidden"] * c["vocab"]
     if name in ("gpt2", "bert"):
         layer = mha(t, c["hidden"], c["heads"]) + mlp(t, c["hidden"], c["ffn"])
         return c["layers"] * layer + (c["hidden"] ** 2 if c.get("pooler") else 0)  # CLS pooler
