@@ -7,9 +7,12 @@ Paths (``frontend_options={"capture": ...}``, CLI ``--capture``), and what each 
   needs no weights. It cannot decide what only values decide; the dispatch
   trace says when that happened (``Attempt.needs_values``: a value read by
   Python, an op whose output size depends on values, an op without a meta
-  kernel), and only then does the real trace take over. Any other failure
-  is the model's own (a shape mismatch...): a real run would fail the same
-  way, so it is reported at once.
+  kernel), and then the real trace takes over. It also takes over to check
+  any other error a meta kernel raised (``Attempt.kernel_error``): the
+  model's own (a shape mismatch: the real trace fails alike) or a meta
+  kernel stricter than the CPU one (the real trace succeeds). An error the
+  model's Python code raises is its own (Python sees the same shapes on real
+  tensors): reported at once.
 - ``export``: ``torch.export``; stricter than eager PyTorch (data-dependent
   guards, unsupported Python), so any failure of it falls back to ``meta``
   (then ``real``, by the meta rules).
