@@ -10,7 +10,9 @@ calls) with the assertion that broke.
     .venv/bin/python bench/fuzz.py --scale 20 --frameworks
     .venv/bin/python bench/fuzz.py -k flops --seed 7
 
-Exit status is pytest's: 0 when every property held.
+CI runs the properties derandomized (the same examples every run); here every
+run draws fresh examples (``--seed`` repeats one). Exit status is pytest's: 0
+when every property held.
 """
 
 from __future__ import annotations

@@ -34,11 +34,17 @@ SCALE_VARIABLE = "ANALYZER_FUZZ_SCALE"
 
 
 def budget(examples: int) -> settings:
-    """Settings for a property: ``examples`` in CI, times $ANALYZER_FUZZ_SCALE in long runs."""
+    """Settings for a property: ``examples`` in CI, times $ANALYZER_FUZZ_SCALE in long runs.
+
+    CI runs are derandomized (the same examples every run: a red build is
+    reproducible); long runs explore with fresh random seeds.
+    """
+    fuzzing = SCALE_VARIABLE in os.environ
     scale = float(os.environ.get(SCALE_VARIABLE, "1"))
     return settings(
         max_examples=max(1, round(examples * scale)),
         deadline=None,
+        derandomize=not fuzzing,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
