@@ -5,6 +5,7 @@ The framework is imported lazily: ``accepts`` only looks at ``sys.modules``
 the capture modules import torch when a model is converted.
 
 - ``capture``: choice of capture path and fallbacks, eval mode;
+- ``meta_rules``: what a meta trace cannot do (the fallback rule's facts);
 - ``restore``: the module left exactly as it was, whatever the capture did;
 - ``memory_guard``: the limit on what a real trace may allocate;
 - ``dispatch``: dispatch-level trace (meta tensors by default, real on fallback);

@@ -40,6 +40,12 @@ from analyzer.plugins.frontends.torch.call import Call, op_info
 from analyzer.plugins.frontends.torch.handlers import unknown
 from analyzer.plugins.frontends.torch.inputs import ModelInputs
 from analyzer.plugins.frontends.torch.memory_guard import MemoryLimit, fmt_bytes, resident_memory
+from analyzer.plugins.frontends.torch.meta_rules import (
+    VALUE_READS,
+    NeedsValues,
+    needs_values_reason,
+    placeholder,
+)
 from analyzer.plugins.frontends.torch.params import ModuleState, dtype_name
 from analyzer.plugins.frontends.torch.recorder import Recorder, V
 from analyzer.plugins.frontends.torch.restore import Snapshot
@@ -47,23 +53,10 @@ from analyzer.plugins.frontends.torch.shortcuts import SHORTCUTS
 
 _META = torch.device("meta")
 _Tensor = torch.Tensor
-# ops that hand a tensor's value to Python (bool(t), int(t), t.item(), torch.equal)
-_VALUE_READS = frozenset({"item", "_local_scalar_dense", "is_nonzero", "equal"})
-# ops whose output size depends on values, when their meta kernel refuses
-_DATA_SIZED = frozenset({"nonzero", "nonzero_numpy", "argwhere", "masked_select", "_unique",
-                         "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive",
-                         "repeat_interleave"})  # fmt: skip
 # ops that write an argument their schema does not mark as written (through their decomposition)
 _HIDDEN_WRITES = {"batch_norm": ("running_mean", "running_var"),
                   "instance_norm": ("running_mean", "running_var")}  # fmt: skip
-# dispatch keys whose kernel serves meta tensors (composite kernels run on any device)
-_META_CAPABLE = ("Meta", "CompositeImplicitAutograd", "CompositeExplicitAutograd",
-                 "CompositeExplicitAutogradNonFunctional")  # fmt: skip
 _PROBE_READS = 64  # a probe stops after this many placeholder values (a `while` on values)
-
-
-class NeedsValues(RuntimeError):
-    """A meta trace reached something only tensor values decide."""
 
 
 class MemoryRefused(RuntimeError):
@@ -131,43 +124,6 @@ def _written(func: Any, key: str) -> tuple[tuple[int, str], ...]:
             if (a.alias_info is not None and a.alias_info.is_write) or a.name in hidden
         )  # fmt: skip
     return w
-
-
-def _placeholder(key: str, t: Any) -> Any:
-    """A probe's answer to a value read: true, one, or 1.0 (the branch a positive value takes)."""
-    if key in ("is_nonzero", "equal"):
-        return True
-    if t.dtype == torch.bool:
-        return True
-    return 1.0 if t.dtype.is_floating_point or t.dtype.is_complex else 1
-
-
-def lacks_meta_kernel(func: Any) -> bool:
-    """True when PyTorch has no meta implementation of ``func`` (asked of the registry, not
-    read from an error): a custom op without a fake impl, an op without a Meta kernel."""
-    try:
-        from torch._library.custom_ops import OPDEFS
-
-        opdef = OPDEFS.get(func._schema.name)
-        if opdef is not None:
-            return opdef._abstract_fn is None
-        name, has = func.name(), torch._C._dispatch_has_kernel_for_dispatch_key
-        return not (torch._C.DispatchKey.Meta in func.py_kernels
-                    or any(has(name, k) for k in _META_CAPABLE))  # fmt: skip
-    except Exception:  # a registry PyTorch reorganised: the NotImplementedError rule remains
-        return False
-
-
-def needs_values_reason(key: str, func: Any, e: BaseException) -> str | None:
-    """Why a meta kernel's failure means the op needs values, or None (then it is the model's)."""
-    if key in _VALUE_READS:
-        return f"Python reads a tensor's value (aten.{key})"
-    if key in _DATA_SIZED:
-        return f"the output size of aten.{key} depends on values"
-    # NotImplementedError: what PyTorch raises for a kernel missing on Meta
-    if isinstance(e, NotImplementedError) or lacks_meta_kernel(func):
-        return f"{op_info(func)[2]} has no meta kernel"
-    return None
 
 
 def _map(f: Any, values: Any) -> Any:
@@ -299,10 +255,10 @@ class _Capture(TorchDispatchMode):
                     raise
                 if self.attempt.needs_values is None:
                     self.attempt.needs_values = reason
-                if (self.attempt.probe and key in _VALUE_READS
+                if (self.attempt.probe and key in VALUE_READS
                         and self.attempt.reads < _PROBE_READS):  # fmt: skip
                     self.attempt.reads += 1
-                    return _placeholder(key, args[0])
+                    return placeholder(key, args[0])
                 raise NeedsValues(reason) from e
         else:
             if self.snapshot is not None:
