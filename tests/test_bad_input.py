@@ -120,6 +120,8 @@ CASES = [
     Case("unknown-command", ["frobnicate"], 2, r"invalid choice: 'frobnicate'"),
     Case("unknown-option", ["analyze", ZOO, "--nope"], 2, r"unrecognized arguments: --nope"),
     Case("bad-spec-syntax", ["analyze", "justaname"], 2, r"bad SPEC 'justaname'"),
+    Case("spec-python-file-without-name", ["analyze", "{models}"], 2, r"models\.py is Python code: name the model in it"),
+    Case("spec-directory", ["analyze", "{dir}"], 2, r"is a directory: give a model file"),
     Case("bad-input-shape", ["analyze", ZOO, "-i", "1,a"], 2, r"bad shape '1,a'"),
     Case("zero-input-shape", ["analyze", ZOO, "-i", "0,3,224,224"], 2, r"dimensions must be positive"),
     Case("unknown-input-dtype", ["analyze", ZOO, "-i", "1,3:float33"], 2, r"--input-shape: .*float33"),

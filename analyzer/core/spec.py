@@ -154,7 +154,11 @@ def resolve_spec(spec: str, plugins: PluginSet, framework: str | None = None) ->
     """Resolve a SPEC string (see the module docstring); ``framework`` is ``--framework``."""
     path = Path(spec)
     if path.is_file():
+        if path.suffix == ".py":
+            raise UsageError(f"{spec} is Python code: name the model in it, {spec}:NAME")
         return ModelSpec(model=path)
+    if path.is_dir():
+        raise UsageError(f"{spec} is a directory: give a model file, path/file.py:NAME or package.module:NAME")
     module_ref, sep, attr = spec.rpartition(":")
     if not sep or not module_ref or not attr:
         if path.suffix:
