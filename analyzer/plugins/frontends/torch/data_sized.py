@@ -50,9 +50,10 @@ def masked_select(rec: Recorder, c: Call) -> None:
 
 
 def index(rec: Recorder, c: Call) -> None:
-    """``x[idx]``: a gather; with a boolean mask among the indices its size is the mask's count."""
+    """``x[idx]``: a gather; with a mask among the indices (bool, or uint8 as PyTorch still
+    reads it) its size is the mask's count."""
     ins = list(c.tensors())
-    if any(v is not None and v.dtype == "bool" for v in c["indices"]):
+    if any(v is not None and v.dtype in ("bool", "uint8") for v in c["indices"]):
         _data_dependent(rec, "gather", ins, c)
     else:
         rec.emit("gather", ins, c.outs, {}, c.source, c.op)
