@@ -39,6 +39,7 @@ from tests.properties.strategies import (  # noqa: E402
 AGREE = (
     "params", "non_trainable_params", "total_params", "model_size_bytes", "macs", "flops",
     "mac_flops", "other_flops", "total_activations", "peak_activations", "peak_live_activations",
+    "total_activation_bytes", "memory_bytes", "max_receptive_field",
 )  # fmt: skip
 
 
