@@ -116,7 +116,8 @@ def linen(model: Any, args: tuple[Any, ...], variables: Any, kwargs: dict[str, A
     made = variables is None
     if made:
         rngs = {"params": init_key, "dropout": dropout_key}
-        variables = jax.eval_shape(lambda *a: model.init(rngs, *a, **kwargs), *args)
+        with quick_param_check(made=True):
+            variables = jax.eval_shape(lambda *a: model.init(rngs, *a, **kwargs), *args)
         label += ", variables from jax.eval_shape(model.init)"
     elif not (isinstance(variables, Mapping) and "params" in variables):
         variables = {"params": variables}
@@ -153,11 +154,19 @@ def linen_context(tracker: CallTracker, made: bool) -> Iterator[None]:
 @contextlib.contextmanager
 def quick_param_check(made: bool) -> Iterator[None]:
     """Flax's ``apply`` re-traces every parameter's initializer (``jax.eval_shape``) to check
-    the given variables' shapes: over half of tracing a linen model. Here a variable passes
-    at once when the frontend made it (``jax.eval_shape(model.init)``: right by
-    construction) or when it is one array of the shape the module asks its initializer
-    for (``self.param(name, init, shape, ...)``, as every Flax layer calls it). Anything
-    else, a mismatch included, goes through Flax's own check and raises Flax's error."""
+    the given variables' shapes, and ``init`` traces it to make the variable: over half of
+    tracing a linen model. While the frontend traces:
+
+    - apply: a variable passes at once when the frontend made it (``made``: right by
+      construction) or when it is one array of the shape the module asks its initializer
+      for (``self.param(name, init, shape, ...)``, as every Flax layer calls it);
+    - init (under ``jax.eval_shape``, values never computed): a parameter made by one of
+      JAX's own initializers (``jax.nn.initializers``, Flax's defaults), called as
+      ``init(key, shape[, dtype])``, is ``jnp.zeros(shape, dtype)``, the shape and dtype
+      those initializers return.
+
+    Anything else, a mismatch included, goes through Flax's own code and raises its errors.
+    """
     from flax.core import meta
     from flax.core.scope import Scope
 
@@ -166,11 +175,23 @@ def quick_param_check(made: bool) -> Iterator[None]:
     def param(
         self: Any, name: str, init_fn: Any, *init_args: Any, unbox: bool = True, **init_kwargs: Any
     ) -> Any:
+        shape = init_args[0] if init_args else None
         if self.has_variable("params", name):
             value = self.get_variable("params", name)
-            if made or _has_shape(meta.unbox(value), init_args[0] if init_args else None):
+            if made or _has_shape(meta.unbox(value), shape):
                 self.reserve(name, "params")
                 return meta.unbox(value) if unbox else value
+        elif (
+            made and self.is_mutable_collection("params") and not init_kwargs
+            and len(init_args) <= 2 and _is_shape(shape)
+            and getattr(init_fn, "__module__", "") in _JAX_INITIALIZERS
+        ):  # fmt: skip
+            import jax.numpy as jnp
+
+            self.reserve(name, "params")
+            value = jnp.zeros(shape, init_args[1] if len(init_args) > 1 else None)
+            self.put_variable("params", name, value)
+            return value
         return original(self, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
     Scope.param = param
@@ -180,13 +201,19 @@ def quick_param_check(made: bool) -> Iterator[None]:
         Scope.param = original
 
 
+_JAX_INITIALIZERS = frozenset({"jax._src.nn.initializers", "jax.nn.initializers"})
+
+
+def _is_shape(shape: Any) -> bool:
+    return isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
+
+
 def _has_shape(value: Any, shape: Any) -> bool:
     """Is ``value`` one array of shape ``shape`` (a tuple of ints)?"""
     import jax
 
     leaves = jax.tree_util.tree_leaves(value)
-    ok = isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
-    return ok and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
+    return _is_shape(shape) and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
 
 
 @functools.cache

@@ -102,3 +102,24 @@ def test_entries_go_with_their_model():
     del fn
     gc.collect()
     assert not cache._entries
+
+
+@pytest.mark.parametrize("case", ["linen_scan", "linen_remat_scan", "hf_resnet_bound_apply"])
+def test_quick_init_makes_the_variables_flax_makes(case):
+    """Initializers of jax.nn.initializers are replaced by zeros of their shape and dtype
+    while the frontend makes variables abstractly: the same tree, shapes and dtypes."""
+    import real_models as rm
+
+    from analyzer.plugins.frontends.jax import adapters
+
+    c = rm.CASES[case]()
+    module = getattr(c.model, "__self__", c.model)
+    kwargs = c.frontend_options.get("call_kwargs", {})
+    args = (c.inputs,)
+    flax_made = jax.eval_shape(
+        lambda *a: module.init(jax.random.key(0), *a, **kwargs), *args
+    )  # fmt: skip
+    ours = adapters.linen(module, args, None, kwargs).params
+    assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(flax_made)
+    specs = [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(ours)]
+    assert specs == [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(flax_made)]
