@@ -284,13 +284,3 @@ ALIASES = frozenset(
         "reshard",
     }
 )
-
-
-def map_primitive(e: EqnView) -> Mapped:
-    """The canonical op and attrs of one equation (``unknown`` when unmapped)."""
-    rule = PRIMITIVE_OPS.get(e.primitive)
-    if rule is None:
-        return "unknown", {}
-    if isinstance(rule, str):
-        return rule, {}
-    return rule(e)
