@@ -332,6 +332,17 @@ def test_bit_width_and_bias_options(recipe: Recipe, weight_bits: int, activation
     assert nb["macs"] == base["macs"] and nb["other_flops"] == base["other_flops"]
 
 
+def test_a_layer_of_views_does_not_set_the_max_receptive_field() -> None:
+    """Found by the cross-framework property: ``Dropout`` then ``Flatten`` gave a maximum
+    receptive field of 1 in PyTorch and Keras (an identity layer passing the input's
+    field) and 0 in Flax (no op). Views compute nothing: 0 everywhere; a ReLU counts."""
+    for layer, expected in ((analyzer.GraphBuilder.identity, 0), (analyzer.GraphBuilder.relu, 1)):
+        b = analyzer.GraphBuilder()
+        x = layer(b, b.input("x", (1, 1, 3, 3)), name="layer")
+        g = b.build(b.flatten(x, name="flatten"))
+        assert analyze(g).totals["max_receptive_field"] == expected, layer.__name__
+
+
 def assert_same_graph(a: Graph, b: Graph) -> None:
     assert (a.name, a.framework, a.meta, a.inputs, a.outputs) == (
         b.name,

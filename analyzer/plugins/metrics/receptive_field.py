@@ -79,7 +79,8 @@ class ReceptiveFieldMetric(Metric):
                  total="own"),  # fmt: skip
         Quantity("receptive_field_jump", "pixel", "input distance between adjacent output elements, per spatial dim",
                  total="own"),  # fmt: skip
-        Quantity("max_receptive_field", "pixel", "largest receptive field of any layer, any dim", per_layer=False, total="own"),
+        Quantity("max_receptive_field", "pixel", "largest receptive field of any layer, any dim (layers of views excluded)",
+                 per_layer=False, total="own"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
@@ -115,6 +116,9 @@ class ReceptiveFieldMetric(Metric):
                 fields[t] = out
         res = MetricResult()
         best = 0
+        # a layer of views computes nothing: it does not count for the maximum (an inference-time
+        # dropout is an identity layer in PyTorch and Keras, and no op at all in Flax)
+        views = {d.name for d in ctx.vocabulary if d.category is Category.VIEW}
         for layer in ctx.layers:
             rf = fields.get(layer.outputs[0]) if layer.outputs else None
             if not rf:
@@ -122,7 +126,8 @@ class ReceptiveFieldMetric(Metric):
                 continue
             dims = sorted(rf)
             sizes = [rf[d][0] for d in dims]
-            best = max(best, *sizes)
+            if not all(g.node(n).op in views for n in layer.nodes):
+                best = max(best, *sizes)
             res.layers[layer.name] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in dims]}
         res.totals = {"max_receptive_field": best}
         return res
