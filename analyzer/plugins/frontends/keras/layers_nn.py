@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from analyzer.core.shapes import resolve_padding
 from analyzer.plugins.frontends.keras.activations import ACTIVATIONS, known_activation
 from analyzer.plugins.frontends.keras.capture import Event
@@ -345,6 +347,12 @@ def elu(em: Emitter, ev: Event) -> None:
 
 @layer("Softmax")
 def softmax(em: Emitter, ev: Event) -> None:
-    x = first_input(ev)
+    """With a mask, Keras first selects ``where(mask, x, -1e9)``: one op per score, as the
+    mask of a fused attention (ops_table.attention) costs."""
+    x, y = first_input(ev), out(ev)
     axes = axes_tuple(ev.op.axis, len(em.shape(x)))
-    em.emit("softmax", [x], out(ev), {"axis": axes[0] if len(axes) == 1 else axes})
+    mask = ev.kwargs.get("mask", ev.args[1] if len(ev.args) > 1 else None)
+    if mask is not None:
+        floor = em.constant(np.float32(-1e9))
+        x = em.emit("where", [mask, x, floor], spec_like(em, x))
+    em.emit("softmax", [x], y, {"axis": axes[0] if len(axes) == 1 else axes})

@@ -212,6 +212,7 @@ def analyze_all() -> dict[str, Any]:
             "params": report.totals["params"],
             "non_trainable_params": report.totals["non_trainable_params"],
             "macs": report.totals["macs"],
+            "flops": report.totals["flops"],
             "complete": report.complete,
             "unsupported": report.unsupported,
             "warnings": report.graph.meta.get("warnings", []),

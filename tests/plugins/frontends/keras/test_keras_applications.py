@@ -37,7 +37,11 @@ def weights_size(variables) -> int:
 
 def folded_pads(report) -> int:
     """Pads the fold_pad_into_conv pass merged into their convolutions (docs/ir.md)."""
-    return sum(int(p.split(": ")[1].split()[0]) for p in report.model["passes"] if p.startswith("fold_pad_into_conv"))
+    return sum(
+        int(p.split(": ")[1].split()[0])
+        for p in report.model["passes"]
+        if p.startswith("fold_pad_into_conv")
+    )
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,8 @@ def test_torch_backend_keras_model_is_detected_as_keras():
         "print(r.model['framework'], r.totals['params'])\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "torch"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["keras", "36"]

@@ -84,7 +84,8 @@ def test_cnn_maps_every_layer_and_raw_op():
     model = cnn()
     r = analyze(model)
     assert not r.unsupported
-    g = to_graph(model)  # the frontend's graph, before canonical passes (the pad below is folded in r)
+    # the frontend's graph, before canonical passes (the pad below is folded in r)
+    g = to_graph(model)
     assert r.model["passes"] == ["fold_pad_into_conv: 1 pad(s) folded"]
     assert r.totals["params"] == sum(v.numpy().size for v in model.trainable_weights)
     assert r.totals["non_trainable_params"] == 32  # stem_bn moving mean and variance

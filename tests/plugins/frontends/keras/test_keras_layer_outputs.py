@@ -132,6 +132,15 @@ def test_multi_head_attention_macs_do_not_depend_on_the_mask(dropout):
         assert r.complete and r.totals["macs"] == expected, kind
 
 
+def test_masked_softmax_layer_selects_then_normalizes():
+    x = keras.Input((2, 6, 6), name="scores")
+    m = keras.Input((1, 6, 6), dtype="bool", name="mask")
+    r = analyze(keras.Model([x, m], layers.Softmax(name="sm")(x, mask=m)))
+    assert [n.op for n in r.graph.nodes()] == ["where", "softmax"]
+    assert r.graph.node("sm").inputs[:2] == ("mask", "scores")
+    assert r.totals["other_flops"] == 72 + 5 * 72  # one select and softmax's 5 per score
+
+
 class Half(layers.Layer):
     """A traceable Dense beside an untraceable sublayer."""
 

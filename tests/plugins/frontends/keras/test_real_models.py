@@ -153,9 +153,11 @@ def test_real_model(backend: str, case: tuple[str, int]):
     assert r["complete"] and not r["unsupported"], (r["unsupported"], r["warnings"])
 
 
-def test_same_macs_on_every_backend():
-    """Masked or not, fused attention (JAX, torch) or explicit einsums (TensorFlow): one count."""
+def test_same_macs_and_flops_on_every_backend():
+    """Masked or not, fused attention (JAX, torch) or explicit einsums (TensorFlow): one count;
+    the mask costs one FLOP per score on either path (a select, or the fused op's mask add)."""
     by_backend = {b: results(b) for b in BACKENDS}
     for case in CASES:
         key = case_id(case)
         assert len({by_backend[b][key]["macs"] for b in BACKENDS}) == 1, key
+        assert len({by_backend[b][key]["flops"] for b in BACKENDS}) == 1, key
