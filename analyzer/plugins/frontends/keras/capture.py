@@ -132,16 +132,11 @@ class Tracer:
     def layer_call(self, layer: Any, args: tuple, kwargs: dict) -> Any:
         self._remember(layer)
         if self.is_leaf(layer):
-            with self.suspended():  # shape inference reads no weights on the model's behalf
-                out = layer.compute_output_spec(*args, **kwargs)
-            if _unknown_dims(out) and not _unknown_dims((args, kwargs)) and not layer._layers:
-                # Keras's shape rule lost a dimension (build-time shapes: the EinsumDense
-                # projections of MultiHeadAttention): run the call, unrecorded, for the shapes
-                out = self._spec_by_call(layer, args, kwargs, out)
-            if not _unknown_dims(out) or _unknown_dims((args, kwargs)):
+            out = self._leaf_spec(layer, args, kwargs)
+            if out is not None:
                 self.events.append(Event(layer, self.scope, args, kwargs, out, "layer"))
                 return out
-            # still unknown (or the call failed): trace the call instead
+            # no usable shape: trace the call instead
         mark, calls = len(self.events), dict(self._calls)
         call = self.rewrite(layer) or layer.call
         try:
@@ -178,6 +173,20 @@ class Tracer:
             return self._constant(layer, x, itself + reads)
 
         return tree.map_structure(replace, result)
+
+    def _leaf_spec(self, layer: Any, args: tuple, kwargs: dict) -> Any | None:
+        """A mapped layer's output spec from Keras's shape inference; None when that fails
+        or loses a dimension the inputs have (then the call is traced)."""
+        try:
+            with self.suspended():  # shape inference reads no weights on the model's behalf
+                out = layer.compute_output_spec(*args, **kwargs)
+        except Exception:
+            return None
+        if _unknown_dims(out) and not _unknown_dims((args, kwargs)) and not layer._layers:
+            # Keras's shape rule lost a dimension (build-time shapes: the EinsumDense
+            # projections of MultiHeadAttention): run the call, unrecorded, for the shapes
+            out = self._spec_by_call(layer, args, kwargs, out)
+        return out if not _unknown_dims(out) or _unknown_dims((args, kwargs)) else None
 
     def _spec_by_call(self, layer: Any, args: tuple, kwargs: dict, fallback: Any) -> Any:
         with self.suspended():

@@ -141,6 +141,24 @@ def test_masked_softmax_layer_selects_then_normalizes():
     assert r.totals["other_flops"] == 72 + 5 * 72  # one select and softmax's 5 per score
 
 
+def test_mapped_layer_whose_shape_rule_fails_is_traced_instead():
+    class NoShapeRule(layers.Dense):
+        def compute_output_shape(self, input_shape):
+            raise ValueError("no shape rule")
+
+    class Model(keras.Model):
+        def __init__(self):
+            super().__init__(name="m")
+            self.d = NoShapeRule(4, name="d")
+
+        def call(self, x):
+            return self.d(x)
+
+    r = analyze(Model(), (2, 3))
+    assert r.complete and r.totals["macs"] == 2 * 3 * 4
+    assert [n.op for n in r.graph.nodes()] == ["matmul", "add"]  # Dense's call, op by op
+
+
 class Half(layers.Layer):
     """A traceable Dense beside an untraceable sublayer."""
 
