@@ -315,6 +315,31 @@ def test_bit_width_and_bias_options(recipe: Recipe, weight_bits: int, activation
     assert everywhere["weight_read_bytes"] == t["weight_read_bytes"]
     for q in ("params", "macs", "flops", "total_activations", "total_activation_bytes"):
         assert t[q] == base[q], q
+    # layer_bits on one layer: each weight is stored, and read by every layer using it, at its
+    # owner's (first user's) width; a loop body reads its weights ``repeat`` times
+    base_report = analyze(g)
+    chosen = base_report.layers[len(base_report.layers) // 2].name
+    one = analyze(g, layer_bits={chosen: weight_bits})
+    owner: dict[str, str] = {}
+    for row in base_report.layers:
+        for nid in row.nodes:
+            for name in g.node(nid).inputs:
+                if name in g.params:
+                    owner.setdefault(name, row.name)
+
+    def stored(name: str) -> int:
+        p = g.params[name]
+        bits = weight_bits if chosen in (owner[name], name) else dtypes.bits(p.dtype)
+        return -(-p.numel * bits // 8)
+
+    for row in one.layers:
+        nodes = [g.node(nid) for nid in row.nodes]
+        used = {name for n in nodes for name in n.inputs if name in g.params}
+        reps = max(
+            (n.attrs.get("repeat", 1) for n in nodes if CATEGORY.get(n.op) is not Category.VIEW),
+            default=0,
+        )
+        assert row["weight_read_bytes"] == reps * sum(stored(n) for n in used), row.name
     # activation_bits: every storage ceil(elements x bits / 8) bytes
     report = analyze(g, activation_bits=activation_bits)
     a = report.totals
@@ -341,6 +366,19 @@ def test_a_layer_of_views_does_not_set_the_max_receptive_field() -> None:
         x = layer(b, b.input("x", (1, 1, 3, 3)), name="layer")
         g = b.build(b.flatten(x, name="flatten"))
         assert analyze(g).totals["max_receptive_field"] == expected, layer.__name__
+
+
+@pytest.mark.parametrize(("bits_for", "stored"), [("a", 8), ("b", 64)])
+def test_a_tied_weight_is_read_at_its_stored_width(bits_for: str, stored: int) -> None:
+    """Found writing the layer_bits property: layer ``b`` reusing ``a``'s 4x4 weight read it
+    at ``b``'s layer_bits width (8 bytes at 4 bits) while it is stored at ``a``'s (64 bytes
+    at fp32, the model size), and the other way round."""
+    b = analyzer.GraphBuilder()
+    y = b.linear(b.input("x", (1, 4)), 4, bias=False, name="a")
+    g = b.build(b.op("linear", [y, "a.weight"], (1, 4), name="b"))
+    r = analyze(g, layer_bits={bits_for: 4})
+    assert r.totals["model_size_bytes"] == stored
+    assert [row["weight_read_bytes"] for row in r.layers] == [stored, stored]
 
 
 def assert_same_graph(a: Graph, b: Graph) -> None:

@@ -25,7 +25,7 @@ from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import activation_storages
 from analyzer.plugins.metrics.model_size import weight_bits
-from analyzer.plugins.metrics.params import counted_params
+from analyzer.plugins.metrics.params import counted_params, param_owners
 
 
 class TrafficMetric(Metric):
@@ -51,8 +51,10 @@ class TrafficMetric(Metric):
         infos, nodes, tensors = g.infos(), g.node, g.tensors
         category = {op.name: op.category for op in ctx.vocabulary}
         weight_params = counted_params(ctx)  # uncounted parameters (biases with bias=False) move nothing
-        # bytes at model-size bit widths; with layer_bits they depend on the layer's name, so per layer
-        sizes = {} if opts.layer_bits else {n: _weight_bytes(p, "", opts) for n, p in weight_params.items()}
+        # bytes at model-size bit widths: a tensor is stored once, at the width of the layer owning
+        # it (layer_bits), so a layer reading a tied weight reads the owner's bytes
+        owner = param_owners(ctx)
+        sizes = {n: _weight_bytes(p, owner.get(n, ""), opts) for n, p in weight_params.items()}
         naive = opts.naive_traffic
         res = MetricResult()
         t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
@@ -85,7 +87,7 @@ class TrafficMetric(Metric):
                 write_b = reps * (storages[roots[outs[0]]].bytes if len(outs) == 1 else _storage_bytes(outs, roots, storages))
                 for name in layer.params:
                     if name in weight_params:
-                        weight_b += _weight_bytes(weight_params[name], layer.name, opts) if opts.layer_bits else sizes[name]
+                        weight_b += sizes[name]
                 weight_b *= reps
             else:
                 reads = weights = writes = 0
