@@ -16,7 +16,7 @@ from typing import Any
 from analyzer.core.ir import Node
 
 from .staging import Staged
-from .views import param_sources
+from .views import leaf_name, param_sources
 
 NORM_KINDS = {
     "BatchNorm": "batch_norm", "LayerNorm": "layer_norm", "GroupNorm": "group_norm",
@@ -103,7 +103,7 @@ def _collapse(
         if op != "rms_norm":
             attrs["channel_axis"] = len(shape) - 1
     for p in params:  # a norm's weight is its scale, its bias a shift
-        leaf = p.rsplit(".", 1)[-1].lower()
+        leaf = leaf_name(p)
         role = _ROLES.get(leaf)
         if role and not s.params[p].role:
             s.params[p].role = role

@@ -19,7 +19,7 @@ from .gelu import fuse_gelu
 from .norms import collapse_norms
 from .scopes import CALL_SEP
 from .staging import Staged
-from .views import PARAM_VIEWS, is_step_slice, param_sources, param_views
+from .views import PARAM_VIEWS, is_step_slice, leaf_name, param_sources, param_views
 
 _CONTRACTIONS = frozenset({"conv", "linear", "dot_general", "matmul", "einsum"})
 
@@ -283,7 +283,7 @@ def assign_roles(s: Staged) -> None:
     for p in s.params.values():
         if p.role:
             continue
-        leaf = p.name.rsplit(".", 1)[-1].lower()
+        leaf = leaf_name(p.name)
         role = ROLE_BY_LEAF.get(leaf, "weight")
         scopes = user_scopes.get(p.name)
         if role == "bias" and scopes and not scopes & contraction_scopes:

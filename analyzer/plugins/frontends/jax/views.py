@@ -48,3 +48,9 @@ def param_views(s: Staged) -> tuple[dict[str, str], dict[str, Shape]]:
 def param_sources(s: Staged) -> dict[str, str]:
     """Tensor -> the parameter it is (see ``param_views``)."""
     return param_views(s)[0]
+
+
+def leaf_name(param: str) -> str:
+    """The parameter's own name, lower case: ``Dense_0.kernel`` -> ``kernel``; a boxed value
+    (Flax ``nn.Partitioned``, NNX variables: ``scale.value``) is named by its box."""
+    return param.removesuffix(".value").rsplit(".", 1)[-1].lower()

@@ -115,3 +115,40 @@ def test_linen_and_equinox_transformers_agree():
     linen, eqx = run(rm.linen_scan_case(b=1)), run(rm.eqx_scan_case())
     for key in ("params", "macs", "flops"):
         assert linen.totals[key] == eqx.totals[key], key
+
+
+def test_partitioned_params_under_remat_scan():
+    """t5x/MaxText style: nn.with_partitioning boxes, nn.remat + nn.scan with a partition name."""
+    import flax.linen as nn
+
+    part = nn.with_partitioning
+
+    class Block(nn.Module):
+        @nn.compact
+        def __call__(self, x, _):
+            norm = nn.LayerNorm(
+                scale_init=part(nn.initializers.ones, ("embed",)),
+                bias_init=part(nn.initializers.zeros, ("embed",)),
+            )
+            h = nn.Dense(64, kernel_init=part(nn.initializers.lecun_normal(), ("embed", "mlp")))
+            out = nn.Dense(32, kernel_init=part(nn.initializers.lecun_normal(), ("mlp", "embed")))
+            return x + out(nn.relu(h(norm(x)))), None
+
+    class Stack(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            scan = nn.scan(
+                nn.remat(Block), variable_axes={"params": 0}, split_rngs={"params": True},
+                length=3, metadata_params={nn.PARTITION_NAME: "layers"},
+            )  # fmt: skip
+            return scan()(x, None)[0]
+
+    model, x = Stack(), rm.S((2, 8, 32), rm.F32)
+    variables = jax.eval_shape(model.init, jax.random.key(0), x)
+    for report in (analyze(model, x), analyze(model, x, params=variables)):
+        assert report.totals["params"] == rm.leaf_size(variables["params"])
+        assert report.totals["macs"] == 3 * 2 * 8 * (32 * 64 + 64 * 32) and report.complete
+        roles = {
+            n.rsplit(".", 2)[-2]: p.role for n, p in report.graph.params.items() if "Norm" in n
+        }
+        assert roles == {"scale": "scale", "bias": "shift"}
