@@ -265,6 +265,8 @@ TABLE: dict[str, h.Handler] = {
     "col2im": cp.col2im,
     "aminmax": cp.aminmax,
     "count_nonzero": cp.count_nonzero,
+    "polar": cp.polar,
+    "log_sigmoid_forward": cp.log_sigmoid,
     # creation and bookkeeping
     **dict.fromkeys(_CREATION, h.creation),
     **dict.fromkeys(_SKIPS, h.skip),

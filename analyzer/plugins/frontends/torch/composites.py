@@ -1,7 +1,8 @@
 """Handlers of ATen ops that are several canonical ops: vector norms (``F.normalize``,
 SSD's L2Norm, Swin-v2's cosine attention), weight normalization (wav2vec2's
 positional convolution), ``logsumexp``, ``glu``, ``im2col``/``col2im``
-(``F.unfold``/``F.fold``), ``aminmax``, ``count_nonzero``.
+(``F.unfold``/``F.fold``), ``aminmax``, ``count_nonzero``, ``polar`` (Llama 4's
+complex rotary embedding), ``log_sigmoid_forward`` (``F.logsigmoid``).
 
 Each is written as PyTorch computes it, so the FLOP table prices its parts.
 Same contract as ``handlers``: ``fn(rec, call)`` names every output of the call.
@@ -122,3 +123,27 @@ def count_nonzero(rec: Recorder, c: Call) -> None:
     rec.emit("compare", [x], [nonzero], {"kind": "ne"}, c.source, c.op)
     attrs = {"axes": _axes(c.get("dim"), len(x.shape)), "keepdims": False}
     rec.emit("reduce_sum", [nonzero], c.outs, attrs, c.source, c.op)
+
+
+def polar(rec: Recorder, c: Call) -> None:
+    """``torch.polar(abs, angle)``: abs * (cos angle + i sin angle)."""
+    magnitude, angle = c["abs"], c["angle"]
+    out = c.outs[0]
+    cos, sin, re, im = (rec.tmp(out.shape, angle.dtype) for _ in range(4))
+    rec.emit("cos", [angle], [cos], {}, c.source, c.op)
+    rec.emit("sin", [angle], [sin], {}, c.source, c.op)
+    rec.emit("mul", [magnitude, cos], [re], {}, c.source, c.op)
+    rec.emit("mul", [magnitude, sin], [im], {}, c.source, c.op)
+    rec.emit("copy", [re, im], [out], {}, c.source, c.op)
+
+
+def log_sigmoid(rec: Recorder, c: Call) -> None:
+    """``log_sigmoid_forward(x)`` -> (-softplus(-x), buffer): the buffer is a scratch constant."""
+    x = c["self"]
+    out = c.outs[0]
+    neg, soft = rec.tmp(x.shape, x.dtype), rec.tmp(x.shape, x.dtype)
+    rec.emit("neg", [x], [neg], {}, c.source, c.op)
+    rec.emit("softplus", [neg], [soft], {}, c.source, c.op)
+    rec.emit("neg", [soft], [out], {}, c.source, c.op)
+    for scratch in c.outs[1:]:
+        rec.emit("constant", [], [scratch], {"kind": "buffer"}, c.source, c.op)

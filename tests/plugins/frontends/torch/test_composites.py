@@ -1,5 +1,5 @@
 """ATen ops written as several canonical ops (composites.py): norms, weight norm, logsumexp,
-glu, unfold/fold, aminmax, count_nonzero. Real models use them (SSD's L2Norm and Swin-v2 use
+glu, unfold/fold, aminmax, count_nonzero, polar, logsigmoid. Real models use them (SSD's L2Norm and Swin-v2 use
 vector norms, wav2vec2 a weight-normalized convolution, RAFT-large ``F.unfold``)."""
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ class Mixed(torch.nn.Module):
         images = x[:, :, None, None].expand(2, 8, 4, 4).contiguous()
         folded = F.fold(F.unfold(images, 2), (4, 4), 2)
         low, high = torch.aminmax(x)
+        rotary = torch.polar(x.abs(), x)  # Llama 4's complex rotary embedding
         return (norms, torch.logsumexp(x, dim=1), F.glu(x, dim=1), folded, low, high,
-                torch.count_nonzero(x, dim=1), torch.isinf(x), torch.norm(x))  # fmt: skip
+                torch.count_nonzero(x, dim=1), torch.isinf(x), torch.norm(x), rotary,
+                F.logsigmoid(x))  # fmt: skip
 
 
 def test_every_path_maps_them_alike(plugins) -> None:
