@@ -514,9 +514,12 @@ def _image_step(draw, r: _Recorder) -> None:
         )
         padding = draw(st.integers(0, dilation * (kernel - 1) // 2))
         output_padding = draw(st.integers(0, max(stride, dilation) - 1))
-        groups = draw(st.sampled_from(divisors(math.gcd(c, out))))
+        channels_last = draw(st.booleans())  # then the last dim is the channels, (c, h) the map
+        in_channels = w if channels_last else c
+        groups = draw(st.sampled_from(divisors(math.gcd(in_channels, out))))
         r.call("conv", x, out, kernel, stride, padding, dilation, groups, draw(st.booleans()),
-               transposed=True, output_padding=output_padding, name=name)  # fmt: skip
+               transposed=True, output_padding=output_padding, channels_last=channels_last,
+               name=name)  # fmt: skip
     elif kind == "bn":
         r.call("batch_norm", x, name=name)
     elif kind == "act":

@@ -62,9 +62,10 @@ def contraction_counts(g: Graph) -> tuple[int, int, int]:
         if n.op == "conv" and n.attrs["transposed"]:
             a, x = n.attrs, g.shape(n.inputs[0])
             node_macs = numel(x) * a["out_channels"] // a["groups"] * numel(a["kernel_size"])
+            maps = slice(1, -1) if a["channel_axis"] == len(x) - 1 else slice(2, None)
             node_dots = out_shape[0] * a["out_channels"] * math.prod(
                 covered(i, o, k, s, d, p[0])
-                for i, o, k, s, d, p in zip(x[2:], out_shape[2:], a["kernel_size"], a["stride"],
+                for i, o, k, s, d, p in zip(x[maps], out_shape[maps], a["kernel_size"], a["stride"],
                                             a["dilation"], a["padding"], strict=True)
             )  # fmt: skip
         elif n.op == "conv":
