@@ -24,6 +24,7 @@ in the model's tree) is not covered.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from functools import partial
 from operator import is_, itemgetter
@@ -46,6 +47,12 @@ _STANDARD = frozenset(_HOOK_NAMES + _OWN_NAMES)
 def _version(t: Any) -> int:
     """The in-place write counter (inference tensors have none: -1)."""
     return -1 if t.is_inference() else t._version
+
+
+def _is_stdlib(kind: type) -> bool:
+    """Objects of the standard library (a logger, a lock...) share process-wide state: a
+    logger's ``manager`` holds every logger. Their ``__dict__`` is not the model's to restore."""
+    return kind.__module__.partition(".")[0] in sys.stdlib_module_names
 
 
 class _Frozen:
@@ -148,7 +155,7 @@ class Snapshot:
         if depth > _MAX_DEPTH:
             return None
         if not isinstance(value, dict | list | tuple | set):
-            if isinstance(value, self._opaque):
+            if isinstance(value, self._opaque) or _is_stdlib(type(value)):
                 return None
             try:
                 value = object.__getattribute__(value, "__dict__")

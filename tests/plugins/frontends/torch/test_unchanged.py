@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import pytest
 
@@ -263,3 +264,23 @@ def test_a_cache_passed_in_comes_back(plugins, capture):
     assert cache.layers[0].keys is first and cache.layers[1].keys is None
     assert [layer.seen for layer in cache.layers] == [0, 0]
     assert model.own.layers[0].keys is None and model.own.layers[0].seen == 0
+
+
+class Logs(nn.Module):
+    """Holds a logger; forward creates another one (process-wide state, not the model's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.log = logging.getLogger("analyzer_test.model")
+
+    def forward(self, x):
+        logging.getLogger("analyzer_test.made_in_forward").debug("forward")
+        return self.fc(x)
+
+
+def test_process_wide_objects_are_not_rolled_back(plugins):
+    model = Logs()
+    analyzer.analyze(model, (2, 4), plugins=plugins)
+    made = logging.Logger.manager.loggerDict.get("analyzer_test.made_in_forward")
+    assert made is not None and logging.getLogger("analyzer_test.made_in_forward") is made
