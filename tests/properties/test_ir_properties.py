@@ -169,7 +169,7 @@ def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
     )
     assert r.totals["total_activation_bytes"] == width * r.totals["total_activations"]
     # module roll-ups: top-level modules add up to the totals too
-    top = [m for m in r.modules(1)]
+    top = r.modules(1)
     assert (
         sum(m.values["params"] for m in top) + sum(p.numel for p in unused if p.trainable)
         == r.totals["params"]
