@@ -6,7 +6,9 @@ same everywhere. Each builder returns the model, its input shape and the
 framework's own parameter counts ``(trainable, non_trainable)``; PyTorch's
 ``num_batches_tracked`` step counters are left out (docs/metrics.md).
 Padding is symmetric in all three: Keras gets a ``ZeroPadding2D`` before a
-``valid`` convolution, which the analyzer folds into the convolution.
+``valid`` convolution, which the analyzer folds into the convolution. Keras
+models are functional, or ``Sequential`` when the architecture has no
+residual and an even batch (the other Keras capture path).
 Each builder imports its framework when called.
 """
 
@@ -166,6 +168,11 @@ def keras_model(arch: Arch) -> tuple[Any, tuple[int, ...], tuple[int, int]]:
         for i, block in enumerate(arch.classifier):
             x = apply(block, x, f"fc{i}")
         model = keras.Model(inp, x, name="arch")
+        if arch.batch % 2 == 0 and not any(
+            isinstance(b, Residual) for b in arch.features + arch.classifier
+        ):
+            # the other capture path: the same layers in a Sequential model (half the examples)
+            model = keras.Sequential([keras.Input(inp.shape[1:]), *model.layers[1:]], name="arch")
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     return model, (arch.batch, *arch.size, arch.channels), (trainable, frozen)
