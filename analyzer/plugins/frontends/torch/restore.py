@@ -95,7 +95,7 @@ class Snapshot:
                         ModuleType, partial)  # fmt: skip
         self.modules: list[tuple[Any, dict[str, Any]]] = []
         self.frozen: list[_Frozen] = []
-        self.tensors: dict[int, Any] = {}  # id -> every tensor the modules hold
+        self.tensors: dict[int, Any] = {}  # id -> tensor held (params and buffers: start_real)
         self.saved: dict[int, tuple[Any, Any]] = {}  # id -> (tensor, copy before the first write)
         self.versions: dict[int, int] = {}
         # set while a real trace runs: only then is a version bump a real write (on meta, Python's
@@ -104,7 +104,11 @@ class Snapshot:
         self._seen: set[int] = set()
         self.empties: list[Any] = []  # empty mutable containers (most hook dicts): to clear
         self.hook_groups: list[tuple[Any, ...]] = []  # each module's hook dicts, all empty
-        for module in model.modules():
+        # nn.Module's own non-empty dicts as (dict, keys, values): parameters, buffers, submodules
+        self.flat: list[tuple[Any, list[str], list[Any]]] = []
+        stack, seen = [model], {id(model)}
+        while stack:  # every module once (a shared one too), as model.modules() but cheaper
+            module = stack.pop()
             state = module.__dict__.copy()
             self.modules.append((module, state))
             values: Any = state.values()
@@ -112,14 +116,19 @@ class Snapshot:
                 hooks = _HOOK_DICTS(state)
                 own = _OWN_DICTS(state)
             except KeyError:  # a module not built by nn.Module.__init__: entry by entry
-                pass
+                children = state.get("_modules") or {}
             else:
+                children = own[2]
                 if any(hooks):
                     self._own(hooks)
                 else:
                     self.hook_groups.append(hooks)
                 self._own(own)
                 values = [state[k] for k in state.keys() - _STANDARD]
+            for child in children.values():
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append(child)
             for value in values:
                 kind = type(value)
                 if kind in _ATOMS:
@@ -132,19 +141,15 @@ class Snapshot:
                     self.frozen.append(f)
 
     def _own(self, dicts: tuple[Any, ...]) -> None:
-        """nn.Module's own dicts and sets: flat, holding tensors, modules, names or hooks."""
-        tensors, tensor_type, frozen = self.tensors, self._tensor_type, self.frozen
+        """nn.Module's own dicts and sets: flat, holding tensors, modules, names or hooks (their
+        tensors are collected only if a real trace runs: ``start_real``)."""
         for d in dicts:
             if not d:
                 self.empties.append(d)
             elif type(d) is set:
-                frozen.append(_Frozen(d, set(d), []))
+                self.frozen.append(_Frozen(d, set(d), []))
             else:
-                values = list(d.values())
-                for v in values:
-                    if isinstance(v, tensor_type):
-                        tensors[id(v)] = v
-                frozen.append(_Frozen(d, values, []))
+                self.flat.append((d, list(d), list(d.values())))
 
     def _visit(self, value: Any, depth: int) -> _Frozen | None:
         """Record tensors inside ``value``; freeze it if it is a mutable container (or a plain
@@ -199,6 +204,11 @@ class Snapshot:
 
     def start_real(self) -> None:
         """A real trace starts: from now on a version bump is a write (see ``restore``)."""
+        tensor_type = self._tensor_type
+        for _, _, values in self.flat:  # parameters and buffers
+            for v in values:
+                if isinstance(v, tensor_type):
+                    self.tensors[id(v)] = v
         self.real = True
         self.versions = {i: _version(t) for i, t in self.tensors.items()}
 
@@ -223,6 +233,12 @@ class Snapshot:
             for key, value in state.items():
                 if current.get(key, state) is not value:
                     current[key] = value
+        for d, keys, values in self.flat:  # compared in C; rebuilt only if changed
+            if not (
+                len(d) == len(values) and all(map(is_, d.values(), values)) and list(d) == keys
+            ):
+                d.clear()
+                d.update(zip(keys, values, strict=True))
         for frozen in self.frozen:
             frozen.restore()
         if any(self.empties):  # a cache filled... (checked in C)
