@@ -123,6 +123,11 @@ def test_frameworks_agree_on_every_total(arch: Arch) -> None:
     for q in AGREE:
         values = {fw: r.totals[q] for fw, r in reports.items()}
         assert len(set(values.values())) == 1, f"{q}: {values}"
+    # analyzer.compare says so too
+    rows = {row["quantity"]: row for row in analyzer.compare(list(reports.values())).totals()}
+    assert all(rows[q]["equal"] for q in AGREE if q in rows), {
+        q: rows[q] for q in AGREE if q in rows
+    }
     # a captured graph saved as JSON and read back gives the same report
     for fw, r in reports.items():
         back = graph_from_dict(json.loads(json.dumps(graph_to_dict(r.graph))))
