@@ -659,11 +659,25 @@ RULES: dict[str, Rule] = {
 }  # fmt: skip
 
 
+def _param_slices(c: NodeCheck, node: Node) -> None:
+    """{weight operand: k}: each of the node's runs reads one of k slices, 1 <= k <= repeat."""
+    marks = node.attrs["param_slices"]
+    if not isinstance(marks, dict):
+        c._bad("param_slices", "a mapping of weight operands to slice counts", marks)
+    for name, k in marks.items():
+        if name not in node.inputs or name not in c.graph.params:
+            c.fail(f"attribute 'param_slices' names {name!r}, not a weight operand of the node")
+        if type(k) is not int or not 1 <= k <= c.repeat:
+            c._bad("param_slices", f"slice counts between 1 and the repeat ({c.repeat})", marks)
+
+
 def check_node_strict(graph: Graph, node: Node) -> None:
     """Run ``node``'s op rule and the attributes every op shares; GraphError on the first problem."""
     c = NodeCheck(graph, node)
     if "repeat" in node.attrs:
         c.int_("repeat", minimum=1)
+    if "param_slices" in node.attrs:
+        _param_slices(c, node)
     if not node.outputs:
         c.fail("produces no output")
     rule = RULES.get(node.op)

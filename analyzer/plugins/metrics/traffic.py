@@ -6,7 +6,9 @@ and writes each storage it outputs; a layer made only of views moves
 nothing. Arithmetic intensity = ops / bytes moved.
 
 A layer whose ops run ``repeat`` times (a loop body) moves its bytes that
-many times, weights included (the largest ``repeat`` of its ops).
+many times, weights included (the largest ``repeat`` of its ops), except a
+weight stacked over the loop (``attrs["param_slices"]``: each run reads one
+of its k slices), which is read k times less.
 
 Naive model (the lecture's convolution table): a contraction reads one
 input element per MAC, reads each weight once (bias included) and writes
@@ -60,9 +62,10 @@ class TrafficMetric(Metric):
         t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
         for layer in ctx.layers:
             reads = weights = writes = reps = 0
+            sliced: dict[str, int] | None = None  # stacked weight -> slices one run reads
             for nid in layer.nodes:
-                op = nodes(nid).op
-                cat = category.get(op)
+                node = nodes(nid)
+                cat = category.get(node.op)
                 if cat is Category.VIEW:
                     continue
                 info = infos[nid]
@@ -75,9 +78,12 @@ class TrafficMetric(Metric):
                 else:
                     for t in info.act_inputs:
                         reads += tensors[t].numel * r
+                marks = node.attrs.get("param_slices") if r > 1 else None
+                if marks:
+                    sliced = {**(sliced or {}), **marks}
                 for p in info.params:
                     if p.name in weight_params:
-                        weights += p.numel * r
+                        weights += p.numel * r // (marks.get(p.name, 1) if marks else 1)
                 for t in info.act_outputs:
                     writes += tensors[t].numel * r
             read_b = weight_b = write_b = 0
@@ -87,8 +93,8 @@ class TrafficMetric(Metric):
                 write_b = reps * (storages[roots[outs[0]]].bytes if len(outs) == 1 else _storage_bytes(outs, roots, storages))
                 for name in layer.params:
                     if name in weight_params:
-                        weight_b += sizes[name]
-                weight_b *= reps
+                        # a loop reading one slice of a stacked weight per run reads it once in all
+                        weight_b += sizes[name] * reps // (sliced.get(name, 1) if sliced else 1)
             else:
                 reads = weights = writes = 0
             accesses = reads + weights + writes

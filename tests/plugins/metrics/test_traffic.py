@@ -3,11 +3,14 @@ model (its convolution table from MISSION.md), naive_traffic and arithmetic inte
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import analyzer
 from analyzer import GraphBuilder
-from analyzer.core.graph import Graph
+from analyzer.core.graph import Graph, GraphError
+from analyzer.core.serialize import graph_from_dict, graph_to_dict
 
 
 def lecture_conv(kind: str) -> Graph:
@@ -163,3 +166,28 @@ def test_loop_body_moves_its_bytes_each_iteration() -> None:
     assert row.memory_bytes == 3_520
     # naive: input reads = MACs = 64 * 10; weights (64 + 8) * 10; outputs 8 * 10
     assert (row.naive_input_reads, row.naive_weight_reads, row.naive_output_writes) == (640, 720, 80)
+
+
+def test_loop_over_a_stacked_weight_reads_it_once() -> None:
+    # the same cell scanned over 10 stacked layers (JAX nn.scan / lax.scan over stacked
+    # weights): run i reads slice i, so the 10 x 288 B stack is read once in all, 2,880 B
+    b = GraphBuilder()
+    x = b.input("x", (1, 8))
+    y = b.linear(x, 8, name="cell")
+    g = b.build(y)
+    node = g.node("cell")
+    weights = [t for t in node.inputs if t in g.params]
+    for name in weights:
+        p = g.params[name]
+        g.params[name] = dataclasses.replace(p, shape=(10, *p.shape))
+    node.attrs.update(repeat=10, param_slices=dict.fromkeys(weights, 10))
+    row = analyzer.analyze(g).layer("cell")
+    assert (row.read_bytes, row.weight_read_bytes, row.write_bytes) == (320, 2_880, 320)
+    # naive: each of the 720 stacked weight elements once (not 7,200)
+    assert (row.naive_input_reads, row.naive_weight_reads, row.naive_output_writes) == (640, 720, 80)
+    # the saved graph keeps the attribute, and its strict check reads it
+    again = graph_from_dict(graph_to_dict(g))
+    assert again.node("cell").attrs["param_slices"] == dict.fromkeys(weights, 10)
+    node.attrs["param_slices"] = dict.fromkeys(weights, 11)
+    with pytest.raises(GraphError, match="param_slices"):
+        graph_from_dict(graph_to_dict(g))

@@ -11,6 +11,7 @@ from .adapters import Capture
 from .passes import run_passes
 from .scopes import number_calls
 from .staging import ParamSpec, Staged
+from .views import mark_param_slices, stacked_slices
 from .walker import Walker, aval_spec
 
 
@@ -45,7 +46,9 @@ def convert(closed: Any, capture: Capture, input_names: list[str], name: str) ->
         staged.inputs.append(t)
         operands.append(t)
     staged.outputs = list(dict.fromkeys(Walker(staged).run(closed, operands)))
+    slices = stacked_slices(staged)
     run_passes(staged, capture.module_kinds)
+    mark_param_slices(staged, slices)
     names = number_calls(staged.nodes, capture.call_outer)  # marker -> layer scope
     kinds = {names[m]: k for m, k in capture.module_kinds.items() if m in names}
     meta: dict[str, Any] = {"capture": capture.label, "jax_version": jax.__version__}

@@ -11,7 +11,7 @@ repeated L times uses all L slices: its layer owns the L-stacked weight).
 
 from __future__ import annotations
 
-from analyzer.core.ir import Node, Shape
+from analyzer.core.ir import Node, Shape, numel
 
 from .staging import Staged
 
@@ -54,3 +54,35 @@ def leaf_name(param: str) -> str:
     """The parameter's own name, lower case: ``Dense_0.kernel`` -> ``kernel``; a boxed value
     (Flax ``nn.Partitioned``, NNX variables: ``scale.value``) is named by its box."""
     return param.removesuffix(".value").rsplit(".", 1)[-1].lower()
+
+
+def stacked_slices(s: Staged) -> dict[str, int]:
+    """Parameter -> how many per-step slices a scan cuts it into (L, or L1*L2 nested).
+
+    Computed before the rewrites fold the step slices away: afterwards an op
+    inside the scan reads the whole stacked parameter by name.
+    """
+    src, seen = param_views(s)
+    out: dict[str, int] = {}
+    for t, p in src.items():
+        whole, step = numel(s.params[p].shape), numel(seen[t])
+        if step and whole > step:
+            out[p] = max(out.get(p, 1), whole // step)
+    return out
+
+
+def mark_param_slices(s: Staged, slices: dict[str, int]) -> None:
+    """``attrs["param_slices"]``: each run of a repeated op reads one slice of a stacked weight.
+
+    A scanned layer owns its whole stacked weight and runs L times, so a
+    metric that moves a weight's bytes on each run (traffic) would count the
+    weight L times; the attribute tells it that each run reads 1/k of it.
+    """
+    if not slices:
+        return
+    for n in s.nodes:
+        if n.repeat <= 1:
+            continue
+        marks = {p: min(slices[p], n.repeat) for p in dict.fromkeys(n.inputs) if p in slices}
+        if marks:
+            n.attrs = {**n.attrs, "param_slices": marks}
