@@ -4,7 +4,10 @@
   throughput is batch / latency; energies are non-negative;
 - the batch sweep, which scales a batch-1 graph's ops and activations
   instead of rebuilding it, predicts exactly what the graph rebuilt at that
-  batch gives (latency, bound, fit, energy per item).
+  batch gives (latency, bound, fit, energy per item);
+- the MCU arena planner never places two buffers alive at the same step at
+  overlapping addresses, and its arena lies between the live peak and the
+  naive sum; the order search never raises the peak.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from analyzer.core.options import AnalysisOptions
 from analyzer.core.plugins import load_plugins
 from tests.properties.strategies import CI, Recipe, ir_graphs
 
-DEVICES = load_plugins(entry_points=False).devices.names()
+CATALOG = load_plugins(entry_points=False).devices
+DEVICES = CATALOG.names()
+MCUS = [name for name in DEVICES if CATALOG.get(name).device_class == "mcu"]
 SWEEP = (1, 2, 3)
 
 
@@ -56,3 +61,32 @@ def test_batch_sweep_equals_the_rebuilt_graph(recipe: Recipe, device: str) -> No
         if direct.energy_j is not None:
             per_item = direct.energy_j / row["batch"]
             assert row["energy_per_item_j"] == pytest.approx(per_item, rel=1e-9), row["batch"]
+
+
+@CI
+@given(ir_graphs(), st.sampled_from(MCUS), st.booleans(), st.booleans())
+def test_arena_placements_never_overlap(
+    recipe: Recipe, device: str, reorder: bool, inplace: bool
+) -> None:
+    options = AnalysisOptions(hardware={"reorder": reorder, "inplace_depthwise": inplace})
+    report = analyzer.analyze_graph(recipe.build(), options, devices=[device])
+    arena = report.hardware[0].details["memory"]["arena"]
+    order = arena["order"] or [row.name for row in report.layers]
+    step = {name: i for i, name in enumerate(order)}
+    placed = arena["placements"]
+    align = arena["alignment_bytes"]
+    for p in placed:
+        assert p["offset"] % align == 0 and p["bytes"] % align == 0, p
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
+            alive_together = (
+                step[a["first"]] <= step[b["last"]] and step[b["first"]] <= step[a["last"]]
+            )
+            apart = (
+                a["offset"] + a["bytes"] <= b["offset"] or b["offset"] + b["bytes"] <= a["offset"]
+            )
+            assert apart or not alive_together, (a, b)
+    assert arena["arena_bytes"] == max((p["offset"] + p["bytes"] for p in placed), default=0)
+    assert arena["peak_live_bytes"] <= arena["arena_bytes"] <= arena["naive_bytes"]
+    if reorder and arena["order_exact"]:
+        assert arena["peak_live_bytes"] <= arena["graph_order_peak_live_bytes"]
