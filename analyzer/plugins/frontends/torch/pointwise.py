@@ -61,6 +61,13 @@ def arg(args: tuple, kwargs: dict, i: int, name: str) -> Any:
 
 
 # --- elementwise ---------------------------------------------------------------------------------------
+def device_of(*values: Any) -> torch.device:
+    """Where the result lives: on meta if any operand is (a 0-d CPU tensor, a constant of the
+    model, meets meta activations), else the first tensor's device."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    return next((t.device for t in tensors if t.device.type == "meta"), tensors[0].device)
+
+
 def broadcast(a: torch.Tensor, b: Any) -> tuple[int, ...]:
     """The broadcast shape, or the CPU kernel's error (the meta kernel words it differently)."""
     if not isinstance(b, torch.Tensor):
@@ -98,7 +105,7 @@ def _binary(true_division: bool) -> Callable[[tuple, dict], Any]:
             and not (dtype.is_floating_point or dtype.is_complex)
         ):
             dtype = torch.get_default_dtype()
-        return torch.empty(shape, dtype=dtype, device=a.device)
+        return torch.empty(shape, dtype=dtype, device=device_of(a, b))
 
     return shortcut
 
@@ -170,7 +177,7 @@ def _where(args: tuple, kwargs: dict) -> Any:
     if not (cond.is_contiguous() and a.is_contiguous() and b.is_contiguous()):
         return None
     shape = broadcast(torch.empty(broadcast(cond, a), device="meta"), b)
-    return torch.empty(shape, dtype=torch.result_type(a, b), device=a.device)
+    return torch.empty(shape, dtype=torch.result_type(a, b), device=device_of(cond, a, b))
 
 
 def _masked_fill(args: tuple, kwargs: dict) -> Any:

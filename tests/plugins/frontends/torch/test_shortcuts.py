@@ -125,3 +125,12 @@ def test_shortcuts_cover_the_slow_meta_kernels() -> None:
     ]
     for name, call in slow:
         assert call() is not None, name
+
+
+def test_a_cpu_scalar_constant_meeting_meta_gives_meta() -> None:
+    """``torch.tensor(2.0) * x``: the constant stays a 0-d CPU tensor on the meta trace; the
+    result must be on meta as the kernel's is, never a full-size CPU allocation."""
+    two, x = torch.tensor(2.0), m(1, 3, 64, 64)
+    cond = m(1, 3, 64, 64, dtype=torch.bool)
+    for key, args in (("mul", (two, x)), ("add", (x, two)), ("where", (cond, two, x))):
+        assert SHORTCUTS[key](args, {}).device.type == "meta", key
