@@ -80,15 +80,35 @@ def to_graph(
     """Convert ``model`` to a Graph through the frontend plugins."""
     ps = plugins or default_plugins()
     fe = find_frontend(model, framework, ps)
+    source = Path(model) if isinstance(model, str | Path) and not fe.accepts(model) else None
     try:
-        if isinstance(model, str | Path) and not fe.accepts(model):
-            model = fe.load_file(Path(model))
-        return fe.to_graph(model, inputs, params=params, **frontend_options)
+        if source is not None:
+            model = fe.load_file(source)
+        graph = fe.to_graph(model, inputs, params=params, **frontend_options)
     except AnalyzerError:
         raise
     except Exception as e:  # a frontend bug or a model the framework rejects
         first = (str(e).strip().splitlines() or [""])[0]
-        raise AnalysisError(f"{fe.name} frontend could not convert the model: {type(e).__name__}: {first}") from e
+        what = f"{fe.name} frontend could not convert the model"
+        if source is not None:
+            what = f"{source}: {fe.name} frontend could not convert it"
+        raise AnalysisError(f"{what}: {type(e).__name__}: {first}") from e
+    if source is not None:
+        check_file_graph(graph, source)
+    return graph
+
+
+def check_file_graph(graph: Graph, source: Path) -> None:
+    """Validate a graph read from a file strictly: every op's shape and attribute rule.
+
+    A file is untrusted input (docs/security.md): the sizes it declares for
+    weights and inputs may contradict its own graph, and no frontend may turn
+    that into a wrong number. Raises a one-line AnalysisError naming the file.
+    """
+    try:
+        graph.validate(strict=True)
+    except GraphError as e:
+        raise AnalysisError(f"{source}: invalid graph: {e}") from None
 
 
 def _coverage(graph: Graph, unsupported: list[dict[str, Any]], found: Completeness) -> dict[str, Any]:

@@ -101,6 +101,69 @@ def test_frontend_crash_becomes_one_line_analysis_error():
     assert str(e.value) == "boom frontend could not convert the model: RuntimeError: kaboom"
 
 
+def _file_frontend_plugins(build):
+    """Plugins with a frontend reading ``*.fake`` files into ``build()``'s graph."""
+    from analyzer.core.frontend import Frontend
+    from analyzer.core.hookspecs import hookimpl
+
+    class FileFrontend(Frontend):
+        name = "fake"
+        file_suffixes = (".fake",)
+
+        def accepts(self, obj):
+            return obj == "loaded"
+
+        def load_file(self, path):
+            return "loaded"
+
+        def to_graph(self, model, inputs=None, *, params=None, **options):
+            return build()
+
+    class Plugin:
+        @hookimpl
+        def analyzer_register_frontends(self, register):
+            register(FileFrontend())
+
+    return analyzer.load_plugins(extra=[Plugin()])
+
+
+def _linear_declaring(weight_shape):
+    """Linear(4, 2) whose weight declares ``weight_shape``: only the strict op rules see it."""
+    import dataclasses
+
+    b = GraphBuilder("fc")
+    b.linear(b.input("x", (1, 4)), 2, name="fc")
+    g = b.build()
+    g.params["fc.weight"] = dataclasses.replace(g.params["fc.weight"], shape=weight_shape)
+    return g
+
+
+def test_graphs_read_from_files_are_validated_strictly(tmp_path):
+    path = tmp_path / "model.fake"
+    path.write_text("x")
+    ps = _file_frontend_plugins(lambda: _linear_declaring((200_000, 400_000)))
+    with pytest.raises(AnalysisError) as e:
+        analyzer.analyze(path, plugins=ps)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: invalid graph: node 'fc' (linear)") and "\n" not in msg, msg
+    # the same graph given as an object is the caller's own: checked as before, not strictly
+    assert analyzer.analyze(_linear_declaring((200_000, 400_000))).totals["params"] == 8 * 10**10 + 2
+    consistent = _file_frontend_plugins(lambda: _linear_declaring((2, 4)))
+    assert analyzer.analyze(path, plugins=consistent).totals["params"] == 4 * 2 + 2
+
+
+def test_a_frontend_crash_on_a_file_names_the_file(tmp_path):
+    path = tmp_path / "model.fake"
+    path.write_text("x")
+
+    def crash():
+        raise RuntimeError("kaboom\nsecond line")
+
+    with pytest.raises(AnalysisError) as e:
+        analyzer.analyze(path, plugins=_file_frontend_plugins(crash))
+    assert str(e.value) == f"{path}: fake frontend could not convert it: RuntimeError: kaboom"
+
+
 def test_name_override_and_options_recorded():
     r = analyzer.analyze(zoo.tiny_cnn(), name="kws", bias=False, exact_flops=True)
     assert r.model["name"] == "kws"

@@ -38,6 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.plugins.frontends.keras.saved import first_sentences
+
+MAX_REASON = 160  # an opaque layer's reason in its warning: whole sentences, one line
+
 
 @dataclass(slots=True)
 class Event:
@@ -146,7 +150,7 @@ class Tracer:
             del self.events[mark:]
             self._calls = calls
             self._take_reads()  # the opaque node carries all the layer's weights
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            reason = first_sentences(str(e), MAX_REASON) or type(e).__name__
             with self.suspended():
                 out = layer.compute_output_spec(*args, **kwargs)
             self.events.append(Event(layer, self.scope, args, kwargs, out, "opaque", reason))

@@ -136,17 +136,29 @@ def _modeling_function(module: Any) -> bool:
 
 
 def first_sentences(text: str, limit: int = MAX_MESSAGE) -> str:
-    """The first line, shortened to whole sentences (Keras appends whole configs to its errors)."""
-    line = (text.strip().splitlines() or [""])[0].strip()
-    if len(line) <= limit:
-        return line
-    sentences = re.split(r"(?<=[.!?])\s+", line)
-    out = sentences[0]
+    """``text`` as one line of whole sentences, about ``limit`` characters at most.
+
+    Keras puts the reason on the lines after an introduction ending in ":"
+    ("Example error message for object <Dense>:"), then whole configs and
+    weight values: the lines are joined, sentences are kept while they fit,
+    and a first sentence longer than ``limit`` is cut at a word boundary.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    out = shorten(sentences[0], limit)
     for s in sentences[1:]:
         if len(out) + 1 + len(s) > limit:
             break
         out += " " + s
     return out
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at the last word boundary before ``limit`` characters, marked with "..."."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    head, space, _ = cut.rpartition(" ")
+    return (head.rstrip(" ,;:") if space and head else cut) + "..."
 
 
 def _keras_config(path: Path) -> Any:

@@ -33,7 +33,34 @@ def deserialize(contents: Pt2Contents) -> Any:
         fqn: _stand_in(m, param=m.get("is_param", False)) for fqn, m in contents.weights.items()
     }
     constants = {fqn: _stand_in(m, param=False) for fqn, m in contents.constants.items()}
-    return ExportedProgramDeserializer().deserialize(program, weights, constants, None)
+    ep = ExportedProgramDeserializer().deserialize(program, weights, constants, None)
+    _check_weights_match_graph(ep)
+    return ep
+
+
+def _check_weights_match_graph(ep: Any) -> None:
+    """Each weight's declared shape and dtype must be the one its placeholder has in the graph.
+
+    The archive states them twice (the weights config and the program's
+    tensor values); torch does not compare them, and a contradiction would
+    otherwise be analysed as a different model. ValueError naming the weight.
+    """
+    values = {**ep.state_dict, **ep.constants}
+    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    for spec in ep.graph_signature.input_specs:
+        target = getattr(spec, "target", None)
+        node = placeholders.get(getattr(spec.arg, "name", ""))
+        tensor = values.get(target) if target is not None else None
+        graph_val = node.meta.get("val") if node is not None else None
+        if not isinstance(tensor, torch.Tensor) or not isinstance(graph_val, torch.Tensor):
+            continue
+        declared = (tuple(tensor.shape), tensor.dtype)
+        in_graph = (tuple(graph_val.shape), graph_val.dtype)
+        if declared != in_graph:
+            raise ValueError(
+                f"weight {target!r} is declared {list(declared[0])} {declared[1]} in the weights "
+                f"config but {list(in_graph[0])} {in_graph[1]} in the graph"
+            )
 
 
 def _targets(doc: Any) -> Any:

@@ -273,12 +273,30 @@ def test_keras_errors_are_whole_sentences(clean, marker, tmp_path, capsys):
     assert "Full object config" not in err
 
 
+def test_a_config_contradicting_its_weights_gives_keras_reason(clean, marker, tmp_path, capsys):
+    """Keras's message is an introduction ending in ':' and the reason on the next lines."""
+
+    def change(doc: dict) -> None:
+        layer(doc, "fc2")["config"]["units"] = 300_000
+
+    path = rewrite_config(clean, tmp_path / "mismatch.keras", change)
+    err = assert_refused(path, marker, capsys, "Keras could not load it", "fc2")
+    assert "must match" in err and "300000" in err, err  # the reason, not only the introduction
+    assert err.rstrip().endswith("."), err
+    assert len(err) < 500, err  # no weight values
+
+
 def test_first_sentences():
     long = "First one. Second one! " + "x" * 400 + ". Last."
     assert first_sentences(long) == "First one. Second one!"
     assert first_sentences("short, no period") == "short, no period"
-    assert first_sentences("A" * 500) == "A" * 500  # one long sentence is kept whole
-    assert first_sentences("line one.\nline two.") == "line one."
+    assert first_sentences("line one.\nline two.") == "line one. line two."  # one line
+    assert first_sentences("Error for <Dense>:\n\nShapes must match. " + "v " * 400) == (
+        "Error for <Dense>: Shapes must match."
+    )
+    words = first_sentences("word " * 100, limit=42)  # one long sentence: cut between words
+    assert words == "word " * 6 + "word..." and len(words) <= 42
+    assert first_sentences("A" * 500, limit=100) == "A" * 97 + "..."  # no word boundary
 
 
 def test_clean_files_still_load(clean, tmp_path, capsys):

@@ -199,6 +199,32 @@ def test_untraceable_layer_is_one_unknown_node_with_its_weights():
     assert any("np_layer" in w and "could not be traced" in w for w in r.warnings)
 
 
+class Refusing(layers.Layer):
+    """Fails on symbolic tensors with a long, multi-line message, as framework errors do."""
+
+    def call(self, x):
+        raise TypeError(
+            "This layer cannot run on symbolic tensors, because it converts its input to a "
+            "NumPy array and calls a function outside the framework. Call it on concrete "
+            "values instead:\n\n  layer(np.ones((1, 5)))\n\nFull config: " + "{'a': 1} " * 40
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_an_opaque_layers_reason_is_whole_sentences_on_one_line():
+    inp = keras.Input((5,), name="x")
+    r = analyze(keras.Model(inp, Refusing(name="refusing")(inp)))
+    warning = next(w for w in r.warnings if "could not be traced" in w)
+    assert "\n" not in warning
+    reason = warning.split("(TypeError: ", 1)[1].rsplit("); it is one unsupported op", 1)[0]
+    assert reason == (
+        "This layer cannot run on symbolic tensors, because it converts its input to a "
+        "NumPy array and calls a function outside the framework."
+    )
+
+
 def test_custom_layer_is_traced_op_by_op_with_its_weights():
     class Scale(layers.Layer):
         def build(self, input_shape):

@@ -423,6 +423,58 @@ def test_huge_declared_tensor_shapes_cost_nothing(clean, marker, tmp_path, capsy
     assert_refused(path, marker, capsys, "not a readable torch.export archive")
 
 
+def set_sizes(meta: dict, sizes: list[int]) -> None:
+    meta["sizes"] = [{"as_int": d} for d in sizes]
+    strides, step = [], 1
+    for d in reversed(sizes):  # contiguous strides, so only the sizes contradict the graph
+        strides.insert(0, {"as_int": step})
+        step *= d
+    meta["strides"] = strides
+
+
+def weight_sizes(fqn: str, sizes: list[int]) -> Edit:
+    return edit_json(
+        "weights_config.json", lambda doc: set_sizes(doc["config"][fqn]["tensor_meta"], sizes)
+    )
+
+
+def input_sizes(name: str, sizes: list[int]) -> Edit:
+    return edit_json(
+        "models/model.json",
+        lambda doc: set_sizes(doc["graph_module"]["graph"]["tensor_values"][name], sizes),
+    )
+
+
+@pytest.mark.parametrize(
+    "fqn, sizes",
+    [("bn.weight", [400_000]), ("w", [40_000, 50_000]), ("conv.weight", [4, 3, 5, 5])],
+)
+def test_weight_sizes_that_contradict_the_graph_are_refused(
+    fqn, sizes, clean, marker, tmp_path, capsys
+):
+    """The weights config and the program state each weight's shape: they must agree."""
+    path = rewrite(clean, tmp_path / "weights.pt2", weight_sizes(fqn, sizes))
+    assert_refused(path, marker, capsys, f"weight {fqn!r} is declared {sizes}", "in the graph")
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pt2") / "linear.pt2"
+    ep = torch.export.export(torch.nn.Linear(4, 2), (torch.randn(1, 4),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.export.save(ep, path)
+    return path
+
+
+def test_input_sizes_that_contradict_the_graph_are_refused(linear, marker, tmp_path, capsys):
+    """An input of 7 features feeding Linear(4, 2): the strict check of file graphs (as for IR JSON)."""
+    path = rewrite(linear, tmp_path / "input.pt2", input_sizes("input", [1, 7]))
+    err = assert_refused(path, marker, capsys, "invalid graph", "weight")
+    assert "(2, 4)" in err, err
+    assert main(["analyze", str(linear)]) == 0  # the unedited archive is fine
+
+
 def test_too_many_entries_are_refused(clean, marker, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(archive, "MAX_ENTRIES", 5)
     assert_refused(clean, marker, capsys, "entries")
