@@ -267,10 +267,8 @@ def _sdpa(args: tuple, kwargs: dict) -> Any:
             return None
     if isinstance(mask, torch.Tensor):
         full = (*q.shape[:-1], k.shape[-2])
-        try:
-            if broadcast(torch.empty(full, device="meta"), mask) != full:
-                return None
-        except RuntimeError:
+        # a mask that does not broadcast: the CPU kernel's message (the meta kernel's differs)
+        if broadcast(torch.empty(full, device="meta"), mask) != full:
             return None
     return torch.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device=q.device)
 

@@ -99,6 +99,10 @@ INVALID: list[tuple[object, tuple]] = [
     (aten.mul_.Tensor, (m(2, 3, dtype=torch.int32), m(2, 3))),
     (aten.linear.default, (m(2, 3, 32), m(8, 64))),
     (aten.addmm.default, (m(7), m(2, 64), m(64, 8))),
+    (
+        aten.scaled_dot_product_attention.default,
+        (m(1, 2, 4, 8), m(1, 2, 5, 8), m(1, 2, 5, 8), m(4, 6)),
+    ),
 ]
 
 
