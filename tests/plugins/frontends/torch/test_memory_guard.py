@@ -66,11 +66,27 @@ CASES = {
 }
 
 
+# The process's own high-water mark (VmHWM: per address space, so it starts afresh at exec).
+# Not getrusage's ru_maxrss, which Linux carries over from the parent across fork and exec: under
+# a large pytest process it would report the parent's size.
+PEAK_RSS = textwrap.dedent(
+    """
+    def peak_rss():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """
+)
+
+
 @pytest.fixture(scope="module")
 def isolated() -> dict[str, dict]:
     """Each case run in one fresh process, in order: its outcome, seconds, and the process's peak
     RSS so far (a running maximum, so each case's figure bounds what it allocated)."""
-    lines = [MODELS, "import json, resource, time", "import analyzer", "results = {}"]
+    lines = [MODELS, PEAK_RSS, "import json, time", "import analyzer", "results = {}"]
     for name, call in CASES.items():
         lines.append(textwrap.dedent(f"""
             start = time.perf_counter()
@@ -79,7 +95,7 @@ def isolated() -> dict[str, dict]:
             except Exception as e:
                 outcome = {{"error": str(e), "type": type(e).__name__}}
             outcome["seconds"] = time.perf_counter() - start
-            outcome["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            outcome["peak_rss"] = peak_rss()
             results[{name!r}] = outcome
         """))  # fmt: skip
     lines.append("print(json.dumps(results))")
