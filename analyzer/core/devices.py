@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -135,8 +136,13 @@ def _format_error(path: Path, err: ValidationError) -> str:
     return f"{path}: field {loc!r}: {first['msg']}"
 
 
-def load_device(path: Path) -> DeviceSpec:
-    """Read and validate one spec file; errors name the file and the field."""
+def load_device(path: Path, *, named_by_file: bool = True) -> DeviceSpec:
+    """Read and validate one spec file; errors name the file and the field.
+
+    ``named_by_file``: the file was found in a device directory, where a device
+    is looked up by its file name, so ``name`` must equal the file stem. A file
+    given by its path (``--device dir/board.toml``) keeps the ``name`` inside.
+    """
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise AnalysisError(f"{path}: larger than any device spec ({MAX_FILE_BYTES // 2**10} KiB at most)")
@@ -155,8 +161,11 @@ def load_device(path: Path) -> DeviceSpec:
         spec = DeviceSpec.model_validate({**doc, "path": str(path)})
     except ValidationError as e:
         raise AnalysisError(_format_error(path, e)) from None
-    if path.stem != spec.name:
-        raise AnalysisError(f"{path}: field 'name': {spec.name!r} does not match the file name")
+    if named_by_file and path.stem.lower() != spec.name:
+        raise AnalysisError(
+            f"{path}: field 'name': {spec.name!r} does not match the file name {path.stem!r} "
+            f"(devices in a device directory are found by file name: rename it {spec.name}.toml)"
+        )
     return spec
 
 
@@ -174,6 +183,22 @@ def env_device_dirs() -> list[Path]:
 def device_dirs(plugin_dirs: Iterable[Path] = ()) -> list[Path]:
     """Built-in DB, then plugin directories, the user directory, then ``$ANALYZER_DEVICE_PATH``."""
     return [BUILTIN_DIR, *plugin_dirs, user_device_dir(), *env_device_dirs()]
+
+
+def _words(name: str) -> list[str]:
+    """``raspberry-pi-4`` -> raspberry, pi, 4; ``a100-sxm-80gb`` -> a, 100, sxm, 80, gb."""
+    return re.findall(r"[a-z]+|[0-9]+", name.lower())
+
+
+def _abbreviates(query: str, words: list[str]) -> bool:
+    """``query`` is a prefix of some of ``words`` (in order, at least one letter each) joined."""
+    if not query:
+        return True
+    for i, word in enumerate(words):
+        for k in range(min(len(word), len(query)), 0, -1):
+            if query[:k] == word[:k] and _abbreviates(query[k:], words[i + 1 :]):
+                return True
+    return False
 
 
 def _looks_like_path(name: str) -> bool:
@@ -219,10 +244,29 @@ class DeviceCatalog:
         return sorted(self._index())
 
     def suggest(self, name: str) -> list[str]:
-        """Up to three known names close to ``name`` (substring first, then difflib)."""
+        """Up to three known names close to ``name``: substring, abbreviation, then difflib.
+
+        An abbreviation takes a prefix of each of some of the name's words in order
+        (``rpi4`` -> ``raspberry-pi-4``, ``orin8`` -> ``jetson-orin-nano-8gb``).
+        """
         key, names = name.lower(), self.names()
-        near = [n for n in names if key in n] + difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+        near = [n for n in names if key in n]
+        near += [n for n in names if _abbreviates(key, _words(n))]
+        near += difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         return list(dict.fromkeys(near))[:3]
+
+    def _suggestion_hint(self, name: str) -> str:
+        """The "did you mean" part of a miss: only devices that load are offered; a close
+        name whose file is malformed is named as skipped, with its file's error."""
+        good, skipped = [], []
+        for n in self.suggest(name):
+            try:
+                self._load(n)
+                good.append(repr(n))
+            except AnalysisError as e:
+                skipped.append(f"{n!r} was skipped: {e}")
+        hint = f"; did you mean {' or '.join(good)}?" if good else ""
+        return hint + "".join(f" ({s})" for s in skipped)
 
     def get(self, name: str) -> DeviceSpec:
         """The spec called ``name`` (or in the file ``name``); UsageError if there is none."""
@@ -232,7 +276,7 @@ class DeviceCatalog:
                 raise UsageError(f"no such device file: {name}")
             key = str(path.resolve())
             if key not in self._loaded:
-                self._loaded[key] = load_device(path)
+                self._loaded[key] = load_device(path, named_by_file=False)
             return self._loaded[key]
         key = name.lower()
         if key not in self._loaded:
@@ -240,14 +284,19 @@ class DeviceCatalog:
             if path is None:
                 if key == "host":
                     raise UsageError("unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine")
-                near = self.suggest(name)
-                hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+                hint = self._suggestion_hint(name)
                 raise UsageError(f"unknown device {name!r}{hint} (list them: 'python -m analyzer devices')")
-            self._loaded[key] = load_device(path)
+        self._load(key)
         old = self._shadowed.get(key)
         if old is not None:
             where = "the built-in one" if old.resolve().is_relative_to(BUILTIN_DIR) else str(old)
             self._warn(f"device {key!r} is read from {self._index()[key]}, which shadows {where} ({old})")
+        return self._loaded[key]
+
+    def _load(self, key: str) -> DeviceSpec:
+        """The spec of the indexed file ``key`` (loaded once); AnalysisError if malformed."""
+        if key not in self._loaded:
+            self._loaded[key] = load_device(self._index()[key])
         return self._loaded[key]
 
     def all(self) -> list[DeviceSpec]:

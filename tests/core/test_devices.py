@@ -219,3 +219,39 @@ def test_a_device_shadowing_a_builtin_says_so(tmp_path):
     plain = DeviceCatalog([BUILTIN_DIR])
     plain.get("t4")
     assert plain.warnings == []
+
+
+def test_a_file_given_by_path_keeps_the_name_inside(tmp_path, capsys):
+    """docs/hardware.md's example: ``name = "my-board"`` in ``board.toml``, passed by its path."""
+    path = _write(tmp_path, "board", MINIMAL.format(name="my-board"))
+    assert DeviceCatalog([BUILTIN_DIR]).get(str(path)).name == "my-board"
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "--device", str(path), "--format", "json"]) == 0
+    assert '"device": "my-board"' in capsys.readouterr().out
+    # on the device path a device is found by its file name, so there the names must agree
+    cat = DeviceCatalog([BUILTIN_DIR, tmp_path])
+    with pytest.raises(AnalysisError, match=r"'my-board' does not match the file name 'board'.*my-board\.toml"):
+        cat.get("board")
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("rpi4", "raspberry-pi-4"), ("rpi5", "raspberry-pi-5"), ("orin", "jetson-orin-nano-8gb"), ("jon8", "jetson-orin-nano-8gb")],
+)
+def test_a_miss_suggests_names_it_abbreviates(query, expected):
+    cat = DeviceCatalog([BUILTIN_DIR])
+    assert cat.suggest(query)[0] == expected
+    with pytest.raises(UsageError, match=f"did you mean '{expected}'"):
+        cat.get(query)
+
+
+def test_a_suggestion_never_names_a_malformed_device_without_saying_why(tmp_path):
+    _write(tmp_path, "toy-board", "schema = [")
+    _write(tmp_path, "toy-box", MINIMAL.format(name="toy-box"))
+    cat = DeviceCatalog([BUILTIN_DIR, tmp_path])
+    assert cat.suggest("toy") == ["toy-board", "toy-box"]
+    with pytest.raises(UsageError) as e:
+        cat.get("toy")
+    msg = str(e.value)
+    assert "did you mean 'toy-box'?" in msg and "\n" not in msg
+    assert "'toy-board' was skipped: " in msg and "toy-board.toml: not valid TOML" in msg
+    assert "'toy-board'?" not in msg and "or 'toy-board'" not in msg
