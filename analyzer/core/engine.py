@@ -51,7 +51,12 @@ def analyze(
     return analyze_graph(graph, opts, devices=devices, plugins=ps)
 
 
-def find_frontend(model: Any, framework: str | None, ps: PluginSet) -> Frontend:
+def find_frontend(model: Any, framework: str | None, ps: PluginSet, params: Any = None) -> Frontend:
+    """The frontend named ``framework``, or the one that reads the file or accepts the object.
+
+    A plain function accepted by no frontend goes to the one whose optional
+    ``accepts_params(model, params)`` recognises its parameters (JAX arrays...).
+    """
     if framework is not None:
         try:
             return ps.frontends[framework]
@@ -69,8 +74,18 @@ def find_frontend(model: Any, framework: str | None, ps: PluginSet) -> Frontend:
     for fe in ps.frontends.values():
         if fe.accepts(model):
             return fe
+    if params is not None:  # a plain function: the parameters it is called with tell its framework
+        for fe in ps.frontends.values():
+            claims = getattr(fe, "accepts_params", None)  # optional: (model, params) -> bool
+            if claims is not None and claims(model, params):
+                return fe
     kind = f"{type(model).__module__}.{type(model).__qualname__}"
-    raise AnalysisError(f"no frontend accepts an object of type {kind} (frontends: {', '.join(ps.frontends)})")
+    hint = ""
+    if callable(model):
+        names = [f'"{n}"' for n in ps.frontends if n != "ir"]
+        named = " or ".join(filter(None, (", ".join(names[:-1]), *names[-1:])))
+        hint = f"; a functional model (a function of parameters and inputs) needs framework={named}"
+    raise AnalysisError(f"no frontend accepts an object of type {kind} (frontends: {', '.join(ps.frontends)}){hint}")
 
 
 def to_graph(
@@ -79,7 +94,7 @@ def to_graph(
 ) -> Graph:  # fmt: skip
     """Convert ``model`` to a Graph through the frontend plugins."""
     ps = plugins or default_plugins()
-    fe = find_frontend(model, framework, ps)
+    fe = find_frontend(model, framework, ps, params)
     source = Path(model) if isinstance(model, str | Path) and not fe.accepts(model) else None
     try:
         if source is not None:

@@ -25,7 +25,7 @@ from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph
 from analyzer.core.hookspecs import hookimpl
 
-from .detect import model_kind
+from .detect import model_kind, params_are_jax, takes_arguments
 
 _OPTIONS = ("capture", "call_kwargs", "cache")
 
@@ -39,6 +39,10 @@ class JaxFrontend(Frontend):
 
     def accepts(self, obj: object) -> bool:
         return model_kind(obj) is not None
+
+    def accepts_params(self, model: object, params: object) -> bool:
+        """A function taking arguments, called with a pytree of JAX arrays, is a JAX model."""
+        return callable(model) and takes_arguments(model) and params_are_jax(params)
 
     def to_graph(
         self, model: Any, inputs: Any = None, *, params: Any = None, **options: Any

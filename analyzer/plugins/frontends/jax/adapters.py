@@ -226,9 +226,12 @@ def prng_keys() -> tuple[Any, Any]:
 
 
 def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
+    import jax
     from flax import nnx as fnnx
 
-    graphdef, params, rest = fnnx.split(model, fnnx.Param, ...)
+    # RNG keys and counters (nnx.Rngs, and Dropout's own stream) are not weights: closed
+    # over as constants, they add no parameter and no node unless a random op uses them
+    graphdef, params, rng_state, rest = fnnx.split(model, fnnx.Param, fnnx.RngState, ...)
 
     def children(module: Any, path: str) -> Iterator[tuple[str, Any]]:
         for p, m in fnnx.iter_graph(module):
@@ -239,7 +242,9 @@ def nnx(model: Any, kwargs: dict[str, Any]) -> Capture:
     classes = {type(m) for _, m in fnnx.iter_graph(model) if isinstance(m, fnnx.Module)}
 
     def traced(state: Any, *a: Any) -> Any:
-        m = fnnx.merge(graphdef, *state)
+        # fresh RNG variables inside the trace, so that the call may advance their counters
+        rngs = jax.tree_util.tree_map(lambda x: x, rng_state)
+        m = fnnx.merge(graphdef, state[0], rngs, state[1])
         calls.register(
             (join_path(p), mod) for p, mod in fnnx.iter_graph(m) if isinstance(mod, fnnx.Module)
         )

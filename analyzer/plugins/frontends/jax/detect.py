@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
 from typing import Any
 
@@ -33,7 +34,7 @@ def model_kind(obj: Any) -> str | None:
         and model_kind(owner) == "linen"
     ):
         return "linen_apply"
-    if not callable(obj) or not _takes_arguments(obj):
+    if not callable(obj) or not takes_arguments(obj):
         return None  # a zero-argument function is a SPEC factory, not a model
     if isinstance(obj, functools.partial):
         return "function" if model_kind(obj.func) is not None else None
@@ -44,7 +45,7 @@ def model_kind(obj: Any) -> str | None:
     return None
 
 
-def _takes_arguments(fn: Any) -> bool:
+def takes_arguments(fn: Any) -> bool:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -67,11 +68,29 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _origin(value: Any) -> str:
+    """The package a referenced value comes from: a class defined in the user's script
+    (``class CNN(nn.Module)``) and its instances come from their framework base class."""
     if isinstance(value, types.ModuleType):
         return _root(value.__name__)
-    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+    if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
         return _root(getattr(value, "__module__", None))
-    return _root(type(value).__module__)
+    cls = value if isinstance(value, type) else type(value)
+    roots = [_root(getattr(c, "__module__", None)) for c in getattr(cls, "__mro__", (cls,))]
+    return next((r for r in roots if r in _JAX_ROOTS or r in _OTHER_ROOTS), roots[0])
+
+
+def params_are_jax(params: Any) -> bool:
+    """True when every leaf of the ``params`` pytree is a JAX array or ``jax.ShapeDtypeStruct``.
+
+    Such parameters make a plain function a JAX model whatever its code refers to
+    (``def apply_fn(variables, x): return model.apply(variables, x)``). Without jax
+    imported no leaf can be a JAX array, so jax is never imported here.
+    """
+    jax = sys.modules.get("jax")
+    if jax is None or params is None:
+        return False
+    leaves = jax.tree_util.tree_leaves(params)
+    return bool(leaves) and all(isinstance(x, jax.Array | jax.ShapeDtypeStruct) for x in leaves)
 
 
 def _refers_to_jax(fn: types.FunctionType) -> bool:

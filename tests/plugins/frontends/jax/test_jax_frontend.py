@@ -39,6 +39,44 @@ def test_accepts_jax_models_only():
     assert not FE.accepts(torch_like)
 
 
+def test_a_users_function_calling_a_users_linen_module_is_a_jax_model():
+    """HF-Flax style: ``apply_fn`` refers only to ``cnn``, whose class the user defined."""
+
+    class UserCNN(nn.Module):
+        @nn.compact
+        def __call__(self, x, train: bool = False):
+            x = nn.BatchNorm(use_running_average=not train)(nn.Conv(4, (3, 3))(x))
+            return nn.Dense(2)(x.reshape((x.shape[0], -1)))
+
+    UserCNN.__module__ = "__main__"  # as in the user's script
+    cnn = UserCNN()
+    variables = cnn.init(jax.random.key(0), jnp.ones((1, 6, 6, 1)))
+    namespace = {"cnn": cnn}
+    exec("def apply_fn(variables, x):\n    return cnn.apply(variables, x, train=False)", namespace)
+    apply_fn = namespace["apply_fn"]
+    assert FE.accepts(apply_fn)
+    r = analyze(apply_fn, (1, 6, 6, 1), params=variables)
+    stats = variables["batch_stats"]["BatchNorm_0"]
+    assert r.totals["non_trainable_params"] == stats["mean"].size + stats["var"].size
+    assert r.totals["params"] == sum(x.size for x in jax.tree_util.tree_leaves(variables["params"]))
+
+
+def test_a_function_called_with_jax_arrays_is_a_jax_model():
+    """Its code refers to nothing from JAX (a helper does): the parameters decide."""
+    namespace = {"helper": lambda p, x: jnp.tanh(x @ p["w"])}
+    exec("def apply_fn(p, x):\n    return helper(p, x)", namespace)
+    apply_fn = namespace["apply_fn"]
+    assert not FE.accepts(apply_fn)
+    for params in ({"w": jnp.ones((3, 5))}, {"w": S((3, 5), F32)}):
+        assert analyze(apply_fn, (2, 3), params=params).totals["macs"] == 2 * 3 * 5
+    with pytest.raises(AnalysisError) as e:  # NumPy parameters say nothing about the framework
+        analyze(apply_fn, (2, 3), params={"w": np.ones((3, 5))})
+    assert (
+        "needs framework=" in str(e.value) and '"jax"' in str(e.value) and '"torch"' in str(e.value)
+    )
+    assert analyze(apply_fn, (2, 3), params={"w": np.ones((3, 5))}, framework="jax").totals["macs"]
+
+
 def test_detection_does_not_import_jax():
     code = textwrap.dedent(
         """

@@ -79,6 +79,32 @@ def test_nnx_params_and_batch_stats():
     assert report.model["capture"].startswith("flax.nnx")
 
 
+class DropoutNet(nnx.Module):
+    """RNG state in two places: Dropout's own stream and an ``nnx.Rngs`` kept as an attribute."""
+
+    def __init__(self, rngs: nnx.Rngs):
+        self.fc = nnx.Linear(4, 4, rngs=rngs)
+        self.drop = nnx.Dropout(0.5, rngs=rngs)
+        self.rngs = rngs
+
+    def __call__(self, x):
+        return self.drop(self.fc(x)) + jax.random.normal(self.rngs.noise(), x.shape)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_nnx_rng_state_is_not_a_parameter(mode):
+    model = DropoutNet(nnx.Rngs(0, noise=1))
+    getattr(model, mode)()
+    assert leaf_size(nnx.state(model, nnx.RngState)) > 0  # keys and counters the model holds
+    weights = leaf_size(nnx.state(model, nnx.Param))
+    report = analyze(model, (1, 4))
+    assert report.totals["params"] == weights == 4 * 4 + 4
+    assert report.totals["non_trainable_params"] == 0
+    assert report.totals["model_size_bytes"] == 4 * weights
+    assert report.totals["macs"] == 4 * 4
+    assert not any("rngs" in p for p in report.graph.params)
+
+
 def test_equinox_params():
     model = eqx_model()
     report = analyze(model, S((3, 8, 8), F32))
