@@ -191,6 +191,9 @@ def main() -> None:
     args = p.parse_args()
     if args.peers:
         sys.path.append(args.peers)
+    from tests.plugins.frontends.torch import tv_shim
+
+    tv_shim.load()  # peers import torchvision (ptflops, calflops): its ops need the shim first
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, median of {args.repeat} warm runs, meta tensors")
     worst = 0.0
