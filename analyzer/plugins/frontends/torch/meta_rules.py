@@ -22,7 +22,7 @@ VALUE_READS = frozenset({"item", "_local_scalar_dense", "is_nonzero", "equal"})
 # ops whose output size depends on values, when their meta kernel refuses
 _DATA_SIZED = frozenset({"nonzero", "nonzero_numpy", "argwhere", "masked_select", "_unique",
                          "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive",
-                         "repeat_interleave"})  # fmt: skip
+                         "repeat_interleave", "bincount", "nms"})  # fmt: skip
 # dispatch keys whose kernel serves meta tensors (composite kernels run on any device)
 _META_CAPABLE = ("Meta", "CompositeImplicitAutograd", "CompositeExplicitAutograd",
                  "CompositeExplicitAutogradNonFunctional")  # fmt: skip

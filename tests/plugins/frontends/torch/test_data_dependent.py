@@ -124,3 +124,15 @@ def test_meta_weights_say_the_size_needs_values(plugins) -> None:
         model = Selected(select)
     with pytest.raises(AnalysisError, match="depends on values|needs tensor values"):
         analyzer.analyze(model, (2, 3), plugins=plugins)
+
+
+def test_meta_trace_names_bincount_as_value_sized(plugins) -> None:
+    """bincount's meta kernel refuses: the fallback's reason says the size needs values."""
+
+    class Count(torch.nn.Module):
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return torch.bincount(ids)
+
+    report = analyzer.analyze(Count(), torch.tensor([3, 1, 3]), plugins=plugins)
+    assert report.model["capture"] == "torch.dispatch(real, fallback)"
+    assert any("output size of aten.bincount depends on values" in w for w in report.warnings)
