@@ -273,6 +273,16 @@ def _warn(message: str) -> None:
     sys.stderr.write(f"{PROG}: warning: {message}\n")
 
 
+def _warn_report(report: Any, label: str = "") -> None:
+    """Each of the report's warnings as one ``analyzer: warning:`` line on stderr.
+
+    The report keeps them too (JSON ``warnings``, a note under the table), so
+    that a saved report is whole; stderr is where docs/errors.md promises them.
+    """
+    for message in report.warnings:
+        _warn(f"{label}: " * bool(label) + " ".join(str(message).split()))  # one line
+
+
 def _check_layer_bits(report: Any, args: argparse.Namespace) -> None:
     """A --layer-bits pattern matching no layer or parameter is a warning (in the report too)."""
     from fnmatch import fnmatchcase
@@ -282,8 +292,7 @@ def _check_layer_bits(report: Any, args: argparse.Namespace) -> None:
         if not any(fnmatchcase(n, pattern) for n in names):
             example = ", ".join(repr(n) for n in names[:3])
             message = f"--layer-bits pattern {pattern!r} matches no layer or parameter (names look like {example})"
-            report.warnings.append(message)
-            _warn(message)
+            report.warnings.append(message)  # printed with the report's other warnings
 
 
 def _save_graph(report: Any, path: Path) -> None:
@@ -303,6 +312,7 @@ def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:
     _check_layer_bits(report, args)
     if args.save_graph:
         _save_graph(report, args.save_graph)
+    _warn_report(report)
     _emit(_render(report, args, plugins), args)
     return 0
 
@@ -315,6 +325,8 @@ def cmd_compare(args: argparse.Namespace, plugins: Any) -> int:
     for report in reports:
         _check_layer_bits(report, args)
     comparison = compare(reports, labels=_labels(args.specs, reports))
+    for label, report in zip(comparison.labels, reports, strict=True):
+        _warn_report(report, label)
     _emit(_render(comparison, args, plugins), args)
     return 0
 

@@ -218,6 +218,8 @@ CASES = [
     Case("device-shadows-builtin", ["devices", "show", "t4", "-o", "{dir}/t4.txt"], 0,
          r"device 't4' is read from .*t4\.toml, which shadows the built-in one", warning=True,
          env={ENV_VAR: "{shadowdevs}"}),  # fmt: skip
+    Case("report-incomplete-totals", ["analyze", "{ir_unknown_op}", "-o", "{dir}/unknown.txt"], 0,
+         r"incomplete totals: .* without a formula\]; incomplete: ", warning=True),  # fmt: skip
 ]
 
 
@@ -282,6 +284,31 @@ def test_bad_input(case: Case, files, monkeypatch, capsys):
         assert lines[0].startswith("analyzer: error: "), err
         assert re.search(case.pattern, lines[0].removeprefix("analyzer: error: ")), err
         assert "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown"])
+def test_report_warnings_are_stderr_lines_and_stay_in_the_report(fmt, files, capsys):
+    """Each report warning is one stderr line; the table and markdown keep it as one line too."""
+    args = ["analyze", files["ir_unknown_op"], "-f", fmt, "--layer-bits", "nomatch*=8"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert all(line.startswith("analyzer: warning: ") for line in lines), captured.err
+    warnings = [line.removeprefix("analyzer: warning: ") for line in lines]
+    assert any(w.startswith("incomplete totals: ") for w in warnings), warnings
+    assert sum("--layer-bits pattern" in w for w in warnings) == 1, warnings  # printed once
+    if fmt == "json":
+        assert json.loads(captured.out)["warnings"] == warnings
+    else:
+        out_lines = captured.out.splitlines()
+        for w in warnings:  # each warning whole on one line of the report, not wrapped
+            assert any(line.endswith(w) for line in out_lines), (w, captured.out[-600:])
+
+
+def test_compare_labels_each_reports_warnings(files, capsys):
+    assert main(["compare", files["ir_unknown_op"], files["graph"], "-f", "json"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(re.match(r"analyzer: warning: [^:]+: incomplete totals: ", line) for line in lines), lines
 
 
 def test_every_documented_exit_code_is_tested():

@@ -225,10 +225,19 @@ def model_line(report: Report) -> str:
     return f"{m['name']} ({m['framework'] or 'ir'}{capture}); inputs: {ins}"
 
 
+def one_line(text: object) -> str:
+    """A message on one line: a warning is one line wherever it is printed (docs/errors.md)."""
+    return " ".join(str(text).split())
+
+
 def rich_text(*renderables: Any, color: bool = False, width: int | None = None) -> str:
-    """Render rich objects to a string (colors only when asked)."""
+    """Render rich objects to a string (colors only when asked).
+
+    Strings (notes, warnings) are one line each, never broken by the renderer:
+    a terminal wraps them, a file or pipe gets them whole (one line to grep).
+    """
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 200, highlight=False)
     for r in renderables:
-        console.print(r)
+        console.print(r, soft_wrap=isinstance(r, str))
     return buf.getvalue()

@@ -34,7 +34,7 @@ class MarkdownReporter(Reporter):
         if not report.completeness.complete:
             parts += ["### Not counted", md_table(common.UNCOUNTED_HEADERS, common.uncounted_cells(report), 3, 4),
                       f"**{common.completeness_line(report)}**"]  # fmt: skip
-        parts += [f"> warning: {w}" for w in report.warnings]
+        parts += [f"> warning: {common.one_line(w)}" for w in report.warnings]
         return "\n\n".join(parts) + "\n"
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:

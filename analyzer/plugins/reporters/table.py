@@ -39,7 +39,7 @@ class TableReporter(Reporter):
         if not report.completeness.complete:
             parts.append(_table("Not counted", common.UNCOUNTED_HEADERS, common.uncounted_cells(report), numeric_from=3))
             parts.append(f"[bold red]{escape(common.completeness_line(report))}[/bold red]")
-        parts += [f"[yellow]warning:[/yellow] {escape(w)}" for w in report.warnings]
+        parts += [f"[yellow]warning:[/yellow] {escape(common.one_line(w))}" for w in report.warnings]
         return common.rich_text(*parts, color=color, width=width)
 
     def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
