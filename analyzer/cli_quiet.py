@@ -12,6 +12,7 @@ below ERROR are dropped too.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import sys
@@ -65,10 +66,17 @@ def _native_stderr_muted() -> Iterator[None]:
                                errors="backslashreplace")  # fmt: skip
     os.dup2(devnull, 2)
     os.close(devnull)
+    # a crash in native code (a segfault) still prints its Python stack on the real stderr
+    handler_was_on = faulthandler.is_enabled()
+    if swap:
+        faulthandler.enable(file=sys.stderr)
     try:
         yield
     finally:
         if swap:
+            faulthandler.disable()
+            if handler_was_on:
+                faulthandler.enable(file=old_stderr)
             sys.stderr.flush()
             sys.stderr.close()
             sys.stderr = old_stderr
