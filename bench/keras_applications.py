@@ -6,7 +6,7 @@ initialize_variables=False)`` (no weight initialisation), then converted
 (``analyze_graph``: every metric). Figures are the median of ``--repeat``
 runs of the capture and metrics, after one untimed run.
 
-    KERAS_BACKEND=tensorflow /work/venv/bin/python bench/keras_applications.py [--repeat 3] [NAME...]
+    KERAS_BACKEND=tensorflow .venv/bin/python bench/keras_applications.py [--repeat 3] [NAME...]
 """
 
 from __future__ import annotations

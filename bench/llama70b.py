@@ -7,7 +7,7 @@ are never allocated, and the meta-tensor trace computes nothing.
 
 Prints wall time (build, capture, metrics) and the process's peak RSS.
 
-    /work/venv/bin/python bench/llama70b.py [--seq 2048] [--layers 80]
+    .venv/bin/python bench/llama70b.py [--seq 2048] [--layers 80]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ PyTorch's own meta kernels and no capture; ``bare dispatch trace`` is the
 same under a TorchDispatchMode that records nothing. Both are slower than
 the capture, which skips the Python meta kernels of batch_norm and friends.
 
-    /work/venv/bin/python bench/torch_resnet50.py [--repeat 9]
+    .venv/bin/python bench/torch_resnet50.py [--repeat 9]
 """
 
 from __future__ import annotations

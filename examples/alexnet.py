@@ -1,4 +1,4 @@
-"""The lecture's AlexNet (MISSION.md) in PyTorch, Keras 3 and Flax linen.
+"""The lecture's AlexNet (docs/metrics.md) in PyTorch, Keras 3 and Flax linen.
 
 The original two-group network: 3x224x224 input, conv1 96@11x11/4 (padding 2)
 -> 55x55, conv2 256@5x5 g=2, conv3 384@3x3, conv4 384@3x3 g=2, conv5 256@3x3

@@ -1,4 +1,4 @@
-"""The lecture's worked-example numbers (../shared/MISSION.md), shared by every test that checks them."""
+"""The lecture's worked-example numbers (docs/metrics.md, "Worked examples"), shared by every test that checks them."""
 
 # AlexNet as drawn in the lecture, bias ignored: layer -> (params, MACs)
 ALEXNET_PARAMS_MACS = {

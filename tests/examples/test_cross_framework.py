@@ -39,7 +39,7 @@ IDENTICAL = (
     "total_activations", "peak_activations",
 )  # fmt: skip
 OTHER_FLOPS_TOLERANCE = 0.05
-# Published figures: MISSION.md's AlexNet (bias ignored), torchvision's params and MACs;
+# Published figures: docs/metrics.md's AlexNet (bias ignored), torchvision's params and MACs;
 # nn.TransformerEncoderLayer(512, 8, 2048) at sequence 128 by hand: params 4*512*512 + 4*512
 # (attention) + 2*512*2048 + 2048 + 512 (FFN) + 4*512 (norms); MACs 128*512*512*4 (projections)
 # + 2*8*128*128*64 (QK^T, AV) + 2*128*512*2048 (FFN); activations: 128*512 for the input and

@@ -1,5 +1,5 @@
 """Memory traffic (docs/metrics.md): the fused-layer model, the lecture's naive access
-model (its convolution table from MISSION.md), naive_traffic and arithmetic intensity."""
+model (its convolution table from docs/metrics.md), naive_traffic and arithmetic intensity."""
 
 from __future__ import annotations
 

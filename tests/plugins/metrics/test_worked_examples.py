@@ -1,4 +1,4 @@
-"""The worked examples of MISSION.md, reproduced exactly from framework-free graphs."""
+"""The worked examples of docs/metrics.md, reproduced exactly from framework-free graphs."""
 
 from __future__ import annotations
 

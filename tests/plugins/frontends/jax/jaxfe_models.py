@@ -16,7 +16,7 @@ F32 = jnp.float32
 
 
 class LectureAlexNet(nn.Module):
-    """The lecture's two-group AlexNet (MISSION.md), NHWC as Flax has it."""
+    """The lecture's two-group AlexNet (docs/metrics.md), NHWC as Flax has it."""
 
     @nn.compact
     def __call__(self, x):

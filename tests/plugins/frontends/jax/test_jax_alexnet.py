@@ -1,4 +1,4 @@
-"""The lecture's AlexNet written in Flax reproduces MISSION.md exactly."""
+"""The lecture's AlexNet written in Flax reproduces docs/metrics.md exactly."""
 
 from __future__ import annotations
 

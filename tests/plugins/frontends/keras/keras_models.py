@@ -10,7 +10,7 @@ from keras import layers, ops
 
 
 def lecture_alexnet() -> keras.Model:
-    """MISSION.md's two-group AlexNet, channels_last; conv1's padding 2 is a ZeroPadding2D
+    """docs/metrics.md's two-group AlexNet, channels_last; conv1's padding 2 is a ZeroPadding2D
     (Keras convolutions take only "valid"/"same")."""
     x = inp = keras.Input((224, 224, 3), name="input")
     x = layers.ZeroPadding2D(2, name="pad1")(x)

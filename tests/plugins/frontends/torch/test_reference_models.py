@@ -75,7 +75,7 @@ def test_conv_is_one_node_with_every_attribute(plugins):
     assert graph.shape("conv2") == (1, 256, 27, 27)
 
 
-LECTURE = {  # MISSION.md: AlexNet as drawn in the lecture, bias ignored
+LECTURE = {  # docs/metrics.md: AlexNet as drawn in the lecture, bias ignored
     "conv1": (34_848, 105_415_200), "conv2": (307_200, 223_948_800), "conv3": (884_736, 149_520_384),
     "conv4": (663_552, 112_140_288), "conv5": (442_368, 74_760_192), "fc6": (37_748_736, 37_748_736),
     "fc7": (16_777_216, 16_777_216), "fc8": (4_096_000, 4_096_000),
