@@ -29,7 +29,7 @@ class UnsupportedOpsError(AnalysisError):
 
 # Top-level module of a framework -> the extra of pyproject.toml that installs it.
 FRAMEWORK_EXTRAS = {
-    "torch": "torch", "tensorflow": "keras", "keras": "keras",
+    "torch": "torch", "tensorflow": "tensorflow", "keras": "keras",
     "jax": "jax", "jaxlib": "jax", "flax": "jax", "equinox": "jax",
 }  # fmt: skip
 
@@ -47,6 +47,9 @@ def missing_framework(exc: BaseException | None) -> tuple[str, str] | None:
             root = exc.name.split(".")[0]
             extra = FRAMEWORK_EXTRAS.get(root)
             if extra is not None:
-                return root, f"{root} is not installed; install it with: pip install 'analyzer[{extra}]'"
+                hint = f"{root} is not installed; install it with: pip install 'analyzer[{extra}]'"
+                if root == "tensorflow":  # Keras's default backend; Keras 3 runs without it too
+                    hint += " (or run Keras on another backend: KERAS_BACKEND=jax or torch)"
+                return root, hint
         exc = exc.__cause__ or exc.__context__
     return None

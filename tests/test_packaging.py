@@ -1,0 +1,43 @@
+"""The package's extras: ranges, never exact pins (constraints.txt pins what CI tests with)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def requirements() -> list[Requirement]:
+    reqs = [Requirement(r) for r in PROJECT["dependencies"]]
+    for extra in PROJECT["optional-dependencies"].values():
+        reqs += [Requirement(r) for r in extra]
+    return reqs
+
+
+def test_no_exact_pins_in_dependencies_or_extras() -> None:
+    pinned = [str(r) for r in requirements() if any(s.operator in ("==", "===") for s in r.specifier)]
+    assert pinned == []
+
+
+def test_every_framework_extra_exists_and_all_installs_them() -> None:
+    extras = PROJECT["optional-dependencies"]
+    assert {"torch", "keras", "tensorflow", "jax", "all", "dev"} <= set(extras)
+    assert extras["all"] == ["analyzer[torch,keras,tensorflow,jax]"]
+
+
+def test_keras_does_not_pull_tensorflow_and_tensorflow_fits_each_platform() -> None:
+    extras = PROJECT["optional-dependencies"]
+    assert [Requirement(r).name for r in extras["keras"]] == ["keras"]
+    markers = {Requirement(r).name: str(Requirement(r).marker) for r in extras["tensorflow"]}
+    assert markers == {"tensorflow-cpu": 'sys_platform != "darwin"', "tensorflow": 'sys_platform == "darwin"'}
+
+
+def test_constraints_pin_exactly_and_only_for_ci() -> None:
+    lines = [ln for ln in (ROOT / "constraints.txt").read_text().splitlines() if ln and not ln.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[^\s]+", ln) for ln in lines), lines
+    assert "torch==2.13.0" in lines
