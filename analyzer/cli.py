@@ -117,6 +117,8 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     h.add_argument("--batch", type=_int_list, metavar="B1,B2,...", help="batch sizes of the throughput sweep")
     h.add_argument("--efficiency", type=_key_value, action="append", metavar="CLASS=FRACTION",
                    help="override a device efficiency factor, e.g. gemm=0.5 (repeatable)")  # fmt: skip
+    h.add_argument("--hardware-model", metavar="NAME",
+                   help="hardware model for devices of its class, when several are installed (docs/plugins.md)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,7 +190,7 @@ def _layer_bits(items: Sequence[str] | None) -> dict[str, int]:
 
 
 def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    for flag, value in (("--batch", args.batch), ("--efficiency", args.efficiency)):
+    for flag, value in (("--batch", args.batch), ("--efficiency", args.efficiency), ("--hardware-model", args.hardware_model)):
         if value and not args.device:
             raise UsageError(f"{flag} applies to hardware estimates: give a --device too")
     hardware: dict[str, Any] = {}
@@ -210,6 +212,7 @@ def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "optimizer": args.optimizer,
         "train_batch": args.train_batch,
         "hardware": hardware,
+        "hardware_model": args.hardware_model,
     }
 
 

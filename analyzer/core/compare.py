@@ -20,12 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.core.metric import Aggregation
 from analyzer.core.report import CORE_TOTALS, LayerRow, Report
+from analyzer.core.rollup import aggregations, combine
 
 SCHEMA = "analyzer.comparison/1"
 TOTALS = (*CORE_TOTALS[:5], "mac_flops", "other_flops", *CORE_TOTALS[5:], "peak_live_activations")
 ROW_QUANTITIES = ("params", "non_trainable_params", "macs", "mac_flops", "other_flops", "activations")
-SUMMED = {"params", "non_trainable_params", "macs", "mac_flops", "other_flops", "flops", "activations"}
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Comparison:
         self.reports = reports
         self.labels = labels
         self._rows: list[AlignedRow] | None = None
+        self._how: list[dict[str, Aggregation]] | None = None
 
     # --- totals -----------------------------------------------------------
     def totals(self) -> list[dict[str, Any]]:
@@ -166,11 +168,9 @@ class Comparison:
 
     def _make_row(self, kind: str, members: list[list[int]]) -> AlignedRow:
         layer_rows = [[rep.layers[i] for i in idx] for rep, idx in zip(self.reports, members, strict=True)]
-        values: dict[str, list[Any]] = {}
-        for q in ROW_QUANTITIES:
-            values[q] = [sum(int(r.values.get(q) or 0) for r in rows) for rows in layer_rows]
-        values["io_activations"] = [max((int(r.values.get("io_activations") or 0) for r in rows), default=0)
-                                    for rows in layer_rows]  # fmt: skip
+        # each quantity combines as its Quantity.aggregate declares (sums; io_activations a maximum)
+        combined = [combine((r.values for r in rows), agg) for rows, agg in zip(layer_rows, self._aggregations(), strict=True)]
+        values: dict[str, list[Any]] = {q: [int(c.get(q) or 0) for c in combined] for q in (*ROW_QUANTITIES, "io_activations")}
         values["output_shapes"] = [rows[-1].output_shapes if rows else None for rows in layer_rows]
         row = AlignedRow(
             kind=kind,
@@ -181,6 +181,11 @@ class Comparison:
         row.differs = [q for q in (*ROW_QUANTITIES, "io_activations") if len(set(values[q])) > 1]
         row.explanation = self._explain_row(row, layer_rows) if row.differs else ""
         return row
+
+    def _aggregations(self) -> list[dict[str, Aggregation]]:
+        if self._how is None:
+            self._how = [aggregations(r.quantities) for r in self.reports]
+        return self._how
 
     def _explain_row(self, row: AlignedRow, layer_rows: list[list[LayerRow]]) -> str:
         labels = self.labels

@@ -98,6 +98,7 @@ class DeviceSpec(_Strict):
     layer_overhead_s: Figure | None = None  # fixed cost per layer (kernel launch, framework dispatch)
     class_overhead_s: dict[str, Figure] = Field(default_factory=dict)  # the same, per op class (calibrated)
     references: tuple[str, ...] = ()
+    hardware_model: str | None = None  # names the hardware model evaluating this device (docs/plugins.md)
     notes: str = ""
     path: str = Field(default="", exclude=True)
 

@@ -18,6 +18,7 @@ from analyzer.core.options import AnalysisOptions
 from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
 from analyzer.core.report import LayerRow, Report
+from analyzer.core.rollup import derive_ratio_totals
 
 _NONE: Mapping[str, Any] = {}
 
@@ -32,6 +33,7 @@ def analyze(
     plugins: PluginSet | None = None,
     name: str | None = None,
     frontend_options: Mapping[str, Any] | None = None,
+    hardware_model: str | None = None,
     **options: Any,
 ) -> Report:
     """Analyze ``model`` called on ``inputs`` and return a Report.
@@ -41,14 +43,15 @@ def analyze(
     saved graph. ``framework`` names the frontend when detection is not
     wanted. ``devices`` are names from the hardware DB. ``options`` are
     ``AnalysisOptions`` fields (``bias=False``, ``exact_flops=True``,
-    ``weight_bits=8``...); ``frontend_options`` go to the frontend.
+    ``weight_bits=8``...); ``frontend_options`` go to the frontend;
+    ``hardware_model`` names the model evaluating devices of its class.
     """
     ps = plugins or default_plugins()
     opts = AnalysisOptions.from_kwargs(options)
     graph = to_graph(model, inputs, params=params, framework=framework, plugins=ps, **(frontend_options or {}))
     if name:
         graph.name = name
-    return analyze_graph(graph, opts, devices=devices, plugins=ps)
+    return analyze_graph(graph, opts, devices=devices, plugins=ps, hardware_model=hardware_model)
 
 
 def find_frontend(model: Any, framework: str | None, ps: PluginSet, params: Any = None) -> Frontend:
@@ -140,8 +143,9 @@ def _coverage(graph: Graph, unsupported: list[dict[str, Any]], found: Completene
 
 
 def analyze_graph(
-    graph: Graph, options: AnalysisOptions | None = None, *, devices: Iterable[str] = (), plugins: PluginSet | None = None
-) -> Report:
+    graph: Graph, options: AnalysisOptions | None = None, *, devices: Iterable[str] = (), plugins: PluginSet | None = None,
+    hardware_model: str | None = None,
+) -> Report:  # fmt: skip
     """Run every loaded metric (and hardware model for ``devices``) over ``graph``."""
     ps = plugins or default_plugins()
     opts = options or AnalysisOptions()
@@ -159,13 +163,15 @@ def analyze_graph(
     if opts.strict and not found.complete:
         raise UnsupportedOpsError(completeness.strict_message(found, unsupported))
     device_specs = [ps.devices.get(d) for d in devices]  # unknown names fail before any work
+    ps.check_hardware_model_choice(hardware_model, device_specs)
+    hardware_models = [ps.hardware_model_for(spec, hardware_model) for spec in device_specs]
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
     quantities: dict[str, dict[str, str]] = {}
     for metric in metrics:
         ctx.results[metric.name] = metric.compute(ctx)
         for q in metric.quantities:
-            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "total": q.total,
+            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "aggregate": str(q.aggregate),
                                   "complete": q.name not in found.quantities}  # fmt: skip
 
     totals: dict[str, Any] = {}
@@ -177,6 +183,7 @@ def analyze_graph(
             layer_results.append(result.layers)
         if result.details:
             details[name] = result.details
+    derive_ratio_totals(totals, (q for m in metrics for q in m.quantities))
     tensors = graph.tensors
     rows = []
     for layer in layers:
@@ -190,7 +197,7 @@ def analyze_graph(
             row.incomplete = {q: marks[q] for q in values if q in marks}  # values' order: deterministic
         rows.append(row)
 
-    hardware = [ps.hardware_model_for(spec.device_class).evaluate(ctx, spec) for spec in device_specs]
+    hardware = [model.evaluate(ctx, spec) for model, spec in zip(hardware_models, device_specs, strict=True)]
     for result in hardware:
         completeness.mark_hardware(found, result)
     warnings = list(graph.meta.get("warnings", []))

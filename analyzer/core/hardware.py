@@ -48,13 +48,17 @@ class DeviceResult:
 class HardwareModel(ABC):
     """Predicts how a model runs on devices of one class.
 
-    Set ``name`` (unique, e.g. ``"roofline-mcu"``) and ``device_class``
-    (``"cpu"``, ``"gpu"`` or ``"mcu"``): the engine picks the model whose
-    class matches the device spec's ``class``.
+    Set ``name`` (unique, e.g. ``"roofline-mcu"``), ``device_class``
+    (``"cpu"``, ``"gpu"`` or ``"mcu"``) and ``requires`` (names of the
+    metrics whose results ``evaluate`` reads, as ``ctx.result(name)``).
+    A device is evaluated by the model the user names (``hardware_model``),
+    else the one its device file names, else the only model of its class;
+    a required metric that is blocked is an error naming both.
     """
 
     name: str = ""
     device_class: str = ""
+    requires: tuple[str, ...] = ()
 
     @abstractmethod
     def evaluate(self, ctx: MetricContext, device: DeviceSpec) -> DeviceResult:

@@ -18,20 +18,61 @@ Number = int | float
 T = TypeVar("T")
 
 
+AGGREGATIONS = ("sum", "max", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """A quantity that aggregates as the ratio of two others (``Ratio("ops", "memory_bytes")``).
+
+    A group of layers gets (aggregate of numerator) / (aggregate of
+    denominator), 0.0 where the denominator is 0: ratios are never summed.
+    """
+
+    numerator: str
+    denominator: str
+
+    def __str__(self) -> str:
+        return f"ratio:{self.numerator}/{self.denominator}"
+
+
+Aggregation = Literal["sum", "max", "none"] | Ratio
+
+
+def parse_aggregation(text: str) -> Aggregation:
+    """The inverse of ``str()``: ``"sum"``, ``"max"``, ``"none"`` or ``"ratio:a/b"`` (report JSON)."""
+    if text in AGGREGATIONS:
+        return text  # type: ignore[return-value]
+    num, sep, den = text.removeprefix("ratio:").partition("/")
+    if not text.startswith("ratio:") or not sep or not num or not den:
+        raise ValueError(f"unknown aggregation {text!r} (sum, max, none or ratio:NUM/DEN)")
+    return Ratio(num, den)
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
     """One reported number: its key, unit and convention (shown in docs and reports).
 
-    ``per_layer`` says whether layer rows carry it; ``total`` how its total
-    is formed from them (``"sum"``, ``"max"``) or ``"own"`` when the metric
-    computes the total itself (a peak is not a sum).
+    ``per_layer`` says whether layer rows carry it (completeness marks only
+    those in layer rows). ``aggregate`` is how a group of layers combines:
+    ``"sum"``, ``"max"``, ``Ratio(num, den)`` (of two other quantities'
+    aggregates) or ``"none"`` (no group value). Module roll-ups, aligned
+    comparison rows and reporters all use it; the model total is the
+    metric's own ``MetricResult.totals`` entry (a peak over live tensors is
+    not a layer sum), and the engine derives a missing ratio total from its
+    parts' totals.
     """
 
     name: str
     unit: str
     convention: str
     per_layer: bool = True
-    total: Literal["sum", "max", "own"] = "sum"
+    aggregate: Aggregation = "sum"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.aggregate, Ratio) and self.aggregate not in AGGREGATIONS:
+            raise ValueError(f"quantity {self.name!r}: aggregate must be sum, max, none or Ratio(num, den), "
+                             f"not {self.aggregate!r}")  # fmt: skip
 
 
 @dataclass(slots=True)

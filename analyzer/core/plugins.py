@@ -27,12 +27,12 @@ from typing import Any
 import pluggy
 
 from analyzer.core import hookspecs
-from analyzer.core.devices import DeviceCatalog, device_dirs
+from analyzer.core.devices import DeviceCatalog, DeviceSpec, device_dirs
 from analyzer.core.errors import UsageError
 from analyzer.core.formulas import FormulaTables
 from analyzer.core.frontend import Frontend
 from analyzer.core.hardware import HardwareModel
-from analyzer.core.metric import Metric
+from analyzer.core.metric import Metric, Ratio
 from analyzer.core.ops import OpVocabulary
 from analyzer.core.reporter import Reporter
 
@@ -95,24 +95,92 @@ class PluginSet:
     hardware_models: dict[str, HardwareModel] = field(default_factory=lambda: _Registry("hardware model"))
     reporters: dict[str, Reporter] = field(default_factory=lambda: _Registry("reporter"))
     devices: DeviceCatalog = field(default_factory=lambda: DeviceCatalog([]))
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin name
+
+    def origin(self, kind: str, name: str) -> str:
+        """The plugin that registered metric/hardware model ``name`` ("registered in code" if unknown)."""
+        return self.origins.get((kind, name), "registered in code")
+
+    def check_quantities(self) -> None:
+        """Quantity names are unique across metrics (checked when the set is loaded)."""
+        owner: dict[str, Metric] = {}
+        for m in self.metrics.values():
+            for q in m.quantities:
+                first = owner.setdefault(q.name, m)
+                if first is not m:
+                    raise UsageError(
+                        f"quantity {q.name!r} is emitted by metric {first.name!r} (plugin "
+                        f"{self.origin('metric', first.name)}) and metric {m.name!r} (plugin "
+                        f"{self.origin('metric', m.name)}); block one with --block-plugin"
+                    )
+
+    def _require(self, kind: str, name: str, requires: Iterable[str]) -> None:
+        for req in requires:
+            if req not in self.metrics:
+                blocked = f"metrics.{req}" in self.blocked() or req in self.blocked()
+                why = "which is blocked" if blocked else "which is not loaded"
+                raise UsageError(f"{kind} {name!r} (plugin {self.origin(kind, name)}) requires metric {req!r}, {why}")
 
     def metric_order(self) -> list[Metric]:
         """Metrics in dependency order; a missing or circular requirement is an error."""
         for m in self.metrics.values():
-            for req in m.requires:
-                if req not in self.metrics:
-                    raise UsageError(f"metric {m.name!r} requires metric {req!r}, which is not loaded")
+            self._require("metric", m.name, m.requires)
+        emitted = {q.name for m in self.metrics.values() for q in m.quantities}
+        for m in self.metrics.values():
+            for q in m.quantities:
+                if isinstance(q.aggregate, Ratio):
+                    for part in (q.aggregate.numerator, q.aggregate.denominator):
+                        if part not in emitted:
+                            raise UsageError(f"quantity {q.name!r} of metric {m.name!r} is a ratio of "
+                                             f"{part!r}, which no loaded metric emits")  # fmt: skip
         try:
             order = TopologicalSorter({m.name: m.requires for m in self.metrics.values()}).static_order()
             return [self.metrics[n] for n in order]
         except CycleError as e:
             raise UsageError(f"metrics require each other in a cycle: {e.args[1]}") from None
 
-    def hardware_model_for(self, device_class: str) -> HardwareModel:
-        for model in self.hardware_models.values():
-            if model.device_class == device_class:
-                return model
-        raise UsageError(f"no hardware model for device class {device_class!r} is loaded")
+    def hardware_model_for(self, device: DeviceSpec, choice: str | None = None) -> HardwareModel:
+        """The hardware model evaluating ``device``: ``choice`` (the user's ``hardware_model``), else
+        the one the device file names, else the only model loaded for its class.
+
+        Several candidates and no choice is an error listing them: an installed plugin never
+        silently replaces the built-in roofline. The chosen model's ``requires`` must be loaded.
+        """
+        cls = device.device_class
+        candidates = [m for m in self.hardware_models.values() if m.device_class == cls]
+        named = choice if choice and self.hardware_models.get(choice, None) in candidates else None
+        named = named or getattr(device, "hardware_model", None)
+        if named:
+            model = self.hardware_models.get(named)
+            if model is None:
+                known = ", ".join(m.name for m in candidates) or "none"
+                raise UsageError(f"device {device.name!r}: no hardware model named {named!r} is loaded "
+                                 f"(models for class {cls!r}: {known})")  # fmt: skip
+            if model.device_class != cls:
+                raise UsageError(f"device {device.name!r}: hardware model {named!r} serves class "
+                                 f"{model.device_class!r}, not {cls!r}")  # fmt: skip
+        elif len(candidates) == 1:
+            model = candidates[0]
+        elif not candidates:
+            raise UsageError(f"no hardware model for device class {cls!r} is loaded")
+        else:
+            listed = ", ".join(f"{m.name} ({self.origin('hardware model', m.name)})" for m in candidates)
+            raise UsageError(f"device {device.name!r}: several hardware models serve class {cls!r}: {listed}; "
+                             f"choose one with --hardware-model NAME (or hardware_model=NAME)")  # fmt: skip
+        self._require("hardware model", model.name, model.requires)
+        return model
+
+    def check_hardware_model_choice(self, choice: str | None, devices: Iterable[DeviceSpec]) -> None:
+        """A named hardware model must exist and serve one of the devices analysed."""
+        if choice is None:
+            return
+        model = self.hardware_models.get(choice)
+        if model is None:
+            raise UsageError(f"unknown hardware model {choice!r}; models: {', '.join(self.hardware_models) or 'none'}")
+        classes = {d.device_class for d in devices}
+        if model.device_class not in classes:
+            raise UsageError(f"hardware model {choice!r} serves class {model.device_class!r}, "
+                             f"which none of the devices given is" + ("" if classes else " (give a --device)"))  # fmt: skip
 
     def reporter(self, name: str) -> Reporter:
         try:
@@ -152,12 +220,27 @@ def load_plugins(
     h.analyzer_register_ops(register=ps.vocabulary.add)
     h.analyzer_register_formulas(register=ps.formulas.register)
     h.analyzer_register_frontends(register=ps.frontends.add)  # type: ignore[attr-defined]
-    h.analyzer_register_metrics(register=ps.metrics.add)  # type: ignore[attr-defined]
-    h.analyzer_register_hardware_models(register=ps.hardware_models.add)  # type: ignore[attr-defined]
+    _register_each(h.analyzer_register_metrics, ps, "metric", ps.metrics.add)  # type: ignore[attr-defined]
+    _register_each(h.analyzer_register_hardware_models, ps, "hardware model", ps.hardware_models.add)  # type: ignore[attr-defined]
     h.analyzer_register_reporters(register=ps.reporters.add)  # type: ignore[attr-defined]
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
     ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs))
+    ps.check_quantities()
     return ps
+
+
+def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any) -> None:
+    """Call each implementation of ``hook`` in pluggy's order, remembering which plugin registered what.
+
+    (Calling the hook as a whole would lose the plugin, which error messages name.)
+    """
+    for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
+
+        def register(item: Any, plugin: str = impl.plugin_name) -> None:
+            add(item)
+            ps.origins[(kind, item.name)] = plugin
+
+        impl.function(**{arg: register for arg in impl.argnames})
 
 
 @functools.cache

@@ -110,7 +110,7 @@ class Report:
 
     def modules(self, depth: int | None = None) -> list[ModuleRow]:
         """Per-module roll-ups (a tree in depth-first order), down to ``depth``."""
-        aggregate = {q: info.get("total", "sum") for q, info in self.quantities.items()}
+        aggregate = {q: info.get("aggregate", "sum") for q, info in self.quantities.items()}
         modules = rollup(self.layers, aggregate, depth)
         if any(row.incomplete for row in self.layers):
             _mark_modules(modules, self.layers)

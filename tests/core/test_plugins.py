@@ -14,6 +14,7 @@ import pytest
 
 import analyzer
 from analyzer import zoo
+from analyzer.core.hardware import DeviceResult, HardwareModel
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricResult, Quantity
 from analyzer.core.plugins import BLOCK_ENV, load_plugins
@@ -170,3 +171,115 @@ def test_plugin_device_dirs_extend_the_catalog(tmp_path):
     assert "toy-mcu" in ps.devices.names()
     assert ps.devices.get("toy-mcu").peak_ops_per_s["int8"].value == 1e8
     assert "toy-mcu" not in load_plugins().devices.names()
+
+
+# --- nothing shadows silently: quantities, hardware models, requirements (docs/plugins.md) ----------
+TOY_CPU = MINIMAL_DEVICE.replace('"toy-mcu"', '"toy-cpu"').replace('"mcu"', '"cpu"').replace("int8", "fp32")
+
+
+def _naming(device_text: str, model: str) -> str:
+    """The device file with a top-level ``hardware_model`` key (before the [[memory]] tables)."""
+    return device_text.replace('class = "cpu"', f'class = "cpu"\nhardware_model = "{model}"')
+
+
+def _plugin(name: str, **hooks) -> types.SimpleNamespace:
+    return types.SimpleNamespace(__name__=name, **{k: hookimpl(v) for k, v in hooks.items()})
+
+
+def test_a_quantity_emitted_twice_is_refused_naming_both_plugins():
+    class MyMacs(Metric):
+        name = "my_macs"
+        quantities = (Quantity("macs", "MAC", "a second count under the built-in's name"),)
+
+        def compute(self, ctx):
+            return MetricResult(totals={"macs": 1})
+
+    plugin = _plugin("shadowing_plugin", analyzer_register_metrics=lambda register: register(MyMacs()))
+    with pytest.raises(analyzer.UsageError) as e:
+        load_plugins(extra=[plugin], entry_points=False)
+    message = str(e.value)
+    assert "quantity 'macs'" in message and "\n" not in message
+    assert "metric 'compute' (plugin metrics.compute)" in message
+    assert "metric 'my_macs' (plugin shadowing_plugin)" in message
+
+
+class FlatCpu(HardwareModel):
+    """Every device of class cpu runs any model in one second (only compute's result is read)."""
+
+    name = "flat-cpu"
+    device_class = "cpu"
+    requires = ("compute",)
+
+    def evaluate(self, ctx, device):
+        ctx.result("compute")
+        return DeviceResult(device.name, self.name, 1.0, 1.0, None, "compute", None)
+
+
+def _with_flat_cpu(tmp_path: Path, device_text: str = TOY_CPU, **kw):
+    (tmp_path / "toy-cpu.toml").write_text(device_text)
+    plugin = _plugin("flat_plugin", analyzer_register_hardware_models=lambda register: register(FlatCpu()),
+                     analyzer_device_dirs=lambda: [tmp_path])  # fmt: skip
+    return load_plugins(extra=[plugin], entry_points=False, **kw)
+
+
+def test_two_hardware_models_for_a_class_and_no_choice_is_an_error_listing_them(tmp_path):
+    ps = _with_flat_cpu(tmp_path)
+    with pytest.raises(analyzer.UsageError) as e:
+        analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=ps)
+    assert "roofline-cpu (hardware.cpu)" in str(e.value) and "flat-cpu (flat_plugin)" in str(e.value)
+    assert "--hardware-model" in str(e.value)
+    # the only model of another class is still chosen without asking
+    assert analyzer.analyze(zoo.tiny_cnn(), devices=["stm32f746"], plugins=ps).hardware[0].model == "roofline-mcu"
+
+
+def test_the_user_or_the_device_file_names_the_hardware_model(tmp_path):
+    ps = _with_flat_cpu(tmp_path)
+    r = analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=ps, hardware_model="flat-cpu")
+    assert (r.hardware[0].model, r.hardware[0].latency_s) == ("flat-cpu", 1.0)
+    roofline = analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=ps, hardware_model="roofline-cpu")
+    alone = analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=load_plugins(
+        extra=[_plugin("dirs", analyzer_device_dirs=lambda: [tmp_path])], entry_points=False))  # fmt: skip
+    assert roofline.hardware[0].model == "roofline-cpu"
+    assert roofline.hardware[0].latency_s == alone.hardware[0].latency_s != 1.0
+    (tmp_path / "named").mkdir()
+    named = _with_flat_cpu(tmp_path / "named", _naming(TOY_CPU, "flat-cpu"))
+    assert analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=named).hardware[0].model == "flat-cpu"
+    # the user's choice wins over the device file's
+    r = analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=named, hardware_model="roofline-cpu")
+    assert r.hardware[0].model == "roofline-cpu"
+
+
+@pytest.mark.parametrize(("choice", "match"), [
+    ("no-such-model", "unknown hardware model 'no-such-model'; models: flat-cpu, .*roofline-cpu"),
+    ("roofline-gpu", "hardware model 'roofline-gpu' serves class 'gpu', which none of the devices given is"),
+])  # fmt: skip
+def test_a_hardware_model_choice_that_serves_no_device_is_an_error(tmp_path, choice, match):
+    ps = _with_flat_cpu(tmp_path)
+    with pytest.raises(analyzer.UsageError, match=match):
+        analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=ps, hardware_model=choice)
+
+
+def test_a_device_file_naming_a_missing_hardware_model_is_an_error(tmp_path):
+    ps = _with_flat_cpu(tmp_path, _naming(TOY_CPU, "warp-cpu"))
+    with pytest.raises(analyzer.UsageError, match="device 'toy-cpu': no hardware model named 'warp-cpu'"):
+        analyzer.analyze(zoo.tiny_cnn(), devices=["toy-cpu"], plugins=ps)
+
+
+def test_cli_hardware_model_option(tmp_path, capsys):
+    from analyzer.cli import main
+
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "--hardware-model", "roofline-cpu"]) == 2
+    assert "--hardware-model applies to hardware estimates" in capsys.readouterr().err
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "-d", "stm32f746", "--hardware-model", "warp"]) == 2
+    assert "unknown hardware model 'warp'" in capsys.readouterr().err
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "-d", "stm32f746", "--hardware-model", "roofline-mcu", "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hardware"][0]["model"] == "roofline-mcu"
+
+
+def test_blocking_a_metric_a_hardware_model_requires_is_an_error_naming_both():
+    ps = load_plugins(block=["metrics.traffic"], entry_points=False)
+    analyzer.analyze(zoo.tiny_cnn(), plugins=ps)  # no device: nothing needs traffic
+    with pytest.raises(analyzer.UsageError) as e:
+        analyzer.analyze(zoo.tiny_cnn(), devices=["stm32f746"], plugins=ps)
+    assert str(e.value) == ("hardware model 'roofline-mcu' (plugin hardware.mcu) requires metric 'traffic', "
+                            "which is blocked")  # fmt: skip

@@ -3,8 +3,16 @@ one module; maxima (io_activations, live_activations) take the max; a depth limi
 
 from __future__ import annotations
 
+import types
+
+import pytest
+
 import analyzer
 from analyzer import GraphBuilder
+from analyzer.core.hookspecs import hookimpl
+from analyzer.core.metric import Metric, MetricResult, Quantity, Ratio
+from analyzer.core.plugins import load_plugins
+from analyzer.core.rollup import module_path
 
 
 def report() -> analyzer.Report:
@@ -77,3 +85,69 @@ def test_modules_in_json() -> None:
     d = report().to_dict()
     top = d["modules"][0]
     assert (top["path"], top["depth"], top["layers"], top["macs"]) == ("layer1", 1, 6, 192)
+
+
+# --- each quantity aggregates as it declares (Quantity.aggregate, docs/plugins.md) -----------------
+def test_a_ratio_rolls_up_as_the_ratio_of_its_parts() -> None:
+    r = report()
+    assert r.quantities["arithmetic_intensity"]["aggregate"] == "ratio:ops/memory_bytes"
+    for m in r.modules():
+        v = m.values
+        expected = v["ops"] / v["memory_bytes"] if v["memory_bytes"] else 0.0
+        assert v["arithmetic_intensity"] == pytest.approx(expected), m.path
+    layer1 = {m.path: m for m in r.modules(1)}["layer1"].values
+    rows = [row for row in r.layers if row.scope.startswith("layer1")]
+    # not the sum of the layers' intensities, which is what a roll-up used to report
+    assert layer1["arithmetic_intensity"] < sum(row["arithmetic_intensity"] for row in rows)
+
+
+class Kinds(Metric):
+    """Per layer i (1-based): q_sum = i, q_max = i, q_den = 2, q_ratio = i / 2, q_none = 7."""
+
+    name = "kinds"
+    quantities = (
+        Quantity("q_sum", "u", "i"),
+        Quantity("q_max", "u", "i", aggregate="max"),
+        Quantity("q_den", "u", "2"),
+        Quantity("q_ratio", "u", "q_sum / q_den", aggregate=Ratio("q_sum", "q_den")),
+        Quantity("q_none", "u", "7", aggregate="none"),
+    )
+
+    def compute(self, ctx):
+        rows = {layer.name: {"q_sum": i, "q_max": i, "q_den": 2, "q_ratio": i / 2, "q_none": 7}
+                for i, layer in enumerate(ctx.layers, 1)}  # fmt: skip
+        n = len(rows)
+        # no q_ratio total: the engine derives it from its parts' totals
+        return MetricResult(layers=rows, totals={"q_sum": n * (n + 1) // 2, "q_max": n, "q_den": 2 * n})
+
+
+def test_a_plugin_quantity_of_each_kind() -> None:
+    plugin = types.SimpleNamespace(analyzer_register_metrics=hookimpl(lambda register: register(Kinds())))
+    r = analyzer.analyze(report().graph, plugins=load_plugins(extra=[plugin], entry_points=False))
+    assert {q: r.quantities[q]["aggregate"] for q in ("q_sum", "q_max", "q_ratio", "q_none")} == {
+        "q_sum": "sum", "q_max": "max", "q_ratio": "ratio:q_sum/q_den", "q_none": "none"}  # fmt: skip
+    n = len(r.layers)
+    assert r.totals["q_ratio"] == (n * (n + 1) // 2) / (2 * n)
+    assert "q_none" not in r.totals
+    for m in r.modules():
+        parts = m.path.split(".")
+        index = [i for i, row in enumerate(r.layers, 1) if module_path(row)[: len(parts)] == parts]
+        assert m.values["q_sum"] == sum(index), m.path
+        assert m.values["q_max"] == max(index), m.path
+        assert m.values["q_ratio"] == sum(index) / (2 * len(index)), m.path
+        assert "q_none" not in m.values
+
+
+def test_compare_rows_use_the_declaration() -> None:
+    a, b = report(), report()  # b declares io_activations a sum: its aligned rows must add up
+    b.quantities = {**b.quantities, "io_activations": {**b.quantities["io_activations"], "aggregate": "sum"}}
+    rows = analyzer.compare([a, b], labels=["max", "sum"]).layers()
+    segment = next(row for row in rows if len(row.layers[0]) > 1)
+    io = [r["io_activations"] for r in a.layers if r.name in segment.layers[0]]
+    assert sum(io) != max(io)
+    assert segment.values["io_activations"] == [max(io), sum(io)]
+
+
+def test_an_unknown_aggregation_is_refused() -> None:
+    with pytest.raises(ValueError, match="aggregate must be sum, max, none or Ratio"):
+        Quantity("x", "u", "c", aggregate="mean")  # type: ignore[arg-type]

@@ -142,13 +142,13 @@ def analyze(g: Graph, **options) -> Report:
 def test_totals_are_the_sum_of_layers(recipe: Recipe) -> None:
     g = recipe.build()
     r = analyze(g)
-    summed = [q for q, info in r.quantities.items() if info["total"] == "sum" and q in r.totals
+    summed = [q for q, info in r.quantities.items() if info["aggregate"] == "sum" and q in r.totals
               and all(q in row.values for row in r.layers)]  # fmt: skip
     assert {"params", "non_trainable_params", "macs", "flops", "memory_bytes"} <= set(summed)
     for q in set(summed) - {"params", "non_trainable_params"}:
         assert r.totals[q] == sum(row[q] for row in r.layers), q
     for q in ("io_activations", "live_activations"):  # totals that are maxima
-        assert r.quantities[q]["total"] == "max"
+        assert r.quantities[q]["aggregate"] == "max"
     assert r.totals["peak_activations"] == max(row["io_activations"] for row in r.layers)
     assert r.totals["peak_live_activations"] == max(row["live_activations"] for row in r.layers)
     inputs = sum(numel(g.shape(t)) for t in g.inputs)

@@ -111,7 +111,7 @@ class McuRoofline(RooflineModel):
         arena_level = arena_level or max(acts, key=lambda m: m.capacity_bytes.value)
         wlevels = [m for m in dv.levels("weights") if m is not arena_level] or dv.levels("weights") or [arena_level]
         flash = max(wlevels, key=lambda m: m.capacity_bytes.value)
-        weights = float(ctx.result("model_size").totals.get("model_size_bytes", 0)) if "model_size" in ctx.results else 0.0
+        weights = float(ctx.result("model_size").totals["model_size_bytes"])
         p = self._plan(ctx, settings, dv, scale)
         arena = float(p.arena_bytes)
         flash_need = weights + _runtime_overhead(d, settings, flash.name)
@@ -123,7 +123,7 @@ class McuRoofline(RooflineModel):
         step = p.peak_step
         pos = p.order.index(step) if step is not None else 0
         live = sorted(((pl.name, pl.size) for pl in p.placements if pl.first <= pos <= pl.last), key=lambda x: -x[1])
-        peak_layer = ctx.result("activations").details.get("peak_layer") if "activations" in ctx.results else None
+        peak_layer = ctx.result("activations").details.get("peak_layer")
         flash_ok, sram_ok = flash_need <= flash_cap, sram_need <= sram_cap
         fit: dict[str, Any] = {
             "fits": flash_ok and sram_ok,

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.core.devices import DeviceSpec, MemoryLevel
-from analyzer.core.errors import AnalysisError
 from analyzer.core.hardware import DeviceResult, HardwareModel
-from analyzer.core.metric import MetricContext, MetricResult
+from analyzer.core.metric import MetricContext
 from analyzer.core.ops import Category
 from analyzer.plugins.hardware import energy
 from analyzer.plugins.hardware.settings import HardwareSettings, dtype_key, parse_settings
@@ -73,18 +72,6 @@ def op_class(ctx: MetricContext, layer_name: str, op: str, nodes: list[str]) -> 
     return _CLASS_OF_CATEGORY.get(opdef.category, "other") if opdef else "other"
 
 
-def _traffic(ctx: MetricContext) -> MetricResult:
-    if "traffic" in ctx.results:
-        return ctx.results["traffic"]
-    if "compute" not in ctx.results:
-        raise AnalysisError("hardware models need the 'compute' metric, which is blocked")
-    from analyzer.plugins.metrics.traffic import (
-        TrafficMetric,  # the metric may be blocked: compute it here
-    )
-
-    return TrafficMetric().compute(ctx)
-
-
 def _quantized_key(ctx: MetricContext) -> str | None:
     """weight_bits and activation_bits both <= 8 mean a quantized deployment: integer arithmetic."""
     w, a = ctx.options.weight_bits, ctx.options.activation_bits
@@ -94,10 +81,7 @@ def _quantized_key(ctx: MetricContext) -> str | None:
 
 
 def layer_work(ctx: MetricContext, settings: HardwareSettings) -> list[LayerWork]:
-    compute = ctx.result("compute") if "compute" in ctx.results else None
-    if compute is None:
-        raise AnalysisError("hardware models need the 'compute' metric, which is blocked")
-    traffic = _traffic(ctx)
+    compute, traffic = ctx.result("compute"), ctx.result("traffic")  # declared in requires
     forced = settings.compute_dtype or _quantized_key(ctx)
     works = []
     for layer in ctx.layers:
@@ -291,11 +275,13 @@ def summarize(costs: list[LayerCost]) -> dict[str, Any]:
 class RooflineModel(HardwareModel):
     """Roofline latency, batch sweep, energy and memory fit; subclasses set the class and fit rule."""
 
+    requires = ("compute", "traffic", "model_size", "activations")
+
     def memory_fit(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float) -> dict[str, Any]:
         """Weights + live activations (+ runtime overhead) must fit the largest memory level."""
         main = dv.main_level()
-        weights = float(ctx.result("model_size").totals.get("model_size_bytes", 0)) if "model_size" in ctx.results else 0.0
-        acts = float(ctx.result("activations").totals.get("peak_live_activation_bytes", 0)) * scale if "activations" in ctx.results else 0.0
+        weights = float(ctx.result("model_size").totals["model_size_bytes"])
+        acts = float(ctx.result("activations").totals["peak_live_activation_bytes"]) * scale
         overhead = _runtime_overhead(dv.device, settings, main.name)
         required = weights + acts + overhead
         cap = main.capacity_bytes.value

@@ -31,9 +31,9 @@ class ModelSizeMetric(Metric):
     quantities = (
         Quantity("model_size_bytes", "byte",
                  "sum of counted weights x bit width / 8 (layer_bits > weight_bits > dtype), trainable and non-trainable"),  # fmt: skip
-        Quantity("model_size_mb", "MB", "model_size_bytes / 10^6", per_layer=False, total="own"),
-        Quantity("model_size_mib", "MiB", "model_size_bytes / 2^20", per_layer=False, total="own"),
-        Quantity("weight_bytes", "byte", "bytes of the weights this layer owns", total="own"),
+        Quantity("model_size_mb", "MB", "model_size_bytes / 10^6", per_layer=False),
+        Quantity("model_size_mib", "MiB", "model_size_bytes / 2^20", per_layer=False),
+        Quantity("weight_bytes", "byte", "bytes of the weights this layer owns"),
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -52,9 +52,9 @@ class ParamsMetric(Metric):
         Quantity("non_trainable_params", "element",
                  "non-trainable parameters and state buffers (BatchNorm running statistics); step counters excluded"),  # fmt: skip
         Quantity("buffers", "element", "elements of framework buffers (PyTorch register_buffer), a subset of non_trainable_params"),
-        Quantity("total_params", "element", "params + non_trainable_params", per_layer=False, total="own"),
+        Quantity("total_params", "element", "params + non_trainable_params", per_layer=False),
         Quantity("shared_params", "element", "parameters this layer uses that an earlier layer owns (tied weights)"),
-        Quantity("unused_params", "element", "parameters no op uses (counted in the totals, in no layer)", per_layer=False, total="own"),
+        Quantity("unused_params", "element", "parameters no op uses (counted in the totals, in no layer)", per_layer=False),
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

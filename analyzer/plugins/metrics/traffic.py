@@ -22,7 +22,7 @@ from __future__ import annotations
 from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Param
-from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity, Ratio
 from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import activation_storages
@@ -42,7 +42,7 @@ class TrafficMetric(Metric):
         Quantity("naive_weight_reads", "element", "naive model: each weight element once, bias included"),
         Quantity("naive_output_writes", "element", "naive model: each output element once"),
         Quantity("naive_accesses", "element", "naive input reads + weight reads + output writes"),
-        Quantity("arithmetic_intensity", "OP/byte", "ops / memory_bytes", total="own"),
+        Quantity("arithmetic_intensity", "OP/byte", "ops / memory_bytes", aggregate=Ratio("ops", "memory_bytes")),
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
