@@ -66,7 +66,10 @@ def analyzer_register_metrics(register: Callable[[Metric], None]) -> None:
     """Add metrics: ``register(metric)`` for each ``Metric`` instance.
 
     Metrics run in dependency order (``Metric.requires``); their quantities
-    appear in the report's totals and layer rows under their names.
+    appear in the report's totals and layer rows under their names. A
+    quantity name another metric already emits is refused when the plugin
+    set loads (the error names both plugins); ``Quantity.aggregate`` says how
+    layers combine (docs/plugins.md).
     """
 
 
@@ -74,8 +77,10 @@ def analyzer_register_metrics(register: Callable[[Metric], None]) -> None:
 def analyzer_register_hardware_models(register: Callable[[HardwareModel], None]) -> None:
     """Add hardware models: ``register(model)`` for each ``HardwareModel``.
 
-    The engine evaluates a device with the model registered for its class
-    (the first one registered for that class, unless the user names one).
+    A device is evaluated by the model the user names (``hardware_model``),
+    else the one its device file names, else the only model of its class;
+    several candidates and no choice is an error listing them. A model's
+    ``requires`` (metric names) must be loaded.
     """
 
 
