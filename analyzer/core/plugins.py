@@ -226,6 +226,10 @@ def load_plugins(
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
     ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs))
     ps.check_quantities()
+    for fe in ps.frontends.values():  # frontends that price ops while converting get this set, not a global one
+        bind = getattr(fe, "bind_plugins", None)
+        if callable(bind):
+            bind(ps)
     return ps
 
 

@@ -37,6 +37,14 @@ class JaxFrontend(Frontend):
 
     name = "jax"
 
+    _pricing: Any = None  # cost.Pricing of the plugin set this frontend is registered in
+
+    def bind_plugins(self, plugins: Any) -> None:
+        """Price ``cond`` branches with the user's plugin set (its ops and formulas), not a global one."""
+        from .cost import Pricing
+
+        self._pricing = Pricing(plugins.vocabulary, plugins.formulas)
+
     def accepts(self, obj: object) -> bool:
         return model_kind(obj) is not None
 
@@ -90,7 +98,7 @@ class JaxFrontend(Frontend):
                 cache.put(key, model, closed, dataclasses.replace(capture, fn=None))
             else:
                 closed, capture = hit
-            return convert(closed, capture, input_names, name)
+            return convert(closed, capture, input_names, name, self._pricing)
 
 
 def _capture(

@@ -8,6 +8,7 @@ from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
 
 from .adapters import Capture
+from .cost import Pricing
 from .passes import run_passes
 from .scopes import number_calls
 from .staging import ParamSpec, Staged
@@ -23,7 +24,10 @@ def trace(capture: Capture, args: tuple[Any, ...]) -> Any:
         return jax.make_jaxpr(capture.fn)(capture.params, *args)
 
 
-def convert(closed: Any, capture: Capture, input_names: list[str], name: str) -> Graph:
+def convert(
+    closed: Any, capture: Capture, input_names: list[str], name: str, pricing: Pricing | None = None
+) -> Graph:
+    """The Graph of a traced jaxpr; ``pricing`` picks the costliest ``cond`` branch (None: built-ins)."""
     import jax
 
     invars = closed.jaxpr.invars
@@ -45,7 +49,7 @@ def convert(closed: Any, capture: Capture, input_names: list[str], name: str) ->
         t = staged.add_tensor(iname, *aval_spec(v.aval))
         staged.inputs.append(t)
         operands.append(t)
-    staged.outputs = list(dict.fromkeys(Walker(staged).run(closed, operands)))
+    staged.outputs = list(dict.fromkeys(Walker(staged, pricing).run(closed, operands)))
     slices = stacked_slices(staged)
     run_passes(staged, capture.module_kinds)
     mark_param_slices(staged, slices)

@@ -1,10 +1,15 @@
 """FLOPs of a few staged nodes, to pick the most expensive branch of a ``cond``.
 
-Uses the default plugin set's formula tables, as a report would; roles are
-not decided yet, so bias additions are left out of the comparison.
+Uses the formula tables of the plugin set the frontend is registered in
+(``JaxFrontend.bind_plugins``), as that set's report would; a frontend used
+outside any plugin set prices with the built-ins only. Never a global set.
+Roles are not decided yet, so bias additions are left out of the comparison.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from analyzer.core.formulas import OpView
 from analyzer.core.graph import Graph
@@ -13,11 +18,28 @@ from analyzer.core.options import AnalysisOptions
 
 from .staging import Staged
 
+if TYPE_CHECKING:
+    from analyzer.core.formulas import FormulaTables
+    from analyzer.core.ops import OpVocabulary
 
-def nodes_flops(nodes: list[Node], staged: Staged) -> int:
-    from analyzer.core.plugins import default_plugins
 
-    ps = default_plugins()
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The op vocabulary and formula tables that price a branch."""
+
+    vocabulary: OpVocabulary
+    formulas: FormulaTables
+
+    @staticmethod
+    def builtin() -> Pricing:
+        """The built-in plugins' tables (a fresh set without entry points)."""
+        from analyzer.core.plugins import load_plugins
+
+        ps = load_plugins(entry_points=False)
+        return Pricing(ps.vocabulary, ps.formulas)
+
+
+def nodes_flops(nodes: list[Node], staged: Staged, ps: Pricing) -> int:
     g = Graph("branch")
     produced = {t for n in nodes for t in n.outputs}
     for n in nodes:

@@ -22,7 +22,7 @@ from analyzer.core import dtypes
 from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Shape, Tensor
 
-from .cost import nodes_flops
+from .cost import Pricing, nodes_flops
 from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, PRIMITIVE_OPS, UNARY_OPS, EqnView
 from .scopes import scope_of
 from .staging import Staged
@@ -84,8 +84,9 @@ class _Branch:
 class Walker:
     """Appends the nodes of a jaxpr (and its nested jaxprs) to a ``Staged``."""
 
-    def __init__(self, staged: Staged):
+    def __init__(self, staged: Staged, pricing: Pricing | None = None):
         self.s = staged
+        self._pricing = pricing  # None: the built-ins, loaded on the first cond
         self._literals: dict[tuple[str, Shape, str], str] = {}
 
     def run(self, closed: Any, in_names: list[str]) -> list[str]:
@@ -247,6 +248,11 @@ class Walker:
             )
         return chosen.outs
 
+    def pricing(self) -> Pricing:
+        if self._pricing is None:
+            self._pricing = Pricing.builtin()
+        return self._pricing
+
     def _branch(self, closed: Any, operands: list[str], entries: tuple, repeat: int) -> _Branch:
         """Walk one branch of a cond, then take back out what it added."""
         n_nodes, n_tensors = len(self.s.nodes), len(self.s.tensors)
@@ -256,7 +262,7 @@ class Walker:
         branch = _Branch(
             outs=outs,
             nodes=nodes,
-            flops=nodes_flops(nodes, self.s),
+            flops=nodes_flops(nodes, self.s, self.pricing()),
             tensors={k: self.s.tensors[k] for k in list(self.s.tensors)[n_tensors:]},
             warnings=self.s.warnings[n_warnings:],
         )
