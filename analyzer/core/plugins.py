@@ -105,6 +105,11 @@ class PluginSet:
         """Quantity names are unique across metrics (checked when the set is loaded)."""
         owner: dict[str, Metric] = {}
         for m in self.metrics.values():
+            names = [q.name for q in m.quantities]
+            if len(set(names)) < len(names):
+                twice = next(n for n in names if names.count(n) > 1)
+                raise UsageError(f"metric {m.name!r} (plugin {self.origin('metric', m.name)}) declares "
+                                 f"quantity {twice!r} twice")  # fmt: skip
             for q in m.quantities:
                 first = owner.setdefault(q.name, m)
                 if first is not m:

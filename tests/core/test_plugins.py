@@ -203,6 +203,33 @@ def test_a_quantity_emitted_twice_is_refused_naming_both_plugins():
     assert "metric 'my_macs' (plugin shadowing_plugin)" in message
 
 
+def test_a_duplicate_quantity_from_an_installed_plugin_fails_the_cli_with_exit_2(out_of_tree_plugin, capsys, monkeypatch):
+    from analyzer.cli import main
+
+    monkeypatch.delitem(sys.modules, "tiny_analyzer_plugin", raising=False)  # an earlier test imported it
+
+    source = PLUGIN_SOURCE.replace('Quantity("conv_layers"', 'Quantity("macs"').replace('"conv_layers"', '"macs"')
+    (out_of_tree_plugin / "tiny_analyzer_plugin.py").write_text(source)
+    assert main(["plugins"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "quantity 'macs'" in err and "(plugin tiny)" in err
+    assert main(["--block-plugin", "tiny", "plugins"]) == 0
+    monkeypatch.delitem(sys.modules, "tiny_analyzer_plugin", raising=False)  # later tests get the original
+
+
+def test_a_metric_declaring_a_quantity_twice_is_refused():
+    class Twice(Metric):
+        name = "twice"
+        quantities = (Quantity("q", "u", "c"), Quantity("q", "u", "c"))
+
+        def compute(self, ctx):
+            return MetricResult()
+
+    plugin = _plugin("twice_plugin", analyzer_register_metrics=lambda register: register(Twice()))
+    with pytest.raises(analyzer.UsageError, match="metric 'twice' \\(plugin twice_plugin\\) declares quantity 'q' twice"):
+        load_plugins(extra=[plugin], entry_points=False)
+
+
 class FlatCpu(HardwareModel):
     """Every device of class cpu runs any model in one second (only compute's result is read)."""
 
