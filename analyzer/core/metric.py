@@ -101,17 +101,22 @@ class MetricContext:
     formulas: FormulaTables
     vocabulary: OpVocabulary
     results: dict[str, MetricResult] = field(default_factory=dict)
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
 
     def result(self, metric: str) -> MetricResult:
         """The result of a metric named in ``requires``."""
         return self.results[metric]
 
-    def memo(self, key: str, build: Callable[[], T]) -> T:
-        """A derived structure several metrics share (built once per analysis)."""
-        if key not in self._memo:
-            self._memo[key] = build()
-        return self._memo[key]
+    def derived(self, build: Callable[[MetricContext], T]) -> T:
+        """``build(self)``, computed once per analysis: a structure several plugins share.
+
+        Keyed by the function itself (a module-level function), not by a
+        string, so the shared structure is a typed accessor such as
+        ``activation_storages(ctx)`` and two plugins cannot collide on a key.
+        """
+        if build not in self._derived:
+            self._derived[build] = build(self)
+        return self._derived[build]
 
 
 class Metric(ABC):

@@ -37,7 +37,7 @@ class Storage:
 
 def activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:
     """Storages crossing layer boundaries, and the tensor -> storage map (built once per analysis)."""
-    return ctx.memo("activation_storages", lambda: _activation_storages(ctx))
+    return ctx.derived(_activation_storages)
 
 
 def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:

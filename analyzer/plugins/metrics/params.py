@@ -37,12 +37,20 @@ def owner_layers(graph: Graph, layers: list[Layer]) -> dict[str, str]:
 
 def counted_params(ctx: MetricContext) -> dict[str, Param]:
     """The parameters that count as weights under the analysis options, by name (built once per analysis)."""
-    return ctx.memo("counted_params", lambda: {n: p for n, p in ctx.graph.params.items() if counted(p, ctx.options)})
+    return ctx.derived(_counted_params)
+
+
+def _counted_params(ctx: MetricContext) -> dict[str, Param]:
+    return {n: p for n, p in ctx.graph.params.items() if counted(p, ctx.options)}
 
 
 def param_owners(ctx: MetricContext) -> dict[str, str]:
     """``owner_layers`` of the analysed graph, built once per analysis."""
-    return ctx.memo("param_owners", lambda: owner_layers(ctx.graph, ctx.layers))
+    return ctx.derived(_param_owners)
+
+
+def _param_owners(ctx: MetricContext) -> dict[str, str]:
+    return owner_layers(ctx.graph, ctx.layers)
 
 
 class ParamsMetric(Metric):
