@@ -39,6 +39,15 @@ class Frontend(ABC):
         ``AnalysisError`` (one line) when the model cannot be converted.
         """
 
+    def accepts_params(self, model: object, params: object) -> bool:
+        """True when ``model`` (a plain callable no frontend ``accepts``) is this frontend's,
+        judged by the parameters given with it (e.g. a pytree of JAX arrays).
+
+        Optional: asked only after every frontend's ``accepts`` said no, and
+        only when ``params`` were given. Must be cheap and import nothing.
+        """
+        return False
+
     def load_file(self, path: Path) -> Any:
         """Load a saved model from ``path`` safely (never unpickle untrusted data).
 
