@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.core.errors import AnalysisError
+from analyzer.core.zipnames import unsafe_entry_name
 
 KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
 MODELING_NAMESPACES = frozenset(
@@ -197,14 +198,7 @@ def _keras_config(path: Path) -> Any:
 
 def _check_entry(info: zipfile.ZipInfo, path: Path) -> None:
     name = info.filename
-    parts = name.rstrip("/").split("/")
-    if (
-        not name.isprintable()
-        or "\\" in name
-        or name.startswith("/")
-        or re.match(r"[A-Za-z]:", name)
-        or any(p in ("", ".", "..") for p in parts)
-    ):
+    if unsafe_entry_name(name):
         raise AnalysisError(
             f"{path}: refused, entry {name[:80]!r} has an unsafe name (path traversal or odd characters)"
         )

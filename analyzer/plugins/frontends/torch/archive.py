@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.core.errors import AnalysisError
+from analyzer.core.zipnames import unsafe_entry_name
 from analyzer.plugins.frontends.torch.program_json import PATH, UnsafeProgram, sanitize, words
 
 MAX_ENTRIES = 200_000
-MAX_NAME = 1024
 MAX_JSON_BYTES = 512 * 2**20  # the program of a 70B-parameter LLM is tens of MB
 MAX_PICKLE_BYTES = 64 * 2**20
 MAX_SMALL = 64
@@ -169,15 +169,7 @@ def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 
 
 def _check_name(name: str) -> None:
-    parts = name.rstrip("/").split("/")
-    if (
-        len(name) > MAX_NAME
-        or not name.isprintable()
-        or "\\" in name
-        or name.startswith("/")
-        or re.match(r"[A-Za-z]:", name)
-        or any(p in ("", ".", "..") for p in parts)
-    ):
+    if unsafe_entry_name(name):
         raise UnsafeEntry(
             f"entry {name[:80]!r} has an unsafe name (path traversal or odd characters)"
         )
