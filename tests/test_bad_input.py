@@ -147,6 +147,12 @@ CASES = [
          r"--layer-bits: cannot read .*bits.toml"),  # fmt: skip
     Case("block-unknown-plugin", ["analyze", ZOO, "--block-plugin", "metrics.param"], 2,
          r"no plugin is named 'metrics.param'; did you mean 'metrics.params'"),  # fmt: skip
+    Case("hardware-model-unknown", ["analyze", ZOO, "-d", "t4", "--hardware-model", "nope"], 2,
+         r"unknown hardware model 'nope'; models: .*roofline-gpu"),  # fmt: skip
+    Case("hardware-model-without-device", ["analyze", ZOO, "--hardware-model", "roofline-gpu"], 2,
+         r"--hardware-model applies to hardware estimates: give a --device too"),  # fmt: skip
+    Case("block-required-metric", ["analyze", ZOO, "-d", "t4", "--block-plugin", "metrics.traffic"], 2,
+         r"hardware model 'roofline-gpu' \(plugin hardware.gpu\) requires metric 'traffic', which is blocked"),  # fmt: skip
     Case("unknown-device", ["analyze", ZOO, "-d", "nope"], 2, r"unknown device 'nope'"),
     Case("unknown-device-suggests", ["analyze", ZOO, "-d", "A100"], 2, r"did you mean 'a100-sxm-80gb'"),
     Case("missing-device-file", ["analyze", ZOO, "-d", "{dir}/board.toml"], 2, r"no such device file: .*board.toml"),
