@@ -84,10 +84,30 @@ def _common(debug_default: Any = False) -> argparse.ArgumentParser:
     return p
 
 
-def _output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
+def version() -> str:
+    """The installed distribution's version; ``analyzer.__version__`` when run from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("analyzer")
+    except PackageNotFoundError:
+        import analyzer
+
+        return getattr(analyzer, "__version__", "unknown")
+
+
+def _output_options(p: argparse.ArgumentParser, formats: Sequence[str] | None = None, depth: bool = True) -> None:
+    """--format/--output (and --depth); ``formats`` are the only choices a command without reporters has."""
+    if formats is None:
+        p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
+    else:
+        # no argparse choices: the command's own check words the error as docs/errors.md lists it
+        p.add_argument("--format", "-f", default=formats[0], metavar="{" + ",".join(formats) + "}",
+                       help=f"{formats[0]} (default) or {', '.join(formats[1:])}")  # fmt: skip
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the result to FILE instead of stdout")
-    p.add_argument("--depth", type=_positive_int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
+    if depth:
+        p.add_argument("--depth", type=_positive_int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
 
 
 def _analysis_options(p: argparse.ArgumentParser) -> None:
@@ -122,11 +142,14 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from analyzer.cli_devices import FORMATS as DEVICE_FORMATS
+
     common = _common()
     sub_common = _common(argparse.SUPPRESS)
     parser = _Parser(prog=PROG, description="Analyze the efficiency of neural networks: params, MACs, FLOPs, "
                      "activations, memory traffic; latency, energy and fit on CPUs, GPUs and MCUs.",
                      parents=[common])  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     a = subs.add_parser("analyze", parents=[sub_common], help="analyze one model",
@@ -146,10 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = subs.add_parser("devices", parents=[sub_common], help="list devices of the hardware DB, or show one")
     d.add_argument("action", nargs="?", default="list", choices=["list", "show"])
     d.add_argument("name", nargs="?", help="device to show")
-    _output_options(d)
+    _output_options(d, DEVICE_FORMATS, depth=False)
 
     p = subs.add_parser("plugins", parents=[sub_common], help="list loaded plugins, their hooks and origin")
-    _output_options(p)
+    _output_options(p, PLUGINS_FORMATS, depth=False)
 
     k = subs.add_parser("calibrate", parents=[sub_common], help="measure this machine and write the 'host' device spec")
     k.add_argument("--output-dir", type=Path, help="directory for host.toml (default: the user device directory)")
@@ -357,25 +380,32 @@ def cmd_devices(args: argparse.Namespace, plugins: Any) -> int:
     return 0
 
 
+def _plugins_json(rows: list[dict[str, Any]], blocked: list[str]) -> str:
+    return json.dumps({"plugins": rows, "blocked": blocked}, indent=2) + "\n"
+
+
+def _plugins_table(rows: list[dict[str, Any]], blocked: list[str]) -> str:
+    from rich.table import Table
+
+    from analyzer.plugins.reporters.common import rich_text
+
+    t = Table(title="Loaded plugins", title_justify="left", header_style="bold")
+    for col in ("name", "origin", "module", "hooks"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(r["name"], r["origin"], r["module"], ", ".join(h.removeprefix("analyzer_") for h in r["hooks"]))
+    return rich_text(t, *(["blocked: " + ", ".join(blocked)] if blocked else []))
+
+
+PLUGINS_RENDERERS = {"table": _plugins_table, "json": _plugins_json}
+PLUGINS_FORMATS = tuple(PLUGINS_RENDERERS)  # the first is the default
+
+
 def cmd_plugins(args: argparse.Namespace, plugins: Any) -> int:
-    rows = plugins.describe()
-    if args.format == "json":
-        text = json.dumps({"plugins": rows, "blocked": plugins.blocked()}, indent=2) + "\n"
-    elif args.format == "table":
-        from rich.table import Table
-
-        from analyzer.plugins.reporters.common import rich_text
-
-        t = Table(title="Loaded plugins", title_justify="left", header_style="bold")
-        for col in ("name", "origin", "module", "hooks"):
-            t.add_column(col, overflow="fold")
-        for r in rows:
-            t.add_row(r["name"], r["origin"], r["module"], ", ".join(h.removeprefix("analyzer_") for h in r["hooks"]))
-        blocked = ["blocked: " + ", ".join(plugins.blocked())] if plugins.blocked() else []
-        text = rich_text(t, *blocked)
-    else:
-        raise UsageError(f"plugins: format {args.format!r} not available (table or json)")
-    _emit(text, args)
+    render = PLUGINS_RENDERERS.get(args.format)
+    if render is None:  # argparse's choices stop this on the command line; main() may be called otherwise
+        raise UsageError(f"plugins: format {args.format!r} not available ({' or '.join(PLUGINS_FORMATS)})")
+    _emit(render(plugins.describe(), plugins.blocked()), args)
     return 0
 
 

@@ -15,11 +15,28 @@ def _fig(f: Figure | None, unit: str = "") -> str:
     return "-" if f is None else f"{human(f.value)}{unit}"
 
 
+def _json(obj: DeviceSpec | list[DeviceSpec]) -> str:
+    if isinstance(obj, list):
+        return json.dumps([d.model_dump(mode="json", by_alias=True) for d in obj], indent=2) + "\n"
+    return json.dumps(obj.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+
+
+def _check_format(fmt: str, what: str) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"{what}: format {fmt!r} not available ({' or '.join(FORMATS)})")
+
+
 def render_device_list(devices: list[DeviceSpec], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps([d.model_dump(mode="json", by_alias=True) for d in devices], indent=2) + "\n"
-    if fmt != "table":
-        raise UsageError(f"devices: format {fmt!r} not available (table or json)")
+    _check_format(fmt, "devices")
+    return _LIST[fmt](devices)
+
+
+def render_device(d: DeviceSpec, fmt: str) -> str:
+    _check_format(fmt, "devices show")
+    return _SHOW[fmt](d)
+
+
+def _device_list_table(devices: list[DeviceSpec]) -> str:
     t = Table(title="Devices", title_justify="left", header_style="bold")
     for col in ("name", "class", "device", "peak ops/s by dtype", "memory (capacity, bandwidth)"):
         t.add_column(col, overflow="fold")
@@ -30,11 +47,7 @@ def render_device_list(devices: list[DeviceSpec], fmt: str) -> str:
     return rich_text(t)
 
 
-def render_device(d: DeviceSpec, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(d.model_dump(mode="json", by_alias=True), indent=2) + "\n"
-    if fmt != "table":
-        raise UsageError(f"devices show: format {fmt!r} not available (table or json)")
+def _device_table(d: DeviceSpec) -> str:
     t = Table(title=f"{d.name}: {d.display_name} ({d.device_class})", title_justify="left", header_style="bold")
     for col in ("figure", "value", "kind", "source"):
         t.add_column(col, overflow="fold")
@@ -63,3 +76,8 @@ def render_device(d: DeviceSpec, fmt: str) -> str:
     extra = [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
     extra += [f"reference: {r}" for r in d.references] + ([f"notes: {d.notes}"] if d.notes else [])
     return rich_text(t, *extra, f"file: {d.path}")
+
+
+_LIST = {"table": _device_list_table, "json": _json}
+_SHOW = {"table": _device_table, "json": _json}
+FORMATS = tuple(f for f in _LIST if f in _SHOW)  # what both 'devices' and 'devices show' render; the first is the default

@@ -174,3 +174,37 @@ def test_console_script_entry_point_exists():
 
     (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "analyzer"]
     assert ep.value == "analyzer.cli:main"
+
+
+def test_version_is_the_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as e:
+        from analyzer.cli import build_parser
+
+        build_parser().parse_args(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"analyzer {version('analyzer')}"
+    r = run("--version", blocked=True)
+    assert r.returncode == 0 and r.stdout.strip() == f"analyzer {version('analyzer')}", r.stderr
+
+
+@pytest.mark.parametrize("command", ["devices", "plugins"])
+def test_help_offers_only_the_formats_that_work(command, capsys):
+    from analyzer.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    (fmt,) = [a for a in sub._actions if "--format" in a.option_strings]
+    offered = fmt.metavar.strip("{}").split(",")
+    assert "csv" not in offered and "markdown" not in offered
+    assert all(word in fmt.help for word in offered)
+    extra = ["show", "t4"] if command == "devices" else []
+    for f in offered:  # every format offered renders ...
+        assert main([command, *extra, "--format", f]) == 0
+        out = capsys.readouterr().out
+        assert out.strip()
+        if f == "json":
+            json.loads(out)
+    for f in ("csv", "markdown"):  # ... and the ones left out are refused with the offered ones named
+        assert main([command, *extra, "--format", f]) == 2
+        assert f"format '{f}' not available ({' or '.join(offered)})" in capsys.readouterr().err
