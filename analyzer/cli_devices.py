@@ -8,11 +8,15 @@ from rich.table import Table
 
 from analyzer.core.devices import DeviceSpec, Figure
 from analyzer.core.errors import UsageError
-from analyzer.plugins.reporters.common import human, rich_text
+from analyzer.plugins.reporters.common import human, human_bytes, plain, rich_text
 
 
-def _fig(f: Figure | None, unit: str = "") -> str:
-    return "-" if f is None else f"{human(f.value)}{unit}"
+def _fig(f: Figure | None) -> str:
+    return "-" if f is None else human(f.value)
+
+
+def _bytes(f: Figure | None, per_s: bool = False) -> str:
+    return "-" if f is None else human_bytes(f.value) + "/s" * per_s
 
 
 def _json(obj: DeviceSpec | list[DeviceSpec]) -> str:
@@ -42,7 +46,7 @@ def _device_list_table(devices: list[DeviceSpec]) -> str:
         t.add_column(col, overflow="fold")
     for d in devices:
         peaks = ", ".join(f"{k} {_fig(v)}" for k, v in d.peak_ops_per_s.items())
-        mem = ", ".join(f"{m.name} {_fig(m.capacity_bytes, 'B')} @ {_fig(m.bandwidth_bytes_per_s, 'B/s')}" for m in d.memory)
+        mem = ", ".join(f"{m.name} {_bytes(m.capacity_bytes)} @ {_bytes(m.bandwidth_bytes_per_s, per_s=True)}" for m in d.memory)
         t.add_row(d.name, d.device_class, d.display_name, peaks, mem)
     return rich_text(t)
 
@@ -54,7 +58,7 @@ def _device_table(d: DeviceSpec) -> str:
 
     def add(label: str, f: Figure | None) -> None:
         if f is not None:
-            t.add_row(label, f"{f.value:.6g}", f.kind, f.source + (f" ({f.note})" if f.note else ""))
+            t.add_row(label, plain(f.value, 6), f.kind, f.source + (f" ({f.note})" if f.note else ""))
 
     for dtype, f in d.peak_ops_per_s.items():
         add(f"peak_ops_per_s.{dtype}", f)

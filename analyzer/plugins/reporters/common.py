@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 from rich.console import Console
@@ -26,15 +27,44 @@ TOTAL_ROWS = (
     "mac_flops", "other_flops", "int_ops", "total_activations", "peak_activations",
     "peak_live_activations", "peak_activation_bytes", "peak_live_activation_bytes",
 )  # fmt: skip
-_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_BYTES = (("B", "kB", "MB", "GB", "TB", "PB", "EB"), 1000)
+_BYTES_BINARY = (("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"), 1024)
+
+
+def plain(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits, never in scientific notation.
+
+    ``0.000123 -> "0.000123"``, ``1527.3 -> "1527"``, ``1048576.0 -> "1,048,576"`` (integers of five
+    or more digits get thousands separators; a table cell never reads ``1.049e+06``).
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    exp = math.floor(math.log10(abs(value)))
+    if exp >= digits - 1:
+        n = round(value)
+        return f"{n:,}" if abs(n) >= 10_000 else str(n)
+    text = f"{value:.{digits - 1 - exp}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def human(value: float) -> str:
-    """``724406816`` -> ``"724.4M"``."""
+    """A count with an SI prefix up to E: ``724406816 -> "724.4M"``, ``3.072e18 -> "3.1E"``."""
     for scale, p in _PREFIXES:
         if abs(value) >= scale:
             return f"{value / scale:.1f}{p}"
-    return f"{value:g}"
+    return plain(value)
+
+
+def human_bytes(value: float, binary: bool = False) -> str:
+    """Bytes to three significant digits: ``1048576 -> "1.05 MB"`` (10^3 steps, docs/metrics.md's
+    MB = 10^6 bytes), or ``"1 MiB"`` with ``binary`` (2^10 steps)."""
+    units, step = _BYTES_BINARY if binary else _BYTES
+    scaled, i = float(value), 0
+    # step up while the rounded figure reaches a step (999.9 kB reads 1 MB, not 1000 kB)
+    while i < len(units) - 1 and abs(float(plain(scaled, 3).replace(",", ""))) >= step:
+        scaled, i = scaled / step, i + 1
+    return f"{plain(scaled, 3)} {units[i]}"
 
 
 def fmt(value: Any) -> str:
@@ -45,7 +75,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return plain(value)
     if isinstance(value, list) and value and isinstance(value[0], list):
         return ", ".join("x".join(map(str, s)) for s in value)
     return str(value)
@@ -111,9 +141,9 @@ def hardware_cells(report: Report) -> list[list[str]]:
     rows = []
     for r in report.hardware:
         m = report.completeness.hardware.get(r.device, {})
-        rows.append([r.device, marked(f"{r.latency_s * 1e3:.4g} ms", m.get("latency_s")),
-                     marked(f"{r.throughput_per_s:.4g}/s", m.get("throughput_per_s")),
-                     "-" if r.energy_j is None else marked(f"{r.energy_j * 1e3:.4g} mJ", m.get("energy_j")),
+        rows.append([r.device, marked(f"{plain(r.latency_s * 1e3)} ms", m.get("latency_s")),
+                     marked(f"{plain(r.throughput_per_s)}/s", m.get("throughput_per_s")),
+                     "-" if r.energy_j is None else marked(f"{plain(r.energy_j * 1e3)} mJ", m.get("energy_j")),
                      marked(r.bound, m.get("bound")), marked(fmt(r.fits), m.get("fits"))])  # fmt: skip
     return rows
 
@@ -145,7 +175,7 @@ HARDWARE_HEADERS = ["device", "latency", "throughput", "energy", "bound", "fits"
 
 
 def _b(v: float) -> str:
-    return f"{human(v)}B"
+    return human_bytes(v)
 
 
 def hardware_notes(report: Report) -> list[str]:
@@ -165,12 +195,12 @@ def hardware_notes(report: Report) -> list[str]:
                          f"{mem.get('level', '')} (margin {_b(mem['margin_bytes'])})")  # fmt: skip
         energy = r.details.get("energy") or {}
         if energy.get("from_power_j") is not None and r.energy_j is not None:
-            lines.append(f"{r.device}: energy {r.energy_j * 1e3:.4g} mJ from ops and bytes moved, "
-                         f"{energy['from_power_j'] * 1e3:.4g} mJ from power x latency")  # fmt: skip
+            lines.append(f"{r.device}: energy {plain(r.energy_j * 1e3)} mJ from ops and bytes moved, "
+                         f"{plain(energy['from_power_j'] * 1e3)} mJ from power x latency")  # fmt: skip
         sweep = r.details.get("batch_sweep") or []
         if sweep:
             lines.append(f"{r.device} batch sweep: " + "; ".join(
-                f"{b['batch']}: {b['latency_s'] * 1e3:.4g} ms, {b['throughput_per_s']:.4g}/s" + ("" if b["fits"] else " (does not fit)")
+                f"{b['batch']}: {plain(b['latency_s'] * 1e3)} ms, {plain(b['throughput_per_s'])}/s" + ("" if b["fits"] else " (does not fit)")
                 for b in sweep))  # fmt: skip
     return lines
 
