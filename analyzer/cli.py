@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import inspect
 import json
 import os
 import re
@@ -290,9 +291,14 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
     reporter = plugins.reporter(args.format)
     color = args.output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if color else None
+    depth = getattr(args, "depth", None)
     if type(obj).__name__ == "Comparison":
-        return reporter.render_comparison(obj, color=color, width=width)
-    return reporter.render_report(obj, color=color, width=width, depth=getattr(args, "depth", None))
+        if depth is None:
+            return reporter.render_comparison(obj, color=color, width=width)
+        if "depth" not in inspect.signature(reporter.render_comparison).parameters:  # a plugin's older reporter
+            raise UsageError(f"--depth: format {args.format!r} does not render comparisons by module")
+        return reporter.render_comparison(obj, color=color, width=width, depth=depth)
+    return reporter.render_report(obj, color=color, width=width, depth=depth)
 
 
 def _warn(message: str) -> None:

@@ -220,6 +220,31 @@ def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]
     return headers, rows
 
 
+COMPARISON_HARDWARE_HEADERS = ["model", *HARDWARE_HEADERS]
+
+
+def comparison_hardware_cells(comparison: Comparison) -> list[list[str]]:
+    """One row per model and device: the Hardware table of each report, labelled."""
+    return [[label, *row] for label, rep in zip(comparison.labels, comparison.reports, strict=True)
+            for row in hardware_cells(rep)]  # fmt: skip
+
+
+def comparison_hardware_notes(comparison: Comparison) -> list[str]:
+    """Each model's hardware notes (memory fit, energy, batch sweep), labelled."""
+    return [f"{label}: {line}" for label, rep in zip(comparison.labels, comparison.reports, strict=True)
+            for line in hardware_notes(rep)]  # fmt: skip
+
+
+def comparison_detail_tables(comparison: Comparison, depth: int) -> list[tuple[str, list[str], list[list[str]], int]]:
+    """Each model's per-module roll-up down to ``depth`` (module paths differ across frameworks,
+    so the roll-ups stand one under the other rather than aligned)."""
+    tables = []
+    for label, rep in zip(comparison.labels, comparison.reports, strict=True):
+        title, headers, rows, numeric_from = detail_table(rep, depth)
+        tables.append((f"{label}: {title}", headers, rows, numeric_from))
+    return tables
+
+
 def comparison_notes(comparison: Comparison) -> list[str]:
     """One line per model whose totals are incomplete: what was not counted and its share."""
     return [f"{label}: INCOMPLETE, {rep.completeness.describe()}"

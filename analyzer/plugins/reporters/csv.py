@@ -59,7 +59,9 @@ class CsvReporter(Reporter):
             w.writerow({columns[0]: "INCOMPLETE", columns[1]: c.describe(limit=len(c.parts))})
         return buf.getvalue()
 
-    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+    def render_comparison(
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["quantity", *comparison.labels, "equal", "explanation"])
@@ -67,10 +69,50 @@ class CsvReporter(Reporter):
             q = r["quantity"]
             values = [_marked(v, rep.completeness.bound(q)) for v, rep in zip(r["values"], comparison.reports, strict=True)]
             w.writerow([q, *values, r["equal"], r["explanation"]])
+        if depth is not None:
+            w.writerows(_module_rows(comparison, depth))
+        w.writerows(_hardware_rows(comparison))
         for label, rep in zip(comparison.labels, comparison.reports, strict=True):
             if not rep.complete:
                 w.writerow(["INCOMPLETE", f"{label}: {rep.completeness.describe()}"])
         return buf.getvalue()
+
+
+MODULE_FIELDS = ("params", "macs", "flops", "activations")
+
+
+def _module_rows(comparison: Comparison, depth: int) -> list[list[object]]:
+    """``MODULE.QUANTITY`` rows (``features.macs``) of the roll-ups down to ``depth``, matched by module
+    path; a model without that path has "" (paths differ across frameworks)."""
+    per_model = [{m.path: m.to_dict() for m in rep.modules(depth)} for rep in comparison.reports]
+    paths = list(dict.fromkeys(path for modules in per_model for path in modules))
+    rows = []
+    for path in paths:
+        for q in MODULE_FIELDS:
+            values = []
+            for modules in per_model:
+                d = modules.get(path)
+                values.append("" if d is None else _marked(d.get(q), (d.get("incomplete") or {}).get(q)))
+            rows.append([f"{path}.{q}", *values, len(set(map(str, values))) == 1, ""])
+    return rows
+
+
+HARDWARE_FIELDS = ("latency_s", "throughput_per_s", "energy_j", "bound", "fits")
+
+
+def _hardware_rows(comparison: Comparison) -> list[list[object]]:
+    """``DEVICE.FIELD`` rows (``stm32f746.latency_s``) with each model's value, "" where it has none."""
+    devices = list(dict.fromkeys(r.device for rep in comparison.reports for r in rep.hardware))
+    rows = []
+    for device in devices:
+        for field in HARDWARE_FIELDS:
+            values = []
+            for rep in comparison.reports:
+                result = next((r for r in rep.hardware if r.device == device), None)
+                bound = rep.completeness.hardware.get(device, {}).get(field)
+                values.append("" if result is None else _marked(getattr(result, field), bound))
+            rows.append([f"{device}.{field}", *values, len(set(map(str, values))) == 1, ""])
+    return rows
 
 
 @hookimpl

@@ -19,7 +19,10 @@ class JsonReporter(Reporter):
     ) -> str:
         return report.to_json() + "\n"
 
-    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+    def render_comparison(
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
+        """The whole document; ``depth`` changes nothing, each report already holds its full module tree."""
         return json.dumps(comparison.to_dict(), indent=2, default=json_default) + "\n"
 
 

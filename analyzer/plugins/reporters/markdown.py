@@ -37,13 +37,23 @@ class MarkdownReporter(Reporter):
         parts += [f"> warning: {common.one_line(w)}" for w in report.warnings]
         return "\n\n".join(parts) + "\n"
 
-    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+    def render_comparison(
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
         headers, rows = common.comparison_cells(comparison)
-        a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**")
         n = len(comparison.labels)
-        notes = "".join(f"\n**{line}**\n" for line in common.comparison_notes(comparison))
-        return ("### Totals\n\n" + md_table(headers, rows, 1, n + 1) + "\n\n### Layers aligned across models\n\n"
-                + md_table(a_headers, a_rows, n, len(a_headers) - 1) + "\n" + notes)  # fmt: skip
+        parts = ["### Totals", md_table(headers, rows, 1, n + 1)]
+        if depth is not None:
+            for title, t_headers, t_rows, numeric_from in common.comparison_detail_tables(comparison, depth):
+                parts += [f"### {title}", md_table(t_headers, t_rows, numeric_from)]
+        else:
+            a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**")
+            parts += ["### Layers aligned across models", md_table(a_headers, a_rows, n, len(a_headers) - 1)]
+        if any(rep.hardware for rep in comparison.reports):
+            parts += ["### Hardware", md_table(common.COMPARISON_HARDWARE_HEADERS, common.comparison_hardware_cells(comparison), 2)]
+            parts += [f"- {line}" for line in common.comparison_hardware_notes(comparison)]
+        parts += [f"**{line}**" for line in common.comparison_notes(comparison)]
+        return "\n\n".join(parts) + "\n"
 
 
 @hookimpl

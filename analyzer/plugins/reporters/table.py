@@ -42,19 +42,32 @@ class TableReporter(Reporter):
         parts += [f"[yellow]warning:[/yellow] {escape(common.one_line(w))}" for w in report.warnings]
         return common.rich_text(*parts, color=color, width=width)
 
-    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str:
+    def render_comparison(
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
         headers, rows = common.comparison_cells(comparison)
-        n = len(comparison.labels)
-        totals = _table("Totals", headers, rows)
-        a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"[bold red]{escape(t)}[/bold red]")
-        aligned = Table(title="Layers aligned across models ((...) = layers between two weighted layers)",
-                        title_justify="left", header_style="bold")  # fmt: skip
-        for i, h in enumerate(a_headers):
-            aligned.add_column(h, justify="right" if n <= i < len(a_headers) - 1 else "left", overflow="fold")
-        for row in a_rows:
-            aligned.add_row(*row[:-1], escape(row[-1]))
-        notes = [f"[bold red]{escape(line)}[/bold red]" for line in common.comparison_notes(comparison)]
-        return common.rich_text(totals, aligned, *notes, color=color, width=width)
+        parts: list = [_table("Totals", headers, rows)]
+        if depth is not None:
+            parts += [_table(*t) for t in common.comparison_detail_tables(comparison, depth)]
+        else:
+            parts.append(_aligned_table(comparison))
+        if any(rep.hardware for rep in comparison.reports):
+            parts.append(_table("Hardware", common.COMPARISON_HARDWARE_HEADERS, common.comparison_hardware_cells(comparison), 2))
+            parts += [escape(line) for line in common.comparison_hardware_notes(comparison)]
+        parts += [f"[bold red]{escape(line)}[/bold red]" for line in common.comparison_notes(comparison)]
+        return common.rich_text(*parts, color=color, width=width)
+
+
+def _aligned_table(comparison: Comparison) -> Table:
+    n = len(comparison.labels)
+    a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"[bold red]{escape(t)}[/bold red]")
+    aligned = Table(title="Layers aligned across models ((...) = layers between two weighted layers)",
+                    title_justify="left", header_style="bold")  # fmt: skip
+    for i, h in enumerate(a_headers):
+        aligned.add_column(h, justify="right" if n <= i < len(a_headers) - 1 else "left", overflow="fold")
+    for row in a_rows:
+        aligned.add_row(*row[:-1], escape(row[-1]))
+    return aligned
 
 
 @hookimpl
