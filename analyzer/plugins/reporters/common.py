@@ -195,7 +195,11 @@ def hardware_notes(report: Report) -> list[str]:
                          f"{mem.get('level', '')} (margin {_b(mem['margin_bytes'])})")  # fmt: skip
         energy = r.details.get("energy") or {}
         if energy.get("from_power_j") is not None and r.energy_j is not None:
-            lines.append(f"{r.device}: energy {plain(r.energy_j * 1e3)} mJ from ops and bytes moved, "
+            # say why the energy is a lower bound when bytes moved at a level with no energy figure
+            unmodelled = energy.get("unmodelled_bytes") or {}  # level -> bytes
+            gap = ", ".join(f"{_b(b)} of {level}" for level, b in unmodelled.items())
+            gap = f" (≥: {gap} moved with no energy figure)" if gap else ""
+            lines.append(f"{r.device}: energy {plain(r.energy_j * 1e3)} mJ from ops and bytes moved{gap}, "
                          f"{plain(energy['from_power_j'] * 1e3)} mJ from power x latency")  # fmt: skip
         sweep = r.details.get("batch_sweep") or []
         if sweep:

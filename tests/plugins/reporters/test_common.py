@@ -78,3 +78,14 @@ def test_device_table_shows_flash_without_exponent():
         assert main(["devices", "show", "stm32f746"]) == 0
     text = out.getvalue()
     assert "1,048,576" in text and "e+0" not in text
+
+
+def test_energy_note_says_why_energy_is_a_lower_bound():
+    """An MCU's flash has no energy figure: the table marks energy ≥ and the note says why."""
+    import analyzer
+    from analyzer import zoo
+    from analyzer.plugins.reporters.common import hardware_notes
+
+    report = analyzer.analyze(zoo.mobilenet_v2(), devices=["stm32f746"], weight_bits=8)
+    (note,) = [n for n in hardware_notes(report) if "from ops and bytes moved" in n]
+    assert "(≥: 3.54 MB of flash moved with no energy figure)" in note  # the int8 weights, 3,538,984 B
