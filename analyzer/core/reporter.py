@@ -29,4 +29,9 @@ class Reporter(ABC):
     ) -> str: ...
 
     @abstractmethod
-    def render_comparison(self, comparison: Comparison, *, color: bool = False, width: int | None = None) -> str: ...
+    def render_comparison(
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
+    ) -> str:
+        """The comparison document; ``depth`` (optional to accept: the CLI passes it only under
+        ``compare --depth``, after checking the signature) asks for module roll-ups."""
+        ...
