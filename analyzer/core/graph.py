@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import networkx as nx
-
 from analyzer.core import dtypes
 from analyzer.core.ir import Node, Param, Shape, Tensor
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from analyzer.core.layers import Layer
     from analyzer.core.ops import OpVocabulary
 
@@ -121,6 +121,8 @@ class Graph:
     def nx(self) -> nx.MultiDiGraph:
         """A read-only view of the underlying networkx graph, for graph algorithms."""
         if self._nx is None:  # built lazily: metrics walk nodes, and frontends add thousands of them
+            import networkx as nx  # imported on first use: half of the CLI's start-up time otherwise
+
             g = nx.MultiDiGraph()
             for node in self._nodes.values():
                 g.add_node(node.id)

@@ -242,3 +242,19 @@ def test_constants_are_available_and_not_activations() -> None:
     g.validate()
     assert not g.is_activation("c") and g.is_activation("z") and g.is_activation("x")
     assert g.activation_inputs(g.node("n2")) == ["y"]
+
+
+def test_networkx_is_imported_only_when_a_graph_algorithm_needs_it() -> None:
+    """networkx is half of the CLI's start-up time: ``Graph.nx`` imports it on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analyzer.cli, analyzer\n"
+        "assert 'networkx' not in sys.modules\n"
+        "g = analyzer.analyze(__import__('analyzer.zoo', fromlist=['zoo']).alexnet()).graph\n"
+        "assert 'networkx' not in sys.modules\n"
+        "assert g.nx.number_of_nodes() == len(g) and 'networkx' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
