@@ -27,9 +27,7 @@ import argparse
 import contextlib
 import importlib
 import io
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import timed  # noqa: E402  (bench/timing.py)
+
 import analyzer  # noqa: E402
 
 Build = Callable[[], tuple[torch.nn.Module, dict[str, torch.Tensor]]]
@@ -80,17 +80,6 @@ MODELS: dict[str, Build] = {
     "GPT-2 (128 tokens)": _text("gpt2"),
     "BERT-base (128 tokens)": _text("bert"),
 }
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    for _ in range(2):
-        result = fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def _quiet(fn: Callable[[], Any]) -> Callable[[], Any]:

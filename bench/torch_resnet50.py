@@ -32,23 +32,14 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import timed  # noqa: E402  (bench/timing.py)
+
 import analyzer  # noqa: E402
 from analyzer.core.engine import analyze_graph, to_graph  # noqa: E402
 from analyzer.plugins.frontends.torch import dispatch  # noqa: E402
 from tests.plugins.frontends.torch.models import ResNet50  # noqa: E402
 
 SHAPE = (1, 3, 224, 224)
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    for _ in range(2):
-        result = fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def peers(model: torch.nn.Module, x: torch.Tensor) -> dict[str, Callable[[], Any] | str]:
