@@ -26,25 +26,10 @@ from analyzer import GraphBuilder
 from analyzer.cli import main
 from analyzer.core.devices import ENV_VAR
 from analyzer.core.serialize import graph_to_dict
+from tests.core.test_devices import MINIMAL as MINIMAL_DEVICE  # the smallest valid device file
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
-DEVICE = """
-schema = "analyzer.device/1"
-name = "{name}"
-display_name = "Toy"
-class = "cpu"
-references = ["made up for a test"]
-[peak_ops_per_s.fp32]
-value = 1e9
-source = "made up for a test"
-kind = "estimate"
-[[memory]]
-name = "dram"
-on_chip = false
-capacity_bytes = {{ value = 1e9, source = "test", kind = "estimate" }}
-bandwidth_bytes_per_s = {{ value = 1e9, source = "test", kind = "estimate" }}
-"""
 
 MODELS_PY = textwrap.dedent(
     """
@@ -258,7 +243,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     bad.mkdir()
     shadow.mkdir()
     (bad / "broken.toml").write_text("schema = [")
-    (shadow / "t4.toml").write_text(DEVICE.format(name="t4"))
+    (shadow / "t4.toml").write_text(MINIMAL_DEVICE.format(name="t4"))
     out["baddevs"], out["shadowdevs"] = str(bad), str(shadow)
     return out
 
