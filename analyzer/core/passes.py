@@ -62,7 +62,7 @@ def fold_pad_into_conv(graph: Graph) -> Graph:
         padding = tuple((lo + pad.attrs["pads"][d][0], hi + pad.attrs["pads"][d][1]) for d, (lo, hi) in zip(spatial, old, strict=True))
         source = graph.info(pad_id).act_inputs[0]
         rewritten[conv.id] = replace(conv, inputs=(source, *conv.inputs[1:]), attrs={**conv.attrs, "padding": padding})
-    out = Graph(graph.name, graph.framework, graph.meta)
+    out = Graph(graph.name, graph.framework, dict(graph.meta))  # a copy: the input graph stays as it was
     dropped = {t for p in folds for t in graph.node(p).outputs}
     for t in graph.tensors.values():
         if t.name not in dropped:
