@@ -167,12 +167,12 @@ def analyze_graph(
     hardware_models = [ps.hardware_model_for(spec, hardware_model) for spec in device_specs]
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
-    quantities: dict[str, dict[str, str]] = {}
     for metric in metrics:
         ctx.results[metric.name] = metric.compute(ctx)
+    quantities: dict[str, dict[str, Any]] = {}  # in the order plugins registered their metrics (report columns)
+    for metric in ps.registration_order(metrics):
         for q in metric.quantities:
-            quantities[q.name] = {"unit": q.unit, "convention": q.convention, "metric": metric.name, "aggregate": str(q.aggregate),
-                                  "complete": q.name not in found.quantities}  # fmt: skip
+            quantities[q.name] = {**q.describe(metric.name), "complete": q.name not in found.quantities}
 
     totals: dict[str, Any] = {}
     details: dict[str, Any] = {}

@@ -49,9 +49,13 @@ def parse_aggregation(text: str) -> Aggregation:
     return Ratio(num, den)
 
 
+DISPLAYS = ("column", "total", "hidden")
+FORMATS = ("count", "bytes", "int", "float", "ratio", "seconds", "joules", "rate", "text")
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """One reported number: its key, unit and convention (shown in docs and reports).
+    """One reported number: its key, unit and convention, how it aggregates and how it is shown.
 
     ``per_layer`` says whether layer rows carry it (completeness marks only
     those in layer rows). ``aggregate`` is how a group of layers combines:
@@ -61,6 +65,24 @@ class Quantity:
     metric's own ``MetricResult.totals`` entry (a peak over live tensors is
     not a layer sum), and the engine derives a missing ratio total from its
     parts' totals.
+
+    Display metadata (docs/plugins.md, "Showing a quantity"); the defaults
+    suit a third-party ``Quantity(name, unit, convention)``:
+
+    - ``label``: column and totals header (default: ``name``).
+    - ``display``: ``"column"`` a column of the default per-layer table (and
+      a total), ``"total"`` in the totals block only (its per-layer values
+      with ``--columns``), ``"hidden"`` in JSON and CSV only unless
+      ``--columns`` names it. Default: ``"column"`` if ``per_layer`` else ``"total"``.
+    - ``format``: how a value renders: ``"count"`` (exact with separators,
+      and SI prefixes through P and E), ``"bytes"`` (kB/MB/GB, or
+      KiB/MiB/GiB with ``--binary-units``), ``"int"`` (exact, no prefix),
+      ``"float"``/``"ratio"`` (``digits`` significant digits), ``"seconds"``,
+      ``"joules"``, ``"rate"`` (per second), ``"text"``. Default: ``"bytes"``
+      for unit ``byte``, else ``"count"``.
+    - ``group``: a family of columns (``compute``, ``memory``, ``training``...)
+      that ``--columns GROUP`` selects as a whole. Default: the metric's name.
+    - ``digits``: significant digits of ``float`` and ``ratio`` values.
     """
 
     name: str
@@ -68,11 +90,35 @@ class Quantity:
     convention: str
     per_layer: bool = True
     aggregate: Aggregation = "sum"
+    label: str = ""
+    display: str = ""
+    format: str = ""
+    group: str = ""
+    digits: int = 4
 
     def __post_init__(self) -> None:
         if not isinstance(self.aggregate, Ratio) and self.aggregate not in AGGREGATIONS:
             raise ValueError(f"quantity {self.name!r}: aggregate must be sum, max, none or Ratio(num, den), "
                              f"not {self.aggregate!r}")  # fmt: skip
+        # frozen: the defaults that depend on other fields are filled here, once
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+        if not self.display:
+            object.__setattr__(self, "display", "column" if self.per_layer else "total")
+        if not self.format:
+            object.__setattr__(self, "format", "bytes" if self.unit in ("byte", "bytes", "B") else "count")
+        if self.display not in DISPLAYS:
+            raise ValueError(f"quantity {self.name!r}: display must be one of {', '.join(DISPLAYS)}, not {self.display!r}")
+        if self.format not in FORMATS:
+            raise ValueError(f"quantity {self.name!r}: format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+
+    def describe(self, metric: str = "") -> dict[str, Any]:
+        """The entry of ``Report.quantities`` (report JSON ``quantities[name]``), without ``complete``."""
+        return {
+            "unit": self.unit, "convention": self.convention, "metric": metric, "aggregate": str(self.aggregate),
+            "per_layer": self.per_layer, "label": self.label, "display": self.display, "format": self.format,
+            "group": self.group or metric, "digits": self.digits,
+        }  # fmt: skip
 
 
 @dataclass(slots=True)

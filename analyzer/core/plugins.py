@@ -144,6 +144,15 @@ class PluginSet:
         except CycleError as e:
             raise UsageError(f"metrics require each other in a cycle: {e.args[1]}") from None
 
+    def registration_order(self, metrics: Iterable[Metric]) -> list[Metric]:
+        """``metrics`` in the order their plugins were registered (built-ins first, in
+        ``BUILTIN_PLUGINS`` order), each plugin's in the order it registered them: the
+        order reports show quantities in (pluggy calls hooks last-registered first)."""
+        rank = {name: i for i, (name, _) in enumerate(self.pm.list_name_plugin())}
+        position = {name: i for i, name in enumerate(self.metrics)}
+        return sorted(metrics, key=lambda m: (rank.get(self.origin("metric", m.name), len(rank)),
+                                              position.get(m.name, len(position))))  # fmt: skip
+
     def hardware_model_for(self, device: DeviceSpec, choice: str | None = None) -> HardwareModel:
         """The hardware model evaluating ``device``: ``choice`` (the user's ``hardware_model``), else
         the one the device file names, else the only model loaded for its class.

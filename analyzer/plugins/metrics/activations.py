@@ -77,16 +77,24 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
 class ActivationsMetric(Metric):
     name = "activations"
     quantities = (
-        Quantity("total_activations", "element", "input + every layer's new output storage, each once"),
-        Quantity("total_activation_bytes", "byte", "total_activations at each tensor's bit width", per_layer=False),
-        Quantity("peak_activations", "element", "lecture: max over layers of input + output activations", per_layer=False),
-        Quantity("peak_activation_bytes", "byte", "peak_activations in bytes (max over layers, bytes)", per_layer=False),
+        Quantity("total_activations", "element", "input + every layer's new output storage, each once",
+                 label="total act.", display="total", group="memory"),  # fmt: skip
+        Quantity("total_activation_bytes", "byte", "total_activations at each tensor's bit width", per_layer=False,
+                 label="total act. bytes", group="memory"),  # fmt: skip
+        Quantity("peak_activations", "element", "lecture: max over layers of input + output activations", per_layer=False,
+                 label="peak act. (lecture)", group="memory"),  # fmt: skip
+        Quantity("peak_activation_bytes", "byte", "peak_activations in bytes (max over layers, bytes)", per_layer=False,
+                 label="peak act. bytes (lecture)", group="memory"),  # fmt: skip
         Quantity("peak_live_activations", "element",
-                 "max over layers of storages alive while the layer runs, graph order", per_layer=False),  # fmt: skip
-        Quantity("peak_live_activation_bytes", "byte", "peak_live_activations in bytes", per_layer=False),
-        Quantity("activations", "element", "new activation storage the layer creates"),
-        Quantity("io_activations", "element", "the layer's input + output activations (lecture peak term)", aggregate="max"),
-        Quantity("live_activations", "element", "activation storage alive while the layer runs", aggregate="max"),
+                 "max over layers of storages alive while the layer runs, graph order", per_layer=False, label="peak live act.", group="memory"),  # fmt: skip
+        Quantity("peak_live_activation_bytes", "byte", "peak_live_activations in bytes", per_layer=False,
+                 label="peak live act. bytes", group="memory"),  # fmt: skip
+        Quantity("activations", "element", "new activation storage the layer creates",
+                 label="new act.", group="memory"),  # fmt: skip
+        Quantity("io_activations", "element", "the layer's input + output activations (lecture peak term)", aggregate="max",
+                 label="in+out act.", group="memory"),  # fmt: skip
+        Quantity("live_activations", "element", "activation storage alive while the layer runs", aggregate="max",
+                 label="live act.", display="total", group="memory"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -89,14 +89,20 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtyp
 class ComputeMetric(Metric):
     name = "compute"
     quantities = (
-        Quantity("macs", "MAC", "multiply-accumulates of contractions (padded taps included), x batch, x repeat"),
-        Quantity("flops", "FLOP", "mac_flops + other_flops, floating-point operands only (a count, not a rate)"),
+        Quantity("macs", "MAC", "multiply-accumulates of contractions (padded taps included), x batch, x repeat",
+                 label="MACs", group="compute"),  # fmt: skip
+        Quantity("flops", "FLOP", "mac_flops + other_flops, floating-point operands only (a count, not a rate)",
+                 label="FLOPs", group="compute"),  # fmt: skip
         Quantity("mac_flops", "FLOP",
-                 "2 per MAC (2n-1 per length-n dot product with exact_flops) + 1 per bias addition"),  # fmt: skip
-        Quantity("other_flops", "FLOP", "non-contraction FLOPs from the per-op table in docs/metrics.md"),
-        Quantity("int_ops", "OP", "the same counts for integer operands (quantized models)"),
-        Quantity("mac_int_ops", "OP", "contraction part of int_ops"),
-        Quantity("ops", "OP", "flops + int_ops: every arithmetic operation, any dtype"),
+                 "2 per MAC (2n-1 per length-n dot product with exact_flops) + 1 per bias addition", label="MAC FLOPs", display="total", group="compute"),  # fmt: skip
+        Quantity("other_flops", "FLOP", "non-contraction FLOPs from the per-op table in docs/metrics.md",
+                 label="other FLOPs", display="total", group="compute"),  # fmt: skip
+        Quantity("int_ops", "OP", "the same counts for integer operands (quantized models)",
+                 label="int OPs", display="total", group="compute"),  # fmt: skip
+        Quantity("mac_int_ops", "OP", "contraction part of int_ops",
+                 label="MAC int OPs", display="total", group="compute"),  # fmt: skip
+        Quantity("ops", "OP", "flops + int_ops: every arithmetic operation, any dtype",
+                 label="OPs", display="total", group="compute"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -34,15 +34,24 @@ class TrafficMetric(Metric):
     name = "traffic"
     requires = ("compute",)
     quantities = (
-        Quantity("read_bytes", "byte", "activation bytes the layer reads (each distinct storage once)"),
-        Quantity("weight_read_bytes", "byte", "weight bytes the layer reads (model-size bit widths)"),
-        Quantity("write_bytes", "byte", "activation bytes the layer writes"),
-        Quantity("memory_bytes", "byte", "read + weight read + write (naive model x element size with naive_traffic)"),
-        Quantity("naive_input_reads", "element", "naive model: one input read per MAC (contractions), else input elements"),
-        Quantity("naive_weight_reads", "element", "naive model: each weight element once, bias included"),
-        Quantity("naive_output_writes", "element", "naive model: each output element once"),
-        Quantity("naive_accesses", "element", "naive input reads + weight reads + output writes"),
-        Quantity("arithmetic_intensity", "OP/byte", "ops / memory_bytes", aggregate=Ratio("ops", "memory_bytes")),
+        Quantity("read_bytes", "byte", "activation bytes the layer reads (each distinct storage once)",
+                 label="act. read", display="total", group="traffic"),  # fmt: skip
+        Quantity("weight_read_bytes", "byte", "weight bytes the layer reads (model-size bit widths)",
+                 label="weights read", display="total", group="traffic"),  # fmt: skip
+        Quantity("write_bytes", "byte", "activation bytes the layer writes",
+                 label="act. written", display="total", group="traffic"),  # fmt: skip
+        Quantity("memory_bytes", "byte", "read + weight read + write (naive model x element size with naive_traffic)",
+                 label="memory traffic", display="total", group="traffic"),  # fmt: skip
+        Quantity("naive_input_reads", "element", "naive model: one input read per MAC (contractions), else input elements",
+                 label="naive input reads", display="total", group="traffic"),  # fmt: skip
+        Quantity("naive_weight_reads", "element", "naive model: each weight element once, bias included",
+                 label="naive weight reads", display="total", group="traffic"),  # fmt: skip
+        Quantity("naive_output_writes", "element", "naive model: each output element once",
+                 label="naive output writes", display="total", group="traffic"),  # fmt: skip
+        Quantity("naive_accesses", "element", "naive input reads + weight reads + output writes",
+                 label="naive accesses", display="total", group="traffic"),  # fmt: skip
+        Quantity("arithmetic_intensity", "OP/byte", "ops / memory_bytes", aggregate=Ratio("ops", "memory_bytes"),
+                 label="arith. intensity", display="total", format="ratio", digits=3, group="traffic"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

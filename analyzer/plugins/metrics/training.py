@@ -26,12 +26,13 @@ class TrainingMemoryMetric(Metric):
     requires = ("model_size", "activations")
     quantities = (
         Quantity("training_memory_bytes", "byte", "weights + gradients + optimizer state + saved activations",
-                 per_layer=False),  # fmt: skip
-        Quantity("gradient_bytes", "byte", "one gradient per trainable parameter at its dtype", per_layer=False),
+                 per_layer=False, label="training memory", group="training"),  # fmt: skip
+        Quantity("gradient_bytes", "byte", "one gradient per trainable parameter at its dtype", per_layer=False,
+                 label="gradients", group="training"),  # fmt: skip
         Quantity("optimizer_state_bytes", "byte", "SGD 0, momentum 1, Adam 2 buffers per trainable parameter",
-                 per_layer=False),  # fmt: skip
+                 per_layer=False, label="optimizer state", group="training"),  # fmt: skip
         Quantity("saved_activation_bytes", "byte", "total_activation_bytes scaled to the training batch",
-                 per_layer=False),  # fmt: skip
+                 per_layer=False, label="saved act.", group="training"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
