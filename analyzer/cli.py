@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     k = subs.add_parser("calibrate", parents=[sub_common], help="measure this machine and write the 'host' device spec")
     k.add_argument("--output-dir", type=Path, help="directory for host.toml (default: the user device directory)")
     k.add_argument("--quick", action="store_true", help="shorter measurements (less accurate)")
+
+    from analyzer.cli_sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(subs, [sub_common])
     return parser
 
 
@@ -423,7 +427,14 @@ def cmd_calibrate(args: argparse.Namespace, plugins: Any) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.cli_sweep import cmd_sweep as run
+
+    return run(args, plugins)
+
+
 COMMANDS = {
+    "sweep": cmd_sweep,
     "analyze": cmd_analyze,
     "compare": cmd_compare,
     "devices": cmd_devices,
@@ -436,11 +447,13 @@ def _check_blocked(names: Sequence[str]) -> None:
     """A --block-plugin NAME that no built-in or installed plugin has is a usage error."""
     from importlib.metadata import entry_points
 
+    from analyzer.core import plugins as loading
     from analyzer.core.plugins import BLOCK_ENV, BUILTIN_PREFIX, ENTRY_POINT_GROUP, blocked_from_env
     from analyzer.plugins import BUILTIN_PLUGINS
 
     known = {m.removeprefix(BUILTIN_PREFIX) for m in BUILTIN_PLUGINS}
-    if not known.issuperset(names) or not known.issuperset(blocked_from_env()):
+    allowed = loading.allowed_from_env() or set()
+    if not known.issuperset(names) or not known.issuperset(blocked_from_env() | allowed):
         known |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}  # a slow scan: only when needed
     for name in names:
         if name not in known:
@@ -449,6 +462,8 @@ def _check_blocked(names: Sequence[str]) -> None:
             raise UsageError(f"--block-plugin: no plugin is named {name!r}{hint} (see 'python -m analyzer plugins')")
     for name in sorted(blocked_from_env() - known):  # the environment may name plugins of other setups
         _warn(f"${BLOCK_ENV}: no plugin is named {name!r}")
+    for name in sorted(allowed - known):
+        _warn(f"${loading.LOAD_ENV}: no plugin is named {name!r}")
 
 
 def _error_line(e: BaseException) -> str:

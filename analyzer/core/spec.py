@@ -164,6 +164,11 @@ def resolve_spec(spec: str, plugins: PluginSet, framework: str | None = None) ->
         if path.suffix:
             raise AnalysisError(f"no such file: {spec}")
         raise UsageError(f"bad SPEC {spec!r}: expected FILE, path/file.py:NAME or package.module:NAME")
+    return resolve_object(import_attribute(module_ref, attr), f"{module_ref}:{attr}", plugins, framework)
+
+
+def import_attribute(module_ref: str, attr: str) -> Any:
+    """``attr`` (dots allowed) of a Python file (``path/file.py``) or an importable module."""
     if module_ref.endswith(".py") or "/" in module_ref or "\\" in module_ref:
         module = _import_file(Path(module_ref))
     else:
@@ -174,4 +179,4 @@ def resolve_spec(spec: str, plugins: PluginSet, framework: str | None = None) ->
             obj = getattr(obj, part)
         except AttributeError:
             raise AnalysisError(f"{module_ref} has no attribute {attr!r}") from None
-    return resolve_object(obj, f"{module_ref}:{attr}", plugins, framework)
+    return obj

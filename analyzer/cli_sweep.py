@@ -1,0 +1,136 @@
+"""``python -m analyzer sweep SWEEP.toml``: the command line of analyzer.sweep (docs/sweeps.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from analyzer.core.errors import UsageError
+
+FORMATS = ("table", "json")
+# the summary's columns and their headers (every row has every column in --output)
+SUMMARY_COLUMNS = {"latency_s": "latency", "throughput_per_s": "per s", "macs": "MACs", "params": "params",
+                   "peak_live_activation_bytes": "peak act.", "model_size_bytes": "size", "margin_bytes": "margin"}
+
+
+def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
+    s = subs.add_parser("sweep", parents=parents, help="analyse a family of models across devices and precisions",
+                        description="Run a sweep file (docs/sweeps.md): every configuration x batch x precision x "
+                        "device; prints the Pareto front of each device and writes every row to --output.")  # fmt: skip
+    s.add_argument("sweep_file", metavar="SWEEP.toml", type=Path)
+    s.add_argument("--output", "-o", type=Path, metavar="FILE", help="every row, as .csv or .parquet (resumable)")
+    s.add_argument("--executor", default="local", choices=["local", "ray"], help="local process pool (default) or Ray")
+    s.add_argument("--workers", type=_positive, metavar="N", help="local processes (default: one per core); "
+                   "with a local Ray instance, its CPUs")  # fmt: skip
+    s.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else a local instance)")
+    s.add_argument("--top", type=_positive, metavar="K", help="also list the K fastest configurations that fit, per device")
+    s.add_argument("--no-resume", action="store_true", help="recompute every row even if --output has it")
+    s.add_argument("--retry-errors", action="store_true", help="run again the configurations that failed before")
+    s.add_argument("--format", "-f", default="table", metavar="{table,json}", help="summary format: table (default) or json")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.sweep import sweep
+
+    if args.format not in FORMATS:
+        raise UsageError(f"sweep: format {args.format!r} not available (table or json)")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address applies to --executor ray")
+    result = sweep(args.sweep_file, output=args.output, executor=args.executor, workers=args.workers,
+                   ray_address=args.ray_address, resume=not args.no_resume, retry_errors=args.retry_errors,
+                   top=args.top)  # fmt: skip
+    import sys
+
+    sys.stdout.write(render_json(result) if args.format == "json" else render_table(result))
+    return 1 if result.rows and all(r.get("error") for r in result.rows) else 0
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    plan = result.plan
+    params = sorted({k for c in plan.configs for k in c}) or (["spec"] if plan.specs else [])
+    return {
+        "rows": len(result.rows), "errors": len(result.errors), "ran_tasks": result.ran, "skipped_tasks": result.skipped,
+        "output": str(result.output) if result.output else None, "parameters": params,
+        "pareto": [f"{c}:{s}" for c, s in plan.pareto],
+        "fronts": {str(d): rows for d, rows in result.fronts.items()},
+        "top": {str(d): rows for d, rows in result.top.items()},
+        "first_errors": [{"config_id": r["config_id"], "error": r["error"]} for r in result.errors[:5]],
+    }  # fmt: skip
+
+
+def render_json(result: Any) -> str:
+    return json.dumps(_summary(result), indent=2, default=str) + "\n"
+
+
+def render_table(result: Any) -> str:
+    from rich.table import Table
+
+    from analyzer.plugins.reporters.common import human, human_bytes, rich_text
+
+    summary = _summary(result)
+    plan = result.plan
+    params = summary["parameters"]
+    objectives = ", ".join(summary["pareto"])
+    parts: list[Any] = []
+    k = result.top and max(len(rows) for rows in result.top.values())
+    blocks = [("Pareto front", result.fronts)] + ([(f"Top {k}", result.top)] if result.top else [])
+    varying = [c for c, many in (("batch", len(plan.batches) > 1),
+                                 ("weight_bits", len({p.weight_bits for p in plan.precisions}) > 1),
+                                 ("activation_bits", len({p.activation_bits for p in plan.precisions}) > 1)) if many]  # fmt: skip
+    for title, groups in blocks:
+        for device, rows in groups.items():
+            parts.append(f"{title} on {device or 'no device'} ({objectives}; among what fits):")
+            if not rows:
+                parts.append(_nothing_fits(result.rows, device, params))
+                continue
+            t = Table(header_style="bold")
+            columns = [*params, *varying, *(c for c in SUMMARY_COLUMNS if any(c in r for r in rows))]
+            for c in columns:
+                t.add_column(SUMMARY_COLUMNS.get(c, c), justify="left" if c in params else "right")
+            for row in rows:
+                t.add_row(*(_cell(c, row.get(c), human, human_bytes) for c in columns))
+            parts.append(t)
+    lines = [f"{summary['rows']} rows, {summary['errors']} errors; ran {result.ran} tasks, skipped {result.skipped} "
+             "done before" + (f"; every row in {result.output}" if result.output else "")]  # fmt: skip
+    lines += [f"error in {e['config_id']}: {e['error']}" for e in summary["first_errors"]]
+    return rich_text(*parts, *lines)
+
+
+def _nothing_fits(rows: list[dict[str, Any]], device: Any, params: list[str]) -> str:
+    """Why the front is empty: errors only, or the configuration that misses by the least."""
+    mine = [r for r in rows if r.get("device") == device]
+    missed = [r for r in mine if r.get("fits") is False and isinstance(r.get("margin_bytes"), int | float)]
+    if not missed:
+        return f"  no configuration has results ({len(mine)} rows, all errors)" if mine else "  no rows"
+    from analyzer.plugins.reporters.common import human_bytes
+
+    best = max(missed, key=lambda r: r["margin_bytes"])
+    levels = [k.removesuffix("_margin_bytes") for k, v in best.items()
+              if k.endswith("_margin_bytes") and isinstance(v, int | float) and v < 0]  # fmt: skip
+    config = ", ".join(f"{p}={best.get(p)}" for p in params)
+    return (f"  none of {len(mine)} fits; the closest ({config}) is {human_bytes(-best['margin_bytes'])} over "
+            f"in {', '.join(levels) or 'memory'}")  # fmt: skip
+
+
+def _cell(column: str, value: Any, human: Any, human_bytes: Any) -> str:
+    if value is None:
+        return "native" if column.endswith("_bits") else "-"
+    if column == "latency_s":
+        return f"{value * 1e3:.3g} ms"
+    if column.endswith("_bytes") and isinstance(value, int | float):
+        return human_bytes(value)
+    if column in ("macs", "params", "throughput_per_s") and isinstance(value, int | float):
+        return human(value)
+    return str(value)
