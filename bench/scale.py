@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 FORMATS = ("table", "json", "csv", "markdown")
-WIDTH, SIDE, TOKENS = 16, 8, 64  # channels and spatial side of the conv stages; tokens of the MLP stages
+# channels and spatial side of the conv stages, tokens of the MLP stages
+WIDTH, SIDE, TOKENS = 16, 8, 64
 CONV_BLOCK, MLP_BLOCK = 20, 20  # blocks per stage
 
 
@@ -100,8 +101,9 @@ def _write(report, fmt: str, path: Path) -> int:
 
     if hasattr(cli, "write_rendered"):
         return cli.write_rendered(report, fmt, path)
-    from analyzer.core.plugins import default_plugins  # before the CLI streamed (the 'before' figures)
+    from analyzer.core.plugins import default_plugins
 
+    # before the CLI wrote reports as streams (the 'before' figures of docs/performance.md)
     text = default_plugins().reporter(fmt).render_report(report)
     path.write_text(text)
     return len(text)
@@ -119,7 +121,7 @@ def _render_in_child(fmt: str, report, out_dir: Path) -> dict:
             path = out_dir / f"report.{fmt}"
             size = _write(report, fmt, path)
             result = {"s": time.perf_counter() - t, "extra": _maxrss() - base, "bytes": size}
-        except BaseException as e:  # noqa: BLE001: reported, not raised, in the child
+        except BaseException as e:  # noqa: BLE001  (reported to the parent, not raised in the child)
             result = {"error": f"{type(e).__name__}: {e}"}
         os.write(w, json.dumps(result).encode())
         os._exit(0)
@@ -173,7 +175,10 @@ def _print(rows: list[dict], formats: list[str]) -> None:
                 f"{r['analyze_s']:.2f}", f"{r['peak_mb']:.0f}"]  # fmt: skip
         for fmt in formats:
             f = r["formats"][fmt]
-            line += ["error", f["error"][:30]] if "error" in f else [f"{f['s']:.2f}", f"{max(f['extra'], 0) / 1e6:.0f}"]
+            if "error" in f:
+                line += ["error", f["error"][:30]]
+            else:
+                line += [f"{f['s']:.2f}", f"{max(f['extra'], 0) / 1e6:.0f}"]
         lines.append(line)
     if len(rows) > 1:
         n = [r["nodes"] for r in rows]
@@ -189,8 +194,13 @@ def _print(rows: list[dict], formats: list[str]) -> None:
     for line in lines:
         print("  ".join(str(c).rjust(w) for c, w in zip(line, widths, strict=True)))
     last = rows[-1]
-    per_node = {"time": last["analyze_s"] / last["nodes"] * 1e6, "bytes": last["peak_mb"] * 1e6 / last["nodes"]}
-    print(f"at {last['nodes']:,} nodes: analysis {per_node['time']:.1f} us/node, peak {per_node['bytes']:.0f} B/node")
+    per_node = {
+        "time": last["analyze_s"] / last["nodes"] * 1e6,
+        "bytes": last["peak_mb"] * 1e6 / last["nodes"],
+    }
+    print(
+        f"at {last['nodes']:,} nodes: analysis {per_node['time']:.1f} us/node, peak {per_node['bytes']:.0f} B/node"
+    )
 
 
 def main() -> None:
@@ -198,7 +208,9 @@ def main() -> None:
     p.add_argument("--sizes", default="1000,10000,100000,1000000")
     p.add_argument("--formats", default=",".join(FORMATS))
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process: one size
-    p.add_argument("--out", type=Path, default=Path("/tmp/analyzer-scale"), help="where rendered reports go")
+    p.add_argument(
+        "--out", type=Path, default=Path("/tmp/analyzer-scale"), help="where rendered reports go"
+    )
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = p.parse_args()
     formats = [f for f in args.formats.split(",") if f]
@@ -208,7 +220,16 @@ def main() -> None:
         return
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        cmd = [sys.executable, __file__, "--one", str(n), "--formats", ",".join(formats), "--out", str(args.out)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(n),
+            "--formats",
+            ",".join(formats),
+            "--out",
+            str(args.out),
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode:
             sys.exit(f"size {n} failed:\n{out.stderr}")
