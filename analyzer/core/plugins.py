@@ -8,6 +8,9 @@ each call builds a new set (``default_plugins()`` caches one for the API).
 
 Block plugins with ``block=[...]``, the ``--block-plugin`` CLI flag or the
 ``ANALYZER_BLOCK_PLUGINS`` environment variable (comma-separated names).
+``ANALYZER_LOAD_PLUGINS`` is an allow-list (as llm's ``LLM_LOAD_PLUGINS``):
+when set, only the entry-point plugins it names are loaded, and the empty
+string loads the built-ins only (the test suite runs that way).
 Built-in names are module paths below ``analyzer.plugins``
 (``frontends.torch``, ``metrics.macs``); entry-point plugins go by their
 entry-point name.
@@ -38,11 +41,18 @@ from analyzer.core.reporter import Reporter
 
 ENTRY_POINT_GROUP = "analyzer"
 BLOCK_ENV = "ANALYZER_BLOCK_PLUGINS"
+LOAD_ENV = "ANALYZER_LOAD_PLUGINS"
 BUILTIN_PREFIX = "analyzer.plugins."
 
 
 def blocked_from_env() -> set[str]:
     return {n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()}
+
+
+def allowed_from_env() -> set[str] | None:
+    """The entry-point names ``ANALYZER_LOAD_PLUGINS`` allows; None when it is unset (load all)."""
+    raw = os.environ.get(LOAD_ENV)
+    return None if raw is None else {n.strip() for n in raw.split(",") if n.strip()}
 
 
 def make_plugin_manager(
@@ -60,7 +70,10 @@ def make_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(importlib.import_module(module_name), name=name)
     if entry_points:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        allowed = allowed_from_env()
+        # None loads every entry point; a name no entry point has loads nothing (the CLI warns)
+        for name in [None] if allowed is None else sorted(allowed):
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
     for plugin in extra:
         pm.register(plugin)
     pm.check_pending()  # a misspelled hook name fails loudly

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import types
@@ -17,7 +16,7 @@ from analyzer import zoo
 from analyzer.core.hardware import DeviceResult, HardwareModel
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricResult, Quantity
-from analyzer.core.plugins import BLOCK_ENV, load_plugins
+from analyzer.core.plugins import BLOCK_ENV, LOAD_ENV, load_plugins
 from analyzer.plugins import BUILTIN_PLUGINS
 
 PLUGIN_SOURCE = textwrap.dedent(
@@ -42,22 +41,51 @@ PLUGIN_SOURCE = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def out_of_tree_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A tiny distribution with real entry-point metadata, importable from tmp_path."""
-    (tmp_path / "tiny_analyzer_plugin.py").write_text(PLUGIN_SOURCE)
-    dist = tmp_path / "tiny_analyzer_plugin-0.1.dist-info"
+def install_tiny_plugin(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny distribution with real entry-point metadata, importable from ``path``."""
+    (path / "tiny_analyzer_plugin.py").write_text(PLUGIN_SOURCE)
+    dist = path / "tiny_analyzer_plugin-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-analyzer-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[analyzer]\ntiny = tiny_analyzer_plugin\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return tmp_path
+    monkeypatch.syspath_prepend(str(path))
+    monkeypatch.delitem(sys.modules, "tiny_analyzer_plugin", raising=False)  # not another test's copy
+    return path
+
+
+@pytest.fixture
+def out_of_tree_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny plugin installed and admitted by the allow-list (tests load only what they name)."""
+    monkeypatch.setenv(LOAD_ENV, "tiny")
+    return install_tiny_plugin(tmp_path, monkeypatch)
+
+
+BUILTIN_NAMES = {m.removeprefix("analyzer.plugins.") for m in BUILTIN_PLUGINS}
 
 
 def test_builtins_are_registered_by_name(plugins):
-    names = {row["name"] for row in plugins.describe()}
-    assert {m.removeprefix("analyzer.plugins.") for m in BUILTIN_PLUGINS} <= names
-    assert all(row["origin"] == "built-in" for row in plugins.describe() if row["name"] in names)
+    rows = plugins.describe()
+    assert {row["name"] for row in rows} >= BUILTIN_NAMES
+    assert {row["origin"] for row in rows if row["name"] in BUILTIN_NAMES} == {"built-in"}
+
+
+def test_an_installed_plugin_does_not_change_the_suites_plugin_set(tmp_path, monkeypatch):
+    """conftest's empty allow-list: an installed entry point stays out unless a test names it."""
+    before = load_plugins()
+    install_tiny_plugin(tmp_path, monkeypatch)
+    assert os.environ[LOAD_ENV] == ""  # set for the whole session by tests/conftest.py
+    suite_view = load_plugins()
+    assert [r["name"] for r in suite_view.describe()] == [r["name"] for r in before.describe()]
+    assert set(suite_view.metrics) == set(before.metrics) and "conv_count" not in suite_view.metrics
+    assert {r["origin"] for r in suite_view.describe()} == {"built-in"}
+    # the allow-list admits it when named, and only it
+    monkeypatch.setenv(LOAD_ENV, "tiny, not-installed")
+    admitted = load_plugins()
+    assert "conv_count" in admitted.metrics
+    assert {r["name"] for r in admitted.describe()} - {r["name"] for r in before.describe()} == {"tiny"}
+    # unset: every installed entry point loads, as outside the test suite
+    monkeypatch.delenv(LOAD_ENV)
+    assert "conv_count" in load_plugins().metrics
 
 
 def test_each_load_is_fresh():
@@ -76,16 +104,15 @@ def test_entry_point_plugin_is_loaded_and_its_metric_reported(out_of_tree_plugin
     assert report.quantities["conv_layers"]["metric"] == "conv_count"
 
 
-def test_entry_point_plugin_through_the_cli(out_of_tree_plugin, tmp_path):
+def test_entry_point_plugin_through_the_cli(out_of_tree_plugin, tmp_path, capsys):
+    from analyzer.cli import main
+
     graph = tmp_path / "alexnet.json"
     analyzer.save_graph(zoo.alexnet(), graph)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(out_of_tree_plugin), os.environ.get("PYTHONPATH", "")])}
-    listing = subprocess.run([sys.executable, "-m", "analyzer", "plugins", "--format", "json"],
-                             capture_output=True, text=True, env=env, check=True)  # fmt: skip
-    assert "tiny" in {p["name"] for p in json.loads(listing.stdout)["plugins"]}
-    out = subprocess.run([sys.executable, "-m", "analyzer", "analyze", str(graph), "--format", "json"],
-                         capture_output=True, text=True, env=env, check=True)  # fmt: skip
-    assert json.loads(out.stdout)["totals"]["conv_layers"] == 5
+    assert main(["plugins", "--format", "json"]) == 0
+    assert "tiny" in {p["name"] for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert main(["analyze", str(graph), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["conv_layers"] == 5
 
 
 def test_block_by_name_argument_and_environment(out_of_tree_plugin, monkeypatch):
