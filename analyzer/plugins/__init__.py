@@ -24,4 +24,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "analyzer.plugins.reporters.json",
     "analyzer.plugins.reporters.csv",
     "analyzer.plugins.reporters.markdown",
+    "analyzer.plugins.reporters.html",
 )

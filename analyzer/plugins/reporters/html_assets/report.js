@@ -1,0 +1,252 @@
+/* analyzer HTML report: sorting, filtering, folding and the graph view.
+ * Plain JavaScript, no dependency, no network. The tables are already in the page;
+ * the graph is drawn from the JSON blob (script.az-data) laid out by the Python side. */
+(function () {
+  "use strict";
+
+  var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
+  var CATEGORY = { compute: "#d1495b", memory: "#2e86ab" };
+  var OTHER = ["#edae49", "#66a182", "#8d6a9f", "#00798c", "#a5a58d"];
+  var NONE = "#e6e8eb";
+  var NODE_W = 150, NODE_H = 22, GAP_X = 24, GAP_Y = 18, MARGIN = 12;
+
+  function esc(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
+  function human(v, unit) {
+    if (v === null || v === undefined) return "-";
+    if (typeof v !== "number") return String(v);
+    var a = Math.abs(v);
+    if (unit === "byte") {
+      var units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"], i = 0;
+      while (a >= 1000 && i < units.length - 1) { a /= 1000; v /= 1000; i++; }
+      return v.toPrecision(3).replace(/\.?0+$/, "") + " " + units[i];
+    }
+    if (unit === "s") {
+      if (a >= 1 || a === 0) return v.toPrecision(4) + " s";
+      if (a >= 1e-3) return (v * 1e3).toPrecision(4) + " ms";
+      if (a >= 1e-6) return (v * 1e6).toPrecision(4) + " µs";
+      return (v * 1e9).toPrecision(4) + " ns";
+    }
+    var steps = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+    for (var k = 0; k < steps.length; k++) {
+      if (a >= steps[k][0]) return (v / steps[k][0]).toFixed(1) + steps[k][1] + (unit ? " " + unit : "");
+    }
+    return (Number.isInteger(v) ? String(v) : v.toPrecision(4)) + (unit ? " " + unit : "");
+  }
+
+  /* --- tables ------------------------------------------------------------------ */
+  function cellValue(td) {
+    if (!td) return null;
+    var v = td.getAttribute("data-v");
+    if (v !== null) return parseFloat(v);
+    var t = td.textContent.trim();
+    var n = t.replace(/^[≥≤~]/, "").replace(/,/g, "");
+    if (/^-?\d+(\.\d+)?$/.test(n)) return parseFloat(n);
+    return t === "-" || t === "" ? null : t.toLowerCase();
+  }
+
+  function initSortable(table) {
+    var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", dir);
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        var sign = dir === "ascending" ? 1 : -1;
+        var keyed = rows.map(function (r) { return [cellValue(r.cells[col]), r]; });
+        keyed.sort(function (a, b) {  // missing values last in both directions
+          var x = a[0], y = b[0];
+          if (x === null || y === null) return (x === null) - (y === null);
+          if (typeof x !== typeof y) return typeof x === "number" ? -1 : 1;
+          return (x < y ? -1 : x > y ? 1 : 0) * sign;
+        });
+        var frag = document.createDocumentFragment();
+        keyed.forEach(function (k) { frag.appendChild(k[1]); });
+        body.appendChild(frag);
+      });
+    });
+  }
+
+  function initFilter(section) {
+    var input = section.querySelector(".az-filter");
+    var table = section.querySelector("table.az-layers");
+    if (!input || !table) return;
+    var count = section.querySelector(".az-count");
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var texts = rows.map(function (r) { return r.getAttribute("data-search") || r.textContent.toLowerCase(); });
+    function apply() {
+      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      rows.forEach(function (r, i) {
+        var ok = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
+        r.classList.toggle("az-hidden", !ok);
+        if (ok) shown++;
+      });
+      if (count) count.textContent = shown + " of " + rows.length + (table.querySelector("tr[data-i]") ? " layers" : " rows");
+    }
+    input.addEventListener("input", apply);
+    apply();
+  }
+
+  function initGroups(root) {
+    root.querySelectorAll("input.az-group").forEach(function (box) {
+      function apply() {
+        root.querySelectorAll("table.az-layers ." + box.value).forEach(function (c) { c.classList.toggle("az-off", !box.checked); });
+      }
+      box.addEventListener("change", apply);
+      apply();
+    });
+  }
+
+  function initTree(table) {
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var open = parseInt(table.getAttribute("data-open") || "1", 10);
+    function refresh() {
+      var cut = Infinity;
+      rows.forEach(function (r) {
+        var d = parseInt(r.getAttribute("data-depth"), 10);
+        if (d > cut) { r.classList.add("az-hidden"); return; }
+        cut = Infinity;
+        r.classList.remove("az-hidden");
+        if (r.classList.contains("az-folded")) cut = d;
+      });
+    }
+    rows.forEach(function (r) {
+      var b = r.querySelector(".az-fold");
+      if (!b) return;
+      if (parseInt(r.getAttribute("data-depth"), 10) >= open) r.classList.add("az-folded");
+      b.addEventListener("click", function () { r.classList.toggle("az-folded"); refresh(); });
+    });
+    refresh();
+  }
+
+  /* --- graph ------------------------------------------------------------------- */
+  function colourScale(values, kind) {
+    if (kind === "category") {
+      var seen = {}, next = 0;
+      values.forEach(function (v) {
+        if (v !== null && !(v in seen)) seen[v] = CATEGORY[v] || OTHER[next++ % OTHER.length];
+      });
+      return { colour: function (v) { return v === null ? NONE : seen[v]; }, legend: seen };
+    }
+    var pos = values.filter(function (v) { return typeof v === "number" && v > 0; });
+    if (!pos.length) return { colour: function () { return NONE; }, legend: null };
+    var lo = Math.min.apply(null, pos), hi = Math.max.apply(null, pos);
+    var log = hi / lo > 100;
+    var f = log ? function (v) { return Math.log(v); } : function (v) { return v; };
+    var a = f(lo), b = f(hi);
+    return {
+      colour: function (v) {
+        if (typeof v !== "number" || v <= 0) return NONE;
+        var t = b > a ? (f(v) - a) / (b - a) : 1;
+        return VIRIDIS[Math.max(0, Math.min(VIRIDIS.length - 1, Math.round(t * (VIRIDIS.length - 1))))];
+      },
+      legend: { lo: lo, hi: hi, log: log },
+    };
+  }
+
+  function textColour(fill) {
+    var n = parseInt(fill.slice(1), 16);
+    var lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+    return lum < 140 ? "#ffffff" : "#1b1f24";
+  }
+
+  function initGraph(root, graph) {
+    var box = root.querySelector(".az-graph");
+    var select = root.querySelector("select.az-metric");
+    if (!box || !select || !graph.nodes.length) return;
+    var nodes = graph.nodes;
+    var width = 0, height = 0;
+    var px = nodes.map(function (n) {
+      var x = MARGIN + n.x * (NODE_W + GAP_X), y = MARGIN + n.rank * (NODE_H + GAP_Y);
+      width = Math.max(width, x + NODE_W + MARGIN);
+      height = Math.max(height, y + NODE_H + MARGIN);
+      return [x, y];
+    });
+    var parts = ['<svg width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + " " + height + '">'];
+    graph.edges.forEach(function (e) {
+      var a = px[e[0]], b = px[e[1]];
+      var x1 = a[0] + NODE_W / 2, y1 = a[1] + NODE_H, x2 = b[0] + NODE_W / 2, y2 = b[1];
+      var my = (y1 + y2) / 2;
+      parts.push('<path class="az-edge" d="M' + x1 + "," + y1 + " C" + x1 + "," + my + " " + x2 + "," + my + " " + x2 + "," + y2 + '"/>');
+    });
+    nodes.forEach(function (n, i) {
+      var label = n.label.length > 24 ? n.label.slice(0, 23) + "…" : n.label;
+      parts.push('<g class="az-node" data-node="' + i + '" transform="translate(' + px[i][0] + "," + px[i][1] + ')">' +
+        '<rect width="' + NODE_W + '" height="' + NODE_H + '" rx="4" fill="' + NONE + '"/>' +
+        '<text x="6" y="15">' + esc(label) + "</text><title></title></g>");
+    });
+    parts.push("</svg>");
+    box.innerHTML = parts.join("");
+    var svg = box.querySelector("svg");
+    var groups = svg.querySelectorAll("g.az-node");
+    var metrics = {};
+    graph.metrics.forEach(function (m) { metrics[m.key] = m; });
+
+    function recolour() {
+      var m = metrics[select.value];
+      var vals = graph.values[select.value] || [];
+      var scale = colourScale(vals, m.kind);
+      groups.forEach(function (g, i) {
+        var v = vals[i] === undefined ? null : vals[i];
+        var fill = scale.colour(v);
+        g.querySelector("rect").setAttribute("fill", fill);
+        g.querySelector("text").setAttribute("fill", textColour(fill));
+        g.querySelector("title").textContent = nodes[i].label + " (" + nodes[i].op + ")\n" + m.label + ": " +
+          (m.kind === "category" ? (v === null ? "-" : v) : human(v, m.unit));
+      });
+      var legend = root.querySelector(".az-legend");
+      if (!legend) return;
+      if (m.kind === "category") {
+        legend.innerHTML = Object.keys(scale.legend).map(function (k) {
+          return '<span class="az-swatch" style="background:' + scale.legend[k] + '"></span> ' + esc(k);
+        }).join(" ");
+      } else if (scale.legend) {
+        legend.innerHTML = esc(human(scale.legend.lo, m.unit)) + ' <span class="az-ramp" style="background:linear-gradient(to right,' +
+          VIRIDIS.join(",") + ')"></span> ' + esc(human(scale.legend.hi, m.unit)) + (scale.legend.log ? " (log scale)" : "") +
+          ' <span class="az-swatch" style="background:' + NONE + '"></span> none';
+      } else {
+        legend.textContent = "no values";
+      }
+    }
+
+    var zoom = 1;
+    root.querySelectorAll("button.az-zoom").forEach(function (b) {
+      b.addEventListener("click", function () {
+        zoom = Math.max(0.1, Math.min(4, zoom * parseFloat(b.getAttribute("data-zoom"))));
+        svg.setAttribute("width", width * zoom);
+        svg.setAttribute("height", height * zoom);
+      });
+    });
+    svg.addEventListener("click", function (ev) {  // a node shows its layer in the table
+      var g = ev.target.closest ? ev.target.closest("g.az-node") : null;
+      if (!g) return;
+      groups.forEach(function (x) { x.classList.remove("az-picked"); });
+      g.classList.add("az-picked");
+      var layer = nodes[parseInt(g.getAttribute("data-node"), 10)].layers;
+      var first = Array.isArray(layer) ? layer[0] : layer;
+      root.querySelectorAll("table.az-layers tr.az-picked").forEach(function (r) { r.classList.remove("az-picked"); });
+      var row = root.querySelector('table.az-layers tr[data-i="' + first + '"]');
+      if (row) { row.classList.add("az-picked"); row.scrollIntoView({ block: "center" }); }
+    });
+    select.addEventListener("change", recolour);
+    recolour();
+  }
+
+  function initReport(root) {
+    root.setAttribute("data-init", "1");
+    var dataEl = root.querySelector("script.az-data");
+    var data = dataEl ? JSON.parse(dataEl.textContent) : {};
+    root.querySelectorAll("table.az-sortable").forEach(initSortable);
+    root.querySelectorAll("section, details.az-section").forEach(initFilter);
+    initGroups(root);
+    root.querySelectorAll("table.az-modules").forEach(initTree);
+    if (data.graph) initGraph(root, data.graph);
+  }
+
+  document.querySelectorAll(".az-report:not([data-init])").forEach(initReport);
+})();

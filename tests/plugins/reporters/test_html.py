@@ -1,0 +1,315 @@
+"""``--format html`` without a browser: a self-contained page whose numbers are the report's.
+
+The browser checks (sorting, filtering, recolouring) are in test_html_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+import analyzer
+from analyzer import GraphBuilder, zoo
+from analyzer.cli import main
+from analyzer.core.plugins import default_plugins
+from analyzer.plugins.reporters import common
+from analyzer.plugins.reporters.html import (
+    Plot,
+    colour_metrics,
+    render_comparison_html,
+    render_html,
+    show,
+)
+from analyzer.plugins.reporters.html_graph import graph_view, layer_edges
+
+VOID = {
+    "meta",
+    "input",
+    "br",
+    "img",
+    "hr",
+    "link",
+    "col",
+    "wbr",
+    "source",
+    "path",
+    "rect",
+    "circle",
+    "line",
+}
+
+
+class Page(HTMLParser):
+    """Collects tags, attributes and text; fails on a closing tag that closes nothing open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.errors: list[str] = []
+        self.rows: dict[str, list[str]] = {}  # totals row data-q -> cell texts
+        self._row: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "tr" and "data-q" in a:
+            self._row = a["data-q"]
+            self.rows[self._row] = []
+        if tag == "td" and self._row is not None:
+            self._cell = []
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if tag not in self.stack:
+            self.errors.append(f"</{tag}> closes nothing")
+            return
+        while self.stack.pop() != tag:  # implicitly closed elements (none expected)
+            self.errors.append(f"<{tag}> closed an inner element")
+        if tag == "td" and self._cell is not None and self._row is not None:
+            self.rows[self._row].append("".join(self._cell).strip())
+            self._cell = None
+        if tag == "tr":
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(text: str) -> Page:
+    p = Page()
+    p.feed(text)
+    p.close()
+    return p
+
+
+@pytest.fixture(scope="module")
+def report():
+    return analyzer.analyze(zoo.tiny_cnn(), devices=["stm32f746", "a100-sxm-80gb"])
+
+
+@pytest.fixture(scope="module")
+def page(report) -> str:
+    return render_html(report)
+
+
+def residual() -> analyzer.Graph:
+    """stem -> a -> b -> add(stem, b) -> head: one skip edge from the stem to the add."""
+    b = GraphBuilder("residual")
+    x = b.input("x", (1, 8))
+    s = b.linear(x, 8, name="stem")
+    y = b.linear(s, 8, name="a")
+    y = b.linear(y, 8, name="b")
+    y = b.add(s, y, name="join")
+    b.linear(y, 2, name="head")
+    return b.build()
+
+
+def test_the_format_is_a_builtin_plugin():
+    assert default_plugins().reporter("html").suffix == ".html"
+
+
+def test_page_is_well_formed_and_self_contained(page):
+    assert page.startswith("<!DOCTYPE html>")
+    p = parse(page)
+    assert p.errors == [] and p.stack == []
+    for tag, attrs in p.tags:
+        for key in ("src", "href", "action", "data", "xlink:href"):
+            value = attrs.get(key) or ""
+            assert not re.match(r"\s*(https?:)?//", value), (
+                f"<{tag} {key}={value!r}> reaches the network"
+            )
+        assert not (tag == "link" and attrs.get("rel") == "stylesheet"), "stylesheets are inlined"
+        assert not (tag == "script" and "src" in attrs), "scripts are inlined"
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
+    assert "@import" not in page and "url(http" not in page
+    csp = next(
+        a["content"]
+        for t, a in p.tags
+        if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    )
+    assert "default-src 'none'" in csp  # the browser itself refuses any request
+
+
+def test_totals_are_the_reports(report, page):
+    rows = parse(page).rows
+    shown = {k: v for k, v in report.totals.items() if v is not None}
+    assert set(rows) == set(shown)
+    for key, value in shown.items():
+        assert rows[key][1] == common.fmt(value), key
+    assert rows["macs"][2] == common.human(report.totals["macs"])
+    assert rows["model_size_bytes"][2] == common.human_bytes(report.totals["model_size_bytes"])
+    for key, cells in rows.items():
+        assert cells[4] == report.quantities[key]["convention"]  # every total states its convention
+
+
+def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
+    keys = {k for row in report.layers for k in row.values}
+    header = re.search(r'<table class="az-layers az-sortable"><thead><tr>(.*?)</tr>', page).group(1)
+    titles = re.findall(r'title="([^"]*)"', header)
+    for key in keys:
+        assert any(t.startswith(f"{key} (") or t == key for t in titles), key
+    conv1 = report.layer("conv1")
+    row = re.search(r'<tr data-i="0"[^>]*>(.*?)</tr>', page).group(1)
+    assert f'data-v="{conv1.macs!r}"' in row and f">{common.fmt(conv1.macs)}<" in row
+    for device in ("stm32f746", "a100-sxm-80gb"):  # per-device latency and bound columns
+        assert f"latency @ {device}" in header and f"bound @ {device}" in header
+
+
+def test_module_tree_holds_every_rollup(report, page):
+    for m in report.modules():
+        assert f'data-path="{m.path}"' in page
+
+
+def test_hardware_results_per_device(report, page):
+    section = page.split('id="hardware"', 1)[1]
+    for r in report.hardware:
+        assert f"<td>{r.device}</td>" in section
+        assert f"{common.plain(r.latency_s * 1e3)} ms" in section
+    for line in common.hardware_notes(report):
+        assert line.replace("&", "&amp;") in section.replace("&#x27;", "'")
+
+
+def test_graph_edges_follow_the_ir():
+    r = analyzer.analyze(residual())
+    idx = {row.name: i for i, row in enumerate(r.layers)}
+    expected = {("stem", "a"), ("a", "b"), ("stem", "join"), ("b", "join"), ("join", "head")}
+    assert layer_edges(r) == {(idx[a], idx[b]) for a, b in expected}
+    view = graph_view(r, {})
+    rank = {n["label"]: n["rank"] for n in view["nodes"]}
+    assert rank == {"stem": 0, "a": 1, "b": 2, "join": 3, "head": 4}  # longest path from the input
+    assert view["notice"] == ""
+
+
+def test_graph_collapses_beyond_the_limit_and_keeps_every_layer():
+    r = analyzer.analyze(zoo.resnet50())
+    _, values = colour_metrics(r)
+    view = graph_view(r, values, limit=30)
+    assert len(view["nodes"]) <= 30 and "collapsed" in view["notice"]
+    members = [
+        i
+        for n in view["nodes"]
+        for i in (n["layers"] if isinstance(n["layers"], list) else [n["layers"]])
+    ]
+    assert sorted(members) == list(range(len(r.layers)))
+    assert sum(v for v in view["values"]["macs"] if v) == r.totals["macs"]  # MACs of a group add up
+    for a, b in view["edges"]:
+        if a < b:
+            assert view["nodes"][b]["rank"] > view["nodes"][a]["rank"]
+    assert "collapsed" in render_html(r, graph_limit=30)
+
+
+def test_colour_metrics_offer_macs_latency_activation_bytes_and_bound(report):
+    metrics, values = colour_metrics(report)
+    keys = [m["key"] for m in metrics]
+    for key in (
+        "macs",
+        "latency_s@stm32f746",
+        "activation_bytes",
+        "bound@stm32f746",
+        "bound@a100-sxm-80gb",
+    ):
+        assert key in keys
+    conv1 = report.layer("conv1")
+    i = report.layers.index(conv1)
+    assert values["macs"][i] == conv1.macs
+    assert values["activation_bytes"][i] == conv1.read_bytes + conv1.write_bytes
+    hw = {layer["name"]: layer for layer in report.device("stm32f746").layers}
+    assert values["latency_s@stm32f746"][i] == hw["conv1"]["latency_s"]
+    assert values["bound@stm32f746"][i] == hw["conv1"]["bound"]
+
+
+def test_the_data_blob_cannot_end_its_script_element():
+    b = GraphBuilder("evil</script><b>")
+    b.linear(b.input("x", (1, 4)), 2, name="fc</script>")
+    page = render_html(analyzer.analyze(b.build()))
+    blob = re.search(
+        r'<script type="application/json" class="az-data">(.*?)</script>', page, re.S
+    ).group(1)
+    assert "fc</script>" in json.loads(blob)["graph"]["nodes"][0]["label"]
+    assert parse(page).errors == []
+
+
+def test_plots_are_embedded_inline():
+    svg = '<?xml version="1.0"?>\n<svg viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
+    png = b"\x89PNG\r\n\x1a\nfake"
+    page = render_html(
+        analyzer.analyze(residual()),
+        plots=[Plot("Roofline", svg), Plot("Bars", png, "png", "per layer")],
+    )
+    plots = page.split('id="plots"', 1)[1]
+    assert '<svg viewBox="0 0 10 10">' in plots and "<?xml" not in plots
+    assert 'src="data:image/png;base64,iVBORw0KGgpmYWtl"' in plots
+    assert "Roofline" in plots and "Bars: per layer" in plots
+    with pytest.raises(ValueError, match="svg or png"):
+        render_html(analyzer.analyze(residual()), plots=[Plot("x", "", "gif")])
+
+
+def test_incomplete_totals_carry_their_marks():
+    b = GraphBuilder("opaque")
+    x = b.linear(b.input("x", (1, 8)), 8, name="fc1")
+    b.op("unknown", [x], (1, 8), name="odd", source_op="Mystery")
+    r = analyzer.analyze(b.build())
+    assert not r.complete
+    page = render_html(r)
+    rows = parse(page).rows
+    for key, value in r.totals.items():
+        if value is not None:
+            assert rows[key][1] == common.marked(common.fmt(value), r.completeness.bound(key))
+    assert "INCOMPLETE" in page and "Mystery" in page
+
+
+def test_compact_form_has_no_graph_and_no_document_wrapper(report):
+    frag = render_html(report, compact=True)
+    assert frag.startswith('<div class="az-report az-compact">') and "<html" not in frag
+    assert 'class="az-graph"' not in frag and '"graph"' not in frag
+    assert parse(frag).errors == []
+
+
+def test_show_follows_the_quantity_format():
+    assert show(1_048_576, {"unit": "byte"}) == "1.05 MB"
+    assert show(0.0015, {"format": "seconds"}) == "1.5 ms"
+    assert show(4.2e-6, {"format": "joules"}) == "4.2 µJ"
+    assert show(3.14159, {"format": "ratio", "digits": 3}) == "3.14"
+    assert show(724_406_816, {}) == "724,406,816"
+    assert show(724_406_816, {}, readable=True) == "724.4M"
+
+
+def test_cli_writes_html_to_output_and_renders_comparisons(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "-f", "html", "-o", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert (
+        main(
+            [
+                "compare",
+                "analyzer.zoo:alexnet",
+                "analyzer.zoo:tiny_cnn",
+                "-f",
+                "html",
+                "--device",
+                "stm32f746",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    p = parse(text)
+    assert p.errors == [] and "alexnet" in text and "Layers aligned across models" in text
+    assert "stm32f746" in text.split('id="hardware"', 1)[1]
+
+
+def test_comparison_depth_shows_module_rollups():
+    c = analyzer.compare([zoo.alexnet(), zoo.tiny_cnn()], labels=["alexnet", "tiny_cnn"])
+    page = render_comparison_html(c, depth=1)
+    assert "alexnet: Modules (depth 1)" in page
+    for m in c.reports[0].modules(1):
+        assert f"{m.to_dict()['macs']:,}" in page
