@@ -25,7 +25,7 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     """Map every activation tensor to the tensor that owns its storage."""
     roots: dict[str, str] = {t: t for t in graph.inputs}
     outputs = set(graph.outputs)
-    category = {d.name: d.category for d in vocabulary}  # by op name: Enum hashing is slow
+    category = vocabulary.categories
     infos, consumers = graph.infos(), graph.consumer_ids
     position = {nid: i for i, nid in enumerate(infos)}
     # per storage: the last position any of its names is read at, and whether one is an output

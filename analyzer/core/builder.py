@@ -25,6 +25,7 @@ from typing import Any
 
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Node, Param, Shape, Tensor, numel
+from analyzer.core.ops import Category, builtin_vocabulary
 from analyzer.core.shapes import (
     broadcast_shapes,
     conv_output_size,
@@ -33,10 +34,7 @@ from analyzer.core.shapes import (
     resolve_padding,
 )
 
-_ACTIVATIONS = (
-    "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh",
-    "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh",
-)  # fmt: skip
+_ACTIVATIONS = builtin_vocabulary().names(Category.ACTIVATION)  # from op categories, not a list
 
 
 class GraphBuilder:

@@ -261,7 +261,7 @@ class _Measure:
     def __init__(self, graph: Graph, vocabulary: OpVocabulary):
         self.graph = graph
         self.infos = graph.infos()
-        views = {d.name for d in vocabulary if d.category is Category.VIEW}
+        views = vocabulary.names(Category.VIEW)
         self.io: dict[str, int] = {}
         tensors = graph.tensors
         for nid, info in self.infos.items():  # views alias their input: they move no data
@@ -298,7 +298,7 @@ def assess(
         return Completeness()
     measure = _Measure(graph, vocabulary)
     node_layer = {nid: layer.name for layer in layers for nid in layer.nodes}
-    arithmetic = {d.name for d in vocabulary if d.category not in _NO_ARITHMETIC}
+    arithmetic = {op for op, category in vocabulary.categories.items() if category not in _NO_ARITHMETIC}
     per_layer: set[str] = set()  # quantities layer rows carry
     names: list[str] = []  # every quantity, in report order
     plugin: dict[str, frozenset[str]] = {}  # plugin metrics' quantities -> aspects they depend on

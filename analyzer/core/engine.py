@@ -13,6 +13,7 @@ from analyzer.core.errors import AnalysisError, AnalyzerError, UnsupportedOpsErr
 from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph, GraphError
 from analyzer.core.ir import numel
+from analyzer.core.layers import group_layers
 from analyzer.core.metric import MetricContext
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.passes import canonicalize
@@ -154,7 +155,7 @@ def analyze_graph(
     except GraphError as e:
         raise AnalysisError(f"invalid graph: {e}") from None
     graph = canonicalize(graph)
-    layers = graph.layers()
+    layers = group_layers(graph, ps.vocabulary)  # an analysis step, with this plugin set's ops
     metrics = ps.metric_order()
     gaps = completeness.scan(graph, ps.formulas, ps.vocabulary)
     unsupported = completeness.unsupported_rows(gaps)

@@ -27,6 +27,14 @@ class UnsupportedOpsError(AnalysisError):
     """Raised under ``strict=True`` when the graph has ops without formulas."""
 
 
+class GraphError(ValueError):
+    """The graph is malformed (raised by ``Graph.validate``, the mutators and the shape rules).
+
+    A ValueError, not an AnalyzerError: the engine and the file frontends
+    turn it into an ``AnalysisError`` that names where the graph came from.
+    """
+
+
 # Top-level module of a framework -> the extra of pyproject.toml that installs it.
 FRAMEWORK_EXTRAS = {
     "torch": "torch", "tensorflow": "tensorflow", "keras": "keras",

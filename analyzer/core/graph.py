@@ -18,22 +18,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from analyzer.core import dtypes
+from analyzer.core.errors import GraphError
 from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.op_rules import check_node_strict
+from analyzer.core.shape_checks import check_node_shapes
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from analyzer.core.layers import Layer
     from analyzer.core.ops import OpVocabulary
+
+__all__ = ["MAX_DIM", "MAX_ELEMENTS", "Graph", "GraphError", "NodeInfo"]  # GraphError: from errors.py
 
 
 # Bounds no real model reaches: a larger figure is a corrupt or crafted graph.
 MAX_DIM = 2**40
 MAX_ELEMENTS = 2**48
-
-
-class GraphError(ValueError):
-    """The graph is malformed (raised by ``Graph.validate`` and the mutators)."""
 
 
 class NodeInfo(NamedTuple):
@@ -64,7 +64,6 @@ class Graph:
         self._producer: dict[str, str] = {}
         self._consumers: dict[str, list[str]] = {}
         self._nx: nx.MultiDiGraph | None = None  # built on first use of ``nx``
-        self._layers: list[Layer] | None = None
         self._info: dict[str, NodeInfo] | None = None
 
     # --- building ---------------------------------------------------------
@@ -72,7 +71,7 @@ class Graph:
         if tensor.name in self.tensors or tensor.name in self.params:
             raise GraphError(f"tensor {tensor.name!r} is defined twice")
         self.tensors[tensor.name] = tensor
-        self._layers = self._info = None
+        self._info = None
         return tensor
 
     def add_param(self, param: Param) -> Param:
@@ -85,7 +84,7 @@ class Graph:
         if param.name in self.tensors:
             raise GraphError(f"parameter {param.name!r} clashes with a tensor name")
         self.params[param.name] = param
-        self._layers = self._info = None
+        self._info = None
         return param
 
     def add_input(self, tensor: Tensor) -> Tensor:
@@ -109,12 +108,12 @@ class Graph:
             self._producer[t] = node.id
         for t in node.inputs:
             self._consumers.setdefault(t, []).append(node.id)
-        self._layers = self._info = self._nx = None
+        self._info = self._nx = None
         return node
 
     def set_outputs(self, names: list[str]) -> None:
         self.outputs = list(names)
-        self._layers = self._info = None
+        self._info = None
 
     # --- reading ----------------------------------------------------------
     @property
@@ -218,14 +217,6 @@ class Graph:
         """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``)."""
         return self._consumers.get(tensor, [])
 
-    def layers(self) -> list[Layer]:
-        """Layers (ops grouped by scope), computed once per graph state."""
-        if self._layers is None:
-            from analyzer.core.layers import group_layers
-
-            self._layers = group_layers(self)
-        return self._layers
-
     # --- checking ---------------------------------------------------------
     def validate(self, vocabulary: OpVocabulary | None = None, *, strict: bool = False) -> None:
         """Check structure: every operand defined before use (so acyclic), shapes consistent.
@@ -236,11 +227,7 @@ class Graph:
         parameters and runs every op's full shape and attribute rule
         (``analyzer.core.op_rules``). Raises GraphError naming the first problem.
         """
-        from analyzer.core.shape_checks import check_node_shapes
-
-        check = check_node_shapes
-        if strict:
-            from analyzer.core.op_rules import check_node_strict as check
+        check = check_node_strict if strict else check_node_shapes
         seen_dtypes: set[str] = set()
         for t in (*self.tensors.values(), *self.params.values()):
             shape = t.shape

@@ -9,6 +9,12 @@ order and the layer graph is acyclic.
 Activations are the tensors crossing layer boundaries: a layer's inputs are
 activation tensors it reads but does not produce; its outputs are the
 tensors it produces that are read outside it or are graph outputs.
+
+Grouping is an analysis step, not a property of the IR: the engine calls
+``group_layers(graph, plugins.vocabulary)`` after the canonical passes, and
+a layer's ``op`` (the op that names it) is ranked by that vocabulary
+(``OpVocabulary.rank``), so a plugin's contraction op beside an ``add``
+makes a contraction layer.
 """
 
 from __future__ import annotations
@@ -16,26 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from analyzer.core.ops import BUILTIN_OPS, Category
+from analyzer.core.ops import UNKNOWN_RANK
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from analyzer.core.graph import Graph
     from analyzer.core.ir import Node
-
-# The op that names a layer: the first node of the highest-ranked category.
-_CATEGORY_RANK = {
-    Category.CONTRACTION: 0,
-    Category.NORMALIZATION: 1,
-    Category.POOLING: 2,
-    Category.REDUCTION: 3,
-    Category.ACTIVATION: 4,
-    Category.ELEMENTWISE: 5,
-    Category.MOVEMENT: 6,
-    Category.OTHER: 7,
-    Category.CONSTANT: 8,
-    Category.VIEW: 9,
-}
-_RANK = {d.name: _CATEGORY_RANK[d.category] for d in BUILTIN_OPS}  # by op name: Enum hashing is slow
+    from analyzer.core.ops import OpVocabulary
 
 
 @dataclass(slots=True)
@@ -49,13 +43,14 @@ class Layer:
     op: str = ""
 
 
-def _principal_op(nodes: list[Node]) -> str:
-    if len(nodes) == 1:
-        return nodes[0].op
-    return min((n.op for n in nodes), key=lambda op: _RANK.get(op, 7))
+def _principal_op(nodes: list[Node], ranks: Mapping[str, int]) -> str:
+    """The op naming a layer: the first node of the lowest rank (``ops.CATEGORY_RANK``)."""
+    return min((n.op for n in nodes), key=lambda op: ranks.get(op, UNKNOWN_RANK))
 
 
-def group_layers(graph: Graph) -> list[Layer]:
+def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
+    """The layers of ``graph`` in execution order, named and ranked with ``vocabulary``'s ops."""
+    ranks = vocabulary.ranks
     runs: list[tuple[str, list[Node]]] = []
     last_scope = None
     for node in graph.nodes():
@@ -100,7 +95,8 @@ def group_layers(graph: Graph) -> list[Layer]:
                 produced.add(t)
                 if t in graph_outputs or any(c not in members for c in consumers(t)):
                     outs[t] = None
-        layers.append(Layer(name, scope, ids, list(inputs), list(outs), list(params), _principal_op(nodes)))
+        op = _principal_op(nodes, ranks)
+        layers.append(Layer(name, scope, ids, list(inputs), list(outs), list(params), op))
     return layers
 
 

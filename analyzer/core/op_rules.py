@@ -20,7 +20,9 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from analyzer.core.errors import GraphError
 from analyzer.core.ir import Node, Shape, numel
+from analyzer.core.ops import Category, builtin_vocabulary
 from analyzer.core.shapes import broadcast_shapes, conv_output_size, conv_transpose_output_size
 
 if TYPE_CHECKING:
@@ -39,8 +41,6 @@ class NodeCheck:
         self.repeat = repeat if type(repeat) is int and repeat > 1 else 1
 
     def fail(self, message: str) -> NoReturn:
-        from analyzer.core.graph import GraphError
-
         raise GraphError(f"node {self.node.id!r} ({self.node.op}): {message}")
 
     # --- operands -----------------------------------------------------------
@@ -632,16 +632,17 @@ def anything(c: NodeCheck) -> None:
     """constant and unknown: no operand or shape contract."""
 
 
+# Every activation (from the vocabulary, so a new built-in one needs no entry here) keeps its
+# input's shape; one with attributes to check (gelu) has its own rule below.
+_ACTIVATIONS = tuple(sorted(builtin_vocabulary().names(Category.ACTIVATION)))
 _UNARY = ("neg", "abs", "exp", "log", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf",
-          "sign", "floor", "ceil", "round", "cast", "relu", "relu6", "leaky_relu", "elu", "selu",
-          "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh",
-          "identity")  # fmt: skip
+          "sign", "floor", "ceil", "round", "cast", "identity", *_ACTIVATIONS)  # fmt: skip
 _BINARY = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "mod", "where", "clamp", "fma")
 
 RULES: dict[str, Rule] = {
     "conv": conv, "linear": linear, "matmul": matmul, "dot_general": dot_general,
     "einsum": einsum, "attention": attention, "rnn": rnn,
-    **dict.fromkeys(_UNARY, same_shape), **dict.fromkeys(_BINARY, broadcasting),
+    **dict.fromkeys(_UNARY, same_shape), **dict.fromkeys(_BINARY, broadcasting),  # gelu: below
     "compare": kind_op(("eq", "ne", "lt", "le", "gt", "ge")),
     "logical": kind_op(("and", "or", "not", "xor")),
     "gelu": gelu, "softmax": softmax, "log_softmax": softmax, "batch_norm": batch_norm,

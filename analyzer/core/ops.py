@@ -12,8 +12,11 @@ name in ``source_op``, and the report lists it as unsupported.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Category(StrEnum):
@@ -144,19 +147,82 @@ BUILTIN_OPS: tuple[OpDef, ...] = (
 # fmt: on
 
 
+# The op that names a layer (``analyzer.core.layers``): the first node of the
+# lowest rank. A layer holding a contraction is a contraction layer, whatever
+# else it holds (a JAX Dense is ``dot_general`` + ``add``).
+CATEGORY_RANK: dict[Category, int] = {
+    Category.CONTRACTION: 0,
+    Category.NORMALIZATION: 1,
+    Category.POOLING: 2,
+    Category.REDUCTION: 3,
+    Category.ACTIVATION: 4,
+    Category.ELEMENTWISE: 5,
+    Category.MOVEMENT: 6,
+    Category.OTHER: 7,
+    Category.CONSTANT: 8,
+    Category.VIEW: 9,
+}
+UNKNOWN_RANK = CATEGORY_RANK[Category.OTHER]  # an op outside the vocabulary ranks as "other"
+
+
 class OpVocabulary:
-    """The set of canonical ops known to one plugin set (built-ins + plugins)."""
+    """The set of canonical ops known to one plugin set (built-ins + plugins).
+
+    Everything derived from op categories is read here, for the ops of this
+    set (a plugin's ops included): ``category(op)``, ``rank(op)``,
+    ``names(category)``, and the ``categories`` / ``ranks`` mappings for
+    loops over every node (one dict lookup per node).
+    """
 
     def __init__(self, defs: tuple[OpDef, ...] = BUILTIN_OPS) -> None:
         self._defs: dict[str, OpDef] = {}
+        self._category: dict[str, Category] = {}
+        self._rank: dict[str, int] = {}
+        self._names: dict[Category, frozenset[str]] = {}
+        self._frozen = False
         for d in defs:
             self.add(d)
 
     def add(self, op: OpDef) -> None:
         """Register ``op``; a name that already exists is refused."""
+        if self._frozen:
+            raise ValueError(
+                "the built-in vocabulary is shared, so read-only: add ops to an OpVocabulary()"
+            )
         if op.name in self._defs:
             raise ValueError(f"op {op.name!r} is already in the vocabulary")
+        if not isinstance(op.category, Category):
+            raise ValueError(f"op {op.name!r} has category {op.category!r}, not an ops.Category")
         self._defs[op.name] = op
+        self._category[op.name] = op.category
+        self._rank[op.name] = CATEGORY_RANK[op.category]
+        self._names.pop(op.category, None)
+
+    def category(self, name: str) -> Category | None:
+        """The category of op ``name`` (None when the op is not in the vocabulary)."""
+        return self._category.get(name)
+
+    def rank(self, name: str) -> int:
+        """How strongly op ``name`` names its layer (lower wins; ``CATEGORY_RANK``)."""
+        return self._rank.get(name, UNKNOWN_RANK)
+
+    def names(self, category: Category) -> frozenset[str]:
+        """The ops of ``category`` (``names(Category.ACTIVATION)``: every activation op)."""
+        found = self._names.get(category)
+        if found is None:
+            found = frozenset(n for n, c in self._category.items() if c is category)
+            self._names[category] = found
+        return found
+
+    @property
+    def categories(self) -> Mapping[str, Category]:
+        """op name -> category, read-only (``.get`` it once per pass, not per node)."""
+        return MappingProxyType(self._category)
+
+    @property
+    def ranks(self) -> Mapping[str, int]:
+        """op name -> rank, read-only."""
+        return MappingProxyType(self._rank)
 
     def __contains__(self, name: object) -> bool:
         return name in self._defs
@@ -167,8 +233,19 @@ class OpVocabulary:
     def get(self, name: str) -> OpDef | None:
         return self._defs.get(name)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[OpDef]:
         return iter(self._defs.values())
 
     def __len__(self) -> int:
         return len(self._defs)
+
+
+@functools.cache
+def builtin_vocabulary() -> OpVocabulary:
+    """The built-in ops alone, for code that runs outside any plugin set (shape rules, the builder).
+
+    Shared, so read-only; a plugin set builds its own ``OpVocabulary()``.
+    """
+    vocabulary = OpVocabulary()
+    vocabulary._frozen = True
+    return vocabulary

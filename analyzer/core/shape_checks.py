@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from analyzer.core.errors import GraphError
 from analyzer.core.ir import Node, numel
+from analyzer.core.ops import Category, builtin_vocabulary
 from analyzer.core.shapes import broadcast_shapes
 
 if TYPE_CHECKING:
@@ -19,12 +21,12 @@ _BROADCAST_OPS = frozenset(
     {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "mod", "compare",
      "logical", "where", "fma", "clamp"}
 )
-_SAME_SHAPE_OPS = frozenset(
-    {"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh",
-     "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh", "neg", "abs", "exp",
-     "log", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf", "sign", "floor",
-     "ceil", "round", "cast", "softmax", "log_softmax", "batch_norm", "layer_norm",
-     "group_norm", "instance_norm", "rms_norm", "identity"}
+# Activations (unary, in place) come from the vocabulary: a new built-in activation is checked
+# without being listed here. Other one-operand ops keep the shape of their input too.
+_SAME_SHAPE_OPS = builtin_vocabulary().names(Category.ACTIVATION) | frozenset(
+    {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf",
+     "sign", "floor", "ceil", "round", "cast", "softmax", "log_softmax", "batch_norm",
+     "layer_norm", "group_norm", "instance_norm", "rms_norm", "identity"}
 )
 
 
@@ -32,8 +34,6 @@ _CHECKED = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
 
 
 def check_node_shapes(graph: Graph, node: Node) -> None:
-    from analyzer.core.graph import GraphError
-
     op, inputs, outputs = node.op, node.inputs, node.outputs
     if op not in _CHECKED or not inputs or not outputs:
         return

@@ -258,3 +258,38 @@ def test_networkx_is_imported_only_when_a_graph_algorithm_needs_it() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1000:]
+
+
+def test_graph_error_lives_in_errors() -> None:
+    import analyzer
+    from analyzer.core import errors, graph
+
+    assert graph.GraphError is errors.GraphError is analyzer.GraphError
+
+
+def test_shape_rules_and_grouping_do_not_import_the_graph() -> None:
+    """graph -> shape_checks/op_rules, layers -> ops: no import cycle hidden in function bodies."""
+    import ast
+    from pathlib import Path
+
+    import analyzer.core
+
+    core = Path(analyzer.core.__file__).parent
+
+    def imports(tree: ast.AST) -> set[str]:
+        return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }
+
+    for name in ("graph", "layers", "shape_checks", "op_rules"):
+        tree = ast.parse((core / f"{name}.py").read_text())
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            lazy = {m for m in imports(fn) if m.startswith("analyzer")}
+            assert not lazy, f"{name}.{fn.name} imports {lazy} lazily"
+        runtime = set()
+        for stmt in tree.body:
+            if isinstance(stmt, ast.If) and "TYPE_CHECKING" in ast.unparse(stmt.test):
+                continue  # annotations only
+            runtime |= imports(stmt)
+        if name != "graph":
+            assert "analyzer.core.graph" not in runtime, f"{name} imports the graph module"

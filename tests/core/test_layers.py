@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from analyzer import GraphBuilder
 from analyzer.core.graph import Graph
+from analyzer.core.layers import Layer, group_layers
+from analyzer.core.ops import OpVocabulary
+
+
+def layers_of(g: Graph) -> list[Layer]:
+    return group_layers(g, OpVocabulary())
 
 
 def dense(b: GraphBuilder, x: str, scope: str, n_in: int, n_out: int) -> str:
@@ -30,7 +36,7 @@ def model() -> Graph:
 
 
 def test_runs_names_and_principal_ops() -> None:
-    layers = model().layers()
+    layers = layers_of(model())
     assert [(ly.name, ly.scope, ly.op) for ly in layers] == [
         ("enc", "enc", "dot_general"),  # first contraction beats the add
         ("tanh", "", "tanh"),
@@ -43,7 +49,7 @@ def test_runs_names_and_principal_ops() -> None:
 
 def test_boundary_tensors_and_params() -> None:
     g = model()
-    enc, tanh, mid, add, mid1 = g.layers()
+    enc, tanh, mid, add, mid1 = layers_of(g)
     # enc: reads x, returns its add; the dot_general result stays inside (fused)
     assert enc.inputs == ["x"]
     assert enc.outputs == ["enc_1"]
@@ -64,7 +70,7 @@ def test_graph_output_inside_a_layer_is_a_boundary() -> None:
     y = b.op("relu", [x], (2, 4), scope="blk")
     z = b.op("neg", [y], (2, 4), scope="blk")
     g = b.build(y, z)  # y is returned although only its own layer reads it
-    (layer,) = g.layers()
+    (layer,) = layers_of(g)
     assert layer.outputs == [y, z]
 
 
@@ -74,7 +80,7 @@ def test_reappearing_scope_counts() -> None:
     for _ in range(3):
         x = b.op("relu", [x], (1, 4), scope="act")
         x = b.op("neg", [x], (1, 4), scope="other")
-    names = [ly.name for ly in b.build().layers()]
+    names = [ly.name for ly in layers_of(b.build())]
     assert names == ["act", "other", "act#1", "other#1", "act#2", "other#2"]
 
 
@@ -83,7 +89,7 @@ def test_call_suffixes_are_separate_layers() -> None:
     x = b.input("x", (1, 4))
     x = b.relu(x, name="relu")
     x = b.relu(x, name="relu@1")
-    assert [ly.name for ly in b.build().layers()] == ["relu", "relu@1"]
+    assert [ly.name for ly in layers_of(b.build())] == ["relu", "relu@1"]
 
 
 def test_principal_op_ranking() -> None:
@@ -98,7 +104,7 @@ def test_principal_op_ranking() -> None:
     y = b.op("concat", [y, y], (1, 6), {"axis": 1}, scope="m")
     y = b.op("reshape", [y], (6,), scope="m")  # movement beats view
     y = b.op("reshape", [y], (2, 3), scope="v")  # views only
-    ops = {ly.name: ly.op for ly in b.build(y).layers()}
+    ops = {ly.name: ly.op for ly in layers_of(b.build(y))}
     assert ops == {
         "a": "softmax",
         "p": "max_pool",
@@ -108,12 +114,55 @@ def test_principal_op_ranking() -> None:
     }
 
 
-def test_layers_cached_and_invalidated() -> None:
+def test_grouping_follows_graph_changes() -> None:
+    """Grouping is an engine step over the graph as it is, not a cache inside the IR."""
     b = GraphBuilder()
     x = b.relu(b.input("x", (1, 4)), name="r")
     g = b.build(x)
-    first = g.layers()
-    assert g.layers() is first
+    assert [ly.name for ly in layers_of(g)] == ["r"]
     b.relu(x, name="s")
     g.set_outputs(["s"])
-    assert [ly.name for ly in g.layers()] == ["r", "s"]
+    assert [ly.name for ly in layers_of(g)] == ["r", "s"]
+    assert not hasattr(g, "layers")
+
+
+def test_plugin_contraction_names_its_layer_and_is_priced_as_one() -> None:
+    """A plugin's contraction op next to an ``add`` makes a contraction layer (ranked by the plugin
+    set's vocabulary, not the built-in one), and the roofline prices it on the matrix units."""
+    import types
+
+    import analyzer
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.ops import Category, OpDef
+
+    def my_gemm_macs(v) -> int:
+        (m, k), (_, n) = v.in_shape(0), v.in_shape(1)
+        return m * k * n
+
+    my_gemm = OpDef("my_gemm", Category.CONTRACTION, "x @ w")
+    plugin = types.SimpleNamespace(
+        analyzer_register_ops=hookimpl(lambda register: register(my_gemm)),
+        analyzer_register_formulas=hookimpl(
+            lambda register: register("macs", "my_gemm", my_gemm_macs)
+        ),
+    )
+    ps = analyzer.load_plugins(extra=[plugin], entry_points=False)
+    b = GraphBuilder()
+    x = b.input("x", (2, 4))
+    w = b.param("blk.w", (4, 8))
+    bias = b.param("blk.b", (8,), role="bias")
+    y = b.op("my_gemm", [x, w], (2, 8), scope="blk")
+    y = b.op("add", [y, bias], (2, 8), scope="blk")
+    g = b.build(y)
+
+    (layer,) = group_layers(g, ps.vocabulary)
+    assert layer.op == "my_gemm"
+    # without the plugin the op is unknown, ranked "other", and the add would name the layer
+    assert group_layers(g, OpVocabulary())[0].op == "add"
+
+    report = analyzer.analyze(g, plugins=ps, devices=["xeon-platinum-8480plus"])
+    (row,) = report.layers
+    assert row.op == "my_gemm"
+    assert row.values["macs"] == 2 * 4 * 8
+    (hw_row,) = report.hardware[0].layers
+    assert hw_row["op_class"] == "gemm"

@@ -90,7 +90,7 @@ class ReceptiveFieldMetric(Metric):
             shape = g.shape(t)
             fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))} if len(shape) >= 3 else None
         # ops that keep their input's field, by name (Enum hashing is slow)
-        keeps = {d.name for d in ctx.vocabulary if d.category in _PASS} | {"batch_norm", "identity", "copy"}
+        keeps = {"batch_norm", "identity", "copy"}.union(*(ctx.vocabulary.names(c) for c in _PASS))
         infos = g.infos()
         for node in g.nodes():
             op = node.op
@@ -118,7 +118,7 @@ class ReceptiveFieldMetric(Metric):
         best = 0
         # a layer of views computes nothing: it does not count for the maximum (an inference-time
         # dropout is an identity layer in PyTorch and Keras, and no op at all in Flax)
-        views = {d.name for d in ctx.vocabulary if d.category is Category.VIEW}
+        views = ctx.vocabulary.names(Category.VIEW)
         for layer in ctx.layers:
             rf = fields.get(layer.outputs[0]) if layer.outputs else None
             if not rf:

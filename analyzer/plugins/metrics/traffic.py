@@ -60,7 +60,7 @@ class TrafficMetric(Metric):
         compute = ctx.result("compute")
         node_counts, layer_counts = compute.nodes, compute.layers
         infos, nodes, tensors = g.infos(), g.node, g.tensors
-        category = {op.name: op.category for op in ctx.vocabulary}
+        category = ctx.vocabulary.categories
         weight_params = counted_params(ctx)  # uncounted parameters (biases with bias=False) move nothing
         # bytes at model-size bit widths: a tensor is stored once, at the width of the layer owning
         # it (layer_bits), so a layer reading a tied weight reads the owner's bytes

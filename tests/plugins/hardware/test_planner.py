@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer import GraphBuilder
+from analyzer.core.layers import group_layers
 from analyzer.core.metric import MetricContext
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.plugins import default_plugins
@@ -110,7 +111,7 @@ def test_order_search_respects_dependencies_and_beam_is_flagged():
 
 def _ctx(graph) -> MetricContext:
     ps = default_plugins()
-    return MetricContext(graph, graph.layers(), AnalysisOptions(), ps.formulas, ps.vocabulary)
+    return MetricContext(graph, group_layers(graph, ps.vocabulary), AnalysisOptions(), ps.formulas, ps.vocabulary)
 
 
 def dw_block():
