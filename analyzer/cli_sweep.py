@@ -66,8 +66,17 @@ def _summary(result: Any) -> dict[str, Any]:
         "pareto": [f"{c}:{s}" for c, s in plan.pareto],
         "fronts": {str(d): rows for d, rows in result.fronts.items()},
         "top": {str(d): rows for d, rows in result.top.items()},
-        "first_errors": [{"config_id": r["config_id"], "error": r["error"]} for r in result.errors[:5]],
+        "first_errors": _distinct_errors(result.errors, 5),
     }  # fmt: skip
+
+
+def _distinct_errors(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The first ``n`` different errors, each with the first configuration that had it and how many did."""
+    seen: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = seen.setdefault(r["error"], {"config_id": r["config_id"], "error": r["error"], "rows": 0})
+        entry["rows"] += 1
+    return list(seen.values())[:n]
 
 
 def render_json(result: Any) -> str:
@@ -84,8 +93,7 @@ def render_table(result: Any) -> str:
     params = summary["parameters"]
     objectives = ", ".join(summary["pareto"])
     parts: list[Any] = []
-    k = result.top and max(len(rows) for rows in result.top.values())
-    blocks = [("Pareto front", result.fronts)] + ([(f"Top {k}", result.top)] if result.top else [])
+    blocks = [("Pareto front", result.fronts)] + ([(f"Top {result.top_k}", result.top)] if result.top else [])
     varying = [c for c, many in (("batch", len(plan.batches) > 1),
                                  ("weight_bits", len({p.weight_bits for p in plan.precisions}) > 1),
                                  ("activation_bits", len({p.activation_bits for p in plan.precisions}) > 1)) if many]  # fmt: skip
@@ -104,7 +112,8 @@ def render_table(result: Any) -> str:
             parts.append(t)
     lines = [f"{summary['rows']} rows, {summary['errors']} errors; ran {result.ran} tasks, skipped {result.skipped} "
              "done before" + (f"; every row in {result.output}" if result.output else "")]  # fmt: skip
-    lines += [f"error in {e['config_id']}: {e['error']}" for e in summary["first_errors"]]
+    lines += [f"error in {e['config_id']} and {e['rows'] - 1} more rows: {e['error']}" if e["rows"] > 1
+              else f"error in {e['config_id']}: {e['error']}" for e in summary["first_errors"]]  # fmt: skip
     return rich_text(*parts, *lines)
 
 

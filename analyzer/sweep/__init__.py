@@ -38,6 +38,7 @@ class SweepResult:
     output: Path | None = None
     fronts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
     top: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    top_k: int | None = None
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -107,11 +108,11 @@ def sweep(
     if out is not None:
         store.write_rows(out, list(by_key.values()))
     order = [k for t in tasks for k in task_keys(plan, t)]
-    rows = [by_key[k] for k in order if k in by_key]
+    rows = store.uniform([by_key[k] for k in order if k in by_key])  # as in the file: every row every column
     k = top or plan.top
     return SweepResult(
         plan=plan, rows=rows, ran=len(todo), skipped=len(tasks) - len(todo), output=out,
-        fronts=pareto.fronts(rows, plan.pareto), top=pareto.top(rows, k, plan.pareto) if k else {},
+        fronts=pareto.fronts(rows, plan.pareto), top=pareto.top(rows, k, plan.pareto) if k else {}, top_k=k,
     )  # fmt: skip
 
 
@@ -132,7 +133,13 @@ def _with_progress(results: Iterator[Any], total: int, show: bool | None) -> Ite
         yield from results
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

@@ -93,6 +93,12 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     journal_path(path).unlink(missing_ok=True)
 
 
+def uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row with every column (None where a row has no value), columns in first-seen order."""
+    columns = _columns(rows)
+    return [{c: row.get(c) for c in columns} for row in rows]
+
+
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for row in rows:
