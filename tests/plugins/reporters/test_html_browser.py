@@ -1,0 +1,213 @@
+"""The HTML report in a real browser: headless Chromium (Debian's, CI installs it) driven by Playwright.
+
+The page loads from file:// with no console error and no request besides
+itself; the totals shown are the report's; a column header sorts, the filter
+filters, the module tree folds, and switching the colour metric recolours
+the graph's nodes by that metric's values. Skipped only where Playwright or
+Chromium is missing (ANALYZER_CHROMIUM names another Chromium binary).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import analyzer
+from analyzer import GraphBuilder
+from analyzer.plugins.reporters import common
+from analyzer.plugins.reporters.html import render_html
+
+CHROMIUM = Path(os.environ.get("ANALYZER_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+DEVICE = "stm32f746"
+TOP = "#fde725"  # the colour ramp's end: the node with the largest value
+NONE = "#e6e8eb"  # nodes without a value (no MACs)
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (apt-get install chromium, or set ANALYZER_CHROMIUM)",
+        allow_module_level=True,
+    )
+
+
+def blocks_model() -> analyzer.Graph:
+    """A stem, two residual blocks (modules with children) and a head."""
+    b = GraphBuilder("blocks")
+    x = b.relu(b.conv(b.input("x", (1, 3, 16, 16)), 8, 3, padding=1, name="stem"), name="stem_relu")
+    for name in ("block1", "block2"):
+        with b.scope(name):
+            y = b.relu(b.conv(x, 8, 3, padding=1, name="conv1"), name="relu")
+            y = b.conv(y, 8, 3, padding=1, groups=8, name="conv2")
+            x = b.add(x, y, name="add")
+    b.linear(b.flatten(b.global_avg_pool(x, name="pool"), name="flat"), 10, name="head")
+    return b.build()
+
+
+@pytest.fixture(scope="module")
+def report():
+    return analyzer.analyze(blocks_model(), devices=[DEVICE])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def html_file(report, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
+
+
+class Loaded:
+    def __init__(self, browser, url: str | None = None, content: str | None = None):
+        self.page = browser.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None,
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        if url:
+            self.page.goto(url)
+        else:
+            self.page.set_content(content or "")
+
+
+@pytest.fixture
+def loaded(browser, html_file):
+    page = Loaded(browser, html_file.as_uri())
+    yield page
+    page.page.close()
+
+
+def visible_layer_names(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "table.az-layers tbody tr",
+        "rows => rows.filter(r => r.offsetParent !== null).map(r => r.cells[1].textContent)",
+    )
+
+
+def fills(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "svg g.az-node rect", "rs => rs.map(r => r.getAttribute('fill'))"
+    )
+
+
+def test_loads_without_console_errors_or_requests(loaded, report, html_file):
+    loaded.page.wait_for_selector("svg g.az-node")
+    assert loaded.page.locator("svg g.az-node").count() == len(report.layers)
+    assert (
+        loaded.page.locator("svg path.az-edge").count() > len(report.layers) - 1
+    )  # residual edges too
+    assert loaded.errors == []
+    assert loaded.requests == [html_file.as_uri()]
+
+
+def test_totals_shown_are_the_reports(loaded, report):
+    shown = {k: v for k, v in report.totals.items() if v is not None}
+    assert shown
+    for key, value in shown.items():
+        row = loaded.page.locator(f'table.az-totals tr[data-q="{key}"]')
+        assert row.locator("td.az-value").inner_text() == common.fmt(value), key
+    assert loaded.page.locator('tr[data-q="macs"] td.az-human').inner_text() == common.human(
+        report.totals["macs"]
+    )
+
+
+def test_clicking_a_column_header_sorts(loaded, report):
+    header = loaded.page.locator("table.az-layers thead th[title^='macs (']")
+    header.click()
+    macs = [row.values.get("macs") or 0 for row in report.layers]
+    names = [row.name for row in report.layers]
+    shown = visible_layer_names(loaded.page)
+    assert [macs[names.index(n)] for n in shown] == sorted(macs) and sorted(shown) == sorted(names)
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.click()
+    shown = visible_layer_names(loaded.page)
+    assert [macs[names.index(n)] for n in shown] == sorted(macs, reverse=True)
+    loaded.page.locator("table.az-layers thead th", has_text=re.compile("^layer$")).click()
+    assert visible_layer_names(loaded.page) == sorted(names, key=str.lower)
+
+
+def test_the_filter_filters(loaded, report):
+    box = loaded.page.locator("section#layers input.az-filter")
+    box.fill("block2")
+    expected = [r.name for r in report.layers if "block2" in f"{r.name} {r.op} {r.scope}".lower()]
+    assert expected and visible_layer_names(loaded.page) == expected
+    assert (
+        loaded.page.locator("section#layers .az-count").inner_text()
+        == f"{len(expected)} of {len(report.layers)} layers"
+    )
+    box.fill("block2 conv")  # every word must match
+    assert visible_layer_names(loaded.page) == [n for n in expected if "conv" in n]
+    box.fill("")
+    assert len(visible_layer_names(loaded.page)) == len(report.layers)
+
+
+def test_switching_the_colour_metric_recolours_the_nodes(loaded, report):
+    page = loaded.page
+    page.wait_for_selector("svg g.az-node")
+    assert page.locator("select.az-metric").input_value() == "macs"
+    by_macs = fills(page)
+    macs = [row.values.get("macs") or 0 for row in report.layers]
+    assert by_macs[macs.index(max(macs))] == TOP
+    assert all(f == NONE for f, m in zip(by_macs, macs, strict=True) if m == 0)
+    page.select_option("select.az-metric", f"bound@{DEVICE}")
+    by_bound = fills(page)
+    assert by_bound != by_macs
+    bound = {layer["name"]: layer["bound"] for layer in report.device(DEVICE).layers}
+    colour = {}
+    for row, fill in zip(report.layers, by_bound, strict=True):
+        colour.setdefault(bound[row.name], set()).add(fill)
+    assert all(len(c) == 1 for c in colour.values())  # one colour per bound, a different one each
+    assert len({next(iter(c)) for c in colour.values()}) == len(colour)
+    page.select_option("select.az-metric", f"latency_s@{DEVICE}")
+    latency = [bound_row["latency_s"] for bound_row in report.device(DEVICE).layers]
+    assert fills(page)[latency.index(max(latency))] == TOP
+    assert loaded.errors == []
+
+
+def test_the_module_tree_folds(loaded, report):
+    page = loaded.page
+    child = page.locator('table.az-modules tr[data-path="block1.conv1"]')
+    parent = page.locator('table.az-modules tr[data-path="block1"]')
+    assert parent.is_visible() and not child.is_visible()  # folded below depth 1 at first
+    parent.locator("button.az-fold").click()
+    assert child.is_visible()
+    block1 = next(m for m in report.modules() if m.path == "block1")
+    assert common.fmt(block1.values["macs"]) in parent.inner_text()
+    parent.locator("button.az-fold").click()
+    assert not child.is_visible()
+
+
+def test_the_notebook_fragment_works_on_its_own(browser, report):
+    frag = Loaded(
+        browser,
+        content=f"<!DOCTYPE html><html><body>{render_html(report, compact=True)}</body></html>",
+    )
+    try:
+        page = frag.page
+        assert page.locator("svg g.az-node").count() == 0
+        page.locator("summary", has_text="Layers").click()
+        page.locator("table.az-layers thead th[title^='macs (']").click()
+        macs = sorted(row.values.get("macs") or 0 for row in report.layers)
+        names = visible_layer_names(page)
+        assert [report.layer(n).values.get("macs") or 0 for n in names] == macs
+        assert frag.errors == []
+        assert all(u.startswith(("about:", "data:")) for u in frag.requests)
+    finally:
+        frag.page.close()
