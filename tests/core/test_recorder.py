@@ -1,0 +1,132 @@
+"""The core Recorder: names, kinds of values, shared parameters, roles, nodes, is_shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.core.errors import GraphError
+from analyzer.core.recorder import ACTIVATION, CONSTANT, INPUT, PARAM, Names, Recorder, is_shape
+from analyzer.core.serialize import graph_from_dict, graph_to_dict
+
+
+def test_names_count_per_base_and_skip_taken_ones() -> None:
+    taken = {"a_2"}
+    names = Names(taken=taken.__contains__)
+    assert [names.fresh("a") for _ in range(3)] == ["a", "a_1", "a_3"]  # a_2 belongs to someone
+    assert names.fresh("b") == "b"
+    assert names.fresh("a_1") == "a_1_1"  # handed out before, though nothing uses it yet
+
+
+def test_names_separator_and_forgetting() -> None:
+    assert [Names("/").fresh("x") for _ in range(2)] == ["x", "x"]  # one allocator per graph
+    names = Names("/")
+    assert [names.fresh("x") for _ in range(3)] == ["x", "x/1", "x/2"]
+    live: set[str] = set()
+    forgetful = Names(taken=live.__contains__, remember=False)
+    assert forgetful.fresh("t_1") == "t_1"  # handed out, then dropped by its working copy:
+    assert forgetful.fresh("t") == "t"
+    assert forgetful.fresh("t") == "t_1"  # free again, so it is given once more
+    live.add("t_2")
+    assert forgetful.fresh("t") == "t_3"
+
+
+def test_node_ids_and_output_names() -> None:
+    rec = Recorder("g")
+    x = rec.input("x", (2, 3), "float32")
+    (y,) = rec.node("relu", [x], [((2, 3), "float32")], scope="block")
+    (z,) = rec.node("relu", [y], [((2, 3), "float32")], scope="block")
+    parts = rec.node("split", [z], [((2, 1), "float32"), ((2, 2), "float32")], {"axis": 1})
+    assert (y, z) == ("block", "block_1")  # a one-output node's output is named like the node
+    assert parts == ["split:0", "split:1"]
+    g = rec.graph
+    assert g.producer("split:1").id == "split" and g.node("split").attrs == {"axis": 1}
+    assert g.node("block_1").scope == "block" and g.node("block").source_op == "relu"
+    rec.scope = "head"
+    (w,) = rec.node("add", parts, [((2, 1), "float32")], source_op="aten.add", base="head/add")
+    assert g.node(w).scope == "head" and w == "head/add" and g.node(w).source_op == "aten.add"
+
+
+def test_names_never_clash_with_inputs_params_or_constants() -> None:
+    rec = Recorder("g")
+    rec.input("relu", (1,), "float32")
+    rec.param("conv", (1,), "float32")
+    assert rec.constant("relu", (), "int32") == "relu_1"
+    (out,) = rec.node("relu", ["relu"], [((1,), "float32")])
+    (c,) = rec.node("conv", ["conv"], [((1,), "float32")], constant=True)
+    assert (out, c) == ("relu_2", "conv_1")
+
+
+def test_kinds_of_values() -> None:
+    rec = Recorder("g")
+    x = rec.input("x", (4,), "float32")
+    w = rec.param("w", (4,), "float32")
+    k = rec.constant("k", (), "float32")
+    (folded,) = rec.node("mul", [w, k], [((4,), "float32")], constant=True)
+    (y,) = rec.node("mul", [x, folded], [((4,), "float32")])
+    kinds = [rec.kind(n) for n in (x, w, k, folded, y)]
+    assert kinds == [INPUT, PARAM, CONSTANT, CONSTANT, ACTIVATION]
+    assert rec.any_activation([w, k, x]) and not rec.any_activation([w, k, folded])
+    assert rec.is_constant(folded) and rec.is_param(w) and rec.is_activation(x)
+    assert not rec.is_activation(w) and not rec.is_constant(w)
+    assert (rec.shape(w), rec.dtype(k)) == ((4,), "float32")
+    with pytest.raises(GraphError, match="nope"):
+        rec.kind("nope")
+
+
+def test_shared_parameters_by_key_and_by_name() -> None:
+    rec = Recorder("g")
+    emb, other = object(), object()
+    a = rec.param("embed.weight", (10, 4), "float32", key=emb, role="embedding")
+    assert rec.param("lm_head.weight", (10, 4), "float32", key=emb) == a  # tied: one tensor
+    b = rec.param("embed.weight", (10, 4), "float32", key=other)  # another tensor, same name
+    assert (a, b) == ("embed.weight", "embed.weight_1")
+    assert rec.param("bias", (4,), "float32") == rec.param("bias", (4,), "float32")
+    with pytest.raises(GraphError, match="different spec"):
+        rec.param("bias", (5,), "float32")
+    assert list(rec.graph.params) == ["embed.weight", "embed.weight_1", "bias"]
+    assert rec.graph.params[a].role == "embedding"
+
+
+def test_first_use_sets_the_role_unless_fixed() -> None:
+    rec = Recorder("g")
+    rec.param("gamma", (4,), "float32")
+    rec.param("beta", (4,), "float32", role="shift", fixed_role=True)
+    rec.hint_role("gamma", "scale")
+    rec.hint_role("gamma", "weight")  # a later use does not change it
+    rec.hint_role("beta", "bias")
+    assert rec.graph.params["gamma"].role == "scale"
+    assert rec.graph.params["beta"].role == "shift"
+
+
+def test_finish_marks_unread_activations_and_round_trips() -> None:
+    rec = Recorder("g", "test", meta={"capture": "by hand"})
+    x = rec.input("x", (2, 4), "float32")
+    w = rec.param("fc.weight", (3, 4), "float32")
+    (h,) = rec.node("linear", [x, w], [((2, 3), "float32")], scope="fc")
+    (a,) = rec.node("relu", [h], [((2, 3), "float32")], scope="act")
+    (b,) = rec.node("sigmoid", [h], [((2, 3), "float32")], scope="gate")
+    rec.warn("one")
+    rec.warn("one")
+    g = rec.finish(validate=True)
+    assert g.outputs == [a, b] and g.meta["warnings"] == ["one"]
+    assert graph_to_dict(graph_from_dict(graph_to_dict(g))) == graph_to_dict(g)
+    assert rec.finish([h]).outputs == ["fc"]
+
+
+@pytest.mark.parametrize(
+    ("x", "kw", "expected"),
+    [
+        ((1, 3, 8, 8), {}, True),
+        ([2, 4], {}, True),
+        ((), {}, False),
+        ((), {"empty": True}, True),
+        ((1, None), {}, False),
+        ((1, None), {"unknown": True}, True),
+        ((True, 2), {}, False),
+        ((1.0, 2), {}, False),
+        ("12", {}, False),
+        (3, {}, False),
+    ],
+)
+def test_is_shape(x, kw, expected) -> None:
+    assert is_shape(x, **kw) is expected
