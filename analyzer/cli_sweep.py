@@ -11,8 +11,10 @@ from analyzer.core.errors import UsageError
 
 FORMATS = ("table", "json")
 # the summary's columns and their headers (every row has every column in --output)
+# (an MCU row shows the planner's arena instead of the graph-order peak of live activations)
 SUMMARY_COLUMNS = {"latency_s": "latency", "throughput_per_s": "per s", "macs": "MACs", "params": "params",
-                   "peak_live_activation_bytes": "peak act.", "model_size_bytes": "size", "margin_bytes": "margin"}
+                   "peak_live_activation_bytes": "peak act.", "arena_bytes": "arena", "model_size_bytes": "size",
+                   "margin_bytes": "margin"}  # fmt: skip
 
 
 def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -90,9 +92,12 @@ def render_table(result: Any) -> str:
 
     summary = _summary(result)
     plan = result.plan
-    params = summary["parameters"]
+    fixed = {p: plan.configs[0][p] for p in summary["parameters"]
+             if plan.configs and len({repr(c.get(p)) for c in plan.configs}) == 1}  # fmt: skip
+    params = [p for p in summary["parameters"] if p not in fixed]
     objectives = ", ".join(summary["pareto"])
-    parts: list[Any] = []
+    parts: list[Any] = [f"{plan.name or 'model'}, {len(plan.configs or plan.specs)} configurations"
+                        + "".join(f"; {p} = {v!r}" for p, v in fixed.items())]  # fmt: skip
     blocks = [("Pareto front", result.fronts)] + ([(f"Top {result.top_k}", result.top)] if result.top else [])
     varying = [c for c, many in (("batch", len(plan.batches) > 1),
                                  ("weight_bits", len({p.weight_bits for p in plan.precisions}) > 1),
@@ -104,7 +109,10 @@ def render_table(result: Any) -> str:
                 parts.append(_nothing_fits(result.rows, device, params))
                 continue
             t = Table(header_style="bold")
-            columns = [*params, *varying, *(c for c in SUMMARY_COLUMNS if any(c in r for r in rows))]
+            shown = [c for c in SUMMARY_COLUMNS if any(r.get(c) is not None for r in rows)]
+            if "arena_bytes" in shown:
+                shown.remove("peak_live_activation_bytes")
+            columns = [*params, *varying, *shown]
             for c in columns:
                 t.add_column(SUMMARY_COLUMNS.get(c, c), justify="left" if c in params else "right")
             for row in rows:

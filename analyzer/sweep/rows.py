@@ -72,7 +72,7 @@ def report_rows(plan: SweepPlan, task: Task, precision: Precision, report: Any) 
 
 
 def memory_columns(memory: Any) -> dict[str, Any]:
-    """``margin_bytes`` overall and ``<level>_margin_bytes`` per memory level the fit checked."""
+    """``margin_bytes`` overall, ``<level>_margin_bytes`` per memory level the fit checked, ``arena_bytes``."""
     if not isinstance(memory, dict):
         return {}
     out: dict[str, Any] = {}
@@ -80,6 +80,9 @@ def memory_columns(memory: Any) -> dict[str, Any]:
         out["required_bytes"] = memory["required_bytes"]
     if "margin_bytes" in memory:
         out["margin_bytes"] = memory["margin_bytes"]
+    arena = memory.get("arena")
+    if isinstance(arena, dict) and "arena_bytes" in arena:
+        out["arena_bytes"] = arena["arena_bytes"]  # the MCU planner's activation arena (docs/hardware.md)
     for level, figures in memory.items():
         if isinstance(figures, dict) and "margin_bytes" in figures and "capacity_bytes" in figures:
             out[f"{level}_required_bytes"] = figures.get("required_bytes")
