@@ -22,6 +22,7 @@ from typing import Any
 
 from analyzer.core.metric import Aggregation
 from analyzer.core.report import CORE_TOTALS, LayerRow, Report
+from analyzer.core.report_views import ComparisonViews
 from analyzer.core.rollup import aggregations, combine
 
 SCHEMA = "analyzer.comparison/1"
@@ -80,7 +81,7 @@ def _align_to_reference(ref: list[tuple], other: list[tuple]) -> list[tuple[int 
     return pairs
 
 
-class Comparison:
+class Comparison(ComparisonViews):
     """Reports of several models: totals side by side and layers aligned across them."""
 
     def __init__(self, reports: list[Report], labels: list[str]):

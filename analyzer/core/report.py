@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
 from analyzer.core.metric import Number
+from analyzer.core.report_views import ReportViews
 from analyzer.core.rollup import ModuleRow, module_path, rollup
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ class LayerRow:
         return d
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)  # __repr__ from ReportViews (readable totals, not every field)
+class Report(ReportViews):
     """The result of ``analyzer.analyze``."""
 
     model: dict[str, Any]

@@ -1,0 +1,204 @@
+"""How a Report or a Comparison shows itself in Python: ``repr``, notebook HTML, a DataFrame, JSON.
+
+``Report`` and ``Comparison`` inherit these views (``ReportViews``,
+``ComparisonViews``) so that the result classes stay about what was found.
+Formatting and the notebook HTML come from the built-in reporters, imported
+when first used (core imports no plugin at import time); pandas is optional
+(``pip install 'analyzer[dataframe]'``). docs/reports.md shows each view.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas
+
+    from analyzer.core.compare import Comparison
+    from analyzer.core.report import Report
+
+# Totals a repr leads with, in this order (each shown only when the report has it).
+REPR_TOTALS = (
+    "params",
+    "macs",
+    "flops",
+    "model_size_bytes",
+    "peak_activations",
+    "peak_live_activations",
+)
+PANDAS_HINT = "pip install 'analyzer[dataframe]'"
+
+
+def pandas_module() -> Any:
+    """pandas, or an ImportError naming the extra that installs it."""
+    try:
+        import pandas
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            f"to_dataframe() needs pandas, which is not installed; install it with: {PANDAS_HINT}",
+            name="pandas",
+        ) from e
+    return pandas
+
+
+def _show(report: Report, key: str, value: Any) -> str:
+    from analyzer.plugins.reporters.html import show
+
+    text = show(value, report.quantities.get(key, {}), readable=True)
+    bound = report.completeness.bound(key)
+    if bound:
+        from analyzer.plugins.reporters.common import marked
+
+        text = marked(text, bound)
+    return text
+
+
+def _label(report: Report, key: str) -> str:
+    return str(report.quantities.get(key, {}).get("label") or key)
+
+
+def _device_line(report: Report) -> list[str]:
+    from analyzer.plugins.reporters.html import show
+
+    lines = []
+    for r in report.hardware:
+        fits = "" if r.fits is None else (", fits" if r.fits else ", does not fit")
+        energy = "" if r.energy_j is None else f", {show(r.energy_j, {'format': 'joules'})}"
+        lines.append(
+            f"  {r.device}: {show(r.latency_s, {'format': 'seconds'})}, {r.bound}-bound{energy}{fits}"
+        )
+    return lines
+
+
+def report_repr(report: Report) -> str:
+    """A few lines: model and framework, the main totals in human units, each device's outcome."""
+    m = report.model
+    head = f"Report: {m.get('name', 'model')} ({m.get('framework') or 'ir'}), {len(report.layers)} layers"
+    totals = [f"{_label(report, k)} {_show(report, k, report.totals[k])}"
+              for k in REPR_TOTALS if report.totals.get(k) is not None]  # fmt: skip
+    lines = [head]
+    if totals:
+        lines.append("  " + ", ".join(totals))
+    lines += _device_line(report)
+    if not report.complete:
+        lines.append(
+            f"  incomplete: {report.completeness.share:.1%} of the model not counted (marked values are bounds)"
+        )
+    return "\n".join(lines)
+
+
+def comparison_repr(comparison: Comparison) -> str:
+    """One line per model (its main totals) and which totals disagree."""
+    lines = [f"Comparison of {len(comparison.reports)} models:"]
+    for label, report in zip(comparison.labels, comparison.reports, strict=True):
+        totals = ", ".join(f"{_label(report, k)} {_show(report, k, report.totals[k])}"
+                           for k in REPR_TOTALS[:4] if report.totals.get(k) is not None)  # fmt: skip
+        devices = "; ".join(line.strip() for line in _device_line(report))
+        lines.append(f"  {label}: {totals}" + (f"; {devices}" if devices else ""))
+    differ = [r["quantity"] for r in comparison.totals() if not r["equal"]]
+    more = f" and {len(differ) - 8} more" if len(differ) > 8 else ""
+    lines.append(
+        "  totals differ: " + ", ".join(differ[:8]) + more if differ else "  all totals agree"
+    )
+    return "\n".join(lines)
+
+
+def report_dataframe(report: Report) -> pandas.DataFrame:
+    """One row per layer, in execution order: name, op, scope, output shapes, every quantity,
+    then each device's per-layer results as ``DEVICE.FIELD`` columns (as in the CSV format).
+
+    ``df.attrs`` holds the model, the totals and each column's unit.
+    """
+    pd = pandas_module()
+    present: dict[str, None] = {}
+    for row in report.layers:
+        present.update(dict.fromkeys(row.values))
+    order = [k for k in report.quantities if k in present] + [
+        k for k in present if k not in report.quantities
+    ]
+    records = []
+    for row in report.layers:
+        rec: dict[str, Any] = {
+            "name": row.name,
+            "op": row.op,
+            "scope": row.scope,
+            "output_shapes": row.output_shapes,
+        }
+        rec.update((k, row.values.get(k)) for k in order)
+        records.append(rec)
+    for r in report.hardware:
+        by_name = {layer.get("name"): layer for layer in r.layers}
+        for rec in records:
+            hw = by_name.get(rec["name"], {})
+            for field in ("latency_s", "bound", "energy_j"):
+                if field in hw:
+                    rec[f"{r.device}.{field}"] = hw[field]
+    df = pd.DataFrame.from_records(
+        records, columns=list(records[0]) if records else ["name", "op", "scope"]
+    )
+    df.attrs.update(model=report.model, totals=dict(report.totals),
+                    units={k: info.get("unit", "") for k, info in report.quantities.items()})  # fmt: skip
+    return df
+
+
+def comparison_dataframe(comparison: Comparison) -> pandas.DataFrame:
+    """One row per aligned row and model (long form): ``row``, ``kind`` (layer or segment),
+    ``model``, its ``layers`` and ``ops`` there, each compared quantity, ``differs``, ``explanation``."""
+    pd = pandas_module()
+    records = []
+    for i, row in enumerate(comparison.layers()):
+        for m, label in enumerate(comparison.labels):
+            rec: dict[str, Any] = {"row": i, "kind": row.kind, "model": label,
+                                   "layers": ", ".join(row.layers[m]), "ops": ", ".join(row.ops[m])}  # fmt: skip
+            rec.update((q, vals[m]) for q, vals in row.values.items())
+            rec["differs"] = ", ".join(row.differs)
+            rec["explanation"] = row.explanation
+            records.append(rec)
+    df = pd.DataFrame.from_records(records)
+    df.attrs["totals"] = {r["quantity"]: dict(zip(comparison.labels, r["values"], strict=True))
+                          for r in comparison.totals()}  # fmt: skip
+    return df
+
+
+class ReportViews:
+    """``repr``, ``_repr_html_`` (notebooks), ``to_dataframe`` for ``Report`` (``to_json`` is its own)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return report_repr(self)  # type: ignore[arg-type]
+
+    def _repr_html_(self) -> str:
+        """The HTML report, compact: summary, tables and hardware, no graph view."""
+        from analyzer.plugins.reporters.html import render_html
+
+        return render_html(self, compact=True)  # type: ignore[arg-type]
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per layer with every quantity (pandas; ``pip install 'analyzer[dataframe]'``)."""
+        return report_dataframe(self)  # type: ignore[arg-type]
+
+
+class ComparisonViews:
+    """``repr``, ``_repr_html_``, ``to_dataframe`` and ``to_json`` for ``Comparison``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return comparison_repr(self)  # type: ignore[arg-type]
+
+    def _repr_html_(self) -> str:
+        from analyzer.plugins.reporters.html import render_comparison_html
+
+        return render_comparison_html(self, compact=True)  # type: ignore[arg-type]
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per model and aligned layer or segment (pandas; ``pip install 'analyzer[dataframe]'``)."""
+        return comparison_dataframe(self)  # type: ignore[arg-type]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The ``analyzer.comparison/1`` document, as ``--format json`` writes it."""
+        from analyzer.core.report import json_default
+
+        return json.dumps(self.to_dict(), indent=indent, default=json_default)  # type: ignore[attr-defined]
