@@ -7,6 +7,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "analyzer.plugins.frontends.torch",
     "analyzer.plugins.frontends.keras",
     "analyzer.plugins.frontends.jax",
+    "analyzer.plugins.frontends.onnx",
+    "analyzer.plugins.frontends.tflite",
     "analyzer.plugins.formulas.contractions",
     "analyzer.plugins.formulas.elementwise",
     "analyzer.plugins.formulas.layers",

@@ -1,0 +1,180 @@
+"""The converter state: TFLite tensors as IR names, and nodes emitted in the subgraph's order.
+
+Operands are declared on first use: an op output or graph input is an
+activation; a constant that holds weights of the op reading it (a conv's
+filter and bias, an elementwise operand) is a ``Param`` at its stored dtype;
+integer constants that only configure an op (shapes, axes, pads) are
+constant tensors. A tensor with no producer and no data (a TFLM variable
+tensor holding state) is a constant tensor listed in
+``graph.meta["tflite"]["variable_tensors"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.core.errors import AnalysisError
+from analyzer.core.graph import Graph
+from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.plugins.frontends.tflite.reader import FlatModel, OpInfo, TensorInfo
+from analyzer.plugins.frontends.tflite.scopes import Scopes
+
+# ActivationFunctionType -> canonical activation (SIGN_BIT has none: it is left unsupported).
+FUSED = {1: "relu", 2: "hardtanh", 3: "relu6", 4: "tanh", 5: "sign"}
+FUSED_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+class Emitter:
+    def __init__(self, fm: FlatModel, graph: Graph, where: str):
+        self.fm, self.graph, self.where = fm, graph, where
+        self.names: dict[int, str] = {}  # tflite tensor index -> IR name
+        self.used: set[str] = set()
+        self.produced = {t for op in fm.ops for t in op.outputs}
+        self.scopes = Scopes([fm.tensors[t].name for op in fm.ops for t in op.outputs])
+        self.variables: list[dict[str, Any]] = []
+        self.quant: dict[str, dict[str, Any]] = {}
+        self.folded: dict[str, str] = {}  # DEQUANTIZE of a constant: output -> the stored weight
+        self.ids: set[str] = set()
+        self.op: OpInfo | None = None
+        self.scope = ""
+        self.node_id = ""
+
+    # --- names ---------------------------------------------------------------
+    def _fresh(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.used:
+            name, k = f"{base}#{k}", k + 1
+        self.used.add(name)
+        return name
+
+    def info(self, t: int) -> TensorInfo:
+        return self.fm.tensors[t]
+
+    def shape(self, t: int) -> Shape:
+        return self.fm.tensors[t].shape
+
+    def _record_quant(self, name: str, ti: TensorInfo) -> None:
+        if ti.quant is not None:
+            self.quant[name] = ti.quant.summary()
+
+    def graph_input(self, t: int, shape: Shape) -> str:
+        ti = self.info(t)
+        name = self._fresh(ti.name)
+        self.names[t] = name
+        self.graph.add_input(Tensor(name, shape, ti.dtype))
+        self._record_quant(name, ti)
+        return name
+
+    def operand(self, t: int, role: str = "weight") -> str:
+        """The IR name of tensor ``t`` read by the current op; constants are declared here.
+
+        ``role``: ``weight``/``bias`` and other roles make a stored constant a
+        parameter; ``config`` makes it a constant tensor (shapes, axes, pads).
+        """
+        if t in self.names:
+            return self.names[t]
+        ti = self.info(t)
+        name = self._fresh(ti.name)
+        self.names[t] = name
+        if ti.data_bytes and role != "config":
+            expected = ti.nbytes
+            if not ti.sparse and ti.data_bytes != expected:
+                raise AnalysisError(
+                    f"{self.where}: tensor {ti.name!r} stores {ti.data_bytes} bytes, "
+                    f"its shape {ti.shape} of {ti.type_name} needs {expected}"
+                )
+            self.graph.add_param(Param(name, ti.shape, ti.dtype, trainable=True, role=role))
+            self._record_quant(name, ti)
+            return name
+        if ti.is_variable:
+            self.variables.append(
+                {"tensor": name, "shape": list(ti.shape), "dtype": ti.dtype, "bytes": ti.nbytes}
+            )
+        elif not ti.data_bytes and t not in self.produced:
+            self.graph.meta.setdefault("warnings", []).append(
+                f"tensor {ti.name!r} is read before any op writes it and holds no data; treated as a constant"
+            )
+        self.graph.add_tensor(Tensor(name, ti.shape, ti.dtype, constant=True))
+        return name
+
+    def is_const(self, t: int) -> bool:
+        """True when ``t`` is a constant of the file (stored data, or no producer and not an input)."""
+        if t in self.names:
+            return not self.graph.is_activation(self.names[t])
+        return t not in self.produced and t not in self.fm.inputs
+
+    def values(self, t: int) -> tuple[int, ...]:
+        vals = self.info(t).values
+        if vals is None:
+            raise AnalysisError(f"{self.where}: operator {self.op.index if self.op else '?'} ({self.op.name if self.op else '?'}) "
+                                f"needs the integer constant {self.info(t).name!r}, which the file does not hold")  # fmt: skip
+        return vals
+
+    # --- nodes ---------------------------------------------------------------
+    def begin(self, op: OpInfo) -> None:
+        self.op = op
+        outs = [self.info(t).name for t in op.outputs]
+        self.scope = self.scopes.scope(outs[0]) if outs else ""
+        base = op.name.lower() if op.name != "CUSTOM" else f"custom_{op.custom_code or 'op'}"
+        self.node_id = f"{base}_{op.index}"
+        if not self.scope:
+            self.scope = self.node_id  # one layer per unscoped op (its fused activation joins it)
+
+    def _id(self, suffix: str) -> str:
+        nid = self.node_id + suffix
+        k = 1
+        while nid in self.ids:
+            nid, k = f"{self.node_id}{suffix}~{k}", k + 1
+        self.ids.add(nid)
+        return nid
+
+    def temp(self, suffix: str, shape: Shape, dtype: str) -> str:
+        """An intermediate tensor of the current op (before its fused activation, a flattened input)."""
+        name = self._fresh(f"{self.node_id}:{suffix}")
+        self.graph.add_tensor(Tensor(name, tuple(shape), dtype))
+        return name
+
+    def output(self, t: int) -> str:
+        ti = self.info(t)
+        name = self._fresh(ti.name)
+        self.names[t] = name
+        self.graph.add_tensor(Tensor(name, ti.shape, ti.dtype))
+        self._record_quant(name, ti)
+        return name
+
+    def node(self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any] | None = None,
+             suffix: str = "", meta: dict[str, Any] | None = None) -> Node:  # fmt: skip
+        assert self.op is not None
+        source = self.op.name if self.op.name != "CUSTOM" else f"CUSTOM:{self.op.custom_code}"
+        m: dict[str, Any] = {"tflite_op": self.op.index}
+        m.update(meta or {})
+        node = Node(
+            self._id(suffix),
+            op,
+            tuple(inputs),
+            tuple(outputs),
+            dict(attrs or {}),
+            self.scope,
+            source,
+            m,
+        )
+        return self.graph.add_node(node)
+
+    def with_activation(self, op: str, inputs: list[str], attrs: dict[str, Any], fused: int,
+                        meta: dict[str, Any] | None = None) -> Node:  # fmt: skip
+        """Emit ``op`` writing the op's first output, through its fused activation when it has one."""
+        assert self.op is not None
+        out_t = self.op.outputs[0]
+        if fused == 0:
+            return self.node(op, inputs, [self.output(out_t)], attrs, meta=meta)
+        act = FUSED.get(fused)
+        if act is None or act == "sign":
+            raise AnalysisError(f"{self.where}: operator {self.op.index} ({self.op.name}) has an unknown fused "
+                                f"activation {FUSED_NAMES.get(fused, fused)}")  # fmt: skip
+        ti = self.info(out_t)
+        pre = self.temp("pre_activation", ti.shape, ti.dtype)
+        main = self.node(
+            op, inputs, [pre], attrs, meta={**(meta or {}), "fused_activation": FUSED_NAMES[fused]}
+        )
+        self.node(act, [pre], [self.output(out_t)], suffix=f":{act}", meta={"fused": True})
+        return main
