@@ -1,0 +1,259 @@
+"""ONNX graph -> IR: the walk, operand kinds, parameters and the node emitter.
+
+Each ONNX node is looked up in the one mapping table (``table.py``) and its
+handler emits canonical IR nodes through ``Converter``. Operands come in
+four kinds:
+
+- **activations**: graph inputs and outputs of emitted nodes;
+- **parameters**: initializers read as data by an op (a convolution's
+  weight, a bias, a BatchNorm statistic), registered once however many ops
+  share them, at their stored dtype; ops that only re-present a weight
+  (``Transpose``, ``Reshape``, ``Cast``, ``DequantizeLinear``... of an
+  initializer) leave no node and their consumer reads the initializer
+  itself (slices of one, ``Slice``/``Split``/``Gather``, are parameters of
+  their own size);
+- **constants**: folded values (``Constant``, shape arithmetic) and scalar
+  initializers used as operands (``x * 0.5``): literals, not weights;
+- **absent**: an optional input left empty.
+
+Initializers used only for their values (a ``Reshape`` target, ``Clip``
+bounds, ``Slice`` starts) are configuration, not weights.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from analyzer.core.errors import AnalysisError
+from analyzer.core.graph import Graph
+from analyzer.core.ir import Node, Param, Tensor
+from analyzer.plugins.frontends.onnx.infer import Facts, attrs_of
+from analyzer.plugins.frontends.onnx.scopes import ScopeNamer
+
+# ops that only re-present a weight: their output is the weight itself (same elements)
+WEIGHT_VIEWS = frozenset({"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
+                          "Cast", "DequantizeLinear", "CastLike"})  # fmt: skip
+# ops taking part of a weight: a parameter of the slice's size
+WEIGHT_SLICES = frozenset({"Slice", "Split", "Gather"})
+NON_TRAINABLE_ROLES = frozenset({"mean", "var", "quant_scale", "quant_zero_point"})
+
+
+class Converter:
+    """Builds one Graph from one ModelProto whose shapes ``facts`` holds."""
+
+    def __init__(self, model: Any, facts: Facts, name: str, where: str):
+        self.model, self.facts, self.where = model, facts, where
+        self.graph = Graph(name, "onnx")
+        self.inits = {t.name: t for t in model.graph.initializer}
+        self.scopes = ScopeNamer()
+        self.opset = next(
+            (op.version for op in model.opset_import if op.domain in ("", "ai.onnx")), 1
+        )
+        # weight views: ONNX name -> (initializer-like base, quantization params of it)
+        self.weight_of: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.own_params: dict[
+            str, tuple[tuple[int, ...], str]
+        ] = {}  # weight slices, large Constants
+        self.consumers: dict[str, list[Any]] = {}
+        for n in model.graph.node:
+            for t in n.input:
+                if t:
+                    self.consumers.setdefault(t, []).append(n)
+        self.skip: set[int] = set()  # ids of ONNX nodes fused into an earlier one
+        self._ids: set[str] = set()
+        self.node: Any = None  # the ONNX node being converted
+        self.scope = ""
+
+    # --- operand kinds --------------------------------------------------------
+    def is_act(self, name: str) -> bool:
+        return self.graph.is_activation(name)
+
+    def is_weight(self, name: str) -> bool:
+        return (
+            bool(name)
+            and not self.is_act(name)
+            and (name in self.inits or name in self.weight_of or name in self.own_params)
+        )
+
+    def value(self, name: str) -> Any:
+        """The folded value of ``name`` (numpy), or None."""
+        return self.facts.values.get(name) if name else None
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        try:
+            return self.facts.shapes[name]
+        except KeyError:
+            raise AnalysisError(f"{self.where}: the shape of tensor {name!r} is unknown "
+                                f"(node {self.node.name or self.node.op_type!r})") from None  # fmt: skip
+
+    def dtype(self, name: str) -> str:
+        return self.facts.dtypes.get(name, "float32")
+
+    def input(self, i: int) -> str:
+        """The node's i-th input name, '' when absent."""
+        ins = self.node.input
+        return ins[i] if i < len(ins) else ""
+
+    # --- registration -----------------------------------------------------------
+    def param(self, name: str, role: str = "weight") -> str:
+        """Register the weight read as ``name`` (through any views); returns its IR name."""
+        base, quant = self.weight_of.get(name, (name, ()))
+        for q in quant:
+            self._register(
+                q,
+                "quant_zero_point"
+                if "zero" in q.lower() or self.dtype(q) != "float32"
+                else "quant_scale",
+            )
+        return self._register(base, role)
+
+    def _register(self, name: str, role: str) -> str:
+        if name in self.graph.params:
+            return name
+        if name in self.own_params:
+            shape, dtype = self.own_params[name]
+        else:
+            t = self.inits[name]
+            shape, dtype = tuple(int(d) for d in t.dims), self.facts.dtypes[name]
+        frozen = role in NON_TRAINABLE_ROLES
+        self.graph.add_param(
+            Param(name, shape, dtype, trainable=not frozen, buffer=frozen, role=role)
+        )
+        return name
+
+    def constant(self, name: str) -> str:
+        if name not in self.graph.tensors:
+            self.graph.add_tensor(Tensor(name, self.shape(name), self.dtype(name), constant=True))
+        return name
+
+    def constant_scalar(self, value: float) -> str:
+        """A literal scalar operand (Gemm's alpha), named after the node."""
+        name = f"{self.node.name or self.node.op_type}::{value!r}"
+        if name not in self.graph.tensors:
+            self.facts.shapes[name] = ()
+            self.graph.add_tensor(Tensor(name, (), "float32", constant=True))
+        return name
+
+    def operand(self, name: str, role: str = "weight") -> str:
+        """Any data operand: an activation, a weight (a parameter) or a literal (a constant)."""
+        if self.is_act(name):
+            return name
+        if self.is_weight(name) and not (
+            name in self.inits and math.prod(self.inits[name].dims) <= 1
+        ):
+            return self.param(name, role)
+        if name in self.facts.values or name in self.inits:
+            return self.constant(name)
+        raise AnalysisError(f"{self.where}: node {self.node.name or self.node.op_type!r} reads "
+                            f"{name!r}, which no earlier node produces")  # fmt: skip
+
+    # --- emission ----------------------------------------------------------------
+    def emit(self, op: str, inputs: list[str], attrs: dict[str, Any] | None = None,
+             outputs: list[str] | None = None, dtype: str | None = None, suffix: str = "") -> Node:  # fmt: skip
+        """Add one IR node for the current ONNX node; outputs default to the node's named outputs."""
+        outs = [o for o in (outputs if outputs is not None else self.node.output) if o]
+        outs = [o for o in outs if o in self.facts.shapes or self._needed(o)]
+        for o in outs:
+            self.graph.add_tensor(Tensor(o, self.shape(o), dtype or self._out_dtype(o)))
+        node = Node(self._id(suffix), op, tuple(inputs), tuple(outs), dict(attrs or {}), self.scope,
+                    self._source())  # fmt: skip
+        return self.graph.add_node(node)
+
+    def _needed(self, name: str) -> bool:
+        return bool(self.consumers.get(name)) or name in {o.name for o in self.model.graph.output}
+
+    def _out_dtype(self, name: str) -> str:
+        """The tensor's dtype; a float tensor read only by QuantizeLinear is stored quantized.
+
+        A QDQ model writes ``conv -> QuantizeLinear``; runtimes fuse them into a
+        quantized conv writing int8, and the analyzer counts the tensor so.
+        """
+        readers = self.consumers.get(name, [])
+        if readers and all(r.op_type == "QuantizeLinear" and r.input[0] == name for r in readers):
+            return self.dtype(readers[0].output[0])
+        return self.dtype(name)
+
+    def view(self, name: str, as_name: str, op: str = "identity") -> None:
+        """Make ``as_name`` an alias of activation ``name`` (a view with no arithmetic)."""
+        self.emit(op, [name], outputs=[as_name])
+
+    def _source(self) -> str:
+        n = self.node
+        return n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}::{n.op_type}"
+
+    def _id(self, suffix: str) -> str:
+        base = (self.node.name or self.scope or self.node.op_type) + suffix
+        node_id, k = base, 1
+        while node_id in self._ids:
+            node_id, k = f"{base}_{k}", k + 1
+        self._ids.add(node_id)
+        return node_id
+
+    # --- the walk ---------------------------------------------------------------
+    def convert(
+        self, bound: dict[str, tuple[int, ...]], table: dict[tuple[str, str], Any]
+    ) -> Graph:
+        from analyzer.plugins.frontends.onnx.handlers import unknown
+
+        for name, shape in bound.items():
+            self.graph.add_input(Tensor(name, shape, self.dtype(name)))
+        for node in self.model.graph.node:
+            if id(node) in self.skip or (node.name in self.facts.folded and node.name):
+                continue
+            if node.output and all(o in self.facts.values for o in node.output if o):
+                continue  # folded shape arithmetic and constants
+            self.node, self.scope = node, self.scopes.scope(node.name)
+            if self._weight_view(node):
+                continue
+            domain = "" if node.domain == "ai.onnx" else node.domain
+            handler = table.get((domain, node.op_type), unknown)
+            handler(self, attrs_of(node))
+        outputs = [o.name for o in self.model.graph.output]
+        missing = [o for o in outputs if o not in self.graph.tensors and o not in self.graph.params]
+        if missing:
+            raise AnalysisError(f"{self.where}: graph output {missing[0]!r} is computed by no node")
+        self.graph.set_outputs([o for o in outputs if self.is_act(o)])
+        return self.graph
+
+    def _weight_view(self, node: Any) -> bool:
+        """Record ``Transpose(W)``, ``DequantizeLinear(W_int8, s, zp)``, ``Slice(W)``... as W itself."""
+        if (
+            node.domain not in ("", "ai.onnx")
+            or not node.input
+            or not self.is_weight(node.input[0])
+        ):
+            if (
+                node.op_type == "Constant"
+                and node.output
+                and node.output[0] not in self.facts.values
+            ):
+                t = attrs_of(node).get("value")  # a large Constant: a weight stored in the graph
+                if t is not None and hasattr(t, "dims"):
+                    self.own_params[node.output[0]] = (
+                        tuple(int(d) for d in t.dims),
+                        self.dtype(node.output[0]),
+                    )
+                    return True
+            return False
+        rest = [t for t in node.input[1:] if t]
+        if any(self.is_act(t) for t in rest):
+            return False  # a lookup with activation indices (an embedding) is an op
+        base, quant = self.weight_of.get(node.input[0], (node.input[0], ()))
+        if node.op_type in WEIGHT_VIEWS:
+            if node.op_type == "DequantizeLinear":
+                quant = (*quant, *rest)
+            for o in node.output:
+                if o:
+                    self.weight_of[o] = (base, quant)
+            return True
+        if node.op_type in WEIGHT_SLICES:
+            for o in node.output:
+                if o:
+                    self.own_params[o] = (
+                        self.shape(o),
+                        self.dtype(base) if base in self.facts.dtypes else self.dtype(o),
+                    )
+                    self.weight_of[o] = (o, quant)
+            return True
+        return False
