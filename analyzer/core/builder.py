@@ -24,8 +24,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Shape, Tensor, numel
+from analyzer.core.ir import Shape, numel
 from analyzer.core.ops import Category, builtin_vocabulary
+from analyzer.core.recorder import Recorder
 from analyzer.core.shapes import (
     broadcast_shapes,
     conv_output_size,
@@ -38,13 +39,16 @@ _ACTIVATIONS = builtin_vocabulary().names(Category.ACTIVATION)  # from op catego
 
 
 class GraphBuilder:
-    """Builds a ``Graph`` op by op; every helper returns the output tensor name(s)."""
+    """Builds a ``Graph`` op by op; every helper returns the output tensor name(s).
+
+    A layer on the core ``Recorder`` (``self.rec``), which names and adds everything.
+    """
 
     def __init__(self, name: str = "model", framework: str = "builder", dtype: str = "float32"):
-        self.graph = Graph(name, framework)
+        self.rec = Recorder(name, framework)
+        self.graph: Graph = self.rec.graph
         self.dtype = dtype
         self._prefix: list[str] = []
-        self._ids: dict[str, int] = {}
 
     # --- naming -------------------------------------------------------------
     @contextmanager
@@ -61,14 +65,11 @@ class GraphBuilder:
         return ".".join(parts)
 
     def _unique(self, base: str) -> str:
-        k = self._ids.get(base, 0)
-        self._ids[base] = k + 1
-        return base if k == 0 else f"{base}_{k}"
+        return self.rec.fresh(base)
 
     # --- primitives ---------------------------------------------------------
     def input(self, name: str, shape: Sequence[int], dtype: str | None = None) -> str:
-        self.graph.add_input(Tensor(name, tuple(shape), dtype or self.dtype))
-        return name
+        return self.rec.input(name, shape, dtype or self.dtype)
 
     def param(
         self,
@@ -81,12 +82,12 @@ class GraphBuilder:
         role: str = "weight",
     ) -> str:
         """Declare a parameter (declaring the same one twice shares it)."""
-        self.graph.add_param(Param(name, tuple(shape), dtype or self.dtype, trainable, buffer, role))
-        return name
+        return self.rec.param(
+            name, shape, dtype or self.dtype, trainable=trainable, buffer=buffer, role=role
+        )
 
     def constant(self, name: str, shape: Sequence[int] = (), dtype: str | None = None) -> str:
-        self.graph.add_tensor(Tensor(name, tuple(shape), dtype or self.dtype, constant=True))
-        return name
+        return self.rec.constant(name, shape, dtype or self.dtype, unique=False)
 
     def op(
         self,
@@ -99,38 +100,28 @@ class GraphBuilder:
         dtype: str | None = None,
         scope: str | None = None,
         source_op: str = "",
+        out_names: Sequence[str] | None = None,
     ) -> str | tuple[str, ...]:
         """Add one node; returns its output name, or a tuple when it has several.
 
         ``out_shapes`` is one shape or a list of shapes. The node's scope is
-        ``scope`` if given, else the current prefix plus ``name``.
+        ``scope`` if given, else the current prefix plus ``name``. Outputs are
+        named after the node (``id``, or ``id:0``, ``id:1``...) unless
+        ``out_names`` names them.
         """
         many = bool(out_shapes) and not isinstance(out_shapes[0], int)
         shapes = [tuple(s) for s in out_shapes] if many else [tuple(out_shapes)]  # type: ignore[arg-type]
         node_scope = scope if scope is not None else self._scoped(name)
-        node_id = self._unique(node_scope or op)
         out_dtype = dtype or (self.graph.spec(inputs[0]).dtype if inputs else self.dtype)
-        outs = []
-        for i, s in enumerate(shapes):
-            t = node_id if len(shapes) == 1 else f"{node_id}:{i}"
-            self.graph.add_tensor(Tensor(t, s, out_dtype))
-            outs.append(t)
-        self.graph.add_node(
-            Node(node_id, op, tuple(inputs), tuple(outs), dict(attrs or {}), node_scope, source_op or op)
-        )
+        outs = self.rec.node(
+            op, inputs, [(s, out_dtype) for s in shapes], dict(attrs or {}), scope=node_scope,
+            base=node_scope or op, source_op=source_op, out_names=out_names,
+        )  # fmt: skip
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def build(self, *outputs: str, validate: bool = True) -> Graph:
         """Finish: mark ``outputs`` (default: tensors nobody consumes) and validate."""
-        g = self.graph
-        if not outputs:
-            outputs = tuple(
-                t for n in g.nodes() for t in n.outputs if g.is_activation(t) and not g.consumers(t)
-            )
-        g.set_outputs(list(outputs))
-        if validate:
-            g.validate()
-        return g
+        return self.rec.finish(list(outputs) if outputs else None, validate=validate)
 
     def shape(self, t: str) -> Shape:
         return self.graph.shape(t)

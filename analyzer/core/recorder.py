@@ -176,16 +176,27 @@ class Recorder:
         self, op: str, inputs: Sequence[str], outputs: Sequence[OutSpec],
         attrs: dict[str, Any] | None = None, *, scope: str | None = None, base: str | None = None,
         source_op: str = "", meta: dict[str, Any] | None = None, constant: bool = False,
+        out_names: Sequence[str] | None = None,
     ) -> list[str]:  # fmt: skip
         """Add one node ``op(inputs) -> outputs``; returns the output names.
 
         ``outputs`` are ``(shape, dtype)`` pairs; they are activations unless
         ``constant`` (a computation on constants and weights only). ``attrs`` is
         kept as given (not copied); ``source_op`` defaults to ``op``.
+        ``out_names`` asks for the outputs' names (a file format's own tensor
+        names), made unique like any name; a one-output node without ``base``
+        is then named after its output.
         """
         node_scope = self.scope if scope is None else scope
-        node_id = self.fresh(base or node_scope or op)
-        names = self.names.outputs(node_id, len(outputs))
+        if out_names is None:
+            node_id = self.fresh(base or node_scope or op)
+            names = self.names.outputs(node_id, len(outputs))
+        else:
+            if len(out_names) != len(outputs):
+                raise GraphError(f"{op}: {len(out_names)} names for {len(outputs)} outputs")
+            names = [self.fresh(n) for n in out_names]
+            one = len(names) == 1 and base is None
+            node_id = names[0] if one else self.fresh(base or node_scope or op)
         for name, (shape, dtype) in zip(names, outputs, strict=True):
             self.graph.add_tensor(Tensor(name, tuple(shape), dtype, constant=constant))
         self.graph.add_node(

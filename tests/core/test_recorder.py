@@ -130,3 +130,29 @@ def test_finish_marks_unread_activations_and_round_trips() -> None:
 )
 def test_is_shape(x, kw, expected) -> None:
     assert is_shape(x, **kw) is expected
+
+
+def test_outputs_named_by_the_caller() -> None:
+    rec = Recorder("g")
+    x = rec.input("x", (2, 6), "float32")
+    q, k, v = rec.node(
+        "split", [x], [((2, 2), "float32")] * 3, scope="attn", out_names=["q", "k", "x"]
+    )
+    assert (q, k, v) == ("q", "k", "x_1")  # "x" is the input's: made unique like any name
+    assert rec.graph.producer("q").id == "attn"
+    (y,) = rec.node("relu", [q], [((2, 2), "float32")], scope="act", out_names=["relu_out"])
+    assert rec.graph.producer(y).id == "relu_out"  # one output: the node takes its name
+    with pytest.raises(GraphError, match="2 names for 1 outputs"):
+        rec.node("relu", [q], [((2, 2), "float32")], out_names=["a", "b"])
+
+
+def test_graph_builder_records_through_the_recorder() -> None:
+    from analyzer.core.builder import GraphBuilder
+
+    b = GraphBuilder("g")
+    x = b.input("x", (2, 6))
+    q, k, v = b.op("split", [x], [(2, 2)] * 3, {"axis": 1}, name="qkv", out_names=["q", "k", "v"])
+    y = b.op("relu", [q], (2, 2), name="qkv")  # the same name again: a fresh node id
+    assert (q, k, v, y) == ("q", "k", "v", "qkv_1")
+    assert b.graph is b.rec.graph and b.rec.kind(v) == "activation"
+    assert b.graph.node("qkv").outputs == ("q", "k", "v")
