@@ -39,7 +39,7 @@ class GraphError(ValueError):
 FRAMEWORK_EXTRAS = {
     "torch": "torch", "tensorflow": "tensorflow", "keras": "keras",
     "jax": "jax", "jaxlib": "jax", "flax": "jax", "equinox": "jax",
-    "tflite": "tflite",
+    "tflite": "tflite", "onnx": "onnx",
 }  # fmt: skip
 
 
