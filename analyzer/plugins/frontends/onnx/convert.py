@@ -123,7 +123,7 @@ class Converter:
         return name
 
     def constant(self, name: str) -> str:
-        if name not in self.graph.tensors:
+        if name not in self.graph.tensors and name not in self.graph.params:
             self.graph.add_tensor(Tensor(name, self.shape(name), self.dtype(name), constant=True))
         return name
 

@@ -61,6 +61,12 @@ _DTYPES = {
 }  # fmt: skip
 
 
+_ONNX_CODES = {v: k for k, v in {
+    1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 3: "int8", 2: "uint8", 5: "int16",
+    4: "uint16", 6: "int32", 12: "uint32", 7: "int64", 13: "uint64", 9: "bool",
+}.items()}  # fmt: skip
+
+
 def initializer_value(t: Any) -> np.ndarray | None:
     """The value of a small initializer stored in the file; None for large or external ones."""
     from onnx import TensorProto, numpy_helper
@@ -136,9 +142,50 @@ def infer(model: Any, bound: dict[str, tuple[int, ...]], where: str) -> Facts:
         )
         inferred, strict = _run(stub, strict, facts, where)
         _collect(inferred.graph, facts, where)
-        if not _fold_round(g, facts) or _complete(g, facts):
+        if _complete(g, facts):
             break
+        contrib = _contrib_round(g, facts)
+        if not _fold_round(g, facts) and not contrib:
+            break
+        stub_inputs += [helper.make_tensor_value_info(n, _ONNX_CODES[facts.dtypes[n]], list(facts.shapes[n]))
+                        for n in contrib]  # fmt: skip
     return facts
+
+
+def _contrib_round(graph: Any, facts: Facts) -> list[str]:
+    """Output shapes of ONNX Runtime contrib ops the table maps (onnx cannot infer them)."""
+    from analyzer.core.shapes import broadcast_shapes
+
+    new = []
+    for node in graph.node:
+        if node.domain != "com.microsoft" or not node.output or node.output[0] in facts.shapes:
+            continue
+        shapes = [facts.shapes.get(t) for t in node.input]
+        if not shapes or shapes[0] is None:
+            continue
+        op, x = node.op_type, shapes[0]
+        if op in ("QLinearAdd", "QLinearMul") and len(shapes) > 3 and shapes[3] is not None:
+            out, dtype = broadcast_shapes(x, shapes[3]), facts.dtypes[node.input[0]]
+        elif op in ("QLinearSigmoid", "QLinearLeakyRelu", "Gelu", "FastGelu", "QuickGelu"):
+            out, dtype = x, facts.dtypes[node.input[0]]
+        elif op == "QLinearGlobalAveragePool":
+            last = bool(attrs_of(node).get("channels_last", 0))
+            out = (x[0], *(1,) * (len(x) - 2), x[-1]) if last else (*x[:2], *(1,) * (len(x) - 2))
+            dtype = facts.dtypes[node.input[0]]
+        elif op == "QGemm" and len(shapes) > 3 and shapes[3] is not None:
+            a = attrs_of(node)
+            m = x[1] if a.get("transA", 0) else x[0]
+            n = shapes[3][0] if a.get("transB", 0) else shapes[3][1]
+            # no y_scale: float output; else the type of y_zero_point (uint8 when absent)
+            quantized = len(node.input) > 7 and node.input[7]
+            zp = node.input[8] if len(node.input) > 8 else ""
+            out = (m, n)
+            dtype = (facts.dtypes.get(zp, "uint8") if zp else "uint8") if quantized else "float32"
+        else:
+            continue
+        facts.shapes[node.output[0]], facts.dtypes[node.output[0]] = tuple(out), dtype
+        new.append(node.output[0])
+    return new
 
 
 def _as_initializer(name: str, value: np.ndarray) -> Any:

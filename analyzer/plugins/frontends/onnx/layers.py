@@ -43,8 +43,9 @@ def _window(
     }
 
 
-def conv(c: Converter, a: dict[str, Any], x: str = "", w: str = "", b: str = "") -> None:
-    x, w, b = x or c.input(0), w or c.input(1), b if b != "" else c.input(2)
+def conv(c: Converter, a: dict[str, Any], x: str = "", w: str = "", b: str | None = None) -> None:
+    """Conv; the quantized convolutions pass their data operands (``b=""``: no bias)."""
+    x, w, b = x or c.input(0), w or c.input(1), c.input(2) if b is None else b
     xs, ws = c.shape(x), c.shape(w)
     attrs = _window(c, a, xs, ws[2:])
     groups = int(a.get("group", 1))

@@ -19,6 +19,7 @@ Convention (docs/frontends/onnx.md):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from analyzer.plugins.frontends.onnx.convert import Converter
@@ -73,6 +74,22 @@ def qlinear_matmul(c: Converter, a: dict[str, Any]) -> None:
 def matmul_integer(c: Converter, a: dict[str, Any]) -> None:
     _quant_params(c, [c.input(2), c.input(3)])
     _matmul(c, c.input(0), c.input(1))
+
+
+def qgemm(c: Converter, a: dict[str, Any]) -> None:
+    """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?, y_zp?: a linear layer."""
+    _quant_params(c, [c.input(i) for i in (1, 2, 4, 5, 7, 8)])
+    x, w, b = c.input(0), c.input(3), c.input(6)
+    n = c.shape(c.node.output[0])[-1]
+    if a.get("transA", 0) or not (c.is_weight(w) and c.is_act(x)):
+        from analyzer.plugins.frontends.onnx.handlers import unknown
+
+        unknown(c, a, "QGemm with transA or without a weight operand")
+        return
+    ins = [x, c.param(w, "weight")]
+    if b and c.is_weight(b) and math.prod(c.shape(b)) == n:
+        ins.append(c.param(b, "bias"))
+    c.emit("linear", ins, outputs=list(c.node.output[:1]))
 
 
 def qlinear_binary(op: str):

@@ -79,7 +79,7 @@ _STANDARD: dict[str, Handler] = {
 _MICROSOFT: dict[str, Handler] = {
     "QLinearAdd": q.qlinear_binary("add"), "QLinearMul": q.qlinear_binary("mul"),
     "QLinearSigmoid": q.qlinear_unary("sigmoid"), "QLinearLeakyRelu": q.qlinear_unary("leaky_relu"),
-    "QLinearGlobalAveragePool": q.qlinear_unary("adaptive_avg_pool"),
+    "QLinearGlobalAveragePool": q.qlinear_unary("adaptive_avg_pool"), "QGemm": q.qgemm,
     "QuantizeLinear": q.qdq, "DequantizeLinear": q.qdq,
     "Gelu": h.activation("gelu"), "FastGelu": h.activation("gelu"),
     "QuickGelu": h.activation("gelu"),
