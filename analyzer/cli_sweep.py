@@ -30,6 +30,8 @@ def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
     s.add_argument("--top", type=_positive, metavar="K", help="also list the K fastest configurations that fit, per device")
     s.add_argument("--no-resume", action="store_true", help="recompute every row even if --output has it")
     s.add_argument("--retry-errors", action="store_true", help="run again the configurations that failed before")
+    s.add_argument("--plot", type=Path, metavar="DIR", help="also write each device's scatter with its Pareto front "
+                   "(PNG and SVG) into DIR; needs matplotlib (analyzer[plot])")  # fmt: skip
     s.add_argument("--format", "-f", default="table", metavar="{table,json}", help="summary format: table (default) or json")
 
 
@@ -53,6 +55,10 @@ def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:
     result = sweep(args.sweep_file, output=args.output, executor=args.executor, workers=args.workers,
                    ray_address=args.ray_address, resume=not args.no_resume, retry_errors=args.retry_errors,
                    top=args.top)  # fmt: skip
+    if args.plot:
+        from analyzer.sweep.plot import write_plots
+
+        write_plots(result, args.plot)
     import sys
 
     sys.stdout.write(render_json(result) if args.format == "json" else render_table(result))

@@ -159,3 +159,18 @@ def test_the_worked_example_runs() -> None:
     f746 = result.fronts["stm32f746"]
     assert f746 and all(r["fits"] for r in f746)  # something fits the smallest board
     assert any(r["fits"] is False for r in result.rows if r["device"] == "stm32f746")  # and something does not
+
+
+def test_sweep_plot_highlights_the_front(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from analyzer.sweep.plot import scatter, write_plots
+
+    result = sweep(plan(), workers=1)
+    fig = scatter(result, "raspberry-pi-4")
+    ax = fig.axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Sweep: model on raspberry-pi-4", "latency (s)", "MACs")
+    (front_line,) = ax.lines
+    assert list(front_line.get_xdata()) == [r["latency_s"] for r in result.fronts["raspberry-pi-4"]]
+    paths = write_plots(result, tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"sweep-{d}.{e}" for d in DEVICES for e in ("png", "svg"))
+    assert all(p.stat().st_size > 1000 for p in paths)
