@@ -27,14 +27,19 @@ BACKENDS = {
 }  # backend -> module it needs
 
 
+def needs(*modules: str) -> None:
+    """Skip, naming what is missing, unless every module is installed (found, not imported:
+    the backend is fixed when keras is first imported)."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (not installed)")
+
+
 @pytest.fixture(scope="module")
 def graphs() -> dict[str, dict]:
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed")
+    needs("keras", *BACKENDS.values())
     out = {}
-    for backend, module in BACKENDS.items():
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"the {backend} backend needs {module}")
+    for backend in BACKENDS:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
         proc = subprocess.run(
             [sys.executable, str(PROBE)], capture_output=True, text=True, env=env, timeout=600
@@ -66,7 +71,7 @@ def test_backend_graphs_are_complete(graphs):
 
 def test_torch_backend_keras_model_is_detected_as_keras():
     """On the torch backend a Keras layer is also an nn.Module: detection must still pick Keras."""
-    pytest.importorskip("torch")
+    needs("keras", "torch")  # torch alone is not enough: the subprocess imports keras
     code = (
         "import keras, torch, analyzer, analyzer.core.plugins as p\n"
         "m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])\n"
