@@ -1,0 +1,121 @@
+"""Small Keras models built from code with random weights, and their TFLite conversions.
+
+Shared by the TFLite parity tests and the TFLM arena tests. Weights are
+random and biases non-zero: the converter drops all-zero biases and
+deduplicates identical buffers, which would make the file's parameters
+differ from the Keras model's for a reason that has nothing to do with the
+frontend. Conversion runs in the test (``tf.lite.TFLiteConverter``): float,
+or full int8 with a representative dataset of random inputs and int8
+inputs/outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def randomize(model: Any, seed: int = 0) -> Any:
+    """Random weights everywhere (BN statistics positive), so no bias is all zero."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        shape = tuple(w.shape)
+        name = w.path if hasattr(w, "path") else w.name
+        if "variance" in name:
+            w.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        else:
+            w.assign(rng.normal(0, 0.1, shape).astype("float32"))
+    return model
+
+
+def convert(model: Any, int8: bool, samples: int = 3) -> bytes:
+    """TFLite bytes of ``model``: float32, or full int8 (int8 inputs and outputs)."""
+    import numpy as np
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if int8:
+        shape = tuple(model.inputs[0].shape)
+        rng = np.random.default_rng(1)
+
+        def representative() -> Any:
+            for _ in range(samples):
+                yield [rng.uniform(-1, 1, shape).astype("float32")]
+
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+# --- parity models: every layer survives conversion one to one --------------------------
+def tiny_cnn() -> Any:
+    """Conv (fused ReLU), depthwise (ReLU6), 1x1 conv, residual add, pools, dense, softmax."""
+    import keras
+    from keras import layers
+
+    x = inp = keras.Input((32, 32, 3), batch_size=1, name="image")
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="stem")(x)
+    y = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="dw")(x)
+    y = layers.Conv2D(16, 1, name="pw")(y)
+    x = layers.Add(name="add")([x, y])
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    x = layers.Conv2D(24, 3, padding="valid", activation="relu", name="conv2")(x)
+    x = layers.AveragePooling2D(2, padding="same", name="avg")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(32, activation="relu", name="fc1")(x)
+    x = layers.Dense(10, name="fc2")(x)
+    x = layers.Softmax(name="softmax")(x)
+    return randomize(keras.Model(inp, x, name="tiny_cnn"))
+
+
+def branchy() -> Any:
+    """Concatenated branches, a strided depthwise, padding, global pooling and a sigmoid head."""
+    import keras
+    from keras import layers
+
+    x = inp = keras.Input((24, 24, 4), batch_size=1, name="image")
+    a = layers.Conv2D(8, 1, activation="relu", name="a")(x)
+    b = layers.Conv2D(8, 3, padding="same", activation="relu6", name="b")(x)
+    x = layers.Concatenate(name="cat")([a, b])
+    x = layers.ZeroPadding2D(1, name="pad")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, name="dw")(x)
+    x = layers.Multiply(name="gate")([x, x])
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(4, activation="sigmoid", name="head")(x)
+    return randomize(keras.Model(inp, x, name="branchy"))
+
+
+def mobilenet_v2_block() -> Any:
+    """Inverted residual blocks with BatchNormalization (folded into the convolutions by the converter)."""
+    import keras
+    from keras import layers
+
+    def cbr(x: Any, c: int, k: int, s: int, name: str, dw: bool = False, act: bool = True) -> Any:
+        conv = layers.DepthwiseConv2D if dw else layers.Conv2D
+        args = (k, s) if dw else (c, k, s)
+        x = conv(*args, padding="same", use_bias=False, name=f"{name}.conv")(x)
+        x = layers.BatchNormalization(name=f"{name}.bn")(x)
+        return layers.ReLU(6.0, name=f"{name}.relu")(x) if act else x
+
+    x = inp = keras.Input((32, 32, 3), batch_size=1, name="image")
+    x = cbr(x, 16, 3, 2, "stem")
+    for i, (c, s) in enumerate(((16, 1), (24, 2))):
+        y = cbr(x, x.shape[-1] * 4, 1, 1, f"b{i}.expand")
+        y = cbr(y, 0, 3, s, f"b{i}.dw", dw=True)
+        y = cbr(y, c, 1, 1, f"b{i}.project", act=False)
+        x = layers.Add(name=f"b{i}.add")([x, y]) if s == 1 and c == x.shape[-1] else y
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(10, name="fc")(x)
+    return randomize(keras.Model(inp, x, name="mbv2_blocks"))
+
+
+PARITY_MODELS: dict[str, Callable[[], Any]] = {"tiny_cnn": tiny_cnn, "branchy": branchy}

@@ -1,0 +1,118 @@
+"""Keras models converted to TFLite (float and full int8) give the Keras numbers (issue 18).
+
+The converter runs in the test (models are tiny: conversion takes about a
+second each); each conversion is cached for the session. Reference values
+are the Keras frontend's analysis of the original model and hand counts
+from the Keras weights: params, MACs, total and peak activations are equal;
+an int8 file counts its arithmetic as integer OPs, as many as the float
+model's FLOPs; its model size is its int8 weights plus int32 biases.
+BatchNormalization is folded into the preceding convolution by the
+converter: the file has a bias of C where Keras has 4C statistics, and no
+BN output tensor.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import pytest
+
+if importlib.util.find_spec("tflite") is None or importlib.util.find_spec("tensorflow") is None:
+    pytest.skip("needs the tflite package and TensorFlow's converter", allow_module_level=True)
+
+from analyzer import analyze  # noqa: E402
+from tests.plugins.frontends.tflite import models  # noqa: E402
+
+EQUAL = ("params", "macs", "total_activations", "peak_activations")
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """(name, int8) -> (keras model, path of its .tflite), converted once per session."""
+    root = tmp_path_factory.mktemp("tflite")
+    cache: dict[tuple[str, bool], tuple[Any, Any]] = {}
+    built: dict[str, Any] = {}
+
+    def get(name: str, int8: bool) -> tuple[Any, Any]:
+        if (name, int8) not in cache:
+            if name not in built:
+                builder = models.PARITY_MODELS.get(name) or getattr(models, name)
+                built[name] = builder()
+            path = root / f"{name}_{'int8' if int8 else 'f32'}.tflite"
+            path.write_bytes(models.convert(built[name], int8))
+            cache[name, int8] = (built[name], path)
+        return cache[name, int8]
+
+    return get
+
+
+def _weights_by_kind(model: Any) -> tuple[int, int]:
+    """(kernel elements, bias elements) of the model's conv and dense layers."""
+    kernels = biases = 0
+    for layer in model.layers:
+        for w in layer.weights:
+            n = 1
+            for d in w.shape:
+                n *= int(d)
+            if w.name == "kernel":
+                kernels += n
+            elif w.name == "bias":
+                biases += n
+    return kernels, biases
+
+
+@pytest.mark.parametrize("name", sorted(models.PARITY_MODELS))
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_counts_equal_keras(converted: Any, name: str, int8: bool) -> None:
+    model, path = converted(name, int8)
+    ref = analyze(model).totals
+    got = analyze(path).totals
+    for q in EQUAL:
+        assert got[q] == ref[q], q
+    kernels, biases = _weights_by_kind(model)
+    assert got["params"] == kernels + biases
+    if int8:
+        assert got["mac_flops"] == 0 and got["flops"] == 0
+        assert got["mac_int_ops"] == ref["mac_flops"]  # 2 per MAC plus the bias additions
+        assert got["int_ops"] == pytest.approx(ref["flops"], rel=0.05)
+        assert got["model_size_bytes"] == kernels + 4 * biases  # int8 weights, int32 biases
+    else:
+        assert got["mac_flops"] == ref["mac_flops"]
+        assert got["flops"] == pytest.approx(ref["flops"], rel=0.05)
+        assert got["model_size_bytes"] == ref["model_size_bytes"] == 4 * (kernels + biases)
+
+
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_batch_norm_folded(converted: Any, int8: bool) -> None:
+    model, path = converted("mobilenet_v2_block", int8)
+    ref = analyze(model)
+    got = analyze(path).totals
+    bn = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    channels = sum(int(layer.gamma.shape[0]) for layer in bn)
+    bn_outputs = 0
+    for layer in bn:
+        n = 1
+        for d in layer.output.shape:
+            n *= int(d)
+        bn_outputs += n
+    assert got["macs"] == ref.totals["macs"]
+    assert got["params"] == ref.totals["params"] - channels  # gamma, beta (2C) -> conv bias (C)
+    assert got["non_trainable_params"] == 0
+    assert got["total_activations"] == ref.totals["total_activations"] - bn_outputs
+
+
+def test_quantization_recorded(converted: Any) -> None:
+    from analyzer.core.engine import to_graph
+
+    _, path = converted("tiny_cnn", True)
+    g = to_graph(path)
+    stem = next(n for n in g.nodes() if n.op == "conv")
+    weight, bias = (g.params[p] for p in stem.inputs[1:])
+    assert (weight.dtype, bias.dtype) == ("int8", "int32")
+    q = g.meta["quantization"]
+    assert q[weight.name]["scheme"] == "per-channel" and q[weight.name]["channels"] == 16
+    assert q[g.inputs[0]]["scheme"] == "per-tensor"
+    assert g.tensors[g.inputs[0]].dtype == "int8"
+    assert stem.scope == "stem" and stem.meta["fused_activation"] == "RELU"
+    assert [n.op for n in g.nodes() if n.scope == "stem"] == ["conv", "relu"]
