@@ -12,7 +12,6 @@ so a stopped sweep resumes where it stopped.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,24 +125,7 @@ def _execute(plan: SweepPlan, tasks: list[Task], executor: str, workers: int | N
 
 
 def _with_progress(results: Iterator[Any], total: int, show: bool | None) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal (or ``show``); silent otherwise."""
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show or total == 0:
-        yield from results
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    """Advance the bar as each task's rows arrive (results come in completion order)."""
+    from analyzer.core.progress import track
 
-    columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task_id = bar.add_task("sweep", total=total)
-        for item in results:
-            bar.advance(task_id)
-            yield item
+    yield from track(results, total, "sweep", show)
