@@ -70,6 +70,13 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -107,6 +114,11 @@ def _output_options(p: argparse.ArgumentParser, formats: Sequence[str] | None = 
         p.add_argument("--format", "-f", default=formats[0], metavar="{" + ",".join(formats) + "}",
                        help=f"{formats[0]} (default) or {', '.join(formats[1:])}")  # fmt: skip
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the result to FILE instead of stdout")
+    if formats is None:  # the report formats: which quantities, in which units
+        p.add_argument("--columns", type=_names, metavar="A,B,...",
+                       help="per-layer columns: quantity or group names (compute, memory, traffic...) or all; "
+                       "default: each quantity shown as a column (the totals list every quantity)")  # fmt: skip
+        p.add_argument("--binary-units", action="store_true", help="bytes in KiB/MiB/GiB instead of kB/MB/GB")
     if depth:
         p.add_argument("--depth", type=_positive_int, metavar="N", help="per-module roll-ups down to depth N instead of one row per layer")
 
@@ -128,10 +140,14 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     c.add_argument("--layer-bits", action="append", metavar="PATTERN=BITS|FILE",
                    help="bit width per layer-name pattern, or a TOML/JSON file of them (repeatable)")  # fmt: skip
     c.add_argument("--activation-bits", type=_positive_int, metavar="N", help="activation bit width (default: tensor dtype)")
-    c.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"], help="for the training-memory estimate")
+    c.add_argument("--optimizer", choices=["sgd", "momentum", "adam"],
+                   help="for the training-memory estimate (default adam; = --option training_memory.optimizer=...)")  # fmt: skip
     c.add_argument("--train-batch", type=_positive_int, metavar="N", help="batch size of the training-memory estimate")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) when any op is unsupported")
     c.add_argument("--naive-traffic", action="store_true", help="memory traffic by the lecture's naive model (one input read per MAC)")
+    c.add_argument("--option", action="append", default=[], metavar="METRIC.KEY=VALUE",
+                   help="set an option a metric declares, e.g. traffic.naive_traffic=true (repeatable; "
+                   "'python -m analyzer plugins' lists them)")  # fmt: skip
     h = p.add_argument_group("hardware")
     h.add_argument("--device", "-d", action="append", default=[], metavar="NAME",
                    help="device from the hardware DB, or a device TOML file (repeatable)")  # fmt: skip
@@ -236,12 +252,23 @@ def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "layer_bits": _layer_bits(args.layer_bits),
         "activation_bits": args.activation_bits,
         "strict": args.strict,
-        "naive_traffic": args.naive_traffic,
-        "optimizer": args.optimizer,
-        "train_batch": args.train_batch,
+        **_metric_options(args),
         "hardware": hardware,
         "hardware_model": args.hardware_model,
     }
+
+
+def _metric_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--option METRIC.KEY=VALUE (typed by the metric's declaration when the analysis resolves
+    them), and the flags that alias built-in metrics' options, only where given."""
+    from analyzer.core.options import parse_assignment
+
+    out: dict[str, Any] = {}
+    if args.option:
+        out["options"] = dict(parse_assignment(text) for text in args.option)
+    aliases = {"naive_traffic": args.naive_traffic or None, "optimizer": args.optimizer, "train_batch": args.train_batch}
+    out.update((k, v) for k, v in aliases.items() if v is not None)
+    return out
 
 
 def _inputs(args: argparse.Namespace) -> Any:
@@ -291,18 +318,39 @@ def _emit(text: str, args: argparse.Namespace) -> None:
         sys.stdout.write(text)
 
 
+def _view(obj: Any, args: argparse.Namespace, render: Any) -> dict[str, Any]:
+    """--columns (checked against the report's quantities) and --binary-units, for a reporter that takes them."""
+    from analyzer.plugins.reporters import common
+
+    view: dict[str, Any] = {}
+    if args.columns is not None:
+        check = common.aligned_quantities if type(obj).__name__ == "Comparison" else common.select_columns
+        check(obj, args.columns)  # an unknown name: one line listing the valid ones
+        view["columns"] = args.columns
+    if args.binary_units:
+        view["binary_units"] = True
+    params = inspect.signature(render).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for key in view:
+        if key not in params and not takes_all:  # a plugin's reporter without them
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{flag}: format {args.format!r} does not choose columns or units")
+    return view
+
+
 def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
     reporter = plugins.reporter(args.format)
     color = args.output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if color else None
     depth = getattr(args, "depth", None)
     if type(obj).__name__ == "Comparison":
+        view = _view(obj, args, reporter.render_comparison)
         if depth is None:
-            return reporter.render_comparison(obj, color=color, width=width)
+            return reporter.render_comparison(obj, color=color, width=width, **view)
         if "depth" not in inspect.signature(reporter.render_comparison).parameters:  # a plugin's older reporter
             raise UsageError(f"--depth: format {args.format!r} does not render comparisons by module")
-        return reporter.render_comparison(obj, color=color, width=width, depth=depth)
-    return reporter.render_report(obj, color=color, width=width, depth=depth)
+        return reporter.render_comparison(obj, color=color, width=width, depth=depth, **view)
+    return reporter.render_report(obj, color=color, width=width, depth=depth, **_view(obj, args, reporter.render_report))
 
 
 def _warn(message: str) -> None:
@@ -390,11 +438,27 @@ def cmd_devices(args: argparse.Namespace, plugins: Any) -> int:
     return 0
 
 
-def _plugins_json(rows: list[dict[str, Any]], blocked: list[str]) -> str:
-    return json.dumps({"plugins": rows, "blocked": blocked}, indent=2) + "\n"
+def _plugins_json(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]]) -> str:
+    return json.dumps({"plugins": rows, "blocked": blocked, "metric_options": options}, indent=2) + "\n"
 
 
-def _plugins_table(rows: list[dict[str, Any]], blocked: list[str]) -> str:
+def _options_table(options: dict[str, list[dict[str, Any]]]) -> Any:
+    """Each metric's declared options: what --option METRIC.KEY=VALUE accepts."""
+    from rich.table import Table
+
+    t = Table(title="Metric options (--option METRIC.KEY=VALUE)", title_justify="left", header_style="bold")
+    for col in ("option", "type", "default", "help"):
+        t.add_column(col, overflow="fold")
+    for metric, declared in options.items():
+        for o in declared:
+            kind = "|".join(o["choices"]) if "choices" in o else o["type"]
+            alias = f" (also --{o['alias'].replace('_', '-')})" if o.get("alias") else ""
+            t.add_row(f"{metric}.{o['name']}", kind, str(o["default"]).lower() if o["default"] is not None else "none",
+                      o["help"] + alias)  # fmt: skip
+    return t
+
+
+def _plugins_table(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]]) -> str:
     from rich.table import Table
 
     from analyzer.plugins.reporters.common import rich_text
@@ -404,7 +468,7 @@ def _plugins_table(rows: list[dict[str, Any]], blocked: list[str]) -> str:
         t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(r["name"], r["origin"], r["module"], ", ".join(h.removeprefix("analyzer_") for h in r["hooks"]))
-    return rich_text(t, *(["blocked: " + ", ".join(blocked)] if blocked else []))
+    return rich_text(t, *([_options_table(options)] if options else []), *(["blocked: " + ", ".join(blocked)] if blocked else []))
 
 
 PLUGINS_RENDERERS = {"table": _plugins_table, "json": _plugins_json}
@@ -415,7 +479,8 @@ def cmd_plugins(args: argparse.Namespace, plugins: Any) -> int:
     render = PLUGINS_RENDERERS.get(args.format)
     if render is None:  # argparse's choices stop this on the command line; main() may be called otherwise
         raise UsageError(f"plugins: format {args.format!r} not available ({' or '.join(PLUGINS_FORMATS)})")
-    _emit(render(plugins.describe(), plugins.blocked()), args)
+    options = {m.name: [o.describe() for o in m.options] for m in plugins.metrics.values() if m.options}
+    _emit(render(plugins.describe(), plugins.blocked(), dict(sorted(options.items()))), args)
     return 0
 
 

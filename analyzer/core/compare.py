@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.core.metric import Aggregation
-from analyzer.core.report import CORE_TOTALS, LayerRow, Report
+from analyzer.core.report import LayerRow, Report, quantity_info
 from analyzer.core.report_views import ComparisonViews
 from analyzer.core.rollup import aggregations, combine
 
 SCHEMA = "analyzer.comparison/1"
-TOTALS = (*CORE_TOTALS[:5], "mac_flops", "other_flops", *CORE_TOTALS[5:], "peak_live_activations")
-ROW_QUANTITIES = ("params", "non_trainable_params", "macs", "mac_flops", "other_flops", "activations")
 
 
 @dataclass
@@ -91,25 +89,47 @@ class Comparison(ComparisonViews):
         self.labels = labels
         self._rows: list[AlignedRow] | None = None
         self._how: list[dict[str, Aggregation]] | None = None
+        self._quantities: dict[str, dict[str, Any]] | None = None
+
+    # --- quantities ---------------------------------------------------------
+    def quantities(self) -> dict[str, dict[str, Any]]:
+        """Every quantity any report declares (first report's order, then the others' new ones),
+        with its metadata; what the totals and the aligned rows compare."""
+        if self._quantities is None:
+            merged: dict[str, dict[str, Any]] = {}
+            for r in self.reports:
+                for q in r.quantities:
+                    merged.setdefault(q, quantity_info(r.quantities, q))
+            self._quantities = merged
+        return self._quantities
+
+    def row_quantities(self) -> list[str]:
+        """Per-layer quantities that have a group value (``aggregate`` not ``none``): the aligned rows' values."""
+        return [q for q, info in self.quantities().items() if info.get("per_layer", True) and info.get("aggregate") != "none"]
 
     # --- totals -----------------------------------------------------------
     def totals(self) -> list[dict[str, Any]]:
-        """One row per quantity: values per model, whether all agree, the relative spread and why not."""
+        """One row per quantity with a total in some report: values per model, whether all agree,
+        the relative spread and why not."""
         rows = []
-        for q in TOTALS:
+        names = [q for q in self.quantities() if any(q in r.totals for r in self.reports)]
+        names += [q for r in self.reports for q in r.totals if q not in self.quantities()]
+        for q in dict.fromkeys(names):
             values = [r.totals.get(q) for r in self.reports]
             equal = len({repr(v) for v in values}) == 1
-            nums = [v for v in values if isinstance(v, int | float)]
+            nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
             spread = (max(nums) / min(nums) - 1) if nums and min(nums) > 0 else (0.0 if equal else None)
             rows.append({"quantity": q, "values": values, "equal": equal, "spread": spread,
                          "explanation": "" if equal else self._explain_total(q)})  # fmt: skip
         return rows
 
     def _explain_total(self, quantity: str) -> str:
-        related = {"flops": ("mac_flops", "other_flops"), "total_activations": ("activations",),
-                   "peak_activations": ("activations",), "peak_live_activations": ("activations",),
-                   "model_size_bytes": ("params", "non_trainable_params")}.get(quantity, (quantity,))  # fmt: skip
-        causes = [r.explanation for r in self.layers() if set(related) & set(r.differs)]
+        """The explanations of the aligned rows where the quantity itself, or a per-layer quantity
+        of its group (a peak's layer terms, a size's parameters), differs."""
+        infos = self.quantities()
+        group = infos.get(quantity, {}).get("group")
+        related = {quantity} | {q for q, info in infos.items() if group and info.get("group") == group}
+        causes = [r.explanation for r in self.layers() if related & set(r.differs)]
         if not causes:
             return "no single layer differs: the difference comes from where layers meet (peaks) or from inputs"
         common = Counter(causes).most_common(3)
@@ -171,7 +191,8 @@ class Comparison(ComparisonViews):
         layer_rows = [[rep.layers[i] for i in idx] for rep, idx in zip(self.reports, members, strict=True)]
         # each quantity combines as its Quantity.aggregate declares (sums; io_activations a maximum)
         combined = [combine((r.values for r in rows), agg) for rows, agg in zip(layer_rows, self._aggregations(), strict=True)]
-        values: dict[str, list[Any]] = {q: [int(c.get(q) or 0) for c in combined] for q in (*ROW_QUANTITIES, "io_activations")}
+        compared = self.row_quantities()
+        values: dict[str, list[Any]] = {q: [c.get(q) or 0 for c in combined] for q in compared}
         values["output_shapes"] = [rows[-1].output_shapes if rows else None for rows in layer_rows]
         row = AlignedRow(
             kind=kind,
@@ -179,7 +200,7 @@ class Comparison(ComparisonViews):
             ops=[_node_ops(rep, rows) for rep, rows in zip(self.reports, layer_rows, strict=True)],
             values=values,
         )
-        row.differs = [q for q in (*ROW_QUANTITIES, "io_activations") if len(set(values[q])) > 1]
+        row.differs = [q for q in compared if len(set(values[q])) > 1]
         row.explanation = self._explain_row(row, layer_rows) if row.differs else ""
         return row
 
@@ -217,6 +238,8 @@ class Comparison(ComparisonViews):
             else:
                 parts.append("activation storage differs (in-place or view handling of "
                              + ", ".join(sorted({r.op for rows in layer_rows for r in rows})) + ")")  # fmt: skip
+        if not parts:  # only quantities the explanations above do not know (a plugin's): name them
+            parts.append(", ".join(row.differs) + " differ")
         return "; ".join(dict.fromkeys(parts))
 
     def _op_difference(self, row: AlignedRow) -> str:

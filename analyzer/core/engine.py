@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,11 +43,13 @@ def analyze(
     saved graph. ``framework`` names the frontend when detection is not
     wanted. ``devices`` are names from the hardware DB. ``options`` are
     ``AnalysisOptions`` fields (``bias=False``, ``exact_flops=True``,
-    ``weight_bits=8``...); ``frontend_options`` go to the frontend;
+    ``weight_bits=8``...), ``options={"METRIC.KEY": value}`` for the metrics'
+    declared options, or an option's alias (``optimizer="sgd"``);
+    ``frontend_options`` go to the frontend;
     ``hardware_model`` names the model evaluating devices of its class.
     """
     ps = plugins or default_plugins()
-    opts = AnalysisOptions.from_kwargs(options)
+    opts = AnalysisOptions.from_kwargs(options, ps.metrics.values())
     graph = to_graph(model, inputs, params=params, framework=framework, plugins=ps, **(frontend_options or {}))
     if name:
         graph.name = name
@@ -149,7 +150,7 @@ def analyze_graph(
 ) -> Report:  # fmt: skip
     """Run every loaded metric (and hardware model for ``devices``) over ``graph``."""
     ps = plugins or default_plugins()
-    opts = options or AnalysisOptions()
+    opts = (options or AnalysisOptions()).resolve(ps.metrics.values())  # metric options checked, defaults in
     try:
         graph.validate()  # ops outside the vocabulary are reported as unsupported, not refused
     except GraphError as e:
@@ -169,7 +170,9 @@ def analyze_graph(
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
     for metric in metrics:
+        ctx.metric = metric.name  # whose options ctx.option() reads
         ctx.results[metric.name] = metric.compute(ctx)
+    ctx.metric = ""
     quantities: dict[str, dict[str, Any]] = {}  # in the order plugins registered their metrics (report columns)
     for metric in ps.registration_order(metrics):
         for q in metric.quantities:
@@ -219,7 +222,7 @@ def analyze_graph(
     }
     return Report(
         model=model_info, totals=totals, layers=rows, hardware=hardware, unsupported=unsupported,
-        coverage=coverage, quantities=quantities, options=_options_dict(opts), details=details,
+        coverage=coverage, quantities=quantities, options=opts.to_dict(), details=details,
         warnings=warnings, graph=graph, completeness=found,
     )  # fmt: skip
 
@@ -230,7 +233,3 @@ def _incomplete_warning(found: Completeness, coverage: dict[str, Any]) -> str:
     if coverage["unsupported_nodes"]:
         nodes += f", {coverage['unsupported_nodes']} without a formula"
     return f"incomplete totals: {found.describe()} [{nodes}]; incomplete: {found.affected()}"
-
-
-def _options_dict(opts: AnalysisOptions) -> dict[str, Any]:
-    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in dataclasses.asdict(opts).items()}

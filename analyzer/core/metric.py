@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from analyzer.core.errors import UsageError
+
 if TYPE_CHECKING:
     from analyzer.core.formulas import FormulaTables
     from analyzer.core.graph import Graph
@@ -121,6 +123,77 @@ class Quantity:
         }  # fmt: skip
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """An option a metric declares (``Metric.options``); docs/plugins.md, "Metric options".
+
+    ``type`` is ``bool``, ``int``, ``float`` or ``str``; ``default`` may be None
+    (then ``none`` from the command line means None too); ``choices`` limits the
+    values; ``alias`` is an ``analyze()`` keyword (and ``AnalysisOptions`` attribute)
+    that sets it too, as the built-ins' options had before they were declared.
+    Set as ``--option METRIC.KEY=VALUE`` or ``analyze(options={"METRIC.KEY": value})``;
+    the metric reads ``ctx.option("KEY")``.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] = ()
+    alias: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in (bool, int, float, str):
+            raise ValueError(f"option {self.name!r}: type must be bool, int, float or str, not {self.type!r}")
+
+    def parse(self, value: Any, metric: str = "") -> Any:
+        """``value`` (typed, or text from the command line) as this option's type; UsageError if it is not."""
+        where = f"metric option {metric}.{self.name}" if metric else f"option {self.name}"
+        value = self._convert(value, where)
+        if self.choices and value not in self.choices and not (value is None and self.default is None):
+            raise UsageError(f"{where}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        return value
+
+    def _convert(self, value: Any, where: str) -> Any:
+        if value is None or (isinstance(value, str) and value.lower() == "none" and self.default is None):
+            if self.default is None:
+                return None
+            raise UsageError(f"{where}: a value is required ({self.type.__name__})")
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+                return value.lower() in _TRUE
+            raise UsageError(f"{where}: expected true or false, got {value!r}")
+        if isinstance(value, bool):  # True is an int to Python, not to a user
+            raise UsageError(f"{where}: expected {self.type.__name__}, got {value!r}")
+        if self.type is str:
+            if isinstance(value, str):
+                return value
+            raise UsageError(f"{where}: expected a string, got {value!r}")
+        if isinstance(value, int | float) and (self.type is float or float(value).is_integer()):
+            return self.type(value)
+        if isinstance(value, str):
+            try:
+                return self.type(value)
+            except ValueError:
+                pass
+        raise UsageError(f"{where}: expected {'an integer' if self.type is int else 'a number'}, got {value!r}")
+
+    def describe(self) -> dict[str, Any]:
+        """For ``python -m analyzer plugins``: name, type, default, help (and choices, alias)."""
+        d = {"name": self.name, "type": self.type.__name__, "default": self.default, "help": self.help}
+        if self.choices:
+            d["choices"] = list(self.choices)
+        if self.alias:
+            d["alias"] = self.alias
+        return d
+
+
 @dataclass(slots=True)
 class MetricResult:
     """What a metric computed.
@@ -148,10 +221,18 @@ class MetricContext:
     vocabulary: OpVocabulary
     results: dict[str, MetricResult] = field(default_factory=dict)
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
+    metric: str = ""  # the metric computing now (the engine sets it): whose options ``option`` reads
 
     def result(self, metric: str) -> MetricResult:
         """The result of a metric named in ``requires``."""
         return self.results[metric]
+
+    def option(self, key: str) -> Any:
+        """The value of option ``key`` that the computing metric declares (``Metric.options``)."""
+        values = self.options.metric_options.get(self.metric, {})
+        if key not in values:
+            raise KeyError(f"metric {self.metric!r} declares no option {key!r} (Metric.options)")
+        return values[key]
 
     def derived(self, build: Callable[[MetricContext], T]) -> T:
         """``build(self)``, computed once per analysis: a structure several plugins share.
@@ -168,13 +249,15 @@ class MetricContext:
 class Metric(ABC):
     """A graph pass computing one family of quantities.
 
-    Set ``name`` (unique), ``quantities`` and ``requires`` (names of metrics
-    whose results ``compute`` reads; they run first).
+    Set ``name`` (unique), ``quantities``, ``requires`` (names of metrics
+    whose results ``compute`` reads; they run first) and ``options`` (what
+    the user may set for this metric; ``compute`` reads ``ctx.option(key)``).
     """
 
     name: str = ""
     quantities: tuple[Quantity, ...] = ()
     requires: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
 
     @abstractmethod
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -7,13 +7,15 @@ by field in docs/report-schema.md and validated by
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
-from analyzer.core.metric import Number
+from analyzer.core.metric import Number, Quantity
 from analyzer.core.report_views import ReportViews
 from analyzer.core.rollup import ModuleRow, module_path, rollup
 
@@ -21,12 +23,41 @@ if TYPE_CHECKING:
     from analyzer.core.graph import Graph
 
 SCHEMA = "analyzer.report/1"
-# Totals every report carries (null when the metric computing one is blocked).
-CORE_TOTALS = (
-    "params", "non_trainable_params", "model_size_bytes", "macs", "flops",
-    "total_activations", "peak_activations",
-)  # fmt: skip
-CORE_LAYER_FIELDS = ("params", "macs", "flops")
+
+# What each device result means and how it is shown (report JSON ``hardware_quantities``); the
+# per-layer ones are also in each device's ``layers`` rows.
+DEVICE_QUANTITIES = (
+    Quantity("latency_s", "s", "predicted time of one inference of the graph's batch (roofline: max(compute, memory))",
+             label="latency", format="seconds", group="hardware"),  # fmt: skip
+    Quantity("throughput_per_s", "1/s", "items (batch elements) per second at the graph's batch",
+             per_layer=False, label="throughput", format="rate", group="hardware"),  # fmt: skip
+    Quantity("energy_j", "J", "ops x energy per op + bytes x energy per access at each memory level",
+             label="energy", format="joules", group="hardware"),  # fmt: skip
+    Quantity("bound", "", "compute or memory: the roofline side that sets the latency",
+             aggregate="none", label="bound", format="text", group="hardware"),  # fmt: skip
+    Quantity("fits", "", "whether weights and peak activations fit the device's memories (null: not decided)",
+             per_layer=False, aggregate="none", label="fits", format="text", group="hardware"),  # fmt: skip
+)
+
+
+@functools.cache
+def contract() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(totals every report carries, layer-row fields every row carries): the report
+    contract, read from ``analyzer/schemas/report.schema.json`` so that core names no quantity."""
+    schema = json.loads(resources.files("analyzer").joinpath("schemas/report.schema.json").read_text())
+    props = schema["properties"]
+    return tuple(props["totals"]["required"]), tuple(props["layers"]["items"]["required"])
+
+
+def quantity_info(quantities: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """``quantities[name]`` with every display field filled (a report written before the
+    metadata existed, or a value no metric declares, gets ``Quantity``'s defaults)."""
+    info = quantities.get(name) or {}
+    if "label" in info and "group" in info:
+        return info
+    q = Quantity(name, str(info.get("unit", "")), str(info.get("convention", "")),
+                 per_layer=bool(info.get("per_layer", True)))  # fmt: skip
+    return {**q.describe(str(info.get("metric", ""))), **info}
 
 
 @dataclass(slots=True)
@@ -64,10 +95,12 @@ class LayerRow:
             return default
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "op": self.op, "scope": self.scope}
-        for k in CORE_LAYER_FIELDS:
-            d[k] = self.values.get(k)
-        d["output_shapes"] = self.output_shapes
+        d: dict[str, Any] = {}
+        for k in contract()[1]:  # the contract's fields first, in its order (null if a metric is blocked)
+            if k in ("name", "op", "scope", "output_shapes"):
+                d[k] = getattr(self, k)
+            elif k != "nodes":
+                d[k] = self.values.get(k)
         d.update((k, v) for k, v in self.values.items() if k not in d)
         d["nodes"] = self.nodes
         if self.incomplete:
@@ -118,7 +151,7 @@ class Report(ReportViews):
         return modules
 
     def to_dict(self) -> dict[str, Any]:
-        totals = {k: self.totals.get(k) for k in CORE_TOTALS}
+        totals = {k: self.totals.get(k) for k in contract()[0]}
         totals.update((k, v) for k, v in self.totals.items() if k not in totals)
         hardware = [r.to_dict() for r in self.hardware]
         for entry in hardware:
@@ -135,6 +168,7 @@ class Report(ReportViews):
             "unsupported": self.unsupported,
             "coverage": self.coverage,
             "quantities": self.quantities,
+            "hardware_quantities": {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES},
             "options": self.options,
             "details": self.details,
             "warnings": self.warnings,

@@ -64,7 +64,9 @@ def test_decomposed_activation_is_explained():
 def test_bias_difference_is_named():
     c = analyzer.compare([_net(), _net(dw_bias=False)], labels=["with", "without"])
     row = next(r for r in c.layers() if r.layers[0] == ["dw"])
-    assert set(row.differs) == {"params", "mac_flops"}
+    # every per-layer quantity is compared: the bias's parameters, its additions, and the bytes they take
+    assert {"params", "mac_flops", "flops", "weight_bytes"} <= set(row.differs)
+    assert not {"macs", "other_flops", "activations"} & set(row.differs)
     assert row.explanation == "bias in with only"
     totals = {t["quantity"]: t for t in c.totals()}
     assert totals["params"]["explanation"] == "bias in with only"

@@ -30,13 +30,13 @@ class ModelSizeMetric(Metric):
     requires = ("params",)
     quantities = (
         Quantity("model_size_bytes", "byte",
-                 "sum of counted weights x bit width / 8 (layer_bits > weight_bits > dtype), trainable and non-trainable", label="model size", display="total", group="params"),  # fmt: skip
+                 "sum of counted weights x bit width / 8 (layer_bits > weight_bits > dtype), trainable and non-trainable", label="model size", display="total", group="weights"),  # fmt: skip
         Quantity("model_size_mb", "MB", "model_size_bytes / 10^6", per_layer=False,
-                 label="model size (MB)", display="hidden", format="float", group="params"),  # fmt: skip
+                 label="model size (MB)", display="hidden", format="float", group="weights"),  # fmt: skip
         Quantity("model_size_mib", "MiB", "model_size_bytes / 2^20", per_layer=False,
-                 label="model size (MiB)", display="hidden", format="float", group="params"),  # fmt: skip
+                 label="model size (MiB)", display="hidden", format="float", group="weights"),  # fmt: skip
         Quantity("weight_bytes", "byte", "bytes of the weights this layer owns",
-                 label="weight bytes", display="total", group="params"),  # fmt: skip
+                 label="weight bytes", display="total", group="weights"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

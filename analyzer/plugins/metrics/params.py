@@ -57,17 +57,17 @@ class ParamsMetric(Metric):
     name = "params"
     quantities = (
         Quantity("params", "element", "trainable parameter elements; shared tensors once; bias per the bias option",
-                 label="params", group="params"),  # fmt: skip
+                 label="params", group="weights"),  # fmt: skip
         Quantity("non_trainable_params", "element",
-                 "non-trainable parameters and state buffers (BatchNorm running statistics); step counters excluded", label="non-trainable params", display="total", group="params"),  # fmt: skip
+                 "non-trainable parameters and state buffers (BatchNorm running statistics); step counters excluded", label="non-trainable params", display="total", group="weights"),  # fmt: skip
         Quantity("buffers", "element", "elements of framework buffers (PyTorch register_buffer), a subset of non_trainable_params",
-                 label="buffers", display="total", group="params"),  # fmt: skip
+                 label="buffers", display="total", group="weights"),  # fmt: skip
         Quantity("total_params", "element", "params + non_trainable_params", per_layer=False,
-                 label="total params", group="params"),  # fmt: skip
+                 label="total params", group="weights"),  # fmt: skip
         Quantity("shared_params", "element", "parameters this layer uses that an earlier layer owns (tied weights)",
-                 label="shared params", display="total", group="params"),  # fmt: skip
+                 label="shared params", display="total", group="weights"),  # fmt: skip
         Quantity("unused_params", "element", "parameters no op uses (counted in the totals, in no layer)", per_layer=False,
-                 label="unused params", group="params"),  # fmt: skip
+                 label="unused params", group="weights"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -76,11 +76,11 @@ class ReceptiveFieldMetric(Metric):
     name = "receptive_field"
     quantities = (
         Quantity("receptive_field", "pixel", "input pixels seen by one output element, per spatial dim (null where undefined)",
-                 aggregate="none", label="receptive field", display="total", format="int", group="receptive_field"),  # fmt: skip
+                 aggregate="none", label="receptive field", display="total", format="int", group="rf"),  # fmt: skip
         Quantity("receptive_field_jump", "pixel", "input distance between adjacent output elements, per spatial dim",
-                 aggregate="none", label="RF jump", display="total", format="int", group="receptive_field"),  # fmt: skip
+                 aggregate="none", label="RF jump", display="total", format="int", group="rf"),  # fmt: skip
         Quantity("max_receptive_field", "pixel", "largest receptive field of any layer, any dim (layers of views excluded)",
-                 per_layer=False, aggregate="max", label="max receptive field", format="int", group="receptive_field"),  # fmt: skip
+                 per_layer=False, aggregate="max", label="max receptive field", format="int", group="rf"),  # fmt: skip
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Param
-from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity, Ratio
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity, Ratio
 from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import activation_storages
@@ -33,6 +33,10 @@ from analyzer.plugins.metrics.params import counted_params, param_owners
 class TrafficMetric(Metric):
     name = "traffic"
     requires = ("compute",)
+    options = (
+        Option("naive_traffic", bool, False, "memory_bytes from the lecture's naive model (one input read per MAC)",
+               alias="naive_traffic"),  # fmt: skip
+    )
     quantities = (
         Quantity("read_bytes", "byte", "activation bytes the layer reads (each distinct storage once)",
                  label="act. read", display="total", group="traffic"),  # fmt: skip
@@ -66,7 +70,7 @@ class TrafficMetric(Metric):
         # it (layer_bits), so a layer reading a tied weight reads the owner's bytes
         owner = param_owners(ctx)
         sizes = {n: _weight_bytes(p, owner.get(n, ""), opts) for n, p in weight_params.items()}
-        naive = opts.naive_traffic
+        naive = ctx.option("naive_traffic")
         res = MetricResult()
         t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
         for layer in ctx.layers:

@@ -13,9 +13,8 @@
 from __future__ import annotations
 
 from analyzer.core import dtypes
-from analyzer.core.errors import UsageError
 from analyzer.core.hookspecs import hookimpl
-from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity
 from analyzer.plugins.metrics.params import counted_params
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -24,6 +23,11 @@ OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 class TrainingMemoryMetric(Metric):
     name = "training_memory"
     requires = ("model_size", "activations")
+    options = (
+        Option("optimizer", str, "adam", "optimizer whose state is counted: sgd 0, momentum 1, adam 2 buffers per parameter",
+               choices=tuple(OPTIMIZER_STATES), alias="optimizer"),  # fmt: skip
+        Option("train_batch", int, None, "batch size of the estimate (default: the graph's batch)", alias="train_batch"),
+    )
     quantities = (
         Quantity("training_memory_bytes", "byte", "weights + gradients + optimizer state + saved activations",
                  per_layer=False, label="training memory", group="training"),  # fmt: skip
@@ -36,14 +40,12 @@ class TrainingMemoryMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        opts = ctx.options
-        states = OPTIMIZER_STATES.get(opts.optimizer)
-        if states is None:
-            raise UsageError(f"unknown optimizer {opts.optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
+        optimizer = ctx.option("optimizer")  # one of OPTIMIZER_STATES: checked when options are resolved
+        states = OPTIMIZER_STATES[optimizer]
         trainable_bits = sum(p.numel * dtypes.bits(p.dtype) for p in counted_params(ctx).values() if p.trainable)
         grad = -(-trainable_bits // 8)
         base = ctx.graph.batch_size()
-        batch = opts.train_batch or base
+        batch = ctx.option("train_batch") or base
         saved = ctx.result("activations").totals["total_activation_bytes"] * batch // base
         weights = ctx.result("model_size").totals["model_size_bytes"]
         return MetricResult(
@@ -53,7 +55,7 @@ class TrainingMemoryMetric(Metric):
                 "optimizer_state_bytes": states * grad,
                 "saved_activation_bytes": saved,
             },
-            details={"optimizer": opts.optimizer, "train_batch": batch, "graph_batch": base},
+            details={"optimizer": optimizer, "train_batch": batch, "graph_batch": base},
         )
 
 

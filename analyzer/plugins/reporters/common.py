@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
 from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS, percent
-from analyzer.core.report import Report
+from analyzer.core.errors import UsageError
+from analyzer.core.report import DEVICE_QUANTITIES, Report, quantity_info
 
-LAYER_COLUMNS = (
-    ("name", "layer"),
-    ("op", "op"),
-    ("output_shapes", "output"),
-    ("params", "params"),
-    ("macs", "MACs"),
-    ("flops", "FLOPs"),
-    ("activations", "new act."),
-    ("io_activations", "in+out act."),
-)
-TOTAL_ROWS = (
-    "params", "non_trainable_params", "buffers", "model_size_bytes", "macs", "flops",
-    "mac_flops", "other_flops", "int_ops", "total_activations", "peak_activations",
-    "peak_live_activations", "peak_activation_bytes", "peak_live_activation_bytes",
-)  # fmt: skip
+# Row fields every layer row has, before the quantities (key, header).
+LAYER_FIELDS = (("name", "layer"), ("op", "op"), ("output_shapes", "output"))
+# Deprecated: totals follow report.quantities (total_quantities()); kept empty for old importers.
+TOTAL_ROWS: tuple[str, ...] = ()
 _PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _BYTES = (("B", "kB", "MB", "GB", "TB", "PB", "EB"), 1000)
 _BYTES_BINARY = (("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"), 1024)
@@ -93,58 +84,228 @@ def marked(text: str, bound: str | None) -> str:
     return text + "?"
 
 
-def layer_cells(report: Report) -> list[list[str]]:
+def show(value: Any, info: dict[str, Any], binary: bool = False, compact: bool = False) -> str:
+    """One value as its quantity's ``format`` says, exact where a count is (``724,406,816``;
+    ``724.4M`` when ``compact``, for a narrow terminal).
+
+    Bytes read ``1.05 MB`` (``1 MiB`` with ``binary``), ratios and floats keep ``digits``
+    significant digits, times are in ms, energies in mJ, rates per second; a per-dim list
+    (receptive field) reads ``11x11``. Never scientific notation.
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, list) and value and not isinstance(value[0], list):
+        return "x".join(show(v, info, binary, compact) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return fmt(value)
+    how = info.get("format", "count")
+    if how == "bytes":
+        return human_bytes(value, binary)
+    if how in ("float", "ratio"):
+        return plain(value, int(info.get("digits", 4)))
+    if how == "seconds":
+        return _scaled(value, "s")
+    if how == "joules":
+        return _scaled(value, "J")
+    if how == "rate":
+        return f"{plain(value)}/s"
+    if compact and how == "count":
+        return human(value)
+    return fmt(value)
+
+
+_SUBUNITS = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def _scaled(value: float, unit: str) -> str:
+    """Seconds or joules with the prefix that keeps the figure at 1 or more: ``2.769e-08 -> "27.69 ns"``."""
+    for scale, prefix in _SUBUNITS:
+        if abs(value) >= scale:
+            return f"{plain(value / scale)} {prefix}{unit}"
+    return "0 " + unit if value == 0 else f"{plain(value / 1e-9)} n{unit}"
+
+
+def show_exact(value: Any, info: dict[str, Any]) -> str:
+    """The totals' value column: every digit of a count or a byte size (``3,504,872``)."""
+    if info.get("format") == "bytes" and isinstance(value, int | float) and not isinstance(value, bool):
+        return fmt(value)
+    return show(value, info)
+
+
+def show_human(value: Any, info: dict[str, Any], binary: bool = False) -> str:
+    """The totals' readable column: SI prefixes for counts, kB/MB (KiB/MiB) for bytes, else nothing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    how = info.get("format", "count")
+    if how == "count":
+        return human(value)
+    if how == "bytes":
+        return human_bytes(value, binary)
+    return ""
+
+
+def _present(report: Report) -> set[str]:
+    """Quantities some layer row carries."""
+    keys: set[str] = set()
+    for row in report.layers:
+        keys.update(row.values)
+    return keys
+
+
+def column_choices(report: Report) -> tuple[list[str], list[str]]:
+    """(quantity names, group names) that ``--columns`` accepts for this report."""
+    present = _present(report)
+    names = [q for q in report.quantities if q in present]
+    names += sorted(q for q in present if q not in report.quantities)  # values no metric declares
+    if report.hardware:
+        names += [q.name for q in DEVICE_QUANTITIES if q.per_layer]
+    groups = {quantity_info(report.quantities, q)["group"]: None for q in names if q in report.quantities}
+    if report.hardware:
+        groups["hardware"] = None
+    return names, [g for g in groups if g]
+
+
+def select_columns(report: Report, columns: Sequence[str] | None) -> list[str]:
+    """The per-layer quantities to show: ``columns`` (names or group names, ``all``), or by default
+    every quantity whose ``display`` is ``column``. An unknown name is a UsageError listing the valid ones."""
+    present = _present(report)
+    if columns is None:
+        return [q for q in report.quantities if q in present and quantity_info(report.quantities, q)["display"] == "column"]
+    names, groups = column_choices(report)
+    device = {q.name: q for q in DEVICE_QUANTITIES}
+    chosen = []
+    for item in columns:
+        if item == "all":
+            chosen += [q for q in names if q in present or q in device]
+        elif item in names:
+            chosen.append(item)
+        elif item in groups:
+            chosen += [q for q in names if _info(report, q)["group"] == item and (q in present or q in device)]
+        else:
+            raise UsageError(f"--columns: unknown column {item!r}; quantities: {', '.join(names)}; "
+                             f"groups: {', '.join(groups)}; or all")  # fmt: skip
+    return list(dict.fromkeys(chosen))
+
+
+def _info(report: Report, name: str) -> dict[str, Any]:
+    for q in DEVICE_QUANTITIES:
+        if q.name == name and name not in report.quantities:
+            return q.describe("hardware")
+    return quantity_info(report.quantities, name)
+
+
+def _device_rows(report: Report) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    return [(r.device, {row.get("name"): row for row in r.layers}) for r in report.hardware]
+
+
+def layer_table(report: Report, columns: Sequence[str] | None = None, binary: bool = False,
+                compact: bool = False) -> tuple[list[str], list[list[str]]]:  # fmt: skip
+    """Headers and rows of the per-layer table: name, op, output, then the chosen quantities' columns
+    (a device quantity gives one column per device)."""
+    chosen = select_columns(report, columns)
+    device_names = {q.name for q in DEVICE_QUANTITIES}
+    devices = _device_rows(report) if any(q in device_names for q in chosen) else []
+    headers = [h for _, h in LAYER_FIELDS]
+    for q in chosen:
+        label = _info(report, q)["label"]
+        headers += [f"{label} {d}" for d, _ in devices] if q in device_names else [label]
     rows = []
     for row in report.layers:
         marks = row.incomplete
-        rows.append([marked(fmt(row.get(key)), marks.get(key)) if marks else fmt(row.get(key)) for key, _ in LAYER_COLUMNS])
-    return rows
+        cells = [row.name, row.op, fmt(row.output_shapes)]
+        for q in chosen:
+            info = _info(report, q)
+            if q in device_names:
+                cells += [show(by_layer.get(row.name, {}).get(q), info, binary, compact) for _, by_layer in devices]
+                continue
+            text = show(row.values.get(q), info, binary, compact)
+            cells.append(marked(text, marks.get(q)) if marks else text)
+        rows.append(cells)
+    return headers, rows
 
 
-MODULE_COLUMNS = (
-    ("path", "module"), ("layers", "layers"), ("params", "params"), ("macs", "MACs"),
-    ("flops", "FLOPs"), ("activations", "new act."), ("io_activations", "max in+out act."),
-)  # fmt: skip
+def layer_cells(report: Report) -> list[list[str]]:
+    """The default per-layer table's rows (``layer_table`` has the headers)."""
+    return layer_table(report)[1]
 
 
-def module_cells(report: Report, depth: int) -> list[list[str]]:
+def module_table(report: Report, depth: int, columns: Sequence[str] | None = None, binary: bool = False,
+                 compact: bool = False) -> tuple[list[str], list[list[str]]]:  # fmt: skip
+    """Headers and rows of the per-module roll-ups: path (indented by depth), layer count, then the
+    chosen quantities that have a group value."""
+    chosen = [q for q in select_columns(report, columns) if q in report.quantities
+              and _info(report, q)["aggregate"] != "none"]  # fmt: skip
+    headers = ["module", "layers", *(_info(report, q)["label"] for q in chosen)]
     rows = []
     for m in report.modules(depth):
         d = m.to_dict()
         marks = d.get("incomplete") or {}
-        cells = [marked(fmt(d.get(key)), marks.get(key)) for key, _ in MODULE_COLUMNS]
-        cells[0] = "  " * (m.depth - 1) + cells[0]
+        cells = ["  " * (m.depth - 1) + m.path, fmt(m.layers)]
+        cells += [marked(show(d.get(q), _info(report, q), binary, compact), marks.get(q)) for q in chosen]
         rows.append(cells)
-    return rows
+    return headers, rows
 
 
-def detail_table(report: Report, depth: int | None) -> tuple[str, list[str], list[list[str]], int]:
+def detail_table(report: Report, depth: int | None, columns: Sequence[str] | None = None,
+                 binary: bool = False, compact: bool = False) -> tuple[str, list[str], list[list[str]], int]:  # fmt: skip
     """(title, headers, rows, first numeric column) of the per-layer or per-module table."""
     if depth is not None:
-        return f"Modules (depth {depth})", [h for _, h in MODULE_COLUMNS], module_cells(report, depth), 1
-    return "Layers", [h for _, h in LAYER_COLUMNS], layer_cells(report), 3
+        return f"Modules (depth {depth})", *module_table(report, depth, columns, binary, compact), 1
+    return "Layers", *layer_table(report, columns, binary, compact), 3
 
 
-def total_cells(report: Report) -> list[list[str]]:
-    rows = []
-    for key in TOTAL_ROWS:
-        value = report.totals.get(key)
+def total_quantities(report: Report, columns: Sequence[str] | None = None) -> list[str]:
+    """Every quantity with a model total, in report order, grouped (groups in order of first
+    appearance); ``hidden`` ones only when ``columns`` names them or their group."""
+    named = set(columns or ())
+    keys = [q for q in report.quantities if q in report.totals]
+    keys += [q for q in report.totals if q not in report.quantities]
+    shown = [q for q in keys if _info(report, q)["display"] != "hidden" or q in named or _info(report, q)["group"] in named]
+    order = {g: i for i, g in enumerate(dict.fromkeys(_info(report, q)["group"] for q in shown))}
+    return sorted(shown, key=lambda q: order[_info(report, q)["group"]])  # stable: report order within a group
+
+
+TOTAL_HEADERS = ["quantity", "value", "", "unit"]
+
+
+def total_groups(report: Report, columns: Sequence[str] | None = None, binary: bool = False) -> list[tuple[str, list[list[str]]]]:
+    """The totals block by group: (group, rows of name, exact value, readable value, unit).
+
+    The first column is the quantity's name: what JSON, CSV and ``--columns`` call it.
+    """
+    groups: dict[str, list[list[str]]] = {}
+    for q in total_quantities(report, columns):
+        value = report.totals.get(q)
         if value is None:
             continue
-        unit = report.quantities.get(key, {}).get("unit", "")
-        b = report.completeness.bound(key)
-        rows.append([key, marked(fmt(value), b), marked(human(value), b) if isinstance(value, int | float) else "", unit])
-    return rows
+        info = _info(report, q)
+        b = report.completeness.bound(q)
+        groups.setdefault(info["group"], []).append(
+            [q, marked(show_exact(value, info), b), marked(show_human(value, info, binary), b), info.get("unit", "")])
+    return list(groups.items())
+
+
+def total_cells(report: Report, columns: Sequence[str] | None = None, binary: bool = False) -> list[list[str]]:
+    """Rows of the totals block, groups one after the other."""
+    return [row for _, rows in total_groups(report, columns, binary) for row in rows]
+
+
+def _summary(value: Any, q: Any) -> str:
+    """A device's figure in the Hardware table: latency in ms and energy in mJ, so devices line up."""
+    if value is not None and q.format in ("seconds", "joules"):
+        return f"{plain(value * 1e3)} m{'s' if q.format == 'seconds' else 'J'}"
+    return show(value, q.describe())
+
+
+HARDWARE_HEADERS = ["device", *(q.label for q in DEVICE_QUANTITIES)]
+DEVICE_NAMES = frozenset(q.name for q in DEVICE_QUANTITIES)
 
 
 def hardware_cells(report: Report) -> list[list[str]]:
     rows = []
     for r in report.hardware:
         m = report.completeness.hardware.get(r.device, {})
-        rows.append([r.device, marked(f"{plain(r.latency_s * 1e3)} ms", m.get("latency_s")),
-                     marked(f"{plain(r.throughput_per_s)}/s", m.get("throughput_per_s")),
-                     "-" if r.energy_j is None else marked(f"{plain(r.energy_j * 1e3)} mJ", m.get("energy_j")),
-                     marked(r.bound, m.get("bound")), marked(fmt(r.fits), m.get("fits"))])  # fmt: skip
+        rows.append([r.device, *(marked(_summary(getattr(r, q.name), q), m.get(q.name)) for q in DEVICE_QUANTITIES)])
     return rows
 
 
@@ -169,9 +330,6 @@ def completeness_line(report: Report) -> str:
     return (f"INCOMPLETE: {percent(c.share)} of the model is not counted (params {percent(c.param_share)}, "
             f"activations {percent(c.activation_share)}); marked values are bounds: "
             "≥ at least, ≤ at most, ~ not exact, ? may differ")  # fmt: skip
-
-
-HARDWARE_HEADERS = ["device", "latency", "throughput", "energy", "bound", "fits"]
 
 
 def _b(v: float) -> str:
@@ -209,14 +367,19 @@ def hardware_notes(report: Report) -> list[str]:
     return lines
 
 
-def comparison_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    """Totals side by side; a model's incomplete total carries its mark (``≥``...)."""
+def comparison_cells(comparison: Comparison, binary: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Totals side by side (every quantity with a total, ``hidden`` ones left out), each as its
+    ``format`` says; a model's incomplete total carries its mark (``≥``...)."""
     headers = ["quantity", *comparison.labels, "agree", "why not"]
+    infos = comparison.quantities()
     rows = []
     for r in comparison.totals():
         q = r["quantity"]
+        info = infos.get(q) or quantity_info({}, q)
+        if info.get("display") == "hidden":
+            continue
         bounds = [rep.completeness.bound(q) for rep in comparison.reports]
-        values = [marked(fmt(v), b) for v, b in zip(r["values"], bounds, strict=True)]
+        values = [marked(show_exact(v, info), b) for v, b in zip(r["values"], bounds, strict=True)]
         agree = "yes" if r["equal"] else "NO"
         if any(bounds):  # equal figures, one of them a bound: they may still differ
             agree += "?"
@@ -239,12 +402,13 @@ def comparison_hardware_notes(comparison: Comparison) -> list[str]:
             for line in hardware_notes(rep)]  # fmt: skip
 
 
-def comparison_detail_tables(comparison: Comparison, depth: int) -> list[tuple[str, list[str], list[list[str]], int]]:
+def comparison_detail_tables(comparison: Comparison, depth: int, columns: Sequence[str] | None = None,
+                             binary: bool = False) -> list[tuple[str, list[str], list[list[str]], int]]:  # fmt: skip
     """Each model's per-module roll-up down to ``depth`` (module paths differ across frameworks,
     so the roll-ups stand one under the other rather than aligned)."""
     tables = []
     for label, rep in zip(comparison.labels, comparison.reports, strict=True):
-        title, headers, rows, numeric_from = detail_table(rep, depth)
+        title, headers, rows, numeric_from = detail_table(rep, depth, columns, binary)
         tables.append((f"{label}: {title}", headers, rows, numeric_from))
     return tables
 
@@ -255,23 +419,44 @@ def comparison_notes(comparison: Comparison) -> list[str]:
             for label, rep in zip(comparison.labels, comparison.reports, strict=True) if not rep.complete]  # fmt: skip
 
 
-ALIGNED_QUANTITIES = (("params", "params"), ("macs", "MACs"), ("mac_flops", "MAC FLOPs"),
-                      ("other_flops", "other FLOPs"), ("activations", "new act."))  # fmt: skip
+def aligned_quantities(comparison: Comparison, columns: Sequence[str] | None = None) -> list[str]:
+    """The aligned rows' columns: ``columns`` (names or groups), else each ``column`` quantity."""
+    infos = comparison.quantities()
+    compared = comparison.row_quantities()
+    if columns is None:
+        return [q for q in compared if infos[q].get("display") == "column"]
+    groups = list(dict.fromkeys(infos[q]["group"] for q in compared))
+    chosen = []
+    for item in columns:
+        if item == "all":
+            chosen += compared
+        elif item in compared:
+            chosen.append(item)
+        elif item in groups:
+            chosen += [q for q in compared if infos[q]["group"] == item]
+        elif item not in DEVICE_NAMES:  # device columns are per report (the Hardware table)
+            raise UsageError(f"--columns: unknown column {item!r}; quantities: {', '.join(compared)}; "
+                             f"groups: {', '.join(groups)}; or all")  # fmt: skip
+    return list(dict.fromkeys(chosen))
 
 
-def aligned_cells(comparison: Comparison, mark=lambda text: text) -> tuple[list[str], list[list[str]]]:
+def aligned_cells(comparison: Comparison, mark=lambda text: text, columns: Sequence[str] | None = None,
+                  binary: bool = False) -> tuple[list[str], list[list[str]]]:  # fmt: skip
     """Rows of the aligned layers: names per model, then each quantity (one value if all agree,
     else every model's, passed through ``mark`` to highlight), then the explanation."""
-    headers = [*comparison.labels, *(h for _, h in ALIGNED_QUANTITIES), "difference"]
+    infos = comparison.quantities()
+    shown = aligned_quantities(comparison, columns)
+    headers = [*comparison.labels, *(infos[q]["label"] for q in shown), "difference"]
     rows = []
     for row in comparison.layers():
         names = [", ".join(n) if n else "-" for n in row.layers]
         if row.kind == "segment":
             names = [f"({n})" if n != "-" else n for n in names]
         cells = []
-        for q, _ in ALIGNED_QUANTITIES:
+        for q in shown:
             vals = row.values[q]
-            cells.append(fmt(vals[0]) if len(set(vals)) == 1 else mark(" / ".join(fmt(v) for v in vals)))
+            text = [show(v, infos[q], binary) for v in vals]
+            cells.append(text[0] if len(set(vals)) == 1 else mark(" / ".join(text)))
         rows.append([*names, *cells, row.explanation])
     return headers, rows
 

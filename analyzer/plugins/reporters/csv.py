@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS, percent
 from analyzer.core.hookspecs import hookimpl
-from analyzer.core.report import Report
+from analyzer.core.report import DEVICE_QUANTITIES, Report
 from analyzer.core.reporter import Reporter
+from analyzer.plugins.reporters import common
 
 
 def _marked(value: object, bound: str | None) -> object:
@@ -34,15 +36,23 @@ class CsvReporter(Reporter):
     suffix = ".csv"
 
     def render_report(
-        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
+        """Every per-layer value a column (raw numbers: ``binary_units`` changes nothing), or only
+        the ``columns`` chosen (quantity or group names) after the row's own fields."""
         if depth is not None:
             rows = [m.to_dict() for m in report.modules(depth)]
+            fixed = ("path", "depth", "layers")
         else:
             rows = [row.to_dict() for row in report.layers]
             for r in rows:
                 r.pop("nodes", None)
+            fixed = ("name", "op", "scope", "output_shapes")
         marks = [r.pop("incomplete", None) or {} for r in rows]
+        if columns is not None:
+            keep = {*fixed, *common.select_columns(report, columns)}
+            rows = [{k: v for k, v in r.items() if k in keep} for r in rows]
         columns = list(dict.fromkeys(k for r in rows for k in r))
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
@@ -60,8 +70,9 @@ class CsvReporter(Reporter):
         return buf.getvalue()
 
     def render_comparison(
-        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["quantity", *comparison.labels, "equal", "explanation"])
@@ -70,7 +81,7 @@ class CsvReporter(Reporter):
             values = [_marked(v, rep.completeness.bound(q)) for v, rep in zip(r["values"], comparison.reports, strict=True)]
             w.writerow([q, *values, r["equal"], r["explanation"]])
         if depth is not None:
-            w.writerows(_module_rows(comparison, depth))
+            w.writerows(_module_rows(comparison, depth, common.aligned_quantities(comparison, columns)))
         w.writerows(_hardware_rows(comparison))
         for label, rep in zip(comparison.labels, comparison.reports, strict=True):
             if not rep.complete:
@@ -78,17 +89,14 @@ class CsvReporter(Reporter):
         return buf.getvalue()
 
 
-MODULE_FIELDS = ("params", "macs", "flops", "activations")
-
-
-def _module_rows(comparison: Comparison, depth: int) -> list[list[object]]:
+def _module_rows(comparison: Comparison, depth: int, quantities: list[str]) -> list[list[object]]:
     """``MODULE.QUANTITY`` rows (``features.macs``) of the roll-ups down to ``depth``, matched by module
     path; a model without that path has "" (paths differ across frameworks)."""
     per_model = [{m.path: m.to_dict() for m in rep.modules(depth)} for rep in comparison.reports]
     paths = list(dict.fromkeys(path for modules in per_model for path in modules))
     rows = []
     for path in paths:
-        for q in MODULE_FIELDS:
+        for q in quantities:
             values = []
             for modules in per_model:
                 d = modules.get(path)
@@ -97,15 +105,12 @@ def _module_rows(comparison: Comparison, depth: int) -> list[list[object]]:
     return rows
 
 
-HARDWARE_FIELDS = ("latency_s", "throughput_per_s", "energy_j", "bound", "fits")
-
-
 def _hardware_rows(comparison: Comparison) -> list[list[object]]:
     """``DEVICE.FIELD`` rows (``stm32f746.latency_s``) with each model's value, "" where it has none."""
     devices = list(dict.fromkeys(r.device for rep in comparison.reports for r in rep.hardware))
     rows = []
     for device in devices:
-        for field in HARDWARE_FIELDS:
+        for field in (q.name for q in DEVICE_QUANTITIES):
             values = []
             for rep in comparison.reports:
                 result = next((r for r in rep.hardware if r.device == device), None)

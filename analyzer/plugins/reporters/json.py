@@ -15,13 +15,16 @@ class JsonReporter(Reporter):
     suffix = ".json"
 
     def render_report(
-        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        **view: object,
+    ) -> str:  # fmt: skip
+        """The whole document: every quantity with its metadata (``columns``, ``binary_units`` change nothing)."""
         return report.to_json() + "\n"
 
     def render_comparison(
-        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        **view: object,
+    ) -> str:  # fmt: skip
         """The whole document; ``depth`` changes nothing, each report already holds its full module tree."""
         return json.dumps(comparison.to_dict(), indent=2, default=json_default) + "\n"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from analyzer.core.compare import Comparison
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report
@@ -23,11 +25,14 @@ class MarkdownReporter(Reporter):
     suffix = ".md"
 
     def render_report(
-        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
-        title, headers, rows, numeric_from = common.detail_table(report, depth)
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
+        title, headers, rows, numeric_from = common.detail_table(report, depth, columns, binary_units)
+        totals = [row for group, rows in common.total_groups(report, columns, binary_units)
+                  for row in ([f"*{group}*", "", "", ""], *rows)]  # fmt: skip
         parts = [f"**{common.model_line(report)}**", f"### {title}", md_table(headers, rows, numeric_from),
-                 "### Totals", md_table(["quantity", "value", "", "unit"], common.total_cells(report))]  # fmt: skip
+                 "### Totals", md_table(common.TOTAL_HEADERS, totals)]  # fmt: skip
         if report.hardware:
             parts += ["### Hardware", md_table(common.HARDWARE_HEADERS, common.hardware_cells(report))]
             parts += [f"- {line}" for line in common.hardware_notes(report)]
@@ -38,16 +43,17 @@ class MarkdownReporter(Reporter):
         return "\n\n".join(parts) + "\n"
 
     def render_comparison(
-        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
-        headers, rows = common.comparison_cells(comparison)
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
+        headers, rows = common.comparison_cells(comparison, binary_units)
         n = len(comparison.labels)
         parts = ["### Totals", md_table(headers, rows, 1, n + 1)]
         if depth is not None:
-            for title, t_headers, t_rows, numeric_from in common.comparison_detail_tables(comparison, depth):
+            for title, t_headers, t_rows, numeric_from in common.comparison_detail_tables(comparison, depth, columns, binary_units):
                 parts += [f"### {title}", md_table(t_headers, t_rows, numeric_from)]
         else:
-            a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**")
+            a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"**{t}**", columns=columns, binary=binary_units)
             parts += ["### Layers aligned across models", md_table(a_headers, a_rows, n, len(a_headers) - 1)]
         if any(rep.hardware for rep in comparison.reports):
             parts += ["### Hardware", md_table(common.COMPARISON_HARDWARE_HEADERS, common.comparison_hardware_cells(comparison), 2)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -12,13 +15,20 @@ from analyzer.core.reporter import Reporter
 from analyzer.plugins.reporters import common
 
 
-def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
+def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: int = 1, narrow: bool = False) -> Table:
+    """A rich table; ``narrow`` (a small terminal) draws no vertical rules and never breaks a number."""
+    t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+              pad_edge=not narrow)  # fmt: skip
     for i, h in enumerate(headers):
-        t.add_column(h, justify="right" if i >= numeric_from else "left", overflow="fold")
+        numeric = i >= numeric_from
+        widest = max((len(row[i]) for row in rows), default=0) if narrow and numeric else None
+        t.add_column(h, justify="right" if numeric else "left", overflow="fold", min_width=widest, max_width=widest)
     for row in rows:
         t.add_row(*row)
     return t
+
+
+NARROW = 120  # columns
 
 
 class TableReporter(Reporter):
@@ -26,12 +36,15 @@ class TableReporter(Reporter):
     suffix = ".txt"
 
     def render_report(
-        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
+        self, report: Report, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
+        """``columns`` (quantity or group names) chooses the per-layer columns; the totals block
+        lists every quantity with a total; ``binary_units`` shows bytes in KiB/MiB/GiB."""
         parts: list = [
-            f"[bold]{common.model_line(report)}[/bold]",
-            _table(*common.detail_table(report, depth)),
-            _table("Totals", ["quantity", "value", "", "unit"], common.total_cells(report)),
+            f"[bold]{escape(common.model_line(report))}[/bold]",
+            _table(*common.detail_table(report, depth, columns, binary_units, compact=_narrow(width)), narrow=_narrow(width)),
+            _totals_table(common.total_groups(report, columns, binary_units)),
         ]
         if report.hardware:
             parts.append(_table("Hardware", common.HARDWARE_HEADERS, common.hardware_cells(report)))
@@ -43,14 +56,15 @@ class TableReporter(Reporter):
         return common.rich_text(*parts, color=color, width=width)
 
     def render_comparison(
-        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None
-    ) -> str:
-        headers, rows = common.comparison_cells(comparison)
+        self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
+        columns: Sequence[str] | None = None, binary_units: bool = False,
+    ) -> str:  # fmt: skip
+        headers, rows = common.comparison_cells(comparison, binary_units)
         parts: list = [_table("Totals", headers, rows)]
         if depth is not None:
-            parts += [_table(*t) for t in common.comparison_detail_tables(comparison, depth)]
+            parts += [_table(*t) for t in common.comparison_detail_tables(comparison, depth, columns, binary_units)]
         else:
-            parts.append(_aligned_table(comparison))
+            parts.append(_aligned_table(comparison, columns, binary_units))
         if any(rep.hardware for rep in comparison.reports):
             parts.append(_table("Hardware", common.COMPARISON_HARDWARE_HEADERS, common.comparison_hardware_cells(comparison), 2))
             parts += [escape(line) for line in common.comparison_hardware_notes(comparison)]
@@ -58,9 +72,27 @@ class TableReporter(Reporter):
         return common.rich_text(*parts, color=color, width=width)
 
 
-def _aligned_table(comparison: Comparison) -> Table:
+def _totals_table(groups: list[tuple[str, list[list[str]]]]) -> Table:
+    """The totals, one section per group headed by its name (what ``--columns GROUP`` selects)."""
+    t = _table("Totals", common.TOTAL_HEADERS, [])
+    for i, (group, rows) in enumerate(groups):
+        if i:
+            t.add_section()
+        t.add_row(f"[italic]{escape(group)}[/italic]", "", "", "")
+        for row in rows:
+            t.add_row(*row)
+    return t
+
+
+def _narrow(width: int | None) -> bool:
+    """A terminal narrower than the exact per-layer table: counts there read 724.4M, not 724,406,816."""
+    return width is not None and width < NARROW
+
+
+def _aligned_table(comparison: Comparison, columns: Sequence[str] | None, binary: bool) -> Table:
     n = len(comparison.labels)
-    a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"[bold red]{escape(t)}[/bold red]")
+    a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"[bold red]{escape(t)}[/bold red]",
+                                             columns=columns, binary=binary)  # fmt: skip
     aligned = Table(title="Layers aligned across models ((...) = layers between two weighted layers)",
                     title_justify="left", header_style="bold")  # fmt: skip
     for i, h in enumerate(a_headers):
