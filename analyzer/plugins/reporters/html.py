@@ -17,10 +17,11 @@ bytes) inline; ``compact=True`` is the notebook form (``Report._repr_html_``).
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -82,7 +83,11 @@ def _json_script(data: Any) -> str:
 
 # --- values ------------------------------------------------------------------
 def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return (
+        type(v) is int
+        or type(v) is float
+        or (isinstance(v, int | float) and not isinstance(v, bool))
+    )
 
 
 def _finite(v: Any) -> Any:
@@ -97,28 +102,56 @@ def _scaled(value: float, unit: str, steps: Sequence[tuple[float, str]]) -> str:
 
 
 _SMALL = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+_bytes = functools.lru_cache(maxsize=4096)(common.human_bytes)  # repeated blocks repeat their sizes
+
+
+def _exact(v: Any) -> str:
+    return f"{v:,}" if type(v) is int else common.fmt(v)
+
+
+@functools.cache
+def _formatter(how: str, digits: int, readable: bool) -> Callable[[Any], str]:
+    if how == "bytes":
+        return _bytes
+    if how in ("float", "ratio"):
+        return lambda v: common.plain(v, digits)
+    if how == "seconds":
+        return lambda v: _scaled(v, "s", _SMALL) if v else "0 s"
+    if how == "joules":
+        return lambda v: _scaled(v, "J", _SMALL) if v else "0 J"
+    if how == "rate":
+        return lambda v: f"{common.plain(v)}/s"
+    return common.human if readable and how == "count" else _exact
+
+
+def formatter(info: dict[str, Any] | None = None, readable: bool = False) -> Callable[[Any], str]:
+    """The function that renders a number of this quantity (``show`` without the per-value dispatch)."""
+    info = info or {}
+    how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
+    return _formatter(str(how), int(info.get("digits", 4)), readable)
 
 
 def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False) -> str:
     """A value as a reader wants it, by its quantity's ``format`` (default: by unit).
 
-    Counts are exact (``4,089,184,256``), or with an SI prefix when ``readable`` (``4.1G``).
+    Counts are exact (``4,089,184,256``), or with an SI prefix when ``readable`` (``4.1G``);
+    bytes as kB/MB/GB; seconds and joules with m/µ/n prefixes; non-numbers as the text formats do.
     """
     if not _number(value):
         return common.fmt(value)
-    info = info or {}
-    how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
-    if how == "bytes":
-        return common.human_bytes(value)
-    if how in ("float", "ratio"):
-        return common.plain(value, int(info.get("digits", 4)))
-    if how == "seconds":
-        return _scaled(value, "s", _SMALL) if value else "0 s"
-    if how == "joules":
-        return _scaled(value, "J", _SMALL) if value else "0 J"
-    if how == "rate":
-        return f"{common.plain(value)}/s"
-    return common.human(value) if readable and how == "count" else common.fmt(value)
+    return formatter(info, readable)(value)
+
+
+def _cell(v: Any, fmt: Callable[[Any], str], mark: str | None, open_: str) -> str:
+    """A numeric table cell: formatted (numbers need no escaping), its raw value kept for sorting."""
+    t = type(v)
+    if t is int or (t is float and math.isfinite(v)):
+        text = fmt(v)
+        return f'{open_} data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
+    if v is None:
+        return f"{open_}>-</td>"
+    text = common.fmt(v) if not _number(v) else fmt(v)
+    return f"{open_}>{_e(common.marked(text, mark) if mark else text)}</td>"
 
 
 def _label(q: str, info: dict[str, Any]) -> str:
@@ -239,12 +272,6 @@ def _layer_columns(report: Report) -> list[_Column]:
     return cols
 
 
-def _sort_key(v: Any) -> str:
-    if _number(v):
-        return f' data-v="{v!r}"' if not isinstance(v, float) or math.isfinite(v) else ""
-    return ""
-
-
 def _layers_table(report: Report, cols: list[_Column]) -> str:
     groups = list(dict.fromkeys(c.group for c in cols))
     gid = {g: i for i, g in enumerate(groups)}
@@ -257,16 +284,17 @@ def _layers_table(report: Report, cols: list[_Column]) -> str:
         for c in cols
     )
     body = []
+    fmts = [(c.key, c.values, formatter(c.info), f'<td class="num g{gid[c.group]}"') for c in cols]
     for i, row in enumerate(report.layers):
         marks = row.incomplete
         cells = [f'<td class="num" data-v="{i}">{i}</td>', f"<td>{_e(row.name)}</td>", f"<td>{_e(row.op)}</td>",
                  f"<td>{_e(common.fmt(row.output_shapes))}</td>"]  # fmt: skip
-        for c in cols:
-            v = c.values[i]
-            text = show(v, c.info) if _number(v) else common.fmt(v)
-            if marks and c.key in marks:
-                text = common.marked(text, marks[c.key])
-            cells.append(f'<td class="num g{gid[c.group]}"{_sort_key(v)}>{_e(text)}</td>')
+        if marks:
+            cells += [
+                _cell(values[i], fmt, marks.get(key), open_) for key, values, fmt, open_ in fmts
+            ]
+        else:
+            cells += [_cell(values[i], fmt, None, open_) for _, values, fmt, open_ in fmts]
         search = _e(f"{row.name} {row.op} {row.scope}".lower())
         body.append(f'<tr data-i="{i}" data-search="{search}">{"".join(cells)}</tr>')
     toggles = "".join(
@@ -297,6 +325,7 @@ def _modules_table(report: Report, depth: int | None) -> str:
         for k in keys
     )
     paths = [m.path for m in modules]
+    fmts = [(k, formatter(q.get(k, {}))) for k in keys]
     body = []
     for n, m in enumerate(modules):
         has_children = (
@@ -313,11 +342,7 @@ def _modules_table(report: Report, depth: int | None) -> str:
         name = m.path.rsplit(".", 1)[-1] if m.depth > 1 else m.path
         cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
                  f'<span title="{_e(m.path)}">{_e(name)}</span></td>', f'<td class="num">{m.layers}</td>']  # fmt: skip
-        for k in keys:
-            v = m.values.get(k)
-            cells.append(
-                f'<td class="num">{_e(common.marked(show(v, q.get(k, {})), marks.get(k)) if v is not None else "-")}</td>'
-            )
+        cells += [_cell(m.values.get(k), fmt, marks.get(k), '<td class="num"') for k, fmt in fmts]
         body.append(f'<tr data-depth="{m.depth}" data-path="{_e(m.path)}">{"".join(cells)}</tr>')
     open_depth = 1 if depth is None else depth
     return (f'<div class="az-scroll"><table class="az-modules" data-open="{open_depth}"><thead><tr>{head}</tr></thead>'
