@@ -142,10 +142,9 @@ def infer(model: Any, bound: dict[str, tuple[int, ...]], where: str) -> Facts:
         )
         inferred, strict = _run(stub, strict, facts, where)
         _collect(inferred.graph, facts, where)
-        if _complete(g, facts):
-            break
         contrib = _contrib_round(g, facts)
-        if not _fold_round(g, facts) and not contrib:
+        folded = _fold_round(g, facts)  # also the values of Constants and shapes the handlers read
+        if _complete(g, facts) or not (folded or contrib):
             break
         stub_inputs += [helper.make_tensor_value_info(n, _ONNX_CODES[facts.dtypes[n]], list(facts.shapes[n]))
                         for n in contrib]  # fmt: skip
