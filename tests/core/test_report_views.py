@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,9 @@ def test_without_pandas_to_dataframe_names_the_extra(report, comparison, monkeyp
             and "pandas" in message
             and "\n" not in message
         )
+
+
+def test_the_repr_shown_in_the_docs_is_the_tools():
+    doc = (Path(__file__).parents[2] / "docs" / "reports.md").read_text()
+    shown = re.search(r"<!-- repr: .*? -->\n```\n(.*?)```", doc, re.S).group(1).rstrip("\n")
+    assert shown == repr(analyzer.analyze(zoo.mobilenet_v2(), devices=["stm32f746"]))
