@@ -20,7 +20,7 @@ import shutil
 import sys
 import tomllib
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -308,14 +308,19 @@ def _analyze_spec(spec_text: str, args: argparse.Namespace, plugins: Any) -> Any
     )  # fmt: skip
 
 
-def _emit(text: str, args: argparse.Namespace) -> None:
+def _emit(text: str | Iterable[str], args: argparse.Namespace) -> None:
+    """Write ``text``, or its pieces as they come (a large report is never held whole)."""
+    chunks = (text,) if isinstance(text, str) else text
     if args.output:
         try:
-            args.output.write_text(text)
+            with args.output.open("w") as out:
+                for chunk in chunks:
+                    out.write(chunk)
         except OSError as e:
             raise UsageError(f"--output: cannot write {args.output} ({e.strerror})") from None
     else:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
 
 
 def _view(obj: Any, args: argparse.Namespace, render: Any) -> dict[str, Any]:
@@ -338,7 +343,7 @@ def _view(obj: Any, args: argparse.Namespace, render: Any) -> dict[str, Any]:
     return view
 
 
-def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
+def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str | Iterable[str]:
     reporter = plugins.reporter(args.format)
     color = args.output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if color else None
@@ -350,7 +355,11 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str:
         if "depth" not in inspect.signature(reporter.render_comparison).parameters:  # a plugin's older reporter
             raise UsageError(f"--depth: format {args.format!r} does not render comparisons by module")
         return reporter.render_comparison(obj, color=color, width=width, depth=depth, **view)
-    return reporter.render_report(obj, color=color, width=width, depth=depth, **_view(obj, args, reporter.render_report))
+    view = _view(obj, args, reporter.render_report)
+    render = getattr(reporter, "iter_report", None)  # Reporter's: pieces; a duck-typed plugin's: a string
+    if render is not None:
+        return render(obj, color=color, width=width, depth=depth, **view)
+    return reporter.render_report(obj, color=color, width=width, depth=depth, **view)
 
 
 def _warn(message: str) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
+from analyzer.core.jsonwriter import Rows, iter_object
 from analyzer.core.metric import Number, Quantity
 from analyzer.core.report_views import ReportViews
 from analyzer.core.rollup import ModuleRow, module_path, rollup
@@ -142,6 +144,34 @@ class Report(ReportViews):
                 return r
         raise KeyError(f"no result for device {name!r}")
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Report:
+        """A report back from its JSON document (``json.loads(report.to_json())``), for reporters:
+        totals, layer rows, device results, quantities with their display metadata, and the marks of
+        incomplete values. The graph is not in the document (``graph`` is None), and the uncounted
+        parts are listed per node only (``completeness.gaps``), not grouped."""
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"not an {SCHEMA} document (schema {doc.get('schema')!r})")
+        row_fields = ("name", "op", "scope", "output_shapes", "nodes", "incomplete")
+        layers = [LayerRow(d["name"], d["op"], d.get("scope", ""), d.get("output_shapes", []),
+                           {k: v for k, v in d.items() if k not in row_fields}, list(d.get("nodes", [])),
+                           dict(d.get("incomplete") or {})) for d in doc["layers"]]  # fmt: skip
+        device_fields = ("device", "model", "latency_s", "throughput_per_s", "energy_j", "bound", "fits", "layers", "details")
+        hardware = [DeviceResult(**{k: d.get(k) for k in device_fields}) for d in doc.get("hardware", [])]
+        c = doc.get("completeness") or {}
+        found = Completeness(
+            gaps=list(c.get("uncounted", [])), param_share=c.get("param_share", 0.0),
+            activation_share=c.get("activation_share", 0.0), hidden_params=c.get("uncounted_params", 0),
+            quantities={q: v["bound"] for q, v in (c.get("quantities") or {}).items()},
+            layers={row.name: row.incomplete for row in layers if row.incomplete},
+            hardware={d["device"]: d["incomplete"] for d in doc.get("hardware", []) if d.get("incomplete")},
+        )  # fmt: skip
+        totals = {k: v for k, v in doc["totals"].items() if v is not None}  # null: the metric was blocked
+        return cls(model=doc["model"], totals=totals, layers=layers, hardware=hardware,
+                   unsupported=doc.get("unsupported", []), coverage=doc.get("coverage", {}),
+                   quantities=doc.get("quantities", {}), options=doc.get("options", {}), details=doc.get("details", {}),
+                   warnings=doc.get("warnings", []), completeness=found)  # fmt: skip
+
     def modules(self, depth: int | None = None) -> list[ModuleRow]:
         """Per-module roll-ups (a tree in depth-first order), down to ``depth``."""
         aggregate = {q: info.get("aggregate", "sum") for q, info in self.quantities.items()}
@@ -151,6 +181,10 @@ class Report(ReportViews):
         return modules
 
     def to_dict(self) -> dict[str, Any]:
+        return {k: list(v.items) if isinstance(v, Rows) else v for k, v in self._fields()}
+
+    def _fields(self) -> Iterator[tuple[str, Any]]:
+        """The document's fields in order; layers and modules as ``Rows`` (made one at a time)."""
         totals = {k: self.totals.get(k) for k in contract()[0]}
         totals.update((k, v) for k, v in self.totals.items() if k not in totals)
         hardware = [r.to_dict() for r in self.hardware]
@@ -158,25 +192,30 @@ class Report(ReportViews):
             marks = self.completeness.hardware.get(entry["device"])
             if marks:
                 entry["incomplete"] = marks
-        return {
-            "schema": SCHEMA,
-            "model": self.model,
-            "totals": totals,
-            "layers": [row.to_dict() for row in self.layers],
-            "modules": [m.to_dict() for m in self.modules()],
-            "hardware": hardware,
-            "unsupported": self.unsupported,
-            "coverage": self.coverage,
-            "quantities": self.quantities,
-            "hardware_quantities": {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES},
-            "options": self.options,
-            "details": self.details,
-            "warnings": self.warnings,
-            "completeness": self.completeness.to_dict(),
-        }
+        yield "schema", SCHEMA
+        yield "model", self.model
+        yield "totals", totals
+        yield "layers", Rows(row.to_dict() for row in self.layers)
+        yield "modules", Rows(m.to_dict() for m in self.modules())
+        yield "hardware", hardware
+        yield "unsupported", self.unsupported
+        yield "coverage", self.coverage
+        yield "quantities", self.quantities
+        yield "hardware_quantities", {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES}
+        yield "options", self.options
+        yield "details", self.details
+        yield "warnings", self.warnings
+        yield "completeness", self.completeness.to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=json_default)
+        if indent is None:
+            return json.dumps(self.to_dict(), default=json_default)
+        return "".join(self.iter_json(indent))
+
+    def iter_json(self, indent: int = 2) -> Iterator[str]:
+        """``to_json(indent)`` in pieces, a thousand layer rows at most each, never the whole text
+        or dict in memory: what ``--format json`` writes (analyzer/core/jsonwriter.py)."""
+        return iter_object(self._fields(), json_default, indent)
 
 
 def _mark_modules(modules: list[ModuleRow], rows: list[LayerRow]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 
+from analyzer.core import jsonwriter
 from analyzer.core.compare import Comparison
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report, json_default
@@ -21,12 +22,17 @@ class JsonReporter(Reporter):
         """The whole document: every quantity with its metadata (``columns``, ``binary_units`` change nothing)."""
         return report.to_json() + "\n"
 
+    def iter_report(self, report: Report, **options: object) -> Iterator[str]:
+        """The document of ``render_report`` in pieces (``Report.iter_json``), for large graphs."""
+        yield from report.iter_json()
+        yield "\n"
+
     def render_comparison(
         self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
         **view: object,
     ) -> str:  # fmt: skip
         """The whole document; ``depth`` changes nothing, each report already holds its full module tree."""
-        return json.dumps(comparison.to_dict(), indent=2, default=json_default) + "\n"
+        return jsonwriter.dumps(comparison.to_dict(), json_default) + "\n"  # json.dumps(indent=2)'s text
 
 
 @hookimpl

@@ -1,0 +1,142 @@
+"""Indented JSON, fast and in pieces: the bytes of ``json.dumps(obj, indent=2, default=...)``.
+
+The standard library writes indented JSON with its pure-Python generator
+(its C encoder serves only ``indent=None``), a few microseconds per value:
+11 s for the report of a 100k-node graph. ``dumps`` builds the same text
+with one string join per container (about 3x faster), and ``iter_object``
+writes a document whose big lists (a report's layers and modules) are
+produced one element at a time, so that a reporter can write a report of a
+million layers to a file without holding its text or its dict in memory.
+
+Same output as ``json.dumps(obj, indent=..., default=...)`` (tested): keys
+converted as json does (``True`` -> ``"true"``, numbers -> their text),
+``NaN``/``Infinity`` written as json writes them, tuples as arrays,
+anything else passed to ``default``. Circular structures are not detected
+(reports hold none): they end in RecursionError instead of ValueError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring_ascii as _string
+from typing import Any
+
+Default = Callable[[Any], Any]
+_INF = float("inf")
+
+
+class Rows:
+    """A list value of ``iter_object`` whose items are produced lazily (a generator of rows)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[Any]):
+        self.items = items
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == _INF:
+        return "Infinity"
+    if o == -_INF:
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, str):
+        return _string(k)
+    if k is True:
+        return '"true"'
+    if k is False:
+        return '"false"'
+    if k is None:
+        return '"null"'
+    if isinstance(k, int):
+        return '"' + int.__repr__(k) + '"'
+    if isinstance(k, float):
+        return '"' + _float(k) + '"'
+    raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
+
+
+def _no_default(o: Any) -> Any:
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: int = 0) -> str:
+    """``o`` as indented JSON text, starting at nesting ``level`` (no trailing newline)."""
+    t = type(o)
+    if t is str:
+        return _string(o)
+    if t is int:
+        return int.__repr__(o)
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if t is float:
+        return _float(o)
+    if t is list or t is tuple:
+        if not o:
+            return "[]"
+        inner = "\n" + indent * (level + 1)
+        level += 1
+        items = [encode(v, default, indent, level) for v in o]
+        return "[" + inner + ("," + inner).join(items) + "\n" + indent * (level - 1) + "]"
+    if t is dict:
+        if not o:
+            return "{}"
+        inner = "\n" + indent * (level + 1)
+        level += 1
+        items = [_key(k) + ": " + encode(v, default, indent, level) for k, v in o.items()]
+        return "{" + inner + ("," + inner).join(items) + "\n" + indent * (level - 1) + "}"
+    # subclasses, in json's order of checks
+    if isinstance(o, str):
+        return _string(o)
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        return _float(o)
+    if isinstance(o, list | tuple):
+        return encode(list(o), default, indent, level)
+    if isinstance(o, dict):
+        return encode(dict(o), default, indent, level)
+    return encode(default(o), default, indent, level)
+
+
+def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:
+    """``json.dumps(o, indent=indent, default=default)``, faster."""
+    return encode(o, default, " " * indent)
+
+
+def iter_object(fields: Iterable[tuple[str, Any]], default: Default = _no_default, indent: int = 2,
+                batch: int = 1000) -> Iterator[str]:  # fmt: skip
+    """Chunks of the JSON object of ``fields`` (key, value); a ``Rows`` value is written item by item.
+
+    The chunks joined are ``json.dumps(dict(fields), indent=indent, default=default)``
+    with each ``Rows`` turned into a list; ``batch`` items of a ``Rows`` go in one chunk.
+    """
+    pad = " " * indent
+    first = True
+    yield "{"
+    for key, value in fields:
+        head = ("\n" if first else ",\n") + pad + _key(key) + ": "
+        first = False
+        if not isinstance(value, Rows):
+            yield head + encode(value, default, pad, 1)
+            continue
+        inner = "\n" + pad * 2
+        chunk: list[str] = []
+        empty = True
+        for item in value.items:
+            chunk.append(("[" if empty else ",") + inner + encode(item, default, pad, 2))
+            empty = False
+            if len(chunk) >= batch:
+                yield head + "".join(chunk)
+                head = ""
+                chunk = []
+        yield head + ("[]" if empty else "".join(chunk) + "\n" + pad + "]")
+    yield "}" if first else "\n}"

@@ -1,0 +1,111 @@
+"""analyzer.core.jsonwriter writes what json.dumps(indent=...) writes."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.core import jsonwriter
+from analyzer.core.jsonwriter import Rows
+
+
+class Flag(enum.IntEnum):
+    ON = 1
+
+
+class Name(str):
+    pass
+
+
+def _default(o):
+    if isinstance(o, set | frozenset):
+        return sorted(o)
+    raise TypeError(f"{type(o).__name__} is not JSON-serializable")
+
+
+SAMPLES = [
+    {},
+    [],
+    {"a": []},
+    {"a": {}, "b": [[], [1, [2, {}]]]},
+    {"name": "conv1", "shape": (1, 3, 224, 224), "ratio": 0.1, "none": None, "ok": True, "no": False},
+    {"odd": "é\n\t\"\\ \u2265 \U0001f600", Name("sub"): Name("value"), "flag": Flag.ON},
+    {1: "int key", 2.5: "float key", True: "bool key", None: "null key"},
+    {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "big": 2**80, "neg": -3, "e": 1e-300},
+    {"set": {3, 1, 2}, "nested": [{"x": frozenset({"b", "a"})}]},
+]
+
+
+@pytest.mark.parametrize("obj", SAMPLES)
+def test_dumps_matches_json(obj):
+    assert jsonwriter.dumps(obj, _default) == json.dumps(obj, indent=2, default=_default)
+    assert jsonwriter.dumps(obj, _default, indent=4) == json.dumps(obj, indent=4, default=_default)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=60)
+@given(json_values)
+def test_dumps_matches_json_on_any_value(obj):
+    assert jsonwriter.dumps(obj) == json.dumps(obj, indent=2)
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=5), st.lists(json_values, max_size=7))
+def test_iter_object_streams_rows_as_a_list(fields, rows):
+    """Joined chunks are the document with the Rows value as a list, at any batch size."""
+    expected = json.dumps({**fields, "rows": rows, "after": 1}, indent=2)
+    for batch in (1, 2, 1000):
+        chunks = list(jsonwriter.iter_object([*fields.items(), ("rows", Rows(iter(rows))), ("after", 1)], batch=batch))
+        assert "".join(chunks) == expected
+
+
+def test_iter_object_empty_and_unserializable():
+    assert "".join(jsonwriter.iter_object([])) == json.dumps({}, indent=2)
+    with pytest.raises(TypeError, match="object is not JSON serializable|not JSON serializable"):
+        jsonwriter.dumps({"x": object()})
+    with pytest.raises(TypeError, match="keys must be"):
+        jsonwriter.dumps({(1, 2): 3})
+
+
+def _old_json(report) -> str:
+    """What ``Report.to_json`` wrote before it streamed: the standard library's indented text."""
+    from analyzer.core.report import json_default
+
+    return json.dumps(report.to_dict(), indent=2, default=json_default)
+
+
+def test_report_json_is_the_standard_librarys_text():
+    """Streamed and joined, the report is byte for byte json.dumps(to_dict(), indent=2)."""
+    import analyzer
+    from analyzer import zoo
+
+    g = zoo.tiny_cnn()
+    g.node(next(iter(g.nodes())).id).meta["uncounted"] = "a test gap"  # incomplete marks, module marks
+    report = analyzer.analyze_graph(g, devices=["stm32f746"])
+    text = _old_json(report)
+    assert report.to_json() == text
+    assert "".join(report.iter_json()) == text
+    assert report.to_json(indent=None) == json.dumps(json.loads(text))
+
+
+def test_cli_json_streams_the_same_bytes(tmp_path, capsys):
+    import analyzer
+    from analyzer import zoo
+    from analyzer.cli import main
+
+    expected = _old_json(analyzer.analyze(zoo.resnet50(), devices=["t4"])) + "\n"
+    out = tmp_path / "r.json"
+    assert main(["analyze", "analyzer.zoo:resnet50", "-d", "t4", "-f", "json", "-o", str(out)]) == 0
+    assert out.read_text() == expected
+    assert main(["analyze", "analyzer.zoo:resnet50", "-d", "t4", "-f", "json"]) == 0
+    assert capsys.readouterr().out == expected
