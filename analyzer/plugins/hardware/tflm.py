@@ -1,0 +1,258 @@
+"""What TensorFlow Lite Micro itself will allocate: its arena, predicted from the graph.
+
+TFLM's arena has two ends (tensorflow/tflite-micro, micro_allocator.cc):
+
+- the **head** (non-persistent): every activation tensor and every kernel
+  scratch buffer, placed by ``GreedyMemoryPlanner``. Lifetimes come from
+  ``AllocationInfoBuilder::MarkAllocationLifetimes``: graph inputs from 0,
+  operator i's outputs from i+1 to the last operator reading them, graph
+  outputs to the end, scratch buffers during their operator only. Sizes are
+  rounded up to 16 bytes. The planner takes buffers by size, largest first;
+  online-planned buffers enter its sort from the tail of its list, so equal
+  sizes are placed in *reverse* tensor-index order (tensors, then scratch
+  buffers), each at the lowest offset that does not overlap, in space, a
+  placed buffer alive at the same time. Views (RESHAPE) get buffers of their
+  own: TFLM copies them.
+- the **tail** (persistent): per tensor a ``TfLiteEvalTensor``, per
+  operator a ``NodeAndRegistration`` and its parsed builtin options, the
+  kernels' ``OpData`` (convolutions add an int32 multiplier and shift per
+  output channel), persistent ``TfLiteTensor`` structs for the graph's
+  inputs and outputs (with their quantization), scratch-buffer handles and
+  the allocator's own objects.
+
+Struct sizes are those of the host build of the ``tflite-micro`` Python
+package (x86-64, reference kernels), read from its ``print_allocations()``
+on single-operator models; on a 32-bit Cortex-M, pointers are 4 bytes and
+the tail is smaller. Scratch buffers are the reference kernels' (MEAN/SUM
+and the other reductions; TRANSPOSE_CONV's int32 accumulator); CMSIS-NN
+kernels also request im2col buffers for convolutions (not modelled).
+docs/hardware.md ("TFLM's own arena") compares these figures with TFLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.core import dtypes
+from analyzer.core.graph import Graph
+from analyzer.plugins.hardware.planner import align
+
+ALIGNMENT = 16  # MicroArenaBufferAlignment()
+EVAL_TENSOR_BYTES = 24  # sizeof(TfLiteEvalTensor)
+NODE_BYTES = 64  # sizeof(NodeAndRegistration)
+IO_TENSOR_BYTES = 64  # persistent TfLiteTensor of a graph input/output
+IO_QUANT_BYTES = 32  # its TfLiteAffineQuantization + scale/zero-point arrays
+SCRATCH_HANDLE_BYTES = 8  # sizeof(ScratchBufferHandle)
+FIXED_TAIL_BYTES = 488  # allocator, planner, builtin-data allocator, subgraph allocations
+
+# TFLite op -> (kernel OpData bytes, int32 multiplier+shift per output channel?, builtin options bytes)
+OP_PERSISTENT: dict[str, tuple[int, bool, int]] = {
+    "CONV_2D": (80, True, 28), "DEPTHWISE_CONV_2D": (80, True, 28), "FULLY_CONNECTED": (72, True, 32),
+    "TRANSPOSE_CONV": (80, True, 28),
+    "AVERAGE_POOL_2D": (32, False, 40), "MAX_POOL_2D": (32, False, 40),
+    "MEAN": (44, False, 1), "SUM": (44, False, 1), "REDUCE_MAX": (44, False, 1), "REDUCE_MIN": (44, False, 1),
+    "SOFTMAX": (80, False, 4), "ADD": (60, False, 8), "SUB": (60, False, 8), "MUL": (36, False, 4),
+    "RELU": (28, False, 0), "RELU6": (28, False, 0), "CONCATENATION": (80, False, 8), "PAD": (56, False, 0),
+    "PADV2": (56, False, 0), "RESHAPE": (0, False, 36), "SQUEEZE": (0, False, 36), "LOGISTIC": (16, False, 0),
+    "HARD_SWISH": (20, False, 0),
+}  # fmt: skip
+DEFAULT_PERSISTENT = (32, False, 8)  # operators not measured: a typical OpData and options
+
+# canonical op -> the TFLite operator TFLM would run, for graphs that do not come from a .tflite file
+_CANONICAL_TO_TFLITE = {
+    "linear": "FULLY_CONNECTED", "add": "ADD", "sub": "SUB", "mul": "MUL", "avg_pool": "AVERAGE_POOL_2D",
+    "max_pool": "MAX_POOL_2D", "reduce_mean": "MEAN", "adaptive_avg_pool": "MEAN", "softmax": "SOFTMAX",
+    "concat": "CONCATENATION", "pad": "PAD", "reshape": "RESHAPE", "sigmoid": "LOGISTIC",
+    "hardswish": "HARD_SWISH", "relu": "RELU", "relu6": "RELU6",
+}  # fmt: skip
+_REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD")
+
+
+@dataclass(slots=True)
+class TflmArena:
+    """TFLM's predicted arena, split like its ``print_allocations()``."""
+
+    arena_bytes: int
+    head_bytes: int  # activations + scratch, as placed by the greedy planner
+    tail_bytes: int  # persistent allocations
+    scratch_bytes: int  # sum of scratch buffers (each alive during its operator only)
+    buffers: int
+    operators: int
+    tail: dict[str, int] = field(default_factory=dict)
+    source: str = (
+        "tflite"  # tflite: the file's tensors and operators; layers: approximated from layers
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"planner": "TFLM GreedyMemoryPlanner (reference kernels, x86-64 host struct sizes)",
+                "arena_bytes": self.arena_bytes, "head_bytes": self.head_bytes, "tail_bytes": self.tail_bytes,
+                "scratch_bytes": self.scratch_bytes, "buffers": self.buffers, "operators": self.operators,
+                "tail": dict(self.tail), "source": self.source}  # fmt: skip
+
+
+def tflm_greedy(items: Sequence[tuple[int, int, int]]) -> int:
+    """TFLM's GreedyMemoryPlanner on ``(size, first, last)`` items in allocation-info order.
+
+    Largest first; equal sizes in reverse order (online buffers fill the
+    planner's sort list from its tail, and its bubble sort is stable).
+    """
+    order = sorted(range(len(items)), key=lambda k: (-items[k][0], -k))
+    offsets: dict[int, int] = {}
+    for i in order:
+        size, first, last = items[i]
+        overlapping = sorted((j for j in offsets if items[j][1] <= last and first <= items[j][2]),
+                             key=lambda j: offsets[j])  # fmt: skip
+        cand = 0
+        for j in overlapping:
+            if offsets[j] - cand >= size:
+                break
+            cand = max(cand, offsets[j] + items[j][0])
+        offsets[i] = cand
+    return max((offsets[i] + items[i][0] for i in offsets), default=0)
+
+
+def _bytes(graph: Graph, name: str) -> int:
+    t = graph.spec(name)
+    return -(-t.numel * dtypes.bits(t.dtype) // 8)
+
+
+def _scratch(
+    op: str, graph: Graph, inputs: Sequence[str], outputs: Sequence[str], axes: int
+) -> list[int]:
+    """Scratch buffers the reference kernel of ``op`` requests."""
+    if op in _REDUCTIONS and inputs:
+        x = graph.spec(inputs[0])
+        rank = len(x.shape)
+        sizes = [4 * rank, 4 * axes]
+        if op in ("MEAN", "SUM") and not dtypes.is_float(x.dtype):
+            sizes.insert(0, 4 * sum(graph.spec(o).numel for o in outputs))
+        return sizes
+    if op == "TRANSPOSE_CONV" and outputs and not dtypes.is_float(graph.spec(outputs[0]).dtype):
+        return [4 * graph.spec(outputs[0]).numel]
+    return []
+
+
+@dataclass(slots=True)
+class _Step:
+    op: str
+    inputs: list[str]
+    outputs: list[str]
+    channels: int
+    quantized: bool
+    axes: int
+
+
+def _steps(graph: Graph) -> tuple[list[_Step], list[str], str]:
+    """Operators in execution order and the arena tensors in TFLM's allocation order."""
+    meta = graph.meta.get("tflite")
+    steps: list[_Step] = []
+    if meta:
+        index = meta.get("tensor_index", {})
+        by_op: dict[int, _Step] = {}
+        for node in graph.nodes():
+            k = node.meta.get("tflite_op")
+            if k is None:
+                continue
+            step = by_op.get(k)
+            if step is None:
+                step = by_op[k] = _Step(node.source_op, [], [], 0, False, 0)
+                steps.append(step)
+            step.inputs += [t for t in node.inputs if t in index and t not in step.inputs]
+            step.outputs += [t for t in node.outputs if t in index]
+            if node.op == "conv" or node.op == "linear":
+                step.channels = int(
+                    node.attrs.get("out_channels") or graph.shape(node.outputs[0])[-1]
+                )
+                step.quantized = len(node.inputs) > 1 and not dtypes.is_float(
+                    graph.spec(node.inputs[1]).dtype
+                )
+            step.axes = max(step.axes, len(node.attrs.get("axes", ()) or ()))
+        tensors = sorted((n for n in index if graph.is_activation(n)), key=index.__getitem__)
+        return steps, tensors, "tflite"
+    for layer in graph.layers():  # not from a file: one TFLite operator per layer
+        nodes = [graph.node(n) for n in layer.nodes]
+        principal = next((n for n in nodes if n.op == layer.op), nodes[0])
+        op = _CANONICAL_TO_TFLITE.get(layer.op, layer.op.upper())
+        if layer.op == "conv":
+            groups = int(principal.attrs.get("groups", 1))
+            op = (
+                "DEPTHWISE_CONV_2D"
+                if groups > 1 and groups == principal.attrs.get("in_channels")
+                else "CONV_2D"
+            )
+        channels = int(
+            principal.attrs.get("out_channels") or graph.shape(principal.outputs[0])[-1] or 0
+        )
+        quant = any(not dtypes.is_float(p.dtype) for p in graph.node_params(principal))
+        axes = len(principal.attrs.get("axes", ()) or ())
+        steps.append(_Step(op, list(layer.inputs), list(layer.outputs), channels, quant, axes))
+    tensors = [*graph.inputs, *(t for s in steps for t in s.outputs)]
+    return steps, list(dict.fromkeys(tensors)), "layers"
+
+
+def tflm_arena(graph: Graph) -> TflmArena:
+    """Predict TFLM's arena (head + tail) for ``graph`` run by the reference kernels."""
+    steps, tensors, source = _steps(graph)
+    n = len(steps)
+    first: dict[str, int] = dict.fromkeys(graph.inputs, 0)
+    last: dict[str, int] = dict.fromkeys(graph.inputs, 0)
+    for i, s in enumerate(steps):
+        for t in s.outputs:
+            first.setdefault(t, i + 1)
+            last[t] = i + 1
+        for t in s.inputs:
+            if t in first:
+                last[t] = max(last[t], i + 1)
+    for t in graph.outputs:
+        if t in first:
+            last[t] = n + 1
+    items = [(align(_bytes(graph, t), ALIGNMENT), first[t], last[t]) for t in tensors if t in first]
+    items = [it for it in items if it[0]]
+    scratch_total = handles = 0
+    for i, s in enumerate(steps):
+        for size in _scratch(s.op, graph, s.inputs, s.outputs, s.axes):
+            items.append((align(size, ALIGNMENT), i + 1, i + 1))
+            scratch_total += size
+            handles += 1
+    head = tflm_greedy(items)
+    io = [*graph.inputs, *graph.outputs]
+    kernels = builtin = 0
+    for s in steps:
+        opdata, per_channel, options = OP_PERSISTENT.get(s.op, DEFAULT_PERSISTENT)
+        kernels += align(opdata, ALIGNMENT) if opdata else 0
+        if per_channel and (s.quantized or s.op != "FULLY_CONNECTED"):
+            kernels += 2 * align(4 * s.channels, ALIGNMENT)
+        builtin += options
+    n_tensors = (
+        len(graph.meta["tflite"]["tensor_index"])
+        if source == "tflite"
+        else len(tensors) + len(graph.params)
+    )
+    if source == "tflite":
+        n_tensors = graph.meta["tflite"].get("tensors", n_tensors)
+    tail = {
+        "eval_tensors": align(EVAL_TENSOR_BYTES * n_tensors, ALIGNMENT),
+        "io_tensors": IO_TENSOR_BYTES * len(io),
+        "io_quantization": IO_QUANT_BYTES
+        * sum(not dtypes.is_float(graph.spec(t).dtype) for t in io),
+        "node_and_registration": NODE_BYTES * n,
+        "kernel_data": kernels
+        + align(8 * len(graph.inputs), ALIGNMENT)
+        + align(8 * len(graph.outputs), ALIGNMENT),
+        "builtin_options": builtin,
+        "scratch_handles": SCRATCH_HANDLE_BYTES * handles,
+        "variable_tensors": variable_bytes(graph),
+        "allocator": FIXED_TAIL_BYTES,
+    }
+    tail_bytes = align(sum(tail.values()), ALIGNMENT)
+    return TflmArena(
+        head + tail_bytes, head, tail_bytes, scratch_total, len(items), n, tail, source
+    )
+
+
+def variable_bytes(graph: Graph) -> int:
+    """Persistent bytes of TFLM variable tensors (state such as an SVDF's), from the file's meta."""
+    meta = graph.meta.get("tflite") or {}
+    return sum(align(int(v.get("bytes", 0)), ALIGNMENT) for v in meta.get("variable_tensors", []))
