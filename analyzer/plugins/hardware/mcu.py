@@ -24,6 +24,7 @@ from analyzer.plugins.hardware.roofline import (
     op_class,
 )
 from analyzer.plugins.hardware.settings import HardwareSettings
+from analyzer.plugins.hardware.tflm import tflm_arena
 from analyzer.plugins.metrics.activations import activation_storages
 
 
@@ -91,6 +92,15 @@ def _merge_inplace(ctx: MetricContext, buffers: dict[str, Buffer], roots: dict[s
             buffers[tmp] = Buffer(tmp, -(-b.size // int(conv.attrs.get("out_channels") or 1)), i, frozenset({i}))
 
 
+def _tflm_prediction(ctx: MetricContext) -> dict[str, Any]:
+    """TFLM's own arena for this graph (``tflm.py``): what the stock runtime allocates, head and tail."""
+    return ctx.derived(_tflm_build)
+
+
+def _tflm_build(ctx: MetricContext) -> dict[str, Any]:
+    return tflm_arena(ctx.graph).to_dict()
+
+
 class McuRoofline(RooflineModel):
     name = "roofline-mcu"
     device_class = "mcu"
@@ -148,6 +158,7 @@ class McuRoofline(RooflineModel):
             },
         }  # fmt: skip
         if scale == 1.0:
+            fit["arena"]["tflm"] = _tflm_prediction(ctx)
             fit["arena"]["placements"] = [
                 {"buffer": pl.name, "bytes": pl.size, "offset": pl.offset, "first": layers[p.order[pl.first]].name,
                  "last": layers[p.order[pl.last]].name} for pl in p.placements
