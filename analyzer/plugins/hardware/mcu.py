@@ -98,7 +98,7 @@ def _tflm_prediction(ctx: MetricContext) -> dict[str, Any]:
 
 
 def _tflm_build(ctx: MetricContext) -> dict[str, Any]:
-    return tflm_arena(ctx.graph).to_dict()
+    return tflm_arena(ctx.graph, ctx.layers).to_dict()
 
 
 class McuRoofline(RooflineModel):

@@ -144,7 +144,7 @@ class _Step:
     axes: int
 
 
-def _steps(graph: Graph) -> tuple[list[_Step], list[str], str]:
+def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str], str]:
     """Operators in execution order and the arena tensors in TFLM's allocation order."""
     meta = graph.meta.get("tflite")
     steps: list[_Step] = []
@@ -171,7 +171,7 @@ def _steps(graph: Graph) -> tuple[list[_Step], list[str], str]:
             step.axes = max(step.axes, len(node.attrs.get("axes", ()) or ()))
         tensors = sorted((n for n in index if graph.is_activation(n)), key=index.__getitem__)
         return steps, tensors, "tflite"
-    for layer in graph.layers():  # not from a file: one TFLite operator per layer
+    for layer in layers:  # not from a file: one TFLite operator per layer
         nodes = [graph.node(n) for n in layer.nodes]
         principal = next((n for n in nodes if n.op == layer.op), nodes[0])
         op = _CANONICAL_TO_TFLITE.get(layer.op, layer.op.upper())
@@ -192,9 +192,14 @@ def _steps(graph: Graph) -> tuple[list[_Step], list[str], str]:
     return steps, list(dict.fromkeys(tensors)), "layers"
 
 
-def tflm_arena(graph: Graph) -> TflmArena:
-    """Predict TFLM's arena (head + tail) for ``graph`` run by the reference kernels."""
-    steps, tensors, source = _steps(graph)
+def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
+    """Predict TFLM's arena (head + tail) for ``graph`` run by the reference kernels.
+
+    A graph read from a .tflite file is planned over the file's operators and
+    tensors; any other graph over its ``layers`` (``analyzer.core.layers``),
+    one TFLite operator per layer, as the converter would fuse them.
+    """
+    steps, tensors, source = _steps(graph, layers)
     n = len(steps)
     first: dict[str, int] = dict.fromkeys(graph.inputs, 0)
     last: dict[str, int] = dict.fromkeys(graph.inputs, 0)
