@@ -1,4 +1,5 @@
-"""``--format csv``: one row per layer, every per-layer quantity a column, then a TOTAL row.
+"""``--format csv``: one row per layer, every per-layer quantity a column, then a TOTAL row
+(quantities with a model total only, such as training memory, are columns filled in that row).
 
 Incomplete values are written with their mark (``≥``, ``≤``, ``~``; docs/completeness.md),
 and an incomplete report ends with ``NOT COUNTED`` rows and an ``INCOMPLETE`` row.
@@ -50,10 +51,16 @@ class CsvReporter(Reporter):
                 r.pop("nodes", None)
             fixed = ("name", "op", "scope", "output_shapes")
         marks = [r.pop("incomplete", None) or {} for r in rows]
+        # model totals no row carries (training memory, peaks...) get columns too, filled in the TOTAL row
+        only_total = [q for q in common.total_quantities(report, columns) if q in report.totals]
         if columns is not None:
             keep = {*fixed, *common.select_columns(report, columns)}
             rows = [{k: v for k, v in r.items() if k in keep} for r in rows]
-        columns = list(dict.fromkeys(k for r in rows for k in r))
+            named = set(columns)
+            only_total = [q for q in only_total if "all" in named or q in named
+                          or report.quantities.get(q, {}).get("group") in named]  # fmt: skip
+        in_rows = dict.fromkeys(k for r in rows for k in r)
+        columns = list(dict.fromkeys([*in_rows, *(q for q in only_total if q not in in_rows)]))
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         w.writeheader()
