@@ -155,7 +155,7 @@ def analyze_graph(
         graph.validate()  # ops outside the vocabulary are reported as unsupported, not refused
     except GraphError as e:
         raise AnalysisError(f"invalid graph: {e}") from None
-    graph = canonicalize(graph)
+    graph = canonicalize(graph, ps.passes.values(), ps.plugin_passes())
     layers = group_layers(graph, ps.vocabulary)  # an analysis step, with this plugin set's ops
     metrics = ps.metric_order()
     gaps = completeness.scan(graph, ps.formulas, ps.vocabulary)
@@ -216,6 +216,7 @@ def analyze_graph(
         "capture": graph.meta.get("capture", ""),
         **({"mode": graph.meta["mode"]} if "mode" in graph.meta else {}),  # eval/train, where the frontend says
         "passes": list(graph.meta.get("passes", [])),
+        "passes_run": list(ps.passes),  # every canonical pass, in the order it ran
         "nodes": len(graph),
         "layers": len(layers),
         "input_elements": sum(numel(graph.shape(t)) for t in graph.inputs),

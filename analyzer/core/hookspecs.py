@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from analyzer.core.frontend import Frontend
     from analyzer.core.hardware import HardwareModel
     from analyzer.core.metric import Metric
+    from analyzer.core.op_mappings import Target
     from analyzer.core.ops import OpDef
+    from analyzer.core.passes import CanonicalPass
     from analyzer.core.reporter import Reporter
 
 PROJECT = "analyzer"
@@ -38,6 +40,38 @@ def analyzer_register_ops(register: Callable[[OpDef], None]) -> None:
     Call ``register(OpDef(name, category, doc))`` for each new op. Runs
     before the other registration hooks. An op already in the vocabulary is
     refused.
+    """
+
+
+@hookspec
+def analyzer_register_op_mappings(register: Callable[[str, str, Target], None]) -> None:
+    """Map a framework's own ops onto canonical ops, for the built-in frontends.
+
+    Call ``register(framework, source_op, target)`` per op. ``framework`` is
+    a frontend name: ``"torch"`` (``source_op`` an ATen-style op name,
+    ``"mylib::my_op"`` or ``"mylib.my_op.default"``; every overload of the
+    op), ``"keras"`` (a layer class name, ``"MyLayer"`` or
+    ``"my_pkg.layers.MyLayer"``, or ``"ops.ClassName"`` for a ``keras.ops``
+    operation) or ``"jax"`` (a primitive name). ``target`` is a canonical op
+    name (the node reads the op's tensor operands, then a Keras layer's
+    weights) or a handler with that frontend's own handler signature.
+    Runs after ``analyzer_register_ops``, so the target may be a plugin op.
+    The frontend consults these mappings before its own tables. Two
+    plugins mapping the same source op are refused when the plugin set
+    loads (the error names both); so is a target outside the vocabulary or
+    a framework no loaded frontend has.
+    """
+
+
+@hookspec
+def analyzer_register_passes(register: Callable[[CanonicalPass], None]) -> None:
+    """Add canonical passes: ``register(CanonicalPass(name, run, doc))``.
+
+    ``run(graph) -> Graph`` returns the graph unchanged or a new graph (never
+    modifies its argument); a pass that changes something appends a line to
+    the new graph's ``meta["passes"]``. Plugin passes run after the
+    built-in ones, in plugin registration order; each is listed in the
+    report's ``model.passes_run``; a name already registered is refused.
     """
 
 

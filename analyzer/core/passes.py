@@ -1,8 +1,17 @@
 """Canonical passes: rewrite a frontend's graph into the form every framework shares.
 
-They run in the engine between the frontend and the metrics, and each one
-that changes something says so in ``graph.meta["passes"]`` (shown in the
-report as ``model.passes``).
+They run in the engine between validation and layer grouping, in this
+order: the built-in passes (``BUILTIN_PASSES``, in tuple order), then the
+passes plugins add through ``analyzer_register_passes``, in plugin
+registration order (built-in plugins, entry points, plugins given in code),
+each plugin's in the order it registers them. The report lists every pass
+that ran, in order, under ``model.passes_run``; a pass that changes
+something also says what in ``graph.meta["passes"]`` (``model.passes``).
+
+A pass takes a graph and returns a graph: the same one when it changes
+nothing, else a new one (the caller's graph may be analysed again, by a
+sweep for instance, so it is never modified). A plugin pass's result is
+validated before the next pass runs.
 
 - ``fold_pad_into_conv``: a zero ``pad`` whose only reader is a convolution
   and which pads spatial dims only becomes the convolution's own padding.
@@ -14,10 +23,21 @@ report as ``model.passes``).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
+from analyzer.core.errors import AnalysisError, GraphError
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Node
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalPass:
+    """One canonical pass: ``run(graph) -> graph`` (the same graph when nothing changes)."""
+
+    name: str
+    run: Callable[[Graph], Graph]
+    doc: str = ""
 
 
 def _foldable_pad(graph: Graph, node: Node) -> Node | None:
@@ -78,11 +98,32 @@ def fold_pad_into_conv(graph: Graph) -> Graph:
     return out
 
 
-PASSES = (fold_pad_into_conv,)
+BUILTIN_PASSES: tuple[CanonicalPass, ...] = (
+    CanonicalPass("fold_pad_into_conv", fold_pad_into_conv, "a zero spatial pad read only by a conv becomes its padding"),
+)
 
 
-def canonicalize(graph: Graph) -> Graph:
-    """Run every canonical pass in order."""
-    for p in PASSES:
-        graph = p(graph)
+def canonicalize(
+    graph: Graph, passes: Iterable[CanonicalPass] = BUILTIN_PASSES, origins: dict[str, str] | None = None
+) -> Graph:
+    """Run ``passes`` in order. ``origins`` (pass name -> plugin) marks plugin passes: their
+    result is checked (a Graph that validates), and a failure names the pass and its plugin."""
+    for p in passes:
+        plugin = (origins or {}).get(p.name)
+        if plugin is None:  # a built-in pass
+            graph = p.run(graph)
+            continue
+        where = f"canonical pass {p.name!r} (plugin {plugin})"
+        try:
+            out = p.run(graph)
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise AnalysisError(f"{where} failed: {type(e).__name__}: {first}") from e
+        if not isinstance(out, Graph):
+            raise AnalysisError(f"{where} returned {type(out).__name__}, not a Graph")
+        try:
+            out.validate()
+        except GraphError as e:
+            raise AnalysisError(f"{where} left an invalid graph: {e}") from None
+        graph = out
     return graph

@@ -36,7 +36,9 @@ from analyzer.core.formulas import FormulaTables
 from analyzer.core.frontend import Frontend
 from analyzer.core.hardware import HardwareModel
 from analyzer.core.metric import Metric, Ratio
+from analyzer.core.op_mappings import OpMappings
 from analyzer.core.ops import OpVocabulary
+from analyzer.core.passes import BUILTIN_PASSES, CanonicalPass
 from analyzer.core.reporter import Reporter
 
 ENTRY_POINT_GROUP = "analyzer"
@@ -109,6 +111,23 @@ class PluginSet:
     reporters: dict[str, Reporter] = field(default_factory=lambda: _Registry("reporter"))
     devices: DeviceCatalog = field(default_factory=lambda: DeviceCatalog([]))
     origins: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin name
+    op_mappings: OpMappings = field(default_factory=OpMappings)  # frontend op -> canonical op, per framework
+    passes: dict[str, CanonicalPass] = field(default_factory=lambda: _builtin_passes())  # in run order
+
+    def plugin_passes(self) -> dict[str, str]:
+        """Canonical passes added by plugins: name -> plugin (the built-in passes are not listed)."""
+        return {name: plugin for (kind, name), plugin in self.origins.items() if kind == "canonical pass"}
+
+    def check_op_mappings(self) -> None:
+        """Mapped-to ops exist and each framework is a loaded frontend (unless that frontend is blocked)."""
+        blocked = set(self.blocked())
+        for m in self.op_mappings:
+            if m.framework not in self.frontends and f"frontends.{m.framework}" not in blocked:
+                raise UsageError(f"plugin {m.plugin} maps ops of framework {m.framework!r}, which no loaded "
+                                 f"frontend has (frontends: {', '.join(self.frontends)})")  # fmt: skip
+            if isinstance(m.target, str) and m.target not in self.vocabulary:
+                raise UsageError(f"plugin {m.plugin} maps {m.framework} op {m.source_op!r} to {m.target!r}, "
+                                 f"which is not in the op vocabulary (register it with analyzer_register_ops)")  # fmt: skip
 
     def origin(self, kind: str, name: str) -> str:
         """The plugin that registered metric/hardware model ``name`` ("registered in code" if unknown)."""
@@ -246,6 +265,8 @@ def load_plugins(
     h = pm.hook
     h.analyzer_register_ops(register=ps.vocabulary.add)
     h.analyzer_register_formulas(register=ps.formulas.register)
+    _register_in_order(h.analyzer_register_op_mappings, functools.partial(_add_mapping, ps))  # type: ignore[attr-defined]
+    _register_in_order(h.analyzer_register_passes, functools.partial(_add_pass, ps))  # type: ignore[attr-defined]
     h.analyzer_register_frontends(register=ps.frontends.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_metrics, ps, "metric", ps.metrics.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_hardware_models, ps, "hardware model", ps.hardware_models.add)  # type: ignore[attr-defined]
@@ -253,6 +274,7 @@ def load_plugins(
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
     ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs))
     ps.check_quantities()
+    ps.check_op_mappings()
     for fe in ps.frontends.values():  # frontends that price ops while converting get this set, not a global one
         bind = getattr(fe, "bind_plugins", None)
         if callable(bind):
@@ -272,6 +294,35 @@ def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any) -> None:
             ps.origins[(kind, item.name)] = plugin
 
         impl.function(**{arg: register for arg in impl.argnames})
+
+
+def _register_in_order(hook: Any, add: Any) -> None:
+    """Call each implementation of ``hook`` in plugin registration order (built-ins, entry points,
+    plugins given in code), its ``register(*item)`` calling ``add(plugin_name, *item)``."""
+    for impl in hook.get_hookimpls():  # registration order (pluggy calls them in reverse)
+        register = functools.partial(add, impl.plugin_name)
+        impl.function(**{arg: register for arg in impl.argnames})
+
+
+def _add_mapping(ps: PluginSet, plugin: str, framework: str, source_op: str, target: Any) -> None:
+    ps.op_mappings.add(framework, source_op, target, plugin)
+
+
+def _builtin_passes() -> _Registry:
+    passes = _Registry("canonical pass")
+    for p in BUILTIN_PASSES:
+        passes.add(p)
+    return passes
+
+
+def _add_pass(ps: PluginSet, plugin: str, p: CanonicalPass) -> None:
+    if not isinstance(p, CanonicalPass) or not callable(p.run):
+        raise UsageError(f"plugin {plugin} registered {p!r}, not a CanonicalPass(name, run, doc)")
+    if p.name in ps.passes:
+        first = ps.origin("canonical pass", p.name) if ("canonical pass", p.name) in ps.origins else "built-in"
+        raise UsageError(f"canonical pass {p.name!r} is registered by {first} and by plugin {plugin}")
+    ps.passes[p.name] = p
+    ps.origins[("canonical pass", p.name)] = plugin
 
 
 @functools.cache

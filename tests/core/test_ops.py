@@ -51,3 +51,16 @@ def test_shared_builtin_vocabulary_is_read_only() -> None:
     with pytest.raises(ValueError, match="read-only"):
         builtin_vocabulary().add(OpDef("my_op", Category.OTHER, ""))
     assert "my_op" not in builtin_vocabulary()
+
+
+def test_activation_lists_follow_the_vocabulary() -> None:
+    """Builder, shape checks, strict rules and the JAX one-operand ops know every activation op
+    from its category (docs/plugins.md, "Adding a built-in activation")."""
+    from analyzer.core import builder, op_rules, shape_checks
+
+    acts = builtin_vocabulary().names(Category.ACTIVATION)
+    assert set(builder._ACTIVATIONS) == acts
+    assert acts <= shape_checks._SAME_SHAPE_OPS
+    assert all(op_rules.RULES[a] in (op_rules.same_shape, op_rules.gelu) for a in acts)
+    primitives = pytest.importorskip("analyzer.plugins.frontends.jax.primitives")
+    assert acts <= primitives.UNARY_OPS

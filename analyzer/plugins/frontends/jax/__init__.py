@@ -38,12 +38,15 @@ class JaxFrontend(Frontend):
     name = "jax"
 
     _pricing: Any = None  # cost.Pricing of the plugin set this frontend is registered in
+    _op_rules: dict[str, Any] = {}  # plugin op mappings: primitive -> canonical op or rule
 
     def bind_plugins(self, plugins: Any) -> None:
-        """Price ``cond`` branches with the user's plugin set (its ops and formulas), not a global one."""
+        """Price ``cond`` branches with the user's plugin set (its ops and formulas), not a global one;
+        take its ``jax`` op mappings, consulted before the primitive table."""
         from .cost import Pricing
 
         self._pricing = Pricing(plugins.vocabulary, plugins.formulas)
+        self._op_rules = {p: m.target for p, m in plugins.op_mappings.for_framework(self.name).items()}
 
     def accepts(self, obj: object) -> bool:
         return model_kind(obj) is not None
@@ -98,7 +101,10 @@ class JaxFrontend(Frontend):
                 cache.put(key, model, closed, dataclasses.replace(capture, fn=None))
             else:
                 closed, capture = hit
-            return convert(closed, capture, input_names, name, self._pricing)
+            from .primitives import PLUGIN_RULES
+
+            with PLUGIN_RULES.using(self._op_rules):
+                return convert(closed, capture, input_names, name, self._pricing)
 
 
 def _capture(

@@ -5,6 +5,11 @@ reading the primitive's params and operand shapes. Primitives missing from
 the table become ``unknown`` with ``source_op`` set (reported as
 unsupported). Call-like primitives (jit, custom_jvp/vjp, remat) and control
 flow (scan, cond, while) are not here: the walker inlines them.
+
+Plugins add entries with the ``analyzer_register_op_mappings`` hook
+(framework ``"jax"``, a primitive name, to a canonical op or a rule);
+``lookup`` consults them first, for the conversion in progress
+(``PLUGIN_RULES``, set by ``JaxFrontend``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.core.ir import Shape
+from analyzer.core.op_mappings import ActiveMappings
+from analyzer.core.ops import Category, builtin_vocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +43,9 @@ Rule = Callable[[EqnView], Mapped]
 # Canonical ops of one operand. A primitive with more operands mapped onto one
 # of them (``max(0., x)`` -> ``relu``) keeps only its activation operand,
 # whichever position the literals held: the op's input is that activation.
-UNARY_OPS = frozenset(
-    {"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh",
-     "hardswish", "hardsigmoid", "softplus", "mish", "hardtanh", "neg", "abs", "exp", "log",
-     "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf", "sign", "floor", "ceil",
-     "round", "cast", "identity", "copy"}
+UNARY_OPS = builtin_vocabulary().names(Category.ACTIVATION) | frozenset(
+    {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos", "erf",
+     "sign", "floor", "ceil", "round", "cast", "identity", "copy"}
 )  # fmt: skip
 
 # Canonical operand order for primitives whose order differs: lax.clamp(lo, x, hi)
@@ -268,6 +273,15 @@ PRIMITIVE_OPS: dict[str, str | Rule] = {
     "rng_bit_generator": "constant", "rng_uniform": "constant",
     "random_wrap": "copy", "random_unwrap": "copy",
 }  # fmt: skip
+
+PLUGIN_RULES: ActiveMappings[str | Rule] = ActiveMappings("jax_plugin_rules")
+
+
+def lookup(primitive: str) -> str | Rule | None:
+    """The canonical op or rule of ``primitive``: a plugin's mapping first, then ``PRIMITIVE_OPS``."""
+    plugin = PLUGIN_RULES.get()
+    return (plugin.get(primitive) if plugin else None) or PRIMITIVE_OPS.get(primitive)
+
 
 # Side effects without a result (jax.debug.print, callbacks): no node.
 EFFECTS_ONLY = frozenset({"debug_callback", "debug_print"})

@@ -23,7 +23,7 @@ from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Shape, Tensor
 
 from .cost import Pricing, nodes_flops
-from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, PRIMITIVE_OPS, UNARY_OPS, EqnView
+from .primitives import ALIASES, EFFECTS_ONLY, OPERAND_ORDER, UNARY_OPS, EqnView, lookup
 from .scopes import scope_of
 from .staging import Staged
 
@@ -140,7 +140,7 @@ class Walker:
         outs = [aval_spec(v.aval) for v in eqn.outvars]
         if all(self.s.is_constant(t) for t in ins):
             return self.s.add_node("constant", ins, outs, {}, scope, prim, constant=True)
-        rule = PRIMITIVE_OPS.get(prim)
+        rule = lookup(prim)  # a plugin's mapping first
         if rule is None:
             op, attrs = "unknown", {}
         elif isinstance(rule, str):  # most primitives: no attributes to derive

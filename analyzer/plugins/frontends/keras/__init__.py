@@ -25,6 +25,11 @@ from analyzer.core.hookspecs import hookimpl
 class KerasFrontend(Frontend):
     name = "keras"
     file_suffixes = (".keras", ".h5", ".hdf5")
+    _op_mappings: dict[str, Any] = {}  # plugin op mappings by source op, from bind_plugins
+
+    def bind_plugins(self, plugins: Any) -> None:
+        """Take the plugin set's ``keras`` op mappings (handlers are made at conversion: Keras loads then)."""
+        self._op_mappings = plugins.op_mappings.for_framework(self.name)
 
     def accepts(self, obj: object) -> bool:
         if "keras" not in sys.modules:
@@ -52,8 +57,10 @@ class KerasFrontend(Frontend):
                 f"the keras frontend takes a keras.Model or keras.Layer, not {type(model).__name__}"
             )
         from analyzer.plugins.frontends.keras.convert import to_graph
+        from analyzer.plugins.frontends.keras.handlers import PLUGIN_HANDLERS, plugin_handlers
 
-        return to_graph(model, inputs)
+        with PLUGIN_HANDLERS.using(plugin_handlers(self._op_mappings)):
+            return to_graph(model, inputs)
 
 
 @hookimpl

@@ -20,10 +20,10 @@ from analyzer.plugins.frontends.keras import layers_misc, layers_nn, ops_table  
 from analyzer.plugins.frontends.keras.capture import Event
 from analyzer.plugins.frontends.keras.emitter import Emitter, is_keras_tensor
 from analyzer.plugins.frontends.keras.handlers import (
-    OPS,
     is_leaf,
     is_one_layer,
     layer_handler,
+    op_handler,
     unknown,
     weight_derived,
 )
@@ -119,7 +119,7 @@ def _emit_event(em: Emitter, ev: Event, warnings: list[str]) -> None:
     if ev.kind == "layer":
         em.source, handler = cls, layer_handler(ev.op).fn  # type: ignore[union-attr]
     elif ev.kind == "op":
-        em.source, handler = f"ops.{cls}", OPS.get(cls, unknown)
+        em.source, handler = f"ops.{cls}", op_handler(cls)
     elif ev.kind == "constant":
         em.source, handler = cls, weight_derived
     else:

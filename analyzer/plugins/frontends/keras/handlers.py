@@ -6,6 +6,12 @@ class) of the layer; op handlers by the class of the ``keras.ops``
 operation. ``accepts`` lets a layer handler decline a configuration it does
 not model (a custom activation, LoRA); such a layer is then traced through
 its ``call`` instead, op by op.
+
+Plugin mappings (hook ``analyzer_register_op_mappings``, framework
+``"keras"``) come first: a layer class, by ``module.QualName`` or bare class
+name (its own class or a base class), or ``ops.ClassName`` for a
+``keras.ops`` operation. ``PLUGIN_HANDLERS`` holds them for the conversion
+in progress (set by ``KerasFrontend``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 from keras.src import tree
 
+from analyzer.core.op_mappings import ActiveMappings, OpMapping
 from analyzer.plugins.frontends.keras.activations import activation_op
 from analyzer.plugins.frontends.keras.capture import Event
 from analyzer.plugins.frontends.keras.emitter import (
@@ -67,8 +74,28 @@ def op(*names: str) -> Callable[[Handler], Handler]:
     return deco
 
 
+PLUGIN_HANDLERS: ActiveMappings[Handler] = ActiveMappings("keras_plugin_handlers")
+
+
+def plugin_handlers(mappings: dict[str, OpMapping]) -> dict[str, Handler]:
+    """Handlers for plugin mappings: a canonical op over the call's operands, or the plugin's own."""
+    return {k: emit_as(m.target) if isinstance(m.target, str) else m.target for k, m in mappings.items()}
+
+
+def op_handler(cls_name: str) -> Handler:
+    """The handler of the ``keras.ops`` operation class ``cls_name`` (a plugin's mapping first)."""
+    plugin = PLUGIN_HANDLERS.get()
+    return (plugin.get(f"ops.{cls_name}") if plugin else None) or OPS.get(cls_name, unknown)
+
+
 def layer_handler(obj: Any) -> LayerHandler | None:
     """The handler for a layer, when it is a Keras layer class (or a subclass not overriding ``call``)."""
+    plugin = PLUGIN_HANDLERS.get()
+    if plugin:
+        for cls in type(obj).__mro__:
+            fn = plugin.get(f"{cls.__module__}.{cls.__qualname__}") or plugin.get(cls.__name__)
+            if fn is not None:
+                return LayerHandler(fn)
     own_call = type(obj).call
     for cls in type(obj).__mro__:
         if cls.__module__.startswith("keras.") and cls.__name__ in LAYERS:
@@ -138,14 +165,28 @@ def finish_with_activation(
     return em.emit(act_op, [mid], y, act_attrs)
 
 
-def unknown(em: Emitter, ev: Event) -> None:
-    """An op the tables do not map: kept with its shapes and weights, reported as unsupported."""
+def _operands(ev: Event) -> list[Any]:
+    """The call's tensor operands, then the layer's weights it did not receive as arguments."""
     ins = tensor_args(ev)
     seen = {id(x) for x in ins}
     for w in getattr(ev.op, "weights", []) if ev.kind != "op" else []:
         if id(w) not in seen:
             ins.append(w)
-    em.emit("unknown", ins, outputs(ev))
+    return ins
+
+
+def unknown(em: Emitter, ev: Event) -> None:
+    """An op the tables do not map: kept with its shapes and weights, reported as unsupported."""
+    em.emit("unknown", _operands(ev), outputs(ev))
+
+
+def emit_as(op_name: str) -> Handler:
+    """A plugin's mapping to canonical op ``op_name``: one node over the call's operands and weights."""
+
+    def handler(em: Emitter, ev: Event) -> None:
+        em.emit(op_name, _operands(ev), outputs(ev))
+
+    return handler
 
 
 def weight_derived(em: Emitter, ev: Event) -> None:

@@ -32,6 +32,15 @@ class TorchFrontend(Frontend):
     name = "torch"
     # pickle suffixes are listed so that they reach load_file's refusal (pickles are never loaded)
     file_suffixes = (".pt2", ".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".npy", ".npz")
+    _op_handlers: dict[str, Any] = {}  # plugin op mappings (aten_table.plugin_handlers), from bind_plugins
+
+    def bind_plugins(self, plugins: Any) -> None:
+        """Take the plugin set's ``torch`` op mappings, consulted before the ATen table."""
+        mappings = plugins.op_mappings.for_framework(self.name)
+        if mappings:  # the table modules load only when a plugin maps something (no torch import)
+            from analyzer.plugins.frontends.torch.aten_table import plugin_handlers
+
+            self._op_handlers = plugin_handlers(mappings)
 
     def accepts(self, obj: object) -> bool:
         torch = sys.modules.get("torch")
@@ -54,6 +63,7 @@ class TorchFrontend(Frontend):
     def to_graph(
         self, model: Any, inputs: Any = None, *, params: Any = None, **options: Any
     ) -> Graph:
+        from analyzer.plugins.frontends.torch.aten_table import PLUGIN_HANDLERS
         from analyzer.plugins.frontends.torch.capture import convert
 
         if params is not None:
@@ -70,7 +80,8 @@ class TorchFrontend(Frontend):
             )
         if not isinstance(train_mode, bool):
             raise UsageError(f"train_mode must be True or False, not {train_mode!r}")
-        return convert(model, inputs, str(capture), max_memory=max_memory, train_mode=train_mode)
+        with PLUGIN_HANDLERS.using(self._op_handlers):
+            return convert(model, inputs, str(capture), max_memory=max_memory, train_mode=train_mode)
 
 
 @hookimpl

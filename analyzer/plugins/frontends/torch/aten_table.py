@@ -12,10 +12,15 @@ and the core ATen ops of decomposed or saved programs (``convolution``,
 An op missing here is decomposed by the dispatch capture when PyTorch has
 a decomposition for it (``CompositeImplicitAutograd``) and is emitted as
 ``unknown`` otherwise: reported as unsupported, never dropped.
+
+Plugins add mappings with the ``analyzer_register_op_mappings`` hook
+(framework ``"torch"``); ``lookup`` consults them before this table, for the
+conversion in progress (``PLUGIN_HANDLERS``, set by ``TorchFrontend``).
 """
 
 from __future__ import annotations
 
+from analyzer.core.op_mappings import ActiveMappings, OpMapping, refuse_clashes
 from analyzer.plugins.frontends.torch import composites as cp
 from analyzer.plugins.frontends.torch import data_sized as ds
 from analyzer.plugins.frontends.torch import handlers as h
@@ -273,9 +278,37 @@ TABLE: dict[str, h.Handler] = {
 }
 
 
+PLUGIN_HANDLERS: ActiveMappings[h.Handler] = ActiveMappings("torch_plugin_handlers")
+
+
+def table_key(source_op: str) -> str:
+    """A plugin's name for an op as a table key: ``aten.add.Tensor``, ``aten::add`` and ``add`` are
+    ``add``; ``mylib.my_op.default`` and ``mylib::my_op`` are ``mylib::my_op`` (every overload)."""
+    if "::" in source_op:
+        ns, _, rest = source_op.partition("::")
+        name = rest.split(".")[0]
+    else:
+        parts = source_op.split(".")
+        ns, name = ("aten", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    return name if ns == "aten" else f"{ns}::{name}"
+
+
+def plugin_handlers(mappings: dict[str, OpMapping]) -> dict[str, h.Handler]:
+    """Table entries for plugin mappings: a canonical op over the call's tensor operands, or the
+    plugin's own handler ``fn(rec, call)``. Two names of one op are a clash (UsageError)."""
+    keyed: dict[str, list[OpMapping]] = {}
+    for m in mappings.values():
+        keyed.setdefault(table_key(m.source_op), []).append(m)
+    refuse_clashes("torch", keyed)
+    return {k: h.simple(m.target) if isinstance(m.target, str) else m.target for k, (m,) in keyed.items()}
+
+
 def lookup(op: str) -> h.Handler | None:
-    """The handler of ATen op ``op`` (an in-place ``op_`` falls back to ``op``), or None."""
-    handler = TABLE.get(op)
+    """The handler of ATen op ``op`` (an in-place ``op_`` falls back to ``op``), or None.
+
+    A plugin's mapping for the op comes first."""
+    plugin = PLUGIN_HANDLERS.get()
+    handler = (plugin.get(op) if plugin else None) or TABLE.get(op)
     if handler is None and op.endswith("_") and not op.endswith("__"):
-        handler = TABLE.get(op[:-1])
+        handler = (plugin.get(op[:-1]) if plugin else None) or TABLE.get(op[:-1])
     return handler
