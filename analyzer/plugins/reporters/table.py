@@ -78,7 +78,7 @@ def _totals_table(groups: list[tuple[str, list[list[str]]]]) -> Table:
     for i, (group, rows) in enumerate(groups):
         if i:
             t.add_section()
-        t.add_row(f"[italic]{escape(group)}[/italic]", "", "", "")
+        t.add_row(f"[italic]{escape(group)}:[/italic]", "", "", "")
         for row in rows:
             t.add_row(*row)
     return t
