@@ -35,6 +35,7 @@ from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_view
 
 ASSETS = "html_assets"
+MAX_TABLE_ROWS = 20_000  # beyond, a browser struggles with the page; CSV and JSON hold every layer
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -142,16 +143,19 @@ def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False)
     return formatter(info, readable)(value)
 
 
-def _cell(v: Any, fmt: Callable[[Any], str], mark: str | None, open_: str) -> str:
-    """A numeric table cell: formatted (numbers need no escaping), its raw value kept for sorting."""
+def _cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
+    """A numeric table cell, formatted (numbers need no escaping); the raw value in ``data-v`` for
+    sorting unless the text reads back as it (exact integers: the script drops the separators)."""
     t = type(v)
+    if t is int and fmt is _exact and not mark:
+        return f"<td>{v:,}</td>"
     if t is int or (t is float and math.isfinite(v)):
         text = fmt(v)
-        return f'{open_} data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
+        return f'<td data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
     if v is None:
-        return f"{open_}>-</td>"
+        return "<td>-</td>"
     text = common.fmt(v) if not _number(v) else fmt(v)
-    return f"{open_}>{_e(common.marked(text, mark) if mark else text)}</td>"
+    return f"<td>{_e(common.marked(text, mark) if mark else text)}</td>"
 
 
 def _label(q: str, info: dict[str, Any]) -> str:
@@ -272,39 +276,40 @@ def _layer_columns(report: Report) -> list[_Column]:
     return cols
 
 
-def _layers_table(report: Report, cols: list[_Column]) -> str:
+def _layers_table(report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS) -> str:
+    """The per-layer table; columns carry their group (``data-g``), which the script hides by
+    position, so cells need no attributes (a 10k-layer table stays a few MB)."""
     groups = list(dict.fromkeys(c.group for c in cols))
     gid = {g: i for i, g in enumerate(groups)}
-    fixed = ("#", "layer", "op", "output")
-    head = "".join(
-        f'<th data-type="{"num" if i == 0 else "text"}">{h}</th>' for i, h in enumerate(fixed)
-    )
-    head += "".join(
-        f'<th class="num g{gid[c.group]}" data-type="num" title="{_e(c.title)}">{_e(c.label)}</th>'
-        for c in cols
+    head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
+        f'<th data-g="{gid[c.group]}" title="{_e(c.title)}">{_e(c.label)}</th>' for c in cols
     )
     body = []
-    fmts = [(c.key, c.values, formatter(c.info), f'<td class="num g{gid[c.group]}"') for c in cols]
-    for i, row in enumerate(report.layers):
+    fmts = [(c.key, c.values, formatter(c.info)) for c in cols]
+    rows = report.layers[:max_rows]
+    for i, row in enumerate(rows):
         marks = row.incomplete
-        cells = [f'<td class="num" data-v="{i}">{i}</td>', f"<td>{_e(row.name)}</td>", f"<td>{_e(row.op)}</td>",
-                 f"<td>{_e(common.fmt(row.output_shapes))}</td>"]  # fmt: skip
+        cells = [
+            f"<td>{i}</td><td>{_e(row.name)}</td><td>{_e(row.op)}</td><td>{_e(common.fmt(row.output_shapes))}</td>"
+        ]
         if marks:
-            cells += [
-                _cell(values[i], fmt, marks.get(key), open_) for key, values, fmt, open_ in fmts
-            ]
+            cells += [_cell(values[i], fmt, marks.get(key)) for key, values, fmt in fmts]
         else:
-            cells += [_cell(values[i], fmt, None, open_) for _, values, fmt, open_ in fmts]
-        search = _e(f"{row.name} {row.op} {row.scope}".lower())
-        body.append(f'<tr data-i="{i}" data-search="{search}">{"".join(cells)}</tr>')
+            cells += [_cell(values[i], fmt, None) for _, values, fmt in fmts]
+        search = f"{row.name} {row.op} {row.scope}".lower()
+        body.append(f'<tr data-i="{i}" data-search="{_e(search)}">{"".join(cells)}</tr>')
     toggles = "".join(
-        f'<label><input type="checkbox" class="az-group" value="g{gid[g]}" '
+        f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
         f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {_e(g)}</label>"
         for g in groups
     )
-    n = len(report.layers)
+    n = len(rows)
+    cut = ""
+    if len(report.layers) > n:
+        cut = (f'<p class="az-notice">The table shows the first {n:,} of {len(report.layers):,} layers; '
+               "--format csv or json has them all.</p>")  # fmt: skip
     return (
-        f'<div class="az-controls"><input type="search" class="az-filter" placeholder="filter by layer, op or scope" '
+        f'{cut}<div class="az-controls"><input type="search" class="az-filter" placeholder="filter by layer, op or scope" '
         f'aria-label="filter layers"> <span class="az-count">{n} of {n} layers</span></div>'
         f'<div class="az-controls az-groups">columns: {toggles}</div>'
         f'<div class="az-scroll"><table class="az-layers az-sortable"><thead><tr>{head}</tr></thead>'
@@ -341,8 +346,8 @@ def _modules_table(report: Report, depth: int | None) -> str:
         )
         name = m.path.rsplit(".", 1)[-1] if m.depth > 1 else m.path
         cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
-                 f'<span title="{_e(m.path)}">{_e(name)}</span></td>', f'<td class="num">{m.layers}</td>']  # fmt: skip
-        cells += [_cell(m.values.get(k), fmt, marks.get(k), '<td class="num"') for k, fmt in fmts]
+                 f'<span title="{_e(m.path)}">{_e(name)}</span></td>', f"<td>{m.layers}</td>"]  # fmt: skip
+        cells += [_cell(m.values.get(k), fmt, marks.get(k)) for k, fmt in fmts]
         body.append(f'<tr data-depth="{m.depth}" data-path="{_e(m.path)}">{"".join(cells)}</tr>')
     open_depth = 1 if depth is None else depth
     return (f'<div class="az-scroll"><table class="az-modules" data-open="{open_depth}"><thead><tr>{head}</tr></thead>'

@@ -181,6 +181,26 @@ def test_switching_the_colour_metric_recolours_the_nodes(loaded, report):
     assert loaded.errors == []
 
 
+def test_column_groups_switch_off_and_on(loaded):
+    header = loaded.page.locator("table.az-layers thead th", has_text=f"latency @ {DEVICE}")
+    cell_of_header = (
+        loaded.page.locator("table.az-layers tbody tr")
+        .first.locator("td")
+        .nth(
+            loaded.page.eval_on_selector_all(
+                "table.az-layers thead th",
+                f"hs => hs.findIndex(h => h.textContent === 'latency @ {DEVICE}')",
+            )
+        )
+    )
+    assert header.is_visible() and cell_of_header.is_visible()
+    box = loaded.page.get_by_label("hardware", exact=True)
+    box.uncheck()
+    assert not header.is_visible() and not cell_of_header.is_visible()
+    box.check()
+    assert header.is_visible() and cell_of_header.is_visible()
+
+
 def test_the_module_tree_folds(loaded, report):
     page = loaded.page
     child = page.locator('table.az-modules tr[data-path="block1.conv1"]')

@@ -5,7 +5,7 @@
   "use strict";
 
   var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
-  var CATEGORY = { compute: "#d1495b", memory: "#2e86ab" };
+  var CATEGORY = { compute: "#d1495b", memory: "#2e86ab", none: "#e6e8eb" };
   var OTHER = ["#edae49", "#66a182", "#8d6a9f", "#00798c", "#a5a58d"];
   var NONE = "#e6e8eb";
   var NODE_W = 150, NODE_H = 22, GAP_X = 24, GAP_Y = 18, MARGIN = 12;
@@ -64,9 +64,9 @@
           if (typeof x !== typeof y) return typeof x === "number" ? -1 : 1;
           return (x < y ? -1 : x > y ? 1 : 0) * sign;
         });
-        var frag = document.createDocumentFragment();
-        keyed.forEach(function (k) { frag.appendChild(k[1]); });
-        body.appendChild(frag);
+        table.removeChild(body);  // reorder off the document: one layout, not one per row
+        keyed.forEach(function (k) { body.appendChild(k[1]); });
+        table.appendChild(body);
       });
     });
   }
@@ -89,17 +89,33 @@
       if (count) count.textContent = shown + " of " + rows.length + (table.querySelector("tr[data-i]") ? " layers" : " rows");
     }
     input.addEventListener("input", apply);
-    apply();
   }
 
+  var reports = 0;
+
   function initGroups(root) {
-    root.querySelectorAll("input.az-group").forEach(function (box) {
-      function apply() {
-        root.querySelectorAll("table.az-layers ." + box.value).forEach(function (c) { c.classList.toggle("az-off", !box.checked); });
-      }
-      box.addEventListener("change", apply);
-      apply();
-    });
+    // hide a group's columns with one generated rule per column position: no per-cell work
+    var table = root.querySelector("table.az-layers");
+    var boxes = root.querySelectorAll("input.az-group");
+    if (!table || !boxes.length) return;
+    var id = "az" + (++reports);
+    root.setAttribute("data-az", id);
+    var style = document.createElement("style");
+    root.appendChild(style);
+    var heads = table.tHead.rows[0].cells;
+    function apply() {
+      var off = {};
+      boxes.forEach(function (b) { if (!b.checked) off[b.value] = true; });
+      var rules = [];
+      Array.prototype.forEach.call(heads, function (th, i) {
+        if (off[th.getAttribute("data-g")]) {
+          rules.push('.az-report[data-az="' + id + '"] table.az-layers tr > :nth-child(' + (i + 1) + ")");
+        }
+      });
+      style.textContent = rules.length ? rules.join(",") + "{display:none}" : "";
+    }
+    boxes.forEach(function (b) { b.addEventListener("change", apply); });
+    apply();
   }
 
   function initTree(table) {
