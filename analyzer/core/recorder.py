@@ -103,9 +103,10 @@ class Recorder:
 
     def __init__(
         self, name: str = "model", framework: str = "", *, sep: str = "_",
-        meta: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None, graph: Graph | None = None,
     ):  # fmt: skip
-        self.graph = Graph(name, framework, meta)
+        # ``graph``: record into a graph the frontend made (and set up) itself
+        self.graph = graph if graph is not None else Graph(name, framework, meta)
         self.scope = ""  # the scope of the nodes added next (a module path)
         self.names = Names(sep, self._used)
         self._keys: dict[Hashable, str] = {}
@@ -156,6 +157,10 @@ class Recorder:
             self._fixed_roles.add(p.name)
         return p.name
 
+    def param_of(self, key: Hashable) -> str | None:
+        """The name of the parameter recorded under ``key``, or None."""
+        return self._keys.get(key)
+
     def hint_role(self, name: str, role: str) -> None:
         """What an op uses parameter ``name`` as; the first hint sets the role unless it is fixed."""
         if name in self._fixed_roles:
@@ -204,6 +209,13 @@ class Recorder:
                  node_scope, source_op or op, dict(meta) if meta else {})
         )  # fmt: skip
         return names
+
+    def add_node(self, node: Node, outputs: Sequence[Tensor]) -> None:
+        """Add a node a working copy already named (a frontend whose passes rewrite
+        nodes before the graph is final), after its output tensors."""
+        for t in outputs:
+            self.graph.add_tensor(t)
+        self.graph.add_node(node)
 
     # --- reading ----------------------------------------------------------------
     def kind(self, name: str) -> str:

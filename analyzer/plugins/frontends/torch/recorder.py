@@ -2,8 +2,9 @@
 
 Both capture paths (a dispatch trace, torch.export) turn every tensor they
 see into a ``V`` and hand each ATen call to the op table, whose handlers
-call ``Recorder.emit``. The recorder owns naming, SSA and the rules that
-keep weights apart from activations:
+call ``Recorder.emit``. The recorder keeps the torch-specific rules on top
+of the core recorder (``analyzer.core.recorder``), which names and adds
+everything (node ids ``scope``, ``scope/1``...):
 
 - a ``V`` is an activation (graph input or op output), a parameter, or a
   constant (literals, creation ops, anything computed from weights and
@@ -22,8 +23,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.ir import Param, Shape
 from analyzer.core.ops import BUILTIN_OPS, Category
+from analyzer.core.recorder import Recorder as CoreRecorder
 
 _VIEW_OPS = frozenset(d.name for d in BUILTIN_OPS if d.category is Category.VIEW)
 ACT, PARAM, CONST = "act", "param", "const"
@@ -72,18 +74,24 @@ class Recorder:
     def __init__(
         self, name: str, params: Sequence[Param] = (), fixed_roles: set[str] | None = None
     ):
-        self.graph = Graph(name, "torch")
-        self.scope = ""
-        self._ids: set[str] = set()
-        self._counts: dict[str, int] = {}
-        self._explicit_roles: set[str] = set(fixed_roles or ())
+        self.rec = CoreRecorder(name, "torch", sep="/")
+        self.graph: Graph = self.rec.graph
         self.data_dependent: dict[str, int] = {}  # source op -> nodes whose size values set
+        fixed = set(fixed_roles or ())  # roles the module type decided: uses do not change them
         for p in params:
-            self.graph.add_param(p)
+            self.rec.add_param(p, fixed_role=p.name in fixed)
+
+    @property
+    def scope(self) -> str:
+        return self.rec.scope
+
+    @scope.setter
+    def scope(self, value: str) -> None:
+        self.rec.scope = value
 
     # --- values ---------------------------------------------------------------
     def input(self, name: str, shape: Shape, dtype: str) -> V:
-        self.graph.add_input(Tensor(name, shape, dtype))
+        self.rec.input(name, shape, dtype)
         return V(shape, dtype, ACT, name)
 
     def param(self, name: str) -> V:
@@ -91,8 +99,7 @@ class Recorder:
         return V(p.shape, p.dtype, PARAM, name, root=name)
 
     def constant(self, shape: Shape, dtype: str, base: str = "constant") -> V:
-        name = self._fresh(base)
-        self.graph.add_tensor(Tensor(name, shape, dtype, constant=True))
+        name = self.rec.constant(base, shape, dtype)
         return V(shape, dtype, CONST, name)
 
     def tmp(self, shape: Shape, dtype: str) -> V:
@@ -120,20 +127,12 @@ class Recorder:
             return None
         if v.kind == PARAM and v.root is not None:
             if role is not None:
-                self._hint_role(v.root, role)
+                self.rec.hint_role(v.root, role)
             return v.root
         return v
 
     def is_param(self, v: Any) -> bool:
         return isinstance(v, V) and v.kind == PARAM and v.root is not None
-
-    def _hint_role(self, name: str, role: str) -> None:
-        if name in self._explicit_roles:
-            return
-        self._explicit_roles.add(name)
-        p = self.graph.params[name]
-        if p.role != role:
-            self.graph.params[name] = dataclasses.replace(p, role=role)
 
     # --- nodes ----------------------------------------------------------------
     def emit(
@@ -177,41 +176,17 @@ class Recorder:
     def _add(self, op: str, names: list[str], outs: Sequence[V], attrs: dict[str, Any], scope: str,
              source_op: str, base: str | None, constant: bool, meta: dict[str, Any] | None = None,
              ) -> None:  # fmt: skip
-        node_id = self._fresh(scope or base or op)
-        out_names = []
-        for i, o in enumerate(outs):
-            t = node_id if len(outs) == 1 else self._fresh(f"{node_id}:{i}")
-            self.graph.add_tensor(Tensor(t, tuple(o.shape), o.dtype, constant=constant))
+        specs = [(o.shape, o.dtype) for o in outs]
+        out_names = self.rec.node(op, names, specs, attrs, scope=scope, base=scope or base or op,
+                                  source_op=source_op, meta=meta, constant=constant)  # fmt: skip
+        for o, t in zip(outs, out_names, strict=True):
             o.name, o.kind = t, CONST if constant else ACT
-            out_names.append(t)
-        self.graph.add_node(
-            Node(node_id, op, tuple(names), tuple(out_names), attrs, scope, source_op or op,
-                 dict(meta) if meta else {})
-        )  # fmt: skip
-
-    def _fresh(self, base: str) -> str:
-        """A name not used by any node, tensor or parameter: ``base``, ``base/1``, ``base/2``..."""
-        k = self._counts.get(base, 0)
-        while True:
-            name = base if k == 0 else f"{base}/{k}"
-            k += 1
-            if (
-                name not in self._ids
-                and name not in self.graph.tensors
-                and name not in self.graph.params
-            ):
-                break
-        self._counts[base] = k
-        self._ids.add(name)
-        return name
 
     def finish(self, outputs: Sequence[V | str]) -> Graph:
-        self.graph.set_outputs([self.use(v) for v in outputs])
+        names = [self.use(v) for v in outputs]
         if self.data_dependent:
-            self.graph.meta.setdefault("warnings", []).append(
-                data_dependent_warning(self.data_dependent)
-            )
-        return self.graph
+            self.rec.warn(data_dependent_warning(self.data_dependent))
+        return self.rec.finish(names)
 
 
 def data_dependent_warning(counts: dict[str, int]) -> str:
