@@ -71,8 +71,8 @@ class AnalysisOptions:
     def from_kwargs(cls, kwargs: Mapping[str, Any], metrics: Iterable[Metric] | None = None) -> AnalysisOptions:
         """Build from ``analyze(**options)``; an unknown keyword is a UsageError.
 
-        Besides the fields: ``options`` (``{"metric.key": value}`` or ``{metric: {key: value}}``) and
-        each declared option's alias keyword. ``metrics`` are the loaded metrics (default: the
+        Besides the fields: ``options`` (``{"metric.key": value}`` or ``{metric: {key: value}}``),
+        ``"metric.key"`` keywords themselves, and each declared option's alias keyword. ``metrics`` are the loaded metrics (default: the
         built-in plugin set's) whose options are checked (``resolve``).
         """
         if metrics is None:
@@ -93,6 +93,9 @@ class AnalysisOptions:
                     chosen.setdefault(metric, {}).update(values)
             elif key in known:
                 direct[key] = value
+            elif "." in key:  # analyze(**{"traffic.naive_traffic": True})
+                for metric, values in _nested({key: value}).items():
+                    chosen.setdefault(metric, {}).update(values)
             else:
                 listed = ", ".join(sorted(known | set(aliases) | {"options"}))
                 raise UsageError(f"unknown option {key!r}; known options: {listed}")

@@ -65,6 +65,7 @@ def test_defaults_are_filled_in(plugins):
         ({"options": {"scaled": {"mode": "conv"}}}, 1),  # nested form
         ({"metric_options": {"scaled": {"factor": 2, "mode": "conv"}}}, 2),
         ({"options": {"scaled.enabled": "no"}}, None),
+        ({"scaled.factor": 4}, 8),  # analyze(**{"scaled.factor": 4})
     ],
 )
 def test_options_set_from_python_are_typed(plugins, given, total):

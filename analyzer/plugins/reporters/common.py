@@ -187,10 +187,13 @@ def select_columns(report: Report, columns: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+_DEVICE_INFO = {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES}
+
+
 def _info(report: Report, name: str) -> dict[str, Any]:
-    for q in DEVICE_QUANTITIES:
-        if q.name == name and name not in report.quantities:
-            return q.describe("hardware")
+    """A quantity's metadata: the report's, a device result's, or Quantity's defaults."""
+    if name not in report.quantities and name in _DEVICE_INFO:
+        return _DEVICE_INFO[name]
     return quantity_info(report.quantities, name)
 
 
@@ -209,12 +212,13 @@ def layer_table(report: Report, columns: Sequence[str] | None = None, binary: bo
     for q in chosen:
         label = _info(report, q)["label"]
         headers += [f"{label} {d}" for d, _ in devices] if q in device_names else [label]
+    infos = {q: _info(report, q) for q in chosen}
     rows = []
     for row in report.layers:
         marks = row.incomplete
         cells = [row.name, row.op, fmt(row.output_shapes)]
         for q in chosen:
-            info = _info(report, q)
+            info = infos[q]
             if q in device_names:
                 cells += [show(by_layer.get(row.name, {}).get(q), info, binary, compact) for _, by_layer in devices]
                 continue
