@@ -156,3 +156,20 @@ def test_graph_builder_records_through_the_recorder() -> None:
     assert (q, k, v, y) == ("q", "k", "v", "qkv_1")
     assert b.graph is b.rec.graph and b.rec.kind(v) == "activation"
     assert b.graph.node("qkv").outputs == ("q", "k", "v")
+
+
+def test_recording_into_a_prepared_graph() -> None:
+    from analyzer.core.graph import Graph
+    from analyzer.core.ir import Node, Tensor
+
+    g = Graph("g", "keras", {"capture": "functional"})
+    rec = Recorder(graph=g)
+    w = rec.param("dense.kernel", (4, 2), "float32", key=7)
+    assert rec.param_of(7) == w and rec.param_of(8) is None
+    x = rec.input("x", (1, 4), "float32")
+    # a working copy (JAX staging) names its nodes itself, then hands them over
+    rec.add_node(
+        Node("dense", "linear", (x, w), ("dense",), scope="dense"), [Tensor("dense", (1, 2))]
+    )
+    assert rec.finish() is g and g.outputs == ["dense"] and g.meta == {"capture": "functional"}
+    assert rec.fresh("dense") == "dense_1"
