@@ -130,6 +130,15 @@ CASES = [
     Case("layer-bits-zero", ["analyze", ZOO, "--layer-bits", "conv*=0"], 2, r"'conv\*' must be positive"),
     Case("layer-bits-missing-file", ["analyze", ZOO, "--layer-bits", "{dir}/bits.toml"], 2,
          r"--layer-bits: cannot read .*bits.toml"),  # fmt: skip
+    Case("columns-unknown", ["analyze", ZOO, "--columns", "macs,nope"], 2,
+         r"--columns: unknown column 'nope'; quantities: params, .*; groups: weights, compute, .*; or all$"),  # fmt: skip
+    Case("option-syntax", ["analyze", ZOO, "--option", "traffic"], 2, r"--option: expected METRIC.KEY=VALUE, got 'traffic'"),
+    Case("option-unknown-metric", ["analyze", ZOO, "--option", "trafic.naive_traffic=1"], 2,
+         r"metric option trafic.naive_traffic: no loaded metric 'trafic' declares options; metrics with options: "),  # fmt: skip
+    Case("option-unknown-key", ["analyze", ZOO, "--option", "traffic.naive=1"], 2,
+         r"metric 'traffic' has no option 'naive'; its options: naive_traffic$"),  # fmt: skip
+    Case("option-bad-value", ["analyze", ZOO, "--option", "traffic.naive_traffic=maybe"], 2,
+         r"metric option traffic.naive_traffic: expected true or false, got 'maybe'"),  # fmt: skip
     Case("block-unknown-plugin", ["analyze", ZOO, "--block-plugin", "metrics.param"], 2,
          r"no plugin is named 'metrics.param'; did you mean 'metrics.params'"),  # fmt: skip
     Case("hardware-model-unknown", ["analyze", ZOO, "-d", "t4", "--hardware-model", "nope"], 2,
