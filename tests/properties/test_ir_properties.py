@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 import analyzer
 from analyzer.core import dtypes
 from analyzer.core.graph import Graph
-from analyzer.core.ops import BUILTIN_OPS, Category
+from analyzer.core.ops import Category, builtin_vocabulary
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.report import Report
 from analyzer.core.serialize import graph_from_dict, graph_to_dict
 from tests.properties.strategies import CI, Recipe, ir_graphs, ir_recipes
 
-CATEGORY = {d.name: d.category for d in BUILTIN_OPS}
+CATEGORY = builtin_vocabulary().categories
 REPORT_SCHEMA = json.loads(
     resources.files("analyzer").joinpath("schemas/report.schema.json").read_text()
 )
