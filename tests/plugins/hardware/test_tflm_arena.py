@@ -146,7 +146,9 @@ def table() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
             path = Path(tmp) / f"{name}.tflite"
-            path.write_bytes(models.convert(mcu_models.MCU_MODELS[name](), int8=True))
+            # the converter prints its SavedModel export: keep stdout for the table
+            with contextlib.redirect_stdout(sys.stderr):
+                path.write_bytes(models.convert(mcu_models.MCU_MODELS[name](), int8=True))
             m, g = tflm_measure(path.read_bytes()), analyzer_figures(path)
             err = 100 * (g["predicted"] / m["total"] - 1)
             rows.append(
