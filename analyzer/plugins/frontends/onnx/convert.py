@@ -36,6 +36,7 @@ WEIGHT_VIEWS = frozenset({"Transpose", "Reshape", "Flatten", "Squeeze", "Unsquee
                           "Cast", "DequantizeLinear", "CastLike"})  # fmt: skip
 # ops taking part of a weight: a parameter of the slice's size
 WEIGHT_SLICES = frozenset({"Slice", "Split", "Gather"})
+_VIEWS = frozenset({"reshape", "permute", "expand", "slice", "split", "identity"})
 NON_TRAINABLE_ROLES = frozenset({"mean", "var", "quant_scale", "quant_zero_point"})
 
 
@@ -137,12 +138,18 @@ class Converter:
 
     def operand(self, name: str, role: str = "weight") -> str:
         """Any data operand: an activation, a weight (a parameter) or a literal (a constant)."""
-        if self.is_act(name):
+        if name in self.graph.tensors:  # an activation, or a constant made by a view of weights
             return name
         if self.is_weight(name) and not (
             name in self.inits and math.prod(self.inits[name].dims) <= 1
         ):
-            return self.param(name, role)
+            param = self.param(name, role)
+            if self.graph.shape(param) != self.shape(
+                name
+            ):  # ``gamma.reshape(1, -1, 1, 1)`` as data
+                self.emit("reshape", [param], outputs=[name], suffix="/weight_view")
+                return name
+            return param
         if name in self.facts.values or name in self.inits:
             return self.constant(name)
         raise AnalysisError(f"{self.where}: node {self.node.name or self.node.op_type!r} reads "
@@ -154,8 +161,12 @@ class Converter:
         """Add one IR node for the current ONNX node; outputs default to the node's named outputs."""
         outs = [o for o in (outputs if outputs is not None else self.node.output) if o]
         outs = [o for o in outs if o in self.facts.shapes or self._needed(o)]
+        # a view of weights alone (``cls_token.expand(...)``) is weight preprocessing: a constant
+        constant = op in _VIEWS and not any(self.is_act(t) for t in inputs)
         for o in outs:
-            self.graph.add_tensor(Tensor(o, self.shape(o), dtype or self._out_dtype(o)))
+            self.graph.add_tensor(
+                Tensor(o, self.shape(o), dtype or self._out_dtype(o), constant=constant)
+            )
         node = Node(self._id(suffix), op, tuple(inputs), tuple(outs), dict(attrs or {}), self.scope,
                     self._source())  # fmt: skip
         return self.graph.add_node(node)
@@ -195,11 +206,19 @@ class Converter:
         self, bound: dict[str, tuple[int, ...]], table: dict[tuple[str, str], Any]
     ) -> Graph:
         from analyzer.plugins.frontends.onnx.handlers import unknown
+        from analyzer.plugins.frontends.onnx.patterns import find
 
         for name, shape in bound.items():
             self.graph.add_input(Tensor(name, shape, self.dtype(name)))
+        fused, inner = find(self.model.graph, self.facts.values)
+        self.skip |= inner
         for node in self.model.graph.node:
             if id(node) in self.skip or (node.name in self.facts.folded and node.name):
+                continue
+            if id(node) in fused:  # an activation written as several ops, emitted at its last op
+                self.node, self.scope = node, self.scopes.scope(node.name)
+                f = fused[id(node)]
+                self.emit(f.op, [self.operand(f.x)], f.attrs)
                 continue
             if node.output and all(o in self.facts.values for o in node.output if o):
                 continue  # folded shape arithmetic and constants

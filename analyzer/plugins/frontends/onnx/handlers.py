@@ -136,6 +136,10 @@ def gather(c: Converter, a: dict[str, Any]) -> None:
     if c.is_weight(data) and c.is_act(idx) and rank == 2 and axis == 0:
         c.emit("embedding", [idx, c.param(data, "embedding")], dtype=c.dtype(data))
         return
+    index = c.value(idx)
+    if index is not None and index.ndim == 0 and c.is_act(data):  # x[:, 0]: a select, a view
+        c.emit("slice", [data])
+        return
     ins = [c.operand(data)] + ([c.operand(idx)] if c.is_act(idx) else [])
     c.emit("gather", ins, {"axis": axis})
 

@@ -67,11 +67,23 @@ _ONNX_CODES = {v: k for k, v in {
 }.items()}  # fmt: skip
 
 
+_FLOATS = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
 def initializer_value(t: Any) -> np.ndarray | None:
-    """The value of a small initializer stored in the file; None for large or external ones."""
+    """The value of a small integer (or scalar) initializer; None for weights, large or external ones.
+
+    Float tensors of several elements are weights: folding ``Transpose(W)``
+    into a literal would hide them from the parameter count.
+    """
     from onnx import TensorProto, numpy_helper
 
-    if t.data_location == TensorProto.EXTERNAL or int(np.prod(t.dims)) > MAX_ELEMENTS:
+    n = int(np.prod(t.dims))
+    if (
+        t.data_location == TensorProto.EXTERNAL
+        or n > MAX_ELEMENTS
+        or (t.data_type in _FLOATS and n > 1)
+    ):
         return None
     try:
         return numpy_helper.to_array(t)
