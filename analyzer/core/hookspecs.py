@@ -59,7 +59,8 @@ def analyzer_register_op_mappings(register: Callable[[str, str, Target], None]) 
     The frontend consults these mappings before its own tables. Two
     plugins mapping the same source op are refused when the plugin set
     loads (the error names both); so is a target outside the vocabulary or
-    a framework no loaded frontend has.
+    a framework no loaded frontend has or whose frontend takes no mappings
+    (``Frontend.takes_op_mappings``).
     """
 
 

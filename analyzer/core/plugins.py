@@ -119,12 +119,19 @@ class PluginSet:
         return {name: plugin for (kind, name), plugin in self.origins.items() if kind == "canonical pass"}
 
     def check_op_mappings(self) -> None:
-        """Mapped-to ops exist and each framework is a loaded frontend (unless that frontend is blocked)."""
+        """Mapped-to ops exist and each framework is a loaded frontend that takes op mappings
+        (``takes_op_mappings``: a mapping no frontend reads would be ignored silently); a mapping
+        for a blocked frontend is ignored."""
         blocked = set(self.blocked())
         for m in self.op_mappings:
-            if m.framework not in self.frontends and f"frontends.{m.framework}" not in blocked:
+            fe = self.frontends.get(m.framework)
+            if fe is None and f"frontends.{m.framework}" not in blocked:
                 raise UsageError(f"plugin {m.plugin} maps ops of framework {m.framework!r}, which no loaded "
                                  f"frontend has (frontends: {', '.join(self.frontends)})")  # fmt: skip
+            if fe is not None and not getattr(fe, "takes_op_mappings", False):
+                takers = ", ".join(n for n, f in self.frontends.items() if getattr(f, "takes_op_mappings", False))
+                raise UsageError(f"plugin {m.plugin} maps ops of framework {m.framework!r}, whose frontend "
+                                 f"takes no op mappings (frontends that do: {takers or 'none'})")  # fmt: skip
             if isinstance(m.target, str) and m.target not in self.vocabulary:
                 raise UsageError(f"plugin {m.plugin} maps {m.framework} op {m.source_op!r} to {m.target!r}, "
                                  f"which is not in the op vocabulary (register it with analyzer_register_ops)")  # fmt: skip

@@ -51,6 +51,8 @@ def test_an_unknown_framework_is_refused_unless_its_frontend_is_blocked() -> Non
         extra=[mapping_plugin("a", ("torch", "mylib::op", "relu"))], block=["frontends.torch"], entry_points=False
     )
     assert "torch" not in ps.frontends
+    with pytest.raises(UsageError, match="framework 'ir', whose frontend takes no op mappings .*jax"):
+        analyzer.load_plugins(extra=[mapping_plugin("a", ("ir", "op", "relu"))], entry_points=False)
 
 
 def test_bad_registrations_are_one_line_errors() -> None:

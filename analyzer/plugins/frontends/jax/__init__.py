@@ -36,6 +36,7 @@ class JaxFrontend(Frontend):
     True: reuse the trace of an earlier analysis of the same model, ``cache.py``)."""
 
     name = "jax"
+    takes_op_mappings = True  # plugin op mappings (analyzer_register_op_mappings), see bind_plugins
 
     _pricing: Any = None  # cost.Pricing of the plugin set this frontend is registered in
     _op_rules: dict[str, Any] = {}  # plugin op mappings: primitive -> canonical op or rule

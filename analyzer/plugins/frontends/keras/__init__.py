@@ -24,6 +24,7 @@ from analyzer.core.hookspecs import hookimpl
 
 class KerasFrontend(Frontend):
     name = "keras"
+    takes_op_mappings = True  # plugin op mappings (analyzer_register_op_mappings), see bind_plugins
     file_suffixes = (".keras", ".h5", ".hdf5")
     _op_mappings: dict[str, Any] = {}  # plugin op mappings by source op, from bind_plugins
 

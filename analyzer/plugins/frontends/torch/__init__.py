@@ -30,6 +30,7 @@ from analyzer.core.hookspecs import hookimpl
 
 class TorchFrontend(Frontend):
     name = "torch"
+    takes_op_mappings = True  # plugin op mappings (analyzer_register_op_mappings), see bind_plugins
     # pickle suffixes are listed so that they reach load_file's refusal (pickles are never loaded)
     file_suffixes = (".pt2", ".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".npy", ".npz")
     _op_handlers: dict[str, Any] = {}  # plugin op mappings (aten_table.plugin_handlers), from bind_plugins
