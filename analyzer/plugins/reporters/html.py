@@ -35,6 +35,9 @@ from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_view
 
 ASSETS = "html_assets"
+# without JavaScript, rows on later pages and in folded modules are shown
+NOSCRIPT = "<noscript><style>.az-report tr.az-hidden{display:table-row}</style></noscript>"
+PAGE_ROWS = 500  # layer-table rows shown at a time (a page of a large model's table)
 MAX_TABLE_ROWS = 20_000  # beyond, a browser struggles with the page; CSV and JSON hold every layer
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
@@ -276,9 +279,12 @@ def _layer_columns(report: Report) -> list[_Column]:
     return cols
 
 
-def _layers_table(report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS) -> str:
+def _layers_table(
+    report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS, page_rows: int = PAGE_ROWS
+) -> str:
     """The per-layer table; columns carry their group (``data-g``), which the script hides by
-    position, so cells need no attributes (a 10k-layer table stays a few MB)."""
+    position, so cells need no attributes (a 10k-layer table stays a few MB). Rows beyond the
+    first page start hidden (shown without JavaScript): the browser lays out one page."""
     groups = list(dict.fromkeys(c.group for c in cols))
     gid = {g: i for i, g in enumerate(groups)}
     head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
@@ -297,22 +303,27 @@ def _layers_table(report: Report, cols: list[_Column], max_rows: int = MAX_TABLE
         else:
             cells += [_cell(values[i], fmt, None) for _, values, fmt in fmts]
         search = f"{row.name} {row.op} {row.scope}".lower()
-        body.append(f'<tr data-i="{i}" data-search="{_e(search)}">{"".join(cells)}</tr>')
+        hidden = ' class="az-hidden"' if i >= page_rows else ""
+        body.append(f'<tr data-i="{i}" data-search="{_e(search)}"{hidden}>{"".join(cells)}</tr>')
     toggles = "".join(
         f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
         f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {_e(g)}</label>"
         for g in groups
     )
     n = len(rows)
+    pager = ""
+    if n > page_rows:
+        pager = ('<span class="az-pager"><button class="az-prev" aria-label="previous rows">‹</button>'
+                 '<button class="az-next" aria-label="next rows">›</button></span>')  # fmt: skip
     cut = ""
     if len(report.layers) > n:
         cut = (f'<p class="az-notice">The table shows the first {n:,} of {len(report.layers):,} layers; '
                "--format csv or json has them all.</p>")  # fmt: skip
     return (
         f'{cut}<div class="az-controls"><input type="search" class="az-filter" placeholder="filter by layer, op or scope" '
-        f'aria-label="filter layers"> <span class="az-count">{n} of {n} layers</span></div>'
+        f'aria-label="filter layers"> <span class="az-count">{n} of {n} layers</span>{pager}</div>'
         f'<div class="az-controls az-groups">columns: {toggles}</div>'
-        f'<div class="az-scroll"><table class="az-layers az-sortable"><thead><tr>{head}</tr></thead>'
+        f'<div class="az-scroll"><table class="az-layers az-sortable" data-page="{page_rows}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -331,6 +342,7 @@ def _modules_table(report: Report, depth: int | None) -> str:
     )
     paths = [m.path for m in modules]
     fmts = [(k, formatter(q.get(k, {}))) for k in keys]
+    open_depth = 1 if depth is None else depth
     body = []
     for n, m in enumerate(modules):
         has_children = (
@@ -348,8 +360,13 @@ def _modules_table(report: Report, depth: int | None) -> str:
         cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
                  f'<span title="{_e(m.path)}">{_e(name)}</span></td>', f"<td>{m.layers}</td>"]  # fmt: skip
         cells += [_cell(m.values.get(k), fmt, marks.get(k)) for k, fmt in fmts]
-        body.append(f'<tr data-depth="{m.depth}" data-path="{_e(m.path)}">{"".join(cells)}</tr>')
-    open_depth = 1 if depth is None else depth
+        # folded below open_depth in the page itself (shown whole without JavaScript)
+        state = " ".join(c for c, on in (("az-folded", has_children and m.depth >= open_depth),
+                                         ("az-hidden", m.depth > open_depth)) if on)  # fmt: skip
+        cls = f' class="{state}"' if state else ""
+        body.append(
+            f'<tr data-depth="{m.depth}" data-path="{_e(m.path)}"{cls}>{"".join(cells)}</tr>'
+        )
     return (f'<div class="az-scroll"><table class="az-modules" data-open="{open_depth}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')  # fmt: skip
 
@@ -436,13 +453,13 @@ def _graph_section(report: Report, limit: int) -> tuple[str, dict[str, Any]]:
 def _page(title: str, body: str, compact: bool) -> str:
     css, js = _asset("report.css"), _asset("report.js")
     if compact:  # a fragment for notebooks: style and script travel inside it
-        return f'<div class="az-report az-compact"><style>{css}</style>{body}<script>{js}</script></div>'
+        return f'<div class="az-report az-compact"><style>{css}</style>{body}{NOSCRIPT}<script>{js}</script></div>'
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{css}</style></head>"
-        f'<body><div class="az-report">{body}</div><script>{js}</script></body></html>\n'
+        f'<body><div class="az-report">{body}</div>{NOSCRIPT}<script>{js}</script></body></html>\n'
     )
 
 
@@ -454,13 +471,14 @@ def _section(anchor: str, title: str, content: str, compact: bool, open_: bool =
 
 def render_html(
     report: Report, *, compact: bool = False, plots: Sequence[Plot] = (), depth: int | None = None,
-    graph_limit: int = MAX_NODES,
+    graph_limit: int = MAX_NODES, page_rows: int = PAGE_ROWS,
 ) -> str:  # fmt: skip
     """The report as one HTML document (``compact``: a notebook fragment without the graph view).
 
     ``plots`` are embedded inline in a Plots section (``plot_html``); ``depth``
     opens the module tree down to that depth; ``graph_limit`` is the number of
-    graph nodes beyond which layers are collapsed into modules.
+    graph nodes beyond which layers are collapsed into modules; ``page_rows``
+    the layer-table rows shown at a time.
     """
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
@@ -470,7 +488,11 @@ def render_html(
         sections.append(_section("graph", "Graph", graph, compact))
     sections.append(
         _section(
-            "layers", "Layers", _layers_table(report, _layer_columns(report)), compact, open_=False
+            "layers",
+            "Layers",
+            _layers_table(report, _layer_columns(report), page_rows=page_rows),
+            compact,
+            open_=False,
         )
     )
     sections.append(

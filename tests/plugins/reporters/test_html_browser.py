@@ -214,6 +214,36 @@ def test_the_module_tree_folds(loaded, report):
     assert not child.is_visible()
 
 
+def test_a_large_table_turns_pages_and_a_node_finds_its_row(browser, report, tmp_path):
+    path = tmp_path / "paged.html"
+    path.write_text(render_html(report, page_rows=4), encoding="utf-8")
+    loaded = Loaded(browser, path.as_uri())
+    try:
+        page = loaded.page
+        names = [row.name for row in report.layers]
+        assert visible_layer_names(page) == names[:4]
+        page.locator("button.az-next").click()
+        assert visible_layer_names(page) == names[4:8]
+        assert (
+            page.locator("section#layers .az-count").inner_text()
+            == f"{len(names)} of {len(names)} layers, rows 5–8"
+        )
+        header = page.locator("table.az-layers thead th[title^='macs (']")
+        header.click()
+        header.click()  # descending: the first page holds the four largest, from every page
+        macs = {row.name: row.values.get("macs") or 0 for row in report.layers}
+        assert [macs[n] for n in visible_layer_names(page)] == sorted(macs.values(), reverse=True)[
+            :4
+        ]
+        last = len(names) - 1  # the head: on the last page of the sorted table (no MACs... or few)
+        page.locator(f'svg g.az-node[data-node="{last}"]').click()
+        row = page.locator(f'table.az-layers tr[data-i="{last}"]')
+        assert row.is_visible() and "az-picked" in (row.get_attribute("class") or "")
+        assert loaded.errors == []
+    finally:
+        loaded.page.close()
+
+
 def test_the_notebook_fragment_works_on_its_own(browser, report):
     frag = Loaded(
         browser,

@@ -47,48 +47,82 @@
     return t === "-" || t === "" ? null : t.toLowerCase();
   }
 
-  function initSortable(table) {
+  /* A sortable table with an optional filter and pages (data-page rows at a time, so a large
+   * model's table lays out only one page; rows of other pages are display:none). */
+  function initTable(table, section) {
+    var body = table.tBodies[0];
     var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    var order = Array.prototype.slice.call(body.rows);
+    var size = parseInt(table.getAttribute("data-page") || "0", 10) || Infinity;
+    var input = section ? section.querySelector(".az-filter") : null;
+    var count = section ? section.querySelector(".az-count") : null;
+    var pager = section ? section.querySelector(".az-pager") : null;
+    var noun = table.querySelector("tr[data-i]") ? " layers" : " rows";
+    var texts = new Map(order.map(function (r) {
+      return [r, r.getAttribute("data-search") || r.textContent.toLowerCase()];
+    }));
+    var words = [], page = 0, matching = order;
+
+    function render() {
+      matching = order.filter(function (r) {
+        var t = texts.get(r);
+        return words.every(function (w) { return t.indexOf(w) >= 0; });
+      });
+      var pages = Math.max(1, Math.ceil(matching.length / size));
+      page = Math.min(page, pages - 1);
+      var shown = new Set(matching.slice(page * size, (page + 1) * size));
+      order.forEach(function (r) { r.classList.toggle("az-hidden", !shown.has(r)); });
+      if (count) {
+        var text = matching.length + " of " + order.length + noun;
+        if (pages > 1) text += ", rows " + (page * size + 1) + "–" + Math.min((page + 1) * size, matching.length);
+        count.textContent = text;
+      }
+      if (pager) {
+        pager.querySelector(".az-prev").disabled = page === 0;
+        pager.querySelector(".az-next").disabled = page >= pages - 1;
+      }
+    }
+
     Array.prototype.forEach.call(heads, function (th, col) {
       th.addEventListener("click", function () {
         var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
         Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", dir);
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
         var sign = dir === "ascending" ? 1 : -1;
-        var keyed = rows.map(function (r) { return [cellValue(r.cells[col]), r]; });
+        var keyed = order.map(function (r) { return [cellValue(r.cells[col]), r]; });
         keyed.sort(function (a, b) {  // missing values last in both directions
           var x = a[0], y = b[0];
           if (x === null || y === null) return (x === null) - (y === null);
           if (typeof x !== typeof y) return typeof x === "number" ? -1 : 1;
           return (x < y ? -1 : x > y ? 1 : 0) * sign;
         });
+        order = keyed.map(function (k) { return k[1]; });
         table.removeChild(body);  // reorder off the document: one layout, not one per row
-        keyed.forEach(function (k) { body.appendChild(k[1]); });
+        order.forEach(function (r) { body.appendChild(r); });
         table.appendChild(body);
+        page = 0;
+        render();
       });
     });
-  }
-
-  function initFilter(section) {
-    var input = section.querySelector(".az-filter");
-    var table = section.querySelector("table.az-layers");
-    if (!input || !table) return;
-    var count = section.querySelector(".az-count");
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (r) { return r.getAttribute("data-search") || r.textContent.toLowerCase(); });
-    function apply() {
-      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var shown = 0;
-      rows.forEach(function (r, i) {
-        var ok = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
-        r.classList.toggle("az-hidden", !ok);
-        if (ok) shown++;
+    if (input) {
+      input.addEventListener("input", function () {
+        words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+        page = 0;
+        render();
       });
-      if (count) count.textContent = shown + " of " + rows.length + (table.querySelector("tr[data-i]") ? " layers" : " rows");
     }
-    input.addEventListener("input", apply);
+    if (pager) {
+      pager.querySelector(".az-prev").addEventListener("click", function () { page--; render(); });
+      pager.querySelector(".az-next").addEventListener("click", function () { page++; render(); });
+    }
+    if (size !== Infinity) render();
+    return {
+      reveal: function (row) {  // show a row wherever it is: clear a filter hiding it, turn to its page
+        if (matching.indexOf(row) < 0 && input) { input.value = ""; words = []; render(); }
+        var i = matching.indexOf(row);
+        if (i >= 0 && size !== Infinity) { page = Math.floor(i / size); render(); }
+      },
+    };
   }
 
   var reports = 0;
@@ -120,7 +154,6 @@
 
   function initTree(table) {
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var open = parseInt(table.getAttribute("data-open") || "1", 10);
     function refresh() {
       var cut = Infinity;
       rows.forEach(function (r) {
@@ -131,13 +164,10 @@
         if (r.classList.contains("az-folded")) cut = d;
       });
     }
-    rows.forEach(function (r) {
+    rows.forEach(function (r) {  // folded below data-open already in the page
       var b = r.querySelector(".az-fold");
-      if (!b) return;
-      if (parseInt(r.getAttribute("data-depth"), 10) >= open) r.classList.add("az-folded");
-      b.addEventListener("click", function () { r.classList.toggle("az-folded"); refresh(); });
+      if (b) b.addEventListener("click", function () { r.classList.toggle("az-folded"); refresh(); });
     });
-    refresh();
   }
 
   /* --- graph ------------------------------------------------------------------- */
@@ -171,7 +201,7 @@
     return lum < 140 ? "#ffffff" : "#1b1f24";
   }
 
-  function initGraph(root, graph) {
+  function initGraph(root, graph, tables) {
     var box = root.querySelector(".az-graph");
     var select = root.querySelector("select.az-metric");
     if (!box || !select || !graph.nodes.length) return;
@@ -246,8 +276,12 @@
       var layer = nodes[parseInt(g.getAttribute("data-node"), 10)].layers;
       var first = Array.isArray(layer) ? layer[0] : layer;
       root.querySelectorAll("table.az-layers tr.az-picked").forEach(function (r) { r.classList.remove("az-picked"); });
-      var row = root.querySelector('table.az-layers tr[data-i="' + first + '"]');
-      if (row) { row.classList.add("az-picked"); row.scrollIntoView({ block: "center" }); }
+      var table = root.querySelector("table.az-layers");
+      var row = table ? table.querySelector('tr[data-i="' + first + '"]') : null;
+      if (!row) return;
+      if (tables.get(table)) tables.get(table).reveal(row);
+      row.classList.add("az-picked");
+      row.scrollIntoView({ block: "center" });
     });
     select.addEventListener("change", recolour);
     recolour();
@@ -257,11 +291,13 @@
     root.setAttribute("data-init", "1");
     var dataEl = root.querySelector("script.az-data");
     var data = dataEl ? JSON.parse(dataEl.textContent) : {};
-    root.querySelectorAll("table.az-sortable").forEach(initSortable);
-    root.querySelectorAll("section, details.az-section").forEach(initFilter);
+    var tables = new Map();
+    root.querySelectorAll("table.az-sortable").forEach(function (t) {
+      tables.set(t, initTable(t, t.closest("section, details.az-section")));
+    });
     initGroups(root);
     root.querySelectorAll("table.az-modules").forEach(initTree);
-    if (data.graph) initGraph(root, data.graph);
+    if (data.graph) initGraph(root, data.graph, tables);
   }
 
   document.querySelectorAll(".az-report:not([data-init])").forEach(initReport);
