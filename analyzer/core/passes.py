@@ -42,7 +42,11 @@ class CanonicalPass:
 
 def _foldable_pad(graph: Graph, node: Node) -> Node | None:
     """The convolution ``node`` (a pad) can fold into, or None."""
-    if node.op != "pad" or node.attrs.get("mode", "constant") != "constant" or node.attrs.get("value", 0) != 0:
+    if (
+        node.op != "pad"
+        or node.attrs.get("mode", "constant") != "constant"
+        or node.attrs.get("value", 0) != 0
+    ):
         return None
     pads = node.attrs.get("pads")
     acts = graph.info(node.id).act_inputs
@@ -79,10 +83,17 @@ def fold_pad_into_conv(graph: Graph) -> Graph:
         c_axis = conv.attrs.get("channel_axis", 1) % rank
         spatial = [d for d in range(1, rank) if d != c_axis]
         old = conv.attrs.get("padding", ((0, 0),) * len(spatial))
-        padding = tuple((lo + pad.attrs["pads"][d][0], hi + pad.attrs["pads"][d][1]) for d, (lo, hi) in zip(spatial, old, strict=True))
+        padding = tuple(
+            (lo + pad.attrs["pads"][d][0], hi + pad.attrs["pads"][d][1])
+            for d, (lo, hi) in zip(spatial, old, strict=True)
+        )
         source = graph.info(pad_id).act_inputs[0]
-        rewritten[conv.id] = replace(conv, inputs=(source, *conv.inputs[1:]), attrs={**conv.attrs, "padding": padding})
-    out = Graph(graph.name, graph.framework, dict(graph.meta))  # a copy: the input graph stays as it was
+        rewritten[conv.id] = replace(
+            conv, inputs=(source, *conv.inputs[1:]), attrs={**conv.attrs, "padding": padding}
+        )
+    out = Graph(
+        graph.name, graph.framework, dict(graph.meta)
+    )  # a copy: the input graph stays as it was
     dropped = {t for p in folds for t in graph.node(p).outputs}
     for t in graph.tensors.values():
         if t.name not in dropped:
@@ -94,17 +105,26 @@ def fold_pad_into_conv(graph: Graph) -> Graph:
         if node.id not in folds:
             out.add_node(rewritten.get(node.id, node))
     out.set_outputs(list(graph.outputs))
-    out.meta["passes"] = [*graph.meta.get("passes", []), f"fold_pad_into_conv: {len(folds)} pad(s) folded"]
+    out.meta["passes"] = [
+        *graph.meta.get("passes", []),
+        f"fold_pad_into_conv: {len(folds)} pad(s) folded",
+    ]
     return out
 
 
 BUILTIN_PASSES: tuple[CanonicalPass, ...] = (
-    CanonicalPass("fold_pad_into_conv", fold_pad_into_conv, "a zero spatial pad read only by a conv becomes its padding"),
+    CanonicalPass(
+        "fold_pad_into_conv",
+        fold_pad_into_conv,
+        "a zero spatial pad read only by a conv becomes its padding",
+    ),
 )
 
 
 def canonicalize(
-    graph: Graph, passes: Iterable[CanonicalPass] = BUILTIN_PASSES, origins: dict[str, str] | None = None
+    graph: Graph,
+    passes: Iterable[CanonicalPass] = BUILTIN_PASSES,
+    origins: dict[str, str] | None = None,
 ) -> Graph:
     """Run ``passes`` in order. ``origins`` (pass name -> plugin) marks plugin passes: their
     result is checked (a Graph that validates), and a failure names the pass and its plugin."""

@@ -19,12 +19,15 @@ def mapping_plugin(name: str, *mappings: tuple[str, str, object]) -> types.Simpl
         for m in mappings:
             register(*m)
 
-    return types.SimpleNamespace(__name__=name, analyzer_register_op_mappings=hookimpl(analyzer_register_op_mappings))
+    return types.SimpleNamespace(
+        __name__=name, analyzer_register_op_mappings=hookimpl(analyzer_register_op_mappings)
+    )
 
 
 def test_mappings_are_kept_per_framework_with_their_plugin() -> None:
     ps = analyzer.load_plugins(
-        extra=[mapping_plugin("a", ("jax", "my_prim", "matmul"), ("torch", "mylib::op", "relu"))], entry_points=False
+        extra=[mapping_plugin("a", ("jax", "my_prim", "matmul"), ("torch", "mylib::op", "relu"))],
+        entry_points=False,
     )
     (m,) = ps.op_mappings.for_framework("jax").values()
     assert (m.source_op, m.target, m.plugin) == ("my_prim", "matmul", "a")
@@ -35,23 +38,36 @@ def test_mappings_are_kept_per_framework_with_their_plugin() -> None:
 def test_the_same_source_op_from_two_plugins_is_refused_naming_both() -> None:
     a = mapping_plugin("plugin_a", ("jax", "my_prim", "matmul"))
     b = mapping_plugin("plugin_b", ("jax", "my_prim", "einsum"))
-    with pytest.raises(UsageError, match="jax op 'my_prim' is mapped by plugin plugin_a and by plugin plugin_b"):
+    with pytest.raises(
+        UsageError, match="jax op 'my_prim' is mapped by plugin plugin_a and by plugin plugin_b"
+    ):
         analyzer.load_plugins(extra=[a, b], entry_points=False)
 
 
 def test_a_target_outside_the_vocabulary_is_refused() -> None:
-    with pytest.raises(UsageError, match="plugin a maps jax op 'my_prim' to 'my_gemm', which is not in the op vocabulary"):
-        analyzer.load_plugins(extra=[mapping_plugin("a", ("jax", "my_prim", "my_gemm"))], entry_points=False)
+    with pytest.raises(
+        UsageError,
+        match="plugin a maps jax op 'my_prim' to 'my_gemm', which is not in the op vocabulary",
+    ):
+        analyzer.load_plugins(
+            extra=[mapping_plugin("a", ("jax", "my_prim", "my_gemm"))], entry_points=False
+        )
 
 
 def test_an_unknown_framework_is_refused_unless_its_frontend_is_blocked() -> None:
     with pytest.raises(UsageError, match="framework 'pytorch', which no loaded frontend has"):
-        analyzer.load_plugins(extra=[mapping_plugin("a", ("pytorch", "op", "relu"))], entry_points=False)
+        analyzer.load_plugins(
+            extra=[mapping_plugin("a", ("pytorch", "op", "relu"))], entry_points=False
+        )
     ps = analyzer.load_plugins(
-        extra=[mapping_plugin("a", ("torch", "mylib::op", "relu"))], block=["frontends.torch"], entry_points=False
+        extra=[mapping_plugin("a", ("torch", "mylib::op", "relu"))],
+        block=["frontends.torch"],
+        entry_points=False,
     )
     assert "torch" not in ps.frontends
-    with pytest.raises(UsageError, match="framework 'ir', whose frontend takes no op mappings .*jax"):
+    with pytest.raises(
+        UsageError, match="framework 'ir', whose frontend takes no op mappings .*jax"
+    ):
         analyzer.load_plugins(extra=[mapping_plugin("a", ("ir", "op", "relu"))], entry_points=False)
 
 

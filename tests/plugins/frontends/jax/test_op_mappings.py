@@ -18,7 +18,9 @@ from analyzer.core.hookspecs import hookimpl  # noqa: E402
 from analyzer.core.ops import Category, OpDef  # noqa: E402
 
 scaled_gemm_p = Primitive("analyzer_test_scaled_gemm")
-scaled_gemm_p.def_abstract_eval(lambda x, w, *, scale: ShapedArray((x.shape[0], w.shape[1]), x.dtype))
+scaled_gemm_p.def_abstract_eval(
+    lambda x, w, *, scale: ShapedArray((x.shape[0], w.shape[1]), x.dtype)
+)
 
 
 def apply(params, x):
@@ -37,9 +39,13 @@ def _macs(v) -> int:
 def plugin(target):
     return types.SimpleNamespace(
         __name__="my_jax_plugin",
-        analyzer_register_ops=hookimpl(lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "scale x @ w"))),
+        analyzer_register_ops=hookimpl(
+            lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "scale x @ w"))
+        ),
         analyzer_register_formulas=hookimpl(lambda register: register("macs", "my_gemm", _macs)),
-        analyzer_register_op_mappings=hookimpl(lambda register: register("jax", "analyzer_test_scaled_gemm", target)),
+        analyzer_register_op_mappings=hookimpl(
+            lambda register: register("jax", "analyzer_test_scaled_gemm", target)
+        ),
     )
 
 
@@ -53,7 +59,12 @@ def test_a_mapped_primitive_gets_its_macs() -> None:
 
 def test_a_rule_sets_attributes() -> None:
     rule = lambda e: ("my_gemm", {"scale": e.params["scale"]})  # noqa: E731
-    r = analyzer.analyze(apply, X, params=PARAMS, plugins=analyzer.load_plugins(extra=[plugin(rule)], entry_points=False))
+    r = analyzer.analyze(
+        apply,
+        X,
+        params=PARAMS,
+        plugins=analyzer.load_plugins(extra=[plugin(rule)], entry_points=False),
+    )
     assert next(n for n in r.graph.nodes() if n.op == "my_gemm").attrs["scale"] == 0.5
 
 

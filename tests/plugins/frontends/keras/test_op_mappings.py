@@ -44,7 +44,9 @@ def plugin(*mappings: tuple[str, str]):
 
     return types.SimpleNamespace(
         __name__="my_keras_plugin",
-        analyzer_register_ops=hookimpl(lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "0.5 x @ w"))),
+        analyzer_register_ops=hookimpl(
+            lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "0.5 x @ w"))
+        ),
         analyzer_register_formulas=hookimpl(lambda register: register("macs", "my_gemm", _macs)),
         analyzer_register_op_mappings=hookimpl(register_mappings),
     )

@@ -43,9 +43,13 @@ def _macs(v) -> int:  # one MAC per (row, k, column): m*k*n, from the operand sh
 def gemm_plugin(source_op: str = "analyzer_test::scaled_gemm", name: str = "my_gemm_plugin"):
     return types.SimpleNamespace(
         __name__=name,
-        analyzer_register_ops=hookimpl(lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "0.5 x @ w"))),
+        analyzer_register_ops=hookimpl(
+            lambda register: register(OpDef("my_gemm", Category.CONTRACTION, "0.5 x @ w"))
+        ),
         analyzer_register_formulas=hookimpl(lambda register: register("macs", "my_gemm", _macs)),
-        analyzer_register_op_mappings=hookimpl(lambda register: register("torch", source_op, "my_gemm")),
+        analyzer_register_op_mappings=hookimpl(
+            lambda register: register("torch", source_op, "my_gemm")
+        ),
     )
 
 
@@ -62,27 +66,43 @@ def test_a_mapped_custom_op_gets_its_macs(capture: str) -> None:
 
 
 def test_without_the_mapping_the_op_is_unsupported() -> None:
-    r = analyzer.analyze(Model(), torch.randn(3, 4), plugins=analyzer.load_plugins(entry_points=False))
+    r = analyzer.analyze(
+        Model(), torch.randn(3, 4), plugins=analyzer.load_plugins(entry_points=False)
+    )
     assert [(u["op"], u["count"]) for u in r.unsupported] == [("unknown", 1)]
     assert r.totals["macs"] == 0 and not r.completeness.complete
-    assert next(n for n in r.graph.nodes() if n.op == "unknown").source_op == "analyzer_test.scaled_gemm.default"
+    assert (
+        next(n for n in r.graph.nodes() if n.op == "unknown").source_op
+        == "analyzer_test.scaled_gemm.default"
+    )
 
 
 def test_the_overload_spelling_names_the_same_op() -> None:
-    ps = analyzer.load_plugins(extra=[gemm_plugin("analyzer_test.scaled_gemm.default")], entry_points=False)
+    ps = analyzer.load_plugins(
+        extra=[gemm_plugin("analyzer_test.scaled_gemm.default")], entry_points=False
+    )
     assert analyzer.analyze(Model(), torch.randn(3, 4), plugins=ps).totals["macs"] == 96
 
 
 def test_two_plugins_mapping_one_op_are_refused_naming_both() -> None:
     other = types.SimpleNamespace(
         __name__="other_plugin",
-        analyzer_register_op_mappings=hookimpl(lambda register: register("torch", "analyzer_test::scaled_gemm", "matmul")),
+        analyzer_register_op_mappings=hookimpl(
+            lambda register: register("torch", "analyzer_test::scaled_gemm", "matmul")
+        ),
     )
-    with pytest.raises(UsageError, match="mapped by plugin my_gemm_plugin and by plugin other_plugin"):
+    with pytest.raises(
+        UsageError, match="mapped by plugin my_gemm_plugin and by plugin other_plugin"
+    ):
         analyzer.load_plugins(extra=[gemm_plugin(), other], entry_points=False)
     spelled = types.SimpleNamespace(
         __name__="other_plugin",
-        analyzer_register_op_mappings=hookimpl(lambda register: register("torch", "analyzer_test.scaled_gemm.default", "matmul")),
+        analyzer_register_op_mappings=hookimpl(
+            lambda register: register("torch", "analyzer_test.scaled_gemm.default", "matmul")
+        ),
     )
-    with pytest.raises(UsageError, match=r"'analyzer_test::scaled_gemm' \(plugin my_gemm_plugin\) and .*other_plugin"):
+    with pytest.raises(
+        UsageError,
+        match=r"'analyzer_test::scaled_gemm' \(plugin my_gemm_plugin\) and .*other_plugin",
+    ):
         analyzer.load_plugins(extra=[gemm_plugin(), spelled], entry_points=False)
