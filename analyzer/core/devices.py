@@ -4,6 +4,14 @@ Every figure is a table ``{value, source, kind}`` so that no number exists
 without where it came from; units are in the key names (``_bytes``,
 ``_per_s``, ``_j``, ``_w``). See docs/hardware.md for the schema.
 
+The schema here is the part every device shares: name, class, memory
+levels, a source for every figure. Device classes are open (``cpu``,
+``gpu``, ``mcu``, or a plugin's ``npu``), and so are the keys of the figure
+tables (data types, op classes) and any top-level figure a plugin's device
+adds (kept in ``extra_figures``): the hardware models serving a class check
+those (``HardwareModel.validate_device``); ``DeviceCatalog`` runs that check
+when a device is loaded through a plugin set.
+
 Specs are found in ``analyzer/hardware_db/{cpu,gpu,mcu}/``, in directories
 plugins return from ``analyzer_device_dirs``, in the user device directory
 (``$XDG_CONFIG_HOME/analyzer/devices``, default ``~/.config/analyzer/devices``,
@@ -19,11 +27,21 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveFloat,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from analyzer.core.errors import AnalysisError, UsageError
 
@@ -32,14 +50,8 @@ MAX_FILE_BYTES = 1 * 2**20  # a spec is a few KiB of figures and sources
 ENV_VAR = "ANALYZER_DEVICE_PATH"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "hardware_db"
 FIGURE_KINDS = ("datasheet", "measured", "derived", "estimate")
-# What a memory level is built from; picks the default energy per byte (docs/hardware.md).
-MEMORY_KINDS = ("register", "sram", "cache", "dram", "hbm", "flash")
 Fraction = Annotated[float, Field(gt=0, le=1)]
-# Keys of peak_ops_per_s / vector_ops_per_s / energy_per_op_j: the arithmetic data type.
-DTYPE_KEYS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int32", "int16", "int8", "int4")
-# Keys of efficiency: the op classes the roofline models tell apart ("default": any other).
-OP_CLASSES = ("gemm", "conv", "depthwise", "elementwise", "normalization", "pooling",
-              "reduction", "movement", "other", "default")  # fmt: skip
+KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"  # device classes, memory kinds: open names, one spelling
 
 
 class _Strict(BaseModel):
@@ -72,20 +84,32 @@ class MemoryLevel(_Strict):
     bandwidth_bytes_per_s: Figure
     energy_per_byte_j: Figure | None = None
     stores: tuple[Literal["weights", "activations"], ...] = ("weights", "activations")
-    kind: Literal["register", "sram", "cache", "dram", "hbm", "flash"] | None = None
+    kind: str | None = Field(default=None, pattern=KEY_PATTERN)  # the hardware models know which kinds
 
     @property
     def technology(self) -> str:
         return self.kind or ("sram" if self.on_chip else "dram")
 
 
+def _figure_or_table(v: Any) -> str:
+    return "table" if isinstance(v, dict) and "value" not in v else "figure"
+
+
+# A device class's own top-level figure: one figure, or a table of them (``macs_per_cycle.int8``).
+ExtraFigure = Annotated[
+    Annotated[Figure, Tag("figure")] | Annotated[dict[str, Figure], Tag("table")],
+    Discriminator(_figure_or_table),
+]
+
+
 class DeviceSpec(_Strict):
     schema_: Literal["analyzer.device/1"] = Field(alias="schema")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     display_name: str
-    device_class: Literal["cpu", "gpu", "mcu"] = Field(alias="class")
+    device_class: str = Field(alias="class", pattern=KEY_PATTERN)  # open: cpu, gpu, mcu, a plugin's npu
     description: str = ""
-    peak_ops_per_s: dict[str, Figure] = Field(min_length=1)
+    # Tables keyed by data type (fp32, int8...) or op class: the hardware models check the keys.
+    peak_ops_per_s: dict[str, Figure] = Field(default_factory=dict)
     energy_per_op_j: dict[str, Figure] = Field(default_factory=dict)
     memory: tuple[MemoryLevel, ...] = Field(min_length=1)
     power_w: Figure | None = None
@@ -100,23 +124,22 @@ class DeviceSpec(_Strict):
     references: tuple[str, ...] = ()
     hardware_model: str | None = None  # names the hardware model evaluating this device (docs/plugins.md)
     notes: str = ""
+    # Top-level figures the common schema does not name (a plugin's device class): each is a
+    # figure or a table of figures, so it has a source too; the models serving the class read them.
+    extra_figures: dict[str, ExtraFigure] = Field(default_factory=dict)
     path: str = Field(default="", exclude=True)
 
-    @field_validator("peak_ops_per_s", "vector_ops_per_s", "energy_per_op_j")
+    @model_validator(mode="before")
     @classmethod
-    def _dtype_keys(cls, v: dict[str, Figure]) -> dict[str, Figure]:
-        bad = sorted(set(v) - set(DTYPE_KEYS))
-        if bad:
-            raise ValueError(f"unknown data type {bad[0]!r} (known: {', '.join(DTYPE_KEYS)})")
-        return v
-
-    @field_validator("efficiency", "class_overhead_s")
-    @classmethod
-    def _op_classes(cls, v: dict[str, Any]) -> dict[str, Any]:
-        bad = sorted(set(v) - set(OP_CLASSES))
-        if bad:
-            raise ValueError(f"unknown op class {bad[0]!r} (known: {', '.join(OP_CLASSES)})")
-        return v
+    def _collect_extra_figures(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = {f.alias or n for n, f in cls.model_fields.items()} | set(cls.model_fields)
+        extra = {k: v for k, v in data.items() if k not in known}
+        if not extra:
+            return data
+        kept = {k: v for k, v in data.items() if k in known}
+        return {**kept, "extra_figures": {**kept.get("extra_figures", {}), **extra}}
 
     @field_validator("memory")
     @classmethod
@@ -133,8 +156,13 @@ class DeviceSpec(_Strict):
 
 def _format_error(path: Path, err: ValidationError) -> str:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{path}: field {loc!r}: {first['msg']}"
+    parts, msg = list(first["loc"]), first["msg"]
+    if parts[:1] == ["extra_figures"] and len(parts) >= 3:  # the file's own key, without the union tag
+        parts = parts[1:2] + parts[3:]
+        msg = msg.replace("Input should be a valid dictionary or instance of Figure",
+                          'a figure is a table {value = ..., source = "..."}')  # fmt: skip
+    loc = ".".join(str(p) for p in parts) or "(top level)"
+    return f"{path}: field {loc!r}: {msg}"
 
 
 def load_device(path: Path, *, named_by_file: bool = True) -> DeviceSpec:
@@ -217,8 +245,9 @@ class DeviceCatalog:
     device is listed or used. The CLI prints ``warnings`` on stderr.
     """
 
-    def __init__(self, dirs: Iterable[Path]):
+    def __init__(self, dirs: Iterable[Path], validate: Callable[[DeviceSpec], None] | None = None):
         self.dirs = list(dirs)
+        self.validate = validate  # the hardware models' checks (PluginSet.validate_device): AnalysisError
         self._files: dict[str, Path] | None = None
         self._shadowed: dict[str, Path] = {}  # name -> the file it replaces
         self._loaded: dict[str, DeviceSpec] = {}
@@ -277,7 +306,7 @@ class DeviceCatalog:
                 raise UsageError(f"no such device file: {name}")
             key = str(path.resolve())
             if key not in self._loaded:
-                self._loaded[key] = load_device(path, named_by_file=False)
+                self._loaded[key] = self._checked(load_device(path, named_by_file=False))
             return self._loaded[key]
         key = name.lower()
         if key not in self._loaded:
@@ -297,8 +326,13 @@ class DeviceCatalog:
     def _load(self, key: str) -> DeviceSpec:
         """The spec of the indexed file ``key`` (loaded once); AnalysisError if malformed."""
         if key not in self._loaded:
-            self._loaded[key] = load_device(self._index()[key])
+            self._loaded[key] = self._checked(load_device(self._index()[key]))
         return self._loaded[key]
+
+    def _checked(self, spec: DeviceSpec) -> DeviceSpec:
+        if self.validate is not None:
+            self.validate(spec)
+        return spec
 
     def all(self) -> list[DeviceSpec]:
         """Every device that loads; a malformed file is skipped with a warning naming it."""

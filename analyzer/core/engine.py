@@ -167,6 +167,8 @@ def analyze_graph(
     device_specs = [ps.devices.get(d) for d in devices]  # unknown names fail before any work
     ps.check_hardware_model_choice(hardware_model, device_specs)
     hardware_models = [ps.hardware_model_for(spec, hardware_model) for spec in device_specs]
+    if hardware_models:
+        ps.check_hardware_options(opts.hardware, hardware_models)  # keys: some model's; values: each model's
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
     for metric in metrics:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,19 +47,58 @@ class DeviceResult:
 
 
 class HardwareModel(ABC):
-    """Predicts how a model runs on devices of one class.
+    """Predicts how a model runs on devices of the classes it serves.
 
-    Set ``name`` (unique, e.g. ``"roofline-mcu"``), ``device_class``
-    (``"cpu"``, ``"gpu"`` or ``"mcu"``) and ``requires`` (names of the
-    metrics whose results ``evaluate`` reads, as ``ctx.result(name)``).
+    Set ``name`` (unique, e.g. ``"roofline-mcu"``), ``device_classes`` (the
+    device classes it serves: any name, ``("npu",)``; a single
+    ``device_class = "cpu"`` is the older spelling of the same),
+    ``requires`` (names of the metrics whose results ``evaluate`` reads, as
+    ``ctx.result(name)``) and ``option_keys`` (the keys of
+    ``options.hardware`` it reads).
+
+    The core checks only what every device has (name, class, memory levels,
+    a source for every figure); each model checks the rest of a device file
+    in ``validate_device`` and the values of its own options in
+    ``validate_options``. A hardware option no loaded model declares is an
+    error; an option of another model is not.
+
     A device is evaluated by the model the user names (``hardware_model``),
-    else the one its device file names, else the only model of its class;
-    a required metric that is blocked is an error naming both.
+    else the one its device file names, else the only model serving its
+    class; a required metric that is blocked is an error naming both.
     """
 
     name: str = ""
-    device_class: str = ""
+    device_classes: tuple[str, ...] = ()
+    device_class: str = ""  # the first of device_classes (a model serving one class may set only this)
     requires: tuple[str, ...] = ()
+    option_keys: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "device_classes" in own:
+            cls.device_class = cls.device_classes[0] if cls.device_classes else ""
+        elif "device_class" in own:
+            cls.device_classes = (cls.device_class,) if cls.device_class else ()
+
+    def serves(self, device_class: str) -> bool:
+        return device_class in self.device_classes
+
+    def validate_device(self, device: DeviceSpec) -> list[str]:
+        """Problems of ``device`` for this model, one line each (``"field 'x': why"``); [] if none.
+
+        Called when a device of a class it serves is loaded and before it is
+        evaluated; the core has already checked the common fields.
+        """
+        return []
+
+    def validate_options(self, options: Mapping[str, Any]) -> list[str]:
+        """Problems with the values of this model's own keys in ``options``, one line each.
+
+        ``options`` is the whole ``options.hardware`` mapping: keys other
+        models declare are theirs, not an error here.
+        """
+        return []
 
     @abstractmethod
     def evaluate(self, ctx: MetricContext, device: DeviceSpec) -> DeviceResult:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -31,7 +31,7 @@ import pluggy
 
 from analyzer.core import hookspecs
 from analyzer.core.devices import DeviceCatalog, DeviceSpec, device_dirs
-from analyzer.core.errors import UsageError
+from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.formulas import FormulaTables
 from analyzer.core.frontend import Frontend
 from analyzer.core.hardware import HardwareModel
@@ -200,7 +200,7 @@ class PluginSet:
         silently replaces the built-in roofline. The chosen model's ``requires`` must be loaded.
         """
         cls = device.device_class
-        candidates = [m for m in self.hardware_models.values() if m.device_class == cls]
+        candidates = [m for m in self.hardware_models.values() if m.serves(cls)]
         named = choice if choice and self.hardware_models.get(choice, None) in candidates else None
         named = named or getattr(device, "hardware_model", None)
         if named:
@@ -209,19 +209,50 @@ class PluginSet:
                 known = ", ".join(m.name for m in candidates) or "none"
                 raise UsageError(f"device {device.name!r}: no hardware model named {named!r} is loaded "
                                  f"(models for class {cls!r}: {known})")  # fmt: skip
-            if model.device_class != cls:
+            if not model.serves(cls):
                 raise UsageError(f"device {device.name!r}: hardware model {named!r} serves class "
-                                 f"{model.device_class!r}, not {cls!r}")  # fmt: skip
+                                 f"{_classes(model)}, not {cls!r}")  # fmt: skip
         elif len(candidates) == 1:
             model = candidates[0]
         elif not candidates:
-            raise UsageError(f"no hardware model for device class {cls!r} is loaded")
+            models = sorted(self.hardware_models.values(), key=lambda m: m.name)
+            loaded = ", ".join(f"{m.name} ({_classes(m)})" for m in models) or "none"
+            raise UsageError(f"device {device.name!r} is of class {cls!r}, which no loaded hardware model "
+                             f"serves (loaded: {loaded}); install or unblock a plugin for it")  # fmt: skip
         else:
             listed = ", ".join(f"{m.name} ({self.origin('hardware model', m.name)})" for m in candidates)
             raise UsageError(f"device {device.name!r}: several hardware models serve class {cls!r}: {listed}; "
                              f"choose one with --hardware-model NAME (or hardware_model=NAME)")  # fmt: skip
         self._require("hardware model", model.name, model.requires)
+        problems = model.validate_device(device)
+        if problems:
+            raise AnalysisError(f"{device.path or device.name}: {problems[0]} (hardware model {model.name})")
         return model
+
+    def validate_device(self, device: DeviceSpec) -> None:
+        """The checks of the hardware models serving ``device``'s class (``DeviceCatalog`` runs them).
+
+        The model the file names checks it; else it must suit at least one model of its class
+        (the one chosen for an analysis checks it again). A class no model serves is left to
+        the analysis, which names the loaded models. AnalysisError names the file and field.
+        """
+        named = self.hardware_models.get(device.hardware_model or "")
+        models = [named] if named else [m for m in self.hardware_models.values() if m.serves(device.device_class)]
+        found = [(m, m.validate_device(device)) for m in models]
+        if found and all(problems for _, problems in found):
+            model, problems = found[0]
+            raise AnalysisError(f"{device.path or device.name}: {problems[0]} (hardware model {model.name})")
+
+    def check_hardware_options(self, options: Mapping[str, Any], models: Iterable[HardwareModel]) -> None:
+        """``options.hardware`` keys must be some loaded model's; each model in use checks its values."""
+        known = {k for m in self.hardware_models.values() for k in m.option_keys}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise UsageError(f"unknown hardware option {unknown[0]!r}; known: {', '.join(sorted(known)) or 'none'}")
+        for model in dict.fromkeys(models):
+            problems = model.validate_options(options)
+            if problems:
+                raise UsageError(problems[0])
 
     def check_hardware_model_choice(self, choice: str | None, devices: Iterable[DeviceSpec]) -> None:
         """A named hardware model must exist and serve one of the devices analysed."""
@@ -231,8 +262,8 @@ class PluginSet:
         if model is None:
             raise UsageError(f"unknown hardware model {choice!r}; models: {', '.join(self.hardware_models) or 'none'}")
         classes = {d.device_class for d in devices}
-        if model.device_class not in classes:
-            raise UsageError(f"hardware model {choice!r} serves class {model.device_class!r}, "
+        if not any(model.serves(c) for c in classes):
+            raise UsageError(f"hardware model {choice!r} serves class {_classes(model)}, "
                              f"which none of the devices given is" + ("" if classes else " (give a --device)"))  # fmt: skip
 
     def reporter(self, name: str) -> Reporter:
@@ -279,7 +310,7 @@ def load_plugins(
     _register_each(h.analyzer_register_hardware_models, ps, "hardware model", ps.hardware_models.add)  # type: ignore[attr-defined]
     h.analyzer_register_reporters(register=ps.reporters.add)  # type: ignore[attr-defined]
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
-    ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs))
+    ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs), validate=ps.validate_device)
     ps.check_quantities()
     ps.check_op_mappings()
     for fe in ps.frontends.values():  # frontends that price ops while converting get this set, not a global one
@@ -287,6 +318,11 @@ def load_plugins(
         if callable(bind):
             bind(ps)
     return ps
+
+
+def _classes(model: HardwareModel) -> str:
+    """``'cpu'`` or ``'cpu', 'gpu'``: the classes a model serves, for messages."""
+    return ", ".join(repr(c) for c in model.device_classes) or "none"
 
 
 def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any) -> None:

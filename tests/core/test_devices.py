@@ -18,6 +18,8 @@ from analyzer.core.devices import (
     user_device_dir,
 )
 from analyzer.core.errors import AnalysisError, UsageError
+from analyzer.core.hardware import DeviceResult, HardwareModel
+from analyzer.core.hookspecs import hookimpl
 from analyzer.core.plugins import load_plugins
 
 REQUIRED = {
@@ -107,17 +109,24 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
+def _top(key_value: str):
+    """An edit adding a top-level line (before the first table)."""
+    return lambda t: t.replace('display_name = "Toy"', f'display_name = "Toy"\n{key_value}')
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [
         (lambda t: t.replace('kind = "estimate"\n[[memory]]', 'kind = "rumour"\n[[memory]]'), "peak_ops_per_s.fp32.kind"),
-        (lambda t: t.replace("[peak_ops_per_s.fp32]", "[peak_ops_per_s.fp31]"), "peak_ops_per_s"),
         (lambda t: t.replace("value = 1e9\nsource", "value = -1\nsource"), "peak_ops_per_s.fp32.value"),
-        (lambda t: t.replace('class = "cpu"', 'class = "tpu"'), "class"),
-        (lambda t: t.replace('display_name = "Toy"', 'display_name = "Toy"\nefficiency = { gemm = 1.5 }'), "efficiency.gemm"),
-        (lambda t: t.replace('display_name = "Toy"', 'display_name = "Toy"\nefficiency = { matmul = 0.5 }'), "efficiency"),
+        (lambda t: t.replace('class = "cpu"', 'class = "CPU!"'), "class"),
+        (_top("efficiency = { gemm = 1.5 }"), "efficiency.gemm"),
         (lambda t: t + t[t.index("[[memory]]"):], "memory"),
         (lambda t: t.replace('capacity_bytes = {', 'capacity = {'), "memory.0"),
+        # a device class's own figures need a source like any other
+        (_top("tops = 5"), "tops"),
+        (_top('tiles = { count = { value = 4 } }'), "tiles.count.source"),
+        (_top('tops = { value = 0, source = "made up" }'), "tops.value"),
     ],
 )
 def test_malformed_file_error_names_file_and_field(tmp_path, edit, field):
@@ -126,6 +135,31 @@ def test_malformed_file_error_names_file_and_field(tmp_path, edit, field):
         load_device(path)
     msg = str(e.value)
     assert str(path) in msg and f"'{field}" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda t: t.replace("[peak_ops_per_s.fp32]", "[peak_ops_per_s.fp31]"), "peak_ops_per_s': unknown data type"),
+        (_top("efficiency = { matmul = 0.5 }"), "efficiency': unknown op class 'matmul'"),
+        (_top('class_overhead_s = { warp = { value = 1e-6, source = "made up" } }'), "class_overhead_s': unknown op"),
+        (_top('peak_ops_per_sec = { value = 1e9, source = "a typo" }'), "peak_ops_per_sec': not a figure the roofline"),
+        (lambda t: t.replace("on_chip = false", 'on_chip = false\nkind = "tape"'), "memory.0.kind': unknown memory kind"),
+    ],
+)
+def test_the_roofline_checks_its_own_figure_keys_not_the_core(tmp_path, edit, field):
+    """Data types, op classes, memory kinds and unknown figures: the core schema is open, the roofline is not."""
+    path = _write(tmp_path, "toy", edit(MINIMAL.format(name="toy")))
+    assert load_device(path).name == "toy"  # the common schema accepts it
+    with pytest.raises(AnalysisError) as e:
+        load_plugins().devices.get(str(path))
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: field '") and field in msg and "(hardware model roofline-cpu)" in msg
+    assert "\n" not in msg
+    (tmp_path / "dir").mkdir()
+    _write(tmp_path / "dir", "toy", edit(MINIMAL.format(name="toy")))
+    catalog = DeviceCatalog([tmp_path / "dir"], validate=load_plugins().validate_device)
+    assert catalog.all() == [] and field in catalog.warnings[0]  # skipped in listings, like a malformed file
 
 
 def test_name_must_match_the_file_and_toml_errors_name_the_file(tmp_path):
@@ -255,3 +289,143 @@ def test_a_suggestion_never_names_a_malformed_device_without_saying_why(tmp_path
     assert "did you mean 'toy-box'?" in msg and "\n" not in msg
     assert "'toy-board' was skipped: " in msg and "toy-board.toml: not valid TOML" in msg
     assert "'toy-board'?" not in msg and "or 'toy-board'" not in msg
+
+
+# --- open device classes: a plugin's NPU with its own figures and its own hardware model -------------
+NPU = """
+schema = "analyzer.device/1"
+name = "toy-npu"
+display_name = "Toy NPU"
+class = "npu"
+clock_hz = { value = 1.0e9, source = "made up for a test" }
+macs_per_cycle.int8 = { value = 256, source = "made up for a test" }
+macs_per_cycle.fp16 = { value = 64, source = "made up for a test" }
+tiles = { value = 2, source = "made up for a test" }
+[[memory]]
+name = "scratchpad"
+kind = "scratchpad"
+on_chip = true
+capacity_bytes = { value = 1048576, source = "made up for a test" }
+bandwidth_bytes_per_s = { value = 1.0e10, source = "made up for a test" }
+"""
+
+
+class ToyNpu(HardwareModel):
+    """latency = MACs / (MACs per cycle x clock x tiles used): the device's own figures and option."""
+
+    name = "toy-npu-model"
+    device_classes = ("npu", "dsp")
+    requires = ("compute",)
+    option_keys = ("npu_tiles", "npu_dtype")
+
+    def validate_device(self, device):
+        problems = [f"field {k!r}: not a figure of an npu" for k in device.extra_figures
+                    if k not in ("macs_per_cycle", "tiles")]  # fmt: skip
+        if not isinstance(device.extra_figures.get("macs_per_cycle"), dict):
+            problems.append("field 'macs_per_cycle': an npu needs MACs per cycle by data type")
+        return problems
+
+    def validate_options(self, options):
+        tiles = options.get("npu_tiles", 1)
+        if isinstance(tiles, bool) or not isinstance(tiles, int) or tiles <= 0:
+            return [f"hardware option 'npu_tiles' must be a positive integer, got {tiles!r}"]
+        return []
+
+    def evaluate(self, ctx, device):
+        opts = ctx.options.hardware
+        tiles = min(opts.get("npu_tiles", 1), device.extra_figures["tiles"].value)
+        per_cycle = device.extra_figures["macs_per_cycle"][opts.get("npu_dtype", "int8")].value
+        latency = ctx.result("compute").totals["macs"] / (per_cycle * device.clock_hz.value * tiles)
+        return DeviceResult(device.name, self.name, latency, 1 / latency, None, "compute", None)
+
+
+def _npu_plugins(tmp_path: Path, text: str = NPU, model: HardwareModel | None = None):
+    import types
+
+    (tmp_path / "toy-npu.toml").write_text(text)
+    hooks = {"analyzer_device_dirs": hookimpl(lambda: [tmp_path])}
+    if model is not None:
+        hooks["analyzer_register_hardware_models"] = hookimpl(lambda register: register(model))
+    return load_plugins(extra=[types.SimpleNamespace(__name__="npu_plugin", **hooks)], entry_points=False)
+
+
+def test_an_npu_device_with_its_own_figures_is_evaluated_by_its_model(tmp_path):
+    from analyzer import analyze, zoo
+
+    ps = _npu_plugins(tmp_path, model=ToyNpu())
+    spec = ps.devices.get("toy-npu")
+    assert spec.device_class == "npu" and spec.extra_figures["macs_per_cycle"]["int8"].source == "made up for a test"
+    macs = analyze(zoo.tiny_cnn(), plugins=ps).totals["macs"]
+    r = analyze(zoo.tiny_cnn(), devices=["toy-npu"], plugins=ps, hardware={"npu_tiles": 2}).hardware[0]
+    assert r.model == "toy-npu-model"
+    assert r.latency_s == pytest.approx(macs / (256 * 1e9 * 2))
+    fp16 = analyze(zoo.tiny_cnn(), devices=["toy-npu"], plugins=ps, hardware={"npu_dtype": "fp16"}).hardware[0]
+    assert fp16.latency_s == pytest.approx(macs / (64 * 1e9 * 1))
+    # the model serves a second class too
+    dsp = _write(tmp_path, "toy-dsp", NPU.replace('"toy-npu"', '"toy-dsp"').replace('"npu"', '"dsp"'))
+    assert analyze(zoo.tiny_cnn(), devices=[str(dsp)], plugins=ps).hardware[0].model == "toy-npu-model"
+
+
+def test_each_model_checks_its_own_options_and_no_other_models(tmp_path):
+    from analyzer import analyze, zoo
+
+    ps = _npu_plugins(tmp_path, model=ToyNpu())
+    both = analyze(zoo.tiny_cnn(), devices=["toy-npu", "t4"], plugins=ps,
+                   hardware={"npu_tiles": 2, "batch_sizes": [1, 2]})  # fmt: skip
+    assert [h.model for h in both.hardware] == ["toy-npu-model", "roofline-gpu"]
+    alone = analyze(zoo.tiny_cnn(), devices=["t4"], plugins=load_plugins(entry_points=False), hardware={"batch_sizes": [1, 2]})
+    assert both.hardware[1].latency_s == alone.hardware[0].latency_s  # the roofline ignores npu_tiles
+    # the roofline does not reject the npu model's option even when only the roofline runs
+    assert analyze(zoo.tiny_cnn(), devices=["t4"], plugins=ps, hardware={"npu_tiles": 2}).hardware[0].model == "roofline-gpu"
+    with pytest.raises(UsageError, match="unknown hardware option 'npu_tilez'; known: .*npu_tiles"):
+        analyze(zoo.tiny_cnn(), devices=["toy-npu"], plugins=ps, hardware={"npu_tilez": 2})
+    with pytest.raises(UsageError, match="'npu_tiles' must be a positive integer, got 0"):
+        analyze(zoo.tiny_cnn(), devices=["toy-npu"], plugins=ps, hardware={"npu_tiles": 0})
+    with pytest.raises(UsageError, match="a fraction in"):  # the roofline still checks its own values
+        analyze(zoo.tiny_cnn(), devices=["t4"], plugins=ps, hardware={"efficiency": {"gemm": 2}})
+
+
+def test_the_npu_model_validates_its_device_files(tmp_path):
+    bad = NPU.replace("tiles = {", "tilez = {")
+    ps = _npu_plugins(tmp_path, bad, model=ToyNpu())
+    with pytest.raises(AnalysisError, match=r"toy-npu.toml: field 'tilez': not a figure of an npu \(hardware model toy-npu-model\)"):
+        ps.devices.get("toy-npu")
+
+
+def test_a_device_class_no_loaded_model_serves_is_a_clear_error(tmp_path):
+    from analyzer import analyze, zoo
+
+    ps = _npu_plugins(tmp_path)  # the device file without its plugin's model
+    assert ps.devices.get("toy-npu").device_class == "npu"  # listed and shown: the file is valid
+    with pytest.raises(UsageError) as e:
+        analyze(zoo.tiny_cnn(), devices=["toy-npu"], plugins=ps)
+    msg = str(e.value)
+    assert "device 'toy-npu' is of class 'npu', which no loaded hardware model serves" in msg
+    assert "roofline-cpu ('cpu'), roofline-gpu ('gpu'), roofline-mcu ('mcu')" in msg and "\n" not in msg
+
+
+def test_a_single_device_class_is_the_older_spelling_of_device_classes():
+    class Old(HardwareModel):
+        device_class = "cpu"
+
+        def evaluate(self, ctx, device):
+            raise NotImplementedError
+
+    class New(HardwareModel):
+        device_classes = ("npu", "tpu")
+
+        def evaluate(self, ctx, device):
+            raise NotImplementedError
+
+    assert Old.device_classes == ("cpu",) and Old().serves("cpu") and not Old().serves("gpu")
+    assert New.device_class == "npu" and New().serves("tpu")
+
+
+def test_devices_show_lists_a_device_classes_own_figures(tmp_path, monkeypatch, capsys):
+    _write(tmp_path, "toy-npu", NPU)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert main(["devices", "show", "toy-npu"]) == 0
+    out = capsys.readouterr().out
+    assert "Toy NPU (npu)" in out and "macs_per_cycle.int8" in out and "tiles" in out
+    assert main(["devices"]) == 0
+    assert "toy-npu" in capsys.readouterr().out

@@ -20,15 +20,23 @@ linearly in batch while weights stay constant (the graph is not rebuilt).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.core.devices import DeviceSpec, MemoryLevel
+from analyzer.core.errors import UsageError
 from analyzer.core.hardware import DeviceResult, HardwareModel
 from analyzer.core.metric import MetricContext
 from analyzer.core.ops import Category
 from analyzer.plugins.hardware import energy
-from analyzer.plugins.hardware.settings import HardwareSettings, dtype_key, parse_settings
+from analyzer.plugins.hardware.settings import (
+    KNOWN_KEYS,
+    HardwareSettings,
+    device_problems,
+    dtype_key,
+    parse_settings,
+)
 
 MATRIX_CLASSES = ("gemm", "conv")  # run on matrix units (tensor cores, AMX); others use vector_ops_per_s
 _CLASS_OF_CATEGORY = {
@@ -276,6 +284,17 @@ class RooflineModel(HardwareModel):
     """Roofline latency, batch sweep, energy and memory fit; subclasses set the class and fit rule."""
 
     requires = ("compute", "traffic", "model_size", "activations")
+    option_keys = KNOWN_KEYS
+
+    def validate_device(self, device: DeviceSpec) -> list[str]:
+        return device_problems(device)
+
+    def validate_options(self, options: Mapping[str, Any]) -> list[str]:
+        try:
+            parse_settings(options, None)
+        except UsageError as e:
+            return [str(e)]
+        return []
 
     def memory_fit(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float) -> dict[str, Any]:
         """Weights + live activations (+ runtime overhead) must fit the largest memory level."""

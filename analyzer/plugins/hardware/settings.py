@@ -3,7 +3,12 @@
 Keys (docs/hardware.md): ``batch_sizes``, ``efficiency``, ``compute_dtype``,
 ``layer_overhead_s``, ``runtime_overhead_bytes``, ``inplace_depthwise``,
 ``fold_batch_norm``, ``reorder``, ``arena_alignment``, ``arena_level``, ``reorder_max_states``.
-A misspelt key or a bad value is a UsageError naming it.
+A bad value is a UsageError naming it; keys the roofline does not read are
+other hardware models' (the plugin set refuses a key no loaded model reads).
+
+The roofline's view of a device file is checked here too (``device_problems``):
+the data types of the peak and energy tables, the op classes of the
+efficiency and overhead tables, memory kinds, and no figure it cannot read.
 
 Efficiency of an op class = the fraction of the roofline (peak ops/s and
 bandwidth) a layer of that class reaches. Precedence: the ``efficiency``
@@ -17,8 +22,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.core.devices import DTYPE_KEYS, OP_CLASSES, DeviceSpec
+from analyzer.core.devices import DeviceSpec
 from analyzer.core.errors import UsageError
+
+# Keys of peak_ops_per_s / vector_ops_per_s / energy_per_op_j: the arithmetic data type.
+DTYPE_KEYS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int32", "int16", "int8", "int4")
+# Keys of efficiency / class_overhead_s: the op classes the roofline tells apart ("default": any other).
+OP_CLASSES = ("gemm", "conv", "depthwise", "elementwise", "normalization", "pooling",
+              "reduction", "movement", "other", "default")  # fmt: skip
+# What a memory level is built from; picks the default energy per byte (docs/hardware.md).
+MEMORY_KINDS = ("register", "sram", "cache", "dram", "hbm", "flash")
 
 # Documented defaults (estimates, see docs/hardware.md "Efficiency factors"): large GEMMs
 # reach 60-80% of peak in tuned BLAS/cuBLAS; depthwise convolutions do little work per
@@ -92,13 +105,15 @@ def _efficiency_table(key: str, table: Any) -> dict[str, float]:
     return out
 
 
-def parse_settings(options: Mapping[str, Any], device: DeviceSpec) -> HardwareSettings:
-    """Validate ``options`` and merge efficiency factors for ``device``."""
-    unknown = sorted(set(options) - set(KNOWN_KEYS))
-    if unknown:
-        raise UsageError(f"unknown hardware option {unknown[0]!r}; known: {', '.join(KNOWN_KEYS)}")
-    eff = dict(DEFAULT_EFFICIENCY[device.device_class])
-    eff.update(device.efficiency)
+def parse_settings(options: Mapping[str, Any], device: DeviceSpec | None) -> HardwareSettings:
+    """Validate the roofline's keys of ``options`` and merge efficiency factors for ``device``.
+
+    Keys it does not read are left alone (another hardware model's). With
+    ``device`` None only the values are checked (``RooflineModel.validate_options``).
+    """
+    eff = dict(DEFAULT_EFFICIENCY.get(device.device_class if device else "cpu", DEFAULT_EFFICIENCY["cpu"]))
+    if device is not None:
+        eff.update(device.efficiency)
     eff.update(_efficiency_table("efficiency", options.get("efficiency", {})))
     kw: dict[str, Any] = {"efficiency": eff}
     if "batch_sizes" in options:
@@ -135,7 +150,7 @@ def parse_settings(options: Mapping[str, Any], device: DeviceSpec) -> HardwareSe
             kw[key] = _positive_int(key, options[key])
     if options.get("arena_level") is not None:
         name = str(options["arena_level"])
-        if device.memory_level(name) is None:
+        if device is not None and device.memory_level(name) is None:
             levels = ", ".join(m.name for m in device.memory)
             raise UsageError(f"hardware option 'arena_level': {device.name} has no memory level {name!r} ({levels})")
         kw["arena_level"] = name
@@ -146,3 +161,25 @@ def _nonneg_int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise UsageError(f"hardware option {key!r}: byte counts must be integers >= 0, got {v!r}")
     return v
+
+
+def device_problems(device: DeviceSpec) -> list[str]:
+    """What the roofline cannot read in ``device``, one ``field 'x': why`` line each."""
+    problems = []
+    if not device.peak_ops_per_s:
+        problems.append("field 'peak_ops_per_s': the roofline needs the peak ops/s of at least one data type")
+    for table in ("peak_ops_per_s", "vector_ops_per_s", "energy_per_op_j"):
+        bad = sorted(set(getattr(device, table)) - set(DTYPE_KEYS))
+        if bad:
+            problems.append(f"field '{table}': unknown data type {bad[0]!r} (known: {', '.join(DTYPE_KEYS)})")
+    for table in ("efficiency", "class_overhead_s"):
+        bad = sorted(set(getattr(device, table)) - set(OP_CLASSES))
+        if bad:
+            problems.append(f"field '{table}': unknown op class {bad[0]!r} (known: {', '.join(OP_CLASSES)})")
+    for i, m in enumerate(device.memory):
+        if m.kind is not None and m.kind not in MEMORY_KINDS:
+            problems.append(f"field 'memory.{i}.kind': unknown memory kind {m.kind!r} (known: {', '.join(MEMORY_KINDS)})")
+    for key in device.extra_figures:
+        problems.append(f"field {key!r}: not a figure the roofline reads (a misspelt key, or a figure "
+                        f"of another hardware model's device class)")  # fmt: skip
+    return problems
