@@ -261,3 +261,34 @@ def test_the_notebook_fragment_works_on_its_own(browser, report):
         assert all(u.startswith(("about:", "data:")) for u in frag.requests)
     finally:
         frag.page.close()
+
+
+def test_the_comparison_page_loads_and_sorts(browser, tmp_path):
+    from analyzer import zoo
+    from analyzer.plugins.reporters.html import render_comparison_html
+
+    c = analyzer.compare(
+        [zoo.alexnet(), zoo.tiny_cnn()], labels=["alexnet", "tiny_cnn"], devices=[DEVICE]
+    )
+    path = tmp_path / "compare.html"
+    path.write_text(render_comparison_html(c), encoding="utf-8")
+    loaded = Loaded(browser, path.as_uri())
+    try:
+        page = loaded.page
+        assert loaded.errors == [] and loaded.requests == [path.as_uri()]
+        macs = page.locator("table.az-totals tr", has_text=re.compile(r"^macs")).first.inner_text()
+        assert (
+            f"{c.reports[0].totals['macs']:,}" in macs
+            and f"{c.reports[1].totals['macs']:,}" in macs
+        )
+        rows = page.locator("table.az-layers tbody tr")
+        assert rows.count() == len(c.layers())
+        page.locator(
+            "table.az-layers thead th", has_text="alexnet"
+        ).first.click()  # a text column sorts too
+        firsts = page.eval_on_selector_all(
+            "table.az-layers tbody tr", "rs => rs.map(r => r.cells[0].textContent)"
+        )
+        assert firsts == sorted(firsts, key=lambda t: (t == "" or t == "-", t.lower()))
+    finally:
+        loaded.page.close()
