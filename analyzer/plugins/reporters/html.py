@@ -582,9 +582,15 @@ class HtmlReporter(Reporter):
         color: bool = False,
         width: int | None = None,
         depth: int | None = None,
+        plots: Sequence[Plot] = (),
     ) -> str:
-        """The whole page; ``depth`` opens the module tree down to that depth."""
-        return render_html(report, depth=depth)
+        """The whole page; ``depth`` opens the module tree down to that depth.
+
+        ``plots`` (beyond the Reporter contract, optional) are embedded inline:
+        ``plots.html_plots(report)`` gives the matplotlib figures. Not drawn by
+        default: SVG rendering of the figures takes longer than the analysis.
+        """
+        return render_html(report, depth=depth, plots=plots)
 
     def render_comparison(
         self,

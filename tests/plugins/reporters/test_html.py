@@ -267,6 +267,17 @@ def test_plots_are_embedded_inline():
         render_html(analyzer.analyze(residual()), plots=[Plot("x", "", "gif")])
 
 
+def test_the_reporter_embeds_matplotlib_figures_when_given(report):
+    pytest.importorskip("matplotlib")
+    from analyzer.plugins.reporters.plots import html_plots
+
+    plots = html_plots(report)
+    page = default_plugins().reporter("html").render_report(report, plots=plots)
+    section = page.split('id="plots"', 1)[1]
+    assert len(plots) >= 2 and section.count('<figure class="az-plot"><svg') == len(plots)
+    assert parse(page).errors == []
+
+
 def test_incomplete_totals_carry_their_marks():
     b = GraphBuilder("opaque")
     x = b.linear(b.input("x", (1, 8)), 8, name="fc1")
