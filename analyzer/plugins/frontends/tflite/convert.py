@@ -15,7 +15,7 @@ from typing import Any
 
 from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.frontend import shape_inputs
-from analyzer.core.graph import Graph
+from analyzer.core.graph import Graph, GraphError
 from analyzer.plugins.frontends.tflite.emit import Emitter
 from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, unknown
 from analyzer.plugins.frontends.tflite.reader import FlatModel
@@ -94,4 +94,8 @@ def to_graph(fm: FlatModel, inputs: Any, name: str, where: str) -> Graph:
         "inplace_ops": inplace,
         "folded_dequantize": e.folded,
     }
+    try:  # bytes handed in directly are as untrusted as a file: the strict checks of file graphs
+        graph.validate(strict=True)
+    except GraphError as exc:
+        raise AnalysisError(f"{where}: invalid graph: {exc}") from None
     return graph

@@ -34,6 +34,7 @@ class Emitter:
         self.variables: list[dict[str, Any]] = []
         self.quant: dict[str, dict[str, Any]] = {}
         self.folded: dict[str, str] = {}  # DEQUANTIZE of a constant: output -> the stored weight
+        self.aliases: dict[int, int] = {}  # such an output's tensor index -> the stored constant's
         self.ids: set[str] = set()
         self.op: OpInfo | None = None
         self.scope = ""
@@ -73,6 +74,12 @@ class Emitter:
         """
         if t in self.names:
             return self.names[t]
+        if (
+            t in self.aliases
+        ):  # a folded DEQUANTIZE: the reader gets the stored constant, in its role
+            name = self.names[t] = self.operand(self.aliases[t], role)
+            self.folded[self.info(t).name] = name
+            return name
         ti = self.info(t)
         name = self._fresh(ti.name)
         self.names[t] = name
@@ -99,6 +106,8 @@ class Emitter:
 
     def is_const(self, t: int) -> bool:
         """True when ``t`` is a constant of the file (stored data, or no producer and not an input)."""
+        if t in self.aliases:
+            return True
         if t in self.names:
             return not self.graph.is_activation(self.names[t])
         return t not in self.produced and t not in self.fm.inputs

@@ -206,10 +206,8 @@ def unary(e: Emitter, op: OpInfo) -> None:
     x = op.inputs[0]
     if op.name == "DEQUANTIZE" and e.is_const(
         x
-    ):  # a stored (int8/float16) weight widened at load: the weight itself
-        name = e.operand(x, "weight")
-        e.names[op.outputs[0]] = name
-        e.folded[e.info(op.outputs[0]).name] = name
+    ):  # a weight stored at int8/float16, widened at load
+        e.aliases[op.outputs[0]] = x  # its readers get the stored weight (declared in their role)
         return
     e.node(UNARY[op.name], [e.operand(x)], [e.output(op.outputs[0])])
 
@@ -370,5 +368,11 @@ def movement(e: Emitter, op: OpInfo) -> None:
 # --- anything else -------------------------------------------------------------------
 def unknown(e: Emitter, op: OpInfo) -> None:
     """An op without a handler: shapes and stored weights kept, reported as unsupported."""
-    ins = [e.operand(t, "weight") for t in op.inputs if t >= 0]
+    ins = [e.operand(t, _unknown_role(e, t)) for t in op.inputs if t >= 0]
     e.node("unknown", ins, [e.output(t) for t in op.outputs])
+
+
+def _unknown_role(e: Emitter, t: int) -> str:
+    """Stored weights of an unsupported op stay parameters; a few int32/int64 values (an axis, a shape) configure it."""
+    ti = e.info(t)
+    return "config" if ti.dtype in ("int32", "int64") and ti.numel <= 16 else "weight"

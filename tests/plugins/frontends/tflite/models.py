@@ -34,12 +34,15 @@ def randomize(model: Any, seed: int = 0) -> Any:
     return model
 
 
-def convert(model: Any, int8: bool, samples: int = 3) -> bytes:
-    """TFLite bytes of ``model``: float32, or full int8 (int8 inputs and outputs)."""
+def convert(model: Any, int8: bool, samples: int = 3, float16: bool = False) -> bytes:
+    """TFLite bytes of ``model``: float32, float16 weights, or full int8 (int8 inputs and outputs)."""
     import numpy as np
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if float16:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
     if int8:
         shape = tuple(model.inputs[0].shape)
         rng = np.random.default_rng(1)
