@@ -39,6 +39,7 @@ ASSETS = "html_assets"
 NOSCRIPT = "<noscript><style>.az-report tr.az-hidden{display:table-row}</style></noscript>"
 PAGE_ROWS = 500  # layer-table rows shown at a time (a page of a large model's table)
 MAX_TABLE_ROWS = 20_000  # beyond, a browser struggles with the page; CSV and JSON hold every layer
+COMPACT_ROWS = 2_000  # a notebook cell's output stays small
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -318,7 +319,7 @@ def _layers_table(
     cut = ""
     if len(report.layers) > n:
         cut = (f'<p class="az-notice">The table shows the first {n:,} of {len(report.layers):,} layers; '
-               "--format csv or json has them all.</p>")  # fmt: skip
+               "--format csv or json (in Python: to_dataframe()) has them all.</p>")  # fmt: skip
     return (
         f'{cut}<div class="az-controls"><input type="search" class="az-filter" placeholder="filter by layer, op or scope" '
         f'aria-label="filter layers"> <span class="az-count">{n} of {n} layers</span>{pager}</div>'
@@ -490,7 +491,12 @@ def render_html(
         _section(
             "layers",
             "Layers",
-            _layers_table(report, _layer_columns(report), page_rows=page_rows),
+            _layers_table(
+                report,
+                _layer_columns(report),
+                COMPACT_ROWS if compact else MAX_TABLE_ROWS,
+                page_rows,
+            ),
             compact,
             open_=False,
         )
