@@ -23,6 +23,8 @@ from typing import Any
 
 Default = Callable[[Any], Any]
 _INF = float("inf")
+_KEYS: dict[str, str] = {}  # encoded '"key": ' of the keys seen (quantity names repeat on every row)
+_MAX_KEYS = 4096
 
 
 class Rows:
@@ -84,14 +86,35 @@ def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: in
             return "[]"
         inner = "\n" + indent * (level + 1)
         level += 1
-        items = [encode(v, default, indent, level) for v in o]
+        rep = int.__repr__
+        items = [rep(v) if type(v) is int else _string(v) if type(v) is str else encode(v, default, indent, level)
+                 for v in o]  # fmt: skip
         return "[" + inner + ("," + inner).join(items) + "\n" + indent * (level - 1) + "]"
     if t is dict:
         if not o:
             return "{}"
         inner = "\n" + indent * (level + 1)
         level += 1
-        items = [_key(k) + ": " + encode(v, default, indent, level) for k, v in o.items()]
+        items = []
+        append = items.append
+        keys = _KEYS
+        for k, v in o.items():  # scalars inline: most values of a report are numbers
+            key = keys.get(k) if type(k) is str else None
+            if key is None:
+                key = _key(k) + ": "
+                if type(k) is str and len(keys) < _MAX_KEYS:
+                    keys[k] = key
+            tv = type(v)
+            if tv is int:
+                append(key + int.__repr__(v))
+            elif tv is str:
+                append(key + _string(v))
+            elif v is None:
+                append(key + "null")
+            elif tv is float:
+                append(key + _float(v))
+            else:
+                append(key + encode(v, default, indent, level))
         return "{" + inner + ("," + inner).join(items) + "\n" + indent * (level - 1) + "}"
     # subclasses, in json's order of checks
     if isinstance(o, str):

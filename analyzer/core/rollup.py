@@ -63,6 +63,35 @@ def _accumulate(acc: dict[str, Any], values: Mapping[str, Any], aggregate: Mappi
             acc[q] = acc.get(q, 0) + v
 
 
+_SUM, _MAX, _SKIP = 0, 1, 2
+
+
+def _kinds(aggregate: Mapping[str, Aggregation]) -> dict[str, int]:
+    """How ``_fold`` treats each declared quantity (undeclared ones add up)."""
+    return {q: _MAX if how == "max" else _SKIP if how == "none" or isinstance(how, Ratio) else _SUM
+            for q, how in aggregate.items()}  # fmt: skip
+
+
+def _fold(acc: dict[str, Any], values: Mapping[str, Any], plan: tuple[tuple[str, int], ...]) -> None:
+    """``_accumulate`` of the quantities ``plan`` lists (``_plan``): the roll-ups' inner loop."""
+    get = acc.get
+    for q, kind in plan:
+        v = values[q]
+        t = type(v)
+        if t is not int and t is not float and (not isinstance(v, int | float) or t is bool):
+            continue
+        if kind == _SUM:
+            acc[q] = get(q, 0) + v
+        else:
+            old = get(q, v)
+            acc[q] = v if v > old else old
+
+
+def _plan(keys: tuple[str, ...], kinds: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """The (quantity, _SUM or _MAX) pairs ``_fold`` folds, for values with these keys in this order."""
+    return tuple((q, k) for q in keys if (k := kinds.get(q, _SUM)) != _SKIP)
+
+
 def _ratios(acc: dict[str, Any], aggregate: Mapping[str, Aggregation], present: Iterable[str]) -> None:
     for q in present:
         how = aggregate.get(q)
@@ -86,27 +115,67 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
     """Module rows in depth-first order (parents before children), down to ``depth``.
 
     ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form).
+    Linear in the layers: each layer is folded into its deepest module only, and each
+    module into its parent once (sums and maxima are associative), not into every ancestor.
     """
     how = {q: a if isinstance(a, Ratio) else parse_aggregation(a) for q, a in aggregate.items()}
+    kinds = _kinds(how)
     modules: dict[str, ModuleRow] = {}
-    present: dict[str, dict[str, None]] = {}
+    parents: dict[str, str | None] = {}
+    present: dict[str, dict[str, None]] = {}  # quantities of each module's layers, in first-seen order
+    last_keys: dict[str, tuple[str, ...]] = {}  # the key tuple last merged into present[...]
+    plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}  # per distinct key order
+    key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per distinct key order
     for row in rows:
-        parts = module_path(row)
-        for d in range(1, len(parts) + 1):
-            if depth is not None and d > depth:
-                break
-            key = ".".join(parts[:d])
-            m = modules.get(key)
-            if m is None:
-                m = modules[key] = ModuleRow(key, d)
+        values = row.values
+        keys = tuple(values)
+        keys = key_tuples.setdefault(keys, keys)
+        parts = _module_parts(row)
+        if depth is not None and len(parts) > depth:
+            parts = parts[:depth]
+        key = None
+        for part in parts:
+            parent = key
+            key = part if parent is None else f"{parent}.{part}"
+            if key not in modules:
+                modules[key] = ModuleRow(key, 1 if parent is None else modules[parent].depth + 1)
+                parents[key] = parent
                 present[key] = {}
-            m.layers += 1
-            present[key].update(dict.fromkeys(row.values))
-            _accumulate(m.values, row.values, how)
+            if last_keys.get(key) is not keys:  # most layers carry the same quantities in the same order
+                present[key].update(dict.fromkeys(keys))
+                last_keys[key] = keys
+        assert key is not None  # a layer's path has at least its own name
+        m = modules[key]
+        m.layers += 1
+        plan = plans.get(keys)
+        if plan is None:
+            plan = plans[keys] = _plan(keys, kinds)
+        _fold(m.values, values, plan)
+    for key in reversed(modules):  # children were created after their parents: folded first
+        parent = parents[key]
+        if parent is not None:
+            m, p = modules[key], modules[parent]
+            p.layers += m.layers
+            keys = tuple(m.values)
+            plan = plans.get(keys)
+            if plan is None:
+                plan = plans[keys] = _plan(keys, kinds)
+            _fold(p.values, m.values, plan)
+    ratios = {q: a for q, a in how.items() if isinstance(a, Ratio)}
     for key, m in modules.items():
-        _ratios(m.values, how, present[key])
-        m.values = {q: m.values[q] for q in present[key] if q in m.values}
+        order = present[key]
+        _ratios(m.values, ratios, [q for q in ratios if q in order])
+        m.values = {q: m.values[q] for q in order if q in m.values}
     return list(modules.values())
+
+
+def _module_parts(row: LayerRow) -> list[str]:
+    """``module_path`` without the regular expression where no call suffix can be."""
+    if not row.scope:
+        return [row.name]
+    if "@" not in row.scope:
+        return row.scope.split(".")
+    return module_path(row)
 
 
 def derive_ratio_totals(totals: dict[str, Any], quantities: Iterable[Quantity]) -> None:
