@@ -314,7 +314,7 @@ def assess(
         qs = set(AFFECTS[aspect])
         if aspect == "shape" and does_arithmetic:
             qs |= _COMPUTE
-        if aspect == "compute" and options.naive_traffic:
+        if aspect == "compute" and options.metric_option("traffic", "naive_traffic", False):
             qs.add("memory_bytes")  # the naive model's bytes come from MAC-based reads
         qs |= {q for q, aspects in plugin.items() if aspect in aspects}
         return qs

@@ -155,3 +155,12 @@ def test_parse_assignment_refuses(text):
 def test_option_type_must_be_simple():
     with pytest.raises(ValueError, match="type must be bool, int, float or str"):
         Option("x", list, [], "no")
+
+
+def test_blocking_the_traffic_metric_leaves_completeness_working():
+    """Completeness asks for the traffic metric's option; with the metric blocked there is none."""
+    from tests.core.test_completeness import whole_model_opaque
+
+    ps = analyzer.load_plugins(block=["metrics.traffic", "hardware.cpu", "hardware.gpu", "hardware.mcu"], entry_points=False)
+    r = analyzer.analyze(whole_model_opaque(), plugins=ps)
+    assert not r.complete and "memory_bytes" not in r.totals
