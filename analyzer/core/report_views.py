@@ -43,7 +43,7 @@ def pandas_module() -> Any:
 
 
 def _show(report: Report, key: str, value: Any) -> str:
-    from analyzer.plugins.reporters.html import show
+    from analyzer.plugins.reporters.html_values import show
 
     text = show(value, report.quantities.get(key, {}), readable=True)
     bound = report.completeness.bound(key)
@@ -59,7 +59,7 @@ def _label(report: Report, key: str) -> str:
 
 
 def _device_line(report: Report) -> list[str]:
-    from analyzer.plugins.reporters.html import show
+    from analyzer.plugins.reporters.html_values import show
 
     lines = []
     for r in report.hardware:

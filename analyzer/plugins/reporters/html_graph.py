@@ -11,6 +11,11 @@ Beyond ``MAX_NODES`` layers the view collapses: layers are grouped by module
 at the deepest scope depth that gives at most ``MAX_NODES`` groups (or, for a
 flat model, into runs of consecutive layers), each group's colour values
 summed, and the page says so.
+
+``colour_metrics`` lists what the nodes can be coloured by (MACs, latency
+and bound per device, activation bytes, every other per-layer quantity);
+``graph_section`` gives the section's controls and the data the page's
+script draws.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.rollup import module_path
+from analyzer.plugins.reporters.html_values import esc, finite, is_number, label_of
 
 if TYPE_CHECKING:
     from analyzer.core.report import LayerRow, Report
@@ -159,3 +165,71 @@ def _combine_metric(values: Sequence[Any], members: list[int]) -> Any:
     for v in picked:
         counts[v] = counts.get(v, 0) + 1
     return max(counts, key=lambda v: counts[v])
+
+
+# --- colours and the section ---------------------------------------------------
+def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """The graph's colour choices (key, label, unit, kind, group) and their values per layer.
+
+    First the suggested ones (MACs, latency and bound per device, activation
+    bytes read + written), then every other numeric per-layer quantity.
+    """
+    rows = report.layers
+    q = report.quantities
+    metrics: list[dict[str, Any]] = []
+    values: dict[str, list[Any]] = {}
+
+    def add(
+        key: str,
+        label: str,
+        unit: str,
+        vals: list[Any],
+        kind: str = "number",
+        group: str = "suggested",
+    ) -> None:
+        if any(v is not None for v in vals):
+            metrics.append({"key": key, "label": label, "unit": unit, "kind": kind, "group": group})
+            values[key] = [finite(v) for v in vals]
+
+    def column(k: str) -> list[Any]:
+        return [v if is_number(v := row.values.get(k)) else None for row in rows]
+
+    add("macs", label_of("macs", q.get("macs", {"label": "MACs"})), "MAC", column("macs"))
+    for r in report.hardware:
+        by_name = {layer.get("name"): layer for layer in r.layers}
+        add(f"latency_s@{r.device}", f"latency on {r.device}", "s",
+            [by_name.get(row.name, {}).get("latency_s") for row in rows])  # fmt: skip
+    reads, writes = column("read_bytes"), column("write_bytes")
+    add("activation_bytes", "activation bytes (read + written)", "byte",
+        [None if a is None and b is None else (a or 0) + (b or 0) for a, b in zip(reads, writes, strict=True)])  # fmt: skip
+    for r in report.hardware:
+        by_name = {layer.get("name"): layer for layer in r.layers}
+        add(f"bound@{r.device}", f"bound on {r.device}", "",
+            [by_name.get(row.name, {}).get("bound") for row in rows], kind="category")  # fmt: skip
+    for k, info in q.items():
+        if k not in values and info.get("per_layer", True):
+            add(k, label_of(k, info), str(info.get("unit", "")), column(k), group="every quantity")
+    return metrics, values
+
+
+def graph_section(report: Report, limit: int = MAX_NODES) -> tuple[str, dict[str, Any]]:
+    """(the section's controls as HTML, the graph data for the page's JSON blob)."""
+    metrics, values = colour_metrics(report)
+    view = graph_view(report, values, limit)
+    options, group = [], None
+    for m in metrics:
+        if m["group"] != group:
+            options.append(
+                ("</optgroup>" if group else "") + f'<optgroup label="{esc(m["group"])}">'
+            )
+            group = m["group"]
+        options.append(f'<option value="{esc(m["key"])}">{esc(m["label"])}</option>')
+    select = "".join(options) + ("</optgroup>" if group else "")
+    notice = f'<p class="az-notice">{esc(view["notice"])}</p>' if view["notice"] else ""
+    section = (
+        f'<div class="az-controls"><label>colour by <select class="az-metric">{select}</select></label> '
+        '<button class="az-zoom" data-zoom="0.8" aria-label="zoom out">−</button>'
+        '<button class="az-zoom" data-zoom="1.25" aria-label="zoom in">+</button> '
+        f'<span class="az-legend"></span></div>{notice}<div class="az-graph"></div>'
+    )
+    return section, {"metrics": metrics, **view}

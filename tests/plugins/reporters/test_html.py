@@ -16,14 +16,9 @@ from analyzer import GraphBuilder, zoo
 from analyzer.cli import main
 from analyzer.core.plugins import default_plugins
 from analyzer.plugins.reporters import common
-from analyzer.plugins.reporters.html import (
-    Plot,
-    colour_metrics,
-    render_comparison_html,
-    render_html,
-    show,
-)
-from analyzer.plugins.reporters.html_graph import graph_view, layer_edges
+from analyzer.plugins.reporters.html import Plot, render_comparison_html, render_html
+from analyzer.plugins.reporters.html_graph import colour_metrics, graph_view, layer_edges
+from analyzer.plugins.reporters.html_values import show
 
 VOID = {
     "meta",

@@ -1,0 +1,108 @@
+"""Values in the HTML report: each quantity's numbers formatted by its display metadata.
+
+``show(value, info)`` renders one value as its quantity's ``format`` asks
+(``info`` is an entry of ``Report.quantities``); ``formatter(info)`` is the
+same without the per-value dispatch, for a column of thousands of cells.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from analyzer.plugins.reporters import common
+
+
+def esc(text: Any) -> str:
+    """Text safe in HTML content and attribute values."""
+    return html.escape(str(text), quote=True)
+
+
+def is_number(v: Any) -> bool:
+    """An int or float, not a bool."""
+    return (
+        type(v) is int
+        or type(v) is float
+        or (isinstance(v, int | float) and not isinstance(v, bool))
+    )
+
+
+def finite(v: Any) -> Any:
+    """``v``, or None for NaN and infinities (JSON has no spelling for them)."""
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def _scaled(value: float, unit: str, steps: Sequence[tuple[float, str]]) -> str:
+    for scale, prefix in steps:
+        if abs(value) >= scale:
+            return f"{common.plain(value / scale)} {prefix}{unit}"
+    return f"{common.plain(value / steps[-1][0])} {steps[-1][1]}{unit}"
+
+
+_SMALL = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+_bytes = functools.lru_cache(maxsize=4096)(common.human_bytes)  # repeated blocks repeat their sizes
+
+
+def _exact(v: Any) -> str:
+    return f"{v:,}" if type(v) is int else common.fmt(v)
+
+
+@functools.cache
+def _formatter(how: str, digits: int, readable: bool) -> Callable[[Any], str]:
+    if how == "bytes":
+        return _bytes
+    if how in ("float", "ratio"):
+        return lambda v: common.plain(v, digits)
+    if how == "seconds":
+        return lambda v: _scaled(v, "s", _SMALL) if v else "0 s"
+    if how == "joules":
+        return lambda v: _scaled(v, "J", _SMALL) if v else "0 J"
+    if how == "rate":
+        return lambda v: f"{common.plain(v)}/s"
+    return common.human if readable and how == "count" else _exact
+
+
+def formatter(info: dict[str, Any] | None = None, readable: bool = False) -> Callable[[Any], str]:
+    """The function that renders a number of this quantity (``show`` without the per-value dispatch)."""
+    info = info or {}
+    how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
+    return _formatter(str(how), int(info.get("digits", 4)), readable)
+
+
+def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False) -> str:
+    """A value as a reader wants it, by its quantity's ``format`` (default: by unit).
+
+    Counts are exact (``4,089,184,256``), or with an SI prefix when ``readable`` (``4.1G``);
+    bytes as kB/MB/GB; seconds and joules with m/µ/n prefixes; non-numbers as the text formats do.
+    """
+    if not is_number(value):
+        return common.fmt(value)
+    return formatter(info, readable)(value)
+
+
+def cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
+    """A numeric table cell, formatted (numbers need no escaping); the raw value in ``data-v`` for
+    sorting unless the text reads back as it (exact integers: the script drops the separators)."""
+    t = type(v)
+    if t is int and fmt is _exact and not mark:
+        return f"<td>{v:,}</td>"
+    if t is int or (t is float and math.isfinite(v)):
+        text = fmt(v)
+        return f'<td data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
+    if v is None:
+        return "<td>-</td>"
+    text = common.fmt(v) if not is_number(v) else fmt(v)
+    return f"<td>{esc(common.marked(text, mark) if mark else text)}</td>"
+
+
+def label_of(q: str, info: dict[str, Any]) -> str:
+    """The quantity's display label (its key when it declares none)."""
+    return str(info.get("label") or q)
+
+
+def group_of(info: dict[str, Any]) -> str:
+    """The quantity's column group (its metric when it declares none)."""
+    return str(info.get("group") or info.get("metric") or "other")
