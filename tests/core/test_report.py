@@ -67,3 +67,13 @@ def test_json_round_trips_model_info():
     assert doc["model"]["inputs"] == [{"name": "input", "shape": [4, 1, 49, 10], "dtype": "float32"}]
     assert doc["model"]["framework"] == "builder"
     assert doc["model"]["capture"] == "ir"
+
+
+def test_quantity_metadata_is_in_the_schema(schema):
+    doc = json.loads(analyzer.analyze(zoo.tiny_cnn(), devices=["raspberry-pi-4"]).to_json())
+    jsonschema.validate(doc, schema)
+    assert doc["quantities"]["macs"]["label"] == "MACs" and doc["quantities"]["memory_bytes"]["format"] == "bytes"
+    assert set(doc["hardware_quantities"]) == {"latency_s", "throughput_per_s", "energy_j", "bound", "fits"}
+    doc["quantities"]["macs"]["display"] = "sometimes"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
