@@ -4,7 +4,9 @@
   its directory put on sys.path while it imports);
 - ``package.module:NAME`` — NAME from an importable module;
 - ``path/to/file`` — a saved model or saved graph, read by the frontend
-  whose ``file_suffixes`` include its suffix.
+  whose ``file_suffixes`` include its suffix; a suffix no frontend claims
+  goes to the frontend whose optional ``accepts_file(path)`` recognises the
+  content (an ONNX file saved without ``.onnx``).
 
 NAME (dots allowed: ``zoo:models.alexnet``) is a model, or a mapping
 ``{"model", "inputs", "params", "framework", "name", "frontend_options"}``,

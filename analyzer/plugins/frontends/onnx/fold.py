@@ -143,6 +143,11 @@ def _div(a: Array, b: Array) -> Array:
     return a / b
 
 
+def _trilu(ins, attrs):
+    k = int(np.asarray(ins[1]).reshape(-1)[0]) if len(ins) > 1 and ins[1] is not None else 0
+    return [np.triu(ins[0], k) if attrs.get("upper", 1) else np.tril(ins[0], k)]
+
+
 FOLDS: dict[str, Fold] = {
     "Identity": lambda ins, attrs: [ins[0]],
     "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Slice": _slice, "Gather": _gather,
@@ -155,7 +160,7 @@ FOLDS: dict[str, Fold] = {
     "Min": lambda ins, attrs: [np.minimum.reduce([np.asarray(x) for x in ins])],
     "Max": lambda ins, attrs: [np.maximum.reduce([np.asarray(x) for x in ins])],
     "Equal": _binary(np.equal), "Less": _binary(np.less), "Greater": _binary(np.greater),
-    "Where": lambda ins, attrs: [np.where(ins[0], ins[1], ins[2])],
+    "Where": lambda ins, attrs: [np.where(ins[0], ins[1], ins[2])], "Trilu": _trilu,
     "Not": lambda ins, attrs: [np.logical_not(ins[0])],
     "Neg": lambda ins, attrs: [np.negative(ins[0])], "Abs": lambda ins, attrs: [np.abs(ins[0])],
     "Sqrt": lambda ins, attrs: [np.sqrt(ins[0])], "Floor": lambda ins, attrs: [np.floor(ins[0])],

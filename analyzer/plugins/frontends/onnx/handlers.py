@@ -252,6 +252,11 @@ def top_k(c: Converter, a: dict[str, Any]) -> None:
     )
 
 
+def control_flow(c: Converter, a: dict[str, Any]) -> None:
+    """If/Loop/Scan: their subgraphs are not entered; the node is unknown, its work hidden, not guessed."""
+    unknown(c, a, f"ONNX control flow {c.node.op_type!r}: its subgraphs are not entered")
+
+
 def unknown(c: Converter, a: dict[str, Any], why: str = "") -> None:
     """An op the table does not map: an ``unknown`` node with its operands and inferred shapes."""
     ins = [c.operand(t) for t in c.node.input if t]

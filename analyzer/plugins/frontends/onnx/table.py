@@ -42,6 +42,7 @@ _STANDARD: dict[str, Handler] = {
     # elementwise
     "Add": h.simple("add"), "Sub": h.simple("sub"), "Mul": h.simple("mul"), "Div": h.simple("div"),
     "Pow": h.simple("pow"), "Mod": h.simple("mod"), "Where": h.simple("where"),
+    "Trilu": h.simple("where", 1),  # a masked copy (causal masks; folded when constant)
     "Min": h.variadic("minimum"), "Max": h.variadic("maximum"), "Sum": h.variadic("add"),
     "Mean": h.variadic("mean"),
     **{k: h.simple(v, 1) for k, v in {
@@ -60,6 +61,7 @@ _STANDARD: dict[str, Handler] = {
     "ScatterND": h.gather_other, "ScatterElements": h.gather_other,
     "Pad": h.pad, "Resize": h.resize, "Upsample": h.resize, "Tile": h.simple("tile", 1),
     "TopK": h.top_k, "CumSum": h.cumsum, "OneHot": h.simple("one_hot", 1),
+    "If": h.control_flow, "Loop": h.control_flow, "Scan": h.control_flow,
     "ConstantOfShape": h.constant_op, "Range": h.constant_op, "EyeLike": h.constant_op,
     "RandomNormal": h.constant_op, "RandomUniform": h.constant_op,
     "RandomNormalLike": h.constant_op, "RandomUniformLike": h.constant_op,

@@ -283,3 +283,51 @@ def test_inputs_by_name():
     r = analyzer.analyze(m, {"b": (8, 3), "a": (5, 8)})
     assert r.totals["macs"] == 5 * 8 * 3
     assert math.prod(r.graph.shape("y")) == 15
+
+
+def test_clip_attributes_before_opset_11():
+    r = analyzer.analyze(
+        model(
+            [helper.make_node("Clip", ["x"], ["y"], min=0.0, max=6.0)],
+            [("x", [1, 8])],
+            ["y"],
+            opset=9,
+        )
+    )
+    assert ops(r) == ["relu6"]
+
+
+def test_control_flow_is_unsupported_not_guessed():
+    out = onnx.TensorProto.FLOAT
+    then_g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["t"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("t", out, [2, 4])],
+    )
+    else_g = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["e"])],
+        "else",
+        [],
+        [helper.make_tensor_value_info("e", out, [2, 4])],
+    )
+    nodes = [helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0), helper.make_node("Greater", ["s", "zero"], ["c"]),
+             helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)]  # fmt: skip
+    zero = onnx.numpy_helper.from_array(np.asarray(0, np.float32), "zero")
+    r = analyzer.analyze(model(nodes, [("x", [2, 4])], ["y"], [zero]))
+    assert [u["source_op"] for u in r.unsupported] == ["If"]
+    assert "subgraphs are not entered" in r.warnings[-1]
+
+
+def test_constant_causal_mask_is_folded():
+    """GPT-2's mask: Trilu of a constant of ones, then Where: no node for the constant part."""
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["ones"], value=onnx.numpy_helper.from_array(np.ones(1, np.float32))),
+             helper.make_node("Trilu", ["ones"], ["mask"], upper=0),
+             helper.make_node("Cast", ["mask"], ["keep"], to=onnx.TensorProto.BOOL),
+             helper.make_node("Where", ["keep", "x", "neg"], ["y"])]  # fmt: skip
+    inits = [
+        ints("shape", [8, 8]),
+        onnx.numpy_helper.from_array(np.asarray(-1e4, np.float32), "neg"),
+    ]
+    r = analyzer.analyze(model(nodes, [("x", [1, 8, 8])], ["y"], inits))
+    assert ops(r) == ["where"] and r.unsupported == []
