@@ -62,6 +62,15 @@ def quantity_info(quantities: dict[str, dict[str, Any]], name: str) -> dict[str,
     return {**q.describe(str(info.get("metric", ""))), **info}
 
 
+_ROW_ATTRS = frozenset(("name", "op", "scope", "output_shapes"))
+
+
+@functools.cache
+def _row_head() -> tuple[str, ...]:
+    """The layer-row fields of the contract before the metric values (``nodes`` comes last)."""
+    return tuple(k for k in contract()[1] if k != "nodes")
+
+
 @dataclass(slots=True)
 class LayerRow:
     """One layer: name, principal op, scope, output shapes and metric values.
@@ -97,13 +106,14 @@ class LayerRow:
             return default
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for k in contract()[1]:  # the contract's fields first, in its order (null if a metric is blocked)
-            if k in ("name", "op", "scope", "output_shapes"):
-                d[k] = getattr(self, k)
-            elif k != "nodes":
-                d[k] = self.values.get(k)
-        d.update((k, v) for k, v in self.values.items() if k not in d)
+        values = self.values
+        head = _row_head()  # the contract's fields first, in its order (null if a metric is blocked)
+        if _ROW_ATTRS.isdisjoint(values):  # no quantity named like a field: values then fill the rest
+            d = {k: getattr(self, k) if k in _ROW_ATTRS else values.get(k) for k in head}
+            d.update(values)
+        else:
+            d = {k: getattr(self, k) if k in _ROW_ATTRS else values.get(k) for k in head}
+            d.update((k, v) for k, v in values.items() if k not in d)
         d["nodes"] = self.nodes
         if self.incomplete:
             d["incomplete"] = self.incomplete
