@@ -34,6 +34,7 @@ from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_section
 from analyzer.plugins.reporters.html_values import (
     cell,
     esc,
+    exact,
     formatter,
     group_of,
     is_number,
@@ -221,7 +222,9 @@ def _layers_table(
         if marks:
             cells += [cell(values[i], fmt, marks.get(key)) for key, values, fmt in fmts]
         else:
-            cells += [cell(values[i], fmt, None) for _, values, fmt in fmts]
+            # exact integers (most cells) inline: a function call per cell is most of the time
+            cells += [f"<td>{v:,}</td>" if type(v := values[i]) is int and fmt is exact else cell(v, fmt, None)
+                      for _, values, fmt in fmts]  # fmt: skip
         search = f"{row.name} {row.op} {row.scope}".lower()
         hidden = ' class="az-hidden"' if i >= page_rows else ""
         body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}>{"".join(cells)}</tr>')
@@ -253,9 +256,10 @@ def _modules_table(report: Report, depth: int | None) -> str:
     q = report.quantities
     present: dict[str, None] = {}
     for m in modules:
-        present.update((k, None) for k, v in m.values.items() if is_number(v))
+        present.update(dict.fromkeys(m.values))
+    present.pop("incomplete", None)  # the marks, not a quantity
     keys = [k for k in q if k in present and q[k].get("display", "column") != "hidden"]
-    keys += [k for k in present if k not in q]
+    keys += [k for k in present if k not in q and any(is_number(m.values.get(k)) for m in modules)]
     head = "<th>module</th><th>layers</th>" + "".join(
         f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, q.get(k, {})))}</th>'
         for k in keys
@@ -279,7 +283,12 @@ def _modules_table(report: Report, depth: int | None) -> str:
         name = m.path.rsplit(".", 1)[-1] if m.depth > 1 else m.path
         cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
                  f'<span title="{esc(m.path)}">{esc(name)}</span></td>', f"<td>{m.layers}</td>"]  # fmt: skip
-        cells += [cell(m.values.get(k), fmt, marks.get(k)) for k, fmt in fmts]
+        values = m.values
+        if marks:
+            cells += [cell(values.get(k), fmt, marks.get(k)) for k, fmt in fmts]
+        else:
+            cells += [f"<td>{v:,}</td>" if type(v := values.get(k)) is int and fmt is exact else cell(v, fmt, None)
+                      for k, fmt in fmts]  # fmt: skip
         # folded below open_depth in the page itself (shown whole without JavaScript)
         state = " ".join(c for c, on in (("az-folded", has_children and m.depth >= open_depth),
                                          ("az-hidden", m.depth > open_depth)) if on)  # fmt: skip

@@ -46,7 +46,8 @@ _SMALL = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
 _bytes = functools.lru_cache(maxsize=4096)(common.human_bytes)  # repeated blocks repeat their sizes
 
 
-def _exact(v: Any) -> str:
+def exact(v: Any) -> str:
+    """A count exactly, with thousands separators (the formatter of ``count`` and ``int``)."""
     return f"{v:,}" if type(v) is int else common.fmt(v)
 
 
@@ -62,7 +63,7 @@ def _formatter(how: str, digits: int, readable: bool) -> Callable[[Any], str]:
         return lambda v: _scaled(v, "J", _SMALL) if v else "0 J"
     if how == "rate":
         return lambda v: f"{common.plain(v)}/s"
-    return common.human if readable and how == "count" else _exact
+    return common.human if readable and how == "count" else exact
 
 
 def formatter(info: dict[str, Any] | None = None, readable: bool = False) -> Callable[[Any], str]:
@@ -87,7 +88,7 @@ def cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
     """A numeric table cell, formatted (numbers need no escaping); the raw value in ``data-v`` for
     sorting unless the text reads back as it (exact integers: the script drops the separators)."""
     t = type(v)
-    if t is int and fmt is _exact and not mark:
+    if t is int and fmt is exact and not mark:
         return f"<td>{v:,}</td>"
     if t is int or (t is float and math.isfinite(v)):
         text = fmt(v)
