@@ -176,6 +176,7 @@ class Report(ReportViews):
             layers={row.name: row.incomplete for row in layers if row.incomplete},
             hardware={d["device"]: d["incomplete"] for d in doc.get("hardware", []) if d.get("incomplete")},
         )  # fmt: skip
+        found.parts = _parts(found.gaps)
         totals = {k: v for k, v in doc["totals"].items() if v is not None}  # null: the metric was blocked
         return cls(model=doc["model"], totals=totals, layers=layers, hardware=hardware,
                    unsupported=doc.get("unsupported", []), coverage=doc.get("coverage", {}),
@@ -226,6 +227,19 @@ class Report(ReportViews):
         """``to_json(indent)`` in pieces, a thousand layer rows at most each, never the whole text
         or dict in memory: what ``--format json`` writes (analyzer/core/jsonwriter.py)."""
         return iter_object(self._fields(), json_default, indent)
+
+
+def _parts(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The uncounted parts of a loaded report, grouped as ``completeness.assess`` groups them (framework
+    op, kind, reason). A part's share is its largest node's: exact for a part of one node, a lower
+    bound for several (the document keeps no union of what they hide)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for g in gaps:
+        groups.setdefault((g.get("source_op") or g.get("op", ""), g.get("kind", ""), g.get("reason", "")), []).append(g)
+    parts = [{"label": label, "kind": kind, "reason": reason, "count": len(members),
+              "layers": sorted({m.get("layer", "") for m in members}), "share": max(m.get("share", 0.0) for m in members)}
+             for (label, kind, reason), members in groups.items()]  # fmt: skip
+    return sorted(parts, key=lambda p: -p["share"])
 
 
 def _mark_modules(modules: list[ModuleRow], rows: list[LayerRow]) -> None:

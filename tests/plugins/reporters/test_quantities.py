@@ -204,3 +204,16 @@ def test_graph_builder_report_has_no_undeclared_column():
     x = b.input("x", (1, 4))
     r = analyzer.analyze(b.build(b.linear(x, 2, name="fc")))
     assert "dtype" not in common.select_columns(r, None)
+
+
+def test_a_loaded_incomplete_report_renders_the_same():
+    """The marks (≥), the Not counted table and the INCOMPLETE line come back from the document."""
+    from tests.core.test_completeness import chain_with, whole_model_opaque
+
+    ps = analyzer.load_plugins()
+    for graph in (whole_model_opaque(), chain_with("unknown", "aten::frob")):
+        r = analyzer.analyze(graph)
+        back = Report.from_dict(json.loads(r.to_json()))
+        assert not back.complete
+        for fmt in ("table", "markdown", "csv"):
+            assert ps.reporter(fmt).render_report(back) == ps.reporter(fmt).render_report(r), fmt
