@@ -24,13 +24,39 @@ FUSED = {1: "relu", 2: "hardtanh", 3: "relu6", 4: "tanh", 5: "sign"}
 FUSED_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
 
+def op_scopes(fm: FlatModel) -> list[str]:
+    """Each operator's scope: from its first output's name, or its neighbours' when it has none
+    and sits between two ops of one layer (a QUANTIZE/DEQUANTIZE the converter inserted), or ends
+    the graph joining two tensors of one layer."""
+    scopes = Scopes([fm.tensors[t].name for op in fm.ops for t in op.outputs])
+    named = [scopes.scope(fm.tensors[op.outputs[0]].name) if op.outputs else "" for op in fm.ops]
+    producer = {t: op.index for op in fm.ops for t in op.outputs}
+    readers: dict[int, list[int]] = {}
+    for op in fm.ops:
+        for t in op.inputs:
+            readers.setdefault(t, []).append(op.index)
+    for op in fm.ops:
+        if named[op.index]:
+            continue
+        sources = {t for t in op.inputs if t in producer}
+        before = {named[producer[t]] for t in sources}
+        after = {named[r] for t in op.outputs for r in readers.get(t, ())}
+        if len(before) != 1 or "" in before:
+            continue
+        # between two ops of one layer; or the graph's last op joining two of its tensors
+        # (LayerNormalization's final add, named after the graph output)
+        if before == after or (not after and len(sources) >= 2):
+            named[op.index] = before.pop()
+    return named
+
+
 class Emitter:
     def __init__(self, fm: FlatModel, graph: Graph, where: str):
         self.fm, self.graph, self.where = fm, graph, where
         self.names: dict[int, str] = {}  # tflite tensor index -> IR name
         self.used: set[str] = set()
         self.produced = {t for op in fm.ops for t in op.outputs}
-        self.scopes = Scopes([fm.tensors[t].name for op in fm.ops for t in op.outputs])
+        self.op_scopes = op_scopes(fm)
         self.variables: list[dict[str, Any]] = []
         self.quant: dict[str, dict[str, Any]] = {}
         self.folded: dict[str, str] = {}  # DEQUANTIZE of a constant: output -> the stored weight
@@ -122,8 +148,7 @@ class Emitter:
     # --- nodes ---------------------------------------------------------------
     def begin(self, op: OpInfo) -> None:
         self.op = op
-        outs = [self.info(t).name for t in op.outputs]
-        self.scope = self.scopes.scope(outs[0]) if outs else ""
+        self.scope = self.op_scopes[op.index]
         base = op.name.lower() if op.name != "CUSTOM" else f"custom_{op.custom_code or 'op'}"
         self.node_id = f"{base}_{op.index}"
         if not self.scope:

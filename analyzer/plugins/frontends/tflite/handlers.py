@@ -178,8 +178,13 @@ ACTIVATIONS = {"RELU": "relu", "RELU6": "relu6", "RELU_N1_TO_1": "hardtanh", "LO
 
 @handles(*BINARY)
 def binary(e: Emitter, op: OpInfo) -> None:
-    ins = [e.operand(t, "weight") for t in op.inputs[:2]]
+    ins = [e.operand(t, _operand_role(e, t)) for t in op.inputs[:2]]
     e.with_activation(BINARY[op.name], ins, {}, _opt(op, "FusedActivationFunction"))
+
+
+def _operand_role(e: Emitter, t: int) -> str:
+    """A stored operand of arithmetic is a weight (a folded BN scale), a scalar a constant (an epsilon)."""
+    return "config" if e.info(t).numel == 1 else "weight"
 
 
 @handles("SQUARED_DIFFERENCE")
