@@ -24,6 +24,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.core.recorder import is_shape
+
 from .inputs import abstract_tree, leaf_names, shared_names
 from .scopes import CallTracker, ModuleCalls, join_path, linen_scopes
 
@@ -183,7 +185,7 @@ def quick_param_check(made: bool) -> Iterator[None]:
                 return meta.unbox(value) if unbox else value
         elif (
             made and self.is_mutable_collection("params") and not init_kwargs
-            and len(init_args) <= 2 and _is_shape(shape)
+            and len(init_args) <= 2 and _is_param_shape(shape)
             and getattr(init_fn, "__module__", "") in _JAX_INITIALIZERS
         ):  # fmt: skip
             import jax.numpy as jnp
@@ -204,8 +206,9 @@ def quick_param_check(made: bool) -> Iterator[None]:
 _JAX_INITIALIZERS = frozenset({"jax._src.nn.initializers", "jax.nn.initializers"})
 
 
-def _is_shape(shape: Any) -> bool:
-    return isinstance(shape, tuple) and all(isinstance(d, int) for d in shape)
+def _is_param_shape(shape: Any) -> bool:
+    """A tuple of ints, ``()`` included (a scalar parameter): what ``_has_shape`` compares."""
+    return isinstance(shape, tuple) and is_shape(shape, empty=True)
 
 
 def _has_shape(value: Any, shape: Any) -> bool:
@@ -213,7 +216,8 @@ def _has_shape(value: Any, shape: Any) -> bool:
     import jax
 
     leaves = jax.tree_util.tree_leaves(value)
-    return _is_shape(shape) and len(leaves) == 1 and tuple(getattr(leaves[0], "shape", ())) == shape
+    one = len(leaves) == 1
+    return _is_param_shape(shape) and one and tuple(getattr(leaves[0], "shape", ())) == shape
 
 
 @functools.cache

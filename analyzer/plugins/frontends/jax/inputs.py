@@ -11,18 +11,11 @@ from typing import Any
 from analyzer.core.errors import UsageError
 from analyzer.core.frontend import shape_inputs
 from analyzer.core.ir import Tensor
+from analyzer.core.recorder import is_shape
 
 from .scopes import join_path
 
 _JNP_DTYPE = {"tfloat32": "float32"}
-
-
-def _is_shape(x: Any) -> bool:
-    return (
-        isinstance(x, tuple | list)
-        and bool(x)
-        and all(isinstance(d, int) and not isinstance(d, bool) for d in x)
-    )
 
 
 def abstract(x: Any) -> Any:
@@ -34,7 +27,7 @@ def abstract(x: Any) -> Any:
         return x
     if isinstance(x, Tensor):
         return jax.ShapeDtypeStruct(x.shape, jnp.dtype(_JNP_DTYPE.get(x.dtype, x.dtype)))
-    if _is_shape(x):
+    if is_shape(x):
         return jax.ShapeDtypeStruct(tuple(x), jnp.float32)
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return jax.ShapeDtypeStruct(tuple(x.shape), x.dtype)
@@ -45,7 +38,7 @@ def abstract_tree(tree: Any) -> Any:
     import jax
 
     return jax.tree_util.tree_map(
-        abstract, tree, is_leaf=lambda x: isinstance(x, Tensor) or _is_shape(x)
+        abstract, tree, is_leaf=lambda x: isinstance(x, Tensor) or is_shape(x)
     )
 
 

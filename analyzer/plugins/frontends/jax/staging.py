@@ -2,17 +2,20 @@
 
 The walker appends nodes here; the passes (bias folding, linear layers,
 pooling, roles) rewrite them; ``build`` turns the result into a ``Graph``.
-A ``Graph`` is append-only, hence this staging step.
+A ``Graph`` is append-only, hence this staging step: names come from the
+core recorder's ``Names`` (``base``, ``base_1``...) and ``build`` records the
+surviving values and nodes through a core ``Recorder``. The names forget what
+was handed out: a ``cond`` branch walked and then dropped frees its names.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.recorder import Names, Recorder
 
 from .scopes import CALL_SEP
 
@@ -36,17 +39,18 @@ class Staged:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    _ids: Counter[str] = field(default_factory=Counter)
+    names: Names = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.names = Names("_", self._used, remember=False)
+
+    def _used(self, name: str) -> bool:
+        return name in self.tensors or name in self.params
 
     # --- names ----------------------------------------------------------------
     def unique(self, base: str) -> str:
-        """A name no tensor, parameter or node uses yet."""
-        while True:
-            k = self._ids[base]
-            self._ids[base] += 1
-            name = base if k == 0 else f"{base}_{k}"
-            if name not in self.tensors and name not in self.params:
-                return name
+        """A name no tensor or parameter uses yet (node ids: counted apart per base)."""
+        return self.names.fresh(base)
 
     # --- building ---------------------------------------------------------------
     def add_tensor(self, base: str, shape: Shape, dtype: str, constant: bool = False) -> str:
@@ -61,11 +65,9 @@ class Staged:
         """Append a node with fresh output tensors; returns their names."""
         path = scope.split(CALL_SEP)[0]  # without the call serial of a module-call marker
         node_id = self.unique(f"{path}/{op}" if path else op)
-        names = []
-        for i, (shape, dtype) in enumerate(outputs):
-            name = node_id if len(outputs) == 1 else f"{node_id}:{i}"
+        names = self.names.outputs(node_id, len(outputs))
+        for name, (shape, dtype) in zip(names, outputs, strict=True):
             self.tensors[name] = Tensor(name, shape, dtype, constant)
-            names.append(name)
         self.nodes.append(Node(node_id, op, tuple(inputs), tuple(names), attrs, scope, source_op))
         return names
 
@@ -90,21 +92,20 @@ class Staged:
 
     # --- result -------------------------------------------------------------------
     def build(self, name: str, meta: dict[str, Any]) -> Graph:
-        g = Graph(name, "jax", meta)
+        """The Graph of what survived the passes: inputs, parameters, used constants, nodes."""
+        rec = Recorder(name, "jax", meta=meta)
         produced = {t for n in self.nodes for t in n.outputs}
         for t in self.inputs:
-            g.add_input(self.tensors[t])
+            spec = self.tensors[t]
+            rec.input(t, spec.shape, spec.dtype)
         for p in self.params.values():
-            g.add_param(Param(p.name, p.shape, p.dtype, p.trainable, False, p.role or "weight"))
+            rec.add_param(Param(p.name, p.shape, p.dtype, p.trainable, False, p.role or "weight"))
         used = {t for n in self.nodes for t in n.inputs} | set(self.outputs)
         for t in self.tensors.values():
             if t.constant and t.name not in produced and t.name in used:
-                g.add_tensor(t)
+                rec.constant(t.name, t.shape, t.dtype, unique=False)
         for node in self.nodes:
-            for t in node.outputs:
-                g.add_tensor(self.tensors[t])
-            g.add_node(node)
-        g.set_outputs(list(self.outputs))
-        if self.warnings:
-            g.meta["warnings"] = list(dict.fromkeys(self.warnings))
-        return g
+            rec.add_node(node, [self.tensors[t] for t in node.outputs])
+        for w in self.warnings:
+            rec.warn(w)
+        return rec.finish(list(self.outputs))
