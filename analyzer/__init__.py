@@ -11,15 +11,23 @@ from analyzer.core.builder import GraphBuilder
 from analyzer.core.compare import Comparison, compare
 from analyzer.core.engine import analyze, analyze_graph, to_graph
 from analyzer.core.errors import AnalysisError, AnalyzerError, UsageError
+from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph, GraphError
+from analyzer.core.hardware import DeviceResult, HardwareModel
+from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node, Param, Tensor
+from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity, Ratio
+from analyzer.core.ops import Category, OpDef
 from analyzer.core.plugins import PluginSet, load_plugins
 from analyzer.core.report import Report
+from analyzer.core.reporter import Reporter
 from analyzer.core.serialize import load_graph, save_graph
 
 __version__ = "0.1.0"
 __all__ = [
-    "AnalysisError", "AnalyzerError", "Comparison", "Graph", "GraphBuilder", "GraphError", "Node",
-    "Param", "PluginSet", "Report", "Tensor", "UsageError", "analyze", "analyze_graph", "compare",
-    "load_graph", "load_plugins", "save_graph", "to_graph",
+    "AnalysisError", "AnalyzerError", "Category", "Comparison", "DeviceResult", "Frontend", "Graph",
+    "GraphBuilder", "GraphError", "HardwareModel", "Metric", "MetricContext", "MetricResult", "Node",
+    "OpDef", "Option", "Param", "PluginSet", "Quantity", "Ratio", "Report", "Reporter", "Tensor",
+    "UsageError", "analyze", "analyze_graph", "compare", "hookimpl", "load_graph", "load_plugins",
+    "save_graph", "to_graph",
 ]  # fmt: skip
