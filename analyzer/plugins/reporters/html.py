@@ -27,7 +27,7 @@ from typing import Any
 from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS
 from analyzer.core.hookspecs import hookimpl
-from analyzer.core.report import Report
+from analyzer.core.report import Report, quantity_info
 from analyzer.core.reporter import Reporter
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_section
@@ -39,7 +39,6 @@ from analyzer.plugins.reporters.html_values import (
     group_of,
     is_number,
     label_of,
-    show,
 )
 
 ASSETS = "html_assets"
@@ -109,28 +108,31 @@ def _table(
 
 
 def _totals(report: Report) -> str:
-    q = report.quantities
-    keys = [k for k in common.TOTAL_ROWS if k in report.totals] + [
-        k for k in report.totals if k not in common.TOTAL_ROWS
-    ]
-    rows = []
+    """Every total (hidden ones too), grouped as the text formats order them: exact value,
+    readable value, unit and convention; a group starts with a heading row."""
+    keys = common.total_quantities(report)
+    keys += [k for k in report.totals if k not in keys]  # display "hidden": last, but shown
+    rows, group = [], None
     for k in keys:
-        v = report.totals[k]
+        v = report.totals.get(k)
         if v is None:
             continue
-        info = q.get(k, {})
+        info = quantity_info(report.quantities, k)
+        if info["group"] != group:
+            group = info["group"]
+            rows.append(f'<tr class="az-group-row"><th colspan="5">{esc(group)}</th></tr>')
         b = report.completeness.bound(k)
-        title = esc(f"{k}: {info.get('convention', '')}")
         rows.append(
-            f'<tr data-q="{esc(k)}"><td title="{title}">{esc(label_of(k, info))}</td>'
-            f'<td class="num az-value">{esc(common.marked(common.fmt(v), b))}</td>'
-            f'<td class="num az-human">{esc(common.marked(show(v, info, readable=True), b) if is_number(v) else "")}</td>'
+            f'<tr data-q="{esc(k)}"><td title="{esc(k)}">{esc(label_of(k, info))}</td>'
+            f'<td class="num az-value">{esc(common.marked(common.show_exact(v, info), b))}</td>'
+            f'<td class="num az-human">{esc(common.marked(common.show_human(v, info), b))}</td>'
             f'<td>{esc(info.get("unit", ""))}</td><td class="az-conv">{esc(info.get("convention", ""))}</td></tr>'
         )
     head = (
         "<tr><th>quantity</th><th>value</th><th>readable</th><th>unit</th><th>convention</th></tr>"
     )
-    return f'<table class="az-totals"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<div class="az-totals-box"><table class="az-totals"><thead>{head}</thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
 
 
 def _completeness(report: Report) -> str:
@@ -185,7 +187,7 @@ def _layer_columns(report: Report) -> list[_Column]:
     order = [k for k in q if k in present] + [k for k in present if k not in q]
     cols = []
     for k in order:
-        info = q.get(k, {})
+        info = quantity_info(q, k)
         title = f"{k} ({info.get('unit', '')}): {info.get('convention', '')}" if info else k
         cols.append(_Column(k, label_of(k, info), group_of(info), title, info, [row.values.get(k) for row in rows],
                             shown=info.get("display", "column") != "hidden"))  # fmt: skip
@@ -261,11 +263,11 @@ def _modules_table(report: Report, depth: int | None) -> str:
     keys = [k for k in q if k in present and q[k].get("display", "column") != "hidden"]
     keys += [k for k in present if k not in q and any(is_number(m.values.get(k)) for m in modules)]
     head = "<th>module</th><th>layers</th>" + "".join(
-        f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, q.get(k, {})))}</th>'
+        f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, quantity_info(q, k)))}</th>'
         for k in keys
     )
     paths = [m.path for m in modules]
-    fmts = [(k, formatter(q.get(k, {}))) for k in keys]
+    fmts = [(k, formatter(quantity_info(q, k))) for k in keys]
     open_depth = 1 if depth is None else depth
     body = []
     for n, m in enumerate(modules):

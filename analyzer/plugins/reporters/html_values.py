@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from analyzer.plugins.reporters import common
@@ -35,14 +35,6 @@ def finite(v: Any) -> Any:
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def _scaled(value: float, unit: str, steps: Sequence[tuple[float, str]]) -> str:
-    for scale, prefix in steps:
-        if abs(value) >= scale:
-            return f"{common.plain(value / scale)} {prefix}{unit}"
-    return f"{common.plain(value / steps[-1][0])} {steps[-1][1]}{unit}"
-
-
-_SMALL = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
 _bytes = functools.lru_cache(maxsize=4096)(common.human_bytes)  # repeated blocks repeat their sizes
 
 
@@ -55,32 +47,28 @@ def exact(v: Any) -> str:
 def _formatter(how: str, digits: int, readable: bool) -> Callable[[Any], str]:
     if how == "bytes":
         return _bytes
-    if how in ("float", "ratio"):
-        return lambda v: common.plain(v, digits)
-    if how == "seconds":
-        return lambda v: _scaled(v, "s", _SMALL) if v else "0 s"
-    if how == "joules":
-        return lambda v: _scaled(v, "J", _SMALL) if v else "0 J"
-    if how == "rate":
-        return lambda v: f"{common.plain(v)}/s"
-    return common.human if readable and how == "count" else exact
+    if how in ("count", "int"):
+        return common.human if readable and how == "count" else exact
+    info = {"format": how, "digits": digits}
+    return lambda v: common.show(v, info, compact=readable)
 
 
 def formatter(info: dict[str, Any] | None = None, readable: bool = False) -> Callable[[Any], str]:
-    """The function that renders a number of this quantity (``show`` without the per-value dispatch)."""
+    """The function rendering numbers of this quantity: ``common.show`` (the text formats' rules)
+    chosen once per column, with exact counts and byte sizes on fast paths."""
     info = info or {}
     how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
     return _formatter(str(how), int(info.get("digits", 4)), readable)
 
 
 def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False) -> str:
-    """A value as a reader wants it, by its quantity's ``format`` (default: by unit).
+    """A value as its quantity's ``format`` says, as in every text format (``common.show``).
 
     Counts are exact (``4,089,184,256``), or with an SI prefix when ``readable`` (``4.1G``);
-    bytes as kB/MB/GB; seconds and joules with m/µ/n prefixes; non-numbers as the text formats do.
+    bytes as kB/MB/GB; seconds and joules with m/µ/n prefixes; a per-dim list as ``11x11``.
     """
     if not is_number(value):
-        return common.fmt(value)
+        return common.show(value, info or {})
     return formatter(info, readable)(value)
 
 
@@ -95,7 +83,7 @@ def cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
         return f'<td data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
     if v is None:
         return "<td>-</td>"
-    text = common.fmt(v) if not is_number(v) else fmt(v)
+    text = show(v) if not is_number(v) else fmt(v)
     return f"<td>{esc(common.marked(text, mark) if mark else text)}</td>"
 
 

@@ -15,6 +15,7 @@ import analyzer
 from analyzer import GraphBuilder, zoo
 from analyzer.cli import main
 from analyzer.core.plugins import default_plugins
+from analyzer.core.report import quantity_info
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html import Plot, render_comparison_html, render_html
 from analyzer.plugins.reporters.html_graph import colour_metrics, graph_view, layer_edges
@@ -138,8 +139,11 @@ def test_totals_are_the_reports(report, page):
     rows = parse(page).rows
     shown = {k: v for k, v in report.totals.items() if v is not None}
     assert set(rows) == set(shown)
-    for key, value in shown.items():
-        assert rows[key][1] == common.fmt(value), key
+    for key, value in shown.items():  # as the text formats show them
+        info = quantity_info(report.quantities, key)
+        assert rows[key][1] == common.show_exact(value, info), key
+        assert rows[key][2] == common.show_human(value, info), key
+    assert rows["macs"][1] == f"{report.totals['macs']:,}"
     assert rows["macs"][2] == common.human(report.totals["macs"])
     assert rows["model_size_bytes"][2] == common.human_bytes(report.totals["model_size_bytes"])
     for key, cells in rows.items():
@@ -283,7 +287,8 @@ def test_incomplete_totals_carry_their_marks():
     rows = parse(page).rows
     for key, value in r.totals.items():
         if value is not None:
-            assert rows[key][1] == common.marked(common.fmt(value), r.completeness.bound(key))
+            shown = common.show_exact(value, quantity_info(r.quantities, key))
+            assert rows[key][1] == common.marked(shown, r.completeness.bound(key))
     assert "INCOMPLETE" in page and "Mystery" in page
 
 

@@ -17,6 +17,7 @@ import pytest
 
 import analyzer
 from analyzer import GraphBuilder
+from analyzer.core.report import quantity_info
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html import render_html
 
@@ -122,7 +123,8 @@ def test_totals_shown_are_the_reports(loaded, report):
     assert shown
     for key, value in shown.items():
         row = loaded.page.locator(f'table.az-totals tr[data-q="{key}"]')
-        assert row.locator("td.az-value").inner_text() == common.fmt(value), key
+        info = quantity_info(report.quantities, key)
+        assert row.locator("td.az-value").inner_text() == common.show_exact(value, info), key
     assert loaded.page.locator('tr[data-q="macs"] td.az-human').inner_text() == common.human(
         report.totals["macs"]
     )
