@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("spec", metavar="SPEC")
     a.add_argument("--save-graph", type=Path, metavar="FILE",
                    help="also write the analyzed graph as IR JSON, which 'analyze FILE' reads back")  # fmt: skip
+    a.add_argument("--plot", type=Path, metavar="DIR", help="also write plots (roofline, per-layer bars, memory, "
+                   "batch) as PNG and SVG into DIR; needs matplotlib (analyzer[plot])")  # fmt: skip
     _analysis_options(a)
     _output_options(a)
 
@@ -405,6 +407,10 @@ def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:
     _check_layer_bits(report, args)
     if args.save_graph:
         _save_graph(report, args.save_graph)
+    if args.plot:
+        from analyzer.plugins.reporters.plots import write_plots
+
+        write_plots(report, args.plot)
     _warn_report(report)
     _emit(_render(report, args, plugins), args)
     return 0
