@@ -196,10 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     k = subs.add_parser("calibrate", parents=[sub_common], help="measure this machine and write the 'host' device spec")
     k.add_argument("--output-dir", type=Path, help="directory for host.toml (default: the user device directory)")
     k.add_argument("--quick", action="store_true", help="shorter measurements (less accurate)")
+    k.add_argument("--threads", type=int, default=1, metavar="N", help="intra-op threads of the kernel-level "
+                   "micro-benchmarks (default 1); host-kernels.json keeps one calibration per count")  # fmt: skip
 
     from analyzer.cli_sweep import add_parser as add_sweep_parser
 
     add_sweep_parser(subs, [sub_common])
+    from analyzer.cli_measure import add_parser as add_measure_parser
+
+    add_measure_parser(subs, [sub_common])
     return parser
 
 
@@ -502,7 +507,9 @@ def cmd_plugins(args: argparse.Namespace, plugins: Any) -> int:
 def cmd_calibrate(args: argparse.Namespace, plugins: Any) -> int:
     from analyzer.plugins.hardware.calibrate import calibrate_command
 
-    path = calibrate_command(output_dir=args.output_dir, quick=args.quick)
+    if args.threads < 1:
+        raise UsageError(f"--threads must be a positive integer, got {args.threads}")
+    path = calibrate_command(output_dir=args.output_dir, quick=args.quick, threads=args.threads)
     sys.stdout.write(f"wrote {path}\n")
     return 0
 
@@ -513,7 +520,14 @@ def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:
     return run(args, plugins)
 
 
+def cmd_measure(args: argparse.Namespace, plugins: Any) -> int:
+    from analyzer.cli_measure import cmd_measure as run
+
+    return run(args, plugins)
+
+
 COMMANDS = {
+    "measure": cmd_measure,
     "sweep": cmd_sweep,
     "analyze": cmd_analyze,
     "compare": cmd_compare,

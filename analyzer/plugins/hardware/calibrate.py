@@ -41,7 +41,9 @@ MEASURED = "python -m analyzer calibrate"
 Clock = Callable[[], float]
 
 
-def best_time(fn: Callable[[], Any], repeats: int, number: int = 1, clock: Clock = time.perf_counter) -> float:
+def best_time(
+    fn: Callable[[], Any], repeats: int, number: int = 1, clock: Clock = time.perf_counter
+) -> float:
     """Minimum over ``repeats`` of the mean time of ``number`` calls (after one warm-up call).
 
     ``clock``: wall time by default; ``time.process_time`` measures CPU time,
@@ -58,7 +60,9 @@ def best_time(fn: Callable[[], Any], repeats: int, number: int = 1, clock: Clock
     return best
 
 
-def timed(fn: Callable[[], Any], budget_s: float, repeats: int, clock: Clock = time.perf_counter) -> float:
+def timed(
+    fn: Callable[[], Any], budget_s: float, repeats: int, clock: Clock = time.perf_counter
+) -> float:
     """Like ``best_time``, with as many calls per repeat as fit in ``budget_s``."""
     t0 = time.perf_counter()
     fn()
@@ -80,7 +84,9 @@ def measure_matmul(quick: bool, clock: Clock = time.perf_counter) -> tuple[float
         return next(iter(rates.values())), next(iter(rates))
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     with torch.inference_mode():
-        rates[f"PyTorch {torch.__version__}"] = 2 * n**3 / best_time(lambda: ta @ tb, reps, 1, clock)
+        rates[f"PyTorch {torch.__version__}"] = (
+            2 * n**3 / best_time(lambda: ta @ tb, reps, 1, clock)
+        )
     lib = max(rates, key=rates.__getitem__)
     return rates[lib], lib
 
@@ -89,7 +95,10 @@ def measure_copy(nbytes: int, quick: bool, clock: Clock = time.perf_counter) -> 
     """Bytes/s of copying ``nbytes`` (read + write counted) with one thread."""
     n = max(nbytes // 4, 16)
     buf = np.ones(2 * n + 512, np.float32)
-    src, dst = buf[:n], buf[n + 512 :]  # 2 KB apart mod 4 KB: no 4K-aliasing stalls between loads and stores
+    src, dst = (
+        buf[:n],
+        buf[n + 512 :],
+    )  # 2 KB apart mod 4 KB: no 4K-aliasing stalls between loads and stores
     tiny_s, tiny_d = src[:16], dst[:16]
     calls = max(1, int((4e6 if quick else 1e7) // nbytes))
     overhead = best_time(lambda: np.copyto(tiny_d, tiny_s), 5, 200, clock)
@@ -123,21 +132,91 @@ def _cases(nn: Any, torch: Any) -> list[tuple[str, list[tuple[int, ...]], Callab
         ("depthwise", [(1, 384, 14, 14)], *conv(384, 384, 3, g=384)),
         ("depthwise", [(1, 96, 112, 112)], *conv(96, 96, 3, 2, g=96)),
         ("depthwise", [(1, 144, 56, 56)], *conv(144, 144, 3, g=144)),
-        ("elementwise", [(1, 64, 56, 56)] * 2, lambda b, x, y: b.add(x, y, name="l"), lambda x, y: x + y),
-        ("elementwise", [(1, 256, 14, 14)] * 2, lambda b, x, y: b.add(x, y, name="l"), lambda x, y: x + y),
+        (
+            "elementwise",
+            [(1, 64, 56, 56)] * 2,
+            lambda b, x, y: b.add(x, y, name="l"),
+            lambda x, y: x + y,
+        ),
+        (
+            "elementwise",
+            [(1, 256, 14, 14)] * 2,
+            lambda b, x, y: b.add(x, y, name="l"),
+            lambda x, y: x + y,
+        ),
         ("elementwise", [(1, 128, 56, 56)], lambda b, x: b.relu(x, name="l"), nn.ReLU()),
-        ("elementwise", [(1, 32, 14, 14)] * 2, lambda b, x, y: b.add(x, y, name="l"), lambda x, y: x + y),
-        ("pooling", [(1, 64, 112, 112)], lambda b, x: b.max_pool(x, 3, 2, 1, name="l"), nn.MaxPool2d(3, 2, 1)),
-        ("pooling", [(8, 32, 64, 64)], lambda b, x: b.max_pool(x, 2, 2, name="l"), nn.MaxPool2d(2, 2)),
-        ("pooling", [(1, 16, 14, 14)], lambda b, x: b.max_pool(x, 2, 2, name="l"), nn.MaxPool2d(2, 2)),
-        ("reduction", [(1, 512, 7, 7)], lambda b, x: b.global_avg_pool(x, name="l"), nn.AdaptiveAvgPool2d(1)),
-        ("reduction", [(1, 1280, 7, 7)], lambda b, x: b.global_avg_pool(x, name="l"), nn.AdaptiveAvgPool2d(1)),
-        ("normalization", [(1, 32, 14, 14)], lambda b, x: b.batch_norm(x, name="l"), nn.BatchNorm2d(32).eval()),
-        ("normalization", [(1, 64, 56, 56)], lambda b, x: b.batch_norm(x, name="l"), nn.BatchNorm2d(64).eval()),
-        ("normalization", [(1, 384, 14, 14)], lambda b, x: b.batch_norm(x, name="l"), nn.BatchNorm2d(384).eval()),
-        ("normalization", [(1, 128, 256)], lambda b, x: b.layer_norm(x, name="l"), nn.LayerNorm(256)),
-        ("movement", [(1, 32, 56, 56)] * 2, lambda b, x, y: b.concat([x, y], 1, name="l"), lambda x, y: torch.cat([x, y], 1)),
-        ("movement", [(1, 16, 14, 14)] * 2, lambda b, x, y: b.concat([x, y], 1, name="l"), lambda x, y: torch.cat([x, y], 1)),
+        (
+            "elementwise",
+            [(1, 32, 14, 14)] * 2,
+            lambda b, x, y: b.add(x, y, name="l"),
+            lambda x, y: x + y,
+        ),
+        (
+            "pooling",
+            [(1, 64, 112, 112)],
+            lambda b, x: b.max_pool(x, 3, 2, 1, name="l"),
+            nn.MaxPool2d(3, 2, 1),
+        ),
+        (
+            "pooling",
+            [(8, 32, 64, 64)],
+            lambda b, x: b.max_pool(x, 2, 2, name="l"),
+            nn.MaxPool2d(2, 2),
+        ),
+        (
+            "pooling",
+            [(1, 16, 14, 14)],
+            lambda b, x: b.max_pool(x, 2, 2, name="l"),
+            nn.MaxPool2d(2, 2),
+        ),
+        (
+            "reduction",
+            [(1, 512, 7, 7)],
+            lambda b, x: b.global_avg_pool(x, name="l"),
+            nn.AdaptiveAvgPool2d(1),
+        ),
+        (
+            "reduction",
+            [(1, 1280, 7, 7)],
+            lambda b, x: b.global_avg_pool(x, name="l"),
+            nn.AdaptiveAvgPool2d(1),
+        ),
+        (
+            "normalization",
+            [(1, 32, 14, 14)],
+            lambda b, x: b.batch_norm(x, name="l"),
+            nn.BatchNorm2d(32).eval(),
+        ),
+        (
+            "normalization",
+            [(1, 64, 56, 56)],
+            lambda b, x: b.batch_norm(x, name="l"),
+            nn.BatchNorm2d(64).eval(),
+        ),
+        (
+            "normalization",
+            [(1, 384, 14, 14)],
+            lambda b, x: b.batch_norm(x, name="l"),
+            nn.BatchNorm2d(384).eval(),
+        ),
+        (
+            "normalization",
+            [(1, 128, 256)],
+            lambda b, x: b.layer_norm(x, name="l"),
+            nn.LayerNorm(256),
+        ),
+        (
+            "movement",
+            [(1, 32, 56, 56)] * 2,
+            lambda b, x, y: b.concat([x, y], 1, name="l"),
+            lambda x, y: torch.cat([x, y], 1),
+        ),
+        (
+            "movement",
+            [(1, 16, 14, 14)] * 2,
+            lambda b, x, y: b.concat([x, y], 1, name="l"),
+            lambda x, y: torch.cat([x, y], 1),
+        ),
     ]
 
 
@@ -157,13 +236,18 @@ def fit_class(points: list[tuple[float, float]], floor_s: float) -> tuple[float,
     slope = cov / var if len(points) > 1 and var > 0 else 0.0
     a = mm - slope * mi
     cap = min(m for _, m in points)
-    if slope <= 0 or not floor_s <= a <= cap:  # too few or too noisy points: clamp a, refit the slope
+    if (
+        slope <= 0 or not floor_s <= a <= cap
+    ):  # too few or too noisy points: clamp a, refit the slope
         a = min(max(a, floor_s), cap) if slope > 0 else floor_s
         slope = sum(wi * i * (m - a) for wi, (i, m) in zip(w, points, strict=True)) / sum(
             wi * i * i for wi, (i, _) in zip(w, points, strict=True))  # fmt: skip
     e = min(1.0, max(0.01, 1 / slope if slope > 0 else 1.0))
     if e in (1.0, 0.01):  # slope clipped: refit the fixed cost alone
-        a = min(max(floor_s, sum(wi * (m - i / e) for wi, (i, m) in zip(w, points, strict=True)) / sw), cap)
+        a = min(
+            max(floor_s, sum(wi * (m - i / e) for wi, (i, m) in zip(w, points, strict=True)) / sw),
+            cap,
+        )
     return a, e
 
 
@@ -196,11 +280,17 @@ def _torch_benchmarks(info: HostInfo, doc: dict[str, Any], quick: bool,
         _write(doc, Path(tmp) / "host.toml")
         ps = load_plugins()
         ps.devices = DeviceCatalog([Path(tmp)])
-        opts = AnalysisOptions(hardware={"efficiency": {k: 1.0 for k, *_ in cases}, "layer_overhead_s": 0.0})
+        opts = AnalysisOptions(
+            hardware={"efficiency": {k: 1.0 for k, *_ in cases}, "layer_overhead_s": 0.0}
+        )
         for kind, shapes, build, fn in cases:
             b = GraphBuilder(kind)
             out = build(b, *(b.input(f"x{i}", s) for i, s in enumerate(shapes)))
-            ideal = analyze_graph(b.build(out), opts, devices=["host"], plugins=ps).hardware[0].latency_s
+            ideal = (
+                analyze_graph(b.build(out), opts, devices=["host"], plugins=ps)
+                .hardware[0]
+                .latency_s
+            )
             args = [torch.randn(*s) for s in shapes]
             measured = timed(lambda f=fn, a=args: f(*a), budget, repeats, clock)
             points.setdefault(kind, []).append((ideal, measured))
@@ -213,14 +303,18 @@ def _torch_benchmarks(info: HostInfo, doc: dict[str, Any], quick: bool,
     return _fig(overhead, MEASURED, "measured", note + ", trivial nn.Module call"), eff, fixed
 
 
-def calibrate(quick: bool = False, info: HostInfo | None = None, clock: Clock = time.perf_counter) -> dict[str, Any]:
+def calibrate(
+    quick: bool = False, info: HostInfo | None = None, clock: Clock = time.perf_counter
+) -> dict[str, Any]:
     """Measure this machine; returns the ``analyzer.device/1`` document of ``host``."""
     info = info or host_info()
     doc = derived_host_doc(info)
     stamp = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     doc["description"] = f"measured by '{MEASURED}' on {stamp}" + (" (--quick)" if quick else "")
     rate, lib = measure_matmul(quick, clock)
-    doc["peak_ops_per_s"]["fp32"] = _fig(rate, MEASURED, "measured", f"float32 {lib} matmul, best of several")
+    doc["peak_ops_per_s"]["fp32"] = _fig(
+        rate, MEASURED, "measured", f"float32 {lib} matmul, best of several"
+    )
     caches = {f"l{c.level}": c for c in info.caches}
     for level in doc["memory"]:
         c = caches.get(level["name"])
@@ -232,12 +326,18 @@ def calibrate(quick: bool = False, info: HostInfo | None = None, clock: Clock = 
             bw, note = bw * c.instances, note + f", x {c.instances} private instances"
         level["bandwidth_bytes_per_s"] = _fig(bw, MEASURED, "measured", note)
     try:
-        doc["layer_overhead_s"], doc["efficiency"], doc["class_overhead_s"] = _torch_benchmarks(info, doc, quick, clock)
-        doc["notes"] = "Per op class: measured PyTorch time = class_overhead_s + roofline time at full peak / efficiency."
+        doc["layer_overhead_s"], doc["efficiency"], doc["class_overhead_s"] = _torch_benchmarks(
+            info, doc, quick, clock
+        )
+        doc["notes"] = (
+            "Per op class: measured PyTorch time = class_overhead_s + roofline time at full peak / efficiency."
+        )
     except ModuleNotFoundError as e:
         if e.name != "torch":
             raise
-        doc["notes"] = "PyTorch not installed: efficiency factors and per-layer overhead keep their defaults."
+        doc["notes"] = (
+            "PyTorch not installed: efficiency factors and per-layer overhead keep their defaults."
+        )
     doc["notes"] += _load_note()
     return doc
 
@@ -255,7 +355,10 @@ def _write(doc: dict[str, Any], path: Path) -> None:
     import tomli_w
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# Written by 'python -m analyzer calibrate': figures measured on this machine.\n" + tomli_w.dumps(doc))
+    path.write_text(
+        "# Written by 'python -m analyzer calibrate': figures measured on this machine.\n"
+        + tomli_w.dumps(doc)
+    )
 
 
 def default_output_dir() -> Path:
@@ -263,8 +366,86 @@ def default_output_dir() -> Path:
     return env[0] if env else user_device_dir()
 
 
-def calibrate_command(output_dir: Path | None, quick: bool) -> Path:
-    """Measure, write ``host.toml`` and check it loads; returns its path."""
+def measure_kernels(
+    threads: int = 1,
+    quick: bool = False,
+    counts: dict[str, int] | None = None,
+    show: bool | None = None,
+) -> dict[str, Any]:
+    """Run the micro-benchmarks with ``threads`` intra-op threads and fit the kernel-level model.
+
+    Returns one calibration of ``host-kernels.json`` (``kernel_model``). The
+    thread count is restored afterwards; a progress bar is drawn on a terminal.
+    """
+    import torch
+
+    from analyzer.core.progress import track
+    from analyzer.plugins.hardware import kernel_bench as kb
+    from analyzer.plugins.hardware import kernel_model as km
+
+    cases = kb.design(quick, counts)
+    clock = kb.clock_for(threads)
+    window, repeats = (0.004, 3) if quick else (0.012, 5)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    times = []
+    try:
+        with torch.inference_mode():
+            torch.manual_seed(0)
+            extra = kb.overheads(torch, window, repeats, clock)
+            fusion = kb.fusion(torch, window, repeats, clock)
+            for case in track(
+                cases, len(cases), f"calibrating ({threads} thread{'s' * (threads > 1)})", show
+            ):
+                times.append(kb.time_call(case.build(torch), window, repeats, clock))
+    finally:
+        torch.set_num_threads(old)
+    shapes = [c.shape for c in cases]
+    return {
+        "threads": threads, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "runtime": {"name": "PyTorch eager", "torch": torch.__version__, "threads": threads},
+        "quick": quick, "clock": "thread CPU time" if threads == 1 else "wall time",
+        "load_average": _load_average(), **extra, "fusion": fusion, "classes": km.fit(shapes, times),
+        "benchmarks": [[s.op, s.inputs, s.params, s.outputs] for s in shapes],
+    }  # fmt: skip
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def machine(info: HostInfo | None = None) -> dict[str, Any]:
+    """What identifies the machine a kernel calibration belongs to."""
+    info = info or host_info()
+    return {"cpu": info.model, "cores": info.cores}
+
+
+def write_kernels(
+    directory: Path, calibration: dict[str, Any], info: HostInfo | None = None
+) -> Path:
+    """Add ``calibration`` to ``host-kernels.json`` in ``directory`` (same machine: others kept)."""
+    from analyzer.plugins.hardware import kernel_model as km
+
+    path = directory / km.FILE_NAME
+    try:
+        existing = km.read(path) if path.is_file() else None
+    except AnalysisError:
+        existing = None  # an unreadable old file is replaced
+    doc = km.merge(existing, machine(info), calibration)
+    try:
+        km.write(path, doc)
+    except OSError as e:
+        raise AnalysisError(f"cannot write {path}: {e.strerror}") from None
+    return path
+
+
+def calibrate_command(
+    output_dir: Path | None, quick: bool, threads: int = 1, kernels: bool = True
+) -> Path:
+    """Measure, write ``host.toml`` (and ``host-kernels.json``) and check they load; returns host.toml's path."""
     path = (output_dir or default_output_dir()) / "host.toml"
     doc = calibrate(quick)
     try:
@@ -272,4 +453,12 @@ def calibrate_command(output_dir: Path | None, quick: bool) -> Path:
     except OSError as e:
         raise AnalysisError(f"cannot write {path}: {e.strerror}") from None
     load_device(path)  # the file must validate like any other spec
+    if kernels:
+        try:
+            cal = measure_kernels(threads, quick)
+        except ModuleNotFoundError as e:
+            if e.name not in ("torch", "sklearn"):
+                raise
+            return path  # the kernel-level model needs PyTorch and scikit-learn (analyzer[latency])
+        write_kernels(path.parent, cal)
     return path

@@ -79,7 +79,9 @@ def _cpu_count(cpu_list: str) -> int:
 
 def host_info() -> HostInfo:
     info = _cpuinfo()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     mhz = info.get("cpu MHz")
     caches = []
     for d in sorted(_SYS_CACHE.glob("index*")) if _SYS_CACHE.is_dir() else []:
@@ -145,3 +147,80 @@ def derived_host_doc(info: HostInfo | None = None) -> dict[str, Any]:
         "bandwidth_bytes_per_s": _fig(_DRAM_PER_CORE * info.cores, "10 GB/s per core", "estimate"),
     })  # fmt: skip
     return doc
+
+
+# --- the kernel-level model (host-kernels.json beside host.toml) ---------------------------------
+
+THREADS_OPTION = "threads"
+KERNEL_CONVENTION = ("sum over the graph's ops of the calibrated kernel time (PyTorch eager, per op class, "
+                     "gradient-boosted trees) + one module call per module entered")  # fmt: skip
+
+
+def threads_problems(options: Any) -> list[str]:
+    """The ``threads`` hardware option must be a positive integer."""
+    v = options.get(THREADS_OPTION) if hasattr(options, "get") else None
+    if v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0):
+        return []
+    return [f"hardware option 'threads' must be a positive integer (intra-op threads), got {v!r}"]
+
+
+def kernel_file(device: Any) -> Path | None:
+    """``host-kernels.json`` beside the host's device file, if the device is ``host`` and it exists."""
+    from analyzer.plugins.hardware.kernel_model import FILE_NAME
+
+    if getattr(device, "name", None) != "host" or not getattr(device, "path", ""):
+        return None
+    path = Path(device.path).parent / FILE_NAME
+    return path if path.is_file() else None
+
+
+def apply_kernel_model(ctx: Any, device: Any, result: Any) -> Any:
+    """Replace the roofline's latency of ``host`` by the kernel-level model's, when calibrated.
+
+    ``details['kernel_model']`` says what was used: the file, machine,
+    runtime and thread count, or why the roofline stayed (no file, or no
+    calibration for the thread count asked). Per layer, ``latency_s``
+    becomes the kernel model's and the roofline's is kept as
+    ``roofline_latency_s``; the batch sweep scales the kernel model's total
+    by the roofline's ratio between batches.
+    """
+    from analyzer.plugins.hardware import kernel_model as km
+
+    path = kernel_file(device)
+    if path is None:
+        if getattr(device, "name", None) == "host":
+            result.details["kernel_model"] = {"used": False, "why": "no host-kernels.json beside host.toml: "
+                                              "run 'python -m analyzer calibrate' (roofline used)"}  # fmt: skip
+        return result
+    doc = km.read(path)
+    asked = ctx.options.hardware.get(THREADS_OPTION)
+    have = sorted(int(k) for k in doc["calibrations"])
+    threads = asked if asked is not None else (1 if 1 in have else have[0])
+    if threads not in have:
+        result.details["kernel_model"] = {
+            "used": False, "threads": threads, "calibrated_threads": have,
+            "why": f"not calibrated for {threads} thread(s) (calibrated: {', '.join(map(str, have))}); run "
+                   f"'python -m analyzer calibrate --threads {threads}' (roofline used)"}  # fmt: skip
+        return result
+    model = km.KernelModel(doc, threads, path)
+    rows = model.layer_times(ctx.graph, ctx.layers)
+    old_total = result.latency_s
+    for layer, row in zip(result.layers, rows, strict=True):
+        layer["roofline_latency_s"] = layer["latency_s"]
+        layer["latency_s"] = row["latency_s"]
+        layer["kernel_s"] = row["kernel_s"]
+        layer["module_call_s"] = row["module_call_s"]
+    total = sum(r["latency_s"] for r in rows)
+    batch = result.details.get("batch") or 1
+    result.latency_s = total
+    result.throughput_per_s = batch / total if total else 0.0
+    for r in result.details.get("batch_sweep", []):
+        r["latency_s"] = r["latency_s"] * total / old_total if old_total else total
+        r["throughput_per_s"] = r["batch"] / r["latency_s"] if r["latency_s"] else 0.0
+    result.details["latency_convention"] = KERNEL_CONVENTION
+    result.details["kernel_model"] = {
+        "used": True,
+        **model.describe(),
+        "roofline_latency_s": old_total,
+    }
+    return result
