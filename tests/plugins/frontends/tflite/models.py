@@ -122,3 +122,25 @@ def mobilenet_v2_block() -> Any:
 
 
 PARITY_MODELS: dict[str, Callable[[], Any]] = {"tiny_cnn": tiny_cnn, "branchy": branchy}
+
+
+def example(name: str) -> Any:
+    """The Keras version of ``examples/<name>.py`` (the cross-framework zoo), with random weights.
+
+    The example builds its model without weights (a stateless scope: shapes
+    only); a clone outside that scope creates them, so the converter can run.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    import keras
+
+    path = Path(__file__).resolve().parents[4] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_tflite_example_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shapeless = module.keras_model()["model"]
+    clone = keras.models.clone_model(shapeless)
+    inp = keras.Input(clone.inputs[0].shape[1:], batch_size=1, name="input")
+    return randomize(keras.Model(inp, clone(inp), name=name))

@@ -37,8 +37,10 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Any:
     def get(name: str, int8: bool) -> tuple[Any, Any]:
         if (name, int8) not in cache:
             if name not in built:
-                builder = models.PARITY_MODELS.get(name) or getattr(models, name)
-                built[name] = builder()
+                if name.startswith("examples."):
+                    built[name] = models.example(name.split(".", 1)[1])
+                else:
+                    built[name] = (models.PARITY_MODELS.get(name) or getattr(models, name))()
             path = root / f"{name}_{'int8' if int8 else 'f32'}.tflite"
             path.write_bytes(models.convert(built[name], int8))
             cache[name, int8] = (built[name], path)
@@ -81,6 +83,20 @@ def test_counts_equal_keras(converted: Any, name: str, int8: bool) -> None:
         assert got["mac_flops"] == ref["mac_flops"]
         assert got["flops"] == pytest.approx(ref["flops"], rel=0.05)
         assert got["model_size_bytes"] == ref["model_size_bytes"] == 4 * (kernels + biases)
+
+
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_examples_transformer(converted: Any, int8: bool) -> None:
+    """examples/transformer.py: MultiHeadAttention (BATCH_MATMUL, FULLY_CONNECTED on 3-d inputs) and
+    LayerNormalization (decomposed into MEAN, SQUARED_DIFFERENCE, RSQRT...) keep the Keras numbers."""
+    model, path = converted("examples.transformer", int8)
+    ref = analyze(model).totals
+    got = analyze(path).totals
+    for q in EQUAL:
+        assert got[q] == ref[q], q
+    assert got["mac_int_ops" if int8 else "mac_flops"] == ref["mac_flops"]
+    if not int8:
+        assert got["model_size_bytes"] == ref["model_size_bytes"]
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
