@@ -70,6 +70,9 @@ _ONNX_CODES = {v: k for k, v in {
 _FLOATS = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 
+_DTYPES_BY_CODE = {code: name for name, code in _ONNX_CODES.items()}
+
+
 def initializer_value(t: Any) -> np.ndarray | None:
     """The value of a small integer (or scalar) initializer; None for weights, large or external ones.
 
@@ -138,6 +141,7 @@ def infer(model: Any, bound: dict[str, tuple[int, ...]], where: str) -> Facts:
         if t.name not in facts.values:
             stub_inputs.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     strict = True
+    known: list[Any] = []  # value_info of the contrib ops' outputs (onnx has no schema for them)
     for _ in range(MAX_ROUNDS):
         inits = [_as_initializer(n, v) for n, v in facts.values.items()]
         nodes = [n for n in g.node if not (n.output and all(o in facts.values for o in n.output))]
@@ -147,56 +151,154 @@ def infer(model: Any, bound: dict[str, tuple[int, ...]], where: str) -> Facts:
             stub_inputs,
             list(g.output),
             inits,
-            value_info=list(g.value_info),
+            value_info=[*g.value_info, *known],
         )
         stub = helper.make_model(
             stub_graph, opset_imports=list(model.opset_import), ir_version=model.ir_version
         )
         inferred, strict = _run(stub, strict, facts, where)
         _collect(inferred.graph, facts, where)
-        contrib = _contrib_round(g, facts)
+        contrib = _contrib_round(g, facts, _opset(model))
         folded = _fold_round(g, facts)  # also the values of Constants and shapes the handlers read
         if _complete(g, facts) or not (folded or contrib):
             break
-        stub_inputs += [helper.make_tensor_value_info(n, _ONNX_CODES[facts.dtypes[n]], list(facts.shapes[n]))
-                        for n in contrib]  # fmt: skip
+        known += [helper.make_tensor_value_info(n, _ONNX_CODES.get(facts.dtypes[n], 1), list(facts.shapes[n]))
+                  for n in contrib]  # fmt: skip
     return facts
 
 
-def _contrib_round(graph: Any, facts: Facts) -> list[str]:
-    """Output shapes of ONNX Runtime contrib ops the table maps (onnx cannot infer them)."""
-    from analyzer.core.shapes import broadcast_shapes
+# ONNX Runtime contrib ops (domain com.microsoft) the table maps -> the standard op whose shape
+# inference gives their output shape: (op_type, input positions, attributes kept or None for all)
+_CONTRIB_AS = {
+    "FusedConv": ("Conv", (0, 1, 2), ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")),
+    "FusedGemm": ("Gemm", (0, 1, 2), ("alpha", "beta", "transA", "transB")),
+    "QGemm": ("Gemm", (0, 3), ("transA", "transB")),
+    "QLinearAdd": ("Add", (0, 3), ()), "QLinearMul": ("Mul", (0, 3), ()),
+    "QLinearAveragePool": ("AveragePool", (0,), ("auto_pad", "ceil_mode", "kernel_shape", "pads", "strides")),
+    "QLinearGlobalAveragePool": ("GlobalAveragePool", (0,), ()),
+    "BiasGelu": ("Add", (0, 1), ()),
+    **dict.fromkeys(("QLinearSigmoid", "QLinearLeakyRelu", "Gelu", "FastGelu", "QuickGelu",
+                     "SkipLayerNormalization"), ("Identity", (0,), ())),
+}  # fmt: skip
 
+
+def _contrib_round(graph: Any, facts: Facts, opset: int) -> list[str]:
+    """Shapes onnx's whole-graph inference left unknown, one node at a time in graph order.
+
+    A contrib op the table maps is inferred as its standard twin; a
+    standard op after it as itself (with the folded values of its inputs).
+    One pass in order settles a chain of them.
+    """
     new = []
     for node in graph.node:
-        if node.domain != "com.microsoft" or not node.output or node.output[0] in facts.shapes:
+        outs = [o for o in node.output if o]
+        if not outs or all(o in facts.shapes for o in outs):
             continue
-        shapes = [facts.shapes.get(t) for t in node.input]
-        if not shapes or shapes[0] is None:
+        if node.domain == "com.microsoft" and node.op_type == "FusedMatMul":
+            shape = _fused_matmul_shape(node, facts)
+            if shape is not None:
+                facts.shapes[outs[0]], facts.dtypes[outs[0]] = (
+                    shape,
+                    facts.dtypes.get(node.input[0], "float32"),
+                )
+                new.append(outs[0])
             continue
-        op, x = node.op_type, shapes[0]
-        if op in ("QLinearAdd", "QLinearMul") and len(shapes) > 3 and shapes[3] is not None:
-            out, dtype = broadcast_shapes(x, shapes[3]), facts.dtypes[node.input[0]]
-        elif op in ("QLinearSigmoid", "QLinearLeakyRelu", "Gelu", "FastGelu", "QuickGelu"):
-            out, dtype = x, facts.dtypes[node.input[0]]
-        elif op == "QLinearGlobalAveragePool":
-            last = bool(attrs_of(node).get("channels_last", 0))
-            out = (x[0], *(1,) * (len(x) - 2), x[-1]) if last else (*x[:2], *(1,) * (len(x) - 2))
-            dtype = facts.dtypes[node.input[0]]
-        elif op == "QGemm" and len(shapes) > 3 and shapes[3] is not None:
-            a = attrs_of(node)
-            m = x[1] if a.get("transA", 0) else x[0]
-            n = shapes[3][0] if a.get("transB", 0) else shapes[3][1]
-            # no y_scale: float output; else the type of y_zero_point (uint8 when absent)
-            quantized = len(node.input) > 7 and node.input[7]
-            zp = node.input[8] if len(node.input) > 8 else ""
-            out = (m, n)
-            dtype = (facts.dtypes.get(zp, "uint8") if zp else "uint8") if quantized else "float32"
+        if node.domain == "com.microsoft":
+            if node.op_type == "QLinearConcat":  # Y_scale, Y_zp, then (X, X_scale, X_zp) per input
+                twin, positions, keep = "Concat", tuple(range(2, len(node.input), 3)), ("axis",)
+            elif node.op_type in _CONTRIB_AS:
+                twin, positions, keep = _CONTRIB_AS[node.op_type]
+            else:
+                continue
+            if twin.endswith("Pool") and attrs_of(node).get("channels_last", 0):
+                continue  # NHWC pooling: no standard twin
+            names = [node.input[i] for i in positions if i < len(node.input) and node.input[i]]
+            attrs = {k: v for k, v in attrs_of(node).items() if k in keep}
+            outs = outs[:1]
+        elif node.domain in ("", "ai.onnx") and not any(
+            a.type in (5, 10) for a in node.attribute
+        ):  # no subgraphs
+            twin, names, attrs = node.op_type, list(node.input), attrs_of(node)
         else:
             continue
-        facts.shapes[node.output[0]], facts.dtypes[node.output[0]] = tuple(out), dtype
-        new.append(node.output[0])
+        if not names or any(n and n not in facts.shapes for n in names):
+            continue
+        shapes = _infer_one(twin, names, attrs, len(outs), facts, opset)
+        if shapes is None:
+            continue
+        for o, (shape, dtype) in zip(outs, shapes, strict=True):
+            if shape is not None:
+                facts.shapes[o] = shape
+                facts.dtypes[o] = (
+                    dtype if node.domain != "com.microsoft" else _contrib_dtype(node, facts, names)
+                )
+                new.append(o)
     return new
+
+
+def _fused_matmul_shape(node: Any, facts: Facts) -> tuple[int, ...] | None:
+    from analyzer.core.op_rules import matmul_shape
+    from analyzer.plugins.frontends.onnx.contrib import fused_matmul_perms
+
+    if len(node.input) < 2 or any(n not in facts.shapes for n in node.input[:2]):
+        return None
+    a, b = facts.shapes[node.input[0]], facts.shapes[node.input[1]]
+    pa, pb = fused_matmul_perms(attrs_of(node), len(a), len(b))
+    a = tuple(a[i] for i in pa) if pa else a
+    b = tuple(b[i] for i in pb) if pb else b
+    try:
+        return matmul_shape(a, b)
+    except ValueError:
+        return None
+
+
+def _contrib_dtype(node: Any, facts: Facts, names: list[str]) -> str:
+    """QGemm without y_scale writes float; the quantized ops write their output zero point's type."""
+    if node.op_type == "QGemm":
+        quantized = len(node.input) > 7 and node.input[7]
+        zp = node.input[8] if len(node.input) > 8 else ""
+        return (facts.dtypes.get(zp, "uint8") if zp else "uint8") if quantized else "float32"
+    return facts.dtypes.get(names[0], "float32")
+
+
+def _infer_one(op_type: str, names: list[str], attrs: dict[str, Any], n_out: int, facts: Facts, opset: int
+               ) -> list[tuple[tuple[int, ...] | None, str]] | None:  # fmt: skip
+    """(shape, dtype) of each output onnx infers for one standard op, given its inputs' shapes and values."""
+    from onnx import helper, numpy_helper, shape_inference
+
+    vis, inits = [], []
+    for n in names:
+        if not n:
+            continue
+        if n in facts.values:
+            inits.append(numpy_helper.from_array(np.asarray(facts.values[n]), n))
+        else:
+            vis.append(
+                helper.make_tensor_value_info(
+                    n, _ONNX_CODES.get(facts.dtypes.get(n, ""), 1), list(facts.shapes[n])
+                )
+            )
+    outs = [f"out{i}" for i in range(n_out)]
+    node = helper.make_node(op_type, names, outs, **attrs)
+    graph = helper.make_graph(
+        [node], "one", vis, [helper.make_tensor_value_info(o, 0, None) for o in outs], inits
+    )
+    try:
+        inferred = shape_inference.infer_shapes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]),
+                                                strict_mode=True, data_prop=True)  # fmt: skip
+    except Exception:
+        return None
+    result = []
+    for vi in inferred.graph.output:
+        tt = vi.type.tensor_type
+        ok = tt.HasField("shape") and all(d.HasField("dim_value") for d in tt.shape.dim)
+        shape = tuple(int(d.dim_value) for d in tt.shape.dim) if ok else None
+        result.append((shape, _DTYPES_BY_CODE.get(tt.elem_type, "float32")))
+    return result
+
+
+def _opset(model: Any) -> int:
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=17)
 
 
 def _as_initializer(name: str, value: np.ndarray) -> Any:

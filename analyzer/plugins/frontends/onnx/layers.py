@@ -43,7 +43,9 @@ def _window(
     }
 
 
-def conv(c: Converter, a: dict[str, Any], x: str = "", w: str = "", b: str | None = None) -> None:
+def conv(
+    c: Converter, a: dict[str, Any], x: str = "", w: str = "", b: str | None = None, out: str = ""
+) -> None:
     """Conv; the quantized convolutions pass their data operands (``b=""``: no bias)."""
     x, w, b = x or c.input(0), w or c.input(1), c.input(2) if b is None else b
     xs, ws = c.shape(x), c.shape(w)
@@ -51,7 +53,7 @@ def conv(c: Converter, a: dict[str, Any], x: str = "", w: str = "", b: str | Non
     groups = int(a.get("group", 1))
     attrs.update(groups=groups, in_channels=xs[1], out_channels=ws[0], transposed=False)
     ins = [c.operand(x), c.operand(w, "weight")] + ([c.operand(b, "bias")] if b else [])
-    c.emit("conv", ins, attrs)
+    c.emit("conv", ins, attrs, outputs=[out] if out else None)
 
 
 def conv_transpose(c: Converter, a: dict[str, Any]) -> None:
@@ -105,11 +107,11 @@ def matmul(c: Converter, a: dict[str, Any]) -> None:
     c.emit("matmul", [c.operand(x), c.operand(w)])
 
 
-def gemm(c: Converter, a: dict[str, Any]) -> None:
+def gemm(c: Converter, a: dict[str, Any], out: str = "") -> None:
     """``alpha * A' B' + beta * C``: a linear layer when B is a weight (transB: PyTorch's layout)."""
     x, w, b = c.input(0), c.input(1), c.input(2)
     alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
-    out = c.node.output[0]
+    out = out or c.node.output[0]
     if a.get("transA", 0):
         t = f"{x}::transposed"
         c.facts.shapes[t] = tuple(reversed(c.shape(x)))
@@ -144,7 +146,7 @@ def gemm(c: Converter, a: dict[str, Any]) -> None:
 
 
 def _then_add(c: Converter, x: str, b: str, out: str) -> str:
-    c.facts.shapes.setdefault(out, c.shape(c.node.output[0]))
+    c.facts.shapes.setdefault(out, c.shape(x))
     c.emit("add", [x, c.operand(b, "bias")], outputs=[out], suffix="/bias")
     return out
 

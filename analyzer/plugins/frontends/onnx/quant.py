@@ -119,3 +119,24 @@ def qlinear_unary(op: str, **fixed: Any):
         c.emit(op, [c.operand(x)], attrs)
 
     return handler
+
+
+def qlinear_concat(c: Converter, a: dict[str, Any]) -> None:
+    """com.microsoft QLinearConcat: Y_scale, Y_zp, then (X, X_scale, X_zp) per operand."""
+    names = list(c.node.input)
+    _quant_params(c, [names[0], names[1]] + [t for i, t in enumerate(names[2:]) if i % 3])
+    xs = [t for i, t in enumerate(names[2:]) if i % 3 == 0 and t]
+    rank = len(c.shape(c.node.output[0]))
+    c.emit("concat", [c.operand(t) for t in xs], {"axis": int(a.get("axis", 0)) % rank})
+
+
+def qlinear_average_pool(c: Converter, a: dict[str, Any]) -> None:
+    """com.microsoft QLinearAveragePool: X, X_s, X_zp, Y_s, Y_zp; NCHW only (channels_last: unknown)."""
+    from analyzer.plugins.frontends.onnx.handlers import unknown
+    from analyzer.plugins.frontends.onnx.layers import pool
+
+    if a.get("channels_last", 0):
+        unknown(c, a, "QLinearAveragePool with channels_last")
+        return
+    _quant_params(c, [c.input(i) for i in (1, 2, 3, 4)])
+    pool("avg_pool")(c, a)

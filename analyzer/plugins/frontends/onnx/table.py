@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from analyzer.plugins.frontends.onnx import contrib as ms
 from analyzer.plugins.frontends.onnx import handlers as h
 from analyzer.plugins.frontends.onnx import layers as nn
 from analyzer.plugins.frontends.onnx import quant as q
@@ -85,6 +86,9 @@ _MICROSOFT: dict[str, Handler] = {
     "QuantizeLinear": q.qdq, "DequantizeLinear": q.qdq,
     "Gelu": h.activation("gelu"), "FastGelu": h.activation("gelu"),
     "QuickGelu": h.activation("gelu"),
+    "QLinearConcat": q.qlinear_concat, "QLinearAveragePool": q.qlinear_average_pool,
+    "FusedConv": ms.fused_conv, "FusedGemm": ms.fused_gemm, "BiasGelu": ms.bias_gelu,
+    "SkipLayerNormalization": ms.skip_layer_norm, "FusedMatMul": ms.fused_matmul,
 }  # fmt: skip
 
 TABLE: dict[tuple[str, str], Any] = {
