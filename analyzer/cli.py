@@ -108,7 +108,7 @@ def version() -> str:
 def _output_options(p: argparse.ArgumentParser, formats: Sequence[str] | None = None, depth: bool = True) -> None:
     """--format/--output (and --depth); ``formats`` are the only choices a command without reporters has."""
     if formats is None:
-        p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, or a plugin's format")
+        p.add_argument("--format", "-f", default="table", help="table (default), json, csv, markdown, html, or a plugin's format")
     else:
         # no argparse choices: the command's own check words the error as docs/errors.md lists it
         p.add_argument("--format", "-f", default=formats[0], metavar="{" + ",".join(formats) + "}",
