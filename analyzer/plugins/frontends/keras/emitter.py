@@ -2,11 +2,13 @@
 
 Each ``KerasTensor`` becomes one IR tensor (by object identity); each Keras
 variable one ``Param`` named by its path (``conv1/kernel`` -> ``conv1.kernel``)
-with its trainability as the model reports it; other array arguments
-(Python scalars, NumPy arrays, eager backend tensors) become constants.
-Node ids are the event's scope for its first node and ``scope/op`` for the
-others, so a Conv2D with ``activation="relu"`` is nodes ``conv1`` and
-``conv1/relu``.
+with its trainability as the model reports it, added when first seen and
+shared by identity (a reused layer's kernel is one parameter); other array
+arguments (Python scalars, NumPy arrays, eager backend tensors) become
+constants. Node ids are the event's scope for its first node and
+``scope/op`` for the others, so a Conv2D with ``activation="relu"`` is nodes
+``conv1`` and ``conv1/relu``. Names, parameters and nodes are recorded
+through the core recorder (``analyzer.core.recorder``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 from analyzer.core import dtypes
 from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.ir import Shape
+from analyzer.core.recorder import Recorder
 
 # Role of a parameter from the variable's own name, when the op table gives none.
 _ROLE_BY_NAME = {
@@ -59,41 +62,31 @@ class Emitter:
 
     def __init__(self, graph: Graph, variables: Sequence[Any], trainable_ids: set[int]):
         self.g = graph
+        self.rec = Recorder(graph=graph)
         self._names: dict[int, str] = {}
         self._alive: list[Any] = []  # keep captured objects alive so ids stay unique
-        self._ids: dict[str, int] = {}
-        self._vars: dict[int, Any] = {}
-        self._var_names: dict[int, str] = {}
-        self._ids_by_name: dict[str, int] = {}
-        self._roles: dict[int, str] = {}
+        self._vars: dict[int, Any] = {}  # id -> variable: ids are the parameters' keys
         self._trainable = trainable_ids
         self.scope = ""
         self.source = ""
-        for v in variables:
+        for v in variables:  # the model's weights first
             self._declare_var(v)
 
     # --- naming ---------------------------------------------------------------
     def _unique(self, base: str) -> str:
-        k = self._ids.get(base, 0)
-        self._ids[base] = k + 1
-        name = base if k == 0 else f"{base}_{k}"
-        while name in self.g.tensors or name in self.g.params or name in self.g:
-            k += 1
-            self._ids[base] = k + 1
-            name = f"{base}_{k}"
-        return name
+        return self.rec.fresh(base)
 
     def _declare_var(self, v: Any) -> str:
-        name = self._var_names.get(id(v))
+        """The parameter of variable ``v``, added the first time it is seen."""
+        name = self.rec.param_of(id(v))
         if name is None:
-            base = str(getattr(v, "path", None) or v.name).replace("/", ".")
-            name = base
-            k = 1
-            while name in self._ids_by_name:
-                name, k = f"{base}_{k}", k + 1
             self._vars[id(v)] = v
-            self._var_names[id(v)] = name
-            self._ids_by_name[name] = id(v)
+            role = _ROLE_BY_NAME.get(str(v.name).rsplit("/", 1)[-1], "weight")
+            name = self.rec.param(
+                str(getattr(v, "path", None) or v.name).replace("/", "."),
+                concrete_shape(v, "a variable"), dtype_name(v.dtype),
+                trainable=id(v) in self._trainable, role=role, key=id(v),
+            )  # fmt: skip
         return name
 
     # --- operands ---------------------------------------------------------------
@@ -112,8 +105,8 @@ class Emitter:
     def param(self, v: Any, role: str | None = None) -> str:
         """The parameter name of variable ``v``; ``role`` as the op uses it."""
         name = self._declare_var(v)
-        if role is not None:
-            self._roles.setdefault(id(v), role)
+        if role:  # the first use decides, over the default from the variable's name
+            self.rec.hint_role(name, role)
         return name
 
     def operand(self, x: Any) -> str:
@@ -137,25 +130,16 @@ class Emitter:
             arr = np.asarray(x)
             shape = tuple(arr.shape)
             dtype = {"b": "bool", "i": "int32", "u": "int32"}.get(arr.dtype.kind, "float32")
-        name = self._unique(f"{self.scope or 'const'}/const")
-        self.g.add_tensor(Tensor(name, shape, dtype, constant=True))
-        return name
-
-    def _named(self, name: str) -> Any:
-        """The variable called ``name`` (params join the graph at the end), else None."""
-        vid = self._ids_by_name.get(name)
-        return self._vars[vid] if vid is not None else None
+        return self.rec.constant(f"{self.scope or 'const'}/const", shape, dtype)
 
     def shape(self, x: Any) -> Shape:
         if isinstance(x, str):
-            v = self._named(x)
-            return self.g.shape(x) if v is None else concrete_shape(v, x)
+            return self.rec.shape(x)
         return concrete_shape(x, self.scope)
 
     def dtype(self, x: Any) -> str:
         if isinstance(x, str):
-            v = self._named(x)
-            return self.g.spec(x).dtype if v is None else dtype_name(v.dtype)
+            return self.rec.dtype(x)
         return dtype_name(x.dtype)
 
     # --- nodes ------------------------------------------------------------------
@@ -169,34 +153,20 @@ class Emitter:
         """
         outs = list(out) if isinstance(out, list | tuple) else [out]
         ins = tuple(x if isinstance(x, str) else self.operand(x) for x in inputs)
-        node_id = self._unique(
-            f"{self.scope}/{op}" if self.scope and self.scope in self.g else self.scope or op
-        )
-        names = []
-        for i, o in enumerate(outs):
-            name = node_id if len(outs) == 1 else f"{node_id}:{i}"
-            if isinstance(o, Spec):
-                self.g.add_tensor(Tensor(name, o.shape, o.dtype))
-            else:
-                self.g.add_tensor(Tensor(name, self.shape(o), self.dtype(o)))
-                self.bind(o, name)
-            names.append(name)
+        scope = self.scope
+        base = f"{scope}/{op}" if scope and scope in self.g else scope or op
+        specs = [(o.shape, o.dtype) if isinstance(o, Spec) else (self.shape(o), self.dtype(o))
+                 for o in outs]  # fmt: skip
         clean = {k: _plain(v) for k, v in (attrs or {}).items()}
-        self.g.add_node(
-            Node(node_id, op, ins, tuple(names), clean, self.scope, source_op or self.source)
-        )
+        names = self.rec.node(op, ins, specs, clean, scope=scope, base=base,
+                              source_op=source_op or self.source)  # fmt: skip
+        for o, name in zip(outs, names, strict=True):
+            if not isinstance(o, Spec):
+                self.bind(o, name)
         return names[0]
 
-    # --- finishing ---------------------------------------------------------------
     def add_params(self) -> None:
-        """Add every variable seen (the model's weights first) as a Param."""
-        for vid, v in self._vars.items():
-            role = self._roles.get(vid) or _ROLE_BY_NAME.get(
-                str(v.name).rsplit("/", 1)[-1], "weight"
-            )
-            trainable = vid in self._trainable
-            self.g.add_param(Param(self._var_names[vid], concrete_shape(v, "a variable"), dtype_name(v.dtype),
-                                   trainable=trainable, role=role))  # fmt: skip
+        """Nothing left to add: a variable's parameter joins the graph when first seen."""
 
 
 def _plain(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.ir import Tensor
+from analyzer.core.recorder import is_shape
 from analyzer.plugins.frontends.keras.emitter import dtype_name
 
 
@@ -27,16 +28,10 @@ class Given:
     dtype: str | None
 
 
-def _is_shape(x: Any) -> bool:
-    return isinstance(x, tuple | list) and all(
-        isinstance(d, int) and not isinstance(d, bool) or d is None for d in x
-    )
-
-
 def _one(x: Any, name: str | None = None) -> Given:
     if isinstance(x, Tensor):
         return Given(name or x.name, tuple(x.shape), x.dtype)
-    if _is_shape(x):
+    if is_shape(x, unknown=True, empty=True):
         return Given(name, tuple(x), None)
     if hasattr(x, "shape") and hasattr(x, "dtype"):  # arrays, backend tensors, KerasTensors, specs
         return Given(
@@ -51,7 +46,7 @@ def user_inputs(inputs: Any) -> list[Given] | None:
         return None
     if isinstance(inputs, Mapping):
         return [_one(v, str(k)) for k, v in inputs.items()]
-    if isinstance(inputs, Tensor) or _is_shape(inputs) and inputs:
+    if isinstance(inputs, Tensor) or is_shape(inputs, unknown=True):
         return [_one(inputs)]
     if isinstance(inputs, list | tuple) and inputs:
         return [_one(x) for x in inputs]

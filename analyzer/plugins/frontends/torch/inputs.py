@@ -19,6 +19,7 @@ from typing import Any
 from analyzer.core.errors import UsageError
 from analyzer.core.frontend import shape_inputs
 from analyzer.core.ir import Tensor
+from analyzer.core.recorder import is_shape
 
 
 @dataclass
@@ -34,14 +35,6 @@ class ModelInputs:
         from torch.utils._pytree import tree_leaves
 
         return [t for t in tree_leaves((self.args, self.kwargs)) if isinstance(t, torch.Tensor)]
-
-
-def _is_shape(x: Any) -> bool:
-    return (
-        isinstance(x, tuple | list)
-        and bool(x)
-        and all(isinstance(d, int) and not isinstance(d, bool) for d in x)
-    )
 
 
 def _make(spec: Tensor, device: str, fill: bool = True) -> Any:
@@ -64,7 +57,7 @@ def _make(spec: Tensor, device: str, fill: bool = True) -> Any:
 def _convert(value: Any, name: str, device: str, out: ModelInputs, fill: bool = True) -> Any:
     import torch
 
-    if isinstance(value, Tensor) or _is_shape(value):
+    if isinstance(value, Tensor) or is_shape(value):
         spec = value if isinstance(value, Tensor) else Tensor(name, tuple(value))
         t = _make(spec, device, fill)
         out.names[id(t)] = spec.name

@@ -147,8 +147,8 @@ class Recorder:
         if meta and meta.get("data_dependent"):
             self.data_dependent[source_op or op] = self.data_dependent.get(source_op or op, 0) + 1
         ins = [v for v in inputs if v is not None]
-        acts = any(isinstance(v, V) and v.kind == ACT for v in ins) or any(
-            isinstance(v, str) and self.graph.is_activation(v) for v in ins
+        acts = any(isinstance(v, V) and v.kind == ACT for v in ins) or self.rec.any_activation(
+            [v for v in ins if isinstance(v, str)]
         )
         first = ins[0] if ins and isinstance(ins[0], V) else None
         alias = op == "identity" and not acts and first is not None and first.kind == CONST
