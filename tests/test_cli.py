@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -38,9 +40,19 @@ BLOCK_FRAMEWORKS = textwrap.dedent(
 )
 
 
-def run(*args: str, blocked: bool = False) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", BLOCK_FRAMEWORKS, *args] if blocked else [sys.executable, "-m", "analyzer", *args]
+def run_without_frameworks(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process where importing any framework fails (an import is process-wide)."""
+    cmd = [sys.executable, "-c", BLOCK_FRAMEWORKS, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def _descriptor_2_restored():
+    """main() runs in-process here: the muting of fd 2 (cli_quiet.py) must end with the command."""
+    before = os.fstat(2)
+    yield
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino), "main() left fd 2 muted"
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +63,13 @@ def saved_graph(tmp_path_factory):
 
 
 def test_help_without_any_framework():
-    r = run("--help", blocked=True)
+    r = run_without_frameworks("--help")
     assert r.returncode == 0, r.stderr
     assert "analyze" in r.stdout and "compare" in r.stdout
 
 
 def test_analyze_saved_graph_as_json_without_any_framework(saved_graph):
-    r = run("analyze", str(saved_graph), "--format", "json", "--no-bias", blocked=True)
+    r = run_without_frameworks("analyze", str(saved_graph), "--format", "json", "--no-bias")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["totals"]["params"] == 60_954_656
@@ -142,38 +154,56 @@ def test_plugins_command(capsys):
         (["devices", "show"], 2, "give a device NAME"),
     ],
 )
-def test_errors_are_one_line_with_exit_code(args, code, message):
-    r = run(*args)
-    assert r.returncode == code, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
+def test_errors_are_one_line_with_exit_code(args, code, message, capsys):
+    # in-process: the entry points themselves run in a subprocess once each
+    # (test_console_script_runs below, tests/test_bad_input.py::test_entry_point_bad_spec_is_one_line_and_exit_2)
+    assert main(args) == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
     assert lines[0].startswith("analyzer: error: ")
     assert message in lines[0]
-    assert "Traceback" not in r.stderr
+    assert "Traceback" not in captured.err
 
 
-def test_debug_shows_the_traceback():
-    r = run("--debug", "analyze", "analyzer.zoo:nothing_here")
-    assert r.returncode == 1
-    assert "Traceback" in r.stderr and r.stderr.strip().endswith("has no attribute 'nothing_here'")
+def test_an_error_in_process_leaves_descriptor_2_writable(capfd):
+    """The native-noise muting ends with the command, also when it fails (what a caller writes next shows)."""
+    assert main(["analyze", "analyzer.zoo:nothing_here"]) == 1
+    os.write(2, b"after the command\n")
+    err = capfd.readouterr().err
+    assert err.endswith("after the command\n") and "has no attribute 'nothing_here'" in err
 
 
-def test_strict_exit_code(tmp_path):
+def test_debug_shows_the_traceback(capsys):
+    assert main(["--debug", "analyze", "analyzer.zoo:nothing_here"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().endswith("has no attribute 'nothing_here'")
+
+
+def test_strict_exit_code(tmp_path, capsys):
     b = analyzer.GraphBuilder()
     x = b.input("x", (1, 4))
     b.op("unknown", [x], (1, 4), name="odd", source_op="frob")
     path = tmp_path / "odd.json"
     analyzer.save_graph(b.build(), path)
-    assert run("analyze", str(path)).returncode == 0
-    r = run("analyze", str(path), "--strict")
-    assert r.returncode == 1 and "unsupported op(s) under --strict: frob x1" in r.stderr
+    assert main(["analyze", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(path), "--strict"]) == 1
+    assert "unsupported op(s) under --strict: frob x1" in capsys.readouterr().err
 
 
-def test_console_script_entry_point_exists():
+def test_console_script_runs():
+    """The ``analyzer`` script (the one subprocess test of that entry point): an error is one line, exit 2."""
     from importlib.metadata import entry_points
 
     (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "analyzer"]
     assert ep.value == "analyzer.cli:main"
+    script = shutil.which("analyzer", path=os.path.dirname(sys.executable)) or shutil.which("analyzer")
+    if script is None:
+        pytest.skip("the analyzer script is not installed (pip install -e .)")
+    r = subprocess.run([script, "analyze", "justaword"], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("analyzer: error: bad SPEC 'justaword'") and r.stderr.count("\n") == 1
 
 
 def test_version_is_the_package_version(capsys):
@@ -185,8 +215,6 @@ def test_version_is_the_package_version(capsys):
         build_parser().parse_args(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out.strip() == f"analyzer {version('analyzer')}"
-    r = run("--version", blocked=True)
-    assert r.returncode == 0 and r.stdout.strip() == f"analyzer {version('analyzer')}", r.stderr
 
 
 @pytest.mark.parametrize("command", ["devices", "plugins"])
