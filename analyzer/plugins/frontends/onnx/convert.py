@@ -61,6 +61,7 @@ class Converter:
             for t in n.input:
                 if t:
                     self.consumers.setdefault(t, []).append(n)
+        self.graph_outputs = {o.name for o in model.graph.output}
         self.skip: set[int] = set()  # ids of ONNX nodes fused into an earlier one
         self._ids: set[str] = set()
         self.node: Any = None  # the ONNX node being converted
@@ -172,7 +173,7 @@ class Converter:
         return self.graph.add_node(node)
 
     def _needed(self, name: str) -> bool:
-        return bool(self.consumers.get(name)) or name in {o.name for o in self.model.graph.output}
+        return bool(self.consumers.get(name)) or name in self.graph_outputs
 
     def _out_dtype(self, name: str) -> str:
         """The tensor's dtype; a float tensor read only by QuantizeLinear is stored quantized.

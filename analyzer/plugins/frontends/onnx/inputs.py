@@ -35,7 +35,7 @@ def model_inputs(graph: Any) -> list[tuple[str, list[Dim], int]]:
         dims: list[Dim] = []
         if tt.HasField("shape"):
             for d in tt.shape.dim:
-                if d.HasField("dim_value"):
+                if d.HasField("dim_value") and d.dim_value > 0:
                     dims.append(int(d.dim_value))
                 else:
                     dims.append(d.dim_param or None)
