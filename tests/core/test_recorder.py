@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analyzer.core.errors import GraphError
 from analyzer.core.recorder import ACTIVATION, CONSTANT, INPUT, PARAM, Names, Recorder, is_shape
@@ -173,3 +175,11 @@ def test_recording_into_a_prepared_graph() -> None:
     )
     assert rec.finish() is g and g.outputs == ["dense"] and g.meta == {"capture": "functional"}
     assert rec.fresh("dense") == "dense_1"
+
+
+@given(st.lists(st.sampled_from(["a", "a_1", "a_2", "b", "a/1", "a_1_1"]), max_size=30))
+def test_names_are_unique_and_keep_their_base(bases: list[str]) -> None:
+    names = Names()
+    got = [names.fresh(b) for b in bases]
+    assert len(set(got)) == len(got)
+    assert all(n == b or n.startswith(b + "_") for n, b in zip(got, bases, strict=True))
