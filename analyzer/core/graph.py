@@ -14,7 +14,8 @@ Nodes are kept in execution order (the order frontends add them, which
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from analyzer.core import dtypes
@@ -62,7 +63,7 @@ class Graph:
         self.outputs: list[str] = []
         self._nodes: dict[str, Node] = {}
         self._producer: dict[str, str] = {}
-        self._consumers: dict[str, list[str]] = {}
+        self._consumers: dict[str, tuple[str, ...] | list[str]] = {}  # tensor -> ids of its readers
         self._nx: nx.MultiDiGraph | None = None  # built on first use of ``nx``
         self._info: dict[str, NodeInfo] | None = None
 
@@ -106,8 +107,17 @@ class Graph:
         self._nodes[node.id] = node
         for t in node.outputs:
             self._producer[t] = node.id
+        consumers, nid = self._consumers, node.id
         for t in node.inputs:
-            self._consumers.setdefault(t, []).append(node.id)
+            readers = consumers.get(t)
+            if readers is None:
+                consumers[t] = (nid,)  # most tensors have one reader: a 1-tuple is half a 1-list's size
+            elif type(readers) is tuple and len(readers) < 8:
+                consumers[t] = (*readers, nid)
+            elif type(readers) is tuple:
+                consumers[t] = [*readers, nid]  # a fan-out this wide grows in place
+            else:
+                readers.append(nid)
         self._info = self._nx = None
         return node
 
@@ -201,8 +211,10 @@ class Graph:
                         act_ins.append(t)
                     elif t in params:
                         ps.append(params[t])
-                act_outs = (outs[0],) if len(outs) == 1 and outs[0] in acts else tuple([t for t in outs if t in acts])
-                infos[n.id] = NodeInfo(tuple(act_ins), act_outs, tuple(ps), int(n.attrs.get("repeat", 1)))
+                # the node's own tuples where they hold just activations: one tuple less per node each
+                act_outs = outs if len(outs) == 1 and outs[0] in acts else tuple([t for t in outs if t in acts])
+                act_in = ins if len(act_ins) == len(ins) else tuple(act_ins)
+                infos[n.id] = NodeInfo(act_in, act_outs, tuple(ps), int(n.attrs.get("repeat", 1)))
             self._info = infos
         return self._info
 
@@ -213,9 +225,9 @@ class Graph:
     def activation_inputs(self, node: Node) -> list[str]:
         return list(self.info(node.id).act_inputs)
 
-    def consumer_ids(self, tensor: str) -> list[str]:
-        """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``)."""
-        return self._consumers.get(tensor, [])
+    def consumer_ids(self, tensor: str) -> Sequence[str]:
+        """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``; read-only)."""
+        return self._consumers.get(tensor, ())
 
     # --- checking ---------------------------------------------------------
     def validate(self, vocabulary: OpVocabulary | None = None, *, strict: bool = False) -> None:
@@ -229,16 +241,30 @@ class Graph:
         """
         check = check_node_strict if strict else check_node_shapes
         seen_dtypes: set[str] = set()
-        for t in (*self.tensors.values(), *self.params.values()):
+        # Checked shapes, each with its element count. Tensors of equal shapes then share one tuple
+        # and one count (a million-node graph holds a few hundred distinct shapes: ~100 bytes less
+        # per tensor), and a tuple already checked is not checked again.
+        shapes: dict[Shape, tuple[Shape, int]] = {}
+        for t in chain(self.tensors.values(), self.params.values()):
             shape = t.shape
-            if not isinstance(shape, tuple):
-                raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
-            for d in shape:  # a plain loop: several times faster than all() over a generator
-                if type(d) is not int and not isinstance(d, int) or d < 0 or d > MAX_DIM:
-                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}" + _dim_hint(d))
-            if t.numel > MAX_ELEMENTS:
-                raise GraphError(f"tensor {t.name!r} of shape {t.shape} has {t.numel:.3g} elements, "
-                                 f"more than the {MAX_ELEMENTS:.3g} any model can hold")  # fmt: skip
+            try:
+                known = shapes.get(shape)
+            except TypeError:  # an unhashable dim: refused below
+                known = None
+            if known is None or known[0] is not shape:
+                if not isinstance(shape, tuple):
+                    raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}")
+                for d in shape:  # a plain loop: several times faster than all() over a generator
+                    if type(d) is not int and not isinstance(d, int) or d < 0 or d > MAX_DIM:
+                        raise GraphError(f"tensor {t.name!r} has an invalid shape {t.shape!r}" + _dim_hint(d))
+                if t.numel > MAX_ELEMENTS:
+                    raise GraphError(f"tensor {t.name!r} of shape {t.shape} has {t.numel:.3g} elements, "
+                                     f"more than the {MAX_ELEMENTS:.3g} any model can hold")  # fmt: skip
+                if known is None:
+                    shapes[shape] = (shape, t.numel)
+                else:  # an equal tuple of ints: share the checked one (the IR's tensors are frozen)
+                    object.__setattr__(t, "shape", known[0])
+                    object.__setattr__(t, "numel", known[1])
             if t.dtype not in seen_dtypes:
                 try:
                     dtypes.canonical(t.dtype)
