@@ -107,7 +107,7 @@ def _table(
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _totals(report: Report) -> str:
+def _totals(report: Report, binary: bool = False) -> str:
     """Every total (hidden ones too), grouped as the text formats order them: exact value,
     readable value, unit and convention; a group starts with a heading row."""
     keys = common.total_quantities(report)
@@ -125,7 +125,7 @@ def _totals(report: Report) -> str:
         rows.append(
             f'<tr data-q="{esc(k)}"><td title="{esc(k)}">{esc(label_of(k, info))}</td>'
             f'<td class="num az-value">{esc(common.marked(common.show_exact(v, info), b))}</td>'
-            f'<td class="num az-human">{esc(common.marked(common.show_human(v, info), b))}</td>'
+            f'<td class="num az-human">{esc(common.marked(common.show_human(v, info, binary), b))}</td>'
             f'<td>{esc(info.get("unit", ""))}</td><td class="az-conv">{esc(info.get("convention", ""))}</td></tr>'
         )
     head = (
@@ -143,10 +143,10 @@ def _completeness(report: Report) -> str:
             + _table(common.UNCOUNTED_HEADERS, cells, "az-plain", numeric_from=3))  # fmt: skip
 
 
-def _summary(report: Report) -> str:
+def _summary(report: Report, binary: bool = False) -> str:
     parts = [
         f'<p class="az-model">{esc(common.model_line(report))}</p>',
-        _totals(report),
+        _totals(report, binary),
         _completeness(report),
     ]
     if report.warnings:
@@ -178,8 +178,11 @@ class _Column:
     shown: bool = True
 
 
-def _layer_columns(report: Report) -> list[_Column]:
+def _layer_columns(report: Report, columns: Sequence[str] | None = None) -> list[_Column]:
+    """Every per-layer quantity, then each device's latency and bound. ``columns`` (names or
+    groups, as ``--columns``) chooses which start shown; by default those ``display``ed as columns."""
     rows = report.layers
+    chosen = set(common.select_columns(report, columns)) if columns is not None else None
     present: dict[str, None] = {}
     for row in rows:
         present.update(dict.fromkeys(row.values))
@@ -190,31 +193,38 @@ def _layer_columns(report: Report) -> list[_Column]:
         info = quantity_info(q, k)
         title = f"{k} ({info.get('unit', '')}): {info.get('convention', '')}" if info else k
         cols.append(_Column(k, label_of(k, info), group_of(info), title, info, [row.values.get(k) for row in rows],
-                            shown=info.get("display", "column") != "hidden"))  # fmt: skip
+                            shown=info.get("display", "column") != "hidden" if chosen is None else k in chosen))  # fmt: skip
     for r in report.hardware:
         by_name = {layer.get("name"): layer for layer in r.layers}
         lat = [by_name.get(row.name, {}).get("latency_s") for row in rows]
         bound = [by_name.get(row.name, {}).get("bound") for row in rows]
         cols.append(_Column(f"latency_s@{r.device}", f"latency @ {r.device}", "hardware",
-                            f"predicted latency on {r.device} (roofline)", {"format": "seconds"}, lat))  # fmt: skip
+                            f"predicted latency on {r.device} (roofline)", {"format": "seconds"}, lat,
+                            shown=chosen is None or "latency_s" in chosen))  # fmt: skip
         cols.append(_Column(f"bound@{r.device}", f"bound @ {r.device}", "hardware",
-                            f"compute- or memory-bound on {r.device}", {"format": "text"}, bound))  # fmt: skip
+                            f"compute- or memory-bound on {r.device}", {"format": "text"}, bound,
+                            shown=chosen is None or "bound" in chosen))  # fmt: skip
     return cols
 
 
+HIDE = {True: "", False: ' data-hide="1"'}  # a column that starts hidden (--columns left it out)
+
+
 def _layers_table(
-    report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS, page_rows: int = PAGE_ROWS
-) -> str:
+    report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS, page_rows: int = PAGE_ROWS,
+    binary: bool = False,
+) -> str:  # fmt: skip
     """The per-layer table; columns carry their group (``data-g``), which the script hides by
     position, so cells need no attributes (a 10k-layer table stays a few MB). Rows beyond the
     first page start hidden (shown without JavaScript): the browser lays out one page."""
     groups = list(dict.fromkeys(c.group for c in cols))
     gid = {g: i for i, g in enumerate(groups)}
     head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
-        f'<th data-g="{gid[c.group]}" title="{esc(c.title)}">{esc(c.label)}</th>' for c in cols
+        f'<th data-g="{gid[c.group]}"{HIDE[c.shown]} title="{esc(c.title)}">{esc(c.label)}</th>'
+        for c in cols
     )
     body = []
-    fmts = [(c.key, c.values, formatter(c.info)) for c in cols]
+    fmts = [(c.key, c.values, formatter(c.info, binary=binary)) for c in cols]
     rows = report.layers[:max_rows]
     for i, row in enumerate(rows):
         marks = row.incomplete
@@ -253,7 +263,7 @@ def _layers_table(
     )
 
 
-def _modules_table(report: Report, depth: int | None) -> str:
+def _modules_table(report: Report, depth: int | None, binary: bool = False) -> str:
     modules = report.modules()
     q = report.quantities
     present: dict[str, None] = {}
@@ -267,7 +277,7 @@ def _modules_table(report: Report, depth: int | None) -> str:
         for k in keys
     )
     paths = [m.path for m in modules]
-    fmts = [(k, formatter(quantity_info(q, k))) for k in keys]
+    fmts = [(k, formatter(quantity_info(q, k), binary=binary)) for k in keys]
     open_depth = 1 if depth is None else depth
     body = []
     for n, m in enumerate(modules):
@@ -335,38 +345,30 @@ def _section(anchor: str, title: str, content: str, compact: bool, open_: bool =
 
 def render_html(
     report: Report, *, compact: bool = False, plots: Sequence[Plot] = (), depth: int | None = None,
-    graph_limit: int = MAX_NODES, page_rows: int = PAGE_ROWS,
+    columns: Sequence[str] | None = None, binary_units: bool = False, graph_limit: int = MAX_NODES,
+    page_rows: int = PAGE_ROWS,
 ) -> str:  # fmt: skip
     """The report as one HTML document (``compact``: a notebook fragment without the graph view).
 
     ``plots`` are embedded inline in a Plots section (``plot_html``); ``depth``
-    opens the module tree down to that depth; ``graph_limit`` is the number of
-    graph nodes beyond which layers are collapsed into modules; ``page_rows``
-    the layer-table rows shown at a time.
+    opens the module tree down to that depth; ``columns`` (as ``--columns``)
+    chooses the layer-table columns shown at first (the others are a click
+    away); ``binary_units`` writes bytes as KiB/MiB/GiB; ``graph_limit`` is
+    the number of graph nodes beyond which layers are collapsed into modules;
+    ``page_rows`` the layer-table rows shown at a time.
     """
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
-    sections = [_section("summary", "Summary", _summary(report), compact)]
+    binary = binary_units
+    sections = [_section("summary", "Summary", _summary(report, binary), compact)]
     if not compact and report.layers:
         graph, data["graph"] = graph_section(report, graph_limit)
         sections.append(_section("graph", "Graph", graph, compact))
-    sections.append(
-        _section(
-            "layers",
-            "Layers",
-            _layers_table(
-                report,
-                _layer_columns(report),
-                COMPACT_ROWS if compact else MAX_TABLE_ROWS,
-                page_rows,
-            ),
-            compact,
-            open_=False,
-        )
-    )
-    sections.append(
-        _section("modules", "Modules", _modules_table(report, depth), compact, open_=False)
-    )
+    max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
+    layers = _layers_table(report, _layer_columns(report, columns), max_rows, page_rows, binary)
+    sections.append(_section("layers", "Layers", layers, compact, open_=False))
+    modules = _modules_table(report, depth, binary)
+    sections.append(_section("modules", "Modules", modules, compact, open_=False))
     sections.append(
         _section("hardware", "Hardware", _hardware(report), compact, open_=bool(report.hardware))
     )
@@ -383,20 +385,21 @@ def render_html(
 
 
 def render_comparison_html(comparison: Comparison, *, compact: bool = False, depth: int | None = None,
+                           columns: Sequence[str] | None = None, binary_units: bool = False,
                            plots: Sequence[Plot] = ()) -> str:  # fmt: skip
     """A comparison as one HTML document: totals side by side, aligned layers, hardware, notes.
 
     ``depth`` adds each model's module roll-ups down to that depth.
     """
     n = len(comparison.labels)
-    headers, rows = common.comparison_cells(comparison)
+    headers, rows = common.comparison_cells(comparison, binary_units)
     totals = _table(
         [esc(h) for h in headers], [[esc(c) for c in r] for r in rows], "az-plain az-totals", 1
     )
     sections = [_section("totals", "Totals", totals, compact)]
     if depth is not None:
         for title, t_headers, t_rows, numeric_from in common.comparison_detail_tables(
-            comparison, depth
+            comparison, depth, columns, binary_units
         ):
             table = _table(
                 [esc(h) for h in t_headers],
@@ -405,7 +408,9 @@ def render_comparison_html(comparison: Comparison, *, compact: bool = False, dep
                 numeric_from,
             )
             sections.append(_section("modules", title, table, compact))
-    a_headers, a_rows = common.aligned_cells(comparison, mark=lambda t: f"\x00{t}\x01")
+    a_headers, a_rows = common.aligned_cells(
+        comparison, lambda t: f"\x00{t}\x01", columns, binary_units
+    )
     aligned = [
         [
             esc(c).replace("\x00", '<strong class="az-differs">').replace("\x01", "</strong>")
@@ -451,15 +456,20 @@ class HtmlReporter(Reporter):
         color: bool = False,
         width: int | None = None,
         depth: int | None = None,
+        columns: Sequence[str] | None = None,
+        binary_units: bool = False,
         plots: Sequence[Plot] = (),
     ) -> str:
-        """The whole page; ``depth`` opens the module tree down to that depth.
+        """The whole page; ``depth`` opens the module tree down to that depth, ``columns`` and
+        ``binary_units`` are ``--columns`` and ``--binary-units`` (``render_html``).
 
         ``plots`` (beyond the Reporter contract, optional) are embedded inline:
         ``plots.html_plots(report)`` gives the matplotlib figures. Not drawn by
         default: SVG rendering of the figures takes longer than the analysis.
         """
-        return render_html(report, depth=depth, plots=plots)
+        return render_html(
+            report, depth=depth, columns=columns, binary_units=binary_units, plots=plots
+        )
 
     def render_comparison(
         self,
@@ -468,8 +478,13 @@ class HtmlReporter(Reporter):
         color: bool = False,
         width: int | None = None,
         depth: int | None = None,
+        columns: Sequence[str] | None = None,
+        binary_units: bool = False,
     ) -> str:
-        return render_comparison_html(comparison, depth=depth)
+        """``columns`` chooses the aligned quantities (``--columns``); ``binary_units`` the byte units."""
+        return render_comparison_html(
+            comparison, depth=depth, columns=columns, binary_units=binary_units
+        )
 
 
 @hookimpl

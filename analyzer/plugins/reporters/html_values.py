@@ -38,27 +38,34 @@ def finite(v: Any) -> Any:
 _bytes = functools.lru_cache(maxsize=4096)(common.human_bytes)  # repeated blocks repeat their sizes
 
 
+@functools.lru_cache(maxsize=4096)
+def _binary_bytes(v: float) -> str:
+    return common.human_bytes(v, binary=True)
+
+
 def exact(v: Any) -> str:
     """A count exactly, with thousands separators (the formatter of ``count`` and ``int``)."""
     return f"{v:,}" if type(v) is int else common.fmt(v)
 
 
 @functools.cache
-def _formatter(how: str, digits: int, readable: bool) -> Callable[[Any], str]:
+def _formatter(how: str, digits: int, readable: bool, binary: bool) -> Callable[[Any], str]:
     if how == "bytes":
-        return _bytes
+        return _binary_bytes if binary else _bytes
     if how in ("count", "int"):
         return common.human if readable and how == "count" else exact
     info = {"format": how, "digits": digits}
     return lambda v: common.show(v, info, compact=readable)
 
 
-def formatter(info: dict[str, Any] | None = None, readable: bool = False) -> Callable[[Any], str]:
+def formatter(
+    info: dict[str, Any] | None = None, readable: bool = False, binary: bool = False
+) -> Callable[[Any], str]:
     """The function rendering numbers of this quantity: ``common.show`` (the text formats' rules)
-    chosen once per column, with exact counts and byte sizes on fast paths."""
+    chosen once per column, with exact counts and byte sizes on fast paths; ``binary``: KiB/MiB/GiB."""
     info = info or {}
     how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
-    return _formatter(str(how), int(info.get("digits", 4)), readable)
+    return _formatter(str(how), int(info.get("digits", 4)), readable, binary)
 
 
 def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False) -> str:

@@ -348,3 +348,35 @@ def test_a_report_read_back_from_json_renders_with_a_chain(report):
     assert layer_edges(loaded) == {(i - 1, i) for i in range(1, len(report.layers))}
     page = render_html(loaded)
     assert parse(page).rows == parse(render_html(report)).rows  # the same totals
+
+
+def test_columns_and_binary_units_from_the_command_line(tmp_path):
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "analyze",
+                "analyzer.zoo:tiny_cnn",
+                "-f",
+                "html",
+                "--columns",
+                "macs",
+                "--binary-units",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    page = out.read_text()
+    header = re.search(
+        r'<table class="az-layers az-sortable"[^>]*><thead><tr>(.*?)</tr>', page
+    ).group(1)
+    shown = re.findall(r'<th data-g="\d+" title="([a-z_]+) \(', header)  # columns without data-hide
+    assert shown == ["macs"]
+    assert 'data-hide="1" title="params (' in header  # the others are there, a click away
+    report = analyzer.analyze(zoo.tiny_cnn())
+    assert parse(page).rows["model_size_bytes"][2] == common.human_bytes(
+        report.totals["model_size_bytes"], binary=True
+    )
+    assert "KiB" in common.human_bytes(report.totals["model_size_bytes"], binary=True)

@@ -294,3 +294,26 @@ def test_the_comparison_page_loads_and_sorts(browser, tmp_path):
         assert firsts == sorted(firsts, key=lambda t: (t == "" or t == "-", t.lower()))
     finally:
         loaded.page.close()
+
+
+def test_chosen_columns_start_shown_and_a_group_brings_back_the_rest(browser, report, tmp_path):
+    path = tmp_path / "columns.html"
+    path.write_text(render_html(report, columns=["macs"]), encoding="utf-8")
+    loaded = Loaded(browser, path.as_uri())
+    try:
+        page = loaded.page
+        visible = "hs => hs.filter(h => h.offsetParent !== null).map(h => h.title.split(' ')[0] || h.textContent)"
+        assert page.eval_on_selector_all("table.az-layers thead th", visible) == [
+            "#",
+            "layer",
+            "op",
+            "output",
+            "macs",
+        ]
+        group = quantity_info(report.quantities, "params")["group"]
+        page.get_by_label(group, exact=True).check()
+        shown = page.eval_on_selector_all("table.az-layers thead th", visible)
+        assert "params" in shown and "macs" in shown
+        assert loaded.errors == []
+    finally:
+        loaded.page.close()

@@ -142,13 +142,20 @@
       boxes.forEach(function (b) { if (!b.checked) off[b.value] = true; });
       var rules = [];
       Array.prototype.forEach.call(heads, function (th, i) {
-        if (off[th.getAttribute("data-g")]) {
+        if (off[th.getAttribute("data-g")] || th.hasAttribute("data-hide")) {
           rules.push('.az-report[data-az="' + id + '"] table.az-layers tr > :nth-child(' + (i + 1) + ")");
         }
       });
       style.textContent = rules.length ? rules.join(",") + "{display:none}" : "";
     }
-    boxes.forEach(function (b) { b.addEventListener("change", apply); });
+    boxes.forEach(function (b) {
+      b.addEventListener("change", function () {  // a group switched on shows all its columns
+        Array.prototype.forEach.call(heads, function (th) {
+          if (th.getAttribute("data-g") === b.value) th.removeAttribute("data-hide");
+        });
+        apply();
+      });
+    });
     apply();
   }
 
