@@ -16,9 +16,10 @@ TFLM's arena has two ends (tensorflow/tflite-micro, micro_allocator.cc):
 - the **tail** (persistent): per tensor a ``TfLiteEvalTensor``, per
   operator a ``NodeAndRegistration`` and its parsed builtin options, the
   kernels' ``OpData`` (convolutions add an int32 multiplier and shift per
-  output channel), persistent ``TfLiteTensor`` structs for the graph's
-  inputs and outputs (with their quantization), scratch-buffer handles and
-  the allocator's own objects.
+  output channel; ``BATCH_MATMUL`` keeps a transposed copy of its right
+  operand unless ``adj_y``), persistent ``TfLiteTensor`` structs for the
+  graph's inputs and outputs (with their quantization), scratch-buffer
+  handles and the allocator's own objects.
 
 Struct sizes are those of the host build of the ``tflite-micro`` Python
 package (x86-64, reference kernels), read from its ``print_allocations()``
@@ -56,8 +57,12 @@ OP_PERSISTENT: dict[str, tuple[int, bool, int]] = {
     "SOFTMAX": (80, False, 4), "ADD": (60, False, 8), "SUB": (60, False, 8), "MUL": (36, False, 4),
     "RELU": (28, False, 0), "RELU6": (28, False, 0), "CONCATENATION": (80, False, 8), "PAD": (56, False, 0),
     "PADV2": (56, False, 0), "RESHAPE": (0, False, 36), "SQUEEZE": (0, False, 36), "LOGISTIC": (16, False, 0),
-    "HARD_SWISH": (20, False, 0),
+    "HARD_SWISH": (20, False, 0), "BATCH_MATMUL": (48, False, 8), "SQUARED_DIFFERENCE": (112, False, 0),
+    "TRANSPOSE": (0, False, 0), "NEG": (0, False, 0), "RSQRT": (28, False, 0), "QUANTIZE": (32, False, 0),
+    "DEQUANTIZE": (32, False, 0),
 }  # fmt: skip
+BMM_QUANT_BYTES = 28  # BATCH_MATMUL's int8 quantization data
+BMM_COPY_EVAL_BYTES = 24  # the TfLiteEvalTensor of its transposed operand copy
 DEFAULT_PERSISTENT = (32, False, 8)  # operators not measured: a typical OpData and options
 
 # canonical op -> the TFLite operator TFLM would run, for graphs that do not come from a .tflite file
@@ -142,6 +147,7 @@ class _Step:
     channels: int
     quantized: bool
     axes: int
+    copies: tuple[tuple[int, int], ...] = ()  # BATCH_MATMUL operands TFLM transposes: (rank, bytes)
 
 
 def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str], str]:
@@ -169,6 +175,11 @@ def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str],
                     graph.spec(node.inputs[1]).dtype
                 )
             step.axes = max(step.axes, len(node.attrs.get("axes", ()) or ()))
+            if node.op == "matmul":
+                step.quantized = not dtypes.is_float(graph.spec(node.inputs[0]).dtype)
+                step.copies = tuple(
+                    (int(r), int(b)) for r, b in node.meta.get("tflm_transposed_copies", ())
+                )
         tensors = sorted((n for n in index if graph.is_activation(n)), key=index.__getitem__)
         return steps, tensors, "tflite"
     for layer in layers:  # not from a file: one TFLite operator per layer
@@ -230,6 +241,14 @@ def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
         if per_channel and (s.quantized or s.op != "FULLY_CONNECTED"):
             kernels += 2 * align(4 * s.channels, ALIGNMENT)
         builtin += options
+        if (
+            s.op == "BATCH_MATMUL"
+        ):  # a persistent, transposed copy of an operand (tensor, dims, data)
+            kernels += align(BMM_QUANT_BYTES, ALIGNMENT) if s.quantized else 0
+            for rank, nbytes in s.copies:
+                kernels += sum(
+                    align(b, ALIGNMENT) for b in (BMM_COPY_EVAL_BYTES, 4 + 4 * rank, nbytes)
+                )
     n_tensors = (
         len(graph.meta["tflite"]["tensor_index"])
         if source == "tflite"
