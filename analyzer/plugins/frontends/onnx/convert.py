@@ -27,7 +27,8 @@ from typing import Any
 
 from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Tensor
+from analyzer.core.ir import Node
+from analyzer.core.recorder import Recorder
 from analyzer.plugins.frontends.onnx.infer import Facts, attrs_of
 from analyzer.plugins.frontends.onnx.scopes import ScopeNamer
 
@@ -45,7 +46,8 @@ class Converter:
 
     def __init__(self, model: Any, facts: Facts, name: str, where: str):
         self.model, self.facts, self.where = model, facts, where
-        self.graph = Graph(name, "onnx")
+        self.rec = Recorder(name, "onnx")  # the one core recorder every frontend builds through
+        self.graph = self.rec.graph
         self.inits = {t.name: t for t in model.graph.initializer}
         self.scopes = ScopeNamer()
         self.opset = next(
@@ -63,7 +65,6 @@ class Converter:
                     self.consumers.setdefault(t, []).append(n)
         self.graph_outputs = {o.name for o in model.graph.output}
         self.skip: set[int] = set()  # ids of ONNX nodes fused into an earlier one
-        self._ids: set[str] = set()
         self.node: Any = None  # the ONNX node being converted
         self.scope = ""
 
@@ -119,14 +120,11 @@ class Converter:
             t = self.inits[name]
             shape, dtype = tuple(int(d) for d in t.dims), self.facts.dtypes[name]
         frozen = role in NON_TRAINABLE_ROLES
-        self.graph.add_param(
-            Param(name, shape, dtype, trainable=not frozen, buffer=frozen, role=role)
-        )
-        return name
+        return self.rec.param(name, shape, dtype, trainable=not frozen, buffer=frozen, role=role)
 
     def constant(self, name: str) -> str:
         if name not in self.graph.tensors and name not in self.graph.params:
-            self.graph.add_tensor(Tensor(name, self.shape(name), self.dtype(name), constant=True))
+            self.rec.constant(name, self.shape(name), self.dtype(name), unique=False)
         return name
 
     def constant_scalar(self, value: float) -> str:
@@ -134,7 +132,7 @@ class Converter:
         name = f"{self.node.name or self.node.op_type}::{value!r}"
         if name not in self.graph.tensors:
             self.facts.shapes[name] = ()
-            self.graph.add_tensor(Tensor(name, (), "float32", constant=True))
+            self.rec.constant(name, (), "float32", unique=False)
         return name
 
     def operand(self, name: str, role: str = "weight") -> str:
@@ -158,19 +156,22 @@ class Converter:
 
     # --- emission ----------------------------------------------------------------
     def emit(self, op: str, inputs: list[str], attrs: dict[str, Any] | None = None,
-             outputs: list[str] | None = None, dtype: str | None = None, suffix: str = "") -> Node:  # fmt: skip
+             outputs: list[str] | None = None, dtype: str | None = None, suffix: str = "") -> Node | None:  # fmt: skip
         """Add one IR node for the current ONNX node; outputs default to the node's named outputs."""
         outs = [o for o in (outputs if outputs is not None else self.node.output) if o]
         outs = [o for o in outs if o in self.facts.shapes or self._needed(o)]
+        if not outs:
+            return None  # nothing it computes is read or has a shape: dead code
         # a view of weights alone (``cls_token.expand(...)``) is weight preprocessing: a constant
         constant = op in _VIEWS and not any(self.is_act(t) for t in inputs)
-        for o in outs:
-            self.graph.add_tensor(
-                Tensor(o, self.shape(o), dtype or self._out_dtype(o), constant=constant)
-            )
-        node = Node(self._id(suffix), op, tuple(inputs), tuple(outs), dict(attrs or {}), self.scope,
-                    self._source())  # fmt: skip
-        return self.graph.add_node(node)
+        specs = [(self.shape(o), dtype or self._out_dtype(o)) for o in outs]
+        base = (self.node.name or self.scope or self.node.op_type) + suffix
+        names = self.rec.node(op, inputs, specs, dict(attrs or {}), scope=self.scope, base=base,
+                              source_op=self._source(), constant=constant, out_names=outs)  # fmt: skip
+        if names != outs:  # ONNX names are SSA: a clash means a malformed file
+            clash = next(o for o, n in zip(outs, names, strict=True) if o != n)
+            raise AnalysisError(f"{self.where}: tensor {clash!r} is defined twice")
+        return self.graph.producer(outs[0]) if outs else None
 
     def _needed(self, name: str) -> bool:
         return bool(self.consumers.get(name)) or name in self.graph_outputs
@@ -194,14 +195,6 @@ class Converter:
         n = self.node
         return n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}::{n.op_type}"
 
-    def _id(self, suffix: str) -> str:
-        base = (self.node.name or self.scope or self.node.op_type) + suffix
-        node_id, k = base, 1
-        while node_id in self._ids:
-            node_id, k = f"{base}_{k}", k + 1
-        self._ids.add(node_id)
-        return node_id
-
     # --- the walk ---------------------------------------------------------------
     def convert(
         self, bound: dict[str, tuple[int, ...]], table: dict[tuple[str, str], Any]
@@ -210,7 +203,7 @@ class Converter:
         from analyzer.plugins.frontends.onnx.patterns import find
 
         for name, shape in bound.items():
-            self.graph.add_input(Tensor(name, shape, self.dtype(name)))
+            self.rec.input(name, shape, self.dtype(name))
         fused, inner = find(self.model.graph, self.facts.values)
         self.skip |= inner
         for node in self.model.graph.node:
@@ -233,8 +226,7 @@ class Converter:
         missing = [o for o in outputs if o not in self.graph.tensors and o not in self.graph.params]
         if missing:
             raise AnalysisError(f"{self.where}: graph output {missing[0]!r} is computed by no node")
-        self.graph.set_outputs([o for o in outputs if self.is_act(o)])
-        return self.graph
+        return self.rec.finish([o for o in outputs if self.is_act(o)])
 
     def _weight_view(self, node: Any) -> bool:
         """Record ``Transpose(W)``, ``DequantizeLinear(W_int8, s, zp)``, ``Slice(W)``... as W itself."""

@@ -261,6 +261,8 @@ def unknown(c: Converter, a: dict[str, Any], why: str = "") -> None:
     """An op the table does not map: an ``unknown`` node with its operands and inferred shapes."""
     ins = [c.operand(t) for t in c.node.input if t]
     node = c.emit("unknown", ins)
+    if node is None:
+        return
     reason = why or (f"ONNX op {c.node.op_type!r} of domain {c.node.domain!r} is not mapped"
                      if c.node.domain not in ("", "ai.onnx") else f"ONNX op {c.node.op_type!r} is not mapped")  # fmt: skip
     node.meta["uncounted"] = reason
