@@ -350,7 +350,8 @@ def _view(obj: Any, args: argparse.Namespace, render: Any) -> dict[str, Any]:
     return view
 
 
-def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str | Iterable[str]:
+def _render(obj: Any, args: argparse.Namespace, plugins: Any, plot_files: Sequence[Path] = ()) -> str | Iterable[str]:
+    """``plot_files`` (``--plot``'s SVGs) go inline to a reporter that takes ``plots`` (html)."""
     reporter = plugins.reporter(args.format)
     color = args.output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if color else None
@@ -363,6 +364,10 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any) -> str | Iterable[
             raise UsageError(f"--depth: format {args.format!r} does not render comparisons by module")
         return reporter.render_comparison(obj, color=color, width=width, depth=depth, **view)
     view = _view(obj, args, reporter.render_report)
+    if plot_files and "plots" in inspect.signature(reporter.render_report).parameters:
+        from analyzer.plugins.reporters.html import plots_from_files
+
+        view["plots"] = plots_from_files(plot_files)
     render = getattr(reporter, "iter_report", None)  # Reporter's: pieces; a duck-typed plugin's: a string
     if render is not None:
         return render(obj, color=color, width=width, depth=depth, **view)
@@ -412,12 +417,13 @@ def cmd_analyze(args: argparse.Namespace, plugins: Any) -> int:
     _check_layer_bits(report, args)
     if args.save_graph:
         _save_graph(report, args.save_graph)
+    plot_files: list[Path] = []
     if args.plot:
         from analyzer.plugins.reporters.plots import write_plots
 
-        write_plots(report, args.plot)
+        plot_files = write_plots(report, args.plot)
     _warn_report(report)
-    _emit(_render(report, args, plugins), args)
+    _emit(_render(report, args, plugins, plot_files), args)
     return 0
 
 

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from analyzer.core.compare import Comparison
@@ -72,6 +73,16 @@ def plot_html(plot: Plot) -> str:
         raise ValueError(f"plot {plot.title!r}: kind must be svg or png, not {plot.kind!r}")
     caption = f"<figcaption>{esc(plot.title)}{': ' + esc(plot.caption) if plot.caption else ''}</figcaption>"
     return f'<figure class="az-plot">{body}{caption}</figure>'
+
+
+def plots_from_files(paths: Iterable[str | Path]) -> list[Plot]:
+    """The SVG files among ``paths`` (``--plot DIR`` writes each figure as PNG and SVG) as plots,
+    titled by their file stem: the page reuses the figures instead of drawing them again."""
+    return [
+        Plot(Path(p).stem, Path(p).read_text(encoding="utf-8"))
+        for p in paths
+        if str(p).endswith(".svg")
+    ]
 
 
 def _asset(name: str) -> str:

@@ -380,3 +380,30 @@ def test_columns_and_binary_units_from_the_command_line(tmp_path):
         report.totals["model_size_bytes"], binary=True
     )
     assert "KiB" in common.human_bytes(report.totals["model_size_bytes"], binary=True)
+
+
+def test_plot_dir_with_html_puts_the_same_figures_in_the_page(tmp_path):
+    pytest.importorskip("matplotlib")
+    out, plots = tmp_path / "r.html", tmp_path / "plots"
+    assert (
+        main(
+            [
+                "analyze",
+                "analyzer.zoo:tiny_cnn",
+                "--device",
+                "stm32f746",
+                "-f",
+                "html",
+                "--plot",
+                str(plots),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    svgs = sorted(plots.glob("*.svg"))
+    section = out.read_text().split('id="plots"', 1)[1]
+    assert svgs and section.count('<figure class="az-plot"><svg') == len(svgs)
+    for path in svgs:
+        assert f"<figcaption>{path.stem}</figcaption>" in section
