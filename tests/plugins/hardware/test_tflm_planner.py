@@ -1,0 +1,62 @@
+"""TFLM's arena prediction without TFLM: the greedy planner's tie order, lifetimes, tail items.
+
+Hand-worked cases; ``test_tflm_arena.py`` checks the same code against the
+runtime itself.
+"""
+
+from __future__ import annotations
+
+from analyzer import GraphBuilder
+from analyzer.core.plugins import load_plugins
+from analyzer.plugins.hardware.planner import greedy_arena
+from analyzer.plugins.hardware.tflm import NODE_BYTES, tflm_arena, tflm_greedy
+
+
+def test_equal_sizes_placed_in_reverse_order() -> None:
+    """input 3072 B [0,1]; conv 2048 [1,2]; dw 2048 [2,4]; pw 2048 [3,4]; add 2048 [4,5].
+
+    Forward tie order: dw at 0, pw at 2048, add at 4096 -> 6144. TFLM takes
+    the 2048s last-first: add 0, pw 2048, dw 4096, and conv (alive with the
+    input, 0..3072, and dw) finds no 2048 gap below 6144 -> 8192, what TFLM
+    reports for this graph.
+    """
+    items = [(3072, 0, 1), (2048, 1, 2), (2048, 2, 4), (2048, 3, 4), (2048, 4, 5)]
+    assert greedy_arena(items)[0] == 6144
+    assert tflm_greedy(items) == 8192
+
+
+def test_tflm_greedy_packs_disjoint_lifetimes() -> None:
+    assert tflm_greedy([(100, 0, 0), (100, 1, 1), (100, 2, 2)]) == 100
+    assert tflm_greedy([(100, 0, 1), (50, 1, 2), (100, 2, 3)]) == 150
+    assert tflm_greedy([]) == 0
+
+
+def _chain(dtype: str = "int8") -> tuple:
+    b = GraphBuilder("chain", dtype=dtype)
+    x = b.input("x", (1, 16, 16, 4))
+    x = b.conv(x, 8, 3, padding=1, channels_last=True, name="c1")
+    x = b.relu(x, name="c1")
+    x = b.conv(x, 8, 1, channels_last=True, name="c2")
+    g = b.build(x)
+    ps = load_plugins()
+    from analyzer.core.layers import group_layers
+
+    return g, group_layers(g, ps.vocabulary)
+
+
+def test_layer_graph_prediction() -> None:
+    """A graph not read from a .tflite file: one TFLite operator per layer.
+
+    Head: input 1024 B [0,1], c1 2048 [1,2], c2 2048 [2,3] (the ReLU runs in c1's
+    layer): c2 (largest, last) at 0, c1 above it (alive together at step 2), the
+    input below c1 once c2 is placed after it in time -> 4096.
+    """
+    g, layers = _chain()
+    arena = tflm_arena(g, layers)
+    assert arena.source == "layers" and arena.operators == 2
+    assert arena.head_bytes == 4096
+    assert arena.tail["node_and_registration"] == 2 * NODE_BYTES
+    # two convolutions of 8 output channels: OpData 80 B + int32 multiplier and shift per channel
+    assert arena.tail["kernel_data"] == 2 * (80 + 2 * 32) + 16 + 16
+    assert arena.arena_bytes == arena.head_bytes + arena.tail_bytes
+    assert arena.arena_bytes % 16 == 0
