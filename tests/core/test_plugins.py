@@ -93,6 +93,16 @@ def test_each_load_is_fresh():
     assert a.pm is not b.pm and a.metrics is not b.metrics
 
 
+def test_the_cli_warns_about_an_allowed_name_no_plugin_has(out_of_tree_plugin, monkeypatch, capsys):
+    from analyzer.cli import main
+
+    monkeypatch.setenv(LOAD_ENV, "tiny,tinny")
+    assert main(["plugins", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"analyzer: warning: ${LOAD_ENV}: no plugin is named 'tinny'\n"
+    assert "tiny" in {p["name"] for p in json.loads(captured.out)["plugins"]}
+
+
 def test_entry_point_plugin_is_loaded_and_its_metric_reported(out_of_tree_plugin):
     ps = load_plugins()
     row = next(r for r in ps.describe() if r["name"] == "tiny")
