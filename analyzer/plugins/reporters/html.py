@@ -38,7 +38,6 @@ from analyzer.plugins.reporters.html_values import (
     exact,
     formatter,
     group_of,
-    is_number,
     label_of,
 )
 
@@ -274,15 +273,17 @@ def _layers_table(
     )
 
 
-def _modules_table(report: Report, depth: int | None, binary: bool = False) -> str:
+def _modules_table(
+    report: Report, depth: int | None, binary: bool = False, columns: Sequence[str] | None = None
+) -> str:
+    """The module tree with the columns of the text formats' module table (``--columns``, by
+    default the quantities displayed as columns): the layer table above has every quantity."""
     modules = report.modules()
     q = report.quantities
     present: dict[str, None] = {}
     for m in modules:
         present.update(dict.fromkeys(m.values))
-    present.pop("incomplete", None)  # the marks, not a quantity
-    keys = [k for k in q if k in present and q[k].get("display", "column") != "hidden"]
-    keys += [k for k in present if k not in q and any(is_number(m.values.get(k)) for m in modules)]
+    keys = [k for k in common.select_columns(report, columns) if k in present]
     head = "<th>module</th><th>layers</th>" + "".join(
         f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, quantity_info(q, k)))}</th>'
         for k in keys
@@ -378,7 +379,7 @@ def render_html(
     max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
     layers = _layers_table(report, _layer_columns(report, columns), max_rows, page_rows, binary)
     sections.append(_section("layers", "Layers", layers, compact, open_=False))
-    modules = _modules_table(report, depth, binary)
+    modules = _modules_table(report, depth, binary, columns)
     sections.append(_section("modules", "Modules", modules, compact, open_=False))
     sections.append(
         _section("hardware", "Hardware", _hardware(report), compact, open_=bool(report.hardware))
