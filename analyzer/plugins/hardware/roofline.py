@@ -38,7 +38,10 @@ from analyzer.plugins.hardware.settings import (
     parse_settings,
 )
 
-MATRIX_CLASSES = ("gemm", "conv")  # run on matrix units (tensor cores, AMX); others use vector_ops_per_s
+MATRIX_CLASSES = (
+    "gemm",
+    "conv",
+)  # run on matrix units (tensor cores, AMX); others use vector_ops_per_s
 _CLASS_OF_CATEGORY = {
     Category.CONTRACTION: "gemm", Category.ELEMENTWISE: "elementwise", Category.ACTIVATION: "elementwise",
     Category.NORMALIZATION: "normalization", Category.POOLING: "pooling", Category.REDUCTION: "reduction",
@@ -51,7 +54,9 @@ FALLBACK = {
     "fp8": ("fp16", "bf16", "fp32"), "int4": ("int8", "int16", "fp32"),
     "int8": ("int16", "fp32"), "int16": ("int32", "fp32"), "int32": ("fp32",),
 }  # fmt: skip
-LATENCY_CONVENTION = "sum over layers of max(compute, memory) + per-layer overhead (layers run in sequence)"
+LATENCY_CONVENTION = (
+    "sum over layers of max(compute, memory) + per-layer overhead (layers run in sequence)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,9 @@ def op_class(ctx: MetricContext, layer_name: str, op: str, nodes: list[str]) -> 
         groups = int(node.attrs.get("groups", 1))
         return "depthwise" if groups > 1 and groups == node.attrs.get("in_channels") else "conv"
     if op in ("adaptive_avg_pool", "adaptive_max_pool"):
-        return "reduction"  # global pooling reads each element once: a reduction, not a windowed pool
+        return (
+            "reduction"  # global pooling reads each element once: a reduction, not a windowed pool
+        )
     opdef = ctx.vocabulary.get(op)
     return _CLASS_OF_CATEGORY.get(opdef.category, "other") if opdef else "other"
 
@@ -112,6 +119,13 @@ class DeviceView:
         self.fallbacks: dict[str, str] = {}
         self.figures: dict[str, dict[str, Any]] = {}
         self.cache: dict[str, Any] = {}  # per-evaluation memo for subclasses (e.g. the arena order)
+
+    def refine(self, cost: LayerCost, scale: float) -> None:
+        """A device class's own corrections to one layer's cost (launches, waves, runtimes)."""
+
+    def sweep_notes(self, costs: list[LayerCost], before: list[LayerCost] | None) -> list[str]:
+        """Why throughput fell from the previous batch row (``before``), beyond memory spills."""
+        return []
 
     def overhead_s(self, klass: str) -> float:
         """Fixed time per layer of class ``klass``: option, else the device's per-class or general figure."""
@@ -157,7 +171,9 @@ class DeviceView:
         levels = self.levels("weights") or list(self.device.memory)
         return next((m for m in levels if weight_bytes <= m.capacity_bytes.value), levels[-1])
 
-    def activation_level(self, working_set: float, wl: MemoryLevel, weight_bytes: float) -> MemoryLevel:
+    def activation_level(
+        self, working_set: float, wl: MemoryLevel, weight_bytes: float
+    ) -> MemoryLevel:
         levels = self.levels("activations") or list(self.device.memory)
         for m in levels:
             free = m.capacity_bytes.value - (weight_bytes if m is wl else 0)
@@ -179,6 +195,8 @@ class LayerCost:
     overhead_s: float = 0.0
     energy_j: float = 0.0
     unmodelled_bytes: dict[str, float] = field(default_factory=dict)
+    activation_level: str | None = None  # where the layer's activations live
+    extra: dict[str, Any] = field(default_factory=dict)  # a device class's own row fields
 
     @property
     def bytes(self) -> float:
@@ -203,7 +221,7 @@ class LayerCost:
             "overhead_s": self.overhead_s, "latency_s": self.latency_s, "bound": self.bound,
             "arithmetic_intensity": self.ops / self.bytes if self.bytes else None,
             "ridge_point": self.peak_ops_per_s * self.level_s / self.bytes if self.bytes and self.ops else None,
-            "efficiency": self.efficiency, "energy_j": self.energy_j,
+            "efficiency": self.efficiency, "energy_j": self.energy_j, **self.extra,
         }  # fmt: skip
 
 
@@ -226,6 +244,7 @@ def estimate(works: list[LayerWork], dv: DeviceView, scale: float = 1.0) -> list
             c.levels[wl.name] = w.weight_bytes
         if act:
             al = dv.activation_level(act, wl, total_w)
+            c.activation_level = al.name
             c.levels[al.name] = c.levels.get(al.name, 0.0) + act
         by_name = {m.name: m for m in dv.device.memory}
         for name, b in c.levels.items():
@@ -246,6 +265,7 @@ def estimate(works: list[LayerWork], dv: DeviceView, scale: float = 1.0) -> list
             c.energy_j += ops * e_op.value
         if ops or c.levels:
             c.overhead_s = dv.overhead_s(w.op_class)
+            dv.refine(c, scale)
         costs.append(c)
     return costs
 
@@ -296,7 +316,9 @@ class RooflineModel(HardwareModel):
             return [str(e)]
         return []
 
-    def memory_fit(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float) -> dict[str, Any]:
+    def memory_fit(
+        self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings, scale: float
+    ) -> dict[str, Any]:
         """Weights + live activations (+ runtime overhead) must fit the largest memory level."""
         main = dv.main_level()
         weights = float(ctx.result("model_size").totals["model_size_bytes"])
@@ -311,18 +333,30 @@ class RooflineModel(HardwareModel):
             "convention": "weights (model size) + peak live activations (graph order) + runtime overhead <= capacity",
         }  # fmt: skip
 
-    def extra_details(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings) -> dict[str, Any]:
+    def extra_details(
+        self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings
+    ) -> dict[str, Any]:
         return {}
+
+    def make_view(
+        self, ctx: MetricContext, device: DeviceSpec, settings: HardwareSettings
+    ) -> DeviceView:
+        """The device view ``estimate`` prices layers with (a subclass adds its class's corrections)."""
+        return DeviceView(device, settings)
 
     def evaluate(self, ctx: MetricContext, device: DeviceSpec) -> DeviceResult:
         settings = parse_settings(ctx.options.hardware, device)
-        dv = DeviceView(device, settings)
+        dv = self.make_view(ctx, device, settings)
         works = layer_work(ctx, settings)
         batch = ctx.graph.batch_size()
         costs = estimate(works, dv)
         tot = summarize(costs)
         fit = self.memory_fit(ctx, dv, settings, 1.0)
-        details: dict[str, Any] = {"model": self.name, "latency_convention": LATENCY_CONVENTION, "batch": batch}
+        details: dict[str, Any] = {
+            "model": self.name,
+            "latency_convention": LATENCY_CONVENTION,
+            "batch": batch,
+        }
         details.update(self.extra_details(ctx, dv, settings))
         details["roofline"] = {**{k: tot[k] for k in ("compute_s", "memory_s", "overhead_s", "roofline_latency_s",
                                                      "bound", "ops", "bytes", "arithmetic_intensity", "bytes_by_level")},
@@ -358,18 +392,55 @@ class RooflineModel(HardwareModel):
 
     def _sweep(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings,
                works: list[LayerWork], batch: int) -> list[dict[str, Any]]:  # fmt: skip
-        rows = []
+        rows: list[dict[str, Any]] = []
+        before: list[LayerCost] | None = None
         for b in settings.batch_sizes:
             scale = b / batch
-            tot = summarize(estimate(works, dv, scale))
+            costs = estimate(works, dv, scale)
+            tot = summarize(costs)
             fit = self.memory_fit(ctx, dv, settings, scale)
             lat = tot["latency_s"]
             rows.append({"batch": b, "latency_s": lat, "throughput_per_s": b / lat if lat else 0.0,
                          "bound": tot["bound"], "fits": fit["fits"], "required_bytes": fit["required_bytes"],
-                         "energy_per_item_j": tot["energy_j"] / b})  # fmt: skip
+                         "energy_per_item_j": tot["energy_j"] / b,
+                         "activation_levels": _level_counts(costs)})  # fmt: skip
+            if rows[-1]["throughput_per_s"] < (
+                rows[-2]["throughput_per_s"] if len(rows) > 1 else 0.0
+            ):
+                rows[-1]["throughput_falls_because"] = _fall_reasons(dv, costs, before)
+            before = costs
             if not fit["fits"]:
                 break  # memory ran out: larger batches do not fit either
         return rows
+
+
+def _level_counts(costs: list[LayerCost]) -> dict[str, int]:
+    """How many layers keep their activations in each memory level."""
+    out: dict[str, int] = {}
+    for c in costs:
+        if c.activation_level:
+            out[c.activation_level] = out.get(c.activation_level, 0) + 1
+    return out
+
+
+def _fall_reasons(
+    dv: DeviceView, costs: list[LayerCost], before: list[LayerCost] | None
+) -> list[str]:
+    """Why a larger batch has a lower throughput than the previous row: activations that moved
+    to a slower memory level (a real effect: the working set outgrew a cache), or the device
+    class's own reasons (GPU: more waves per item). An empty list would be an unexplained fall."""
+    reasons = []
+    if before is not None:
+        order = {m.name: i for i, m in enumerate(dv.device.memory)}
+        moved: dict[tuple[str, str], int] = {}
+        for now, was in zip(costs, before, strict=True):
+            a, b = was.activation_level, now.activation_level
+            if a and b and order[b] > order[a]:
+                moved[(a, b)] = moved.get((a, b), 0) + 1
+        reasons += [
+            f"activations of {n} layer(s) spill from {a} to {b}" for (a, b), n in moved.items()
+        ]
+    return reasons + dv.sweep_notes(costs, before)
 
 
 def _runtime_overhead(device: DeviceSpec, settings: HardwareSettings, level: str) -> float:
