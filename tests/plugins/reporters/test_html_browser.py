@@ -317,3 +317,26 @@ def test_chosen_columns_start_shown_and_a_group_brings_back_the_rest(browser, re
         assert loaded.errors == []
     finally:
         loaded.page.close()
+
+
+def test_node_tooltips_read_as_the_text_formats(loaded, report):
+    """The page's own number formatting (tooltips, legend) agrees with common.human/human_bytes/show."""
+    page = loaded.page
+    page.wait_for_selector("svg g.az-node")
+    titles = "gs => gs.map(g => g.querySelector('title').textContent.split('\\n')[1])"
+    label = quantity_info(report.quantities, "macs")["label"]
+    expected = [
+        f"{label}: {common.human(row.values.get('macs') or 0)} MAC" for row in report.layers
+    ]
+    assert page.eval_on_selector_all("svg g.az-node", titles) == expected
+    page.select_option("select.az-metric", "activation_bytes")
+    expected = [f"activation bytes (read + written): {common.human_bytes(row.read_bytes + row.write_bytes)}"
+                for row in report.layers]  # fmt: skip
+    assert page.eval_on_selector_all("svg g.az-node", titles) == expected
+    page.select_option("select.az-metric", f"latency_s@{DEVICE}")
+    hw = {layer["name"]: layer["latency_s"] for layer in report.device(DEVICE).layers}
+    expected = [
+        f"latency on {DEVICE}: {common.show(hw[row.name], {'format': 'seconds'})}"
+        for row in report.layers
+    ]
+    assert page.eval_on_selector_all("svg g.az-node", titles) == expected

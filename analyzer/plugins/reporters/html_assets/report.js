@@ -14,26 +14,42 @@
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   }
 
+  /* ``digits`` significant digits, never in exponent notation, trailing zeros dropped
+   * (common.plain's rule): 0.000123 -> "0.000123", 1527.3 -> "1527", 1048576 -> "1,048,576". */
+  function plain(v, digits) {
+    if (v === 0 || !isFinite(v)) return String(v);
+    var e = Math.floor(Math.log10(Math.abs(v)));
+    if (e >= digits - 1) {
+      var n = Math.round(v);
+      return Math.abs(n) >= 10000 ? n.toLocaleString("en-US") : String(n);
+    }
+    var s = v.toFixed(Math.min(20, digits - 1 - e));
+    return s.indexOf(".") >= 0 ? s.replace(/\.?0+$/, "") : s;
+  }
+
+  /* A value as the text formats' readable column shows it: SI prefixes for counts
+   * (common.human), kB/MB for bytes (common.human_bytes), ms/µs/ns for seconds. */
   function human(v, unit) {
     if (v === null || v === undefined) return "-";
     if (typeof v !== "number") return String(v);
     var a = Math.abs(v);
     if (unit === "byte") {
       var units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"], i = 0;
-      while (a >= 1000 && i < units.length - 1) { a /= 1000; v /= 1000; i++; }
-      return v.toPrecision(3).replace(/\.?0+$/, "") + " " + units[i];
+      while (i < units.length - 1 && Math.abs(parseFloat(plain(v, 3).replace(/,/g, ""))) >= 1000) { v /= 1000; i++; }
+      return plain(v, 3) + " " + units[i];
     }
     if (unit === "s") {
-      if (a >= 1 || a === 0) return v.toPrecision(4) + " s";
-      if (a >= 1e-3) return (v * 1e3).toPrecision(4) + " ms";
-      if (a >= 1e-6) return (v * 1e6).toPrecision(4) + " µs";
-      return (v * 1e9).toPrecision(4) + " ns";
+      var subs = [[1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
+      for (var j = 0; j < subs.length; j++) {
+        if (a >= subs[j][0]) return plain(v / subs[j][0], 4) + " " + subs[j][1] + "s";
+      }
+      return a === 0 ? "0 s" : plain(v / 1e-9, 4) + " ns";
     }
     var steps = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
     for (var k = 0; k < steps.length; k++) {
       if (a >= steps[k][0]) return (v / steps[k][0]).toFixed(1) + steps[k][1] + (unit ? " " + unit : "");
     }
-    return (Number.isInteger(v) ? String(v) : v.toPrecision(4)) + (unit ? " " + unit : "");
+    return plain(v, 4) + (unit ? " " + unit : "");
   }
 
   /* --- tables ------------------------------------------------------------------ */
