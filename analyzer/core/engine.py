@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from analyzer.core import completeness
@@ -23,6 +24,7 @@ from analyzer.core.report import LayerRow, Report
 from analyzer.core.rollup import derive_ratio_totals
 
 _NONE: Mapping[str, Any] = {}
+_NO_MARKS: Mapping[str, str] = MappingProxyType({})  # rows without incomplete values share it (read-only)
 
 
 def analyze(
@@ -221,13 +223,20 @@ def _analyze_graph(
             details[name] = result.details
     derive_ratio_totals(totals, (q for m in metrics for q in m.quantities))
     tensors = graph.tensors
+    shape_lists: dict[tuple[int, ...], list[int]] = {}  # rows of one output shape share its list (memory)
     rows = []
     for layer in layers:
         values: dict[str, Any] = {}
         for per_layer in layer_results:
             values |= per_layer.get(layer.name, _NONE)  # |=: no method lookup, for 100s of layers x metrics
-        shapes = [list(tensors[t].shape) for t in layer.outputs]
-        row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, list(layer.nodes))
+        shapes = []
+        for t in layer.outputs:
+            shape = tensors[t].shape
+            as_list = shape_lists.get(shape)
+            if as_list is None:
+                as_list = shape_lists[shape] = list(shape)
+            shapes.append(as_list)
+        row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, layer.nodes, _NO_MARKS)  # the layer's list
         marks = found.layers.get(layer.name)
         if marks:
             row.incomplete = {q: marks[q] for q in values if q in marks}  # values' order: deterministic
