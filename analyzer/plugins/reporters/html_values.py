@@ -91,7 +91,10 @@ def cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
     if v is None:
         return "<td>-</td>"
     text = show(v) if not is_number(v) else fmt(v)
-    return f"<td>{esc(common.marked(text, mark) if mark else text)}</td>"
+    text = esc(common.marked(text, mark) if mark else text)
+    if isinstance(v, list) and v and all(type(x) is int or type(x) is float for x in v):
+        return f'<td data-v="{max(v)}">{text}</td>'  # a per-dim value (receptive field) sorts by its largest
+    return f"<td>{text}</td>"
 
 
 def label_of(q: str, info: dict[str, Any]) -> str:

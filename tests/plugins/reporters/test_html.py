@@ -165,6 +165,8 @@ def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
         "weight_bytes"
     ]  # a byte size reads "5.25 kB": its raw value is kept
     assert f'<td data-v="{weight_bytes}">{common.human_bytes(weight_bytes)}</td>' in row
+    rf = conv1.values["receptive_field"]  # per dim: reads 10x4, sorts by its largest
+    assert f'<td data-v="{max(rf)}">{"x".join(map(str, rf))}</td>' in row
     for device in ("stm32f746", "a100-sxm-80gb"):  # per-device latency and bound columns
         assert f"latency @ {device}" in header and f"bound @ {device}" in header
 
