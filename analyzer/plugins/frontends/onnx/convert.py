@@ -10,8 +10,8 @@ four kinds:
   share them, at their stored dtype; ops that only re-present a weight
   (``Transpose``, ``Reshape``, ``Cast``, ``DequantizeLinear``... of an
   initializer) leave no node and their consumer reads the initializer
-  itself (slices of one, ``Slice``/``Split``/``Gather``, are parameters of
-  their own size);
+  itself (slices of one, ``Slice``/``Split``, are parameters of their own
+  size; a ``Gather`` of one is an embedding lookup of the whole table);
 - **constants**: folded values (``Constant``, shape arithmetic) and scalar
   initializers used as operands (``x * 0.5``): literals, not weights;
 - **absent**: an optional input left empty.
@@ -36,8 +36,7 @@ from analyzer.plugins.frontends.onnx.scopes import ScopeNamer
 WEIGHT_VIEWS = frozenset({"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
                           "Cast", "DequantizeLinear", "CastLike"})  # fmt: skip
 # ops taking part of a weight: a parameter of the slice's size
-WEIGHT_SLICES = frozenset({"Slice", "Split", "Gather"})
-_VIEWS = frozenset({"reshape", "permute", "expand", "slice", "split", "identity"})
+WEIGHT_SLICES = frozenset({"Slice", "Split"})  # a Gather of a weight is an embedding lookup
 NON_TRAINABLE_ROLES = frozenset({"mean", "var", "quant_scale", "quant_zero_point"})
 
 
@@ -162,8 +161,9 @@ class Converter:
         outs = [o for o in outs if o in self.facts.shapes or self._needed(o)]
         if not outs:
             return None  # nothing it computes is read or has a shape: dead code
-        # a view of weights alone (``cls_token.expand(...)``) is weight preprocessing: a constant
-        constant = op in _VIEWS and not any(self.is_act(t) for t in inputs)
+        # computed from weights and constants alone (``cls_token.expand(...)``, position
+        # embeddings of constant ids): weight preprocessing, a constant, as PyTorch's analysis has it
+        constant = not any(self.is_act(t) for t in inputs)
         specs = [(self.shape(o), dtype or self._out_dtype(o)) for o in outs]
         base = (self.node.name or self.scope or self.node.op_type) + suffix
         names = self.rec.node(op, inputs, specs, dict(attrs or {}), scope=self.scope, base=base,

@@ -133,8 +133,9 @@ def gather(c: Converter, a: dict[str, Any]) -> None:
     data, idx = c.input(0), c.input(1)
     rank = len(c.shape(data))
     axis = _axis(c, a, "axis", rank)
-    if c.is_weight(data) and c.is_act(idx) and rank == 2 and axis == 0:
-        c.emit("embedding", [idx, c.param(data, "embedding")], dtype=c.dtype(data))
+    if c.is_weight(data) and rank == 2 and axis == 0:  # a lookup: the whole table is the weight
+        index = idx if c.is_act(idx) else c.constant(idx)  # position ids may be a constant
+        c.emit("embedding", [index, c.param(data, "embedding")], dtype=c.dtype(data))
         return
     index = c.value(idx)
     if index is not None and index.ndim == 0 and c.is_act(data):  # x[:, 0]: a select, a view
