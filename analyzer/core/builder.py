@@ -26,7 +26,7 @@ from typing import Any
 from analyzer.core.graph import Graph
 from analyzer.core.ir import Shape, numel
 from analyzer.core.ops import Category, builtin_vocabulary
-from analyzer.core.recorder import Recorder
+from analyzer.core.recorder import Names, Recorder
 from analyzer.core.shapes import (
     broadcast_shapes,
     conv_output_size,
@@ -49,6 +49,7 @@ class GraphBuilder:
         self.graph: Graph = self.rec.graph
         self.dtype = dtype
         self._prefix: list[str] = []
+        self._layer_names = Names()  # conv, conv_1...: default names of unnamed layers
 
     # --- naming -------------------------------------------------------------
     @contextmanager
@@ -63,9 +64,6 @@ class GraphBuilder:
     def _scoped(self, name: str | None) -> str:
         parts = [*self._prefix, name] if name else list(self._prefix)
         return ".".join(parts)
-
-    def _unique(self, base: str) -> str:
-        return self.rec.fresh(base)
 
     # --- primitives ---------------------------------------------------------
     def input(self, name: str, shape: Sequence[int], dtype: str | None = None) -> str:
@@ -312,4 +310,4 @@ class GraphBuilder:
         return self.op("embedding", [idx, table], (*self.shape(idx), dim), dtype=self.dtype, scope=scope)  # type: ignore[return-value]
 
     def _unique_name(self, base: str) -> str:
-        return self._unique("~" + base)[1:]
+        return self._layer_names.fresh(base)
