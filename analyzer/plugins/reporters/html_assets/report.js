@@ -244,7 +244,7 @@
       parts.push('<path class="az-edge" d="M' + x1 + "," + y1 + " C" + x1 + "," + my + " " + x2 + "," + my + " " + x2 + "," + y2 + '"/>');
     });
     nodes.forEach(function (n, i) {
-      var label = n.label.length > 24 ? n.label.slice(0, 23) + "…" : n.label;
+      var label = n.label.length > 24 ? "…" + n.label.slice(-23) : n.label;  // the innermost scope names it
       parts.push('<g class="az-node" data-node="' + i + '" transform="translate(' + px[i][0] + "," + px[i][1] + ')">' +
         '<rect width="' + NODE_W + '" height="' + NODE_H + '" rx="4" fill="' + NONE + '"/>' +
         '<text x="6" y="15">' + esc(label) + "</text><title></title></g>");
