@@ -252,7 +252,7 @@ def _norm_cases(rng: random.Random, n: int) -> list[Case]:
             params = ((c,), (c,)) + (((c,), (c,)) if kind == "batch_norm" else ())
             attrs: dict[str, Any] = {
                 "channel_axis": 1,
-                "groups": 1 if kind == "batch_norm" else rng.choice((1, 8)),
+                "groups": 1 if kind == "batch_norm" or c % 8 else rng.choice((1, 8)),
             }
         elif kind == "layer_norm":
             shape = (1, rng.choice((1, 8, 49, 64, 128, 196, 256, 512)), _c8(rng, 8, 2048))

@@ -47,6 +47,9 @@ class Measurement:
     samples: list[float]
     modules: dict[str, float] = field(default_factory=dict)
     per_layer: str = ""
+    faults: dict[str, float] = field(
+        default_factory=dict
+    )  # per timed run: page faults, system time
 
     @property
     def median_s(self) -> float:
@@ -177,16 +180,38 @@ def measure_torch(model: Any, inputs: Any, threads: int = 1, repeat: int = 20, w
             for _ in range(warmup):
                 call()
             samples = []
+            r0 = _rusage()
             for _ in range(repeat):
                 t0 = clock()
                 call()
                 samples.append(clock() - t0)
+            faults = _faults(r0, _rusage(), repeat)
             modules = _module_times(net, call, repeat, clock) if per_layer else {}
     finally:
         torch.set_num_threads(old)
         snap.restore()
     return Measurement(f"PyTorch {torch.__version__} eager", threads, clock_name, samples, modules,
-                       "module hooks (own time, children excluded)" if per_layer else "")  # fmt: skip
+                       "module hooks (own time, children excluded)" if per_layer else "", faults)  # fmt: skip
+
+
+def _rusage() -> Any:
+    try:
+        import resource
+
+        return resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    except (ImportError, OSError):
+        return None
+
+
+def _faults(r0: Any, r1: Any, runs: int) -> dict[str, float]:
+    """Page faults and system time per run: fresh pages the allocator maps (glibc returns freed
+    memory to the OS when the top of its heap has enough free, and maps it back on the next run)."""
+    if r0 is None or r1 is None:
+        return {}
+    return {
+        "page_faults": (r1.ru_minflt - r0.ru_minflt) / runs,
+        "system_s": (r1.ru_stime - r0.ru_stime) / runs,
+    }
 
 
 def _module_times(
@@ -306,7 +331,7 @@ def compare(report: Any, m: Measurement) -> dict[str, Any]:
         "model": report.model, "device": hw.device, "runtime": m.runtime, "threads": m.threads, "clock": m.clock,
         "repeat": len(m.samples), "measured": m.spread(), "predicted_s": predicted,
         "error": _err(predicted, m.median_s), "kernel_model": hw.details.get("kernel_model"),
-        "per_layer": m.per_layer or "not available for this runtime", "layers": layers,
+        "per_layer": m.per_layer or "not available for this runtime", "per_run": m.faults, "layers": layers,
     }  # fmt: skip
 
 

@@ -26,15 +26,32 @@ def fake_measure(monkeypatch):
     """Deterministic measurements: the flow, not this machine's speed."""
     monkeypatch.setattr(cal, "host_info", lambda: INFO)
     monkeypatch.setattr(cal, "measure_matmul", lambda quick, clock: (2e11, "numpy"))
-    monkeypatch.setattr(cal, "measure_copy", lambda nbytes, quick, clock: 5e10 if nbytes < (64 << 20) else 2e10)
+    monkeypatch.setattr(
+        cal, "measure_copy", lambda nbytes, quick, clock: 5e10 if nbytes < (64 << 20) else 2e10
+    )
     monkeypatch.setattr(cal, "_torch_benchmarks", lambda info, doc, quick, clock: (
         {"value": 5e-6, "source": cal.MEASURED, "kind": "measured"}, {"gemm": 0.8, "depthwise": 0.2},
         {"depthwise": {"value": 2e-5, "source": cal.MEASURED, "kind": "measured"}}))  # fmt: skip
+    monkeypatch.setattr(cal, "measure_kernels", lambda threads, quick: _fake_kernels(threads))
+
+
+def _fake_kernels(threads):
+    """A kernel-level calibration without measuring: a constant ratio of 2 for elementwise ops."""
+    from analyzer.plugins.hardware import kernel_features as kf
+    from analyzer.plugins.hardware import kernel_model as km
+
+    shape = kf.OpShape("relu", ((1, 8, 4, 4),), ((1, 8, 4, 4),))
+    return {"threads": threads, "module_call_s": 1e-6, "view_s": 5e-7, "fusion": {},
+            "classes": {"elementwise": {"points": 1, "ensemble": km._constant(0.693, kf.N_FEATURES)}},
+            "benchmarks": [[shape.op, shape.inputs, shape.params, shape.outputs]]}  # fmt: skip
 
 
 def test_derived_doc_is_a_valid_spec_from_the_formula():
     spec = DeviceSpec.model_validate(derived_host_doc(INFO))
-    assert spec.peak_ops_per_s["fp32"].value == 4 * 32 * 3e9 and spec.peak_ops_per_s["fp32"].kind == "derived"
+    assert (
+        spec.peak_ops_per_s["fp32"].value == 4 * 32 * 3e9
+        and spec.peak_ops_per_s["fp32"].kind == "derived"
+    )
     assert [m.name for m in spec.memory] == ["l2", "l3", "dram"]
     assert spec.memory_level("l2").capacity_bytes.value == 4 << 20
     assert spec.memory_level("dram").capacity_bytes.value == 16 << 30
@@ -45,7 +62,9 @@ def test_calibrate_writes_host_where_the_catalog_finds_it(fake_measure, tmp_path
     path = cal.calibrate_command(output_dir=None, quick=True)
     assert path == tmp_path / "config" / "analyzer" / "devices" / "host.toml"
     spec = load_plugins().devices.get("host")
-    assert spec.peak_ops_per_s["fp32"].value == 2e11 and spec.peak_ops_per_s["fp32"].kind == "measured"
+    assert (
+        spec.peak_ops_per_s["fp32"].value == 2e11 and spec.peak_ops_per_s["fp32"].kind == "measured"
+    )
     assert spec.memory_level("l2").bandwidth_bytes_per_s.value == 5e10 * 4  # private: x 4 instances
     assert spec.memory_level("l3").bandwidth_bytes_per_s.value == 5e10
     assert spec.memory_level("dram").bandwidth_bytes_per_s.value == 2e10
@@ -68,13 +87,31 @@ def test_without_pytorch_defaults_are_kept(fake_measure, monkeypatch):
     monkeypatch.setattr(cal, "_torch_benchmarks", no_torch)
     doc = cal.calibrate(quick=True)
     spec = DeviceSpec.model_validate(doc)
-    assert spec.efficiency == {} and spec.layer_overhead_s is None and "PyTorch not installed" in spec.notes
+    assert (
+        spec.efficiency == {}
+        and spec.layer_overhead_s is None
+        and "PyTorch not installed" in spec.notes
+    )
 
 
 def test_cli_calibrate_output_dir(fake_measure, tmp_path, capsys):
     assert main(["calibrate", "--output-dir", str(tmp_path / "out"), "--quick"]) == 0
     assert f"wrote {tmp_path / 'out' / 'host.toml'}" in capsys.readouterr().out
     assert load_device(tmp_path / "out" / "host.toml").name == "host"
+    # the kernel-level model lands beside it, one calibration per thread count, same machine kept
+    from analyzer.plugins.hardware import kernel_model as km
+
+    assert (
+        main(["calibrate", "--output-dir", str(tmp_path / "out"), "--quick", "--threads", "2"]) == 0
+    )
+    doc = km.read(tmp_path / "out" / km.FILE_NAME)
+    assert sorted(doc["calibrations"]) == ["1", "2"] and doc["machine"]["cpu"] == INFO.model
+
+
+def test_cli_calibrate_bad_threads_is_a_usage_error(fake_measure, tmp_path, capsys):
+    assert main(["calibrate", "--output-dir", str(tmp_path), "--threads", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--threads" in err
 
 
 def test_cli_calibrate_unwritable_dir_is_one_line_error(fake_measure, tmp_path, capsys):
@@ -107,7 +144,7 @@ def test_copy_and_matmul_measure_positive_rates():
 @pytest.mark.slow
 def test_real_quick_calibration_validates(tmp_path):
     pytest.importorskip("torch")
-    path = cal.calibrate_command(output_dir=tmp_path, quick=True)
+    path = cal.calibrate_command(output_dir=tmp_path, quick=True, kernels=False)
     spec = load_device(path)
     assert spec.peak_ops_per_s["fp32"].kind == "measured"
     assert all(m.bandwidth_bytes_per_s.kind == "measured" for m in spec.memory)
