@@ -73,9 +73,6 @@ class Emitter:
             self._declare_var(v)
 
     # --- naming ---------------------------------------------------------------
-    def _unique(self, base: str) -> str:
-        return self.rec.fresh(base)
-
     def _declare_var(self, v: Any) -> str:
         """The parameter of variable ``v``, added the first time it is seen."""
         name = self.rec.param_of(id(v))
