@@ -100,6 +100,10 @@
     }
 
     Array.prototype.forEach.call(heads, function (th, col) {
+      th.tabIndex = 0;  // sortable from the keyboard too: Enter or Space
+      th.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); th.click(); }
+      });
       th.addEventListener("click", function () {
         var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
         Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
