@@ -36,7 +36,7 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
         roots[t] = root
         readers = consumers(t)
         if readers:
-            last = max(position[r] for r in readers)
+            last = position[readers[0]] if len(readers) == 1 else max(position[r] for r in readers)
             if last > last_read.get(root, -1):
                 last_read[root] = last
         if t in outputs:

@@ -74,9 +74,11 @@ def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
         if len(nodes) == 1:  # most layers: nothing it reads or writes can stay inside it
             node = nodes[0]
             info = infos[node.id]
+            acts, ps = info.act_inputs, info.params
             outputs = [t for t in info.act_outputs if t in graph_outputs or consumers(t)]
-            layers.append(Layer(name, scope, [node.id], _unique(info.act_inputs), outputs,
-                                _unique([p.name for p in info.params]), node.op))  # fmt: skip
+            inputs = list(acts) if len(acts) < 2 else _unique(acts)  # one operand: nothing to dedupe
+            names = [p.name for p in ps] if len(ps) < 2 else _unique([p.name for p in ps])
+            layers.append(Layer(name, scope, [node.id], inputs, outputs, names, node.op))
             continue
         ids = [n.id for n in nodes]
         members = set(ids)
