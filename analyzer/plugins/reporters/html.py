@@ -38,6 +38,7 @@ from analyzer.plugins.reporters.html_values import (
     exact,
     formatter,
     group_of,
+    is_number,
     label_of,
 )
 
@@ -332,7 +333,20 @@ def _hardware(report: Report) -> str:
     conventions = "".join(f"<li>{esc(r.device)}: {esc(r.details.get('latency_convention', ''))} "
                           f"({esc(r.details.get('model', ''))})</li>" for r in report.hardware)  # fmt: skip
     return (_table(common.HARDWARE_HEADERS, cells, "az-plain az-hardware")
-            + f'<ul class="az-notes">{notes}{conventions}</ul>')  # fmt: skip
+            + f'<ul class="az-notes">{notes}{conventions}</ul>'
+            + "".join(_figures(r.device, r.details.get("figures") or {}) for r in report.hardware))  # fmt: skip
+
+
+def _figures(device: str, figures: dict[str, Any]) -> str:
+    """The device figures a prediction used, each with its kind and source (hardware_db)."""
+    if not figures:
+        return ""
+    rows = [[esc(k), esc(common.plain(f["value"]) if is_number(f.get("value")) else f.get("value", "")),
+             esc(f.get("kind", "")), esc(f.get("source", ""))] for k, f in figures.items() if isinstance(f, dict)]  # fmt: skip
+    table = _table(
+        ["figure", "value", "kind", "source"], rows, "az-plain az-figures", numeric_from=1
+    )
+    return f"<details><summary>{esc(device)}: the figures used, with sources</summary>{table}</details>"
 
 
 # --- pages ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ The browser checks (sorting, filtering, recolouring) are in test_html_browser.py
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -189,6 +190,10 @@ def test_hardware_results_per_device(report, page):
     for r in report.hardware:
         assert f"<td>{r.device}</td>" in section
         assert f"{common.plain(r.latency_s * 1e3)} ms" in section
+    for r in report.hardware:  # every figure a prediction used, with its source
+        for key, figure in r.details["figures"].items():
+            assert f'<td>{key}</td><td class="num">{common.plain(figure["value"])}</td>' in section
+            assert html.escape(figure["source"]) in section
     for line in common.hardware_notes(report):
         assert line.replace("&", "&amp;") in section.replace("&#x27;", "'")
 
