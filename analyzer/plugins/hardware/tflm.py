@@ -61,6 +61,7 @@ OP_PERSISTENT: dict[str, tuple[int, bool, int]] = {
     "TRANSPOSE": (0, False, 0), "NEG": (0, False, 0), "RSQRT": (28, False, 0), "QUANTIZE": (32, False, 0),
     "DEQUANTIZE": (32, False, 0),
 }  # fmt: skip
+SOFTMAX_LUT_BYTES = 513 * 2  # int16 softmax: two 513-entry int16 lookup tables
 BMM_QUANT_BYTES = 28  # BATCH_MATMUL's int8 quantization data
 BMM_COPY_EVAL_BYTES = 24  # the TfLiteEvalTensor of its transposed operand copy
 DEFAULT_PERSISTENT = (32, False, 8)  # operators not measured: a typical OpData and options
@@ -148,6 +149,7 @@ class _Step:
     quantized: bool
     axes: int
     copies: tuple[tuple[int, int], ...] = ()  # BATCH_MATMUL operands TFLM transposes: (rank, bytes)
+    dtype: str = "float32"  # of its first input
 
 
 def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str], str]:
@@ -164,6 +166,7 @@ def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str],
             step = by_op.get(k)
             if step is None:
                 step = by_op[k] = _Step(node.source_op, [], [], 0, False, 0)
+                step.dtype = graph.spec(node.inputs[0]).dtype if node.inputs else "float32"
                 steps.append(step)
             step.inputs += [t for t in node.inputs if t in index and t not in step.inputs]
             step.outputs += [t for t in node.outputs if t in index]
@@ -198,7 +201,10 @@ def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str],
         )
         quant = any(not dtypes.is_float(p.dtype) for p in graph.node_params(principal))
         axes = len(principal.attrs.get("axes", ()) or ())
-        steps.append(_Step(op, list(layer.inputs), list(layer.outputs), channels, quant, axes))
+        dtype = graph.spec(principal.inputs[0]).dtype if principal.inputs else "float32"
+        steps.append(
+            _Step(op, list(layer.inputs), list(layer.outputs), channels, quant, axes, (), dtype)
+        )
     tensors = [*graph.inputs, *(t for s in steps for t in s.outputs)]
     return steps, list(dict.fromkeys(tensors)), "layers"
 
@@ -241,9 +247,9 @@ def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
         if per_channel and (s.quantized or s.op != "FULLY_CONNECTED"):
             kernels += 2 * align(4 * s.channels, ALIGNMENT)
         builtin += options
-        if (
-            s.op == "BATCH_MATMUL"
-        ):  # a persistent, transposed copy of an operand (tensor, dims, data)
+        if s.op == "SOFTMAX" and s.dtype == "int16":  # exp and 1/(1+x) lookup tables
+            kernels += 2 * align(SOFTMAX_LUT_BYTES, ALIGNMENT)
+        if s.op == "BATCH_MATMUL":  # a persistent, transposed operand copy: tensor, dims, data
             kernels += align(BMM_QUANT_BYTES, ALIGNMENT) if s.quantized else 0
             for rank, nbytes in s.copies:
                 kernels += sum(

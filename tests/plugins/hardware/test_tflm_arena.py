@@ -144,6 +144,19 @@ def test_predicted_arena_matches_tflm(mcu_file: Any, name: str) -> None:
     assert got["improved"] <= got["graph_order"] <= measured["head"]
 
 
+def test_int16_activations_match_tflm(tmp_path: Path) -> None:
+    """int16 activations: twice the bytes in the head, and int16 SOFTMAX's lookup tables in the tail."""
+    from tests.plugins.frontends.tflite import models
+
+    path = tmp_path / "tiny_i16.tflite"
+    path.write_bytes(models.convert(models.tiny_cnn(), int8=False, int16=True))
+    measured = tflm_measure(path.read_bytes())
+    got = analyzer_figures(path)
+    assert got["predicted"] == pytest.approx(measured["total"], rel=TOLERANCE)
+    assert got["predicted_head"] == pytest.approx(measured["head"], rel=TOLERANCE)
+    assert got["predicted_tail"] == pytest.approx(measured["tail"], rel=TOLERANCE)
+
+
 def table() -> str:
     """The markdown table of docs/hardware.md."""
     from tests.plugins.frontends.tflite import models

@@ -34,8 +34,11 @@ def randomize(model: Any, seed: int = 0) -> Any:
     return model
 
 
-def convert(model: Any, int8: bool, samples: int = 3, float16: bool = False) -> bytes:
-    """TFLite bytes of ``model``: float32, float16 weights, or full int8 (int8 inputs and outputs)."""
+def convert(
+    model: Any, int8: bool, samples: int = 3, float16: bool = False, int16: bool = False
+) -> bytes:
+    """TFLite bytes of ``model``: float32, float16 weights, full int8 (int8 inputs and outputs),
+    or ``int16`` activations with int8 weights (the 16x8 scheme, int16 inputs and outputs)."""
     import numpy as np
     import tensorflow as tf
 
@@ -43,7 +46,7 @@ def convert(model: Any, int8: bool, samples: int = 3, float16: bool = False) -> 
     if float16:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.target_spec.supported_types = [tf.float16]
-    if int8:
+    if int8 or int16:
         shape = tuple(model.inputs[0].shape)
         rng = np.random.default_rng(1)
 
@@ -53,9 +56,13 @@ def convert(model: Any, int8: bool, samples: int = 3, float16: bool = False) -> 
 
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if int16:
+            ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            conv.target_spec.supported_ops = [ops]
+            conv.inference_input_type = conv.inference_output_type = tf.int16
+        else:
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = conv.inference_output_type = tf.int8
     return conv.convert()
 
 

@@ -118,6 +118,21 @@ def test_batch_norm_folded(converted: Any, int8: bool) -> None:
     assert got["total_activations"] == ref.totals["total_activations"] - bn_outputs
 
 
+def test_int16_activations(tmp_path: Any) -> None:
+    """The 16x8 scheme: int16 activations, int8 weights, int64 biases; the same counts."""
+    model = models.tiny_cnn()
+    path = tmp_path / "i16.tflite"
+    path.write_bytes(models.convert(model, int8=False, int16=True))
+    ref = analyze(model).totals
+    got = analyze(path).totals
+    for q in EQUAL:
+        assert got[q] == ref[q], q
+    kernels, biases = _weights_by_kind(model)
+    assert got["model_size_bytes"] == kernels + 8 * biases
+    assert got["total_activation_bytes"] == 2 * got["total_activations"]
+    assert got["mac_int_ops"] == ref["mac_flops"]
+
+
 def test_quantization_recorded(converted: Any) -> None:
     from analyzer.core.engine import to_graph
 
