@@ -21,6 +21,9 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+_escape_cached = functools.lru_cache(maxsize=1024)(esc)  # a column of texts repeats a few words
+
+
 def is_number(v: Any) -> bool:
     """An int or float, not a bool."""
     return (
@@ -90,6 +93,8 @@ def cell(v: Any, fmt: Callable[[Any], str], mark: str | None) -> str:
         return f'<td data-v="{v}">{common.marked(text, mark) if mark else text}</td>'
     if v is None:
         return "<td>-</td>"
+    if t is str and not mark:  # dtype, bound: text as it is
+        return f"<td>{_escape_cached(v)}</td>"
     text = show(v) if not is_number(v) else fmt(v)
     text = esc(common.marked(text, mark) if mark else text)
     if isinstance(v, list) and v and all(type(x) is int or type(x) is float for x in v):
