@@ -15,6 +15,7 @@ one-liners over values the file states.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,7 +97,7 @@ def _range(ins, attrs):
 
 def _constant_of_shape(ins, attrs):
     shape = _ints(ins[0])
-    if int(np.prod(shape)) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_ELEMENTS:
         raise _TooLarge
     from onnx import numpy_helper
 
@@ -108,14 +109,14 @@ def _constant_of_shape(ins, attrs):
 
 def _expand(ins, attrs):
     shape = np.broadcast_shapes(ins[0].shape, tuple(_ints(ins[1])))
-    if int(np.prod(shape)) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_ELEMENTS:
         raise _TooLarge
     return [np.broadcast_to(ins[0], shape).copy()]
 
 
 def _tile(ins, attrs):
     reps = _ints(ins[1])
-    if ins[0].size * int(np.prod(reps)) > MAX_ELEMENTS:
+    if ins[0].size * math.prod(reps) > MAX_ELEMENTS:
         raise _TooLarge
     return [np.tile(ins[0], reps)]
 

@@ -14,6 +14,7 @@ does not cover) is completed by folding the constant subgraphs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,7 @@ def initializer_value(t: Any) -> np.ndarray | None:
     """
     from onnx import TensorProto, numpy_helper
 
-    n = int(np.prod(t.dims))
+    n = math.prod(int(d) for d in t.dims)
     if (
         t.data_location == TensorProto.EXTERNAL
         or n > MAX_ELEMENTS
@@ -375,7 +376,7 @@ def _fold_node(node: Any, facts: Facts) -> list[np.ndarray] | None:
         if shape is None:
             return None
         if op == "Size":
-            return [np.asarray(int(np.prod(shape)), dtype=np.int64)]
+            return [np.asarray(math.prod(shape), dtype=np.int64)]
         a = attrs_of(node)
         start, end = a.get("start", 0), a.get("end", len(shape))
         return [np.asarray(shape[slice(start, end)], dtype=np.int64)]

@@ -134,3 +134,26 @@ def test_missing_onnx_names_the_extra(cnn_file):
     )
     assert out.returncode == 1
     assert "pip install 'analyzer[onnx]'" in out.stderr
+
+
+def test_crafted_sizes_allocate_nothing(tmp_path, capsys):
+    """A ConstantOfShape of 2^40 elements is not folded; a weight declaring 2^60 elements is refused."""
+    big = helper.make_node("ConstantOfShape", ["shape"], ["zeros"])
+    add = helper.make_node("Add", ["x", "zeros"], ["y"])
+    shape = onnx.numpy_helper.from_array(
+        __import__("numpy").asarray([1 << 20, 1 << 20], "int64"), "shape"
+    )
+    m = model([big, add], [("x", [1, 1])], ["y"], [shape])
+    report = analyzer.analyze(m)
+    assert report.graph.shape("y") == (1 << 20, 1 << 20)  # counted, never built
+    weight = onnx.TensorProto(name="w", data_type=onnx.TensorProto.FLOAT, dims=[1 << 30, 1 << 30])
+    weight.data_location = onnx.TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value="nowhere.bin")
+    huge = model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], [("x", [1, 1 << 30])], ["y"], [weight]
+    )
+    path = tmp_path / "huge.onnx"
+    onnx.save(huge, str(path))
+    assert main(["analyze", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert str(path) in err and "\n" not in err
