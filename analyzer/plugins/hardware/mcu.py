@@ -98,7 +98,11 @@ def _tflm_prediction(ctx: MetricContext) -> dict[str, Any]:
 
 
 def _tflm_build(ctx: MetricContext) -> dict[str, Any]:
-    return tflm_arena(ctx.graph, ctx.layers).to_dict()
+    out = tflm_arena(ctx.graph, ctx.layers).to_dict()
+    cmsis = tflm_arena(ctx.graph, ctx.layers, "cmsis-nn")  # a Cortex-M build: im2col scratch too
+    out["cmsis_nn"] = {"arena_bytes": cmsis.arena_bytes, "head_bytes": cmsis.head_bytes,
+                       "scratch_bytes": cmsis.scratch_bytes}  # fmt: skip
+    return out
 
 
 class McuRoofline(RooflineModel):

@@ -38,6 +38,7 @@ from typing import Any
 
 from analyzer.core import dtypes
 from analyzer.core.graph import Graph
+from analyzer.core.ir import Node
 from analyzer.plugins.hardware.planner import align
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment()
@@ -87,12 +88,11 @@ class TflmArena:
     buffers: int
     operators: int
     tail: dict[str, int] = field(default_factory=dict)
-    source: str = (
-        "tflite"  # tflite: the file's tensors and operators; layers: approximated from layers
-    )
+    source: str = "tflite"  # tflite: the file's operators and tensors; layers: one per layer
+    kernels: str = "reference"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"planner": "TFLM GreedyMemoryPlanner (reference kernels, x86-64 host struct sizes)",
+        return {"planner": f"TFLM GreedyMemoryPlanner ({self.kernels} kernels, x86-64 host struct sizes)",
                 "arena_bytes": self.arena_bytes, "head_bytes": self.head_bytes, "tail_bytes": self.tail_bytes,
                 "scratch_bytes": self.scratch_bytes, "buffers": self.buffers, "operators": self.operators,
                 "tail": dict(self.tail), "source": self.source}  # fmt: skip
@@ -140,6 +140,39 @@ def _scratch(
     return []
 
 
+def cmsis_nn_scratch(step: _Step, graph: Graph) -> list[int]:
+    """Scratch buffers CMSIS-NN's int8 kernels request on a Cortex-M with DSP (M4, M7, M33).
+
+    From ARM-software/CMSIS-NN's ``*_get_buffer_size`` functions (built with GCC, no MVE):
+    a convolution other than 1x1 keeps an im2col buffer of two columns of int16,
+    ``2 * align4(kh*kw*C_in) * 2`` bytes; a depthwise convolution with multiplier 1
+    other than 3x3 with padding <= 1 keeps ``C * kh * kw * 2`` bytes; an average
+    pool ``C * 4``; 1x1 convolutions (GCC builds) and fully connected layers none.
+    """
+    node = step.node
+    if node is None or step.dtype != "int8" or not node.inputs:
+        return []
+    x = graph.shape(node.inputs[0])
+    if step.op == "AVERAGE_POOL_2D":
+        return [4 * x[-1]]
+    if step.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or len(x) != 4:
+        return []
+    kh, kw = node.attrs.get("kernel_size", (1, 1))
+    pad = node.attrs.get("padding", ((0, 0), (0, 0)))
+    dil = tuple(node.attrs.get("dilation", (1, 1)))
+    cin, cout = x[-1], int(node.attrs.get("out_channels", 0))
+    if step.op == "DEPTHWISE_CONV_2D":
+        if cin != cout or x[0] != 1 or dil != (1, 1):
+            return []
+        if (kh, kw) == (3, 3) and pad[0][0] <= 1 and pad[1][0] <= 1:
+            return []
+        return [cin * kh * kw * 2]
+    if (kh, kw) == (1, 1) and pad[0][0] == pad[1][0] == 0 and dil == (1, 1):
+        return []  # arm_convolve_1x1_s8(_fast): no buffer in GCC builds
+    cols = kh * kw * cin
+    return [2 * (cols + (-cols) % 4) * 2]
+
+
 @dataclass(slots=True)
 class _Step:
     op: str
@@ -150,6 +183,7 @@ class _Step:
     axes: int
     copies: tuple[tuple[int, int], ...] = ()  # BATCH_MATMUL operands TFLM transposes: (rank, bytes)
     dtype: str = "float32"  # of its first input
+    node: Node | None = None  # the node carrying the op's attributes (kernel, stride, padding)
 
 
 def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str], str]:
@@ -167,6 +201,7 @@ def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str],
             if step is None:
                 step = by_op[k] = _Step(node.source_op, [], [], 0, False, 0)
                 step.dtype = graph.spec(node.inputs[0]).dtype if node.inputs else "float32"
+                step.node = node
                 steps.append(step)
             step.inputs += [t for t in node.inputs if t in index and t not in step.inputs]
             step.outputs += [t for t in node.outputs if t in index]
@@ -203,19 +238,36 @@ def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str],
         axes = len(principal.attrs.get("axes", ()) or ())
         dtype = graph.spec(principal.inputs[0]).dtype if principal.inputs else "float32"
         steps.append(
-            _Step(op, list(layer.inputs), list(layer.outputs), channels, quant, axes, (), dtype)
+            _Step(
+                op,
+                list(layer.inputs),
+                list(layer.outputs),
+                channels,
+                quant,
+                axes,
+                (),
+                dtype,
+                principal,
+            )
         )
     tensors = [*graph.inputs, *(t for s in steps for t in s.outputs)]
     return steps, list(dict.fromkeys(tensors)), "layers"
 
 
-def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
-    """Predict TFLM's arena (head + tail) for ``graph`` run by the reference kernels.
+def tflm_arena(
+    graph: Graph, layers: Sequence[Any] = (), kernels_kind: str = "reference"
+) -> TflmArena:
+    """Predict TFLM's arena (head + tail) for ``graph``.
 
     A graph read from a .tflite file is planned over the file's operators and
     tensors; any other graph over its ``layers`` (``analyzer.core.layers``),
     one TFLite operator per layer, as the converter would fuse them.
+    ``kernels_kind``: ``reference`` (checked against TFLM) or ``cmsis-nn``
+    (adds CMSIS-NN's scratch buffers, ``cmsis_nn_scratch``; its kernels'
+    persistent data are taken as the reference kernels').
     """
+    if kernels_kind not in ("reference", "cmsis-nn"):
+        raise ValueError(f"kernels_kind must be 'reference' or 'cmsis-nn', not {kernels_kind!r}")
     steps, tensors, source = _steps(graph, layers)
     n = len(steps)
     first: dict[str, int] = dict.fromkeys(graph.inputs, 0)
@@ -234,7 +286,10 @@ def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
     items = [it for it in items if it[0]]
     scratch_total = handles = 0
     for i, s in enumerate(steps):
-        for size in _scratch(s.op, graph, s.inputs, s.outputs, s.axes):
+        sizes = _scratch(s.op, graph, s.inputs, s.outputs, s.axes)
+        if kernels_kind == "cmsis-nn":
+            sizes = sizes + cmsis_nn_scratch(s, graph)
+        for size in sizes:
             items.append((align(size, ALIGNMENT), i + 1, i + 1))
             scratch_total += size
             handles += 1
@@ -278,7 +333,15 @@ def tflm_arena(graph: Graph, layers: Sequence[Any] = ()) -> TflmArena:
     }
     tail_bytes = align(sum(tail.values()), ALIGNMENT)
     return TflmArena(
-        head + tail_bytes, head, tail_bytes, scratch_total, len(items), n, tail, source
+        head + tail_bytes,
+        head,
+        tail_bytes,
+        scratch_total,
+        len(items),
+        n,
+        tail,
+        source,
+        kernels_kind,
     )
 
 
