@@ -60,3 +60,24 @@ def test_layer_graph_prediction() -> None:
     assert arena.tail["kernel_data"] == 2 * (80 + 2 * 32) + 16 + 16
     assert arena.arena_bytes == arena.head_bytes + arena.tail_bytes
     assert arena.arena_bytes % 16 == 0
+
+
+def test_cmsis_nn_scratch_sizes() -> None:
+    """CMSIS-NN's get_buffer_size rules (DSP build) by hand, per layer of an int8 graph."""
+    from analyzer.core.layers import group_layers
+    from analyzer.plugins.hardware.tflm import _steps, cmsis_nn_scratch
+
+    b = GraphBuilder("cm", dtype="int8")
+    x = b.input("x", (1, 16, 16, 3))
+    x = b.conv(x, 8, 3, padding=1, channels_last=True, name="c3x3")  # 2 * align4(27) * 2 = 112
+    x = b.conv(x, 8, 5, padding=2, groups=8, channels_last=True, name="dw5")  # 8 * 25 * 2 = 400
+    x = b.conv(x, 8, 3, padding=1, groups=8, channels_last=True, name="dw3")  # 3x3, pad 1: none
+    x = b.conv(x, 16, 1, channels_last=True, name="pw")  # 1x1: none
+    x = b.avg_pool(x, 2, channels_last=True, name="pool")  # 16 channels * 4 = 64
+    g = b.build(x)
+    layers = group_layers(g, load_plugins().vocabulary)
+    steps, _, _ = _steps(g, layers)
+    assert [cmsis_nn_scratch(s, g) for s in steps] == [[112], [400], [], [], [64]]
+    ref, cm = tflm_arena(g, layers), tflm_arena(g, layers, "cmsis-nn")
+    assert ref.scratch_bytes == 0 and cm.scratch_bytes == 112 + 400 + 64
+    assert cm.head_bytes >= ref.head_bytes
