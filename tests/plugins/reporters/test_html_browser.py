@@ -158,10 +158,17 @@ def test_the_filter_filters(loaded, report):
         loaded.page.locator("section#layers .az-count").inner_text()
         == f"{len(expected)} of {len(report.layers)} layers"
     )
+    dimmed = loaded.page.eval_on_selector_all(
+        "svg g.az-node", "gs => gs.map(g => g.classList.contains('az-dim'))"
+    )
+    assert dimmed == [
+        r.name not in expected for r in report.layers
+    ]  # the graph shows what the filter keeps
     box.fill("block2 conv")  # every word must match
     assert visible_layer_names(loaded.page) == [n for n in expected if "conv" in n]
     box.fill("")
     assert len(visible_layer_names(loaded.page)) == len(report.layers)
+    assert loaded.page.locator("svg g.az-node.az-dim").count() == 0
 
 
 def test_switching_the_colour_metric_recolours_the_nodes(loaded, report):

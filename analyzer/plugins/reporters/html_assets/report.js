@@ -77,7 +77,7 @@
     var texts = new Map(order.map(function (r) {
       return [r, r.getAttribute("data-search") || r.textContent.toLowerCase()];
     }));
-    var words = [], page = 0, matching = order;
+    var words = [], page = 0, matching = order, listeners = [];
 
     function render() {
       matching = order.filter(function (r) {
@@ -97,6 +97,8 @@
         pager.querySelector(".az-prev").disabled = page === 0;
         pager.querySelector(".az-next").disabled = page >= pages - 1;
       }
+      var filtered = words.length ? matching : null;
+      listeners.forEach(function (f) { f(filtered); });
     }
 
     Array.prototype.forEach.call(heads, function (th, col) {
@@ -137,6 +139,7 @@
     }
     if (size !== Infinity) render();
     return {
+      onFilter: function (f) { listeners.push(f); },  // f(matching rows, or null when unfiltered)
       reveal: function (row) {  // show a row wherever it is: clear a filter hiding it, turn to its page
         if (matching.indexOf(row) < 0 && input) { input.value = ""; words = []; render(); }
         var i = matching.indexOf(row);
@@ -311,6 +314,17 @@
       row.scrollIntoView({ block: "center" });
     });
     select.addEventListener("change", recolour);
+    var layerTable = root.querySelector("table.az-layers");
+    if (layerTable && tables.get(layerTable)) {
+      tables.get(layerTable).onFilter(function (rows) {  // the layer filter dims the nodes it leaves out
+        var keep = rows ? new Set(rows.map(function (r) { return parseInt(r.getAttribute("data-i"), 10); })) : null;
+        groups.forEach(function (g, i) {
+          var layers = nodes[i].layers, ids = Array.isArray(layers) ? layers : [layers];
+          var on = !keep || ids.some(function (k) { return keep.has(k); });
+          g.classList.toggle("az-dim", !on);
+        });
+      });
+    }
     recolour();
   }
 
