@@ -27,6 +27,13 @@ from analyzer.plugins.frontends.onnx.load import looks_like_onnx
 class OnnxFrontend(Frontend):
     name = "onnx"
     file_suffixes = (".onnx",)
+    # plugin op mappings (analyzer_register_op_mappings, framework "onnx"): source op ``OpType``
+    # (standard domain) or ``domain::OpType``; consulted before the built-in table
+    takes_op_mappings = True
+    _op_mappings: dict[str, Any] = {}
+
+    def bind_plugins(self, plugins: Any) -> None:
+        self._op_mappings = plugins.op_mappings.for_framework(self.name)
 
     def accepts(self, obj: object) -> bool:
         onnx = sys.modules.get("onnx")
@@ -46,6 +53,7 @@ class OnnxFrontend(Frontend):
         self, model: Any, inputs: Any = None, *, params: Any = None, **options: Any
     ) -> Graph:
         from analyzer.plugins.frontends.onnx.build import build_graph
+        from analyzer.plugins.frontends.onnx.table import with_plugin_mappings
 
         if params is not None:
             raise UsageError("an ONNX model holds its own weights; 'params' does not apply")
@@ -54,11 +62,12 @@ class OnnxFrontend(Frontend):
             raise UsageError(
                 f"unknown onnx frontend option(s): {', '.join(sorted(options))} (known: dims)"
             )
+        table = with_plugin_mappings(self._op_mappings)
         if isinstance(model, _Loaded):
             return build_graph(
-                model.model, inputs, dims, where=str(model.path), name=model.path.stem
+                model.model, inputs, dims, where=str(model.path), name=model.path.stem, table=table
             )
-        return build_graph(model, inputs, dims, where="ONNX model", name=None)
+        return build_graph(model, inputs, dims, where="ONNX model", name=None, table=table)
 
 
 class _Loaded:

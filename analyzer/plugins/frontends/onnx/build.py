@@ -14,14 +14,20 @@ from analyzer.plugins.frontends.onnx.table import TABLE
 
 
 def build_graph(
-    model: Any, inputs: Any, dims: Mapping[str, int] | None, *, where: str, name: str | None
+    model: Any,
+    inputs: Any,
+    dims: Mapping[str, int] | None,
+    *,
+    where: str,
+    name: str | None,
+    table: Mapping[tuple[str, str], Any] = TABLE,
 ) -> Graph:
     check_model(model, where)
     model = prepare(model, where)
     bound = bind_inputs(model.graph, inputs, dims)
     facts = infer(model, bound, where)
     graph_name = name or model.graph.name or "onnx_model"
-    graph = Converter(model, facts, graph_name, where).convert(bound, TABLE)
+    graph = Converter(model, facts, graph_name, where).convert(bound, dict(table))
     graph.meta["capture"] = "onnx"
     graph.meta["warnings"] = list(facts.warnings)
     graph.meta["onnx"] = {"opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0),

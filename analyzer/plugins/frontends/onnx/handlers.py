@@ -29,6 +29,15 @@ def simple(op: str, n_inputs: int | None = None, **fixed: Any):
     return handler
 
 
+def mapped(op: str):
+    """A plugin's mapping onto canonical ``op``: every data operand, every named output."""
+
+    def handler(c: Converter, a: dict[str, Any]) -> None:
+        c.emit(op, [c.operand(t) for t in c.node.input if t])
+
+    return handler
+
+
 def activation(op: str, **fixed: Any):
     def handler(c: Converter, a: dict[str, Any]) -> None:
         attrs = dict(fixed)

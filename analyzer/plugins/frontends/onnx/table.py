@@ -95,3 +95,20 @@ TABLE: dict[tuple[str, str], Any] = {
     **{("", k): v for k, v in _STANDARD.items()},
     **{("com.microsoft", k): v for k, v in _MICROSOFT.items()},
 }
+
+
+def with_plugin_mappings(mappings: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """TABLE with the plugins' ``onnx`` op mappings first (hook ``analyzer_register_op_mappings``).
+
+    ``source_op`` is ``OpType`` (standard domain) or ``domain::OpType``;
+    ``target`` a canonical op (emitted on every data operand, weights as
+    parameters, all named outputs) or a handler ``fn(converter, attrs)``.
+    """
+    if not mappings:
+        return TABLE
+    table = dict(TABLE)
+    for source_op, m in mappings.items():
+        domain, _, op_type = source_op.rpartition("::")
+        domain = "" if domain == "ai.onnx" else domain
+        table[(domain, op_type)] = m.target if callable(m.target) else h.mapped(m.target)
+    return table

@@ -331,3 +331,47 @@ def test_constant_causal_mask_is_folded():
     ]
     r = analyzer.analyze(model(nodes, [("x", [1, 8, 8])], ["y"], inits))
     assert ops(r) == ["where"] and r.unsupported == []
+
+
+def _custom_model() -> onnx.ModelProto:
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], name="/conv/Conv"),
+             helper.make_node("Frobnicate", ["h"], ["y"], domain="my.ops", name="/mystery/Frobnicate")]  # fmt: skip
+    m = model(nodes, [("x", [1, 3, 8, 8])], ["y"], [tensor("w", (4, 3, 3, 3))],
+              extra_opsets=[helper.make_opsetid("my.ops", 1)])  # fmt: skip
+    m.graph.value_info.append(
+        helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4, 6, 6])
+    )
+    return m
+
+
+def test_plugin_op_mapping_onto_a_canonical_op():
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.plugins import load_plugins
+
+    class Mapping:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register):
+            register("onnx", "my.ops::Frobnicate", "relu")
+
+    plugins = load_plugins(extra=[Mapping()], entry_points=False)
+    r = analyzer.analyze(_custom_model(), plugins=plugins)
+    assert ops(r) == ["conv", "relu"] and r.unsupported == []
+    assert [n.source_op for n in r.graph.nodes()][-1] == "my.ops::Frobnicate"
+
+
+def test_plugin_op_mapping_onto_a_handler():
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.plugins import load_plugins
+
+    def frobnicate(c, attrs):  # the ONNX frontend's handler signature: (converter, attributes)
+        c.emit("mul", [c.operand(c.input(0)), c.operand(c.input(0))])
+
+    class Mapping:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register):
+            register("onnx", "my.ops::Frobnicate", frobnicate)
+
+    r = analyzer.analyze(
+        _custom_model(), plugins=load_plugins(extra=[Mapping()], entry_points=False)
+    )
+    assert ops(r) == ["conv", "mul"] and r.unsupported == []
