@@ -123,6 +123,7 @@ class DeviceSpec(_Strict):
     class_overhead_s: dict[str, Figure] = Field(default_factory=dict)  # the same, per op class (calibrated)
     references: tuple[str, ...] = ()
     hardware_model: str | None = None  # names the hardware model evaluating this device (docs/plugins.md)
+    runtime: str | None = Field(default=None, pattern=KEY_PATTERN)  # software runtime (MCU: cmsis-nn...); its model checks it
     notes: str = ""
     # Top-level figures the common schema does not name (a plugin's device class): each is a
     # figure or a table of figures, so it has a source too; the models serving the class read them.

@@ -7,23 +7,33 @@ arena from ``planner`` plus the runtime's own RAM. The arena must be one
 contiguous block: it goes in the largest level that stores activations
 (option ``arena_level`` picks another). The bottleneck layer is the one
 running when the most arena bytes are live.
+
+Latency: where the device names its software runtime (``runtime =
+"cmsis-nn"`` in its file, or the hardware option ``runtime``), int8
+convolution, depthwise and linear layers take MACs / (the runtime's
+``runtime_macs_per_cycle`` x ``clock_hz``), measured figures of whole
+kernels, instead of peak x efficiency; other layers keep the roofline.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from analyzer.core.devices import DeviceSpec
+from analyzer.core.errors import UsageError
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import MetricContext
 from analyzer.plugins.hardware.planner import Buffer, MemoryPlan, plan
 from analyzer.plugins.hardware.roofline import (
     DeviceView,
+    LayerCost,
     RooflineModel,
     _runtime_overhead,
     op_class,
 )
-from analyzer.plugins.hardware.settings import HardwareSettings
+from analyzer.plugins.hardware.settings import KNOWN_KEYS, HardwareSettings, device_problems
 from analyzer.plugins.hardware.tflm import tflm_arena
 from analyzer.plugins.metrics.activations import activation_storages
 
@@ -105,9 +115,96 @@ def _tflm_build(ctx: MetricContext) -> dict[str, Any]:
     return out
 
 
+RUNTIMES = ("tflm-reference", "cmsis-nn", "tinyengine")  # docs/hardware.md, "MCU runtimes"
+RUNTIME_FIGURE = "runtime_macs_per_cycle"  # device table: runtime -> int8 MACs per cycle
+RUNTIME_CLASSES = ("conv", "depthwise", "gemm")  # the kernels the published figures time
+
+
+def _runtime_name(options: Mapping[str, Any], device: DeviceSpec | None) -> str | None:
+    """The runtime the option or the device names; UsageError for one no data describes."""
+    name = options.get("runtime")
+    if name is not None and name not in RUNTIMES:
+        raise UsageError(f"hardware option 'runtime': unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
+    if device is None:
+        return name
+    if name is None and device.runtime is not None and device.runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime {device.runtime!r}; known: {', '.join(RUNTIMES)}")
+    name = name or device.runtime
+    table = device.extra_figures.get(RUNTIME_FIGURE)
+    if name is not None and (not isinstance(table, Mapping) or name not in table):
+        have = ", ".join(table) if isinstance(table, Mapping) else "none"
+        raise UsageError(f"{device.name} has no MAC/cycle figure for runtime {name!r} (its runtimes: {have})")
+    return name
+
+
+class McuView(DeviceView):
+    """The roofline's view plus the runtime's measured MACs per cycle for int8 kernels."""
+
+    def __init__(self, device: DeviceSpec, settings: HardwareSettings, runtime: str | None,
+                 macs: dict[str, float]) -> None:  # fmt: skip
+        super().__init__(device, settings)
+        self.runtime, self.macs = runtime, macs
+        self.macs_per_cycle = 0.0
+        if runtime is not None:
+            fig = device.extra_figures[RUNTIME_FIGURE][runtime]  # type: ignore[index]
+            self._note(f"{RUNTIME_FIGURE}.{runtime}", fig)
+            self.macs_per_cycle = fig.value
+            if device.clock_hz is not None:
+                self._note("clock_hz", device.clock_hz)
+
+    def refine(self, c: LayerCost, scale: float) -> None:
+        w = c.work
+        if not self.runtime or w.op_class not in RUNTIME_CLASSES or not self.macs.get(w.name):
+            return
+        if w.dtype != "int8":
+            c.extra["runtime"] = f"{self.runtime} figures are for int8 kernels: roofline for {w.dtype}"
+            return
+        assert self.device.clock_hz is not None  # validate_device requires it with the figures
+        rate = self.macs_per_cycle * self.device.clock_hz.value  # MACs per second
+        c.compute_s = self.macs[w.name] * scale / rate
+        c.peak_ops_per_s = 2 * rate
+        c.extra.update(runtime=self.runtime, macs_per_cycle=self.macs_per_cycle)
+
+
 class McuRoofline(RooflineModel):
     name = "roofline-mcu"
     device_class = "mcu"
+    option_keys = (*KNOWN_KEYS, "runtime")
+
+    def validate_device(self, device: DeviceSpec) -> list[str]:
+        table = device.extra_figures.get(RUNTIME_FIGURE)
+        rest = {k: v for k, v in device.extra_figures.items() if k != RUNTIME_FIGURE}
+        problems = device_problems(device.model_copy(update={"extra_figures": rest}))
+        if table is not None:
+            if not isinstance(table, Mapping):
+                problems.append(f"field {RUNTIME_FIGURE!r}: a table of figures by runtime ({', '.join(RUNTIMES)})")
+            elif bad := sorted(set(table) - set(RUNTIMES)):
+                problems.append(f"field '{RUNTIME_FIGURE}.{bad[0]}': unknown runtime (known: {', '.join(RUNTIMES)})")
+            if device.clock_hz is None:
+                problems.append(f"field 'clock_hz': needed with {RUNTIME_FIGURE} (MACs per cycle x clock)")
+        if device.runtime is not None:
+            try:
+                _runtime_name({}, device)
+            except UsageError as e:
+                problems.append(f"field 'runtime': {e}")
+        return problems
+
+    def validate_options(self, options: Mapping[str, Any]) -> list[str]:
+        try:
+            _runtime_name(options, None)
+        except UsageError as e:
+            return [*super().validate_options(options), str(e)]
+        return super().validate_options(options)
+
+    def make_view(self, ctx: MetricContext, device: DeviceSpec, settings: HardwareSettings) -> DeviceView:
+        runtime = _runtime_name(ctx.options.hardware, device)
+        layers = ctx.result("compute").layers
+        macs = {name: float(row.get("macs", 0)) for name, row in layers.items()} if runtime else {}
+        return McuView(device, settings, runtime, macs)
+
+    def extra_details(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings) -> dict[str, Any]:
+        assert isinstance(dv, McuView)
+        return {"runtime": dv.runtime, "runtime_macs_per_cycle": dv.macs_per_cycle or None}
 
     def _plan(self, ctx: MetricContext, settings: HardwareSettings, dv: DeviceView, scale: float) -> MemoryPlan:
         buffers, deps = graph_buffers(ctx, scale, settings.inplace_depthwise, settings.fold_batch_norm)
