@@ -1,0 +1,68 @@
+"""Rendering beside analysis: every report format against ``analyze_graph`` for the zoo models.
+
+Goal (docs/performance.md): rendering a report in any format takes less
+time than the analysis that produced it. For each model of
+``analyzer/zoo.py`` the script times, warm, the median of ``--repeat``
+runs of ``analyze_graph`` and of each format's rendering the way the CLI
+writes a file (``Reporter.iter_report`` without colour, the whole text
+joined) and, for the table, the way it prints on a terminal (colour, 100
+columns). The last column is the slowest format's time over the analysis's.
+
+    .venv/bin/python bench/render.py [--repeat 5] [--formats table,json,csv,markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import timed  # noqa: E402  (bench/timing.py)
+
+from analyzer import analyze_graph, zoo  # noqa: E402
+from analyzer.core.plugins import default_plugins  # noqa: E402
+
+MODELS = ("alexnet", "vgg16", "resnet50", "mobilenet_v2", "transformer_encoder", "tiny_cnn")
+
+
+def render(reporter, report, **options) -> str:
+    return "".join(reporter.iter_report(report, **options))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--formats", default="table,json,csv,markdown")
+    p.add_argument("--models", default=",".join(MODELS))
+    args = p.parse_args()
+    plugins = default_plugins()
+    formats = args.formats.split(",")
+    cases = [(f, {}) for f in formats]
+    if "table" in formats:
+        cases.append(("table", {"color": True, "width": 100}))
+    head = ["model", "layers", "analysis ms"]
+    head += [f"{f}{' (tty)' if o else ''} ms" for f, o in cases] + ["slowest / analysis"]
+    lines = [head]
+    for name in args.models.split(","):
+        graph = getattr(zoo, name)()
+        t_analysis, report = timed(
+            lambda graph=graph: analyze_graph(graph, plugins=plugins), args.repeat
+        )
+        line = [name, str(len(report.layers)), f"{t_analysis * 1e3:.1f}"]
+        worst = 0.0
+        for fmt, options in cases:
+            reporter = plugins.reporter(fmt)
+            t, _ = timed(lambda r=reporter, o=options, rep=report: render(r, rep, **o), args.repeat)
+            worst = max(worst, t)
+            line.append(f"{t * 1e3:.1f}")
+        line.append(f"{worst / t_analysis:.2f}")
+        lines.append(line)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    for line in lines:
+        print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
