@@ -15,6 +15,7 @@ from typing import Any
 
 from analyzer.core.errors import AnalyzerError
 from analyzer.core.ir import Tensor
+from analyzer.core.recorder import is_shape
 from analyzer.sweep.plan import Precision, SweepPlan, Task
 from analyzer.sweep.rows import error_rows, report_rows
 
@@ -101,18 +102,14 @@ def with_batch(inputs: Any, batch: int) -> Any:
     """Input shapes (tuples, lists of them, or ``Tensor`` specs) with the leading dimension set to ``batch``."""
     if isinstance(inputs, Tensor):
         return dataclasses.replace(inputs, shape=(batch, *inputs.shape[1:]))
-    if _is_shape(inputs):
+    if is_shape(inputs):
         return (batch, *inputs[1:])
-    if isinstance(inputs, list | tuple) and inputs and all(isinstance(i, Tensor) or _is_shape(i) for i in inputs):
+    if isinstance(inputs, list | tuple) and inputs and all(isinstance(i, Tensor) or is_shape(i) for i in inputs):
         return type(inputs)(with_batch(i, batch) for i in inputs)
-    if isinstance(inputs, Mapping) and inputs and all(isinstance(i, Tensor) or _is_shape(i) for i in inputs.values()):
+    if isinstance(inputs, Mapping) and inputs and all(isinstance(i, Tensor) or is_shape(i) for i in inputs.values()):
         return {k: with_batch(v, batch) for k, v in inputs.items()}
     raise AnalyzerError("a batch size is asked, but the factory takes no 'batch' parameter and its inputs "
                         "are not shapes whose leading dimension could be set")  # fmt: skip
-
-
-def _is_shape(value: Any) -> bool:
-    return isinstance(value, tuple | list) and bool(value) and all(isinstance(d, int) and not isinstance(d, bool) for d in value)
 
 
 def _accepts(fn: Any, name: str) -> bool:
