@@ -1,0 +1,1 @@
+"""An example out-of-tree analyzer plugin package (see README.md)."""
