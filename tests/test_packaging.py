@@ -44,3 +44,20 @@ def test_constraints_pin_exactly_and_only_for_ci() -> None:
     lines = [ln for ln in (ROOT / "constraints.txt").read_text().splitlines() if ln and not ln.startswith("#")]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[^\s]+", ln) for ln in lines), lines
     assert "torch==2.13.0" in lines
+
+
+def test_wheel_carries_the_data_files(tmp_path: Path) -> None:
+    """A non-editable install needs the device DB, the schema and the HTML report's assets in the wheel."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)  # fmt: skip
+    (wheel,) = tmp_path.glob("analyzer-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("analyzer/schemas/report.schema.json", "analyzer/hardware_db/mcu/stm32f746.toml",
+                   "analyzer/plugins/reporters/html_assets/report.js", "analyzer/plugins/reporters/html_assets/report.css",
+                   "analyzer/py.typed"):  # fmt: skip
+        assert needed in names, needed
+    assert not any(n.startswith(("tests/", "examples/", "bench/")) for n in names)
