@@ -103,6 +103,14 @@ ExtraFigure = Annotated[
 
 
 class DeviceSpec(_Strict):
+    """One device file (``analyzer.device/1``, docs/hardware.md): what every device has.
+
+    The core checks the common fields below and that every figure has a
+    source; keys it does not know are the device class's own figures
+    (``extra_figures``: a ``Figure`` or a table of them), which the hardware
+    model serving the class checks in ``validate_device``.
+    """
+
     schema_: Literal["analyzer.device/1"] = Field(alias="schema")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     display_name: str

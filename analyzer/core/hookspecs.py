@@ -112,10 +112,14 @@ def analyzer_register_metrics(register: Callable[[Metric], None]) -> None:
 def analyzer_register_hardware_models(register: Callable[[HardwareModel], None]) -> None:
     """Add hardware models: ``register(model)`` for each ``HardwareModel``.
 
-    A device is evaluated by the model the user names (``hardware_model``),
-    else the one its device file names, else the only model of its class;
-    several candidates and no choice is an error listing them. A model's
-    ``requires`` (metric names) must be loaded.
+    A model serves the device classes in its ``device_classes`` (any name:
+    ``("npu",)``), checks a device file's class-specific figures in
+    ``validate_device(spec)`` and the values of its ``option_keys`` in
+    ``validate_options(options)``. A device is evaluated by the model the
+    user names (``hardware_model``), else the one its device file names,
+    else the only model serving its class; several candidates and no choice
+    is an error listing them. A model's ``requires`` (metric names) must be
+    loaded.
     """
 
 
