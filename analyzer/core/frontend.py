@@ -48,6 +48,15 @@ class Frontend(ABC):
         """
         return False
 
+    def accepts_file(self, path: Path) -> bool:
+        """True when ``path`` (a file whose suffix no frontend lists) holds this frontend's format.
+
+        Optional: asked only for such files, to recognise a model saved
+        without its suffix by its first bytes (the ONNX frontend reads the
+        protobuf header). Must read little and import nothing heavy.
+        """
+        return False
+
     def load_file(self, path: Path) -> Any:
         """Load a saved model from ``path`` safely (never unpickle untrusted data).
 

@@ -159,7 +159,7 @@ def _reader_by_content(path: Path, plugins: PluginSet) -> str | None:
     if any(suffix in fe.file_suffixes for fe in plugins.frontends.values()):
         return None
     for fe in plugins.frontends.values():
-        sniff = getattr(fe, "accepts_file", None)
+        sniff = getattr(fe, "accepts_file", None)  # a Frontend method; a duck-typed frontend may lack it
         if sniff is not None and sniff(path):
             return fe.name
     return None
