@@ -37,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("alexnet", "mobilenet_v2", "resnet50", "transformer")
+DEVICE = "cuda"  # torch device the measurements run on (a test swaps in "cpu" with fake CUDA events)
 DTYPES = {"fp32": ("float32", 32), "fp16": ("float16", 16)}
 # torch.cuda.get_device_name() substrings -> hardware_db names (first match wins)
 DEVICE_NAMES = (("H200", "h200"), ("H100", "h100-sxm"), ("A100", "a100-sxm-80gb"), ("4090", "rtx-4090"),
@@ -86,7 +87,7 @@ def predict(
 def materialize(model: Any, torch: Any, dtype: Any) -> Any:
     """The meta-device module on the GPU with random weights and sane BatchNorm statistics."""
     torch.manual_seed(0)
-    model = model.to_empty(device="cuda").eval()
+    model = model.to_empty(device=DEVICE).eval()
     with torch.no_grad():
         for t in [*model.parameters(), *model.buffers()]:
             if t.is_floating_point():
@@ -115,7 +116,7 @@ def cuda_median_s(fn: Any, torch: Any, warmup: int, repeat: int) -> float:
 
 def launch_cost_s(torch: Any, n: int) -> float:
     """Seconds per eager op on a one-element tensor, ``n`` launches back to back (work ~ 0)."""
-    x = torch.zeros(1, device="cuda")
+    x = torch.zeros(1, device=DEVICE)
     for _ in range(100):
         x = torch.add(x, 1)
     torch.cuda.synchronize()
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
                     if module is None:  # a fresh meta module: the predicted one stays on the meta device
                         module = materialize(zoo_model(arch)["model"], torch, torch_dtype)
-                    x = torch.randn((batch, *shape[1:]), device="cuda", dtype=torch_dtype)
+                    x = torch.randn((batch, *shape[1:]), device=DEVICE, dtype=torch_dtype)
                     with torch.inference_mode():
                         call = lambda m=module, x=x: m(x)  # noqa: E731
                         row["measured_ms"] = (

@@ -65,3 +65,45 @@ def test_without_cuda_it_says_so_and_exits_0(bench, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert bench.main([]) == 0
     assert "no CUDA device" in capsys.readouterr().out
+
+
+class FakeEvent:
+    """torch.cuda.Event on the CPU: wall time between two records."""
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        self.t = 0.0
+
+    def record(self) -> None:
+        import time
+
+        self.t = time.perf_counter()
+
+    def synchronize(self) -> None:
+        pass
+
+    def elapsed_time(self, end: FakeEvent) -> float:
+        return (end.t - self.t) * 1e3  # milliseconds, as CUDA's
+
+
+def test_the_measuring_path_runs_with_cuda_faked_on_the_cpu(bench, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(bench, "DEVICE", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(torch.cuda, "Event", FakeEvent)
+    tf32 = (
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+    )  # the bench sets both
+    argv = ["--models", "transformer", "--dtypes", "fp32", "--batches", "1", "2"]
+    try:
+        assert bench.main([*argv, "--warmup", "1", "--repeat", "2", "--launches", "10"]) == 0
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    out = capsys.readouterr().out
+    assert "-> --device h200" in out and "eager per-op launch" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("transformer")]
+    assert len(rows) == 2 and all(float(r[5]) > 0 and r[6].endswith("%") for r in rows)
