@@ -431,7 +431,9 @@ def cmd_compare(args: argparse.Namespace, plugins: Any) -> int:
     from analyzer.core.compare import compare
 
     plugins.reporter(args.format)
-    reports = [_analyze_spec(s, args, plugins) for s in args.specs]
+    from analyzer.core.progress import track
+
+    reports = [_analyze_spec(s, args, plugins) for s in track(args.specs, len(args.specs), "compare")]
     for report in reports:
         _check_layer_bits(report, args)
     comparison = compare(reports, labels=_labels(args.specs, reports))

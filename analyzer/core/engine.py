@@ -20,10 +20,12 @@ from analyzer.core.metric import MetricContext
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
+from analyzer.core.progress import track
 from analyzer.core.report import LayerRow, Report
 from analyzer.core.rollup import derive_ratio_totals
 
 _NONE: Mapping[str, Any] = {}
+PROGRESS_NODES = 200_000
 _NO_MARKS: Mapping[str, str] = MappingProxyType({})  # rows without incomplete values share it (read-only)
 
 
@@ -203,7 +205,8 @@ def _analyze_graph(
         ps.check_hardware_options(opts.hardware, hardware_models)  # keys: some model's; values: each model's
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
-    for metric in metrics:
+    big = len(graph) >= PROGRESS_NODES  # a bar on a terminal for graphs whose metrics take seconds
+    for metric in track(metrics, len(metrics), f"metrics ({len(graph):,} ops)", show=None if big else False):
         ctx.metric = metric.name  # whose options ctx.option() reads
         ctx.results[metric.name] = metric.compute(ctx)
     ctx.metric = ""
