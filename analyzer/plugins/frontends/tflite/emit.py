@@ -44,8 +44,10 @@ def op_scopes(fm: FlatModel) -> list[str]:
         if len(before) != 1 or "" in before:
             continue
         # between two ops of one layer; or the graph's last op joining two of its tensors
-        # (LayerNormalization's final add, named after the graph output)
-        if before == after or (not after and len(sources) >= 2):
+        # (LayerNormalization's final add, named after the graph output) or viewing one
+        # (UpSampling2D's final reshape): a view's layer changes no count
+        last_view = not after and op.name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+        if before == after or (not after and len(sources) >= 2) or last_view:
             named[op.index] = before.pop()
     return named
 
@@ -128,6 +130,13 @@ class Emitter:
                 f"tensor {ti.name!r} is read before any op writes it and holds no data; treated as a constant"
             )
         self.graph.add_tensor(Tensor(name, ti.shape, ti.dtype, constant=True))
+        return name
+
+    def subgraph_weight(self, op: OpInfo, ti: TensorInfo) -> str:
+        """A weight stored in a subgraph that ``op`` runs (a WHILE body): a parameter of ``op``."""
+        name = self._fresh(f"{self.node_id}/{ti.name}")
+        self.graph.add_param(Param(name, ti.shape, ti.dtype, trainable=True, role="weight"))
+        self._record_quant(name, ti)
         return name
 
     def is_const(self, t: int) -> bool:

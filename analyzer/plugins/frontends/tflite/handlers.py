@@ -378,8 +378,13 @@ def movement(e: Emitter, op: OpInfo) -> None:
 # --- anything else -------------------------------------------------------------------
 def unknown(e: Emitter, op: OpInfo) -> None:
     """An op without a handler: shapes and stored weights kept, reported as unsupported."""
-    ins = [e.operand(t, _unknown_role(e, t)) for t in op.inputs if t >= 0]
-    e.node("unknown", ins, [e.output(t) for t in op.outputs])
+    if op.subgraphs:  # control flow: its operands are the loop's initial values, its weights inside
+        ins = [e.operand(t, "config") for t in op.inputs if t >= 0]
+        ins += [e.subgraph_weight(op, t) for t in op.subgraph_weights]
+    else:
+        ins = [e.operand(t, _unknown_role(e, t)) for t in op.inputs if t >= 0]
+    meta = {"subgraphs": list(op.subgraphs)} if op.subgraphs else None
+    e.node("unknown", ins, [e.output(t) for t in op.outputs], meta=meta)
 
 
 def _unknown_role(e: Emitter, t: int) -> str:

@@ -85,6 +85,9 @@ class OpInfo:
     outputs: tuple[int, ...]
     options: Any = None  # the builtin options table (tflite.<Name>Options), or None
     intermediates: tuple[int, ...] = ()
+    # control flow (WHILE, IF, CALL_ONCE): the subgraphs it runs and the weights stored in them
+    subgraphs: tuple[int, ...] = ()
+    subgraph_weights: tuple[TensorInfo, ...] = ()
 
 
 @dataclass(slots=True)
@@ -179,7 +182,13 @@ def _read(data: bytes, where: str) -> FlatModel:
         )
         if any(t < 0 for t in outs):
             raise AnalysisError(f"{where}: operator {i} ({name}) has an output index -1")
-        ops.append(OpInfo(i, name, custom, version, ins, outs, _options(op, name), inter))
+        info = OpInfo(i, name, custom, version, ins, outs, _options(op, name), inter)
+        if name in CONTROL_FLOW and info.options is not None:
+            info.subgraphs = _called(model, info, n_sub)
+            info.subgraph_weights = _weights_in(
+                model, info.subgraphs, n_buf, type_names, data, where
+            )
+        ops.append(info)
     g_in = _indices(sg.InputsAsNumpy() if sg.InputsLength() else (), n_t, "subgraph input", where)
     g_out = _indices(
         sg.OutputsAsNumpy() if sg.OutputsLength() else (), n_t, "subgraph output", where
@@ -193,6 +202,46 @@ def _read(data: bytes, where: str) -> FlatModel:
             "(control-flow bodies called by WHILE/IF/CALL_ONCE are counted as unsupported ops)"
         )
     return fm
+
+
+# control-flow ops -> the getters of the subgraph indices in their options
+CONTROL_FLOW = {
+    "WHILE": ("CondSubgraphIndex", "BodySubgraphIndex"),
+    "IF": ("ThenSubgraphIndex", "ElseSubgraphIndex"),
+    "CALL_ONCE": ("InitSubgraphIndex",),
+}
+
+
+def _called(model: Any, op: OpInfo, n_sub: int) -> tuple[int, ...]:
+    """The subgraphs ``op`` runs, and those they run in turn (each once)."""
+    seen: list[int] = []
+    todo = [getattr(op.options, g)() for g in CONTROL_FLOW[op.name]]
+    while todo:
+        k = todo.pop()
+        if not 0 < k < n_sub or k in seen:
+            continue
+        seen.append(k)
+        sg = model.Subgraphs(k)
+        for i in range(min(sg.OperatorsLength(), n_sub * 10_000)):
+            inner = sg.Operators(i)
+            code = _opcode(model.OperatorCodes(inner.OpcodeIndex()))[0]
+            if code in CONTROL_FLOW:
+                opts = _options(inner, code)
+                todo += [getattr(opts, g)() for g in CONTROL_FLOW[code]] if opts is not None else []
+    return tuple(sorted(seen))
+
+
+def _weights_in(model: Any, subgraphs: tuple[int, ...], n_buf: int, type_names: dict[int, str],
+                data: bytes, where: str) -> tuple[TensorInfo, ...]:  # fmt: skip
+    """Stored float/quantized constants of ``subgraphs`` (integer constants configure ops)."""
+    out = []
+    for k in subgraphs:
+        sg = model.Subgraphs(k)
+        for i in range(_length(sg.TensorsLength(), data, f"subgraph {k} tensor list", where)):
+            t = _tensor(model, sg.Tensors(i), i, n_buf, type_names, data, where)
+            if t.data_bytes and t.dtype not in ("int32", "int64", "bool"):
+                out.append(t)
+    return tuple(out)
 
 
 def _opcode(oc: Any) -> tuple[str, str, int]:

@@ -9,7 +9,9 @@ first name's path without the model prefix (``functional_1``) and the TF op
   component carries a ``_<n>`` uniquifier (``conv1_1``). When every
   top-level component of the file has one, one such suffix is dropped from
   each component, and a component without one (``moments`` inside a
-  LayerNormalization: a TF name scope, not a layer) ends the path.
+  LayerNormalization: a TF name scope, not a layer) or a capitalised one
+  below the top (``Repeat_1`` in UpSampling2D: TF's CamelCase op scopes)
+  ends the path.
 - An attention layer is one layer (docs/ir.md, "Scopes and layers"): the
   ``query``/``key``/``value``/``attention_output``/``softmax``/``dropout``
   children of a scope that has ``query``, ``key`` and ``value`` children
@@ -18,8 +20,9 @@ first name's path without the model prefix (``functional_1``) and the TF op
 - Tensors without a path (``serving_default_x:0``,
   ``StatefulPartitionedCall:0``, ``tfl.quantize``) give no scope: the
   emitter gives such an op its neighbours' scope when it sits between two
-  ops of the same layer (a ``QUANTIZE`` the converter inserted), else a
-  layer of its own named after the op (``softmax_6``).
+  ops of the same layer (a ``QUANTIZE`` the converter inserted), or is
+  the graph's last op and a view of its producer's output, else a layer of
+  its own named after the op (``softmax_6``).
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ class Scopes:
             return path
         out: list[str] = []
         for c in path:
-            if not _SUFFIX.search(c):
-                break  # a TF name scope inside the layer
+            if not _SUFFIX.search(c) or (out and c[:1].isupper()):
+                break  # a TF name scope inside the layer (moments, Repeat_1, Tensordot)
             out.append(_SUFFIX.sub("", c))
         return tuple(out)
 

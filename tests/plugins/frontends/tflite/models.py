@@ -151,3 +151,32 @@ def example(name: str) -> Any:
     clone = keras.models.clone_model(shapeless)
     inp = keras.Input(clone.inputs[0].shape[1:], batch_size=1, name="input")
     return randomize(keras.Model(inp, clone(inp), name=name))
+
+
+def _small(name: str, build: Callable[[Any], Any], shape: tuple[int, ...]) -> Callable[[], Any]:
+    def make() -> Any:
+        import keras
+
+        x = inp = keras.Input(shape, batch_size=1, name="x")
+        return randomize(keras.Model(inp, build(x), name=name))
+
+    return make
+
+
+def _layers() -> Any:
+    from keras import layers
+
+    return layers
+
+
+# One Keras layer kind each, lowered by the converter to other builtins: the counts survive.
+LAYER_MODELS: dict[str, Callable[[], Any]] = {
+    "conv1d": _small("conv1d", lambda x: _layers().Conv1D(8, 3, padding="same", activation="relu")(x), (32, 4)),
+    "conv2d_transpose": _small("conv2d_transpose", lambda x: _layers().Conv2DTranspose(4, 3, strides=2, padding="same")(x), (8, 8, 6)),
+    "global_max_pool": _small("global_max_pool", lambda x: _layers().Dense(3)(_layers().GlobalMaxPooling2D()(_layers().Conv2D(4, 3)(x))), (12, 12, 3)),
+    "upsampling": _small("upsampling", lambda x: _layers().UpSampling2D(2)(_layers().Conv2D(4, 1)(x)), (8, 8, 3)),
+    "resizing": _small("resizing", lambda x: _layers().Resizing(16, 16)(_layers().Conv2D(4, 1)(x)), (8, 8, 3)),
+    "grouped_conv": _small("grouped_conv", lambda x: _layers().Conv2D(8, 3, groups=2)(x), (10, 10, 4)),
+    "prelu_hard_swish": _small("prelu_hard_swish", lambda x: _layers().Activation("hard_swish")(_layers().PReLU()(_layers().Conv2D(4, 3)(x))), (10, 10, 3)),
+    "dense_3d": _small("dense_3d", lambda x: _layers().Dense(7)(x), (4, 5)),
+}  # fmt: skip

@@ -40,7 +40,8 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 if name.startswith("examples."):
                     built[name] = models.example(name.split(".", 1)[1])
                 else:
-                    built[name] = (models.PARITY_MODELS.get(name) or getattr(models, name))()
+                    table = {**models.PARITY_MODELS, **models.LAYER_MODELS}
+                    built[name] = (table.get(name) or getattr(models, name))()
             path = root / f"{name}_{'int8' if int8 else 'f32'}.tflite"
             path.write_bytes(models.convert(built[name], int8))
             cache[name, int8] = (built[name], path)
@@ -83,6 +84,33 @@ def test_counts_equal_keras(converted: Any, name: str, int8: bool) -> None:
         assert got["mac_flops"] == ref["mac_flops"]
         assert got["flops"] == pytest.approx(ref["flops"], rel=0.05)
         assert got["model_size_bytes"] == ref["model_size_bytes"] == 4 * (kernels + biases)
+
+
+@pytest.mark.parametrize("name", sorted(models.LAYER_MODELS))
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_layer_lowerings_keep_counts(converted: Any, name: str, int8: bool) -> None:
+    """Conv1D (EXPAND_DIMS + CONV_2D), Conv2DTranspose, grouped Conv2D, UpSampling2D (TILE and
+    RESHAPE), Resizing, GlobalMaxPooling (REDUCE_MAX), PReLU, hard swish, Dense on 3-d inputs."""
+    model, path = converted(name, int8)
+    ref = analyze(model).totals
+    got = analyze(path).totals
+    for q in EQUAL:
+        assert got[q] == ref[q], q
+
+
+def test_while_loop_weights_attached(tmp_path: Any) -> None:
+    """A Keras LSTM converts to a WHILE loop: unsupported (MACs incomplete), its body's weights counted."""
+    import keras
+
+    x = inp = keras.Input((6, 5), batch_size=1)
+    model = models.randomize(keras.Model(inp, keras.layers.Dense(4)(keras.layers.LSTM(8)(x))))
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(models.convert(model, int8=False))
+    report = analyze(path).to_dict()
+    assert report["totals"]["params"] == 4 * 8 * (5 + 8 + 1) + 8 * 4 + 4  # LSTM gates + dense
+    assert [u["source_op"] for u in report["unsupported"]] == ["WHILE"]
+    assert report["completeness"]["quantities"]["macs"]["complete"] is False
+    assert "params" not in report["completeness"]["quantities"]
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
