@@ -407,7 +407,8 @@ class RooflineModel(HardwareModel):
             if rows[-1]["throughput_per_s"] < (
                 rows[-2]["throughput_per_s"] if len(rows) > 1 else 0.0
             ):
-                rows[-1]["throughput_falls_because"] = _fall_reasons(dv, costs, before)
+                rows[-1]["throughput_falls_because"] = _fall_reasons(dv, costs, before) + (
+                    [] if fit["fits"] else [f"does not fit {fit.get('level') or 'memory'}"])  # fmt: skip
             before = costs
             if not fit["fits"]:
                 break  # memory ran out: larger batches do not fit either
