@@ -37,7 +37,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("alexnet", "mobilenet_v2", "resnet50", "transformer")
-DEVICE = "cuda"  # torch device the measurements run on (a test swaps in "cpu" with fake CUDA events)
+# torch device the measurements run on (a test swaps in "cpu" with fake CUDA events)
+DEVICE = "cuda"
 DTYPES = {"fp32": ("float32", 32), "fp16": ("float16", 16)}
 # torch.cuda.get_device_name() substrings -> hardware_db names (first match wins)
 DEVICE_NAMES = (("H200", "h200"), ("H100", "h100-sxm"), ("A100", "a100-sxm-80gb"), ("4090", "rtx-4090"),
@@ -161,7 +162,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 elif cuda:
                     torch_dtype = getattr(torch, DTYPES[dtype][0])
                     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-                    if module is None:  # a fresh meta module: the predicted one stays on the meta device
+                    # a fresh meta module: the predicted one stays on the meta device
+                    if module is None:
                         module = materialize(zoo_model(arch)["model"], torch, torch_dtype)
                     x = torch.randn((batch, *shape[1:]), device=DEVICE, dtype=torch_dtype)
                     with torch.inference_mode():
