@@ -1,0 +1,88 @@
+"""textgrid writes rich's tables byte for byte (colour or not), or hands them back to rich."""
+
+from __future__ import annotations
+
+import io
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from analyzer import analyze_graph, zoo
+from analyzer.core.plugins import load_plugins
+from analyzer.plugins.reporters import common, textgrid
+
+cell_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12
+)
+
+
+def _table(title, headers, rows, sections=(), right_from=1, **options):
+    t = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD, **options)
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="right" if i >= right_from else "left", overflow="fold")
+    for i, row in enumerate(rows):
+        t.add_row(*row)
+        if i in sections:
+            t.add_section()
+    return t
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(alphabet="abc xyz", max_size=10),
+    st.lists(cell_text, min_size=1, max_size=4),
+    st.data(),
+    st.booleans(),
+    st.sampled_from([None, 40, 80, 200]),
+)
+def test_any_table_renders_as_rich_renders_it(title, headers, data, color, width):
+    rows = data.draw(
+        st.lists(st.lists(cell_text, min_size=len(headers), max_size=len(headers)), max_size=5)
+    )
+    sections = data.draw(st.sets(st.integers(0, 5)))
+
+    def make():
+        return _table(title, headers, rows, sections)
+
+    text = textgrid.to_text(make(), "a [bold]note[/bold]", color=color, width=width)
+    assert text == textgrid.to_text(
+        make(), "a [bold]note[/bold]", color=color, width=width, grid=False
+    )
+
+
+def test_layouts_it_does_not_reproduce_go_to_rich():
+    console = Console(file=io.StringIO(), width=200)
+    other_box = _table("t", ["a"], [["x"]])
+    other_box.box = box.SIMPLE
+    assert textgrid.render(other_box, console, False) is None
+    too_wide = _table("t", ["a", "b"], [["x" * 150, "y" * 60]])
+    assert textgrid.render(too_wide, console, False) is None  # rich folds it to 200 columns
+    assert textgrid.to_text(too_wide, width=200) == textgrid.to_text(
+        too_wide, width=200, grid=False
+    )
+    styled = _table("t", ["a"], [["[italic]x[/italic]"]])
+    assert textgrid.render(styled, console, True) is None
+    assert (
+        textgrid.render(styled, console, False) is not None
+    )  # without colour, only its text shows
+
+
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "tiny_cnn"])
+def test_table_reports_unchanged(name):
+    """Every table of the table format (layers, totals, hardware, not counted) as rich draws it."""
+    plugins = load_plugins()
+    g = getattr(zoo, name)()
+    next(iter(g.nodes())).meta["uncounted"] = "a test gap"
+    report = analyze_graph(g, devices=["t4", "stm32f746"], plugins=plugins)
+    reporter = plugins.reporter("table")
+    for color, width in ((False, None), (True, 200), (True, 100)):
+        for depth in (None, 2):
+            with mock.patch.object(common, "rich_text", lambda *p, color=False, width=None: textgrid.to_text(
+                    *p, color=color, width=width, grid=False)):  # fmt: skip
+                expected = reporter.render_report(report, color=color, width=width, depth=depth)
+            assert reporter.render_report(report, color=color, width=width, depth=depth) == expected
