@@ -116,6 +116,8 @@ ZOO = {
     "mobilenet_v2": lambda: zoo.mobilenet_v2(),
     "mobilenet_v2_fp16": lambda: zoo.mobilenet_v2(dtype="float16"),
     "resnet50": lambda: zoo.resnet50(),
+    "alexnet": lambda: zoo.alexnet(),
+    "vgg16_int8": lambda: zoo.vgg16(dtype="int8"),
     "transformer": lambda: zoo.transformer_encoder(seq=64, d_model=256, heads=4, ffn=1024),
 }
 GPUS = sorted(
