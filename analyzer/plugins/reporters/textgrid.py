@@ -53,7 +53,9 @@ def _plain_cell(cell: Any, console: Console, color: bool) -> str | None:
         if color and text.spans:
             return None
         cell = text.plain
-    return None if "\n" in cell else cell
+    if "\n" in cell or (cell and (cell[0].isspace() or cell[-1].isspace())):
+        return None  # rich justifies stripped text
+    return cell
 
 
 def render(table: Any, console: Console, color: bool) -> str | None:
