@@ -156,6 +156,9 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
                    help="override a device efficiency factor, e.g. gemm=0.5 (repeatable)")  # fmt: skip
     h.add_argument("--hardware-model", metavar="NAME",
                    help="hardware model for devices of its class, when several are installed (docs/plugins.md)")  # fmt: skip
+    h.add_argument("--hardware-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hardware model's option, e.g. runtime=tinyengine, kernel_launch_s=1e-6 (repeatable; "
+                   "docs/hardware.md, Hardware options)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,8 +243,23 @@ def _layer_bits(items: Sequence[str] | None) -> dict[str, int]:
     return out
 
 
+def _hardware_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` -> (key, value as a TOML value: number, bool, list; else the text)."""
+    import tomllib
+
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise UsageError(f"--hardware-option: expected KEY=VALUE, got {text!r}")
+    try:
+        parsed: Any = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
 def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    for flag, value in (("--batch", args.batch), ("--efficiency", args.efficiency), ("--hardware-model", args.hardware_model)):
+    for flag, value in (("--batch", args.batch), ("--efficiency", args.efficiency), ("--hardware-model", args.hardware_model),
+                        ("--hardware-option", args.hardware_option)):  # fmt: skip
         if value and not args.device:
             raise UsageError(f"{flag} applies to hardware estimates: give a --device too")
     hardware: dict[str, Any] = {}
@@ -252,6 +270,7 @@ def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             hardware["efficiency"] = {k: float(v) for k, v in args.efficiency}
         except ValueError:
             raise UsageError("--efficiency: FRACTION must be a number") from None
+    hardware.update(_hardware_option(text) for text in args.hardware_option)
     return {
         "bias": not args.no_bias,
         "exact_flops": args.exact_flops,

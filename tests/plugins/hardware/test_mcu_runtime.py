@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,29 @@ def test_device_files_are_checked(tmp_path, plugins):
         ps.devices = DeviceCatalog([tmp_path], validate=ps.devices.validate)
         with pytest.raises(AnalysisError, match=message):
             ps.devices.get(H743)
+
+
+def test_the_cli_passes_hardware_options(capsys):
+    from analyzer.cli import main
+
+    spec = "analyzer.zoo:tiny_cnn"
+    base = [
+        "analyze",
+        spec,
+        "--weight-bits",
+        "8",
+        "--activation-bits",
+        "8",
+        "-d",
+        H743,
+        "--format",
+        "json",
+    ]
+    assert main([*base, "--hardware-option", "runtime=tinyengine"]) == 0
+    hw = json.loads(capsys.readouterr().out)["hardware"][0]
+    assert hw["details"]["runtime"] == "tinyengine"
+    assert main([*base, "--hardware-option", "runtime=tvm"]) == 2
+    assert "unknown runtime 'tvm'" in capsys.readouterr().err
+    assert main(["analyze", spec, "--hardware-option", "runtime=cmsis-nn"]) == 2  # no device
+    assert main([*base, "--hardware-option", "runtime"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
