@@ -35,7 +35,7 @@ from analyzer.core.devices import DeviceSpec, Figure
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import MetricContext
 from analyzer.core.ops import Category
-from analyzer.plugins.hardware.roofline import DeviceView, LayerCost, RooflineModel
+from analyzer.plugins.hardware.roofline import MATRIX_CLASSES, DeviceView, LayerCost, RooflineModel
 from analyzer.plugins.hardware.settings import KNOWN_KEYS, HardwareSettings, device_problems
 
 LAUNCH_OPTION = "kernel_launch_s"
@@ -60,7 +60,7 @@ DEFAULTS: dict[str, Figure] = {
 # Performance Guide, "Matrix Multiplication Background", Tensor Core requirements (fp16/bf16: 8,
 # i.e. 16 bytes; tf32: 4; int8: 16); fp8 and int4 by the same 16- and 32-byte rule.
 TENSOR_CORE_ALIGN = {"fp16": 8, "bf16": 8, "tf32": 4, "int8": 16, "fp8": 16, "int4": 32}
-_GEMM_OPS = ("conv", "linear", "matmul", "attention")
+_GEMM_OPS = ("conv", "linear", "matmul", "attention", "dot_general")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,20 @@ def _gemm_shape(ctx: MetricContext, node: Any) -> dict[str, Any] | None:
     if node.op == "linear" and out:
         x = tuple(g.shape(node.inputs[0]))
         return {"m": _prod(out[:-1]), "n": int(out[-1]), "k_channels": int(x[-1]) if x else 1}
+    if node.op == "dot_general":  # JAX: batch dims, free dims of each side, contracted dims
+        a, b = tuple(g.shape(node.inputs[0])), tuple(g.shape(node.inputs[1]))
+        lc, rc = (
+            tuple(node.attrs.get("lhs_contracting", ())),
+            tuple(node.attrs.get("rhs_contracting", ())),
+        )
+        lb, rb = tuple(node.attrs.get("lhs_batch", ())), tuple(node.attrs.get("rhs_batch", ()))
+        return {
+            "count": _prod(a[i] for i in lb),
+            "m": _prod(d for i, d in enumerate(a) if i not in lc + lb),
+            "n": _prod(d for i, d in enumerate(b) if i not in rc + rb),
+            "k_channels": _prod(a[i] for i in lc),
+            "count_scales": 0 in lb,
+        }
     if node.op in ("matmul", "attention") and len(out) >= 2:
         a = tuple(g.shape(node.inputs[0]))
         k = int(a[-1]) if a else 1
@@ -165,8 +179,10 @@ class GpuView(DeviceView):
         self._note(key, fig)
         return fig.value
 
-    def _tensor_cores(self, c: LayerCost, s: KernelShape) -> tuple[bool, str]:
+    def _tensor_cores(self, c: LayerCost, s: KernelShape) -> tuple[bool | None, str]:
         dtype = c.work.dtype
+        if not s.gemm and c.work.op_class in MATRIX_CLASSES:  # einsum, rnn...: dims not read
+            return None, f"{c.work.op} dims not read: the matrix-unit peak of {dtype} is assumed"
         if not s.gemm:
             return False, f"{c.work.op_class} runs on CUDA cores"
         align = TENSOR_CORE_ALIGN.get(dtype)

@@ -162,3 +162,14 @@ def test_a_calibrated_per_layer_overhead_replaces_the_launch_model(plugins):
     r = gpu(zoo.tiny_cnn(), plugins, layer_overhead_s=1e-6)
     assert all(row["overhead_s"] == 1e-6 for row in r.layers if row["bound"] != "none")
     assert "launch_s" not in r.layers[0] and "calibrated or given" in r.details["launch_model"]
+
+
+def test_a_jax_dot_general_is_a_gemm_too(plugins):
+    # a JAX Dense: x (300, 1024) . W (1024, 4096) contracting x's dim 1 with W's dim 0
+    b = GraphBuilder("jax", dtype="float16")
+    x = b.input("x", (300, 1024))
+    w = b.param("w", (1024, 4096))
+    y = b.op("dot_general", [x, w], (300, 4096), {"lhs_contracting": (1,), "rhs_contracting": (0,),
+                                                   "lhs_batch": (), "rhs_batch": ()}, name="dense")  # fmt: skip
+    row = gpu(b.build(y), plugins).layers[0]
+    assert (row["tiles"], row["waves"], row["tensor_cores"]) == (3 * 32, 1, True)
