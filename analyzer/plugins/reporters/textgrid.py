@@ -33,7 +33,7 @@ def _simple(table: Table) -> bool:
     """Only the layout options ``render`` reproduces."""
     t = table
     return (
-        t.box is box.HEAVY_HEAD and t.show_edge and t.pad_edge and t.show_header and not t.show_footer
+        t.box in (box.HEAVY_HEAD, box.SIMPLE_HEAD) and t.show_edge and t.show_header and not t.show_footer
         and not t.show_lines and not t.leading and not t.expand and t.caption is None and t.style in ("none", "", None)
         and t.padding == (0, 1, 0, 1) and t.title_justify == "left" and t.header_style == "bold"
         and t.width is None and t.min_width is None and not t.row_styles and not t.border_style
@@ -62,6 +62,8 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     """``table`` as rich prints it on ``console`` (its width; colour when ``color``), or None."""
     if not isinstance(table, Table) or not _simple(table):
         return None
+    if console.legacy_windows or not console.encoding.lower().startswith("utf"):
+        return None  # rich substitutes ASCII boxes there
     headers: list[str] = []
     columns: list[list[str]] = []
     widths: list[int] = []
@@ -86,7 +88,13 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         widths.append(widest)
     if not widths:
         return None
-    total = sum(widths) + 3 * len(widths) + 1
+    b, n_cols = table.box, len(widths)
+    lpad = [0 if i == 0 and not table.pad_edge else 1 for i in range(n_cols)]
+    rpad = [0 if i == n_cols - 1 and not table.pad_edge else 1 for i in range(n_cols)]
+    spans = [w + lp + rp for w, lp, rp in zip(widths, lpad, rpad, strict=True)]
+    if 0 in spans:
+        return None  # an empty column without padding: rich gives it a cell anyway
+    total = sum(spans) + n_cols + 1  # the box's one-cell edges and dividers
     title = table.title
     if total > console.width or (
         title and (_width(title) > total or "[" in title or "\n" in title)
@@ -98,32 +106,36 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         pad = w - _width(text)
         return " " * pad + text if right else text + " " * pad
 
+    def rule(left: str, horizontal: str, cross: str, right: str) -> str:
+        return left + cross.join(horizontal * w for w in spans) + right
+
     lines = []
     if title:
         line = title + " " * (total - _width(title))
         lines.append(_ITALIC + line + _RESET if color else line)
-    lines.append("┏" + "┳".join("━" * (w + 2) for w in widths) + "┓")
-    if color:
-        pad = _BOLD + " " + _RESET
-        cells = [
-            pad + _BOLD + just(h, w, r) + _RESET + pad
-            for h, w, r in zip(headers, widths, rights, strict=True)
-        ]
-    else:
-        cells = [" " + just(h, w, r) + " " for h, w, r in zip(headers, widths, rights, strict=True)]
-    lines.append("┃" + "┃".join(cells) + "┃")
-    lines.append("┡" + "╇".join("━" * (w + 2) for w in widths) + "┩")
-    section = "├" + "┼".join("─" * (w + 2) for w in widths) + "┤"
+    lines.append(rule(b.top_left, b.top, b.top_divider, b.top_right))
+    cells = []
+    for h, w, r, lp, rp in zip(headers, widths, rights, lpad, rpad, strict=True):
+        text = just(h, w, r)
+        if color:
+            pad = _BOLD + " " + _RESET
+            cells.append(pad * lp + _BOLD + text + _RESET + pad * rp)
+        else:
+            cells.append(" " * lp + text + " " * rp)
+    lines.append(b.head_left + b.head_vertical.join(cells) + b.head_right)
+    lines.append(rule(b.head_row_left, b.head_row_horizontal, b.head_row_cross, b.head_row_right))
+    section = rule(b.row_left, b.row_horizontal, b.row_cross, b.row_right)
     n = len(table.rows)
-    layout = list(zip(widths, rights, strict=True))
+    layout = list(zip(widths, rights, lpad, rpad, strict=True))
     for i, row in enumerate(table.rows):
         cells = [
-            " " + just(col[i], w, r) + " " for col, (w, r) in zip(columns, layout, strict=True)
+            " " * lp + just(col[i], w, r) + " " * rp
+            for col, (w, r, lp, rp) in zip(columns, layout, strict=True)
         ]
-        lines.append("│" + "│".join(cells) + "│")
+        lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
         if row.end_section and i < n - 1:
             lines.append(section)
-    lines.append("└" + "┴".join("─" * (w + 2) for w in widths) + "┘")
+    lines.append(rule(b.bottom_left, b.bottom, b.bottom_divider, b.bottom_right))
     return "\n".join(lines) + "\n"
 
 

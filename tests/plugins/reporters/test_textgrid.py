@@ -22,7 +22,9 @@ cell_text = st.text(
 
 
 def _table(title, headers, rows, sections=(), right_from=1, **options):
-    t = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD, **options)
+    t = Table(
+        title=title, title_justify="left", header_style="bold", **{"box": box.HEAVY_HEAD, **options}
+    )
     for i, h in enumerate(headers):
         t.add_column(h, justify="right" if i >= right_from else "left", overflow="fold")
     for i, row in enumerate(rows):
@@ -46,8 +48,27 @@ def test_any_table_renders_as_rich_renders_it(title, headers, data, color, width
     )
     sections = data.draw(st.sets(st.integers(0, 5)))
 
+    narrow = data.draw(st.booleans())  # the table format's layout under 120 columns
+
     def make():
-        return _table(title, headers, rows, sections)
+        if not narrow:
+            return _table(title, headers, rows, sections)
+        t = _table(title, [], [], box=box.SIMPLE_HEAD, pad_edge=False)
+        t.columns.clear()
+        for i, h in enumerate(headers):
+            widest = max([len(h)] + [len(r[i]) for r in rows]) if i else None
+            t.add_column(
+                h,
+                justify="right" if i else "left",
+                overflow="fold",
+                min_width=widest,
+                max_width=widest,
+            )
+        for i, row in enumerate(rows):
+            t.add_row(*row)
+            if i in sections:
+                t.add_section()
+        return t
 
     text = textgrid.to_text(make(), "a [bold]note[/bold]", color=color, width=width)
     assert text == textgrid.to_text(
@@ -80,7 +101,7 @@ def test_table_reports_unchanged(name):
     next(iter(g.nodes())).meta["uncounted"] = "a test gap"
     report = analyze_graph(g, devices=["t4", "stm32f746"], plugins=plugins)
     reporter = plugins.reporter("table")
-    for color, width in ((False, None), (True, 200), (True, 100)):
+    for color, width in ((False, None), (True, 200), (True, 100), (True, 80)):
         for depth in (None, 2):
             with mock.patch.object(common, "rich_text", lambda *p, color=False, width=None: textgrid.to_text(
                     *p, color=color, width=width, grid=False)):  # fmt: skip
