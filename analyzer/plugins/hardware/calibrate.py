@@ -33,6 +33,7 @@ import numpy as np
 
 from analyzer.core.devices import env_device_dirs, load_device, user_device_dir
 from analyzer.core.errors import AnalysisError
+from analyzer.core.ir import numel
 from analyzer.plugins.hardware.host import HostInfo, _fig, derived_host_doc, host_info
 
 MEASURED = "python -m analyzer calibrate"
@@ -397,17 +398,58 @@ def measure_kernels(
             for case in track(
                 cases, len(cases), f"calibrating ({threads} thread{'s' * (threads > 1)})", show
             ):
-                times.append(kb.time_call(case.build(torch), window, repeats, clock))
+                times.append(kb.time_call(kb.rotated(case, torch), window, repeats, clock))
     finally:
         torch.set_num_threads(old)
     shapes = [c.shape for c in cases]
+    classes = km.fit(shapes, times)
+    context = _context(torch, threads, quick, classes, extra, counts, window, show)
     return {
         "threads": threads, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "runtime": {"name": "PyTorch eager", "torch": torch.__version__, "threads": threads},
         "quick": quick, "clock": "thread CPU time" if threads == 1 else "wall time",
-        "load_average": _load_average(), **extra, "fusion": fusion, "classes": km.fit(shapes, times),
+        "load_average": _load_average(), **extra, "fusion": fusion, "classes": classes, "context": context,
         "benchmarks": [[s.op, s.inputs, s.params, s.outputs] for s in shapes],
     }  # fmt: skip
+
+
+def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], extra: dict[str, float],
+             counts: dict[str, int] | None, window: float, show: bool | None) -> dict[str, Any]:  # fmt: skip
+    """Time synthetic networks whole and fit the in-network terms (``kernel_context``)."""
+    from analyzer.core.engine import analyze
+    from analyzer.core.progress import track
+    from analyzer.plugins.hardware import kernel_bench as kb
+    from analyzer.plugins.hardware import kernel_context as kc
+    from analyzer.plugins.hardware import kernel_features as kf
+    from analyzer.plugins.hardware import kernel_model as km
+
+    n = (2 if counts is not None else 8) if quick else 24
+    cal = {"threads": threads, "classes": classes, **extra}
+    warm_model = km.KernelModel(km.merge(None, {}, cal), threads).without_context()
+    warm, wbytes, ops, measured = [], [], [], []
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for net, x in track(kc.synthetic_networks(torch, n), n, "calibrating (networks)", show):
+            net.eval()
+            report = analyze(net, x)
+            g = report.graph
+            warm.append(sum(r["latency_s"] for r in warm_model.layer_times(g, report.layers)))
+            shapes = [kf.from_node(g, node) for node in g.nodes()]
+            wbytes.append(float(sum(sum(numel(p) for p in s.params) * s.itemsize for s in shapes)))
+            ops.append(float(sum(kf.kernel_class(s) != "view" for s in shapes)))
+            with torch.inference_mode():
+                measured.append(
+                    kb.time_call(lambda net=net, x=x: net(x), window * 4, 5, kb.clock_for(threads))
+                )
+    finally:
+        torch.set_num_threads(old)
+    fitted = kc.fit_context(warm, wbytes, ops, measured)
+    after = [w + fitted["s_per_weight_byte"] * b + fitted["s_per_op"] * o
+             for w, b, o in zip(warm, wbytes, ops, strict=True)]  # fmt: skip
+    return {**fitted, "networks": n,
+            "error_before": [round(w / m - 1, 4) for w, m in zip(warm, measured, strict=True)],
+            "error_after": [round(a / m - 1, 4) for a, m in zip(after, measured, strict=True)]}  # fmt: skip
 
 
 def _load_average() -> list[float] | None:

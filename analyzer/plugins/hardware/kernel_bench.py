@@ -20,6 +20,8 @@ time with more.
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 import statistics
 import time
@@ -27,9 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.core.ir import numel
 from analyzer.plugins.hardware.kernel_features import OpShape
 
 SEED = 20261130
+ROTATE_BYTES = (
+    8 << 20
+)  # copies of a benchmark's tensors cycled until they exceed a core's L2 many times
+MAX_COPIES = 16
 MAX_MACS = 3e8  # one call stays under ~30 ms on one core
 
 
@@ -44,6 +51,21 @@ class Case:
 def clock_for(threads: int) -> Callable[[], float]:
     """Thread CPU time for one thread (robust on a shared machine), wall time otherwise."""
     return time.thread_time if threads == 1 else time.perf_counter
+
+
+def rotated(case: Case, torch: Any, working_set: float = ROTATE_BYTES) -> Callable[[], Any]:
+    """One call of ``case`` per invocation, cycling through copies (own inputs and weights) that
+    together exceed ``working_set`` bytes: in a network every layer reads weights it has not
+    touched since the last inference and inputs another layer just wrote, not the warm buffers
+    of a call repeated in a loop."""
+    s = case.shape
+    nbytes = sum(numel(t) for t in (*s.inputs, *s.params, *s.outputs)) * s.itemsize
+    copies = max(1, min(MAX_COPIES, math.ceil(working_set / max(nbytes, 1))))
+    fns = [case.build(torch) for _ in range(copies)]
+    if copies == 1:
+        return fns[0]
+    it = itertools.cycle(fns)
+    return lambda: next(it)()
 
 
 def time_call(
@@ -66,7 +88,6 @@ def time_call(
 
 def _c8(rng: random.Random, lo: int, hi: int) -> int:
     """A channel count in [lo, hi], log-uniform, a multiple of 8 most of the time."""
-    import math
 
     v = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
     return max(lo, v - v % 8) if rng.random() < 0.85 and v >= 8 else max(1, v)
@@ -411,12 +432,35 @@ def design(quick: bool = False, counts: dict[str, int] | None = None) -> list[Ca
 def overheads(
     torch: Any, window_s: float, repeats: int, clock: Callable[[], float]
 ) -> dict[str, float]:
-    """Per-call costs of the runtime: a module call (Python ``nn.Module.__call__``) and a view op."""
-    depth = 32
-    chain = torch.nn.Sequential(*[torch.nn.Identity() for _ in range(depth)])
-    x = torch.randn(4, 8)
-    module = time_call(lambda: chain(x), window_s, repeats, clock) / depth
-    views = [lambda: x.reshape(8, 4), lambda: x.transpose(0, 1), lambda: x[:, 1:], lambda: x.unsqueeze(0),
+    """Per-call costs of the runtime: a module call and a view op.
+
+    A module call costs ``nn.Module.__call__`` plus its Python ``forward`` around the kernel:
+    measured as module(x) - the functional call on the same tiny tensors, the median over
+    the common leaf modules (conv, linear, batch/layer norm, ReLU, GELU).
+    """
+    nn, f = torch.nn, torch.nn.functional
+    x, v = torch.randn(1, 8, 4, 4), torch.randn(1, 4, 8)
+    conv, lin, bn, ln = (
+        nn.Conv2d(8, 8, 1),
+        nn.Linear(8, 8),
+        nn.BatchNorm2d(8).eval(),
+        nn.LayerNorm(8),
+    )
+    relu, gelu = nn.ReLU(), nn.GELU()
+    pairs = [
+        (lambda: conv(x), lambda: f.conv2d(x, conv.weight, conv.bias)),
+        (lambda: lin(v), lambda: f.linear(v, lin.weight, lin.bias)),
+        (lambda: bn(x), lambda: f.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False)),
+        (lambda: ln(v), lambda: f.layer_norm(v, (8,), ln.weight, ln.bias)),
+        (lambda: relu(x), lambda: f.relu(x)),
+        (lambda: gelu(x), lambda: f.gelu(x)),
+    ]  # fmt: skip
+    diffs = [
+        time_call(m, window_s, repeats, clock) - time_call(fn, window_s, repeats, clock)
+        for m, fn in pairs
+    ]
+    module = max(statistics.median(diffs), 0.0)
+    views = [lambda: x.reshape(8, 16), lambda: x.transpose(0, 1), lambda: x[:, 1:], lambda: x.unsqueeze(0),
              lambda: torch.nn.functional.dropout(x, 0.1, False)]  # fmt: skip
     view = statistics.median(time_call(v, window_s, repeats, clock) for v in views)
     return {"module_call_s": module, "view_s": view}

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.core.errors import AnalysisError
+from analyzer.core.ir import numel
 from analyzer.plugins.hardware import kernel_features as kf
 from analyzer.plugins.hardware.kernel_trees import Ensemble, TreeFormatError, check_ensemble
 
@@ -100,6 +101,15 @@ class KernelModel:
         self.fuse_activation = bool(
             cal.get("fusion", {}).get("conv_activation", {}).get("fused", False)
         )
+        ctx = cal.get("context") or {}
+        self.s_per_weight_byte = float(ctx.get("s_per_weight_byte", 0.0))
+        self.s_per_op = float(ctx.get("s_per_op", 0.0))
+
+    def without_context(self) -> KernelModel:
+        """The same model with the in-network terms off: the kernels' time alone (calibration)."""
+        warm = KernelModel(self.doc, self.threads, self.path)
+        warm.s_per_weight_byte = warm.s_per_op = 0.0
+        return warm
 
     def op_times(self, shapes: list[kf.OpShape]) -> list[float]:
         """Predicted seconds per op (a class not calibrated falls back to 'movement', then nominal)."""
@@ -119,7 +129,13 @@ class KernelModel:
                 continue
             ratio = ens.predict(np.array([kf.features(shapes[i]) for i in idx], dtype=float))
             for i, r in zip(idx, ratio, strict=True):
-                times[i] = kf.nominal_s(shapes[i]) * math.exp(float(r))
+                s = shapes[i]
+                weight_bytes = sum(numel(p) for p in s.params) * s.itemsize
+                times[i] = (
+                    kf.nominal_s(s) * math.exp(float(r))
+                    + self.s_per_op
+                    + self.s_per_weight_byte * weight_bytes
+                )
         return times
 
     def layer_times(self, graph: Any, layers: Iterable[Any]) -> list[dict[str, float]]:
@@ -156,6 +172,7 @@ class KernelModel:
         return {"file": self.path, "format": FORMAT, "threads": self.threads, "machine": self.doc.get("machine"),
                 "runtime": cal.get("runtime"), "date": cal.get("date"), "quick": cal.get("quick"),
                 "module_call_s": self.module_call_s, "view_s": self.view_s,
+                "context": {"s_per_weight_byte": self.s_per_weight_byte, "s_per_op": self.s_per_op},
                 "classes": {k: v["points"] for k, v in cal["classes"].items()},
                 "fusion": {k: v.get("fused") for k, v in cal.get("fusion", {}).items() if isinstance(v, dict)}}  # fmt: skip
 
