@@ -90,12 +90,15 @@ class TflmArena:
     tail: dict[str, int] = field(default_factory=dict)
     source: str = "tflite"  # tflite: the file's operators and tensors; layers: one per layer
     kernels: str = "reference"
+    refused: list[str] = field(
+        default_factory=list
+    )  # why TFLM would not allocate this model at all
 
     def to_dict(self) -> dict[str, Any]:
         return {"planner": f"TFLM GreedyMemoryPlanner ({self.kernels} kernels, x86-64 host struct sizes)",
                 "arena_bytes": self.arena_bytes, "head_bytes": self.head_bytes, "tail_bytes": self.tail_bytes,
                 "scratch_bytes": self.scratch_bytes, "buffers": self.buffers, "operators": self.operators,
-                "tail": dict(self.tail), "source": self.source}  # fmt: skip
+                "tail": dict(self.tail), "source": self.source, "refused": list(self.refused)}  # fmt: skip
 
 
 def tflm_greedy(items: Sequence[tuple[int, int, int]]) -> int:
@@ -332,7 +335,7 @@ def tflm_arena(
         "allocator": FIXED_TAIL_BYTES,
     }
     tail_bytes = align(sum(tail.values()), ALIGNMENT)
-    return TflmArena(
+    arena = TflmArena(
         head + tail_bytes,
         head,
         tail_bytes,
@@ -343,6 +346,23 @@ def tflm_arena(
         source,
         kernels_kind,
     )
+    arena.refused = refusals(graph, steps)
+    return arena
+
+
+def refusals(graph: Graph, steps: Sequence[_Step]) -> list[str]:
+    """What this TFLM refuses to prepare (checked against the Python interpreter): float16
+    weights (its DEQUANTIZE takes int8/int16/uint8) and hybrid ops (float input, int8 weights)."""
+    out = []
+    folded = (graph.meta.get("tflite") or {}).get("folded_dequantize", {})
+    if any(graph.params[p].dtype == "float16" for p in folded.values() if p in graph.params):
+        out.append("float16 weights: TFLM's DEQUANTIZE takes int8, int16 or uint8 only")
+    hybrid = sorted({s.op for s in steps if s.quantized and dtypes.is_float(s.dtype)})
+    if hybrid:
+        out.append(
+            f"hybrid {'/'.join(hybrid)} (float input, integer weights): not supported by TFLM"
+        )
+    return out
 
 
 def variable_bytes(graph: Graph) -> int:

@@ -98,6 +98,7 @@ def analyzer_figures(path: Path) -> dict[str, int]:
         predicted_head=tflm["head_bytes"],
         predicted_tail=tflm["tail_bytes"],
     )
+    out["refused"] = len(tflm["refused"])
     return out
 
 
@@ -136,6 +137,7 @@ def test_predicted_arena_matches_tflm(mcu_file: Any, name: str) -> None:
     measured = tflm_measure(path.read_bytes())
     got = analyzer_figures(path)
     assert measured["smallest"] <= measured["total"] + 16  # TFLM's report is what it needs
+    assert not got["refused"]
     for key in ("total", "smallest"):
         assert got["predicted"] == pytest.approx(measured[key], rel=TOLERANCE), key
     assert got["predicted_head"] == pytest.approx(measured["head"], rel=TOLERANCE)
@@ -155,6 +157,31 @@ def test_int16_activations_match_tflm(tmp_path: Path) -> None:
     assert got["predicted"] == pytest.approx(measured["total"], rel=TOLERANCE)
     assert got["predicted_head"] == pytest.approx(measured["head"], rel=TOLERANCE)
     assert got["predicted_tail"] == pytest.approx(measured["tail"], rel=TOLERANCE)
+
+
+@pytest.mark.parametrize("kind", ["float16", "hybrid"])
+def test_refused_files_are_flagged(tmp_path: Path, kind: str) -> None:
+    """Files this TFLM will not prepare: it raises, and the prediction says why instead of a silent size."""
+    import tensorflow as tf
+    from tflite_micro.python.tflite_micro import runtime
+
+    from analyzer.core.engine import to_graph
+    from analyzer.plugins.hardware.tflm import tflm_arena
+    from tests.plugins.frontends.tflite import models
+
+    model = models.tiny_cnn()
+    if kind == "float16":
+        data = models.convert(model, int8=False, float16=True)
+    else:  # dynamic-range quantization: int8 weights, float activations
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        data = conv.convert()
+    with captured_fd(), pytest.raises(RuntimeError):
+        runtime.Interpreter.from_bytes(data, arena_size=8 * 2**20)
+    path = tmp_path / f"{kind}.tflite"
+    path.write_bytes(data)
+    refused = tflm_arena(to_graph(path)).refused
+    assert len(refused) == 1 and ("float16" if kind == "float16" else "hybrid") in refused[0]
 
 
 def table() -> str:
