@@ -115,6 +115,23 @@ def cuda_median_s(fn: Any, torch: Any, warmup: int, repeat: int) -> float:
     return statistics.median(times)
 
 
+def kernels_launched(fn: Any, torch: Any) -> int | None:
+    """GPU kernels one call launches (PyTorch profiler, CUDA activity); None if the profiler fails."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        kinds = [e for e in prof.events() if str(getattr(e, "device_type", "")).endswith("CUDA")]
+        return sum(
+            1 for e in kinds if "memcpy" not in e.name.lower() and "memset" not in e.name.lower()
+        )
+    except Exception as e:  # a profiler problem must not cost the timing run
+        print(f"gpu_latency: kernel count unavailable ({type(e).__name__}: {e})")
+        return None
+
+
 def launch_cost_s(torch: Any, n: int) -> float:
     """Seconds per eager op on a one-element tensor, ``n`` launches back to back (work ~ 0)."""
     x = torch.zeros(1, device=DEVICE)
@@ -156,7 +173,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             for batch in args.batches:
                 row = {"model": arch, "dtype": dtype, "batch": batch, "device": device,
                        "predicted_ms": pred["latency_s"][batch] * 1e3, "bound": pred["bound"][batch],
-                       "kernels": pred["kernels"], "measured_ms": None, "status": "dry run" if not cuda else ""}  # fmt: skip
+                       "kernels": pred["kernels"], "measured_kernels": None, "measured_ms": None,
+                       "status": "dry run" if not cuda else ""}  # fmt: skip
                 if cuda and time.perf_counter() - start > args.budget_s:
                     row["status"] = "skipped (time budget)"
                 elif cuda:
@@ -171,6 +189,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         row["measured_ms"] = (
                             cuda_median_s(call, torch, args.warmup, args.repeat) * 1e3
                         )
+                        if batch == args.batches[0] and args.profile:
+                            row["measured_kernels"] = kernels_launched(call, torch)
                     row["error_pct"] = 100 * (row["predicted_ms"] / row["measured_ms"] - 1)
                 rows.append(row)
             module = None  # free the GPU memory before the next model
@@ -180,12 +200,14 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'model':<14}{'dtype':<6}{'batch':>6}{'kernels':>8}{'predicted ms':>14}{'measured ms':>13}{'error':>9}  bound"
+    head = (f"{'model':<14}{'dtype':<6}{'batch':>6}{'kernels':>8}{'(run)':>7}{'predicted ms':>14}{'measured ms':>13}"
+            f"{'error':>9}  bound")  # fmt: skip
     lines = [head]
     for r in rows:
         measured = f"{r['measured_ms']:.3f}" if r["measured_ms"] is not None else "-"
         error = f"{r['error_pct']:+.0f}%" if r.get("error_pct") is not None else r["status"]
-        lines.append(f"{r['model']:<14}{r['dtype']:<6}{r['batch']:>6}{r['kernels'] or 0:>8}{r['predicted_ms']:>14.3f}"
+        run_k = "-" if r.get("measured_kernels") is None else str(r["measured_kernels"])
+        lines.append(f"{r['model']:<14}{r['dtype']:<6}{r['batch']:>6}{r['kernels'] or 0:>8}{run_k:>7}{r['predicted_ms']:>14.3f}"
                      f"{measured:>13}{error:>9}  {r['bound']}")  # fmt: skip
     return "\n".join(lines)
 
@@ -203,6 +225,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--budget-s", type=float, default=240.0, help="stop measuring after this many seconds"
     )
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--no-profile", dest="profile", action="store_false",
+                   help="skip counting the kernels of one call with the PyTorch profiler")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="models and predictions only, no CUDA")
     return p.parse_args(argv)
 

@@ -106,4 +106,4 @@ def test_the_measuring_path_runs_with_cuda_faked_on_the_cpu(bench, capsys, monke
     out = capsys.readouterr().out
     assert "-> --device h200" in out and "eager per-op launch" in out
     rows = [line.split() for line in out.splitlines() if line.startswith("transformer")]
-    assert len(rows) == 2 and all(float(r[5]) > 0 and r[6].endswith("%") for r in rows)
+    assert len(rows) == 2 and all(float(r[6]) > 0 and r[7].endswith("%") for r in rows)
