@@ -158,6 +158,39 @@ CASES = [
     Case("devices-extra-argument", ["devices", "list", "t4"], 2, r"did you mean 'devices show t4'"),
     Case("devices-bad-format", ["devices", "-f", "csv"], 2, r"format 'csv' not available"),
     Case("plugins-bad-format", ["plugins", "-f", "csv"], 2, r"format 'csv' not available"),
+    Case("device-class-unserved", ["analyze", ZOO, "-d", "{dir}/npu.toml"], 2,
+         r"device 'npu1' is of class 'npu', which no loaded hardware model serves \(loaded: .*roofline-mcu"),  # fmt: skip
+    Case("hardware-model-wrong-class", ["analyze", ZOO, "-d", "stm32f746", "--hardware-model", "roofline-gpu"], 2,
+         r"hardware model 'roofline-gpu' serves class 'gpu', which none of the devices given is"),  # fmt: skip
+    Case("compare-columns-unknown", ["compare", ZOO, "analyzer.zoo:tiny_cnn", "--columns", "nope"], 2,
+         r"--columns: unknown column 'nope'; quantities: params, .*; or all$"),  # fmt: skip
+    Case("plot-without-matplotlib", ["analyze", ZOO, "--plot", "{dir}/plots", "-o", "{dir}/out.txt"], 2,
+         r"plots need matplotlib: pip install 'analyzer\[plot\]'", hide=("matplotlib",)),  # fmt: skip
+    Case("plot-unwritable", ["analyze", ZOO, "--plot", "{dir}/model.xyz/plots", "-o", "{dir}/out.txt"], 2,
+         r"--plot: cannot create .*model.xyz/plots"),  # fmt: skip
+    # sweep files: every mistake names the file and the key
+    Case("sweep-missing-file", ["sweep", "{dir}/missing.toml"], 2, r"no such sweep file: .*missing.toml"),
+    Case("sweep-not-toml", ["sweep", "{dir}/sweep_bad.toml"], 2, r"sweep_bad.toml: not valid TOML"),
+    Case("sweep-unknown-key", ["sweep", "{dir}/sweep_key.toml"], 2,
+         r"sweep_key.toml: colour: unknown key \(keys: activation_bits, batch, "),  # fmt: skip
+    Case("sweep-empty-list", ["sweep", "{dir}/sweep_empty.toml"], 2,
+         r"sweep_empty.toml: grid.width: expected a non-empty list of values"),  # fmt: skip
+    Case("sweep-parameter-is-a-column", ["sweep", "{dir}/sweep_column.toml"], 2,
+         r"sweep_column.toml: grid.latency_s: is the name of a result column"),  # fmt: skip
+    Case("sweep-unknown-option", ["sweep", "{dir}/sweep_option.toml"], 2,
+         r"sweep_option.toml: options: unknown option 'bais'; known options: "),  # fmt: skip
+    Case("sweep-output-suffix", ["sweep", "{dir}/sweep_ok.toml", "-o", "{dir}/runs.txt"], 2,
+         r"--output .*runs.txt: the suffix chooses the format: .csv or .parquet"),  # fmt: skip
+    Case("sweep-ray-address-without-ray", ["sweep", "{dir}/sweep_ok.toml", "--ray-address", "head:6379"], 2,
+         r"--ray-address applies to --executor ray"),  # fmt: skip
+    Case("sweep-bad-format", ["sweep", "{dir}/sweep_ok.toml", "-f", "csv"], 2, r"sweep: format 'csv' not available"),
+    # measure: runs a PyTorch module or an .onnx file on this host
+    Case("measure-uncalibrated-host", ["measure", ZOO], 2,
+         r"unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine"),  # fmt: skip
+    Case("measure-not-runnable", ["measure", ZOO, "-d", "t4"], 2,
+         r"measure: analyzer.zoo:alexnet is not a PyTorch module or an .onnx file"),  # fmt: skip
+    Case("measure-bad-format", ["measure", ZOO, "-d", "t4", "-f", "csv"], 2, r"measure: format 'csv' not available"),
+    Case("measure-repeat-0", ["measure", ZOO, "--repeat", "0"], 2, r"argument --repeat: expected an integer >= 1, got '0'"),
     # --- the model could not be loaded or analyzed (exit 1) ---
     Case("missing-file", ["analyze", "{dir}/missing.json"], 1, r"no such file: .*missing.json"),
     Case("missing-py-file", ["analyze", "{dir}/missing.py:model"], 1, r"no such file: .*missing.py"),
@@ -175,6 +208,8 @@ CASES = [
     Case("pickle-refused", ["analyze", "{dir}/model.pt"], 1, r"\.pt files are pickles and are never loaded"),
     Case("corrupt-keras", ["analyze", "{dir}/corrupt.keras"], 1, r"corrupt\.keras"),
     Case("corrupt-pt2", ["analyze", "{dir}/corrupt.pt2"], 1, r"corrupt\.pt2"),
+    Case("device-figure-refused", ["analyze", ZOO, "-d", "{dir}/fig.toml"], 1,
+         r"fig.toml: field 'peak_ops_per_s': unknown data type 'fp33' \(known: .*\) \(hardware model roofline-cpu\)"),  # fmt: skip
     Case("malformed-device-asked-for", ["analyze", ZOO, "-d", "broken"], 1, r"broken\.toml: not valid TOML",
          env={ENV_VAR: "{baddevs}"}),  # fmt: skip
     Case("strict-unsupported", ["analyze", "{ir_unknown_op}", "--strict"], 1, r"1 unsupported op\(s\) under --strict: relu x1"),
@@ -215,6 +250,9 @@ CASES = [
     Case("block-env-unknown-plugin", ["plugins", "-o", "{dir}/plugins.txt"], 0,
          r"\$ANALYZER_BLOCK_PLUGINS: no plugin is named 'nope'", warning=True,
          env={"ANALYZER_BLOCK_PLUGINS": "nope"}),  # fmt: skip
+    Case("load-env-unknown-plugin", ["plugins", "-o", "{dir}/plugins.txt"], 0,
+         r"\$ANALYZER_LOAD_PLUGINS: no plugin is named 'nope'", warning=True,
+         env={"ANALYZER_LOAD_PLUGINS": "nope"}),  # fmt: skip
     Case("device-shadows-builtin", ["devices", "show", "t4", "-o", "{dir}/t4.txt"], 0,
          r"device 't4' is read from .*t4\.toml, which shadows the built-in one", warning=True,
          env={ENV_VAR: "{shadowdevs}"}),  # fmt: skip
@@ -254,6 +292,18 @@ def files(tmp_path_factory) -> dict[str, str]:
     (bad / "broken.toml").write_text("schema = [")
     (shadow / "t4.toml").write_text(MINIMAL_DEVICE.format(name="t4"))
     out["baddevs"], out["shadowdevs"] = str(bad), str(shadow)
+    (d / "npu.toml").write_text(MINIMAL_DEVICE.format(name="npu1").replace('class = "cpu"', 'class = "npu"'))
+    (d / "fig.toml").write_text(MINIMAL_DEVICE.format(name="fig1").replace("peak_ops_per_s.fp32", "peak_ops_per_s.fp33"))
+    sweep = '[model]\nfactory = "analyzer.zoo:tiny_cnn"\n'
+    for name, text in {
+        "ok": sweep,
+        "bad": "devices = [",
+        "key": "colour = 1\n" + sweep,
+        "empty": sweep + "[grid]\nwidth = []\n",
+        "column": sweep + "[grid]\nlatency_s = [1]\n",
+        "option": sweep + "[options]\nbais = true\n",
+    }.items():
+        (d / f"sweep_{name}.toml").write_text('devices = ["stm32f746"]\n' * (name != "bad") + text)
     return out
 
 
@@ -262,6 +312,7 @@ def _clean_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user devices
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.delenv("ANALYZER_BLOCK_PLUGINS", raising=False)
+    monkeypatch.delenv("ANALYZER_LOAD_PLUGINS", raising=False)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
