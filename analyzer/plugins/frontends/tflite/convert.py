@@ -59,7 +59,7 @@ def to_graph(fm: FlatModel, inputs: Any, name: str, where: str) -> Graph:
     for op in fm.ops:
         e.begin(op)
         if op.intermediates:
-            graph.meta.setdefault("warnings", []).append(
+            e.rec.warn(
                 f"operator {op.index} ({op.name}) has intermediate tensors; they are not counted"
             )
         handler = HANDLERS.get(op.name, unknown)
@@ -79,9 +79,10 @@ def to_graph(fm: FlatModel, inputs: Any, name: str, where: str) -> Graph:
                 f"{where}: subgraph output {fm.tensors[t].name!r} is never computed"
             )
         outputs.append(e.names[t])
-    graph.set_outputs(outputs)
+    e.rec.finish(outputs)
     graph.meta["capture"] = "tflite.flatbuffer"
-    graph.meta.setdefault("warnings", []).extend(fm.warnings)
+    for line in fm.warnings:
+        e.rec.warn(line)
     graph.meta["quantization"] = e.quant
     graph.meta["tflite"] = {
         "schema_version": fm.schema_version,

@@ -1,5 +1,8 @@
 """The converter state: TFLite tensors as IR names, and nodes emitted in the subgraph's order.
 
+Everything goes into the graph through the core ``Recorder`` (unique names
+``name``, ``name_1``...; inputs, parameters, constants, nodes).
+
 Operands are declared on first use: an op output or graph input is an
 activation; a constant that holds weights of the op reading it (a conv's
 filter and bias, an elementwise operand) is a ``Param`` at its stored dtype;
@@ -15,7 +18,8 @@ from typing import Any
 
 from analyzer.core.errors import AnalysisError
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.ir import Node, Shape, Tensor
+from analyzer.core.recorder import Recorder
 from analyzer.plugins.frontends.tflite.reader import FlatModel, OpInfo, TensorInfo
 from analyzer.plugins.frontends.tflite.scopes import Scopes
 
@@ -55,27 +59,20 @@ def op_scopes(fm: FlatModel) -> list[str]:
 class Emitter:
     def __init__(self, fm: FlatModel, graph: Graph, where: str):
         self.fm, self.graph, self.where = fm, graph, where
+        self.rec = Recorder(graph=graph)
         self.names: dict[int, str] = {}  # tflite tensor index -> IR name
-        self.used: set[str] = set()
         self.produced = {t for op in fm.ops for t in op.outputs}
         self.op_scopes = op_scopes(fm)
         self.variables: list[dict[str, Any]] = []
         self.quant: dict[str, dict[str, Any]] = {}
         self.folded: dict[str, str] = {}  # DEQUANTIZE of a constant: output -> the stored weight
         self.aliases: dict[int, int] = {}  # such an output's tensor index -> the stored constant's
-        self.ids: set[str] = set()
+        self._pending: dict[str, Tensor] = {}  # outputs named before the node that writes them
         self.op: OpInfo | None = None
         self.scope = ""
         self.node_id = ""
 
-    # --- names ---------------------------------------------------------------
-    def _fresh(self, base: str) -> str:
-        name, k = base, 1
-        while name in self.used:
-            name, k = f"{base}#{k}", k + 1
-        self.used.add(name)
-        return name
-
+    # --- values ----------------------------------------------------------------
     def info(self, t: int) -> TensorInfo:
         return self.fm.tensors[t]
 
@@ -88,9 +85,7 @@ class Emitter:
 
     def graph_input(self, t: int, shape: Shape) -> str:
         ti = self.info(t)
-        name = self._fresh(ti.name)
-        self.names[t] = name
-        self.graph.add_input(Tensor(name, shape, ti.dtype))
+        name = self.names[t] = self.rec.input(self.rec.fresh(ti.name), shape, ti.dtype)
         self._record_quant(name, ti)
         return name
 
@@ -109,33 +104,31 @@ class Emitter:
             self.folded[self.info(t).name] = name
             return name
         ti = self.info(t)
-        name = self._fresh(ti.name)
-        self.names[t] = name
         if ti.data_bytes and role != "config":
-            expected = ti.nbytes
-            if not ti.sparse and ti.data_bytes != expected:
+            if not ti.sparse and ti.data_bytes != ti.nbytes:
                 raise AnalysisError(
                     f"{self.where}: tensor {ti.name!r} stores {ti.data_bytes} bytes, "
-                    f"its shape {ti.shape} of {ti.type_name} needs {expected}"
+                    f"its shape {ti.shape} of {ti.type_name} needs {ti.nbytes}"
                 )
-            self.graph.add_param(Param(name, ti.shape, ti.dtype, trainable=True, role=role))
+            name = self.rec.param(self.rec.fresh(ti.name), ti.shape, ti.dtype, role=role)
             self._record_quant(name, ti)
-            return name
-        if ti.is_variable:
-            self.variables.append(
-                {"tensor": name, "shape": list(ti.shape), "dtype": ti.dtype, "bytes": ti.nbytes}
-            )
-        elif not ti.data_bytes and t not in self.produced:
-            self.graph.meta.setdefault("warnings", []).append(
-                f"tensor {ti.name!r} is read before any op writes it and holds no data; treated as a constant"
-            )
-        self.graph.add_tensor(Tensor(name, ti.shape, ti.dtype, constant=True))
+        else:
+            name = self.rec.constant(ti.name, ti.shape, ti.dtype)
+            if ti.is_variable:
+                self.variables.append(
+                    {"tensor": name, "shape": list(ti.shape), "dtype": ti.dtype, "bytes": ti.nbytes}
+                )
+            elif not ti.data_bytes and t not in self.produced:
+                self.rec.warn(
+                    f"tensor {ti.name!r} is read before any op writes it and holds no data; "
+                    "treated as a constant"
+                )
+        self.names[t] = name
         return name
 
     def subgraph_weight(self, op: OpInfo, ti: TensorInfo) -> str:
         """A weight stored in a subgraph that ``op`` runs (a WHILE body): a parameter of ``op``."""
-        name = self._fresh(f"{self.node_id}/{ti.name}")
-        self.graph.add_param(Param(name, ti.shape, ti.dtype, trainable=True, role="weight"))
+        name = self.rec.param(self.rec.fresh(f"{self.node_id}/{ti.name}"), ti.shape, ti.dtype)
         self._record_quant(name, ti)
         return name
 
@@ -150,8 +143,11 @@ class Emitter:
     def values(self, t: int) -> tuple[int, ...]:
         vals = self.info(t).values
         if vals is None:
-            raise AnalysisError(f"{self.where}: operator {self.op.index if self.op else '?'} ({self.op.name if self.op else '?'}) "
-                                f"needs the integer constant {self.info(t).name!r}, which the file does not hold")  # fmt: skip
+            op = self.op
+            raise AnalysisError(
+                f"{self.where}: operator {op.index if op else '?'} ({op.name if op else '?'}) "
+                f"needs the integer constant {self.info(t).name!r}, which the file does not hold"
+            )
         return vals
 
     # --- nodes ---------------------------------------------------------------
@@ -163,25 +159,18 @@ class Emitter:
         if not self.scope:
             self.scope = self.node_id  # one layer per unscoped op (its fused activation joins it)
 
-    def _id(self, suffix: str) -> str:
-        nid = self.node_id + suffix
-        k = 1
-        while nid in self.ids:
-            nid, k = f"{self.node_id}{suffix}~{k}", k + 1
-        self.ids.add(nid)
-        return nid
-
     def temp(self, suffix: str, shape: Shape, dtype: str) -> str:
-        """An intermediate tensor of the current op (before its fused activation, a flattened input)."""
-        name = self._fresh(f"{self.node_id}:{suffix}")
-        self.graph.add_tensor(Tensor(name, tuple(shape), dtype))
+        """An intermediate tensor of the current op (before its fused activation, a flattened input),
+        written by the next ``node`` that lists it as an output."""
+        name = self.rec.fresh(f"{self.node_id}:{suffix}")
+        self._pending[name] = Tensor(name, tuple(shape), dtype)
         return name
 
     def output(self, t: int) -> str:
+        """The IR name of the file's tensor ``t``, written by the next ``node`` that lists it."""
         ti = self.info(t)
-        name = self._fresh(ti.name)
-        self.names[t] = name
-        self.graph.add_tensor(Tensor(name, ti.shape, ti.dtype))
+        name = self.names[t] = self.rec.fresh(ti.name)
+        self._pending[name] = Tensor(name, ti.shape, ti.dtype)
         self._record_quant(name, ti)
         return name
 
@@ -189,19 +178,11 @@ class Emitter:
              suffix: str = "", meta: dict[str, Any] | None = None) -> Node:  # fmt: skip
         assert self.op is not None
         source = self.op.name if self.op.name != "CUSTOM" else f"CUSTOM:{self.op.custom_code}"
-        m: dict[str, Any] = {"tflite_op": self.op.index}
-        m.update(meta or {})
-        node = Node(
-            self._id(suffix),
-            op,
-            tuple(inputs),
-            tuple(outputs),
-            dict(attrs or {}),
-            self.scope,
-            source,
-            m,
-        )
-        return self.graph.add_node(node)
+        m: dict[str, Any] = {"tflite_op": self.op.index, **(meta or {})}
+        node = Node(self.rec.fresh(self.node_id + suffix), op, tuple(inputs), tuple(outputs),
+                    dict(attrs or {}), self.scope, source, m)  # fmt: skip
+        self.rec.add_node(node, [self._pending.pop(n) for n in outputs])
+        return node
 
     def with_activation(self, op: str, inputs: list[str], attrs: dict[str, Any], fused: int,
                         meta: dict[str, Any] | None = None) -> Node:  # fmt: skip
