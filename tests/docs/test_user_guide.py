@@ -173,6 +173,7 @@ report = analyzer.analyze(zoo.tiny_cnn(), devices=["stm32f746"])
 report
 report.totals["params"], report.totals["macs"], report.totals["peak_live_activation_bytes"]
 report.layer("pw2").macs, report.layer("pw2").op
+report.quantities["macs"]["unit"], report.quantities["macs"]["convention"]
 hw = report.hardware[0]
 hw.device, hw.bound, hw.fits, round(hw.latency_s * 1e3, 3)
 sorted(report.to_dict())
