@@ -42,6 +42,17 @@ class TFLiteModel:
 class TFLiteFrontend(Frontend):
     name = "tflite"
     file_suffixes = (".tflite",)
+    # plugin op mappings (analyzer_register_op_mappings, framework "tflite"): source op a builtin
+    # name (L2_POOL_2D) or a custom op's code (MyOp, or CUSTOM:MyOp); consulted before the handlers
+    takes_op_mappings = True
+    _op_mappings: dict[str, Any] = {}
+
+    def bind_plugins(self, plugins: Any) -> None:
+        self._op_mappings = plugins.op_mappings.for_framework(self.name)
+        if self._op_mappings:  # two plugins' names for one op are refused when the set loads
+            from analyzer.plugins.frontends.tflite.handlers import with_plugin_mappings
+
+            with_plugin_mappings(self._op_mappings)
 
     def accepts(self, obj: object) -> bool:
         if isinstance(obj, TFLiteModel):
@@ -71,9 +82,11 @@ class TFLiteFrontend(Frontend):
                 f"the tflite frontend takes a .tflite file or its bytes, not {type(model).__name__}"
             )
         from analyzer.plugins.frontends.tflite.convert import to_graph
+        from analyzer.plugins.frontends.tflite.handlers import with_plugin_mappings
         from analyzer.plugins.frontends.tflite.reader import read
 
-        return to_graph(read(model.data, model.source), inputs, model.name, model.source)
+        handlers = with_plugin_mappings(self._op_mappings)
+        return to_graph(read(model.data, model.source), inputs, model.name, model.source, handlers)
 
 
 @hookimpl

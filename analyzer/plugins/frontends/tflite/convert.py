@@ -17,7 +17,7 @@ from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.frontend import shape_inputs
 from analyzer.core.graph import Graph, GraphError
 from analyzer.plugins.frontends.tflite.emit import Emitter
-from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, unknown
+from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, op_key, unknown
 from analyzer.plugins.frontends.tflite.reader import FlatModel
 
 
@@ -44,7 +44,11 @@ def input_shapes(fm: FlatModel, inputs: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
-def to_graph(fm: FlatModel, inputs: Any, name: str, where: str) -> Graph:
+def to_graph(
+    fm: FlatModel, inputs: Any, name: str, where: str, handlers: dict[str, Any] | None = None
+) -> Graph:
+    """The graph of ``fm``; ``handlers`` by op key (``handlers.op_key``), default ``HANDLERS``."""
+    handlers = HANDLERS if handlers is None else handlers
     graph = Graph(name, "tflite")
     e = Emitter(fm, graph, where)
     shapes = input_shapes(fm, inputs)
@@ -62,7 +66,7 @@ def to_graph(fm: FlatModel, inputs: Any, name: str, where: str) -> Graph:
             e.rec.warn(
                 f"operator {op.index} ({op.name}) has intermediate tensors; they are not counted"
             )
-        handler = HANDLERS.get(op.name, unknown)
+        handler = handlers.get(op_key(op), unknown)
         before = len(graph)
         try:
             handler(e, op)

@@ -139,3 +139,72 @@ def test_unsupported_op_reported(tmp_path: Path) -> None:
     gaps = report["completeness"]
     assert gaps["complete"] is False and gaps["quantities"]["macs"]["complete"] is False
     assert gaps["uncounted_params"] == 0  # the axis is a constant, not a weight
+
+
+@pytest.fixture(scope="module")
+def cumsum_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 16), tf.float32)])
+    def f(x: Any) -> Any:
+        return tf.math.cumsum(tf.nn.relu(x), axis=1) * 2.0
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    path = tmp_path_factory.mktemp("tflite") / "cumsum.tflite"
+    path.write_bytes(conv.convert())
+    return path
+
+
+def test_plugin_op_mapping_onto_a_canonical_op(cumsum_file: Path) -> None:
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.plugins import load_plugins
+
+    class Mapping:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register: Any) -> None:
+            register("tflite", "CUMSUM", "cumsum")
+
+    report = analyze(cumsum_file, plugins=load_plugins(extra=[Mapping()], entry_points=False))
+    assert report.unsupported == []
+    node = next(n for n in report.graph.nodes() if n.op == "cumsum")
+    assert node.source_op == "CUMSUM"
+    axis = node.inputs[1]  # every operand: the axis is a constant, not a parameter
+    assert report.graph.tensors[axis].constant and report.totals["params"] == 0
+
+
+def test_plugin_op_mapping_onto_a_handler(cumsum_file: Path) -> None:
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.plugins import load_plugins
+
+    def cumsum(e: Any, op: Any) -> None:  # the TFLite frontend's handler signature: (emitter, op)
+        axis = e.values(op.inputs[1])[0] % len(e.shape(op.inputs[0]))
+        e.operand(op.inputs[1], "config")
+        e.node("cumsum", [e.operand(op.inputs[0])], [e.output(op.outputs[0])], {"axis": axis})
+
+    class Mapping:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register: Any) -> None:
+            register("tflite", "CUMSUM", cumsum)
+
+    report = analyze(cumsum_file, plugins=load_plugins(extra=[Mapping()], entry_points=False))
+    node = next(n for n in report.graph.nodes() if n.op == "cumsum")
+    assert node.attrs == {"axis": 1} and report.unsupported == []
+
+
+def test_plugin_op_mappings_clash_refused() -> None:
+    from analyzer.core.errors import UsageError
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.plugins import load_plugins
+
+    class A:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register: Any) -> None:
+            register("tflite", "MyOp", "relu")
+
+    class B:
+        @hookimpl
+        def analyzer_register_op_mappings(self, register: Any) -> None:
+            register("tflite", "CUSTOM:MyOp", "relu6")
+
+    with pytest.raises(UsageError, match="CUSTOM:MyOp"):
+        load_plugins(extra=[A(), B()], entry_points=False)
