@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = subs.add_parser("analyze", parents=[sub_common], help="analyze one model",
                         description="Analyze one model. SPEC: path/file.py:NAME, package.module:NAME, or a saved "
-                        "model/graph file (.json IR, .pt2, .keras).")  # fmt: skip
+                        "model/graph file (.json IR, .pt2, .keras, .tflite).")  # fmt: skip
     a.add_argument("spec", metavar="SPEC")
     a.add_argument("--save-graph", type=Path, metavar="FILE",
                    help="also write the analyzed graph as IR JSON, which 'analyze FILE' reads back")  # fmt: skip
