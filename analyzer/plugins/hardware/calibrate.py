@@ -33,7 +33,6 @@ import numpy as np
 
 from analyzer.core.devices import env_device_dirs, load_device, user_device_dir
 from analyzer.core.errors import AnalysisError
-from analyzer.core.ir import numel
 from analyzer.plugins.hardware.host import HostInfo, _fig, derived_host_doc, host_info
 
 MEASURED = "python -m analyzer calibrate"
@@ -436,7 +435,7 @@ def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], ext
             g = report.graph
             warm.append(sum(r["latency_s"] for r in warm_model.layer_times(g, report.layers)))
             shapes = [kf.from_node(g, node) for node in g.nodes()]
-            wbytes.append(float(sum(sum(numel(p) for p in s.params) * s.itemsize for s in shapes)))
+            wbytes.append(float(sum(kf.weight_elems(s) * s.itemsize for s in shapes)))
             ops.append(float(sum(kf.kernel_class(s) != "view" for s in shapes)))
             with torch.inference_mode():
                 measured.append(

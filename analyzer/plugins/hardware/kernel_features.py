@@ -141,8 +141,8 @@ def macs(s: OpShape) -> float:
     if s.op == "conv" and s.params:
         w = s.params[0]
         return float(out * numel(w[1:]))  # c_out x (c_in/g x k x k) per output position / c_out
-    if s.op == "linear" and s.params:
-        return float(out * s.params[0][-1])
+    if s.op == "linear" and s.inputs and s.inputs[0]:
+        return float(out * s.inputs[0][-1])  # the weight's layout is free: (out, in) or (in, out)
     if s.op in GEMM_OPS and len(s.inputs) + len(s.params) >= 2:
         a = (s.inputs + s.params)[0]
         return float(out * (a[-1] if a else 1))
@@ -152,9 +152,16 @@ def macs(s: OpShape) -> float:
     return 0.0
 
 
+def weight_elems(s: OpShape) -> int:
+    """Parameter elements the op reads: a lookup (embedding) reads only the rows it gathers."""
+    if s.op in ("embedding", "gather") and s.outputs:
+        return min(_elems(s.params), numel(s.outputs[0]))
+    return _elems(s.params)
+
+
 def nominal_s(s: OpShape) -> float:
     """A fixed-rate roofline of the op: the denominator of the predicted ratio."""
-    nbytes = (_elems(s.inputs) + _elems(s.outputs) + _elems(s.params)) * s.itemsize
+    nbytes = (_elems(s.inputs) + _elems(s.outputs) + weight_elems(s)) * s.itemsize
     return NOMINAL_CALL_S + max(macs(s) / NOMINAL_MACS_PER_S, nbytes / NOMINAL_BYTES_PER_S)
 
 

@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from analyzer.core.errors import AnalysisError
-from analyzer.core.ir import numel
 from analyzer.plugins.hardware import kernel_features as kf
 from analyzer.plugins.hardware.kernel_trees import Ensemble, TreeFormatError, check_ensemble
 
@@ -130,7 +129,7 @@ class KernelModel:
             ratio = ens.predict(np.array([kf.features(shapes[i]) for i in idx], dtype=float))
             for i, r in zip(idx, ratio, strict=True):
                 s = shapes[i]
-                weight_bytes = sum(numel(p) for p in s.params) * s.itemsize
+                weight_bytes = kf.weight_elems(s) * s.itemsize
                 times[i] = (
                     kf.nominal_s(s) * math.exp(float(r))
                     + self.s_per_op
