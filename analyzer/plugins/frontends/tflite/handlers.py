@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from analyzer.core.ir import numel
-from analyzer.plugins.frontends.tflite.emit import Emitter
+from analyzer.plugins.frontends.tflite.emit import FUSED, FUSED_NAMES, Emitter
 from analyzer.plugins.frontends.tflite.reader import OpInfo
 
 Handler = Callable[[Emitter, OpInfo], None]
@@ -130,10 +130,10 @@ def _finish(
         return
     tmp = e.temp("matmul", shape, e.info(out_t).dtype)
     fused = _opt(op, "FusedActivationFunction")
-    e.node(kind, ins, [tmp], attrs, meta={"fused_activation": fused} if fused else None)
+    e.node(
+        kind, ins, [tmp], attrs, meta={"fused_activation": FUSED_NAMES[fused]} if fused else None
+    )
     if fused:
-        from analyzer.plugins.frontends.tflite.emit import FUSED
-
         tmp2 = e.temp("activated", shape, e.info(out_t).dtype)
         e.node(FUSED[fused], [tmp], [tmp2], suffix=f":{FUSED[fused]}", meta={"fused": True})
         tmp = tmp2
