@@ -51,17 +51,23 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
         bits = bits_override or dtypes.bits(t.dtype)
         return Storage(root, t.numel, -(-t.numel * bits // 8), first, first)
 
-    node_layer = {nid: i for i, layer in enumerate(layers) for nid in layer.nodes}
+    node_layer: dict[str, int] | None = None  # built only if some output is a view of another layer's
     storages: dict[str, Storage] = {}
     for t in g.inputs:
         if roots[t] not in storages:
             storages[roots[t]] = make(roots[t], -1)
-    for layer in layers:
+    for i, layer in enumerate(layers):
         for t in layer.outputs:
             r = roots[t]
-            if r not in storages:
-                producer = producer_of(r)
-                storages[r] = make(r, node_layer[producer.id] if producer else -1)
+            if r in storages:
+                continue
+            if r == t:  # its own storage: created by this layer
+                storages[r] = make(r, i)
+                continue
+            producer = producer_of(r)
+            if producer is not None and node_layer is None:
+                node_layer = {nid: k for k, lay in enumerate(layers) for nid in lay.nodes}
+            storages[r] = make(r, node_layer[producer.id] if producer is not None and node_layer else -1)
     for i, layer in enumerate(layers):
         for t in layer.inputs:
             s = storages.get(roots[t])
