@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analyzer.core.errors import UsageError
+from analyzer.core.errors import AnalysisError, UsageError
 
 FORMATS = ("table", "json")
 # the summary's columns and their headers (every row has every column in --output)
@@ -62,7 +62,10 @@ def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:
     import sys
 
     sys.stdout.write(render_json(result) if args.format == "json" else render_table(result))
-    return 1 if result.rows and all(r.get("error") for r in result.rows) else 0
+    if result.rows and all(r.get("error") for r in result.rows):
+        first = result.errors[0]
+        raise AnalysisError(f"every configuration failed ({len(result.rows)} rows); the first: {first['error']}")
+    return 0
 
 
 def _summary(result: Any) -> dict[str, Any]:

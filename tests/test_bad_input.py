@@ -184,6 +184,12 @@ CASES = [
     Case("sweep-ray-address-without-ray", ["sweep", "{dir}/sweep_ok.toml", "--ray-address", "head:6379"], 2,
          r"--ray-address applies to --executor ray"),  # fmt: skip
     Case("sweep-bad-format", ["sweep", "{dir}/sweep_ok.toml", "-f", "csv"], 2, r"sweep: format 'csv' not available"),
+    Case("sweep-unknown-device", ["sweep", "{dir}/sweep_device.toml"], 2,
+         r"sweep_device.toml: devices: unknown device 'stm32f999'"),  # fmt: skip
+    Case("sweep-bad-hardware-option", ["sweep", "{dir}/sweep_hardware.toml"], 2,
+         r"sweep_hardware.toml: hardware: unknown hardware option 'bogus'; known: "),  # fmt: skip
+    Case("sweep-every-row-failed", ["sweep", "{dir}/sweep_failing.toml"], 1,
+         r"every configuration failed \(1 rows\); the first: analyzer.zoo:tiny_cnn\(width=8\): "),  # fmt: skip
     # measure: runs a PyTorch module or an .onnx file on this host
     Case("measure-uncalibrated-host", ["measure", ZOO], 2,
          r"unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine"),  # fmt: skip
@@ -302,8 +308,11 @@ def files(tmp_path_factory) -> dict[str, str]:
         "empty": sweep + "[grid]\nwidth = []\n",
         "column": sweep + "[grid]\nlatency_s = [1]\n",
         "option": sweep + "[options]\nbais = true\n",
+        "hardware": sweep + "[hardware]\nbogus = 1\n",
+        "failing": sweep + "[grid]\nwidth = [8]\n",  # tiny_cnn takes no width: every row fails
     }.items():
         (d / f"sweep_{name}.toml").write_text('devices = ["stm32f746"]\n' * (name != "bad") + text)
+    (d / "sweep_device.toml").write_text('devices = ["stm32f999"]\n' + sweep)
     return out
 
 

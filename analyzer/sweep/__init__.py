@@ -78,6 +78,9 @@ def sweep(
     """
     if not isinstance(plan, SweepPlan):
         plan = plan_from_mapping(plan) if isinstance(plan, Mapping) else load_plan(plan)
+    from analyzer.core.plugins import default_plugins
+
+    plan.check(default_plugins())  # the workers load the same default plugin set
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r} (executors: {', '.join(EXECUTORS)})")
     if workers is not None and workers <= 0:

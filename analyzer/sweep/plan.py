@@ -68,6 +68,7 @@ class SweepPlan:
     pareto: tuple[tuple[str, str], ...] = tuple(tuple(o.split(":")) for o in DEFAULT_PARETO)  # type: ignore[misc]
     top: int | None = None
     base_dir: Path = Path(".")
+    source: str = "sweep"  # the file (or "sweep"), for errors that name a key
 
     def tasks(self) -> list[Task]:
         """Every (configuration, batch) pair, in file order."""
@@ -79,6 +80,25 @@ class SweepPlan:
         kwargs = dict(self.options)
         kwargs.update(weight_bits=precision.weight_bits, activation_bits=precision.activation_bits)
         return AnalysisOptions.from_kwargs(kwargs)
+
+    def check(self, plugins: Any) -> None:
+        """What can be checked before any task runs: devices exist, hardware options are known and valid.
+
+        A mistake here would make every row an error; it is one line naming the key instead.
+        """
+        from analyzer.sweep.tasks import device_ref
+
+        specs = []
+        for name in self.devices:
+            try:
+                specs.append(plugins.devices.get(device_ref(name, self.base_dir)))
+            except UsageError as e:
+                raise UsageError(f"{self.source}: devices: {e}") from None
+        try:
+            models = [plugins.hardware_model_for(spec) for spec in specs]
+            plugins.check_hardware_options(self.options.get("hardware", {}), models)
+        except UsageError as e:
+            raise UsageError(f"{self.source}: hardware: {e}") from None
 
     def source_id(self) -> str:
         """What the rows' keys depend on besides the configuration: model source and options."""
@@ -166,7 +186,7 @@ def plan_from_mapping(doc: Mapping[str, Any], where: str = "sweep", base_dir: Pa
         factory=factory, specs=tuple(specs or ()), configs=configs, devices=tuple(devices),
         batches=batches, precisions=precisions, options=options, name=model.get("name"),
         framework=model.get("framework"), frontend_options=dict(frontend_options), pareto=pareto, top=top,
-        base_dir=base_dir or Path.cwd(),
+        base_dir=base_dir or Path.cwd(), source=where,
     )  # fmt: skip
 
 

@@ -42,7 +42,7 @@ def analyse(plan: SweepPlan, task: Task, graph: Any, precision: Precision) -> li
     from analyzer.core.engine import analyze_graph
     from analyzer.core.plugins import default_plugins
 
-    devices = [_device_ref(d, plan.base_dir) for d in plan.devices]
+    devices = [device_ref(d, plan.base_dir) for d in plan.devices]
     report = analyze_graph(graph, plan.analysis_options(precision), devices=devices, plugins=default_plugins())
     return report_rows(plan, task, precision, report)
 
@@ -120,7 +120,7 @@ def _accepts(fn: Any, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _device_ref(name: str, base_dir: Path) -> str:
+def device_ref(name: str, base_dir: Path) -> str:
     """A device TOML file named relative to the sweep file; a DB name as it is."""
     if name.endswith(".toml") and not Path(name).is_absolute() and (base_dir / name).is_file():
         return str(base_dir / name)

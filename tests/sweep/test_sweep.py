@@ -174,3 +174,24 @@ def test_sweep_plot_highlights_the_front(tmp_path: Path) -> None:
     paths = write_plots(result, tmp_path)
     assert sorted(p.name for p in paths) == sorted(f"sweep-{d}.{e}" for d in DEVICES for e in ("png", "svg"))
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"devices": ["stm32f746", "nope"]}, "sweep: devices: unknown device 'nope'"),
+        ({"hardware": {"bogus": 1}}, "sweep: hardware: unknown hardware option 'bogus'"),
+    ],
+)
+def test_devices_and_hardware_options_are_checked_before_any_task(extra: dict, message: str) -> None:
+    from analyzer.core.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        sweep(plan(**extra), workers=1)
+
+
+def test_cli_all_rows_failing_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "s.toml").write_text(f'[model]\nfactory = "{HERE / "families.py"}:broken"\n[grid]\nwidth = [13]\n')
+    assert main(["sweep", str(tmp_path / "s.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err == "analyzer: error: every configuration failed (1 rows); the first: ValueError: width 13 is not supported\n"
