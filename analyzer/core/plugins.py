@@ -301,14 +301,14 @@ def load_plugins(
     pm = make_plugin_manager(block=block, entry_points=entry_points, extra=extra)
     ps = PluginSet(pm=pm)
     h = pm.hook
-    h.analyzer_register_ops(register=ps.vocabulary.add)
-    h.analyzer_register_formulas(register=ps.formulas.register)
+    _register_each(h.analyzer_register_ops, ps, "op", ps.vocabulary.add)  # type: ignore[attr-defined]
+    _register_each(h.analyzer_register_formulas, ps, "formula", ps.formulas.register)  # type: ignore[attr-defined]
     _register_in_order(h.analyzer_register_op_mappings, functools.partial(_add_mapping, ps))  # type: ignore[attr-defined]
     _register_in_order(h.analyzer_register_passes, functools.partial(_add_pass, ps))  # type: ignore[attr-defined]
-    h.analyzer_register_frontends(register=ps.frontends.add)  # type: ignore[attr-defined]
+    _register_each(h.analyzer_register_frontends, ps, "frontend", ps.frontends.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_metrics, ps, "metric", ps.metrics.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_hardware_models, ps, "hardware model", ps.hardware_models.add)  # type: ignore[attr-defined]
-    h.analyzer_register_reporters(register=ps.reporters.add)  # type: ignore[attr-defined]
+    _register_each(h.analyzer_register_reporters, ps, "reporter", ps.reporters.add)  # type: ignore[attr-defined]
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
     ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs), validate=ps.validate_device)
     ps.check_quantities()
@@ -332,9 +332,17 @@ def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any) -> None:
     """
     for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
 
-        def register(item: Any, plugin: str = impl.plugin_name) -> None:
-            add(item)
-            ps.origins[(kind, item.name)] = plugin
+        def register(*item: Any, _plugin: str = impl.plugin_name) -> None:
+            name = getattr(item[0], "name", "") if len(item) == 1 else ""
+            if name and (kind, name) in ps.origins:
+                raise UsageError(f"{kind} {name!r} is registered by plugin {ps.origins[(kind, name)]} and by plugin "
+                                 f"{_plugin}; block one with --block-plugin NAME")  # fmt: skip
+            try:
+                add(*item)
+            except ValueError as e:  # an empty name, an op already in the vocabulary, a formula twice...
+                raise UsageError(f"plugin {_plugin}: {e}") from None
+            if name:
+                ps.origins[(kind, name)] = _plugin
 
         impl.function(**{arg: register for arg in impl.argnames})
 

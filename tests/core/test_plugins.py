@@ -13,6 +13,7 @@ import pytest
 
 import analyzer
 from analyzer import zoo
+from analyzer.core.errors import UsageError
 from analyzer.core.hardware import DeviceResult, HardwareModel
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricResult, Quantity
@@ -148,9 +149,26 @@ def test_inline_plugin_and_duplicate_names_refused():
         def compute(self, ctx):
             return MetricResult()
 
-    plugin = types.SimpleNamespace(analyzer_register_metrics=hookimpl(lambda register: register(Dup())))
-    with pytest.raises(ValueError, match="metric 'params' is registered twice"):
+    plugin = types.SimpleNamespace(__name__="dup_plugin", analyzer_register_metrics=hookimpl(lambda register: register(Dup())))
+    with pytest.raises(UsageError) as e:  # exit 2, one line naming both plugins (not an internal error)
         load_plugins(extra=[plugin])
+    assert str(e.value) == ("metric 'params' is registered by plugin dup_plugin and by plugin metrics.params; "
+                            "block one with --block-plugin NAME")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("hook", "item", "kind"),
+    [
+        ("analyzer_register_reporters", "table", "reporter"),
+        ("analyzer_register_frontends", "torch", "frontend"),
+        ("analyzer_register_hardware_models", "roofline-cpu", "hardware model"),
+    ],
+)
+def test_every_registry_refuses_a_name_twice_naming_both(hook: str, item: str, kind: str) -> None:
+    thing = types.SimpleNamespace(name=item)
+    plugin = types.SimpleNamespace(__name__="dup_plugin", **{hook: hookimpl(lambda register: register(thing))})
+    with pytest.raises(UsageError, match=rf"^{kind} '{item}' is registered by plugin dup_plugin and by plugin "):
+        load_plugins(extra=[plugin], entry_points=False)
 
 
 def test_misspelled_hook_fails_loudly():
@@ -165,7 +183,7 @@ def test_duplicate_formula_refused():
     plugin = types.SimpleNamespace(
         analyzer_register_formulas=hookimpl(lambda register: register("flops", "relu", lambda v: 0))
     )
-    with pytest.raises(ValueError, match="'flops' formula for op 'relu' is already registered"):
+    with pytest.raises(UsageError, match="plugin .*: a 'flops' formula for op 'relu' is already registered"):
         load_plugins(extra=[plugin])
 
 
