@@ -375,6 +375,65 @@ def movement(e: Emitter, op: OpInfo) -> None:
     e.node(kind, [e.operand(op.inputs[0])], [e.output(op.outputs[0])])
 
 
+@handles("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+def space_batch(e: Emitter, op: OpInfo) -> None:
+    """A dilated convolution's rearrangement (TF1 files): a copy when it keeps the element count."""
+    if numel(e.shape(op.inputs[0])) != numel(e.shape(op.outputs[0])):
+        return unknown(e, op)  # it pads or crops: no canonical op says by how much
+    movement(e, op)
+
+
+@handles("REVERSE_V2")
+def reverse(e: Emitter, op: OpInfo) -> None:
+    x, ax = op.inputs[:2]
+    rank = len(e.shape(x))
+    axes = tuple(sorted({a % rank for a in e.values(ax)})) if rank else ()
+    e.operand(ax, "config")
+    e.node("flip", [e.operand(x)], [e.output(op.outputs[0])], {"axes": axes})
+
+
+@handles("CUMSUM")
+def cumsum(e: Emitter, op: OpInfo) -> None:
+    x, ax = op.inputs[:2]
+    rank = len(e.shape(x))
+    axis = e.values(ax)[0] % rank if rank else 0
+    e.operand(ax, "config")
+    e.node("cumsum", [e.operand(x)], [e.output(op.outputs[0])], {"axis": axis})
+
+
+@handles("SELECT", "SELECT_V2")
+def select(e: Emitter, op: OpInfo) -> None:
+    ins = [e.operand(t, _operand_role(e, t)) for t in op.inputs[:3]]
+    e.node("where", ins, [e.output(op.outputs[0])])
+
+
+@handles("ADD_N")
+def add_n(e: Emitter, op: OpInfo) -> None:
+    e.node("add", [e.operand(t, _operand_role(e, t)) for t in op.inputs], [e.output(op.outputs[0])])
+
+
+@handles("TOPK_V2")
+def topk(e: Emitter, op: OpInfo) -> None:
+    e.operand(op.inputs[1], "config")
+    e.node("sort", [e.operand(op.inputs[0])], [e.output(t) for t in op.outputs])
+
+
+@handles("ONE_HOT")
+def one_hot(e: Emitter, op: OpInfo) -> None:
+    for t in op.inputs[1:]:
+        e.operand(t, "config")
+    e.node("one_hot", [e.operand(op.inputs[0], "config")], [e.output(op.outputs[0])])
+
+
+@handles("SHAPE", "FILL", "ZEROS_LIKE", "ONES_LIKE", "RANGE")
+def created(e: Emitter, op: OpInfo) -> None:
+    """A tensor made from shapes or scalars, not from the values of an activation."""
+    for t in op.inputs:
+        if t >= 0:
+            e.operand(t, "config")
+    e.node("constant", [], [e.output(t) for t in op.outputs], {"kind": op.name.lower()})
+
+
 # --- anything else -------------------------------------------------------------------
 def unknown(e: Emitter, op: OpInfo) -> None:
     """An op without a handler: shapes and stored weights kept, reported as unsupported."""

@@ -113,6 +113,29 @@ def test_while_loop_weights_attached(tmp_path: Any) -> None:
     assert "params" not in report["completeness"]["quantities"]
 
 
+def test_tf_ops_lowered(tmp_path: Any) -> None:
+    """Builtins from TF functions: CUMSUM, REVERSE_V2, SELECT, TOPK_V2 map onto canonical ops."""
+    import tensorflow as tf
+
+    spec = [tf.TensorSpec((1, 8, 16), tf.float32)]
+
+    @tf.function(input_signature=spec)
+    def f(x: Any) -> Any:
+        y = tf.math.cumsum(tf.reverse(x, axis=[1]), axis=2)
+        return tf.math.top_k(tf.where(y > 0, y, -y), k=3).values
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    path = tmp_path / "ops.tflite"
+    path.write_bytes(conv.convert())
+    report = analyze(path)
+    ops = {n.source_op: n for n in report.graph.nodes()}
+    assert report.unsupported == []
+    assert ops["REVERSE_V2"].op == "flip" and ops["REVERSE_V2"].attrs == {"axes": (1,)}
+    assert ops["CUMSUM"].op == "cumsum" and ops["CUMSUM"].attrs == {"axis": 2}
+    assert ops["SELECT"].op == "where" and ops["TOPK_V2"].op == "sort"
+    assert report.graph.shape(report.graph.outputs[0]) == (1, 8, 3)
+
+
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
 def test_examples_transformer(converted: Any, int8: bool) -> None:
     """examples/transformer.py: MultiHeadAttention (BATCH_MATMUL, FULLY_CONNECTED on 3-d inputs) and
