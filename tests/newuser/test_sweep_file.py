@@ -32,19 +32,11 @@ def test_unknown_pareto_column_is_refused() -> None:
         sweep(plan(pareto=["latncy_s:min", "macs:max"]), workers=1, progress=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unknown device in the sweep file becomes error rows (exit 1), not a usage error",
-)
 def test_unknown_device_is_a_usage_error_naming_the_key() -> None:
     with pytest.raises(UsageError, match="devices"):
         sweep(plan(devices=["raspberry-pi-4", "nope"]), workers=1, progress=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="[hardware] values are checked per task (error rows, exit 1), not when the file is read",
-)
 def test_bad_hardware_option_is_a_usage_error_naming_the_key() -> None:
     with pytest.raises(UsageError, match="hardware"):
         sweep(plan(hardware={"efficiency": {"conv": 5}}), workers=1, progress=False)
