@@ -173,3 +173,21 @@ def test_a_jax_dot_general_is_a_gemm_too(plugins):
                                                    "lhs_batch": (), "rhs_batch": ()}, name="dense")  # fmt: skip
     row = gpu(b.build(y), plugins).layers[0]
     assert (row["tiles"], row["waves"], row["tensor_cores"]) == (3 * 32, 1, True)
+
+
+def test_a_gpu_file_without_the_gpu_figures_gets_documented_defaults(tmp_path, plugins):
+    lines = Path(plugins.devices.get("t4").path).read_text(encoding="utf-8").splitlines()
+    own = ("sm_count", "kernel_launch_s", "gemm_tile.", "elementwise_block.")
+    (tmp_path / "t4.toml").write_text("\n".join(x for x in lines if not x.startswith(own)))
+    ps = load_plugins(entry_points=False)
+    ps.devices = DeviceCatalog([tmp_path], validate=ps.devices.validate)
+    r = analyze(zoo.tiny_cnn(), devices=["t4"], plugins=ps).hardware[0]
+    figs = r.details["figures"]
+    assert (
+        figs["kernel_launch_s"]["kind"] == "estimate"
+        and "default" in figs["kernel_launch_s"]["source"]
+    )
+    assert (
+        figs["sm_count"]["value"] == 40 and "cores" in figs["sm_count"]["source"]
+    )  # the file's cores
+    assert r.latency_s >= r.details["kernels"] * figs["kernel_launch_s"]["value"] * (1 - 1e-9)
