@@ -471,21 +471,27 @@ def _labels(specs: list[str], reports: list[Any]) -> list[str]:
     return names if len(set(names)) == len(names) else list(specs)
 
 
+def _terminal_width(args: argparse.Namespace) -> int | None:
+    """The terminal's columns when the output goes to one; None for a file or pipe (lines kept whole)."""
+    return shutil.get_terminal_size().columns if args.output is None and sys.stdout.isatty() else None
+
+
 def cmd_devices(args: argparse.Namespace, plugins: Any) -> int:
     from analyzer.cli_devices import render_device, render_device_list
 
     if args.action == "show":
         if not args.name:
             raise UsageError("devices show: give a device NAME")
-        _emit(render_device(plugins.devices.get(args.name), args.format), args)
+        _emit(render_device(plugins.devices.get(args.name), args.format, _terminal_width(args)), args)
     else:
         if args.name:
             raise UsageError(f"devices: unexpected argument {args.name!r} (did you mean 'devices show {args.name}'?)")
-        _emit(render_device_list(plugins.devices.all(), args.format), args)
+        _emit(render_device_list(plugins.devices.all(), args.format, _terminal_width(args)), args)
     return 0
 
 
-def _plugins_json(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]]) -> str:
+def _plugins_json(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]],
+                  width: int | None = None) -> str:  # fmt: skip
     return json.dumps({"plugins": rows, "blocked": blocked, "metric_options": options}, indent=2) + "\n"
 
 
@@ -505,7 +511,8 @@ def _options_table(options: dict[str, list[dict[str, Any]]]) -> Any:
     return t
 
 
-def _plugins_table(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]]) -> str:
+def _plugins_table(rows: list[dict[str, Any]], blocked: list[str], options: dict[str, list[dict[str, Any]]],
+                   width: int | None = None) -> str:  # fmt: skip
     from rich.table import Table
 
     from analyzer.plugins.reporters.common import rich_text
@@ -515,7 +522,8 @@ def _plugins_table(rows: list[dict[str, Any]], blocked: list[str], options: dict
         t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(r["name"], r["origin"], r["module"], ", ".join(h.removeprefix("analyzer_") for h in r["hooks"]))
-    return rich_text(t, *([_options_table(options)] if options else []), *(["blocked: " + ", ".join(blocked)] if blocked else []))
+    return rich_text(t, *([_options_table(options)] if options else []), *(["blocked: " + ", ".join(blocked)] if blocked else []),
+                     width=width)  # fmt: skip
 
 
 PLUGINS_RENDERERS = {"table": _plugins_table, "json": _plugins_json}
@@ -527,7 +535,7 @@ def cmd_plugins(args: argparse.Namespace, plugins: Any) -> int:
     if render is None:  # argparse's choices stop this on the command line; main() may be called otherwise
         raise UsageError(f"plugins: format {args.format!r} not available ({' or '.join(PLUGINS_FORMATS)})")
     options = {m.name: [o.describe() for o in m.options] for m in plugins.metrics.values() if m.options}
-    _emit(render(plugins.describe(), plugins.blocked(), dict(sorted(options.items()))), args)
+    _emit(render(plugins.describe(), plugins.blocked(), dict(sorted(options.items())), _terminal_width(args)), args)
     return 0
 
 

@@ -19,7 +19,7 @@ def _bytes(f: Figure | None, per_s: bool = False) -> str:
     return "-" if f is None else human_bytes(f.value) + "/s" * per_s
 
 
-def _json(obj: DeviceSpec | list[DeviceSpec]) -> str:
+def _json(obj: DeviceSpec | list[DeviceSpec], width: int | None = None) -> str:
     if isinstance(obj, list):
         return json.dumps([d.model_dump(mode="json", by_alias=True) for d in obj], indent=2) + "\n"
     return json.dumps(obj.model_dump(mode="json", by_alias=True), indent=2) + "\n"
@@ -30,17 +30,18 @@ def _check_format(fmt: str, what: str) -> None:
         raise UsageError(f"{what}: format {fmt!r} not available ({' or '.join(FORMATS)})")
 
 
-def render_device_list(devices: list[DeviceSpec], fmt: str) -> str:
+def render_device_list(devices: list[DeviceSpec], fmt: str, width: int | None = None) -> str:
+    """``width``: the terminal's columns (None: a file or pipe, lines unbroken up to 200)."""
     _check_format(fmt, "devices")
-    return _LIST[fmt](devices)
+    return _LIST[fmt](devices, width)
 
 
-def render_device(d: DeviceSpec, fmt: str) -> str:
+def render_device(d: DeviceSpec, fmt: str, width: int | None = None) -> str:
     _check_format(fmt, "devices show")
-    return _SHOW[fmt](d)
+    return _SHOW[fmt](d, width)
 
 
-def _device_list_table(devices: list[DeviceSpec]) -> str:
+def _device_list_table(devices: list[DeviceSpec], width: int | None = None) -> str:
     t = Table(title="Devices", title_justify="left", header_style="bold")
     for col in ("name", "class", "device", "peak ops/s by dtype", "memory (capacity, bandwidth)"):
         t.add_column(col, overflow="fold")
@@ -48,10 +49,10 @@ def _device_list_table(devices: list[DeviceSpec]) -> str:
         peaks = ", ".join(f"{k} {_fig(v)}" for k, v in d.peak_ops_per_s.items())
         mem = ", ".join(f"{m.name} {_bytes(m.capacity_bytes)} @ {_bytes(m.bandwidth_bytes_per_s, per_s=True)}" for m in d.memory)
         t.add_row(d.name, d.device_class, d.display_name, peaks, mem)
-    return rich_text(t)
+    return rich_text(t, width=width)
 
 
-def _device_table(d: DeviceSpec) -> str:
+def _device_table(d: DeviceSpec, width: int | None = None) -> str:
     t = Table(title=f"{d.name}: {d.display_name} ({d.device_class})", title_justify="left", header_style="bold")
     for col in ("figure", "value", "kind", "source"):
         t.add_column(col, overflow="fold")
@@ -82,7 +83,7 @@ def _device_table(d: DeviceSpec) -> str:
             add(f"{k}.{sub}" if sub else k, f)
     extra = [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
     extra += [f"reference: {r}" for r in d.references] + ([f"notes: {d.notes}"] if d.notes else [])
-    return rich_text(t, *extra, f"file: {d.path}")
+    return rich_text(t, *extra, f"file: {d.path}", width=width)
 
 
 _LIST = {"table": _device_list_table, "json": _json}
