@@ -23,7 +23,9 @@ from typing import Any
 
 Default = Callable[[Any], Any]
 _INF = float("inf")
-_KEYS: dict[str, str] = {}  # encoded '"key": ' of the keys seen (quantity names repeat on every row)
+_KEYS: dict[
+    str, str
+] = {}  # encoded '"key": ' of the keys seen (quantity names repeat on every row)
 _MAX_KEYS = 4096
 
 
@@ -93,6 +95,10 @@ def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: in
     if t is dict:
         if not o:
             return "{}"
+        if len(o) >= _TEMPLATE_MIN:
+            text = _by_template(o, default, indent, level)
+            if text is not None:
+                return text
         inner = "\n" + indent * (level + 1)
         level += 1
         items = []
@@ -128,6 +134,60 @@ def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: in
     if isinstance(o, dict):
         return encode(dict(o), default, indent, level)
     return encode(default(o), default, indent, level)
+
+
+# Wide dicts (report rows: tens of numbers each, the same keys and value types row after row) are
+# written through a %-template per (keys, value types, indent, level): the ints are formatted by
+# one C call, and only strings, floats and containers take a Python step each.
+_TEMPLATE_MIN = 8
+_TEMPLATES: dict[tuple[Any, ...], tuple[str, tuple[tuple[int, int], ...]]] = {}
+_MAX_TEMPLATES = 1024
+_STR, _FLOAT, _OTHER, _NULL, _TRUE_FALSE = range(5)
+
+
+def _by_template(o: dict[Any, Any], default: Default, indent: str, level: int) -> str | None:
+    values = tuple(o.values())
+    sig = (tuple(o), tuple(map(type, values)), indent, level)
+    plan = _TEMPLATES.get(sig)
+    if plan is None:
+        plan = _template(*sig)
+        if plan is None:
+            return None
+        if len(_TEMPLATES) >= _MAX_TEMPLATES:
+            _TEMPLATES.clear()
+        _TEMPLATES[sig] = plan
+    template, fixes = plan
+    if not fixes:
+        return template % values
+    args = list(values)
+    for i, kind in fixes:
+        v = args[i]
+        if kind == _STR:
+            args[i] = _string(v)
+        elif kind == _FLOAT:
+            args[i] = _float(v)
+        elif kind == _NULL:
+            args[i] = "null"
+        elif kind == _TRUE_FALSE:
+            args[i] = "true" if v else "false"
+        else:
+            args[i] = encode(v, default, indent, level + 1)
+    return template % tuple(args)
+
+
+def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
+              level: int) -> tuple[str, tuple[tuple[int, int], ...]] | None:  # fmt: skip
+    """The %-template of dicts with these keys and value types, and the values to convert first."""
+    if not all(type(k) is str for k in keys):
+        return None
+    kinds = {str: _STR, float: _FLOAT, type(None): _NULL, bool: _TRUE_FALSE}
+    parts, fixes = [], []
+    for i, (k, t) in enumerate(zip(keys, types, strict=True)):
+        parts.append(_string(k).replace("%", "%%") + ": " + ("%d" if t is int else "%s"))
+        if t is not int:
+            fixes.append((i, kinds.get(t, _OTHER)))
+    inner = "\n" + indent * (level + 1)
+    return "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}", tuple(fixes)
 
 
 def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:

@@ -48,7 +48,8 @@ def aggregations(quantities: Mapping[str, Mapping[str, Any]]) -> dict[str, Aggre
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    t = type(v)
+    return t is int or t is float or (isinstance(v, int | float) and t is not bool)
 
 
 def _accumulate(acc: dict[str, Any], values: Mapping[str, Any], aggregate: Mapping[str, Aggregation]) -> None:
@@ -150,7 +151,10 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
         plan = plans.get(keys)
         if plan is None:
             plan = plans[keys] = _plan(keys, kinds)
-        _fold(m.values, values, plan)
+        if m.values:
+            _fold(m.values, values, plan)
+        else:  # the module's first layer (most modules have one): its numbers as they are
+            m.values = {q: v for q, _ in plan if _number(v := values[q])}
     for key in reversed(modules):  # children were created after their parents: folded first
         parent = parents[key]
         if parent is not None:

@@ -33,9 +33,16 @@ SAMPLES = [
     [],
     {"a": []},
     {"a": {}, "b": [[], [1, [2, {}]]]},
-    {"name": "conv1", "shape": (1, 3, 224, 224), "ratio": 0.1, "none": None, "ok": True, "no": False},
-    {"odd": "é\n\t\"\\ \u2265 \U0001f600", Name("sub"): Name("value"), "flag": Flag.ON},
-    {1: "int key", 2.5: "float key", True: "bool key", None: "null key"},
+    {
+        "name": "conv1",
+        "shape": (1, 3, 224, 224),
+        "ratio": 0.1,
+        "none": None,
+        "ok": True,
+        "no": False,
+    },
+    {"odd": 'é\n\t"\\ \u2265 \U0001f600', Name("sub"): Name("value"), "flag": Flag.ON},
+    {2: "int key", 2.5: "float key", True: "bool key", None: "null key"},
     {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "big": 2**80, "neg": -3, "e": 1e-300},
     {"set": {3, 1, 2}, "nested": [{"x": frozenset({"b", "a"})}]},
 ]
@@ -60,12 +67,31 @@ def test_dumps_matches_json_on_any_value(obj):
     assert jsonwriter.dumps(obj) == json.dumps(obj, indent=2)
 
 
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
+wide_rows = st.lists(st.text(max_size=4), min_size=8, max_size=14, unique=True).flatmap(
+    lambda keys: st.lists(st.fixed_dictionaries({k: scalars | st.lists(st.integers(), max_size=3) for k in keys}),
+                          max_size=6))  # fmt: skip
+
+
+@given(wide_rows)
+def test_wide_rows_through_templates(rows):
+    """Rows of eight keys or more go through the %-templates (keys with '%' included)."""
+    assert jsonwriter.dumps(rows) == json.dumps(rows, indent=2)
+    assert jsonwriter.dumps([{"%d%s": 1, **row} for row in rows]) == json.dumps(
+        [{"%d%s": 1, **row} for row in rows], indent=2
+    )
+
+
 @given(st.dictionaries(st.text(), json_values, max_size=5), st.lists(json_values, max_size=7))
 def test_iter_object_streams_rows_as_a_list(fields, rows):
     """Joined chunks are the document with the Rows value as a list, at any batch size."""
     expected = json.dumps({**fields, "rows": rows, "after": 1}, indent=2)
     for batch in (1, 2, 1000):
-        chunks = list(jsonwriter.iter_object([*fields.items(), ("rows", Rows(iter(rows))), ("after", 1)], batch=batch))
+        chunks = list(
+            jsonwriter.iter_object(
+                [*fields.items(), ("rows", Rows(iter(rows))), ("after", 1)], batch=batch
+            )
+        )
         assert "".join(chunks) == expected
 
 
@@ -90,7 +116,9 @@ def test_report_json_is_the_standard_librarys_text():
     from analyzer import zoo
 
     g = zoo.tiny_cnn()
-    g.node(next(iter(g.nodes())).id).meta["uncounted"] = "a test gap"  # incomplete marks, module marks
+    g.node(next(iter(g.nodes())).id).meta["uncounted"] = (
+        "a test gap"  # incomplete marks, module marks
+    )
     report = analyzer.analyze_graph(g, devices=["stm32f746"])
     text = _old_json(report)
     assert report.to_json() == text
