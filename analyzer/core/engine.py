@@ -72,7 +72,7 @@ def find_frontend(model: Any, framework: str | None, ps: PluginSet, params: Any 
         try:
             return ps.frontends[framework]
         except KeyError:
-            raise UsageError(f"unknown framework {framework!r}; frontends: {', '.join(ps.frontends)}") from None
+            raise UsageError(f"unknown framework {framework!r}; frontends: {', '.join(sorted(ps.frontends))}") from None
     if isinstance(model, str | Path):
         path = Path(model)
         if not path.exists():

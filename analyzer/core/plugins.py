@@ -308,7 +308,8 @@ def load_plugins(
     _register_each(h.analyzer_register_frontends, ps, "frontend", ps.frontends.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_metrics, ps, "metric", ps.metrics.add)  # type: ignore[attr-defined]
     _register_each(h.analyzer_register_hardware_models, ps, "hardware model", ps.hardware_models.add)  # type: ignore[attr-defined]
-    _register_each(h.analyzer_register_reporters, ps, "reporter", ps.reporters.add)  # type: ignore[attr-defined]
+    # reporters in registration order (built-ins first: table, json, csv...), as --help and errors list them
+    _register_each(h.analyzer_register_reporters, ps, "reporter", ps.reporters.add, in_call_order=False)  # type: ignore[attr-defined]
     plugin_dirs = [p for dirs in h.analyzer_device_dirs() for p in dirs]
     ps.devices = DeviceCatalog(device_dirs(Path(p) for p in plugin_dirs), validate=ps.validate_device)
     ps.check_quantities()
@@ -325,12 +326,13 @@ def _classes(model: HardwareModel) -> str:
     return ", ".join(repr(c) for c in model.device_classes) or "none"
 
 
-def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any) -> None:
+def _register_each(hook: Any, ps: PluginSet, kind: str, add: Any, in_call_order: bool = True) -> None:
     """Call each implementation of ``hook`` in pluggy's order, remembering which plugin registered what.
 
     (Calling the hook as a whole would lose the plugin, which error messages name.)
     """
-    for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
+    impls = hook.get_hookimpls()  # registration order; pluggy calls the last registered first
+    for impl in reversed(impls) if in_call_order else impls:
 
         def register(*item: Any, _plugin: str = impl.plugin_name) -> None:
             name = getattr(item[0], "name", "") if len(item) == 1 else ""

@@ -167,8 +167,9 @@ def test_inline_plugin_and_duplicate_names_refused():
 def test_every_registry_refuses_a_name_twice_naming_both(hook: str, item: str, kind: str) -> None:
     thing = types.SimpleNamespace(name=item)
     plugin = types.SimpleNamespace(__name__="dup_plugin", **{hook: hookimpl(lambda register: register(thing))})
-    with pytest.raises(UsageError, match=rf"^{kind} '{item}' is registered by plugin dup_plugin and by plugin "):
+    with pytest.raises(UsageError, match=rf"^{kind} '{item}' is registered by plugin \S+ and by plugin \S+; block") as e:
         load_plugins(extra=[plugin], entry_points=False)
+    assert "dup_plugin" in str(e.value)
 
 
 def test_misspelled_hook_fails_loudly():
