@@ -81,7 +81,8 @@ def _device_table(d: DeviceSpec, width: int | None = None) -> str:
     for k, fig in d.extra_figures.items():  # a plugin device class's own figures
         for sub, f in fig.items() if isinstance(fig, dict) else [("", fig)]:
             add(f"{k}.{sub}" if sub else k, f)
-    extra = [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
+    extra = [f"runtime: {d.runtime}"] if getattr(d, "runtime", None) else []  # the MCU kernels it runs (docs/hardware.md)
+    extra += [f"efficiency: {', '.join(f'{k}={v}' for k, v in d.efficiency.items())}"] if d.efficiency else []
     extra += [f"reference: {r}" for r in d.references] + ([f"notes: {d.notes}"] if d.notes else [])
     return rich_text(t, *extra, f"file: {d.path}", width=width)
 
