@@ -14,17 +14,30 @@ columns). The last column is the slowest format's time over the analysis's.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from timing import timed  # noqa: E402  (bench/timing.py)
 
 from analyzer import analyze_graph, zoo  # noqa: E402
 from analyzer.core.plugins import default_plugins  # noqa: E402
 
 MODELS = ("alexnet", "vgg16", "resnet50", "mobilenet_v2", "transformer_encoder", "tiny_cnn")
+
+
+def timed(fn, repeat: int, warmup: int = 2):
+    """(median CPU seconds of ``repeat`` runs after ``warmup`` untimed ones, the last result)."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    times = []
+    for _ in range(repeat):
+        t = time.process_time()
+        result = fn()
+        times.append(time.process_time() - t)
+    return statistics.median(times), result
 
 
 def render(reporter, report, **options) -> str:
