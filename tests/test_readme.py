@@ -26,9 +26,12 @@ def test_ci_runs_the_readme_test_command():
     assert 'bash -c "$TEST_COMMAND"' in ci
 
 
-def test_readme_main_job_runs(capsys):
+def test_readme_main_job_runs_and_prints_what_the_readme_shows(capsys):
+    from tests.docs.doc_blocks import check_block, fenced
+
     main_job = _commands()[0]
     args = shlex.split(main_job.split("python -m analyzer ", 1)[1])
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "stm32f746" in out and "3,504,872" in out
+    check_block(ROOT / "README.md", "readme-example", fenced(out, lang="text"))  # ANALYZER_UPDATE_DOCS=1 rewrites
