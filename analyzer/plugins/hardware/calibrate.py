@@ -371,6 +371,7 @@ def measure_kernels(
     quick: bool = False,
     counts: dict[str, int] | None = None,
     show: bool | None = None,
+    exclude: Any = (),
 ) -> dict[str, Any]:
     """Run the micro-benchmarks with ``threads`` intra-op threads and fit the kernel-level model.
 
@@ -383,7 +384,7 @@ def measure_kernels(
     from analyzer.plugins.hardware import kernel_bench as kb
     from analyzer.plugins.hardware import kernel_model as km
 
-    cases = kb.design(quick, counts)
+    cases = kb.design(quick, counts, exclude)
     clock = kb.clock_for(threads)
     window, repeats = (0.004, 3) if quick else (0.012, 5)
     old = torch.get_num_threads()

@@ -167,3 +167,12 @@ def test_measure_kernels_runs_a_few_benchmarks_and_restores_threads():
     assert c["module_call_s"] > 0 and c["view_s"] > 0 and c["fusion"]["conv_bias"]["together_s"] > 0
     doc = km.merge(None, MACHINE, c)
     km.validate(doc, "x")
+
+
+def test_design_is_seeded_and_leaves_held_out_shapes_out():
+    first = kb.design(counts={"conv": 5, "normalization": 3})
+    again = kb.design(counts={"conv": 5, "normalization": 3})
+    assert [c.shape.key() for c in first] == [c.shape.key() for c in again]
+    held_out = {first[0].shape.key(), first[-1].shape.key()}
+    kept = kb.design(counts={"conv": 5, "normalization": 3}, exclude=held_out)
+    assert len(kept) == 8 and not held_out & {c.shape.key() for c in kept}
