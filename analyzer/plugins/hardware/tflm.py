@@ -26,7 +26,7 @@ package (x86-64, reference kernels), read from its ``print_allocations()``
 on single-operator models; on a 32-bit Cortex-M, pointers are 4 bytes and
 the tail is smaller. Scratch buffers are the reference kernels' (MEAN/SUM
 and the other reductions; TRANSPOSE_CONV's int32 accumulator); CMSIS-NN
-kernels also request im2col buffers for convolutions (not modelled).
+kernels also request im2col buffers (``cmsis_nn_scratch``, an estimate).
 docs/hardware.md ("TFLM's own arena") compares these figures with TFLM.
 """
 
@@ -38,7 +38,6 @@ from typing import Any
 
 from analyzer.core import dtypes
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node
 from analyzer.plugins.hardware.planner import align
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment()
@@ -122,28 +121,47 @@ def tflm_greedy(items: Sequence[tuple[int, int, int]]) -> int:
     return max((offsets[i] + items[i][0] for i in offsets), default=0)
 
 
-def _bytes(graph: Graph, name: str) -> int:
-    t = graph.spec(name)
-    return -(-t.numel * dtypes.bits(t.dtype) // 8)
+@dataclass(slots=True)
+class _Step:
+    """One TFLite operator as TFLM prepares it."""
+
+    op: str
+    ins: list[Any]  # tensor keys: file indices, or IR names for a graph planned over its layers
+    outs: list[Any]
+    dtype: str = "float32"  # of its first input
+    channels: int = 0  # output channels of a convolution / fully connected layer, pool channels
+    quantized: bool = False  # integer weights
+    axes: int = 0  # reduction axes
+    rank: int = 0  # reduction input rank
+    out_elements: int = 0
+    copies: list[list[int]] = field(default_factory=list)  # BATCH_MATMUL: [rank, bytes] copied
+    conv: dict[str, Any] | None = None  # kernel, pad (lo), dilation, cin, cout, batch
 
 
-def _scratch(
-    op: str, graph: Graph, inputs: Sequence[str], outputs: Sequence[str], axes: int
-) -> list[int]:
-    """Scratch buffers the reference kernel of ``op`` requests."""
-    if op in _REDUCTIONS and inputs:
-        x = graph.spec(inputs[0])
-        rank = len(x.shape)
-        sizes = [4 * rank, 4 * axes]
-        if op in ("MEAN", "SUM") and not dtypes.is_float(x.dtype):
-            sizes.insert(0, 4 * sum(graph.spec(o).numel for o in outputs))
+@dataclass(slots=True)
+class _Plan:
+    steps: list[_Step]
+    tensors: list[tuple[Any, int]]  # arena tensors in allocation order: (key, bytes)
+    inputs: list[Any]
+    outputs: list[Any]
+    io_dtypes: list[str]
+    tensor_count: int
+    source: str
+
+
+def _reference_scratch(s: _Step) -> list[int]:
+    """Scratch buffers the reference kernel of ``s`` requests."""
+    if s.op in _REDUCTIONS:
+        sizes = [4 * s.rank, 4 * s.axes]
+        if s.op in ("MEAN", "SUM") and not dtypes.is_float(s.dtype):
+            sizes.insert(0, 4 * s.out_elements)  # the int32 accumulator
         return sizes
-    if op == "TRANSPOSE_CONV" and outputs and not dtypes.is_float(graph.spec(outputs[0]).dtype):
-        return [4 * graph.spec(outputs[0]).numel]
+    if s.op == "TRANSPOSE_CONV" and not dtypes.is_float(s.dtype):
+        return [4 * s.out_elements]
     return []
 
 
-def cmsis_nn_scratch(step: _Step, graph: Graph) -> list[int]:
+def cmsis_nn_scratch(s: _Step) -> list[int]:
     """Scratch buffers CMSIS-NN's int8 kernels request on a Cortex-M with DSP (M4, M7, M33).
 
     From ARM-software/CMSIS-NN's ``*_get_buffer_size`` functions (built with GCC, no MVE):
@@ -152,109 +170,76 @@ def cmsis_nn_scratch(step: _Step, graph: Graph) -> list[int]:
     other than 3x3 with padding <= 1 keeps ``C * kh * kw * 2`` bytes; an average
     pool ``C * 4``; 1x1 convolutions (GCC builds) and fully connected layers none.
     """
-    node = step.node
-    if node is None or step.dtype != "int8" or not node.inputs:
+    if s.dtype != "int8":
         return []
-    x = graph.shape(node.inputs[0])
-    if step.op == "AVERAGE_POOL_2D":
-        return [4 * x[-1]]
-    if step.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or len(x) != 4:
+    if s.op == "AVERAGE_POOL_2D":
+        return [4 * s.channels]
+    c = s.conv
+    if s.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or c is None:
         return []
-    kh, kw = node.attrs.get("kernel_size", (1, 1))
-    pad = node.attrs.get("padding", ((0, 0), (0, 0)))
-    dil = tuple(node.attrs.get("dilation", (1, 1)))
-    cin, cout = x[-1], int(node.attrs.get("out_channels", 0))
-    if step.op == "DEPTHWISE_CONV_2D":
-        if cin != cout or x[0] != 1 or dil != (1, 1):
+    (kh, kw), pad, dil = c["kernel"], c["pad"], tuple(c["dilation"])
+    if s.op == "DEPTHWISE_CONV_2D":
+        if c["cin"] != c["cout"] or c["batch"] != 1 or dil != (1, 1):
             return []
-        if (kh, kw) == (3, 3) and pad[0][0] <= 1 and pad[1][0] <= 1:
+        if (kh, kw) == (3, 3) and pad[0] <= 1 and pad[1] <= 1:
             return []
-        return [cin * kh * kw * 2]
-    if (kh, kw) == (1, 1) and pad[0][0] == pad[1][0] == 0 and dil == (1, 1):
+        return [c["cin"] * kh * kw * 2]
+    if (kh, kw) == (1, 1) and pad[0] == pad[1] == 0 and dil == (1, 1):
         return []  # arm_convolve_1x1_s8(_fast): no buffer in GCC builds
-    cols = kh * kw * cin
+    cols = kh * kw * c["cin"]
     return [2 * (cols + (-cols) % 4) * 2]
 
 
-@dataclass(slots=True)
-class _Step:
-    op: str
-    inputs: list[str]
-    outputs: list[str]
-    channels: int
-    quantized: bool
-    axes: int
-    copies: tuple[tuple[int, int], ...] = ()  # BATCH_MATMUL operands TFLM transposes: (rank, bytes)
-    dtype: str = "float32"  # of its first input
-    node: Node | None = None  # the node carrying the op's attributes (kernel, stride, padding)
+def _plan_from_file(record: dict[str, Any]) -> _Plan:
+    """The operators and tensors the .tflite file gives TFLM (``graph.meta["tflite"]["tflm"]``)."""
+    steps = []
+    for r in record["ops"]:
+        steps.append(_Step(r["op"], list(r["in"]), list(r["out"]), r.get("dtype", "float32"),
+                           int(r.get("channels", 0)), bool(r.get("quantized", False)), int(r.get("axes", 0)),
+                           int(r.get("rank", 0)), int(r.get("out_elements", 0)),
+                           [list(c) for c in r.get("copies", [])], r.get("conv")))  # fmt: skip
+    return _Plan(steps, [(k, int(b)) for k, b in record["tensors"]], list(record["inputs"]),
+                 list(record["outputs"]), list(record.get("io_dtypes", [])), int(record["tensor_count"]),
+                 "tflite")  # fmt: skip
 
 
-def _steps(graph: Graph, layers: Sequence[Any]) -> tuple[list[_Step], list[str], str]:
-    """Operators in execution order and the arena tensors in TFLM's allocation order."""
-    meta = graph.meta.get("tflite")
-    steps: list[_Step] = []
-    if meta:
-        index = meta.get("tensor_index", {})
-        by_op: dict[int, _Step] = {}
-        for node in graph.nodes():
-            k = node.meta.get("tflite_op")
-            if k is None:
-                continue
-            step = by_op.get(k)
-            if step is None:
-                step = by_op[k] = _Step(node.source_op, [], [], 0, False, 0)
-                step.dtype = graph.spec(node.inputs[0]).dtype if node.inputs else "float32"
-                step.node = node
-                steps.append(step)
-            step.inputs += [t for t in node.inputs if t in index and t not in step.inputs]
-            step.outputs += [t for t in node.outputs if t in index]
-            if node.op == "conv" or node.op == "linear":
-                step.channels = int(
-                    node.attrs.get("out_channels") or graph.shape(node.outputs[0])[-1]
-                )
-                step.quantized = len(node.inputs) > 1 and not dtypes.is_float(
-                    graph.spec(node.inputs[1]).dtype
-                )
-            step.axes = max(step.axes, len(node.attrs.get("axes", ()) or ()))
-            if node.op == "matmul":
-                step.quantized = not dtypes.is_float(graph.spec(node.inputs[0]).dtype)
-                step.copies = tuple(
-                    (int(r), int(b)) for r, b in node.meta.get("tflm_transposed_copies", ())
-                )
-        tensors = sorted((n for n in index if graph.is_activation(n)), key=index.__getitem__)
-        return steps, tensors, "tflite"
-    for layer in layers:  # not from a file: one TFLite operator per layer
+def _plan_from_layers(graph: Graph, layers: Sequence[Any]) -> _Plan:
+    """One TFLite operator per layer: what a converter fusing each layer would hand TFLM."""
+    steps = []
+    for layer in layers:
         nodes = [graph.node(n) for n in layer.nodes]
-        principal = next((n for n in nodes if n.op == layer.op), nodes[0])
+        node = next((n for n in nodes if n.op == layer.op), nodes[0])
         op = _CANONICAL_TO_TFLITE.get(layer.op, layer.op.upper())
-        if layer.op == "conv":
-            groups = int(principal.attrs.get("groups", 1))
-            op = (
+        x = graph.shape(node.inputs[0]) if node.inputs else ()
+        s = _Step(op, list(layer.inputs), list(layer.outputs))
+        s.dtype = graph.spec(node.inputs[0]).dtype if node.inputs else "float32"
+        s.out_elements = sum(graph.spec(o).numel for o in layer.outputs)
+        s.quantized = any(not dtypes.is_float(p.dtype) for p in graph.node_params(node))
+        s.axes, s.rank = len(node.attrs.get("axes", ()) or ()), len(x)
+        s.channels = int(
+            node.attrs.get("out_channels") or (graph.shape(node.outputs[0]) or (0,))[-1] or 0
+        )
+        if layer.op == "conv" and len(x) == 4:
+            groups = int(node.attrs.get("groups", 1))
+            s.op = (
                 "DEPTHWISE_CONV_2D"
-                if groups > 1 and groups == principal.attrs.get("in_channels")
+                if groups > 1 and groups == node.attrs.get("in_channels")
                 else "CONV_2D"
             )
-        channels = int(
-            principal.attrs.get("out_channels") or graph.shape(principal.outputs[0])[-1] or 0
-        )
-        quant = any(not dtypes.is_float(p.dtype) for p in graph.node_params(principal))
-        axes = len(principal.attrs.get("axes", ()) or ())
-        dtype = graph.spec(principal.inputs[0]).dtype if principal.inputs else "float32"
-        steps.append(
-            _Step(
-                op,
-                list(layer.inputs),
-                list(layer.outputs),
-                channels,
-                quant,
-                axes,
-                (),
-                dtype,
-                principal,
+            k, pad = (
+                node.attrs.get("kernel_size", (1, 1)),
+                node.attrs.get("padding", ((0, 0), (0, 0))),
             )
-        )
-    tensors = [*graph.inputs, *(t for s in steps for t in s.outputs)]
-    return steps, list(dict.fromkeys(tensors)), "layers"
+            s.conv = {"kernel": list(k), "pad": [p[0] for p in pad], "dilation": list(node.attrs.get("dilation", (1, 1))),
+                      "cin": int(node.attrs.get("in_channels", 0)), "cout": s.channels, "batch": x[0]}  # fmt: skip
+        if op == "AVERAGE_POOL_2D" and x:
+            s.channels = x[-1]
+        steps.append(s)
+    keys = list(dict.fromkeys([*graph.inputs, *(t for s in steps for t in s.outs)]))
+    tensors = [(t, -(-graph.spec(t).numel * dtypes.bits(graph.spec(t).dtype) // 8)) for t in keys]
+    io = [*graph.inputs, *graph.outputs]
+    return _Plan(steps, tensors, list(graph.inputs), list(graph.outputs), [graph.spec(t).dtype for t in io],
+                 len(keys) + len(graph.params), "layers")  # fmt: skip
 
 
 def tflm_arena(
@@ -263,41 +248,40 @@ def tflm_arena(
     """Predict TFLM's arena (head + tail) for ``graph``.
 
     A graph read from a .tflite file is planned over the file's operators and
-    tensors; any other graph over its ``layers`` (``analyzer.core.layers``),
-    one TFLite operator per layer, as the converter would fuse them.
+    tensors as the frontend recorded them (``graph.meta["tflite"]["tflm"]``:
+    untouched by the canonical passes, since TFLM runs the file as it is);
+    any other graph over its ``layers`` (``analyzer.core.layers``), one
+    TFLite operator per layer, as a converter would fuse them.
     ``kernels_kind``: ``reference`` (checked against TFLM) or ``cmsis-nn``
     (adds CMSIS-NN's scratch buffers, ``cmsis_nn_scratch``; its kernels'
     persistent data are taken as the reference kernels').
     """
     if kernels_kind not in ("reference", "cmsis-nn"):
         raise ValueError(f"kernels_kind must be 'reference' or 'cmsis-nn', not {kernels_kind!r}")
-    steps, tensors, source = _steps(graph, layers)
-    n = len(steps)
-    first: dict[str, int] = dict.fromkeys(graph.inputs, 0)
-    last: dict[str, int] = dict.fromkeys(graph.inputs, 0)
+    record = (graph.meta.get("tflite") or {}).get("tflm")
+    plan = _plan_from_file(record) if record else _plan_from_layers(graph, layers)
+    steps, n = plan.steps, len(plan.steps)
+    first: dict[Any, int] = dict.fromkeys(plan.inputs, 0)
+    last: dict[Any, int] = dict.fromkeys(plan.inputs, 0)
     for i, s in enumerate(steps):
-        for t in s.outputs:
+        for t in s.outs:
             first.setdefault(t, i + 1)
             last[t] = i + 1
-        for t in s.inputs:
+        for t in s.ins:
             if t in first:
                 last[t] = max(last[t], i + 1)
-    for t in graph.outputs:
+    for t in plan.outputs:
         if t in first:
             last[t] = n + 1
-    items = [(align(_bytes(graph, t), ALIGNMENT), first[t], last[t]) for t in tensors if t in first]
-    items = [it for it in items if it[0]]
+    items = [(align(b, ALIGNMENT), first[t], last[t]) for t, b in plan.tensors if t in first and b]
     scratch_total = handles = 0
     for i, s in enumerate(steps):
-        sizes = _scratch(s.op, graph, s.inputs, s.outputs, s.axes)
-        if kernels_kind == "cmsis-nn":
-            sizes = sizes + cmsis_nn_scratch(s, graph)
+        sizes = _reference_scratch(s) + (cmsis_nn_scratch(s) if kernels_kind == "cmsis-nn" else [])
         for size in sizes:
             items.append((align(size, ALIGNMENT), i + 1, i + 1))
             scratch_total += size
             handles += 1
     head = tflm_greedy(items)
-    io = [*graph.inputs, *graph.outputs]
     kernels = builtin = 0
     for s in steps:
         opdata, per_channel, options = OP_PERSISTENT.get(s.op, DEFAULT_PERSISTENT)
@@ -313,39 +297,21 @@ def tflm_arena(
                 kernels += sum(
                     align(b, ALIGNMENT) for b in (BMM_COPY_EVAL_BYTES, 4 + 4 * rank, nbytes)
                 )
-    n_tensors = (
-        len(graph.meta["tflite"]["tensor_index"])
-        if source == "tflite"
-        else len(tensors) + len(graph.params)
-    )
-    if source == "tflite":
-        n_tensors = graph.meta["tflite"].get("tensors", n_tensors)
+    n_in, n_out = len(plan.inputs), len(plan.outputs)
     tail = {
-        "eval_tensors": align(EVAL_TENSOR_BYTES * n_tensors, ALIGNMENT),
-        "io_tensors": IO_TENSOR_BYTES * len(io),
-        "io_quantization": IO_QUANT_BYTES
-        * sum(not dtypes.is_float(graph.spec(t).dtype) for t in io),
+        "eval_tensors": align(EVAL_TENSOR_BYTES * plan.tensor_count, ALIGNMENT),
+        "io_tensors": IO_TENSOR_BYTES * (n_in + n_out),
+        "io_quantization": IO_QUANT_BYTES * sum(not dtypes.is_float(d) for d in plan.io_dtypes),
         "node_and_registration": NODE_BYTES * n,
-        "kernel_data": kernels
-        + align(8 * len(graph.inputs), ALIGNMENT)
-        + align(8 * len(graph.outputs), ALIGNMENT),
+        "kernel_data": kernels + align(8 * n_in, ALIGNMENT) + align(8 * n_out, ALIGNMENT),
         "builtin_options": builtin,
         "scratch_handles": SCRATCH_HANDLE_BYTES * handles,
         "variable_tensors": variable_bytes(graph),
         "allocator": FIXED_TAIL_BYTES,
     }
     tail_bytes = align(sum(tail.values()), ALIGNMENT)
-    arena = TflmArena(
-        head + tail_bytes,
-        head,
-        tail_bytes,
-        scratch_total,
-        len(items),
-        n,
-        tail,
-        source,
-        kernels_kind,
-    )
+    arena = TflmArena(head + tail_bytes, head, tail_bytes, scratch_total, len(items), n, tail, plan.source,
+                      kernels_kind)  # fmt: skip
     arena.refused = refusals(graph, steps)
     return arena
 
@@ -355,7 +321,8 @@ def refusals(graph: Graph, steps: Sequence[_Step]) -> list[str]:
     weights (its DEQUANTIZE takes int8/int16/uint8) and hybrid ops (float input, int8 weights)."""
     out = []
     folded = (graph.meta.get("tflite") or {}).get("folded_dequantize", {})
-    if any(graph.params[p].dtype == "float16" for p in folded.values() if p in graph.params):
+    f16 = any(s.op == "DEQUANTIZE" and s.dtype == "float16" for s in steps)
+    if f16 or any(graph.params[p].dtype == "float16" for p in folded.values() if p in graph.params):
         out.append("float16 weights: TFLM's DEQUANTIZE takes int8, int16 or uint8 only")
     hybrid = sorted({s.op for s in steps if s.quantized and dtypes.is_float(s.dtype)})
     if hybrid:

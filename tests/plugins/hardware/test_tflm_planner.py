@@ -65,7 +65,7 @@ def test_layer_graph_prediction() -> None:
 def test_cmsis_nn_scratch_sizes() -> None:
     """CMSIS-NN's get_buffer_size rules (DSP build) by hand, per layer of an int8 graph."""
     from analyzer.core.layers import group_layers
-    from analyzer.plugins.hardware.tflm import _steps, cmsis_nn_scratch
+    from analyzer.plugins.hardware.tflm import _plan_from_layers, cmsis_nn_scratch
 
     b = GraphBuilder("cm", dtype="int8")
     x = b.input("x", (1, 16, 16, 3))
@@ -76,8 +76,28 @@ def test_cmsis_nn_scratch_sizes() -> None:
     x = b.avg_pool(x, 2, channels_last=True, name="pool")  # 16 channels * 4 = 64
     g = b.build(x)
     layers = group_layers(g, load_plugins().vocabulary)
-    steps, _, _ = _steps(g, layers)
-    assert [cmsis_nn_scratch(s, g) for s in steps] == [[112], [400], [], [], [64]]
+    steps = _plan_from_layers(g, layers).steps
+    assert [cmsis_nn_scratch(s) for s in steps] == [[112], [400], [], [], [64]]
     ref, cm = tflm_arena(g, layers), tflm_arena(g, layers, "cmsis-nn")
     assert ref.scratch_bytes == 0 and cm.scratch_bytes == 112 + 400 + 64
     assert cm.head_bytes >= ref.head_bytes
+
+
+def test_file_record_survives_canonical_passes() -> None:
+    """A .tflite graph is planned from the file's own operators: a PAD the analyzer folds into the
+    next convolution still has its buffer in TFLM."""
+    from analyzer.core.graph import Graph
+
+    g = Graph("rec", "tflite")
+    # input 1024 B -> PAD -> 1296 B -> CONV -> 2048 B; the pad and its output are gone from the graph
+    g.meta["tflite"] = {"tflm": {
+        "tensors": [[0, 1024], [1, 1296], [2, 2048]], "inputs": [0], "outputs": [2],
+        "io_dtypes": ["int8", "int8"], "tensor_count": 5,
+        "ops": [{"op": "PAD", "in": [0, 3], "out": [1], "dtype": "int8"},
+                {"op": "CONV_2D", "in": [1, 4], "out": [2], "dtype": "int8", "channels": 8,
+                 "quantized": True}],
+    }}  # fmt: skip
+    arena = tflm_arena(g)
+    assert arena.source == "tflite" and arena.operators == 2
+    # the padded tensor lives with the input (step 1) and with the output (step 2)
+    assert arena.head_bytes == 1296 + 2048

@@ -19,6 +19,7 @@ from analyzer.core.graph import Graph, GraphError
 from analyzer.plugins.frontends.tflite.emit import Emitter
 from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, op_key, unknown
 from analyzer.plugins.frontends.tflite.reader import FlatModel
+from analyzer.plugins.frontends.tflite.tflm_facts import tflm_record
 
 
 def input_shapes(fm: FlatModel, inputs: Any) -> list[tuple[int, ...]]:
@@ -98,6 +99,7 @@ def to_graph(
         "variable_tensors": e.variables,
         "inplace_ops": inplace,
         "folded_dequantize": e.folded,
+        "tflm": tflm_record(fm),
     }
     try:  # bytes handed in directly are as untrusted as a file: the strict checks of file graphs
         graph.validate(strict=True)

@@ -153,12 +153,7 @@ def batch_matmul(e: Emitter, op: OpInfo) -> None:
             e.node("permute", [name], [t2], {"perm": perm}, suffix=f":{tag}_T")
             name = t2
         names.append(name)
-    # TFLM transposes an operand into a persistent copy unless it is already transposed (adj_y)
-    copies = []
-    for t, flag, needs in ((a, "AdjX", True), (b, "AdjY", False)):
-        if bool(_opt(op, flag, False)) == needs:
-            copies.append([len(e.shape(t)), e.info(t).nbytes])
-    e.node("matmul", names, [e.output(op.outputs[0])], meta={"tflm_transposed_copies": copies})
+    e.node("matmul", names, [e.output(op.outputs[0])])
 
 
 # --- elementwise ---------------------------------------------------------------
