@@ -50,7 +50,7 @@ class TFLiteFrontend(Frontend):
     def bind_plugins(self, plugins: Any) -> None:
         self._op_mappings = plugins.op_mappings.for_framework(self.name)
         if self._op_mappings:  # two plugins' names for one op are refused when the set loads
-            from analyzer.plugins.frontends.tflite.handlers import with_plugin_mappings
+            from analyzer.plugins.frontends.tflite.mappings import with_plugin_mappings
 
             with_plugin_mappings(self._op_mappings)
 
@@ -82,7 +82,7 @@ class TFLiteFrontend(Frontend):
                 f"the tflite frontend takes a .tflite file or its bytes, not {type(model).__name__}"
             )
         from analyzer.plugins.frontends.tflite.convert import to_graph
-        from analyzer.plugins.frontends.tflite.handlers import with_plugin_mappings
+        from analyzer.plugins.frontends.tflite.mappings import with_plugin_mappings
         from analyzer.plugins.frontends.tflite.reader import read
 
         handlers = with_plugin_mappings(self._op_mappings)

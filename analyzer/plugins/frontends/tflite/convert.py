@@ -17,7 +17,8 @@ from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.frontend import shape_inputs
 from analyzer.core.graph import Graph, GraphError
 from analyzer.plugins.frontends.tflite.emit import Emitter
-from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, op_key, unknown
+from analyzer.plugins.frontends.tflite.handlers import HANDLERS, INPLACE_OPS, unknown
+from analyzer.plugins.frontends.tflite.mappings import op_key
 from analyzer.plugins.frontends.tflite.reader import FlatModel
 from analyzer.plugins.frontends.tflite.tflm_facts import tflm_record
 
@@ -48,7 +49,7 @@ def input_shapes(fm: FlatModel, inputs: Any) -> list[tuple[int, ...]]:
 def to_graph(
     fm: FlatModel, inputs: Any, name: str, where: str, handlers: dict[str, Any] | None = None
 ) -> Graph:
-    """The graph of ``fm``; ``handlers`` by op key (``handlers.op_key``), default ``HANDLERS``."""
+    """The graph of ``fm``; ``handlers`` by op key (``mappings.op_key``), default ``HANDLERS``."""
     handlers = HANDLERS if handlers is None else handlers
     graph = Graph(name, "tflite")
     e = Emitter(fm, graph, where)

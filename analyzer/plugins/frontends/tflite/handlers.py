@@ -5,7 +5,8 @@ Padding SAME/VALID becomes explicit ``(lo, hi)`` pairs by TensorFlow's rule
 (SAME pads ``max((ceil(in/s)-1)*s + (k-1)*d + 1 - in, 0)``, the extra pixel
 at the end). A fused activation is a separate in-place node in the op's
 scope. Operators without a handler become ``unknown`` nodes (their stored
-weights attached), so the report lists them as unsupported.
+weights attached), so the report lists them as unsupported. Views and data
+movement are in ``movement.py``, plugin op mappings in ``mappings.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-def _opt(op: OpInfo, getter: str, default: Any = 0) -> Any:
+def opt(op: OpInfo, getter: str, default: Any = 0) -> Any:
     return getattr(op.options, getter)() if op.options is not None else default
 
 
@@ -47,7 +48,7 @@ def same_padding(size: int, k: int, s: int, d: int) -> tuple[int, int]:
 
 def _padding(op: OpInfo, spatial: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...],
              d: tuple[int, ...]) -> tuple[tuple[int, int], ...]:  # fmt: skip
-    if _opt(op, "Padding") == 0:  # Padding.SAME
+    if opt(op, "Padding") == 0:  # Padding.SAME
         return tuple(same_padding(*a) for a in zip(spatial, k, s, d, strict=True))
     return ((0, 0),) * len(spatial)
 
@@ -60,8 +61,8 @@ def conv2d(e: Emitter, op: OpInfo) -> None:
     if len(xs) != 4 or len(ws) != 4:
         return unknown(e, op)
     k = (ws[1], ws[2])
-    s = (_opt(op, "StrideH", 1), _opt(op, "StrideW", 1))
-    d = (_opt(op, "DilationHFactor", 1), _opt(op, "DilationWFactor", 1))
+    s = (opt(op, "StrideH", 1), opt(op, "StrideW", 1))
+    d = (opt(op, "DilationHFactor", 1), opt(op, "DilationWFactor", 1))
     cin = xs[3]
     if op.name == "DEPTHWISE_CONV_2D":
         cout, groups = ws[3], cin
@@ -72,7 +73,7 @@ def conv2d(e: Emitter, op: OpInfo) -> None:
     ins = [e.operand(x), e.operand(w, "weight")]
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         ins.append(e.operand(op.inputs[2], "bias"))
-    e.with_activation("conv", ins, attrs, _opt(op, "FusedActivationFunction"))
+    e.with_activation("conv", ins, attrs, opt(op, "FusedActivationFunction"))
 
 
 @handles("TRANSPOSE_CONV")
@@ -81,7 +82,7 @@ def transpose_conv(e: Emitter, op: OpInfo) -> None:
     xs, ws, out = e.shape(x), e.shape(w), e.shape(op.outputs[0])
     if len(xs) != 4 or len(ws) != 4 or len(out) != 4:
         return unknown(e, op)
-    k, s = (ws[1], ws[2]), (_opt(op, "StrideH", 1), _opt(op, "StrideW", 1))
+    k, s = (ws[1], ws[2]), (opt(op, "StrideH", 1), opt(op, "StrideW", 1))
     pads = []
     for i in range(2):
         total = max((xs[1 + i] - 1) * s[i] + k[i] - out[1 + i], 0)
@@ -92,7 +93,7 @@ def transpose_conv(e: Emitter, op: OpInfo) -> None:
     if len(op.inputs) > 3 and op.inputs[3] >= 0:
         ins.append(e.operand(op.inputs[3], "bias"))
     e.operand(shape_t, "config")
-    e.with_activation("conv", ins, attrs, _opt(op, "FusedActivationFunction"))
+    e.with_activation("conv", ins, attrs, opt(op, "FusedActivationFunction"))
 
 
 @handles("FULLY_CONNECTED")
@@ -126,10 +127,10 @@ def _finish(
     """Emit a contraction of output ``shape``; reshape to the file's output shape when it differs."""
     out_t = op.outputs[0]
     if shape == e.shape(out_t):
-        e.with_activation(kind, ins, attrs, _opt(op, "FusedActivationFunction"))
+        e.with_activation(kind, ins, attrs, opt(op, "FusedActivationFunction"))
         return
     tmp = e.temp("matmul", shape, e.info(out_t).dtype)
-    fused = _opt(op, "FusedActivationFunction")
+    fused = opt(op, "FusedActivationFunction")
     e.node(
         kind, ins, [tmp], attrs, meta={"fused_activation": FUSED_NAMES[fused]} if fused else None
     )
@@ -147,7 +148,7 @@ def batch_matmul(e: Emitter, op: OpInfo) -> None:
     for t, flag, tag in ((a, "AdjX", "a"), (b, "AdjY", "b")):
         name = e.operand(t, "weight")
         s = e.shape(t)
-        if _opt(op, flag, False) and len(s) >= 2:
+        if opt(op, flag, False) and len(s) >= 2:
             perm = (*range(len(s) - 2), len(s) - 1, len(s) - 2)
             t2 = e.temp(f"{tag}_T", (*s[:-2], s[-1], s[-2]), e.info(t).dtype)
             e.node("permute", [name], [t2], {"perm": perm}, suffix=f":{tag}_T")
@@ -178,11 +179,11 @@ ACTIVATIONS = {"RELU": "relu", "RELU6": "relu6", "RELU_N1_TO_1": "hardtanh", "LO
 
 @handles(*BINARY)
 def binary(e: Emitter, op: OpInfo) -> None:
-    ins = [e.operand(t, _operand_role(e, t)) for t in op.inputs[:2]]
-    e.with_activation(BINARY[op.name], ins, {}, _opt(op, "FusedActivationFunction"))
+    ins = [e.operand(t, operand_role(e, t)) for t in op.inputs[:2]]
+    e.with_activation(BINARY[op.name], ins, {}, opt(op, "FusedActivationFunction"))
 
 
-def _operand_role(e: Emitter, t: int) -> str:
+def operand_role(e: Emitter, t: int) -> str:
     """A stored operand of arithmetic is a weight (a folded BN scale), a scalar a constant (an epsilon)."""
     return "config" if e.info(t).numel == 1 else "weight"
 
@@ -223,7 +224,7 @@ def activation(e: Emitter, op: OpInfo) -> None:
         e.operand(t, "weight") for t in op.inputs[1:] if t >= 0
     ]  # PRELU's alpha
     attrs = (
-        {"approximate": "tanh" if _opt(op, "Approximate", False) else "none"}
+        {"approximate": "tanh" if opt(op, "Approximate", False) else "none"}
         if op.name == "GELU"
         else {}
     )
@@ -243,12 +244,12 @@ def pool(e: Emitter, op: OpInfo) -> None:
     xs = e.shape(op.inputs[0])
     if len(xs) != 4:
         return unknown(e, op)
-    k = (_opt(op, "FilterHeight", 1), _opt(op, "FilterWidth", 1))
-    s = (_opt(op, "StrideH", 1), _opt(op, "StrideW", 1))
+    k = (opt(op, "FilterHeight", 1), opt(op, "FilterWidth", 1))
+    s = (opt(op, "StrideH", 1), opt(op, "StrideW", 1))
     attrs = {"kernel_size": k, "stride": s, "padding": _padding(op, xs[1:3], k, s, (1, 1)), "dilation": (1, 1),
              "channel_axis": 3}  # fmt: skip
     kind = "avg_pool" if op.name == "AVERAGE_POOL_2D" else "max_pool"
-    e.with_activation(kind, [e.operand(op.inputs[0])], attrs, _opt(op, "FusedActivationFunction"))
+    e.with_activation(kind, [e.operand(op.inputs[0])], attrs, opt(op, "FusedActivationFunction"))
 
 
 REDUCE = {"MEAN": "reduce_mean", "SUM": "reduce_sum", "REDUCE_MAX": "reduce_max", "REDUCE_MIN": "reduce_min",
@@ -266,169 +267,6 @@ def reduce(e: Emitter, op: OpInfo) -> None:
     e.node(REDUCE[op.name], [e.operand(x)], [e.output(op.outputs[0])], attrs)
 
 
-# --- views and data movement ------------------------------------------------------
-@handles("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
-def reshape(e: Emitter, op: OpInfo) -> None:
-    for t in op.inputs[1:]:
-        if t >= 0 and e.is_const(t):
-            e.operand(t, "config")
-    e.node("reshape", [e.operand(op.inputs[0])], [e.output(op.outputs[0])], meta={"inplace": True})
-
-
-@handles("STRIDED_SLICE", "SLICE")
-def slice_(e: Emitter, op: OpInfo) -> None:
-    for t in op.inputs[1:]:
-        e.operand(t, "config")
-    e.node("slice", [e.operand(op.inputs[0])], [e.output(op.outputs[0])])
-
-
-@handles("TRANSPOSE")
-def transpose(e: Emitter, op: OpInfo) -> None:
-    x, p = op.inputs[:2]
-    perm = e.values(p)
-    e.operand(p, "config")
-    e.node("permute", [e.operand(x)], [e.output(op.outputs[0])], {"perm": tuple(perm)})
-
-
-@handles("SPLIT", "SPLIT_V", "UNPACK")
-def split(e: Emitter, op: OpInfo) -> None:
-    data = {"SPLIT": 1, "SPLIT_V": 0, "UNPACK": 0}[op.name]
-    for i, t in enumerate(op.inputs):
-        if i != data:
-            e.operand(t, "config")
-    e.node("split", [e.operand(op.inputs[data])], [e.output(t) for t in op.outputs])
-
-
-@handles("CONCATENATION", "PACK")
-def concat(e: Emitter, op: OpInfo) -> None:
-    rank = len(e.shape(op.outputs[0]))
-    axis = _opt(op, "Axis", 0) % max(rank, 1)
-    ins = [e.operand(t, "weight") for t in op.inputs]
-    if op.name == "PACK":
-        e.node("stack", ins, [e.output(op.outputs[0])], {"axis": axis})
-    else:
-        e.with_activation("concat", ins, {"axis": axis}, _opt(op, "FusedActivationFunction"))
-
-
-@handles("PAD", "PADV2", "MIRROR_PAD")
-def pad(e: Emitter, op: OpInfo) -> None:
-    x, p = op.inputs[:2]
-    vals = e.values(p)
-    pads = tuple((vals[2 * i], vals[2 * i + 1]) for i in range(len(vals) // 2))
-    mode = (
-        "constant"
-        if op.name != "MIRROR_PAD"
-        else ("reflect" if _opt(op, "Mode", 0) == 0 else "symmetric")
-    )
-    e.operand(p, "config")
-    for t in op.inputs[2:]:
-        e.operand(t, "config")
-    e.node("pad", [e.operand(x)], [e.output(op.outputs[0])], {"pads": pads, "mode": mode})
-
-
-@handles("GATHER")
-def gather(e: Emitter, op: OpInfo) -> None:
-    x, idx = op.inputs[:2]
-    rank = len(e.shape(x))
-    ins = [e.operand(x, "weight"), e.operand(idx, "config")]
-    e.node("gather", ins, [e.output(op.outputs[0])], {"axis": _opt(op, "Axis", 0) % max(rank, 1)})
-
-
-@handles("EMBEDDING_LOOKUP")
-def embedding(e: Emitter, op: OpInfo) -> None:
-    ids, table = op.inputs[:2]
-    e.node(
-        "embedding",
-        [e.operand(ids, "config"), e.operand(table, "embedding")],
-        [e.output(op.outputs[0])],
-    )
-
-
-@handles("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR")
-def resize(e: Emitter, op: OpInfo) -> None:
-    for t in op.inputs[1:]:
-        e.operand(t, "config")
-    mode = "linear" if op.name == "RESIZE_BILINEAR" else "nearest"
-    e.node(
-        "resize",
-        [e.operand(op.inputs[0])],
-        [e.output(op.outputs[0])],
-        {"mode": mode, "spatial_dims": 2},
-    )
-
-
-@handles("TILE", "BROADCAST_TO", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH")
-def movement(e: Emitter, op: OpInfo) -> None:
-    kind = {
-        "TILE": "tile",
-        "BROADCAST_TO": "expand",
-        "DEPTH_TO_SPACE": "copy",
-        "SPACE_TO_DEPTH": "copy",
-    }[op.name]
-    for t in op.inputs[1:]:
-        e.operand(t, "config")
-    e.node(kind, [e.operand(op.inputs[0])], [e.output(op.outputs[0])])
-
-
-@handles("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
-def space_batch(e: Emitter, op: OpInfo) -> None:
-    """A dilated convolution's rearrangement (TF1 files): a copy when it keeps the element count."""
-    if numel(e.shape(op.inputs[0])) != numel(e.shape(op.outputs[0])):
-        return unknown(e, op)  # it pads or crops: no canonical op says by how much
-    movement(e, op)
-
-
-@handles("REVERSE_V2")
-def reverse(e: Emitter, op: OpInfo) -> None:
-    x, ax = op.inputs[:2]
-    rank = len(e.shape(x))
-    axes = tuple(sorted({a % rank for a in e.values(ax)})) if rank else ()
-    e.operand(ax, "config")
-    e.node("flip", [e.operand(x)], [e.output(op.outputs[0])], {"axes": axes})
-
-
-@handles("CUMSUM")
-def cumsum(e: Emitter, op: OpInfo) -> None:
-    x, ax = op.inputs[:2]
-    rank = len(e.shape(x))
-    axis = e.values(ax)[0] % rank if rank else 0
-    e.operand(ax, "config")
-    e.node("cumsum", [e.operand(x)], [e.output(op.outputs[0])], {"axis": axis})
-
-
-@handles("SELECT", "SELECT_V2")
-def select(e: Emitter, op: OpInfo) -> None:
-    ins = [e.operand(t, _operand_role(e, t)) for t in op.inputs[:3]]
-    e.node("where", ins, [e.output(op.outputs[0])])
-
-
-@handles("ADD_N")
-def add_n(e: Emitter, op: OpInfo) -> None:
-    e.node("add", [e.operand(t, _operand_role(e, t)) for t in op.inputs], [e.output(op.outputs[0])])
-
-
-@handles("TOPK_V2")
-def topk(e: Emitter, op: OpInfo) -> None:
-    e.operand(op.inputs[1], "config")
-    e.node("sort", [e.operand(op.inputs[0])], [e.output(t) for t in op.outputs])
-
-
-@handles("ONE_HOT")
-def one_hot(e: Emitter, op: OpInfo) -> None:
-    for t in op.inputs[1:]:
-        e.operand(t, "config")
-    e.node("one_hot", [e.operand(op.inputs[0], "config")], [e.output(op.outputs[0])])
-
-
-@handles("SHAPE", "FILL", "ZEROS_LIKE", "ONES_LIKE", "RANGE")
-def created(e: Emitter, op: OpInfo) -> None:
-    """A tensor made from shapes or scalars, not from the values of an activation."""
-    for t in op.inputs:
-        if t >= 0:
-            e.operand(t, "config")
-    e.node("constant", [], [e.output(t) for t in op.outputs], {"kind": op.name.lower()})
-
-
 # --- anything else -------------------------------------------------------------------
 def unknown(e: Emitter, op: OpInfo) -> None:
     """An op without a handler: shapes and stored weights kept, reported as unsupported."""
@@ -436,55 +274,16 @@ def unknown(e: Emitter, op: OpInfo) -> None:
         ins = [e.operand(t, "config") for t in op.inputs if t >= 0]
         ins += [e.subgraph_weight(op, t) for t in op.subgraph_weights]
     else:
-        ins = [e.operand(t, _unknown_role(e, t)) for t in op.inputs if t >= 0]
+        ins = [e.operand(t, unknown_role(e, t)) for t in op.inputs if t >= 0]
     meta = {"subgraphs": list(op.subgraphs)} if op.subgraphs else None
     e.node("unknown", ins, [e.output(t) for t in op.outputs], meta=meta)
 
 
-def _unknown_role(e: Emitter, t: int) -> str:
+def unknown_role(e: Emitter, t: int) -> str:
     """Stored weights of an unsupported op stay parameters; a few int32/int64 values (an axis, a shape) configure it."""
     ti = e.info(t)
     return "config" if ti.dtype in ("int32", "int64") and ti.numel <= 16 else "weight"
 
 
-# --- plugin op mappings ------------------------------------------------------------------
-def op_key(op: OpInfo) -> str:
-    """How handler tables name an op: its builtin name, or ``CUSTOM:<code>`` for a custom op."""
-    return op.name if op.name != "CUSTOM" else f"CUSTOM:{op.custom_code}"
-
-
-def mapped(target: str) -> Handler:
-    """A plugin's canonical op for a TFLite op: every operand (stored weights as parameters)."""
-
-    def handler(e: Emitter, op: OpInfo) -> None:
-        ins = [e.operand(t, _unknown_role(e, t)) for t in op.inputs if t >= 0]
-        e.node(target, ins, [e.output(t) for t in op.outputs])
-
-    return handler
-
-
-def with_plugin_mappings(mappings: dict[str, Any]) -> dict[str, Handler]:
-    """HANDLERS with the plugins' ``tflite`` op mappings first (hook ``analyzer_register_op_mappings``).
-
-    ``source_op`` is a builtin name (``L2_POOL_2D``) or a custom op's code
-    (``MyOp`` or ``CUSTOM:MyOp``); ``target`` a canonical op or a handler
-    ``fn(emitter, op)`` (``analyzer.plugins.frontends.tflite.emit.Emitter``,
-    ``reader.OpInfo``).
-    """
-    if not mappings:
-        return HANDLERS
-    from tflite.utils import BUILTIN_OPCODE2NAME
-
-    from analyzer.core.op_mappings import refuse_clashes
-
-    builtins = set(BUILTIN_OPCODE2NAME.values())
-    keyed: dict[str, list[Any]] = {}
-    for source_op, m in mappings.items():
-        code = source_op.removeprefix("CUSTOM:")
-        key = code if code in builtins and not source_op.startswith("CUSTOM:") else f"CUSTOM:{code}"
-        keyed.setdefault(key, []).append(m)
-    refuse_clashes("tflite", keyed)
-    table = dict(HANDLERS)
-    for key, (m,) in keyed.items():
-        table[key] = m.target if callable(m.target) else mapped(m.target)
-    return table
+# the other handler modules register into HANDLERS when imported
+from analyzer.plugins.frontends.tflite import movement  # noqa: E402, F401
