@@ -208,3 +208,19 @@ def test_plugin_op_mappings_clash_refused() -> None:
 
     with pytest.raises(UsageError, match="CUSTOM:MyOp"):
         load_plugins(extra=[A(), B()], entry_points=False)
+
+
+def test_analysis_imports_no_tensorflow(tiny_int8: Path) -> None:
+    """Reading a .tflite file needs the flatbuffer reader only: TensorFlow and Keras stay unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analyzer; r = analyzer.analyze(sys.argv[1], devices=['stm32f746']); "
+        "assert r.totals['macs'] > 0; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'tflite_micro') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_int8)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
