@@ -114,6 +114,8 @@ def read(data: bytes, where: str) -> FlatModel:
     """Parse ``data``; ``where`` names the file in errors."""
     if not is_tflite(data):
         raise AnalysisError(f"{where}: not a TFLite flatbuffer (no 'TFL3' file identifier)")
+    import tflite  # noqa: F401  (not installed: the CLI names the extra, not a corrupt file)
+
     try:
         return _read(bytes(data), where)
     except AnalysisError:

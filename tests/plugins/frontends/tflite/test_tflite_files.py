@@ -224,3 +224,22 @@ def test_analysis_imports_no_tensorflow(tiny_int8: Path) -> None:
         [sys.executable, "-c", code, str(tiny_int8)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_missing_tflite_package_names_the_extra(tiny_int8: Path, tmp_path: Path) -> None:
+    """Without the flatbuffer reader the CLI says which extra to install (exit 1), not 'corrupt file'."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "shadow" / "tflite"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'tflite'\", name='tflite')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(fake.parent)}
+    out = subprocess.run([sys.executable, "-m", "analyzer", "analyze", str(tiny_int8)],
+                         capture_output=True, text=True, env=env)  # fmt: skip
+    assert out.returncode == 1
+    assert "pip install 'analyzer[tflite]'" in out.stderr and "corrupt" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
