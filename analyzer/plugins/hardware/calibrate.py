@@ -426,7 +426,7 @@ def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], ext
     n = (2 if counts is not None else 8) if quick else 24
     cal = {"threads": threads, "classes": classes, **extra}
     warm_model = km.KernelModel(km.merge(None, {}, cal), threads).without_context()
-    warm, wbytes, ops, measured = [], [], [], []
+    warm, quantities, measured = [], [], []
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -436,17 +436,18 @@ def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], ext
             g = report.graph
             warm.append(sum(r["latency_s"] for r in warm_model.layer_times(g, report.layers)))
             shapes = [kf.from_node(g, node) for node in g.nodes()]
-            wbytes.append(float(sum(kf.weight_elems(s) * s.itemsize for s in shapes)))
-            ops.append(float(sum(kf.kernel_class(s) != "view" for s in shapes)))
+            per_op = [kc.op_quantities(s) for s in shapes]
+            quantities.append({t: sum(q[t] for q in per_op) for t in kc.TERMS})
             with torch.inference_mode():
                 measured.append(
                     kb.time_call(lambda net=net, x=x: net(x), window * 4, 5, kb.clock_for(threads))
                 )
     finally:
         torch.set_num_threads(old)
-    fitted = kc.fit_context(warm, wbytes, ops, measured)
-    after = [w + fitted["s_per_weight_byte"] * b + fitted["s_per_op"] * o
-             for w, b, o in zip(warm, wbytes, ops, strict=True)]  # fmt: skip
+    fitted = kc.fit_context(warm, quantities, measured)
+    after = [
+        w + sum(fitted[t] * q[t] for t in kc.TERMS) for w, q in zip(warm, quantities, strict=True)
+    ]
     return {**fitted, "networks": n,
             "error_before": [round(w / m - 1, 4) for w, m in zip(warm, measured, strict=True)],
             "error_after": [round(a / m - 1, 4) for a, m in zip(after, measured, strict=True)]}  # fmt: skip

@@ -8,8 +8,10 @@ few seeded synthetic networks (MobileNet-like inverted residuals with and
 without squeeze-excite, ResNet-like basic blocks, pre-norm transformer
 encoders; random widths, resolutions and depths, not any real model's
 layers) whole, predicts them with the fitted kernel trees, and fits the
-difference as ``s_per_weight_byte`` x (weight bytes) + ``s_per_op`` x
-(ops run), non-negative least squares on relative errors. The kernel
+difference as ``s_per_op`` x (ops run) + ``s_per_weight_byte`` x
+(weight bytes) + ``s_per_activation_byte`` x (activation bytes read and
+written by memory-bound ops: fewer than 4 MACs per byte), non-negative
+least squares on relative errors. The kernel
 model adds both terms per op (``KernelModel``).
 """
 
@@ -152,25 +154,32 @@ def synthetic_networks(torch: Any, count: int, seed: int = 7) -> list[tuple[Any,
     return [BUILDERS[i % len(BUILDERS)](torch, rng) for i in range(count)]
 
 
+TERMS = ("s_per_op", "s_per_weight_byte", "s_per_activation_byte")
+MEMORY_BOUND_MACS_PER_BYTE = 4.0  # below this many MACs per activation byte an op waits on memory
+
+
+def op_quantities(shape: Any) -> dict[str, float]:
+    """What each in-network term is multiplied by for one op (views: nothing)."""
+    from analyzer.core.ir import numel
+    from analyzer.plugins.hardware import kernel_features as kf
+
+    if kf.kernel_class(shape) == "view":
+        return dict.fromkeys(TERMS, 0.0)
+    act = sum(numel(t) for t in (*shape.inputs, *shape.outputs)) * shape.itemsize
+    if kf.macs(shape) > MEMORY_BOUND_MACS_PER_BYTE * act:
+        act = 0  # a compute-bound kernel hides the traffic of its activations behind its arithmetic
+    return {"s_per_op": 1.0, "s_per_weight_byte": float(kf.weight_elems(shape) * shape.itemsize),
+            "s_per_activation_byte": float(act)}  # fmt: skip
+
+
 def fit_context(
-    warm: list[float], weight_bytes: list[float], ops: list[float], measured: list[float]
+    warm: list[float], quantities: list[dict[str, float]], measured: list[float]
 ) -> dict[str, float]:
-    """Non-negative (s_per_weight_byte, s_per_op) minimising relative error of warm + terms vs measured."""
+    """Non-negative coefficients of TERMS minimising the relative error of warm + terms vs measured."""
+    from scipy.optimize import nnls
+
     m = np.asarray(measured)
-    a = np.column_stack([weight_bytes, ops]) / m[:, None]
-    r = (m - np.asarray(warm)) / m
-    best = (np.inf, 0.0, 0.0)
-    candidates = [np.linalg.lstsq(a, r, rcond=None)[0]]
-    for j in range(2):  # one term alone (the other clipped to 0)
-        col = a[:, j]
-        candidates.append(
-            np.array(
-                [col @ r / (col @ col) if j == 0 else 0.0, col @ r / (col @ col) if j else 0.0]
-            )
-        )
-    for c in candidates:
-        c = np.maximum(c, 0.0)
-        err = float(np.sum((a @ c - r) ** 2))
-        if err < best[0]:
-            best = (err, float(c[0]), float(c[1]))
-    return {"s_per_weight_byte": best[1], "s_per_op": best[2]}
+    a = np.array([[q[t] for t in TERMS] for q in quantities]) / m[:, None]
+    scale = np.maximum(np.abs(a).max(axis=0), 1e-30)  # conditioning: columns of one magnitude
+    coef, _ = nnls(a / scale, (m - np.asarray(warm)) / m)
+    return {t: float(c / sc) for t, c, sc in zip(TERMS, coef, scale, strict=True)}

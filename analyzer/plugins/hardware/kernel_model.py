@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.core.errors import AnalysisError
+from analyzer.plugins.hardware import kernel_context as kc
 from analyzer.plugins.hardware import kernel_features as kf
 from analyzer.plugins.hardware.kernel_trees import Ensemble, TreeFormatError, check_ensemble
 
@@ -101,13 +102,12 @@ class KernelModel:
             cal.get("fusion", {}).get("conv_activation", {}).get("fused", False)
         )
         ctx = cal.get("context") or {}
-        self.s_per_weight_byte = float(ctx.get("s_per_weight_byte", 0.0))
-        self.s_per_op = float(ctx.get("s_per_op", 0.0))
+        self.context = {t: float(ctx.get(t, 0.0)) for t in kc.TERMS}
 
     def without_context(self) -> KernelModel:
         """The same model with the in-network terms off: the kernels' time alone (calibration)."""
         warm = KernelModel(self.doc, self.threads, self.path)
-        warm.s_per_weight_byte = warm.s_per_op = 0.0
+        warm.context = dict.fromkeys(kc.TERMS, 0.0)
         return warm
 
     def op_times(self, shapes: list[kf.OpShape]) -> list[float]:
@@ -129,12 +129,8 @@ class KernelModel:
             ratio = ens.predict(np.array([kf.features(shapes[i]) for i in idx], dtype=float))
             for i, r in zip(idx, ratio, strict=True):
                 s = shapes[i]
-                weight_bytes = kf.weight_elems(s) * s.itemsize
-                times[i] = (
-                    kf.nominal_s(s) * math.exp(float(r))
-                    + self.s_per_op
-                    + self.s_per_weight_byte * weight_bytes
-                )
+                extra = sum(self.context[t] * q for t, q in kc.op_quantities(s).items())
+                times[i] = kf.nominal_s(s) * math.exp(float(r)) + extra
         return times
 
     def layer_times(self, graph: Any, layers: Iterable[Any]) -> list[dict[str, float]]:
@@ -171,7 +167,7 @@ class KernelModel:
         return {"file": self.path, "format": FORMAT, "threads": self.threads, "machine": self.doc.get("machine"),
                 "runtime": cal.get("runtime"), "date": cal.get("date"), "quick": cal.get("quick"),
                 "module_call_s": self.module_call_s, "view_s": self.view_s,
-                "context": {"s_per_weight_byte": self.s_per_weight_byte, "s_per_op": self.s_per_op},
+                "context": dict(self.context),
                 "classes": {k: v["points"] for k, v in cal["classes"].items()},
                 "fusion": {k: v.get("fused") for k, v in cal.get("fusion", {}).items() if isinstance(v, dict)}}  # fmt: skip
 

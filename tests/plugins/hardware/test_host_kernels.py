@@ -176,3 +176,23 @@ def test_design_is_seeded_and_leaves_held_out_shapes_out():
     held_out = {first[0].shape.key(), first[-1].shape.key()}
     kept = kb.design(counts={"conv": 5, "normalization": 3}, exclude=held_out)
     assert len(kept) == 8 and not held_out & {c.shape.key() for c in kept}
+
+
+def test_context_terms_are_recovered_from_whole_network_times():
+    pytest.importorskip("scipy")
+    from analyzer.plugins.hardware import kernel_context as kc
+
+    rng = np.random.default_rng(1)
+    quantities = [{"s_per_op": float(rng.integers(20, 300)), "s_per_weight_byte": float(rng.uniform(1e5, 5e7)),
+                   "s_per_activation_byte": float(rng.uniform(1e5, 5e7))} for _ in range(12)]  # fmt: skip
+    warm = [float(rng.uniform(1e-3, 5e-2)) for _ in quantities]
+    truth = {"s_per_op": 3e-6, "s_per_weight_byte": 5e-11, "s_per_activation_byte": 0.0}
+    measured = [
+        w + sum(truth[t] * q[t] for t in kc.TERMS) for w, q in zip(warm, quantities, strict=True)
+    ]
+    fitted = kc.fit_context(warm, quantities, measured)
+    assert fitted == pytest.approx(truth, rel=1e-6, abs=1e-15)
+    shape = kf.OpShape("linear", ((1, 8),), ((1, 4),), ((4, 8), (4,)))
+    assert kc.op_quantities(shape) == {"s_per_op": 1.0, "s_per_weight_byte": 36 * 4.0,
+                                       "s_per_activation_byte": 12 * 4.0}  # fmt: skip
+    assert set(kc.op_quantities(kf.OpShape("reshape", ((1, 8),), ((2, 4),))).values()) == {0.0}
