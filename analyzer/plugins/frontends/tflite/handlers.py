@@ -184,8 +184,10 @@ def binary(e: Emitter, op: OpInfo) -> None:
 
 
 def operand_role(e: Emitter, t: int) -> str:
-    """A stored operand of arithmetic is a weight (a folded BN scale), a scalar a constant (an epsilon)."""
-    return "config" if e.info(t).numel == 1 else "weight"
+    """A stored operand of arithmetic or concatenation is a weight (a folded BN scale); a scalar
+    (an epsilon) or a short int32/int64 vector (shape arithmetic: Flatten as SHAPE..PACK) is a constant."""
+    ti = e.info(t)
+    return "config" if ti.numel == 1 or unknown_role(e, t) == "config" else "weight"
 
 
 @handles("SQUARED_DIFFERENCE")

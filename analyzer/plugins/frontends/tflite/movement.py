@@ -45,7 +45,7 @@ def split(e: Emitter, op: OpInfo) -> None:
 def concat(e: Emitter, op: OpInfo) -> None:
     rank = len(e.shape(op.outputs[0]))
     axis = opt(op, "Axis", 0) % max(rank, 1)
-    ins = [e.operand(t, "weight") for t in op.inputs]
+    ins = [e.operand(t, operand_role(e, t)) for t in op.inputs]
     if op.name == "PACK":
         e.node("stack", ins, [e.output(op.outputs[0])], {"axis": axis})
     else:
