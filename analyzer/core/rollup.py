@@ -123,8 +123,9 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
     kinds = _kinds(how)
     modules: dict[str, ModuleRow] = {}
     parents: dict[str, str | None] = {}
-    present: dict[str, dict[str, None]] = {}  # quantities of each module's layers, in first-seen order
-    last_keys: dict[str, tuple[str, ...]] = {}  # the key tuple last merged into present[...]
+    # quantities of each module's layers in first-seen order: the layers' shared key tuple while
+    # they all carry the same one (most modules: no dict of its own), else a merged dict
+    present: dict[str, tuple[str, ...] | dict[str, None]] = {}
     plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}  # per distinct key order
     key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per distinct key order
     for row in rows:
@@ -141,10 +142,13 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
             if key not in modules:
                 modules[key] = ModuleRow(key, 1 if parent is None else modules[parent].depth + 1)
                 parents[key] = parent
-                present[key] = {}
-            if last_keys.get(key) is not keys:  # most layers carry the same quantities in the same order
-                present[key].update(dict.fromkeys(keys))
-                last_keys[key] = keys
+                present[key] = keys
+                continue
+            seen = present[key]
+            if seen is not keys:  # most layers carry the same quantities in the same order
+                if type(seen) is tuple:
+                    seen = present[key] = dict.fromkeys(seen)
+                seen.update(dict.fromkeys(keys))  # type: ignore[union-attr]
         assert key is not None  # a layer's path has at least its own name
         m = modules[key]
         m.layers += 1

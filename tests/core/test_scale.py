@@ -46,3 +46,20 @@ def test_rollup_of_a_deep_tree_matches_a_direct_sum():
         assert m.layers == len(rows)
         assert m.values["macs"] == sum(r.macs for r in rows)
         assert m.values["io_activations"] == max(r.io_activations for r in rows)
+
+
+def test_rollup_keeps_first_seen_order_of_mixed_quantities():
+    from analyzer.core.report import LayerRow
+    from analyzer.core.rollup import rollup
+
+    rows = [
+        LayerRow("m.x", "conv", "m.x", [], {"a": 1, "b": 2}),
+        LayerRow("m.y", "conv", "m.y", [], {"c": 3, "a": 4}),
+        LayerRow("m.z", "conv", "m.z", [], {"b": 5, "d": "text"}),
+        LayerRow("m.x#1", "conv", "m.x", [], {"a": 10, "b": 20}),
+    ]
+    modules = {m.path: m for m in rollup(rows, {"b": "max"})}
+    assert list(modules) == ["m", "m.x", "m.y", "m.z"]
+    assert list(modules["m"].values.items()) == [("a", 15), ("b", 20), ("c", 3)]
+    assert modules["m"].layers == 4 and modules["m.x"].layers == 2
+    assert modules["m.x"].values == {"a": 11, "b": 20}
