@@ -352,6 +352,17 @@ def hardware_notes(report: Report) -> list[str]:
                 f"{s['level']} arena {_b(s['arena_bytes'])} + runtime {_b(s['runtime_overhead_bytes'])} of "
                 f"{_b(s['capacity_bytes'])} (margin {_b(s['margin_bytes'])}); peak at layer {mem.get('bottleneck_layer')}"
             )
+            # a .tflite file runs on TFLM as it is: its own arena is checked against TFLM (docs/hardware.md)
+            tflm = (mem.get("arena") or {}).get("tflm") or {} if report.model.get("framework") == "tflite" else {}
+            if tflm.get("refused"):
+                lines.append(f"{r.device}: stock TFLM would refuse this model: {tflm['refused']}")
+            elif tflm.get("arena_bytes"):  # what the stock runtime allocates, beside the analyzer's plan
+                cmsis = (tflm.get("cmsis_nn") or {}).get("arena_bytes")
+                lines.append(
+                    f"{r.device}: stock TFLM's own arena {_b(tflm['arena_bytes'])} (planned {_b(tflm['head_bytes'])} + "
+                    f"persistent {_b(tflm['tail_bytes'])}, at the host build's struct sizes)"
+                    + (f", {_b(cmsis)} with CMSIS-NN kernels" if cmsis and cmsis != tflm["arena_bytes"] else "")
+                )  # fmt: skip
         elif "required_bytes" in mem:
             lines.append(f"{r.device}: needs {_b(mem['required_bytes'])} of {_b(mem['capacity_bytes'])} "
                          f"{mem.get('level', '')} (margin {_b(mem['margin_bytes'])})")  # fmt: skip

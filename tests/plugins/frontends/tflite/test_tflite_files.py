@@ -243,3 +243,17 @@ def test_missing_tflite_package_names_the_extra(tiny_int8: Path, tmp_path: Path)
     assert out.returncode == 1
     assert "pip install 'analyzer[tflite]'" in out.stderr and "corrupt" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_table_shows_stock_tflms_arena_for_a_tflite_file(tiny_int8: Path, capsys: Any) -> None:
+    """A .tflite file runs on TFLM as it is: the notes give TFLM's own arena beside the analyzer's plan."""
+    assert main(["analyze", str(tiny_int8), "--device", "stm32f746"]) == 0
+    out = capsys.readouterr().out
+    r = analyze(str(tiny_int8), devices=["stm32f746"])
+    tflm = r.hardware[0].details["memory"]["arena"]["tflm"]
+    from analyzer.plugins.reporters.common import human_bytes
+
+    assert f"stm32f746: stock TFLM's own arena {human_bytes(tflm['arena_bytes'])}" in out
+    # a model from a framework is not what TFLM runs (no converter folding, float activations): no such line
+    assert main(["analyze", "analyzer.zoo:tiny_cnn", "--device", "stm32f746"]) == 0
+    assert "stock TFLM" not in capsys.readouterr().out
