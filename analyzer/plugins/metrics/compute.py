@@ -111,7 +111,8 @@ class ComputeMetric(Metric):
         infos, nodes = g.infos(), g.node
         category = ctx.vocabulary.categories
         res = MetricResult()
-        per_node = res.nodes
+        per_node = res.nodes  # read-only: nodes with equal counts share one dict (memory at scale)
+        shared: dict[tuple[int, ...], dict[str, int]] = {}
         t_macs = t_mf = t_of = t_mi = t_oi = 0
         for layer in ctx.layers:
             macs = mac_flops = other_flops = mac_int = other_int = 0
@@ -125,7 +126,8 @@ class ComputeMetric(Metric):
                 plan = plans[node.op]
                 if plan is None:
                     continue  # unsupported: listed in the report, counted nowhere
-                c = per_node[nid] = node_counts(ctx, node, plan, infos[nid].repeat, node_dtype)
+                c = node_counts(ctx, node, plan, infos[nid].repeat, node_dtype)
+                c = per_node[nid] = shared.setdefault(tuple(c.values()), c)  # repeated blocks: one dict
                 macs += c["macs"]
                 mac_flops += c["mac_flops"]
                 other_flops += c["other_flops"]
