@@ -41,11 +41,6 @@ def test_flatten_shape_arithmetic_is_not_a_parameter(tmp_path: Path, kind: str) 
     assert report.totals["params"] == keras_params
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: 'on an MCU device the report also predicts TFLM's own arena', but only the JSON "
-    "has it (details.memory.arena.tflm); table, markdown and html never mention TFLM",
-)
 @pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
 def test_int8_file_on_an_mcu_shows_tflm_arena(
     tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture
