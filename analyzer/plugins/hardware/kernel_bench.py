@@ -316,7 +316,9 @@ def _pool_cases(rng: random.Random, n: int) -> list[Case]:
     out = []
     for _ in range(n):
         kind = rng.choice(("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_avg_pool"))
-        c, h = _c8(rng, 8, 2048), rng.choice((4, 7, 8, 10, 14, 20, 28, 56, 112))
+        c, h = _c8(rng, 8, 2048), rng.choice((4, 7, 8, 10, 14, 20, 28, 40, 56, 80, 112, 144))
+        if c * h * h > 4e6:  # a pool reads each input once: keep the big ones to a few ms
+            c = max(8, int(4e6 / (h * h)) // 8 * 8)
         k, s, p = rng.choice(((3, 2, 1), (2, 2, 0), (3, 1, 1)))
         if kind == "adaptive_avg_pool":
             k, s, p, ho = h, 1, 0, 1
@@ -416,7 +418,7 @@ def _movement_cases(rng: random.Random, n: int) -> list[Case]:
 
 # cases per class: (quick, full)
 COUNTS = {"conv": (60, 320), "gemm": (30, 160), "attention": (10, 50), "elementwise": (20, 120),
-          "normalization": (16, 80), "pooling": (10, 50), "reduction": (6, 30), "movement": (12, 60)}  # fmt: skip
+          "normalization": (16, 80), "pooling": (10, 80), "reduction": (6, 30), "movement": (12, 60)}  # fmt: skip
 _MAKERS = {"conv": _conv_cases, "gemm": _gemm_cases, "attention": _attention_cases, "elementwise": _elementwise_cases,
            "normalization": _norm_cases, "pooling": _pool_cases, "reduction": _reduction_cases,
            "movement": _movement_cases}  # fmt: skip

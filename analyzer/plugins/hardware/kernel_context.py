@@ -9,9 +9,10 @@ without squeeze-excite, ResNet-like basic blocks, pre-norm transformer
 encoders; random widths, resolutions and depths, not any real model's
 layers) whole, predicts them with the fitted kernel trees, and fits the
 difference as ``s_per_op`` x (ops run) + ``s_per_weight_byte`` x
-(weight bytes) + ``s_per_activation_byte`` x (activation bytes read and
-written by memory-bound ops: fewer than 4 MACs per byte), non-negative
-least squares on relative errors. The kernel
+(weight bytes of ops doing fewer than 16 MACs per weight byte) +
+``s_per_activation_byte`` x (activation bytes read and written by ops doing
+fewer than 4 MACs per byte), non-negative least squares on relative
+errors: a compute-bound kernel hides its traffic behind its arithmetic. The kernel
 model adds both terms per op (``KernelModel``).
 """
 
@@ -156,6 +157,7 @@ def synthetic_networks(torch: Any, count: int, seed: int = 7) -> list[tuple[Any,
 
 TERMS = ("s_per_op", "s_per_weight_byte", "s_per_activation_byte")
 MEMORY_BOUND_MACS_PER_BYTE = 4.0  # below this many MACs per activation byte an op waits on memory
+WEIGHT_BOUND_MACS_PER_BYTE = 16.0  # below this many MACs per weight byte, on its cold weights
 
 
 def op_quantities(shape: Any) -> dict[str, float]:
@@ -166,9 +168,14 @@ def op_quantities(shape: Any) -> dict[str, float]:
     if kf.kernel_class(shape) == "view":
         return dict.fromkeys(TERMS, 0.0)
     act = sum(numel(t) for t in (*shape.inputs, *shape.outputs)) * shape.itemsize
-    if kf.macs(shape) > MEMORY_BOUND_MACS_PER_BYTE * act:
-        act = 0  # a compute-bound kernel hides the traffic of its activations behind its arithmetic
-    return {"s_per_op": 1.0, "s_per_weight_byte": float(kf.weight_elems(shape) * shape.itemsize),
+    weights = kf.weight_elems(shape) * shape.itemsize
+    macs = kf.macs(shape)
+    # a compute-bound kernel hides the traffic behind its arithmetic (hardware prefetch)
+    if macs > MEMORY_BOUND_MACS_PER_BYTE * act:
+        act = 0
+    if macs > WEIGHT_BOUND_MACS_PER_BYTE * weights:
+        weights = 0
+    return {"s_per_op": 1.0, "s_per_weight_byte": float(weights),
             "s_per_activation_byte": float(act)}  # fmt: skip
 
 
