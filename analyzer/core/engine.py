@@ -16,7 +16,7 @@ from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph, GraphError
 from analyzer.core.ir import numel
 from analyzer.core.layers import group_layers
-from analyzer.core.metric import MetricContext
+from analyzer.core.metric import MetricContext, MetricResult
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
@@ -208,7 +208,7 @@ def _analyze_graph(
     big = len(graph) >= PROGRESS_NODES  # a bar on a terminal for graphs whose metrics take seconds
     for metric in track(metrics, len(metrics), f"metrics ({len(graph):,} ops)", show=None if big else False):
         ctx.metric = metric.name  # whose options ctx.option() reads
-        ctx.results[metric.name] = metric.compute(ctx)
+        ctx.results[metric.name] = _share_equal_rows(metric.compute(ctx))
     ctx.metric = ""
     quantities: dict[str, dict[str, Any]] = {}  # in the order plugins registered their metrics (report columns)
     for metric in ps.registration_order(metrics):
@@ -270,6 +270,27 @@ def _analyze_graph(
         coverage=coverage, quantities=quantities, options=opts.to_dict(), details=details,
         warnings=warnings, graph=graph, completeness=found,
     )  # fmt: skip
+
+
+def _share_equal_rows(result: MetricResult) -> MetricResult:
+    """Equal per-layer dicts of ``result`` become one object (read-only from here on).
+
+    Repeated blocks (a transformer's layers, a ResNet stage) give equal values
+    layer after layer; every metric's per-layer dicts stay alive until the
+    hardware models ran, and were half of an analysis's peak memory at 100k
+    nodes. Equal means same keys in the same order, same values of the same
+    types (1 and 1.0 stay apart); dicts holding lists are left alone.
+    """
+    shared: dict[tuple[Any, ...], dict[str, Any]] = {}
+    layers = result.layers
+    for name, values in layers.items():
+        vals = tuple(values.values())
+        key = (tuple(values), vals, tuple(map(type, vals)))
+        try:
+            layers[name] = shared.setdefault(key, values)
+        except TypeError:  # an unhashable value (a list): this one stays its own
+            continue
+    return result
 
 
 def _incomplete_warning(found: Completeness, coverage: dict[str, Any]) -> str:
