@@ -14,11 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README's Hardware row and energy note predate the CMSIS-NN MCU latencies (8ba1060): "
-    "1527 ms / 503.8 mJ shown, the command prints 5872 ms / 1938 mJ",
-)
 def test_readme_example_lines_are_printed_by_its_command() -> None:
     readme = (ROOT / "README.md").read_text()
     command = re.findall(r"```sh\n(.+?)\n```", readme)[0].split("python -m analyzer ", 1)[1]
