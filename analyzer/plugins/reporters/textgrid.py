@@ -21,6 +21,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 _BOLD, _ITALIC, _RESET = "\x1b[1m", "\x1b[3m", "\x1b[0m"
 
@@ -44,18 +45,33 @@ def _simple(table: Table) -> bool:
     )  # fmt: skip
 
 
-def _plain_cell(cell: Any, console: Console, color: bool) -> str | None:
-    """The text a cell shows, or None when rich must draw it (styled under colour, several lines)."""
+def _plain_cell(cell: Any, console: Console, color: bool) -> tuple[str, int] | None:
+    """What a cell shows and its width in cells, or None when rich must draw it (several lines,
+    several styles under colour)."""
     if type(cell) is not str:
         return None
+    shown = None
     if "[" in cell or ":" in cell:  # markup or an :emoji: code: what rich makes of it
         text = console.render_str(cell, highlight=False)
-        if color and text.spans:
-            return None
         cell = text.plain
+        if (
+            color and text.spans
+        ):  # one style over the whole text (a totals group's name): as rich writes it
+            span = text.spans[0]
+            system = getattr(console, "_color_system", None)
+            if (
+                len(text.spans) > 1
+                or text.style
+                or span.start
+                or span.end != len(cell)
+                or system is None
+            ):
+                return None
+            style = console.get_style(span.style) if isinstance(span.style, str) else span.style
+            shown = style.render(cell, color_system=system)
     if "\n" in cell or (cell and (cell[0].isspace() or cell[-1].isspace())):
         return None  # rich justifies stripped text
-    return cell
+    return (cell if shown is None else shown), _width(cell)
 
 
 def render(table: Any, console: Console, color: bool) -> str | None:
@@ -64,25 +80,28 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         return None
     if console.legacy_windows or not console.encoding.lower().startswith("utf"):
         return None  # rich substitutes ASCII boxes there
-    headers: list[str] = []
-    columns: list[list[str]] = []
+    headers: list[tuple[str, int]] = []
+    columns: list[list[tuple[str, int]]] = []
     widths: list[int] = []
     for col in table.columns:
-        header = _plain_cell(col.header, console, color)
-        if header is None or (color and not header):  # rich writes an empty bold header unstyled
-            return None
+        header = _plain_cell(col.header, console, False)  # bold under colour: written below
+        if header is None or (color and "[" in col.header):
+            return None  # rich mixes the header's markup into the bold
         cells = []
-        widest = max(_width(header), col.min_width or 0)
+        widest = max(header[1], col.min_width or 0)
         for cell in col._cells:
-            text = _plain_cell(cell, console, color)
-            if text is None:
+            shown = _plain_cell(cell, console, color)
+            if shown is None:
                 return None
-            cells.append(text)
-            w = _width(text)
-            if w > widest:
-                widest = w
+            cells.append(shown)
+            if shown[1] > widest:
+                widest = shown[1]
         if col.max_width is not None and widest > col.max_width:
-            return None  # rich folds the column
+            if any(c[1] > col.max_width for c in cells):
+                return None  # rich folds the column's cells
+            widest = col.max_width  # only the header is wider: rich wraps it (below)
+        if color and not widest:
+            return None  # an empty column: rich writes its bold header unstyled
         headers.append(header)
         columns.append(cells)
         widths.append(widest)
@@ -102,9 +121,9 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         return None  # rich shrinks the table or wraps the title
     rights = [c.justify == "right" for c in table.columns]
 
-    def just(text: str, w: int, right: bool) -> str:
-        pad = w - _width(text)
-        return " " * pad + text if right else text + " " * pad
+    def just(cell: tuple[str, int], w: int, right: bool) -> str:
+        text, width = cell
+        return " " * (w - width) + text if right else text + " " * (w - width)
 
     def rule(left: str, horizontal: str, cross: str, right: str) -> str:
         return left + cross.join(horizontal * w for w in spans) + right
@@ -114,15 +133,34 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         line = title + " " * (total - _width(title))
         lines.append(_ITALIC + line + _RESET if color else line)
     lines.append(rule(b.top_left, b.top, b.top_divider, b.top_right))
-    cells = []
-    for h, w, r, lp, rp in zip(headers, widths, rights, lpad, rpad, strict=True):
-        text = just(h, w, r)
-        if color:
-            pad = _BOLD + " " + _RESET
-            cells.append(pad * lp + _BOLD + text + _RESET + pad * rp)
+    # a header wider than its column (a narrow terminal's fixed-width numbers) wraps as rich wraps
+    # it, and the header row is bottom-aligned
+    wrapped = []
+    for (h, hw), w, col in zip(headers, widths, table.columns, strict=True):
+        if hw <= w:
+            wrapped.append([(h, hw)])
         else:
-            cells.append(" " * lp + text + " " * rp)
-    lines.append(b.head_left + b.head_vertical.join(cells) + b.head_right)
+            parts = [
+                line.plain
+                for line in Text(h).wrap(console, w, justify=col.justify, overflow="fold")
+            ]
+            wrapped.append([(p, _width(p)) for p in parts])
+    height = max(len(x) for x in wrapped)
+    for k in range(height):
+        cells = []
+        for lines_, w, r, lp, rp in zip(wrapped, widths, rights, lpad, rpad, strict=True):
+            at = k - (height - len(lines_))
+            if at < 0:  # above a shorter header: blank, one bold run under colour as rich writes it
+                blank = " " * (lp + w + rp)
+                cells.append(_BOLD + blank + _RESET if color else blank)
+                continue
+            text = just(lines_[at], w, r)
+            if color:
+                pad = _BOLD + " " + _RESET
+                cells.append(pad * lp + _BOLD + text + _RESET + pad * rp)
+            else:
+                cells.append(" " * lp + text + " " * rp)
+        lines.append(b.head_left + b.head_vertical.join(cells) + b.head_right)
     lines.append(rule(b.head_row_left, b.head_row_horizontal, b.head_row_cross, b.head_row_right))
     section = rule(b.row_left, b.row_horizontal, b.row_cross, b.row_right)
     n = len(table.rows)

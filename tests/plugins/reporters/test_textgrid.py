@@ -56,7 +56,9 @@ def test_any_table_renders_as_rich_renders_it(title, headers, data, color, width
         t = _table(title, [], [], box=box.SIMPLE_HEAD, pad_edge=False)
         t.columns.clear()
         for i, h in enumerate(headers):
-            widest = max([len(h)] + [len(r[i]) for r in rows]) if i else None
+            widest = (
+                max([1] + [len(r[i]) for r in rows]) if i else None
+            )  # headers may be wider: wrapped
             t.add_column(
                 h,
                 justify="right" if i else "left",
