@@ -56,7 +56,7 @@ ELEMENTWISE_COST = {
 }  # fmt: skip
 MOVEMENT_OPS = ("concat", "stack", "pad", "gather", "scatter", "copy", "tile", "flip", "embedding", "resize",
                 "constant")  # fmt: skip
-N_FEATURES = 12
+N_FEATURES = 13
 # Nominal rates of the target's denominator: fixed numbers, not this machine's (the trees learn the ratio).
 NOMINAL_MACS_PER_S = 2e10
 NOMINAL_BYTES_PER_S = 1e10
@@ -239,7 +239,29 @@ def features(s: OpShape) -> list[float]:
             0.0,
             0.0,
         ]
-    return common + extra
+    return common + extra + [_alignment(s, klass)]
+
+
+def _pow2(n: float) -> float:
+    """log2 of the largest power of two dividing ``n`` (up to 64): SIMD blocking likes 8, 16, 64."""
+    n = int(n)
+    k = 0
+    while n > 0 and n % 2 == 0 and k < 6:
+        n //= 2
+        k += 1
+    return float(k)
+
+
+def _alignment(s: OpShape, klass: str) -> float:
+    """How well the contraction's channel counts divide into vector blocks (0 for other classes)."""
+    if klass == "conv" and s.params:
+        w = s.params[0]
+        groups = int(s.attrs.get("groups", 1))
+        return min(_pow2(w[0] / groups if groups > 1 else w[0]), _pow2(w[1]) if len(w) > 1 else 0.0)
+    if klass == "gemm" and s.outputs and s.outputs[0]:
+        k = (s.inputs + s.params)[0][-1] if s.inputs or s.params else 1
+        return min(_pow2(k), _pow2(s.outputs[0][-1]))
+    return 0.0
 
 
 def _contiguous_last(s: OpShape) -> bool:
