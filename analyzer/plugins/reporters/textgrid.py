@@ -90,9 +90,13 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         cells = []
         widest = max(header[1], col.min_width or 0)
         for cell in col._cells:
-            shown = _plain_cell(cell, console, color)
-            if shown is None:
-                return None
+            if (type(cell) is str and cell.isascii() and "[" not in cell and ":" not in cell  # plain text
+                    and (not cell or not (cell[0].isspace() or cell[-1].isspace() or "\n" in cell))):  # fmt: skip
+                shown = (cell, len(cell))
+            else:
+                shown = _plain_cell(cell, console, color)
+                if shown is None:
+                    return None
             cells.append(shown)
             if shown[1] > widest:
                 widest = shown[1]
