@@ -13,8 +13,11 @@ Each size runs in a fresh subprocess so the peaks do not mix. In it:
 - ``analyze``: ``analyze_graph`` with the default plugins; ``peak`` is the
   process's peak RSS after it, build included (the goal's figure);
 - each format is rendered in a forked child, to a file, the way the CLI
-  writes ``--output`` (``analyzer.cli.write_rendered``); ``+MB`` is its peak
-  RSS above the parent's at the fork.
+  writes ``--output`` (``Reporter.iter_report``'s pieces as they come);
+  ``+MB`` is its peak RSS above the parent's at the fork.
+
+``cpu s`` is the analysis's CPU time: on a shared machine the wall time
+also counts the time other processes held the cores.
 
 Slopes are least-squares fits of log(value) on log(nodes) over the sizes
 run: 1 means linear. ``B/node`` is the peak divided by the node count at the
@@ -96,17 +99,17 @@ def _maxrss() -> int:
 
 
 def _write(report, fmt: str, path: Path) -> int:
-    """Write ``report`` as ``fmt`` to ``path`` as ``--output`` does; the bytes written."""
-    from analyzer import cli
-
-    if hasattr(cli, "write_rendered"):
-        return cli.write_rendered(report, fmt, path)
+    """Write ``report`` as ``fmt`` to ``path`` as the CLI's ``--output`` does; the bytes written."""
     from analyzer.core.plugins import default_plugins
 
-    # before the CLI wrote reports as streams (the 'before' figures of docs/performance.md)
-    text = default_plugins().reporter(fmt).render_report(report)
-    path.write_text(text)
-    return len(text)
+    reporter = default_plugins().reporter(fmt)
+    render = getattr(reporter, "iter_report", None)  # the CLI writes the pieces as they come
+    chunks = render(report) if render else (reporter.render_report(report),)  # before it streamed
+    size = 0
+    with path.open("w") as out:
+        for chunk in chunks:
+            size += out.write(chunk)
+    return size
 
 
 def _render_in_child(fmt: str, report, out_dir: Path) -> dict:
@@ -117,10 +120,15 @@ def _render_in_child(fmt: str, report, out_dir: Path) -> dict:
     if pid == 0:  # child
         os.close(r)
         try:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             path = out_dir / f"report.{fmt}"
             size = _write(report, fmt, path)
-            result = {"s": time.perf_counter() - t, "extra": _maxrss() - base, "bytes": size}
+            result = {
+                "s": time.perf_counter() - t,
+                "cpu": time.process_time() - cpu,
+                "extra": _maxrss() - base,
+                "bytes": size,
+            }
         except BaseException as e:  # noqa: BLE001  (reported to the parent, not raised in the child)
             result = {"error": f"{type(e).__name__}: {e}"}
         os.write(w, json.dumps(result).encode())
@@ -143,12 +151,12 @@ def run_one(nodes: int, formats: list[str], out_dir: Path) -> dict:
     graph = build_graph(nodes)
     build_s = time.perf_counter() - t
     build_peak = _maxrss() - base
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     report = analyze_graph(graph, plugins=plugins)
-    analyze_s = time.perf_counter() - t
+    analyze_s, analyze_cpu = time.perf_counter() - t, time.process_time() - cpu
     row = {
         "nodes": len(graph), "layers": len(report.layers), "build_s": build_s, "build_mb": build_peak / 1e6,
-        "analyze_s": analyze_s, "peak_mb": (_maxrss() - base) / 1e6, "formats": {},
+        "analyze_s": analyze_s, "analyze_cpu": analyze_cpu, "peak_mb": (_maxrss() - base) / 1e6, "formats": {},
     }  # fmt: skip
     for fmt in formats:
         row["formats"][fmt] = _render_in_child(fmt, report, out_dir)
@@ -166,13 +174,13 @@ def _slope(xs: list[float], ys: list[float]) -> float:
 
 
 def _print(rows: list[dict], formats: list[str]) -> None:
-    head = ["nodes", "layers", "build s", "build MB", "analyze s", "peak MB"]
+    head = ["nodes", "layers", "build s", "build MB", "analyze s", "cpu s", "peak MB"]
     for fmt in formats:
         head += [f"{fmt} s", f"{fmt} +MB"]
     lines = [head]
     for r in rows:
         line = [f"{r['nodes']:,}", f"{r['layers']:,}", f"{r['build_s']:.2f}", f"{r['build_mb']:.0f}",
-                f"{r['analyze_s']:.2f}", f"{r['peak_mb']:.0f}"]  # fmt: skip
+                f"{r['analyze_s']:.2f}", f"{r.get('analyze_cpu', 0):.2f}", f"{r['peak_mb']:.0f}"]  # fmt: skip
         for fmt in formats:
             f = r["formats"][fmt]
             if "error" in f:
@@ -183,7 +191,8 @@ def _print(rows: list[dict], formats: list[str]) -> None:
     if len(rows) > 1:
         n = [r["nodes"] for r in rows]
         line = ["slope", "", f"{_slope(n, [r['build_s'] for r in rows]):.2f}", f"{_slope(n, [r['build_mb'] for r in rows]):.2f}",
-                f"{_slope(n, [r['analyze_s'] for r in rows]):.2f}", f"{_slope(n, [r['peak_mb'] for r in rows]):.2f}"]  # fmt: skip
+                f"{_slope(n, [r['analyze_s'] for r in rows]):.2f}", f"{_slope(n, [r.get('analyze_cpu', 0) for r in rows]):.2f}",
+                f"{_slope(n, [r['peak_mb'] for r in rows]):.2f}"]  # fmt: skip
         for fmt in formats:
             ok = [r for r in rows if "error" not in r["formats"][fmt]]
             xs = [r["nodes"] for r in ok]
