@@ -35,12 +35,18 @@ def _count(low: int) -> Any:
 def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
     m = subs.add_parser("measure", parents=parents, help="run a model on this host and compare with the prediction",
                         description="Run the model for real on this machine (PyTorch eager, or ONNX Runtime for "
-                        ".onnx files) with random weights, and print measured beside predicted latency, per "
+                        ".onnx files) with its own weights (random ones for a model on the meta device), and print measured beside predicted latency, per "
                         "layer and in total.")  # fmt: skip
     m.add_argument("spec", metavar="SPEC")
-    m.add_argument("--threads", type=_count(1), default=1, help="intra-op threads (default 1)")
-    m.add_argument("--repeat", type=_count(1), default=20, help="timed runs (default 20)")
-    m.add_argument("--warmup", type=_count(0), default=3, help="untimed runs first (default 3)")
+    m.add_argument(
+        "--threads", type=_count(1), default=1, metavar="N", help="intra-op threads (default 1)"
+    )
+    m.add_argument(
+        "--repeat", type=_count(1), default=20, metavar="R", help="timed runs (default 20)"
+    )
+    m.add_argument(
+        "--warmup", type=_count(0), default=3, metavar="W", help="untimed runs first (default 3)"
+    )
     m.add_argument(
         "--device",
         "-d",
