@@ -115,7 +115,7 @@ def render_table(result: Any) -> str:
         for device, rows in groups.items():
             parts.append(f"{title} on {device or 'no device'} ({objectives}; among what fits):")
             if not rows:
-                parts.append(_nothing_fits(result.rows, device, params))
+                parts.append(_nothing_fits(result.rows, device, summary["parameters"], plan.pareto))
                 continue
             t = Table(header_style="bold")
             shown = [c for c in SUMMARY_COLUMNS if any(r.get(c) is not None for r in rows)]
@@ -134,19 +134,27 @@ def render_table(result: Any) -> str:
     return rich_text(*parts, *lines)
 
 
-def _nothing_fits(rows: list[dict[str, Any]], device: Any, params: list[str]) -> str:
-    """Why the front is empty: errors only, or the configuration that misses by the least."""
+def _nothing_fits(rows: list[dict[str, Any]], device: Any, params: list[str], objectives: Any) -> str:
+    """Why the front is empty: errors only, a missing objective, or the configuration that misses by the least."""
     mine = [r for r in rows if r.get("device") == device]
-    missed = [r for r in mine if r.get("fits") is False and isinstance(r.get("margin_bytes"), int | float)]
-    if not missed:
+    ok = [r for r in mine if not r.get("error")]
+    if not ok:
         return f"  no configuration has results ({len(mine)} rows, all errors)" if mine else "  no rows"
+    missing = [c for c, _ in objectives if not any(isinstance(r.get(c), int | float) for r in ok)]
+    if missing:
+        why = " (no device given: latency, fit and margins come from devices)" if device is None else ""
+        return f"  no row has {', '.join(missing)}{why}"
+    missed = [r for r in ok if r.get("fits") is False and isinstance(r.get("margin_bytes"), int | float)]
+    if not missed:
+        return f"  no configuration fits ({len(ok)} rows)"
     from analyzer.plugins.reporters.common import human_bytes
 
     best = max(missed, key=lambda r: r["margin_bytes"])
     levels = [k.removesuffix("_margin_bytes") for k, v in best.items()
               if k.endswith("_margin_bytes") and isinstance(v, int | float) and v < 0]  # fmt: skip
     config = ", ".join(f"{p}={best.get(p)}" for p in params)
-    return (f"  none of {len(mine)} fits; the closest ({config}) is {human_bytes(-best['margin_bytes'])} over "
+    which = f"the closest ({config})" if len(missed) > 1 else (f"it ({config})" if config else "it")
+    return (f"  none of {len(mine)} fits; {which} is {human_bytes(-best['margin_bytes'])} over "
             f"in {', '.join(levels) or 'memory'}")  # fmt: skip
 
 

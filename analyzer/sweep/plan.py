@@ -6,6 +6,7 @@ The format is documented in docs/sweeps.md.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
@@ -26,6 +27,8 @@ RESERVED = frozenset({"key", "config_id", "model", "spec", "device", "hardware_m
                       "activation_bits", "error", "analyzer_version", "complete", "latency_s", "throughput_per_s",
                       "energy_j", "bound", "fits", "pareto"})  # fmt: skip
 DEFAULT_PARETO = ("latency_s:min", "macs:max")
+# numeric hardware columns of a row (analyzer/sweep/rows.py), besides <level>_margin_bytes / _required_bytes
+HARDWARE_COLUMNS = ("latency_s", "throughput_per_s", "energy_j", "margin_bytes", "required_bytes", "arena_bytes")
 NATIVE = "native"  # a bit width of "native": each tensor's own dtype
 
 
@@ -99,6 +102,18 @@ class SweepPlan:
             plugins.check_hardware_options(self.options.get("hardware", {}), models)
         except UsageError as e:
             raise UsageError(f"{self.source}: hardware: {e}") from None
+        known = self.numeric_columns(plugins)
+        for column, _sense in self.pareto:
+            if column not in known and not (column.endswith(("_margin_bytes", "_required_bytes")) and specs):
+                near = difflib.get_close_matches(column, sorted(known), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise UsageError(f"{self.source}: pareto: no numeric column {column!r}{hint}")
+
+    def numeric_columns(self, plugins: Any) -> set[str]:
+        """Columns a Pareto objective may name: totals of the loaded metrics, hardware results, parameters."""
+        totals = {q.name for m in plugins.metrics.values() for q in m.quantities}
+        params = {k for c in self.configs for k, v in c.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        return totals | set(HARDWARE_COLUMNS) | params | {"batch", "weight_bits", "activation_bits"}
 
     def source_id(self) -> str:
         """What the rows' keys depend on besides the configuration: model source and options."""
