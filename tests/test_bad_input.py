@@ -188,6 +188,8 @@ CASES = [
          r"sweep_device.toml: devices: unknown device 'stm32f999'"),  # fmt: skip
     Case("sweep-bad-hardware-option", ["sweep", "{dir}/sweep_hardware.toml"], 2,
          r"sweep_hardware.toml: hardware: unknown hardware option 'bogus'; known: "),  # fmt: skip
+    Case("sweep-unknown-pareto-column", ["sweep", "{dir}/sweep_pareto.toml"], 2,
+         r"sweep_pareto.toml: pareto: no numeric column 'latncy_s'; did you mean 'latency_s'\?"),  # fmt: skip
     Case("sweep-every-row-failed", ["sweep", "{dir}/sweep_failing.toml"], 1,
          r"every configuration failed \(1 rows\); the first: analyzer.zoo:tiny_cnn\(width=8\): "),  # fmt: skip
     # measure: runs a PyTorch module or an .onnx file on this host
@@ -309,6 +311,7 @@ def files(tmp_path_factory) -> dict[str, str]:
         "column": sweep + "[grid]\nlatency_s = [1]\n",
         "option": sweep + "[options]\nbais = true\n",
         "hardware": sweep + "[hardware]\nbogus = 1\n",
+        "pareto": 'pareto = ["latncy_s:min", "macs:max"]\n' + sweep,
         "failing": sweep + "[grid]\nwidth = [8]\n",  # tiny_cnn takes no width: every row fails
     }.items():
         (d / f"sweep_{name}.toml").write_text('devices = ["stm32f746"]\n' * (name != "bad") + text)
