@@ -174,6 +174,23 @@ def kernel_file(device: Any) -> Path | None:
     return path if path.is_file() else None
 
 
+_KERNELS_CACHE: dict[tuple[str, int, int], Any] = {}
+_MODELS: dict[tuple[int, int], Any] = {}  # (id of the cached document, threads) -> KernelModel
+
+
+def _read_kernels(path: Path) -> Any:
+    """The validated host-kernels.json, read once per version of the file (sweeps analyse thousands)."""
+    from analyzer.plugins.hardware import kernel_model as km
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _KERNELS_CACHE:
+        _KERNELS_CACHE.clear()
+        _MODELS.clear()
+        _KERNELS_CACHE[key] = km.read(path)
+    return _KERNELS_CACHE[key]
+
+
 def apply_kernel_model(ctx: Any, device: Any, result: Any) -> Any:
     """Replace the roofline's latency of ``host`` by the kernel-level model's, when calibrated.
 
@@ -192,7 +209,7 @@ def apply_kernel_model(ctx: Any, device: Any, result: Any) -> Any:
             result.details["kernel_model"] = {"used": False, "why": "no host-kernels.json beside host.toml: "
                                               "run 'python -m analyzer calibrate' (roofline used)"}  # fmt: skip
         return result
-    doc = km.read(path)
+    doc = _read_kernels(path)
     asked = ctx.options.hardware.get(THREADS_OPTION)
     have = sorted(int(k) for k in doc["calibrations"])
     threads = asked if asked is not None else (1 if 1 in have else have[0])
@@ -202,7 +219,9 @@ def apply_kernel_model(ctx: Any, device: Any, result: Any) -> Any:
             "why": f"not calibrated for {threads} thread(s) (calibrated: {', '.join(map(str, have))}); run "
                    f"'python -m analyzer calibrate --threads {threads}' (roofline used)"}  # fmt: skip
         return result
-    model = km.KernelModel(doc, threads, path)
+    model = _MODELS.get((id(doc), threads)) or _MODELS.setdefault(
+        (id(doc), threads), km.KernelModel(doc, threads, path)
+    )
     rows = model.layer_times(ctx.graph, ctx.layers)
     old_total = result.latency_s
     for layer, row in zip(result.layers, rows, strict=True):
