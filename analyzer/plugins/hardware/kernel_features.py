@@ -214,8 +214,9 @@ def features(s: OpShape) -> list[float]:
         kh, kw = _pair(s.attrs.get("kernel_size", 1))
         sh, _ = _pair(s.attrs.get("stride", kh))
         channels = x[1] if len(x) > 1 else 1
+        ph, _ = _pair(s.attrs.get("padding", 0), 0)
         extra = [float(POOL_OPS.index(s.op)), kh * kw, sh, _lg(channels), _lg(numel(y[2:]) if len(y) > 2 else 1),
-                 0.0, 0.0, 0.0]  # fmt: skip
+                 float(ph), _lg(numel(x[2:]) if len(x) > 2 else 1), 0.0]  # fmt: skip
     elif klass == "reduction":
         extra = [
             float(REDUCE_OPS.index(s.op)),

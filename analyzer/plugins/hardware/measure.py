@@ -328,11 +328,16 @@ def compare(report: Any, m: Measurement) -> dict[str, Any]:
                        "error": None})  # fmt: skip
     predicted = hw.latency_s
     return {
-        "model": report.model, "device": hw.device, "runtime": m.runtime, "threads": m.threads, "clock": m.clock,
+        "model": _model_name(report), "device": hw.device, "runtime": m.runtime, "threads": m.threads, "clock": m.clock,
         "repeat": len(m.samples), "measured": m.spread(), "predicted_s": predicted,
         "error": _err(predicted, m.median_s), "kernel_model": hw.details.get("kernel_model"),
         "per_layer": m.per_layer or "not available for this runtime", "per_run": m.faults, "layers": layers,
     }  # fmt: skip
+
+
+def _model_name(report: Any) -> str:
+    model = report.model
+    return str(model.get("name", "model")) if isinstance(model, dict) else str(model)
 
 
 def _ms(v: float | None) -> str:

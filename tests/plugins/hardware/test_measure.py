@@ -47,7 +47,12 @@ def test_measure_a_tiny_model_beside_its_prediction(host):
     from analyzer.cli_measure import run_measure
 
     doc = run_measure(f"{host / 'models.py'}:tiny", load_plugins(), repeat=3, warmup=1)
-    assert doc["device"] == "host" and doc["threads"] == 1 and doc["repeat"] == 3
+    assert (
+        doc["model"] == "Sequential"
+        and doc["device"] == "host"
+        and doc["threads"] == 1
+        and doc["repeat"] == 3
+    )
     m = doc["measured"]
     assert 0 < m["min_s"] <= m["median_s"] <= m["max_s"]
     assert doc["predicted_s"] > 0 and doc["error"] == pytest.approx(
