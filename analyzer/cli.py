@@ -393,8 +393,15 @@ def _render(obj: Any, args: argparse.Namespace, plugins: Any, plot_files: Sequen
     return reporter.render_report(obj, color=color, width=width, depth=depth, **view)
 
 
+def _printable(text: str) -> str:
+    """Control characters (from a file's names) as \\xNN: stderr is a terminal too (docs/security.md)."""
+    from analyzer.plugins.reporters.common import printable
+
+    return printable(text)
+
+
 def _warn(message: str) -> None:
-    sys.stderr.write(f"{PROG}: warning: {message}\n")
+    sys.stderr.write(f"{PROG}: warning: {_printable(message)}\n")
 
 
 def _warn_report(report: Any, label: str = "") -> None:
@@ -634,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnalyzerError as e:
         if args.debug:
             traceback.print_exc()
-        sys.stderr.write(f"{PROG}: error: {_error_line(e)}\n")
+        sys.stderr.write(f"{PROG}: error: {_printable(_error_line(e))}\n")
         return e.exit_code
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -489,6 +489,16 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+# C0 and C1 control characters but tab and newline, shown as \xNN: names read from an untrusted file
+# (docs/security.md) never send ESC or BEL to a terminal (colours, titles, cursor moves)
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as ``\\xNN`` escapes (tab and newline kept)."""
+    return text.translate(_CONTROL)
+
+
 def rich_text(*renderables: Any, color: bool = False, width: int | None = None) -> str:
     """Render rich objects to a string (colors only when asked).
 
@@ -498,5 +508,5 @@ def rich_text(*renderables: Any, color: bool = False, width: int | None = None) 
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 200, highlight=False)
     for r in renderables:
-        console.print(r, soft_wrap=isinstance(r, str))
+        console.print(printable(r) if isinstance(r, str) else r, soft_wrap=isinstance(r, str))
     return buf.getvalue()

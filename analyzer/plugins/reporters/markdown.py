@@ -40,7 +40,7 @@ class MarkdownReporter(Reporter):
             parts += ["### Not counted", md_table(common.UNCOUNTED_HEADERS, common.uncounted_cells(report), 3, 4),
                       f"**{common.completeness_line(report)}**"]  # fmt: skip
         parts += [f"> warning: {common.one_line(w)}" for w in report.warnings]
-        return "\n\n".join(parts) + "\n"
+        return common.printable("\n\n".join(parts) + "\n")  # names from a file never reach a terminal raw
 
     def render_comparison(
         self, comparison: Comparison, *, color: bool = False, width: int | None = None, depth: int | None = None,
@@ -59,7 +59,7 @@ class MarkdownReporter(Reporter):
             parts += ["### Hardware", md_table(common.COMPARISON_HARDWARE_HEADERS, common.comparison_hardware_cells(comparison), 2)]
             parts += [f"- {line}" for line in common.comparison_hardware_notes(comparison)]
         parts += [f"**{line}**" for line in common.comparison_notes(comparison)]
-        return "\n\n".join(parts) + "\n"
+        return common.printable("\n\n".join(parts) + "\n")
 
 
 @hookimpl

@@ -23,8 +23,8 @@ def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: 
         numeric = i >= numeric_from
         widest = max((len(row[i]) for row in rows), default=0) if narrow and numeric else None
         t.add_column(h, justify="right" if numeric else "left", overflow="fold", min_width=widest, max_width=widest)
-    for row in rows:
-        t.add_row(*row)
+    for row in rows:  # cells hold names from the model (an untrusted file's): text, never markup
+        t.add_row(*(escape(common.printable(c)) for c in row))
     return t
 
 
@@ -48,7 +48,7 @@ class TableReporter(Reporter):
         ]
         if report.hardware:
             parts.append(_table("Hardware", common.HARDWARE_HEADERS, common.hardware_cells(report)))
-            parts += common.hardware_notes(report)
+            parts += [escape(line) for line in common.hardware_notes(report)]  # they name layers
         if not report.completeness.complete:
             parts.append(_table("Not counted", common.UNCOUNTED_HEADERS, common.uncounted_cells(report), numeric_from=3))
             parts.append(f"[bold red]{escape(common.completeness_line(report))}[/bold red]")
@@ -98,7 +98,9 @@ def _aligned_table(comparison: Comparison, columns: Sequence[str] | None, binary
     for i, h in enumerate(a_headers):
         aligned.add_column(h, justify="right" if n <= i < len(a_headers) - 1 else "left", overflow="fold")
     for row in a_rows:
-        aligned.add_row(*row[:-1], escape(row[-1]))
+        # layer names (the model's, text) | values (marked with markup here) | the explanation (names again)
+        safe = [escape(common.printable(c)) for c in row[:n]]
+        aligned.add_row(*safe, *row[n:-1], escape(common.printable(row[-1])))
     return aligned
 
 
