@@ -60,9 +60,6 @@ def test_measure_accepts_the_input_shape_its_error_suggests(spec, capsys):
     assert code == 0, capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the table's first line prints report.model, a dict, as Python repr"
-)
 def test_measure_table_names_the_model_not_a_dict(tmp_path, spec, capsys):
     torch = pytest.importorskip("torch")
     (tmp_path / "m2.py").write_text(
