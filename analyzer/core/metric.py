@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,7 +134,8 @@ class Option:
 
     ``type`` is ``bool``, ``int``, ``float`` or ``str``; ``default`` may be None
     (then ``none`` from the command line means None too); ``choices`` limits the
-    values; ``alias`` is an ``analyze()`` keyword (and ``AnalysisOptions`` attribute)
+    values; ``minimum`` is the smallest number allowed (``1`` for a batch size);
+    ``alias`` is an ``analyze()`` keyword (and ``AnalysisOptions`` attribute)
     that sets it too, as the built-ins' options had before they were declared.
     Set as ``--option METRIC.KEY=VALUE`` or ``analyze(options={"METRIC.KEY": value})``;
     the metric reads ``ctx.option("KEY")``.
@@ -145,6 +147,7 @@ class Option:
     help: str
     choices: tuple[Any, ...] = ()
     alias: str = ""
+    minimum: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in (bool, int, float, str):
@@ -156,6 +159,10 @@ class Option:
         value = self._convert(value, where)
         if self.choices and value not in self.choices and not (value is None and self.default is None):
             raise UsageError(f"{where}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.minimum is not None and value is not None and not value >= self.minimum:  # nan fails too
+            raise UsageError(f"{where}: must be at least {self.minimum:g}, got {value!r}")
+        if self.type is float and value is not None and value in (math.inf, -math.inf):
+            raise UsageError(f"{where}: must be a finite number, got {value!r}")
         return value
 
     def _convert(self, value: Any, where: str) -> Any:
@@ -189,6 +196,8 @@ class Option:
         d = {"name": self.name, "type": self.type.__name__, "default": self.default, "help": self.help}
         if self.choices:
             d["choices"] = list(self.choices)
+        if self.minimum is not None:
+            d["minimum"] = self.minimum
         if self.alias:
             d["alias"] = self.alias
         return d

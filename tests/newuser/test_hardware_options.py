@@ -20,11 +20,6 @@ def test_negative_overhead_is_refused(capsys: pytest.CaptureFixture) -> None:
     assert "layer_overhead_s" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'v < 0' lets nan and inf through (settings.py layer_overhead_s, gpu.py validate_options "
-    "kernel_launch_s): latency nan or inf, exit 0",
-)
 @pytest.mark.parametrize(
     "option,device",
     [

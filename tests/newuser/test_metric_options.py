@@ -12,10 +12,6 @@ def test_the_dedicated_flag_refuses_a_zero_batch(capsys: pytest.CaptureFixture) 
     assert "positive integer" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Option has no range: train_batch=0 runs at the graph's batch, -3 gives negative bytes; exit 0",
-)
 @pytest.mark.parametrize("value", ["0", "-3"])
 def test_option_train_batch_must_be_positive(value: str, capsys: pytest.CaptureFixture) -> None:
     code = main(

@@ -288,8 +288,8 @@ class GpuRoofline(RooflineModel):
     def validate_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = super().validate_options(options)
         v = options.get(LAUNCH_OPTION)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
-            problems.append(f"hardware option {LAUNCH_OPTION!r} must be >= 0 seconds, got {v!r}")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < math.inf):
+            problems.append(f"hardware option {LAUNCH_OPTION!r} must be a finite number >= 0 seconds, got {v!r}")
         return problems
 
     def make_view(

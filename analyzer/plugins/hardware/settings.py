@@ -18,6 +18,7 @@ device class below (its ``default`` entry covers classes it does not name).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,8 +134,8 @@ def parse_settings(options: Mapping[str, Any], device: DeviceSpec | None) -> Har
         kw["compute_dtype"] = d
     if options.get("layer_overhead_s") is not None:
         v = options["layer_overhead_s"]
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise UsageError(f"hardware option 'layer_overhead_s' must be >= 0 seconds, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < math.inf:  # nan fails too
+            raise UsageError(f"hardware option 'layer_overhead_s' must be a finite number >= 0 seconds, got {v!r}")
         kw["layer_overhead_s"] = float(v)
     rt = options.get("runtime_overhead_bytes", {})
     if not isinstance(rt, Mapping):

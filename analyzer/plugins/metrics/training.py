@@ -26,7 +26,8 @@ class TrainingMemoryMetric(Metric):
     options = (
         Option("optimizer", str, "adam", "optimizer whose state is counted: sgd 0, momentum 1, adam 2 buffers per parameter",
                choices=tuple(OPTIMIZER_STATES), alias="optimizer"),  # fmt: skip
-        Option("train_batch", int, None, "batch size of the estimate (default: the graph's batch)", alias="train_batch"),
+        Option("train_batch", int, None, "batch size of the estimate (default: the graph's batch)", alias="train_batch",
+               minimum=1),
     )
     quantities = (
         Quantity("training_memory_bytes", "byte", "weights + gradients + optimizer state + saved activations",

@@ -154,7 +154,7 @@ def test_the_gpu_model_checks_its_figures_and_option(tmp_path, plugins):
         AnalysisError, match=r"field 'gemm_tile.k': unknown \(known: m, n, blocks_per_sm\)"
     ):
         ps.devices.get("t4")
-    with pytest.raises(UsageError, match="'kernel_launch_s' must be >= 0 seconds"):
+    with pytest.raises(UsageError, match="'kernel_launch_s' must be a finite number >= 0 seconds"):
         gpu(zoo.tiny_cnn(), plugins, kernel_launch_s=-1)
 
 
