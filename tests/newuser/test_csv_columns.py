@@ -22,11 +22,6 @@ def test_table_shows_the_latency_column_asked_for(capsys: pytest.CaptureFixture)
     assert "latency t4" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--columns accepts latency_s/bound/energy_j (and group 'hardware') with a device, "
-    "but the CSV reporter writes none of them: header is name,op,scope,output_shapes",
-)
 @pytest.mark.parametrize("columns", ["latency_s", "hardware"])
 def test_csv_writes_the_hardware_columns_asked_for(
     capsys: pytest.CaptureFixture, columns: str
@@ -34,11 +29,6 @@ def test_csv_writes_the_hardware_columns_asked_for(
     assert "t4.latency_s" in header(capsys, "--columns", columns)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analyze's CSV has no DEVICE.FIELD columns at all (compare's CSV has DEVICE.FIELD rows); "
-    "docs/reports.md names CSV's DEVICE.FIELD naming for to_dataframe()",
-)
 def test_csv_has_per_device_columns_like_the_dataframe(capsys: pytest.CaptureFixture) -> None:
     names = header(capsys)
     assert {"t4.latency_s", "t4.bound", "t4.energy_j"} <= set(names), names

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS, percent
@@ -51,10 +52,13 @@ class CsvReporter(Reporter):
                 r.pop("nodes", None)
             fixed = ("name", "op", "scope", "output_shapes")
         marks = [r.pop("incomplete", None) or {} for r in rows]
+        if depth is None:  # each device's per-layer results as DEVICE.FIELD columns, as to_dataframe() names them
+            _add_device_columns(report, rows, columns)
         # model totals no row carries (training memory, peaks...) get columns too, filled in the TOTAL row
         only_total = [q for q in common.total_quantities(report, columns) if q in report.totals]
         if columns is not None:
             keep = {*fixed, *common.select_columns(report, columns)}
+            keep |= {k for r in rows for k in r if "." in k and k.split(".", 1)[1] in keep}  # DEVICE.FIELD
             rows = [{k: v for k, v in r.items() if k in keep} for r in rows]
             named = set(columns)
             only_total = [q for q in only_total if "all" in named or q in named
@@ -94,6 +98,20 @@ class CsvReporter(Reporter):
             if not rep.complete:
                 w.writerow(["INCOMPLETE", f"{label}: {rep.completeness.describe()}"])
         return buf.getvalue()
+
+
+DEVICE_FIELDS = ("latency_s", "bound", "energy_j")  # the per-layer hardware results (report.DEVICE_QUANTITIES)
+
+
+def _add_device_columns(report: Report, rows: list[dict[str, Any]], columns: Sequence[str] | None) -> None:
+    """``DEVICE.latency_s``, ``DEVICE.bound``, ``DEVICE.energy_j`` on each layer row, for every device."""
+    for result in report.hardware:
+        by_name = {r.get("name"): r for r in result.layers}
+        for row in rows:
+            values = by_name.get(row.get("name"), {})
+            for field in DEVICE_FIELDS:
+                if field in values:
+                    row[f"{result.device}.{field}"] = values[field]
 
 
 def _module_rows(comparison: Comparison, depth: int, quantities: list[str]) -> list[list[object]]:
