@@ -606,7 +606,7 @@ def _error_line(e: BaseException) -> str:
     """The one line for an error; a framework that is not installed names the extra to install."""
     text = str(e)
     missing = missing_framework(e)
-    if missing is None:
+    if missing is None or missing[1] in text:  # no framework missing, or the hint is there already
         return text
     # "torch frontend could not convert the model: ModuleNotFoundError: No module named 'torch'"
     # -> "torch frontend could not convert the model: torch is not installed; install it with: ..."

@@ -80,8 +80,13 @@ def find_frontend(model: Any, framework: str | None, ps: PluginSet, params: Any 
         for fe in ps.frontends.values():
             if path.suffix.lower() in fe.file_suffixes:
                 return fe
+        for fe in ps.frontends.values():  # a file saved without its suffix: recognised by its first bytes
+            sniff = getattr(fe, "accepts_file", None)
+            if sniff is not None and sniff(path):
+                return fe
         known = sorted({s for fe in ps.frontends.values() for s in fe.file_suffixes})
-        raise AnalysisError(f"{path}: no frontend reads {path.suffix or 'files without suffix'} files (readable: {', '.join(known)})")
+        what = f"{path.suffix} files" if path.suffix else "this file (no suffix, and no frontend recognised its content)"
+        raise AnalysisError(f"{path}: no frontend reads {what} (readable: {', '.join(known)})")
     for fe in ps.frontends.values():
         if fe.accepts(model):
             return fe

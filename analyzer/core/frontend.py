@@ -61,7 +61,7 @@ class Frontend(ABC):
         """Load a saved model from ``path`` safely (never unpickle untrusted data).
 
         Returns an object ``to_graph`` accepts. Only called for paths whose
-        suffix is in ``file_suffixes``.
+        suffix is in ``file_suffixes`` or that ``accepts_file`` recognised.
         """
         raise NotImplementedError(f"frontend {self.name!r} reads no files")
 

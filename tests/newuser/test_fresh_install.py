@@ -16,11 +16,6 @@ sys.exit(main(["analyze", sys.argv[1] + ":net", "-i", "1,3,8,8"]))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hint is printed twice: '... importing it failed: torch is not installed; install it with: "
-    "pip install 'analyzer[torch]' (torch is not installed; install it with: ...)' (cli._error_line appends it again)",
-)
 def test_missing_framework_hint_is_given_once(tmp_path: Path) -> None:
     model = tmp_path / "m.py"
     model.write_text("import torch\nnet = torch.nn.Conv2d(3, 4, 3)\n")

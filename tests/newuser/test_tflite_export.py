@@ -60,11 +60,6 @@ def test_int8_file_on_an_mcu_shows_tflm_arena(
     assert "TFLM" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a .tflite saved without its suffix is refused ('no frontend reads files without suffix files'); "
-    "ONNX is recognised by content (accepts_file), TFLite's 'TFL3' identifier is not looked at",
-)
 def test_suffixless_tflite_file_is_recognised_like_onnx(tmp_path: Path) -> None:
     _, path = convert(tmp_path, "float16")
     plain = tmp_path / "exported_model"

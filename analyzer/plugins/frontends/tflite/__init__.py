@@ -61,6 +61,16 @@ class TFLiteFrontend(Frontend):
 
         return isinstance(obj, bytes | bytearray) and is_tflite(obj)
 
+    def accepts_file(self, path: Path) -> bool:
+        """A file without the ``.tflite`` suffix whose header carries the ``TFL3`` identifier."""
+        from analyzer.plugins.frontends.tflite.reader import is_tflite
+
+        try:
+            with open(path, "rb") as f:
+                return is_tflite(f.read(8))
+        except OSError:
+            return False
+
     def load_file(self, path: Path) -> Any:
         return TFLiteModel.from_file(path)
 
