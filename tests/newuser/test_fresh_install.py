@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SCRIPT = """
 import sys
 sys.modules["torch"] = None  # as if PyTorch were not installed
