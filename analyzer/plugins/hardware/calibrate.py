@@ -426,7 +426,7 @@ def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], ext
     n = (2 if counts is not None else 8) if quick else 24
     cal = {"threads": threads, "classes": classes, **extra}
     warm_model = km.KernelModel(km.merge(None, {}, cal), threads).without_context()
-    warm, quantities, measured = [], [], []
+    warm, nets, measured = [], [], []
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -435,16 +435,16 @@ def _context(torch: Any, threads: int, quick: bool, classes: dict[str, Any], ext
             report = analyze(net, x)
             g = report.graph
             warm.append(sum(r["latency_s"] for r in warm_model.layer_times(g, report.layers)))
-            shapes = [kf.from_node(g, node) for node in g.nodes()]
-            per_op = [kc.op_quantities(s) for s in shapes]
-            quantities.append({t: sum(q[t] for q in per_op) for t in kc.TERMS})
+            nets.append([kf.from_node(g, node) for node in g.nodes()])
             with torch.inference_mode():
                 measured.append(
                     kb.time_call(lambda net=net, x=x: net(x), window * 4, 5, kb.clock_for(threads))
                 )
     finally:
         torch.set_num_threads(old)
-    fitted = kc.fit_context(warm, quantities, measured)
+    fitted = kc.fit_bounds(warm, nets, measured)
+    bounds = (fitted["activation_bound_macs_per_byte"], fitted["weight_bound_macs_per_byte"])
+    quantities = [kc._summed(net, *bounds) for net in nets]
     after = [
         w + sum(fitted[t] * q[t] for t in kc.TERMS) for w, q in zip(warm, quantities, strict=True)
     ]

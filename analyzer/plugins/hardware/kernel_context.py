@@ -156,12 +156,24 @@ def synthetic_networks(torch: Any, count: int, seed: int = 7) -> list[tuple[Any,
 
 
 TERMS = ("s_per_op", "s_per_weight_byte", "s_per_activation_byte")
-MEMORY_BOUND_MACS_PER_BYTE = 4.0  # below this many MACs per activation byte an op waits on memory
-WEIGHT_BOUND_MACS_PER_BYTE = 16.0  # below this many MACs per weight byte, on its cold weights
+MEMORY_BOUND_MACS_PER_BYTE = (
+    4.0  # default: below this many MACs per activation byte an op waits on memory
+)
+WEIGHT_BOUND_MACS_PER_BYTE = (
+    16.0  # default: below this many MACs per weight byte, on its cold weights
+)
+# the bounds calibration chooses from, by the synthetic networks' error (never the validation models)
+BOUND_CHOICES = (4.0, 16.0, 64.0, 256.0)
 
 
-def op_quantities(shape: Any) -> dict[str, float]:
-    """What each in-network term is multiplied by for one op (views: nothing)."""
+def op_quantities(shape: Any, act_bound: float = MEMORY_BOUND_MACS_PER_BYTE,
+                  weight_bound: float = WEIGHT_BOUND_MACS_PER_BYTE) -> dict[str, float]:  # fmt: skip
+    """What each in-network term is multiplied by for one op (views: nothing).
+
+    A compute-bound kernel hides its traffic behind its arithmetic (hardware prefetch): the
+    activation term counts only ops doing fewer than ``act_bound`` MACs per activation byte,
+    the weight term only ops doing fewer than ``weight_bound`` MACs per weight byte.
+    """
     from analyzer.core.ir import numel
     from analyzer.plugins.hardware import kernel_features as kf
 
@@ -170,13 +182,37 @@ def op_quantities(shape: Any) -> dict[str, float]:
     act = sum(numel(t) for t in (*shape.inputs, *shape.outputs)) * shape.itemsize
     weights = kf.weight_elems(shape) * shape.itemsize
     macs = kf.macs(shape)
-    # a compute-bound kernel hides the traffic behind its arithmetic (hardware prefetch)
-    if macs > MEMORY_BOUND_MACS_PER_BYTE * act:
+    if macs > act_bound * act:
         act = 0
-    if macs > WEIGHT_BOUND_MACS_PER_BYTE * weights:
+    if macs > weight_bound * weights:
         weights = 0
     return {"s_per_op": 1.0, "s_per_weight_byte": float(weights),
             "s_per_activation_byte": float(act)}  # fmt: skip
+
+
+def fit_bounds(
+    warm: list[float], shapes: list[list[Any]], measured: list[float]
+) -> dict[str, float]:
+    """The bounds (BOUND_CHOICES) and terms that fit the networks best (relative squared error)."""
+    best: tuple[float, dict[str, float]] = (float("inf"), {})
+    m = np.asarray(measured)
+    for act_bound in BOUND_CHOICES:
+        for weight_bound in BOUND_CHOICES:
+            qs = [_summed(net, act_bound, weight_bound) for net in shapes]
+            fitted = fit_context(warm, qs, measured)
+            pred = np.array(
+                [w + sum(fitted[t] * q[t] for t in TERMS) for w, q in zip(warm, qs, strict=True)]
+            )
+            err = float(np.sum(((pred - m) / m) ** 2))
+            if err < best[0] - 1e-12:
+                best = (err, {**fitted, "activation_bound_macs_per_byte": act_bound,
+                              "weight_bound_macs_per_byte": weight_bound})  # fmt: skip
+    return best[1]
+
+
+def _summed(net: list[Any], act_bound: float, weight_bound: float) -> dict[str, float]:
+    per_op = [op_quantities(s, act_bound, weight_bound) for s in net]
+    return {t: sum(q[t] for q in per_op) for t in TERMS}
 
 
 def fit_context(

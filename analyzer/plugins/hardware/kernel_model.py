@@ -103,6 +103,8 @@ class KernelModel:
         )
         ctx = cal.get("context") or {}
         self.context = {t: float(ctx.get(t, 0.0)) for t in kc.TERMS}
+        self.bounds = (float(ctx.get("activation_bound_macs_per_byte", kc.MEMORY_BOUND_MACS_PER_BYTE)),
+                       float(ctx.get("weight_bound_macs_per_byte", kc.WEIGHT_BOUND_MACS_PER_BYTE)))  # fmt: skip
 
     def without_context(self) -> KernelModel:
         """The same model with the in-network terms off: the kernels' time alone (calibration)."""
@@ -129,7 +131,9 @@ class KernelModel:
             ratio = ens.predict(np.array([kf.features(shapes[i]) for i in idx], dtype=float))
             for i, r in zip(idx, ratio, strict=True):
                 s = shapes[i]
-                extra = sum(self.context[t] * q for t, q in kc.op_quantities(s).items())
+                extra = sum(
+                    self.context[t] * q for t, q in kc.op_quantities(s, *self.bounds).items()
+                )
                 times[i] = kf.nominal_s(s) * math.exp(float(r)) + extra
         return times
 
@@ -167,7 +171,7 @@ class KernelModel:
         return {"file": self.path, "format": FORMAT, "threads": self.threads, "machine": self.doc.get("machine"),
                 "runtime": cal.get("runtime"), "date": cal.get("date"), "quick": cal.get("quick"),
                 "module_call_s": self.module_call_s, "view_s": self.view_s,
-                "context": dict(self.context),
+                "context": {**self.context, "bounds_macs_per_byte": list(self.bounds)},
                 "classes": {k: v["points"] for k, v in cal["classes"].items()},
                 "fusion": {k: v.get("fused") for k, v in cal.get("fusion", {}).items() if isinstance(v, dict)}}  # fmt: skip
 

@@ -196,3 +196,21 @@ def test_context_terms_are_recovered_from_whole_network_times():
     assert kc.op_quantities(shape) == {"s_per_op": 1.0, "s_per_weight_byte": 36 * 4.0,
                                        "s_per_activation_byte": 12 * 4.0}  # fmt: skip
     assert set(kc.op_quantities(kf.OpShape("reshape", ((1, 8),), ((2, 4),))).values()) == {0.0}
+
+
+def test_context_bounds_are_chosen_by_the_networks_fit():
+    pytest.importorskip("scipy")
+    from analyzer.plugins.hardware import kernel_context as kc
+
+    rng = np.random.default_rng(2)
+    nets = []
+    for _ in range(10):  # linear layers of 1 to 512 tokens: MACs per weight byte from 0.25 to 128
+        nets.append([kf.OpShape("linear", ((int(m), 256),), ((int(m), 512),), ((512, 256),))
+                     for m in rng.choice([1, 8, 32, 100, 200, 512], size=int(rng.integers(2, 8)))])  # fmt: skip
+    warm = [1e-3 * len(n) for n in nets]
+    truth = {"s_per_op": 2e-6, "s_per_weight_byte": 1e-10, "s_per_activation_byte": 0.0}
+    measured = [w + sum(truth[t] * q[t] for t in kc.TERMS) for w, q in
+                zip(warm, (kc._summed(n, 4.0, 64.0) for n in nets), strict=True)]  # fmt: skip
+    fitted = kc.fit_bounds(warm, nets, measured)
+    assert fitted["weight_bound_macs_per_byte"] == 64.0
+    assert fitted["s_per_weight_byte"] == pytest.approx(1e-10, rel=1e-6)
