@@ -71,7 +71,10 @@ class TorchFrontend(Frontend):
             raise UsageError(
                 "the torch frontend reads parameters from the module itself; 'params' does not apply"
             )
-        capture = options.pop("capture", None) or "meta"
+        capture = options.pop("capture", None)
+        scripted = _is_torchscript(model)
+        if capture is None:  # meta tensors cannot run compiled TorchScript code: real tensors can
+            capture = "real" if scripted else "meta"
         max_memory = options.pop("max_memory", None)
         train_mode = options.pop("train_mode", False)
         if options:
@@ -82,7 +85,20 @@ class TorchFrontend(Frontend):
         if not isinstance(train_mode, bool):
             raise UsageError(f"train_mode must be True or False, not {train_mode!r}")
         with PLUGIN_HANDLERS.using(self._op_handlers):
-            return convert(model, inputs, str(capture), max_memory=max_memory, train_mode=train_mode)
+            graph = convert(model, inputs, str(capture), max_memory=max_memory, train_mode=train_mode)
+        if scripted:
+            graph.meta["warnings"].append(
+                "a TorchScript module: captured on real tensors (compiled code runs no Python module "
+                "calls, so its ops have no module scopes); the eager nn.Module gives per-module layers"
+            )
+        return graph
+
+
+def _is_torchscript(model: Any) -> bool:
+    """``torch.jit.script`` / ``torch.jit.trace`` output (torch is imported: the model is one of its objects)."""
+    import torch
+
+    return isinstance(model, torch.jit.ScriptModule)
 
 
 @hookimpl

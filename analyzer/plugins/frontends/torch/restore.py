@@ -94,6 +94,7 @@ class Snapshot:
         self._opaque = (torch.nn.Module, type, FunctionType, MethodType, BuiltinFunctionType,
                         ModuleType, partial)  # fmt: skip
         self.modules: list[tuple[Any, dict[str, Any]]] = []
+        self.script_modes: list[tuple[Any, bool]] = []  # TorchScript modules: their training flag
         self.frozen: list[_Frozen] = []
         self.tensors: dict[int, Any] = {}  # id -> tensor held (params and buffers: start_real)
         self.saved: dict[int, tuple[Any, Any]] = {}  # id -> (tensor, copy before the first write)
@@ -109,6 +110,9 @@ class Snapshot:
         stack, seen = [model], {id(model)}
         while stack:  # every module once (a shared one too), as model.modules() but cheaper
             module = stack.pop()
+            if isinstance(module, torch.jit.ScriptModule):  # compiled: its state lives in C++, not __dict__
+                self._script_module(module)
+                continue
             state = module.__dict__.copy()
             self.modules.append((module, state))
             values: Any = state.values()
@@ -139,6 +143,13 @@ class Snapshot:
                     continue
                 elif (f := self._visit(value, 0)) is not None:
                     self.frozen.append(f)
+
+    def _script_module(self, module: Any) -> None:
+        """A TorchScript module: only its tensors (parameters, buffers) can change under a forward;
+        they are watched like any module's (a write is undone from the copy ``start_real`` keeps)."""
+        self.script_modes.append((module, module.training))
+        for t in (*module.parameters(), *module.buffers()):
+            self.tensors[id(t)] = t
 
     def _own(self, dicts: tuple[Any, ...]) -> None:
         """nn.Module's own dicts and sets: flat, holding tensors, modules, names or hooks (their
@@ -224,6 +235,9 @@ class Snapshot:
         lost = [t for i, t in self.tensors.items()
                 if _version(t) != self.versions[i] and i not in self.saved] if self.real else []  # fmt: skip
         self.real = False
+        for module, training in self.script_modes:  # parents first: a child's own flag is set after
+            if module.training != training:
+                module.train(training)
         for module, state in self.modules:
             current = module.__dict__
             if current.keys() == state.keys() and all(map(is_, current.values(), state.values())):
