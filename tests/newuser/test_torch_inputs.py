@@ -14,11 +14,6 @@ def test_float32_model_with_a_shape() -> None:
     assert report.totals["macs"] == 4 * 3 * 9 * 6 * 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs made from a shape are float32 whatever the model's dtype: the conv refuses "
-    "(meta and real capture fail: 'expected scalar type Float but found BFloat16')",
-)
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float64"])
 def test_cast_model_with_a_shape(dtype: str) -> None:
     model = torch.nn.Conv2d(3, 4, 3).to(getattr(torch, dtype))

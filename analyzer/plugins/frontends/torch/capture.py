@@ -43,7 +43,7 @@ from analyzer.core.errors import AnalysisError, AnalyzerError, UsageError
 from analyzer.core.graph import Graph
 from analyzer.plugins.frontends.torch import dispatch
 from analyzer.plugins.frontends.torch.export import export_model, program_to_graph
-from analyzer.plugins.frontends.torch.inputs import model_inputs
+from analyzer.plugins.frontends.torch.inputs import adopt_model_dtype, model_inputs
 from analyzer.plugins.frontends.torch.memory_guard import MemoryLimit, fmt_bytes, largest_op_bytes
 from analyzer.plugins.frontends.torch.params import ModuleState, module_state
 from analyzer.plugins.frontends.torch.restore import Snapshot
@@ -123,6 +123,8 @@ def convert(
             f"the torch frontend takes an nn.Module or a callable, not {type(model).__name__}"
         )
     limit = MemoryLimit(max_memory)
+    if is_module:
+        inputs = adopt_model_dtype(inputs, model)
     if not is_module:
         return _Attempts(model, inputs, capture, limit, None, train_mode).run()
     snapshot = Snapshot(model)

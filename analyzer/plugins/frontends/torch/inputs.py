@@ -3,7 +3,8 @@
 Accepted: a tensor; a shape ``(1, 3, 224, 224)``; core ``Tensor`` specs
 (the CLI's ``--input-shape``, repeatable); a list/tuple of any of these (one
 positional argument each); a dict of keyword inputs. Non-tensor values
-(``None``, ints, flags) pass through. Dtypes are kept. For a meta trace every
+(``None``, ints, flags) pass through. Dtypes are kept (a shape takes the model's
+floating dtype: ``adopt_model_dtype``). For a meta trace every
 tensor becomes a meta tensor of the same shape, dtype and strides (nothing
 is read); for a real trace shapes become deterministic tensors (``fill=False``:
 uninitialised ones, for torch.export, which never reads them, so that their
@@ -78,6 +79,37 @@ def _convert(value: Any, name: str, device: str, out: ModelInputs, fill: bool = 
     if isinstance(value, Mapping):
         return {k: _convert(v, f"{name}.{k}", device, out, fill) for k, v in value.items()}
     return value
+
+
+def adopt_model_dtype(inputs: Any, model: Any) -> Any:
+    """Inputs given as shapes (or float32 specs, the CLI's default) in the model's floating dtype.
+
+    A shape says nothing of a dtype; a model cast with ``.half()``, ``.to(torch.bfloat16)`` or
+    ``.double()`` refuses float32 inputs, so a float input built from a shape takes the dtype all
+    of the model's floating parameters share. Tensors the user gives, and other dtypes, are kept.
+    """
+    import torch
+
+    floats = {t.dtype for t in (*model.parameters(), *model.buffers()) if t.dtype.is_floating_point}
+    if len(floats) != 1 or (dtype := floats.pop()) == torch.float32:
+        return inputs
+    name = str(dtype).removeprefix("torch.")
+
+    def adopt(value: Any, key: str) -> Any:
+        if is_shape(value):
+            return Tensor(key, tuple(value), name)
+        if isinstance(value, Tensor) and value.dtype == "float32":
+            return Tensor(value.name, value.shape, name)
+        return value
+
+    if isinstance(inputs, Mapping):
+        return {k: adopt(v, str(k)) for k, v in inputs.items()}
+    if is_shape(inputs) or isinstance(inputs, Tensor):
+        return adopt(inputs, "input")
+    if isinstance(inputs, list | tuple):
+        many = len(inputs) > 1
+        return type(inputs)(adopt(v, f"input{i}" if many else "input") for i, v in enumerate(inputs))
+    return inputs
 
 
 def model_inputs(inputs: Any, device: str, fill: bool = True) -> ModelInputs:
