@@ -25,12 +25,6 @@ def export(model, args, path: Path, fold: bool) -> Path:
 def test_exported_rnn_gives_torch_numbers(
     tmp_path: Path, kind: str, fold: bool, request: pytest.FixtureRequest
 ) -> None:
-    if not fold:
-        request.applymarker(pytest.mark.xfail(
-            strict=True,
-            reason="unfolded export writes W as Unsqueeze(Concat(Slice(weight)...)); the RNN handler's param() "
-                   "looks that up in the initializers: KeyError '/Unsqueeze_output_0' (onnx/layers.py rnn handler)",
-        ))  # fmt: skip
     model = getattr(torch.nn, kind)(8, 12, 1, batch_first=True)
     path = export(model, (torch.randn(1, 5, 8),), tmp_path / "rnn.onnx", fold)
     ours = analyzer.analyze(path)
@@ -39,12 +33,6 @@ def test_exported_rnn_gives_torch_numbers(
     assert ours.totals["macs"] == ref.totals["macs"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch.onnx.export deduplicates equal initializers (fresh BN: weight=var=ones, bias=mean=zeros) "
-    "into Identity nodes named after the original parameters; the frontend resolves them to one "
-    "initializer: 312 params / 0 non-trainable for PyTorch's 328 / 32",
-)
 def test_freshly_initialised_model_gives_torch_params(tmp_path: Path) -> None:
     nn = torch.nn
     model = nn.Sequential(

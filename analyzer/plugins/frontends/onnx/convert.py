@@ -252,6 +252,13 @@ class Converter:
         if any(self.is_act(t) for t in rest):
             return False  # a lookup with activation indices (an embedding) is an op
         base, quant = self.weight_of.get(node.input[0], (node.input[0], ()))
+        if node.op_type == "Identity" and node.input[0] in self.inits and node.output and node.output[0]:
+            # torch.onnx.export keeps one copy of equal initializers (a fresh BatchNorm's weight and
+            # running_var are both ones) and names the others by Identity nodes: each is its own
+            # parameter of the exported model, as in the module it came from
+            self.own_params[node.output[0]] = (self.shape(node.input[0]), self.dtype(node.input[0]))
+            self.weight_of[node.output[0]] = (node.output[0], quant)
+            return True
         if node.op_type in WEIGHT_VIEWS:
             if node.op_type == "DequantizeLinear":
                 quant = (*quant, *rest)
@@ -259,7 +266,9 @@ class Converter:
                 if o:
                     self.weight_of[o] = (base, quant)
             return True
-        if node.op_type in WEIGHT_SLICES:
+        joined = node.op_type == "Concat" and all(self.is_weight(t) for t in node.input if t)
+        if node.op_type in WEIGHT_SLICES or joined:  # parts of weights, or weights joined (an RNN's gates
+            # reordered by the exporter: Concat(Slice(W)...)): a parameter of the output's size, read once
             for o in node.output:
                 if o:
                     self.own_params[o] = (
