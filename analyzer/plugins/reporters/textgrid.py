@@ -118,11 +118,25 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     if 0 in spans:
         return None  # an empty column without padding: rich gives it a cell anyway
     total = sum(spans) + n_cols + 1  # the box's one-cell edges and dividers
+    if (
+        total > console.width
+    ):  # rich shrinks the wrapable columns (its own arithmetic), cells then wrap
+        if any(c.no_wrap or c.width is not None or c.overflow != "fold" for c in table.columns):
+            return None
+        shrunk = table._collapse_widths(spans, [True] * n_cols, console.width - n_cols - 1)
+        if sum(shrunk) + n_cols + 1 > console.width or any(
+            (c.min_width is not None or c.max_width is not None) and new < old
+            for c, new, old in zip(table.columns, shrunk, spans, strict=True)
+        ):
+            return None  # rich's last resort (every column reduced), or a bounded column shrunk
+        spans = [min(s_, c_) for s_, c_ in zip(spans, shrunk, strict=True)]
+        widths = [s_ - lp - rp for s_, lp, rp in zip(spans, lpad, rpad, strict=True)]
+        if min(widths) < 1:
+            return None
+        total = sum(spans) + n_cols + 1
     title = table.title
-    if total > console.width or (
-        title and (_width(title) > total or "[" in title or "\n" in title)
-    ):
-        return None  # rich shrinks the table or wraps the title
+    if title and (_width(title) > total or "[" in title or "\n" in title):
+        return None  # rich wraps the title
     rights = [c.justify == "right" for c in table.columns]
 
     def just(cell: tuple[str, int], w: int, right: bool) -> str:
@@ -169,11 +183,31 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     section = rule(b.row_left, b.row_horizontal, b.row_cross, b.row_right)
     n = len(table.rows)
     layout = list(zip(widths, rights, lpad, rpad, strict=True))
+    justify = [c.justify for c in table.columns]
     for i, row in enumerate(table.rows):
         cells = [
             " " * lp + just(col[i], w, r) + " " * rp
             for col, (w, r, lp, rp) in zip(columns, layout, strict=True)
         ]
+        if any(
+            col[i][1] > w for col, w in zip(columns, widths, strict=True)
+        ):  # a shrunk column: wrap
+            if any("\x1b" in col[i][0] for col in columns):
+                return None  # a styled cell's lines: rich's
+            wraps = [
+                [(p, _width(p)) for p in (line.plain for line in Text(col[i][0]).wrap(console, w, justify=jf, overflow="fold"))]
+                if col[i][1] > w else [col[i]]
+                for col, w, jf in zip(columns, widths, justify, strict=True)
+            ]  # fmt: skip
+            for k in range(max(len(x) for x in wraps)):  # top-aligned
+                cells = [
+                    " " * lp + (just(x[k], w, r) if k < len(x) else " " * w) + " " * rp
+                    for x, (w, r, lp, rp) in zip(wraps, layout, strict=True)
+                ]
+                lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
+            if row.end_section and i < n - 1:
+                lines.append(section)
+            continue
         lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
         if row.end_section and i < n - 1:
             lines.append(section)

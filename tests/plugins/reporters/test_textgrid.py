@@ -84,7 +84,7 @@ def test_layouts_it_does_not_reproduce_go_to_rich():
     other_box.box = box.SIMPLE
     assert textgrid.render(other_box, console, False) is None
     too_wide = _table("t", ["a", "b"], [["x" * 150, "y" * 60]])
-    assert textgrid.render(too_wide, console, False) is None  # rich folds it to 200 columns
+    # rich shrinks it to 200 columns and folds the cells: textgrid the same way
     assert textgrid.to_text(too_wide, width=200) == textgrid.to_text(
         too_wide, width=200, grid=False
     )
