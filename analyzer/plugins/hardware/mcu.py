@@ -259,7 +259,8 @@ class McuRoofline(RooflineModel):
             },
         }  # fmt: skip
         if scale == 1.0:
-            fit["arena"]["tflm"] = _tflm_prediction(ctx)
+            if ctx.graph.framework == "tflite":  # the file TFLM runs as it is (docs/hardware.md, TFLM)
+                fit["arena"]["tflm"] = _tflm_prediction(ctx)
             fit["arena"]["placements"] = [
                 {"buffer": pl.name, "bytes": pl.size, "offset": pl.offset, "first": layers[p.order[pl.first]].name,
                  "last": layers[p.order[pl.last]].name} for pl in p.placements
