@@ -553,6 +553,9 @@ def cmd_calibrate(args: argparse.Namespace, plugins: Any) -> int:
         raise UsageError(f"--threads must be a positive integer, got {args.threads}")
     path = calibrate_command(output_dir=args.output_dir, quick=args.quick, threads=args.threads)
     sys.stdout.write(f"wrote {path}\n")
+    kernels = path.parent / "host-kernels.json"
+    if kernels.is_file():  # the kernel-level model (needs PyTorch and scikit-learn)
+        sys.stdout.write(f"wrote {kernels} ({args.threads} thread{'s' * (args.threads > 1)})\n")
     return 0
 
 
