@@ -97,7 +97,9 @@ def test_without_pytorch_defaults_are_kept(fake_measure, monkeypatch):
 def test_cli_calibrate_output_dir(fake_measure, tmp_path, capsys):
     assert main(["calibrate", "--output-dir", str(tmp_path / "out"), "--quick"]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {tmp_path / 'out' / 'host.toml'}" in out and "host-kernels.json (1 thread)" in out
+    assert (
+        f"wrote {tmp_path / 'out' / 'host.toml'}" in out and "host-kernels.json (1 thread)" in out
+    )
     assert load_device(tmp_path / "out" / "host.toml").name == "host"
     # the kernel-level model lands beside it, one calibration per thread count, same machine kept
     from analyzer.plugins.hardware import kernel_model as km
