@@ -37,20 +37,12 @@ def test_analyze_takes_the_shape_spec(spec):
     assert main(["analyze", f"{spec}:shaped", "--device", "host"]) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measure passes the shape tuple's ints to forward(): internal error TypeError",
-)
 def test_measure_takes_input_shapes_like_analyze(spec, capsys):
     code = main(["measure", f"{spec}:shaped", "--repeat", "2", "--warmup", "1", "--format", "json"])
     err = capsys.readouterr().err
     assert code == 0, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measure has no --input-shape, though its error message tells the user to give one",
-)
 def test_measure_accepts_the_input_shape_its_error_suggests(spec, capsys):
     assert main(["measure", f"{spec}:net", "--repeat", "2", "--warmup", "1"]) == 2
     assert "--input-shape" in capsys.readouterr().err  # the hint the user gets
@@ -97,11 +89,6 @@ def test_measure_json_model_field_is_structured(tmp_path, spec, capsys):
     assert doc["predicted_s"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an .onnx file with a symbolic batch (dynamic_axes, the usual export) is refused with "
-    "'give its shape with --input-shape', an option measure does not have; measure_onnx would bind it to 1",
-)
 def test_measure_onnx_with_a_symbolic_batch(tmp_path, spec, capsys):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")

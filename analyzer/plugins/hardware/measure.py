@@ -256,8 +256,10 @@ def _module_times(
 # --- ONNX Runtime -----------------------------------------------------------------------------------
 
 
-def measure_onnx(path: Path, threads: int = 1, repeat: int = 20, warmup: int = 3) -> Measurement:
-    """Time an ONNX file in ONNX Runtime (CPU), random inputs of its declared shapes (symbolic: 1)."""
+def measure_onnx(path: Path, threads: int = 1, repeat: int = 20, warmup: int = 3,
+                 shapes: dict[str, tuple[int, ...]] | None = None) -> Measurement:  # fmt: skip
+    """Time an ONNX file in ONNX Runtime (CPU), random inputs of ``shapes`` (the analysed graph's,
+    by input name), else of its declared shapes (symbolic: 1)."""
     import numpy as np
 
     try:
@@ -278,7 +280,7 @@ def measure_onnx(path: Path, threads: int = 1, repeat: int = 20, warmup: int = 3
     rng = np.random.default_rng(0)
     feed = {}
     for i in sess.get_inputs():
-        shape = [d if isinstance(d, int) and d > 0 else 1 for d in i.shape]
+        shape = list((shapes or {}).get(i.name) or [d if isinstance(d, int) and d > 0 else 1 for d in i.shape])
         kind = i.type.removeprefix("tensor(").rstrip(")")
         dtype = {"float": np.float32, "double": np.float64, "float16": np.float16, "int64": np.int64,
                  "int32": np.int32, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}.get(kind, np.float32)  # fmt: skip
