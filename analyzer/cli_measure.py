@@ -88,6 +88,10 @@ def run_measure(spec_text: str, plugins: Any, *, device: str = "host", threads: 
     from analyzer.core.spec import resolve_spec
     from analyzer.plugins.hardware import measure as ms
 
+    target = plugins.devices.get(device)
+    if target.device_class != "cpu":  # the run happens here: comparing it with a GPU or MCU says nothing
+        raise UsageError(f"measure runs the model on this machine's CPU: --device must be a CPU "
+                         f"(host after calibrate), not {device!r} (a {target.device_class})")  # fmt: skip
     spec = resolve_spec(spec_text, plugins, framework)
     inputs = inputs if inputs is not None else spec.inputs
     fopts = dict(spec.frontend_options)

@@ -195,9 +195,11 @@ CASES = [
     # measure: runs a PyTorch module or an .onnx file on this host
     Case("measure-uncalibrated-host", ["measure", ZOO], 2,
          r"unknown device 'host'; run 'python -m analyzer calibrate' to measure this machine"),  # fmt: skip
-    Case("measure-not-runnable", ["measure", ZOO, "-d", "t4"], 2,
+    Case("measure-not-a-cpu", ["measure", ZOO, "-d", "t4"], 2,
+         r"measure runs the model on this machine's CPU: --device must be a CPU \(host after calibrate\), not 't4' \(a gpu\)"),  # fmt: skip
+    Case("measure-not-runnable", ["measure", ZOO, "-d", "raspberry-pi-4"], 2,
          r"measure: analyzer.zoo:alexnet is not a PyTorch module or an .onnx file"),  # fmt: skip
-    Case("measure-bad-format", ["measure", ZOO, "-d", "t4", "-f", "csv"], 2, r"measure: format 'csv' not available"),
+    Case("measure-bad-format", ["measure", ZOO, "-d", "raspberry-pi-4", "-f", "csv"], 2, r"measure: format 'csv' not available"),
     Case("measure-repeat-0", ["measure", ZOO, "--repeat", "0"], 2, r"argument --repeat: expected an integer >= 1, got '0'"),
     # --- the model could not be loaded or analyzed (exit 1) ---
     Case("missing-file", ["analyze", "{dir}/missing.json"], 1, r"no such file: .*missing.json"),
