@@ -210,7 +210,9 @@ class MetricResult:
     ``layers`` maps layer name to ``{quantity: value}``; ``totals`` maps
     quantity to its model total; ``details`` holds anything else the metric
     wants in the report (under ``details[metric name]``); ``nodes`` maps node
-    id to per-node values for metrics that have them.
+    id to per-node values for metrics that have them. Read-only once
+    returned: the engine makes equal per-layer dicts one shared object
+    (repeated blocks), so a reader changing one would change them all.
     """
 
     layers: dict[str, dict[str, Number]] = field(default_factory=dict)
