@@ -303,7 +303,8 @@ def _inputs(args: argparse.Namespace) -> Any:
     if not args.input_shape:
         return None
     many = len(args.input_shape) > 1
-    return [Tensor(f"input{i}" if many else "input", shape, dtype or "float32")
+    # without :DTYPE a bare shape: the frontend picks the dtype (float32; PyTorch: the model's float dtype)
+    return [Tensor(f"input{i}" if many else "input", shape, dtype) if dtype else tuple(shape)
             for i, (shape, dtype) in enumerate(args.input_shape)]  # fmt: skip
 
 

@@ -24,7 +24,7 @@ def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: 
         widest = max((len(row[i]) for row in rows), default=0) if narrow and numeric else None
         t.add_column(h, justify="right" if numeric else "left", overflow="fold", min_width=widest, max_width=widest)
     for row in rows:  # cells hold names from the model (an untrusted file's): text, never markup
-        t.add_row(*(escape(common.printable(c)) for c in row))
+        t.add_row(*(c if c.isprintable() and "[" not in c else escape(common.printable(c)) for c in row))
     return t
 
 

@@ -82,11 +82,12 @@ def _convert(value: Any, name: str, device: str, out: ModelInputs, fill: bool = 
 
 
 def adopt_model_dtype(inputs: Any, model: Any) -> Any:
-    """Inputs given as shapes (or float32 specs, the CLI's default) in the model's floating dtype.
+    """Inputs given as bare shapes, as specs in the model's floating dtype.
 
     A shape says nothing of a dtype; a model cast with ``.half()``, ``.to(torch.bfloat16)`` or
     ``.double()`` refuses float32 inputs, so a float input built from a shape takes the dtype all
-    of the model's floating parameters share. Tensors the user gives, and other dtypes, are kept.
+    of the model's floating parameters share. Tensors and ``Tensor`` specs (a dtype the user
+    named: ``--input-shape 1,3,8,8:float32``) are kept.
     """
     import torch
 
@@ -96,15 +97,11 @@ def adopt_model_dtype(inputs: Any, model: Any) -> Any:
     name = str(dtype).removeprefix("torch.")
 
     def adopt(value: Any, key: str) -> Any:
-        if is_shape(value):
-            return Tensor(key, tuple(value), name)
-        if isinstance(value, Tensor) and value.dtype == "float32":
-            return Tensor(value.name, value.shape, name)
-        return value
+        return Tensor(key, tuple(value), name) if is_shape(value) else value
 
     if isinstance(inputs, Mapping):
         return {k: adopt(v, str(k)) for k, v in inputs.items()}
-    if is_shape(inputs) or isinstance(inputs, Tensor):
+    if is_shape(inputs):
         return adopt(inputs, "input")
     if isinstance(inputs, list | tuple):
         many = len(inputs) > 1

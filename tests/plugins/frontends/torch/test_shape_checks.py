@@ -18,6 +18,7 @@ from torch import nn  # noqa: E402
 import analyzer  # noqa: E402
 from analyzer.cli import main  # noqa: E402
 from analyzer.core.errors import AnalysisError  # noqa: E402
+from analyzer.core.ir import Tensor  # noqa: E402
 
 
 def _bias(n: int) -> nn.Module:
@@ -82,8 +83,9 @@ def test_wrong_shapes_raise_pytorchs_message(plugins, case: str, capture: str) -
     build, shape = WRONG[case]
     model = build().eval()
     expected = pytorch_message(model, shape)
+    spec = Tensor("input", shape, "float32")  # float32 named: a bare shape would take the weights' dtype
     with pytest.raises(AnalysisError) as err:
-        analyzer.analyze(model, shape, plugins=plugins, frontend_options={"capture": capture})
+        analyzer.analyze(model, spec, plugins=plugins, frontend_options={"capture": capture})
     assert expected in str(err.value)
 
 
