@@ -8,11 +8,14 @@ and the sweep goes on.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from analyzer.core.errors import UsageError
@@ -29,41 +32,99 @@ def default_workers() -> int:
 
 
 def run_local(plan: SweepPlan, tasks: Sequence[Task], workers: int) -> Results:
-    """A pool of ``workers`` processes (spawned: a forked process may inherit a framework's locked threads).
+    """A pool of ``workers`` processes (started by ``_context``), fed batches of tasks.
 
-    At most ``2 * workers`` tasks are in flight, so a sweep of thousands
-    holds little in memory and a broken pool loses little.
+    A batch is a few tasks (about an eighth of a worker's share, at most 16): one round trip
+    per batch instead of per task, results still streaming back batch by batch. At most
+    ``2 * workers`` batches are in flight, so a sweep of thousands holds little in memory and a
+    broken pool loses little.
     """
     if workers == 1:  # nothing to gain from a process: run in this one
         for task in tasks:
             yield task, run_task(plan, task)
         return
-    pending = list(reversed(tasks))
-    ctx = multiprocessing.get_context("spawn")
+    size = max(1, min(16, len(tasks) // (workers * 8)))
+    pending = [list(tasks[i : i + size]) for i in range(0, len(tasks), size)][::-1]
+    ctx = _context(plan)
     while pending:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        running: dict[Future[list[dict[str, Any]]], Task] = {}
+        running: dict[Future[list[list[dict[str, Any]]]], list[Task]] = {}
         try:
             while pending or running:
                 while pending and len(running) < 2 * workers:
-                    task = pending.pop()
-                    running[pool.submit(run_task, plan, task)] = task
+                    batch = pending.pop()
+                    running[pool.submit(run_batch, plan, batch)] = batch
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    task = running.pop(future)
+                    batch = running.pop(future)
                     try:
-                        rows = future.result()
+                        results = future.result()
                     except BrokenProcessPool:
-                        rows = error_rows(plan, task, plan.precisions, "the worker process died (a crash in native code?)")
-                    except Exception as e:  # pickling a result, or similar: the task's problem
-                        rows = error_rows(plan, task, plan.precisions, f"{type(e).__name__}: {e}")
-                    yield task, rows
+                        why = "the worker process died (a crash in native code?)"
+                        results = [error_rows(plan, t, plan.precisions, why) for t in batch]
+                    except Exception as e:  # pickling a result, or similar: the tasks' problem
+                        results = [error_rows(plan, t, plan.precisions, f"{type(e).__name__}: {e}") for t in batch]
+                    yield from zip(batch, results, strict=True)
         except BrokenProcessPool:
-            pass  # the remaining in-flight tasks: reported above; start a fresh pool for the rest
+            pass  # the in-flight batches were reported above; a fresh pool runs the rest
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        for task in running.values():  # lost with the broken pool: run them again in the new one
-            pending.append(task)
+        pending.extend(running.values())  # lost with the broken pool: run them again in the new one
+
+
+def run_batch(plan: SweepPlan, batch: list[Task]) -> list[list[dict[str, Any]]]:
+    """Each task's rows (``run_task`` never raises for a model's failure)."""
+    return [run_task(plan, task) for task in batch]
+
+
+def _context(plan: SweepPlan) -> Any:
+    """``forkserver`` where there is one (Linux, macOS): a fresh single-threaded server imports the
+    analyzer (and the factory's module) once and forks each worker from it, so workers start in
+    milliseconds and never inherit a framework's threads (a plain fork of this process could:
+    JAX, OpenMP); ``spawn`` elsewhere. ``ANALYZER_SWEEP_START_METHOD`` overrides it."""
+    method = os.environ.get("ANALYZER_SWEEP_START_METHOD")
+    if method is None:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        preload = ["analyzer.sweep.tasks", "analyzer.core.engine", "analyzer.plugins", *_frameworks_of(plan)]
+        ctx.set_forkserver_preload(preload)
+    return ctx
+
+
+FRAMEWORKS = ("torch", "tensorflow", "keras", "jax", "flax", "equinox")
+
+
+def _frameworks_of(plan: SweepPlan) -> list[str]:
+    """The frameworks the factory imports, at its module's top level or inside the factory itself
+    (factories import lazily), so the fork server imports each once instead of every worker on
+    its first task. The source is parsed, not run."""
+    if not plan.factory:
+        return []
+    module_ref, _, attr = plan.factory.rpartition(":")
+    if module_ref.endswith(".py") or "/" in module_ref:
+        path: Path | None = Path(module_ref) if Path(module_ref).is_absolute() else plan.base_dir / module_ref
+    else:
+        spec = importlib.util.find_spec(module_ref) if module_ref else None
+        path = Path(spec.origin) if spec is not None and spec.origin and spec.origin.endswith(".py") else None
+    try:
+        tree = ast.parse(path.read_text()) if path is not None else None
+    except (OSError, SyntaxError, ValueError):
+        return []
+    if tree is None:
+        return []
+    scopes: list[ast.AST] = [n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    scopes += [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == attr.split(".")[0]]
+    found: dict[str, None] = {}
+    for scope in scopes:
+        for node in ast.walk(scope):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])  # fmt: skip
+            for name in names:
+                top = name.split(".")[0]
+                if top in FRAMEWORKS:
+                    found.setdefault(top)
+    return [f for f in found if importlib.util.find_spec(f) is not None]
 
 
 def run_ray(plan: SweepPlan, tasks: Sequence[Task], address: str | None, workers: int | None) -> Results:
