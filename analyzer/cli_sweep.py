@@ -18,6 +18,8 @@ SUMMARY_COLUMNS = {"latency_s": "latency", "throughput_per_s": "per s", "macs": 
 
 
 def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
+    from analyzer.cli import _positive_int as _positive  # the CLI's one check of a count
+
     s = subs.add_parser("sweep", parents=parents, help="analyse a family of models across devices and precisions",
                         description="Run a sweep file (docs/sweeps.md): every configuration x batch x precision x "
                         "device; prints the Pareto front of each device and writes every row to --output.")  # fmt: skip
@@ -33,16 +35,6 @@ def add_parser(subs: Any, parents: list[argparse.ArgumentParser]) -> None:
     s.add_argument("--plot", type=Path, metavar="DIR", help="also write each device's scatter with its Pareto front "
                    "(PNG and SVG) into DIR; needs matplotlib (analyzer[plot])")  # fmt: skip
     s.add_argument("--format", "-f", default="table", metavar="{table,json}", help="summary format: table (default) or json")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def cmd_sweep(args: argparse.Namespace, plugins: Any) -> int:

@@ -38,8 +38,14 @@ def blocks() -> list[tuple[int, int, int, int]]:
     return out
 
 
-def torch_model() -> dict[str, Any]:
-    """PyTorch, NCHW, on the meta device; the module tree is torchvision's."""
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """torchvision's rounding of channel counts to multiples of 8 (never below 90% of ``v``)."""
+    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * v else new
+
+
+def torch_module(width: float = 1.0, num_classes: int = CLASSES) -> Any:
+    """torchvision's MobileNetV2 at a width multiplier, on the meta device (no weights allocated)."""
     import torch
     from torch import nn
 
@@ -69,19 +75,29 @@ def torch_model() -> dict[str, Any]:
     class MobileNetV2(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            features = [conv_bn_act(3, STEM, 3, 2)]
-            features += [InvertedResidual(*b) for b in blocks()]
-            features.append(conv_bn_act(SETTING[-1][1], LAST, 1))
+            c_in = make_divisible(STEM * width)
+            features: list[nn.Module] = [conv_bn_act(3, c_in, 3, 2)]
+            for t, c, n, s in SETTING:
+                c_out = make_divisible(c * width)
+                for i in range(n):
+                    features.append(InvertedResidual(c_in, c_out, s if i == 0 else 1, t))
+                    c_in = c_out
+            last = make_divisible(LAST * max(1.0, width))
+            features.append(conv_bn_act(c_in, last, 1))
             self.features = nn.Sequential(*features)
-            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(LAST, CLASSES))
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
             return self.classifier(torch.flatten(x, 1))
 
     with torch.device("meta"):
-        model = MobileNetV2().eval()
-    return {"model": model, "inputs": (1, 3, 224, 224), "name": NAME}
+        return MobileNetV2().eval()
+
+
+def torch_model() -> dict[str, Any]:
+    """PyTorch, NCHW, on the meta device; the module tree is torchvision's."""
+    return {"model": torch_module(), "inputs": (1, 3, 224, 224), "name": NAME}
 
 
 def keras_model() -> dict[str, Any]:
