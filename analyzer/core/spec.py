@@ -152,26 +152,13 @@ def resolve_object(obj: Any, where: str, plugins: PluginSet, framework: str | No
     raise AnalysisError(f"{where} is not a model: no frontend accepts a {kind}")
 
 
-def _reader_by_content(path: Path, plugins: PluginSet) -> str | None:
-    """The frontend that recognises a file without a known suffix by its first bytes (an ONNX
-    file saved without its suffix), through its optional ``accepts_file(path)``; None otherwise."""
-    suffix = path.suffix.lower()
-    if any(suffix in fe.file_suffixes for fe in plugins.frontends.values()):
-        return None
-    for fe in plugins.frontends.values():
-        sniff = getattr(fe, "accepts_file", None)  # a Frontend method; a duck-typed frontend may lack it
-        if sniff is not None and sniff(path):
-            return fe.name
-    return None
-
-
 def resolve_spec(spec: str, plugins: PluginSet, framework: str | None = None) -> ModelSpec:
     """Resolve a SPEC string (see the module docstring); ``framework`` is ``--framework``."""
     path = Path(spec)
     if path.is_file():
         if path.suffix == ".py":
             raise UsageError(f"{spec} is Python code: name the model in it, {spec}:NAME")
-        return ModelSpec(model=path, framework=framework or _reader_by_content(path, plugins))
+        return ModelSpec(model=path, framework=framework)  # the engine finds its reader, by suffix or content
     if path.is_dir():
         raise UsageError(f"{spec} is a directory: give a model file, path/file.py:NAME or package.module:NAME")
     module_ref, sep, attr = spec.rpartition(":")

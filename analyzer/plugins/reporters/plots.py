@@ -97,13 +97,9 @@ def _safe(stem: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
 
 
-def _device(report: Any, name: str) -> Any:
-    return report.device(name)
-
-
 def roofline(report: Any, device: str) -> Any:
     """Attained ops/s against arithmetic intensity: the device's roof and every layer under it."""
-    result = _device(report, device)
+    result = report.device(device)
     figs = result.details.get("figures", {})
     fig = _figure()
     ax = fig.add_subplot()
@@ -177,7 +173,7 @@ def live_bytes(placements: list[dict[str, Any]], order: list[str]) -> list[int]:
 
 def memory_timeline(report: Any, device: str) -> Any:
     """Live activation bytes per step, in graph order and in the planner's reordered order, against SRAM."""
-    result = _device(report, device)
+    result = report.device(device)
     memory = result.details["memory"]
     arena = memory["arena"]
     graph_order = [r.name for r in report.layers]
@@ -217,7 +213,7 @@ def _reordered_arena(report: Any, device: str) -> dict[str, Any] | None:
 
 def batch_curves(report: Any, device: str) -> Any:
     """Throughput and latency against batch size (the report's sweep, or powers of two up to 128)."""
-    result = _device(report, device)
+    result = report.device(device)
     sweep = result.details.get("batch_sweep") or []
     if not sweep and report.graph is not None:
         from analyzer.core.engine import analyze_graph
