@@ -148,6 +148,11 @@ class Report(ReportViews):
                 return row
         raise KeyError(f"no layer {name!r}")
 
+    def layer_column(self, quantity: str) -> list[Any]:
+        """``quantity``'s value for every layer row, in row order (None where a row has none):
+        what reporters read column by column, faster than row by row."""
+        return [row.values.get(quantity) for row in self.layers]
+
     def device(self, name: str) -> DeviceResult:
         for r in self.hardware:
             if r.device == name:
