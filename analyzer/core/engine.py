@@ -15,8 +15,9 @@ from analyzer.core.errors import AnalysisError, AnalyzerError, UnsupportedOpsErr
 from analyzer.core.frontend import Frontend
 from analyzer.core.graph import Graph, GraphError
 from analyzer.core.ir import numel
-from analyzer.core.layers import group_layers
-from analyzer.core.metric import MetricContext, MetricResult
+from analyzer.core.layer_table import LayerTable, merge_rows
+from analyzer.core.layers import Layer, group_layers
+from analyzer.core.metric import MetricContext
 from analyzer.core.options import AnalysisOptions
 from analyzer.core.passes import canonicalize
 from analyzer.core.plugins import PluginSet, default_plugins
@@ -24,7 +25,6 @@ from analyzer.core.progress import track
 from analyzer.core.report import LayerRow, Report
 from analyzer.core.rollup import derive_ratio_totals
 
-_NONE: Mapping[str, Any] = {}
 PROGRESS_NODES = 200_000
 _NO_MARKS: Mapping[str, str] = MappingProxyType({})  # rows without incomplete values share it (read-only)
 
@@ -210,10 +210,14 @@ def _analyze_graph(
         ps.check_hardware_options(opts.hardware, hardware_models)  # keys: some model's; values: each model's
 
     ctx = MetricContext(graph, layers, opts, ps.formulas, ps.vocabulary)
+    index = ctx.layer_index  # shared by every metric's LayerTable
     big = len(graph) >= PROGRESS_NODES  # a bar on a terminal for graphs whose metrics take seconds
     for metric in track(metrics, len(metrics), f"metrics ({len(graph):,} ops)", show=None if big else False):
         ctx.metric = metric.name  # whose options ctx.option() reads
-        ctx.results[metric.name] = _share_equal_rows(metric.compute(ctx))
+        result = metric.compute(ctx)
+        if not isinstance(result.layers, LayerTable):
+            result.layers = LayerTable.build(result.layers, index)  # column-wise from here on (read-only)
+        ctx.results[metric.name] = result
     ctx.metric = ""
     quantities: dict[str, dict[str, Any]] = {}  # in the order plugins registered their metrics (report columns)
     for metric in ps.registration_order(metrics):
@@ -222,34 +226,15 @@ def _analyze_graph(
 
     totals: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    layer_results = []
+    tables = []
     for name, result in ctx.results.items():
         totals.update(result.totals)
         if result.layers:
-            layer_results.append(result.layers)
+            tables.append(result.layers)
         if result.details:
             details[name] = result.details
     derive_ratio_totals(totals, (q for m in metrics for q in m.quantities))
-    tensors = graph.tensors
-    shape_lists: dict[tuple[int, ...], list[int]] = {}  # rows of one output shape share its list (memory)
-    rows = []
-    for layer in layers:
-        values: dict[str, Any] = {}
-        for per_layer in layer_results:
-            values |= per_layer.get(layer.name, _NONE)  # |=: no method lookup, for 100s of layers x metrics
-        shapes = []
-        for t in layer.outputs:
-            shape = tensors[t].shape
-            as_list = shape_lists.get(shape)
-            if as_list is None:
-                as_list = shape_lists[shape] = list(shape)
-            shapes.append(as_list)
-        row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, layer.nodes, _NO_MARKS)  # the layer's list
-        marks = found.layers.get(layer.name)
-        if marks:
-            row.incomplete = {q: marks[q] for q in values if q in marks}  # values' order: deterministic
-        rows.append(row)
-
+    rows = _layer_rows(graph, layers, tables, found)
     hardware = [model.evaluate(ctx, spec) for model, spec in zip(hardware_models, device_specs, strict=True)]
     for result in hardware:
         completeness.mark_hardware(found, result)
@@ -277,25 +262,26 @@ def _analyze_graph(
     )  # fmt: skip
 
 
-def _share_equal_rows(result: MetricResult) -> MetricResult:
-    """Equal per-layer dicts of ``result`` become one object (read-only from here on).
-
-    Repeated blocks (a transformer's layers, a ResNet stage) give equal values
-    layer after layer; every metric's per-layer dicts stay alive until the
-    hardware models ran, and were half of an analysis's peak memory at 100k
-    nodes. Equal means same keys in the same order, same values of the same
-    types (1 and 1.0 stay apart); dicts holding lists are left alone.
-    """
-    shared: dict[tuple[Any, ...], dict[str, Any]] = {}
-    layers = result.layers
-    for name, values in layers.items():
-        vals = tuple(values.values())
-        key = (tuple(values), vals, tuple(map(type, vals)))
-        try:
-            layers[name] = shared.setdefault(key, values)
-        except TypeError:  # an unhashable value (a list): this one stays its own
-            continue
-    return result
+def _layer_rows(graph: Graph, layers: list[Layer], tables: list[LayerTable], found: Completeness) -> list[LayerRow]:
+    """The report's rows: each layer's values a view over the metrics' tables (no copy)."""
+    tensors = graph.tensors
+    shape_lists: dict[tuple[int, ...], list[int]] = {}  # rows of one output shape share its list (memory)
+    marked = found.layers
+    rows = []
+    for layer, values in zip(layers, merge_rows(tables, len(layers)), strict=True):
+        shapes = []
+        for t in layer.outputs:
+            shape = tensors[t].shape
+            as_list = shape_lists.get(shape)
+            if as_list is None:
+                as_list = shape_lists[shape] = list(shape)
+            shapes.append(as_list)
+        row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, layer.nodes, _NO_MARKS)  # the layer's list
+        marks = marked.get(layer.name)
+        if marks:
+            row.incomplete = {q: marks[q] for q in values if q in marks}  # values' order: deterministic
+        rows.append(row)
+    return rows
 
 
 def _incomplete_warning(found: Completeness, coverage: dict[str, Any]) -> str:

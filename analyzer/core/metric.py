@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -13,6 +13,7 @@ from analyzer.core.errors import UsageError
 if TYPE_CHECKING:
     from analyzer.core.formulas import FormulaTables
     from analyzer.core.graph import Graph
+    from analyzer.core.layer_table import LayerTable
     from analyzer.core.layers import Layer
     from analyzer.core.ops import OpVocabulary
     from analyzer.core.options import AnalysisOptions
@@ -207,12 +208,14 @@ class Option:
 class MetricResult:
     """What a metric computed.
 
-    ``layers`` maps layer name to ``{quantity: value}``; ``totals`` maps
+    ``layers`` maps layer name to ``{quantity: value}`` (or is
+    ``ctx.columns({...})``: the same values column-wise); ``totals`` maps
     quantity to its model total; ``details`` holds anything else the metric
     wants in the report (under ``details[metric name]``); ``nodes`` maps node
     id to per-node values for metrics that have them. Read-only once
-    returned: the engine makes equal per-layer dicts one shared object
-    (repeated blocks), so a reader changing one would change them all.
+    returned: the engine stores ``layers`` column-wise as the metric
+    finishes (``core/layer_table.py``), and later readers (other metrics,
+    hardware models) get read-only mappings.
     """
 
     layers: dict[str, dict[str, Number]] = field(default_factory=dict)
@@ -245,6 +248,22 @@ class MetricContext:
             raise KeyError(f"metric {self.metric!r} declares no option {key!r} (Metric.options)")
         return values[key]
 
+    @property
+    def layer_index(self) -> dict[str, int]:
+        """Layer name -> its position in ``layers`` (built once per analysis)."""
+        index = self._derived.get(_layer_index)
+        if index is None:
+            index = self._derived[_layer_index] = _layer_index(self)
+        return index
+
+    def columns(self, values: Mapping[str, Sequence[Any]]) -> LayerTable:
+        """Per-layer values given column-wise, for ``MetricResult.layers``: ``{quantity: [one value
+        per layer of ctx.layers, in order]}``. Every layer gets every key, in this order; the same
+        rows as the dict of dicts, without a dict per layer (docs/plugins.md, "Per-layer values")."""
+        from analyzer.core.layer_table import LayerTable
+
+        return LayerTable.from_columns(values, self.layer_index)
+
     def derived(self, build: Callable[[MetricContext], T]) -> T:
         """``build(self)``, computed once per analysis: a structure several plugins share.
 
@@ -255,6 +274,10 @@ class MetricContext:
         if build not in self._derived:
             self._derived[build] = build(self)
         return self._derived[build]
+
+
+def _layer_index(ctx: MetricContext) -> dict[str, int]:
+    return {layer.name: i for i, layer in enumerate(ctx.layers)}
 
 
 class Metric(ABC):

@@ -63,16 +63,3 @@ def test_rollup_keeps_first_seen_order_of_mixed_quantities():
     assert list(modules["m"].values.items()) == [("a", 15), ("b", 20), ("c", 3)]
     assert modules["m"].layers == 4 and modules["m.x"].layers == 2
     assert modules["m.x"].values == {"a": 11, "b": 20}
-
-
-def test_equal_layer_values_are_shared_and_unequal_types_are_not():
-    from analyzer.core.engine import _share_equal_rows
-    from analyzer.core.metric import MetricResult
-
-    result = MetricResult(layers={"a": {"x": 1, "y": 2}, "b": {"x": 1, "y": 2}, "c": {"x": 1.0, "y": 2},
-                                  "d": {"y": 2, "x": 1}, "e": {"x": [1]}, "f": {"x": [1]}})  # fmt: skip
-    layers = _share_equal_rows(result).layers
-    assert layers["a"] is layers["b"]
-    assert layers["c"] is not layers["a"] and type(layers["c"]["x"]) is float
-    assert layers["d"] is not layers["a"]  # another key order: another row of the report
-    assert layers["e"] is not layers["f"] and layers["e"] == layers["f"]

@@ -1,0 +1,101 @@
+"""Per-layer values stored column-wise read back exactly as the dicts they were built from."""
+
+from __future__ import annotations
+
+import pickle
+from array import array
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analyzer import analyze_graph, zoo
+from analyzer.core.layer_table import LayerTable, RowValues, merge_rows
+
+INDEX = {name: i for i, name in enumerate("abcdef")}
+
+
+def test_rows_read_back_with_their_keys_order_and_types():
+    rows = {"a": {"x": 1, "y": 2.5}, "b": {"y": 0.5, "x": 3}, "c": {"x": 1.0, "y": 2.5}, "e": {"x": [1], "s": "t"},
+            "f": {"x": True, "y": None}}  # fmt: skip
+    table = LayerTable.build(rows, INDEX)
+    assert list(table) == list(rows) and len(table) == 5
+    for name, values in rows.items():
+        got = table[name]
+        assert list(got) == list(values)  # the row's own key order
+        assert got == values and dict(got) == values and got.as_dict() == values
+        assert [type(v) for v in got.as_dict().values()] == [type(v) for v in values.values()]  # 1 vs 1.0 vs True
+    assert "d" not in table and table.get("d") is None and table.get("d", {}) == {}
+    with pytest.raises(KeyError):
+        table["d"]
+    assert table["a"]["x"] == 1 and table["a"].get("z", 7) == 7 and "z" not in table["a"]
+    with pytest.raises(KeyError):
+        table["a"]["z"]
+
+
+def test_numbers_of_one_type_are_stored_unboxed_and_big_ints_are_kept():
+    rows = {n: {"i": i * 10**9, "f": i / 3, "big": 2**70 + i, "mixed": i if i % 2 else float(i)} for i, n in enumerate("abcdef")}
+    table = LayerTable.build(rows, INDEX)
+    schema = table.schema(0)
+    assert isinstance(schema.columns["i"], array) and schema.columns["i"].typecode == "q"
+    assert isinstance(schema.columns["f"], array) and schema.columns["f"].typecode == "d"
+    assert type(schema.columns["big"]) is list and type(schema.columns["mixed"]) is list
+    for n, values in rows.items():
+        assert table[n].as_dict() == values
+        assert [type(v) for v in table[n].values()] == [type(v) for v in values.values()]
+
+
+def test_names_outside_the_index_are_kept_and_rows_are_read_only():
+    table = LayerTable.build({"a": {"x": 1}, "zz": {"x": 2}}, INDEX)
+    assert table["zz"] == {"x": 2} and list(table) == ["a", "zz"]
+    with pytest.raises(TypeError):
+        table["a"]["x"] = 5  # type: ignore[index]
+
+
+def test_columns_give_the_rows_dicts_would():
+    table = LayerTable.from_columns({"x": [1, 2, 3, 4, 5, 6], "y": [0.5] * 6, "z": [None, 1, 2, 3, 4, 5]}, INDEX)
+    assert table["c"].as_dict() == {"x": 3, "y": 0.5, "z": 2} and table["a"]["z"] is None
+    assert list(table) == list(INDEX)
+    with pytest.raises(ValueError, match="column 'x' has 2 values for 6 layers"):
+        LayerTable.from_columns({"x": [1, 2]}, INDEX)
+
+
+def test_merged_rows_follow_table_order_and_later_values_win():
+    t1 = LayerTable.build({"a": {"x": 1, "k": 1}, "b": {"x": 2}}, INDEX)
+    t2 = LayerTable.build({"a": {"y": 3, "k": 9}, "c": {"y": 4}}, INDEX)
+    rows = merge_rows([t1, t2], len(INDEX))
+    assert list(rows[0].items()) == [("x", 1), ("k", 9), ("y", 3)]  # as {**d1, **d2}
+    assert rows[1] == {"x": 2} and rows[2] == {"y": 4} and rows[3] == {}
+    assert merge_rows([], 2)[1] == {}
+
+
+def test_rows_pickle_as_plain_dicts():
+    table = LayerTable.build({"a": {"x": 1, "y": 0.25}}, INDEX)
+    back = pickle.loads(pickle.dumps(table["a"]))
+    assert type(back) is dict and back == {"x": 1, "y": 0.25}
+
+
+values = st.one_of(st.integers(), st.floats(allow_nan=False), st.none(), st.booleans(), st.text(max_size=3),
+                   st.lists(st.integers(), max_size=2))  # fmt: skip
+row = st.dictionaries(st.sampled_from(["p", "q", "r", "s"]), values, max_size=4)
+
+
+@given(st.dictionaries(st.sampled_from(list(INDEX) + ["out"]), row, max_size=7))
+def test_any_rows_round_trip(rows):
+    table = LayerTable.build(rows, INDEX)
+    assert list(table) == list(rows)
+    for name, values in rows.items():
+        got = table[name]
+        assert list(got) == list(values) and list(got.items()) == list(values.items())
+        assert [type(v) for v in got.values()] == [type(v) for v in values.values()]
+    merged = merge_rows([table], len(INDEX))
+    for name, i in INDEX.items():
+        assert dict(merged[i]) == rows.get(name, {})
+
+
+def test_report_rows_are_views_over_the_metrics_columns():
+    report = analyze_graph(zoo.resnet50())
+    row = report.layer("layer1.0.conv1")
+    assert isinstance(row.values, RowValues)
+    assert row.macs == 4096 * 64 * 56 * 56 // 64  # 1x1 conv, 64 -> 64 channels at 56x56
+    assert report.layer_column("macs") == [r.values.get("macs") for r in report.layers]
