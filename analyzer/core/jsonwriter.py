@@ -17,6 +17,7 @@ anything else passed to ``default``. Circular structures are not detected
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
@@ -137,12 +138,12 @@ def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: in
 
 
 # Wide dicts (report rows: tens of numbers each, the same keys and value types row after row) are
-# written through a %-template per (keys, value types, indent, level): the ints are formatted by
-# one C call, and only strings, floats and containers take a Python step each.
+# written through a %-template per (keys, value types, indent, level): ints and finite floats are
+# formatted by the one C call (``%d``, ``%r``: a float's repr is its JSON), strings take one C call
+# each, and only containers (and a NaN or an infinity) a Python step.
 _TEMPLATE_MIN = 8
-_TEMPLATES: dict[tuple[Any, ...], tuple[str, tuple[tuple[int, int], ...]]] = {}
+_TEMPLATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _MAX_TEMPLATES = 1024
-_STR, _FLOAT, _OTHER, _NULL, _TRUE_FALSE = range(5)
 
 
 def _by_template(o: dict[Any, Any], default: Default, indent: str, level: int) -> str | None:
@@ -156,38 +157,77 @@ def _by_template(o: dict[Any, Any], default: Default, indent: str, level: int) -
         if len(_TEMPLATES) >= _MAX_TEMPLATES:
             _TEMPLATES.clear()
         _TEMPLATES[sig] = plan
-    template, fixes = plan
-    if not fixes:
+    template, strings, others, floats, float_values, float_template = plan
+    if floats:
+        total = sum(float_values(values)) if len(floats) > 1 else values[floats[0]]
+        finite = total - total == 0  # NaN and infinities propagate (an overflow to inf: checked below)
+    else:
+        finite = True
+    if not strings and not others and finite:
         return template % values
     args = list(values)
-    for i, kind in fixes:
-        v = args[i]
-        if kind == _STR:
-            args[i] = _string(v)
-        elif kind == _FLOAT:
-            args[i] = _float(v)
-        elif kind == _NULL:
-            args[i] = "null"
-        elif kind == _TRUE_FALSE:
-            args[i] = "true" if v else "false"
-        else:
-            args[i] = encode(v, default, indent, level + 1)
+    for i in strings:
+        args[i] = _string(args[i])
+    for i in others:
+        args[i] = _other(args[i], default, indent, level + 1)
+    if not finite:  # floats written as text: their repr but for NaN and infinities
+        for i in floats:
+            args[i] = _float(args[i])
+        template = float_template
     return template % tuple(args)
 
 
+def _other(v: Any, default: Default, indent: str, level: int) -> str:
+    """A template's value that is neither an int, a float nor a string: None, a bool or a container."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is list and v:  # a shape (ints), output shapes (lists of ints), node names (strings)
+        types = set(map(type, v))
+        if len(types) == 1:
+            t = types.pop()
+            pieces = _LIST_PIECES.get((indent, level))
+            if pieces is None:
+                inner = "\n" + indent * (level + 1)
+                pieces = _LIST_PIECES[(indent, level)] = ("[" + inner, "," + inner, "\n" + indent * level + "]")
+            if t is int:
+                return pieces[0] + pieces[1].join(map(int.__repr__, v)) + pieces[2]
+            if t is str:
+                return pieces[0] + pieces[1].join(map(_string, v)) + pieces[2]
+            if t is list:
+                items = [_other(x, default, indent, level + 1) if x else "[]" for x in v]
+                return pieces[0] + pieces[1].join(items) + pieces[2]
+    return encode(v, default, indent, level)
+
+
+_LIST_PIECES: dict[tuple[str, int], tuple[str, str, str]] = {}  # (indent, level) -> list's "[", ",", "]"
+
+
 def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
-              level: int) -> tuple[str, tuple[tuple[int, int], ...]] | None:  # fmt: skip
-    """The %-template of dicts with these keys and value types, and the values to convert first."""
+              level: int) -> tuple[Any, ...] | None:  # fmt: skip
+    """The %-template of dicts with these keys and value types; the positions of the strings, of the
+    other values that need converting first, and of the floats (with a getter of the floats); the
+    template that takes the floats as text (a NaN or an infinity among them)."""
     if not all(type(k) is str for k in keys):
         return None
-    kinds = {str: _STR, float: _FLOAT, type(None): _NULL, bool: _TRUE_FALSE}
-    parts, fixes = [], []
+    parts, strings, others, floats = [], [], [], []
     for i, (k, t) in enumerate(zip(keys, types, strict=True)):
-        parts.append(_string(k).replace("%", "%%") + ": " + ("%d" if t is int else "%s"))
-        if t is not int:
-            fixes.append((i, kinds.get(t, _OTHER)))
+        parts.append(_string(k).replace("%", "%%") + ": " + ("%d" if t is int else "%r" if t is float else "%s"))
+        if t is str:
+            strings.append(i)
+        elif t is float:
+            floats.append(i)
+        elif t is not int:
+            others.append(i)
     inner = "\n" + indent * (level + 1)
-    return "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}", tuple(fixes)
+    template = "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}"
+    getter = operator.itemgetter(*floats) if len(floats) > 1 else None
+    float_template = "{" + inner + ("," + inner).join(p.replace(": %r", ": %s") if i in floats else p
+                                                      for i, p in enumerate(parts)) + "\n" + indent * level + "}"
+    return template, tuple(strings), tuple(others), tuple(floats), getter, float_template
 
 
 def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:

@@ -13,7 +13,7 @@ Compare's aligned rows use the same ``combine``. Non-numeric values are skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,29 +68,9 @@ _SUM, _MAX, _SKIP = 0, 1, 2
 
 
 def _kinds(aggregate: Mapping[str, Aggregation]) -> dict[str, int]:
-    """How ``_fold`` treats each declared quantity (undeclared ones add up)."""
+    """How ``rollup`` combines each declared quantity (undeclared ones add up)."""
     return {q: _MAX if how == "max" else _SKIP if how == "none" or isinstance(how, Ratio) else _SUM
             for q, how in aggregate.items()}  # fmt: skip
-
-
-def _fold(acc: dict[str, Any], values: Mapping[str, Any], plan: tuple[tuple[str, int], ...]) -> None:
-    """``_accumulate`` of the quantities ``plan`` lists (``_plan``): the roll-ups' inner loop."""
-    get = acc.get
-    for q, kind in plan:
-        v = values[q]
-        t = type(v)
-        if t is not int and t is not float and (not isinstance(v, int | float) or t is bool):
-            continue
-        if kind == _SUM:
-            acc[q] = get(q, 0) + v
-        else:
-            old = get(q, v)
-            acc[q] = v if v > old else old
-
-
-def _plan(keys: tuple[str, ...], kinds: dict[str, int]) -> tuple[tuple[str, int], ...]:
-    """The (quantity, _SUM or _MAX) pairs ``_fold`` folds, for values with these keys in this order."""
-    return tuple((q, k) for q in keys if (k := kinds.get(q, _SUM)) != _SKIP)
 
 
 def _ratios(acc: dict[str, Any], aggregate: Mapping[str, Aggregation], present: Iterable[str]) -> None:
@@ -112,69 +92,125 @@ def combine(rows: Iterable[Mapping[str, Any]], aggregate: Mapping[str, Aggregati
     return {q: acc[q] for q in present if q in acc}
 
 
-def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None) -> list[ModuleRow]:
+def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None,
+           column: Callable[[str], list[Any]] | None = None) -> list[ModuleRow]:  # fmt: skip
     """Module rows in depth-first order (parents before children), down to ``depth``.
 
-    ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form).
-    Linear in the layers: each layer is folded into its deepest module only, and each
-    module into its parent once (sums and maxima are associative), not into every ancestor.
+    ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form);
+    ``column(q)`` gives ``q``'s value of every row in order, None where a row has none
+    (``Report.layer_column``; by default read row by row).
+    Linear in the layers, and quantity by quantity (a column at a time, list arithmetic rather
+    than a dict update per value): each layer is folded into its deepest module only, then each
+    module into its parent once (sums and maxima are associative), children last to first. A
+    float sum therefore adds up in the same order whatever the layers' quantities.
     """
     how = {q: a if isinstance(a, Ratio) else parse_aggregation(a) for q, a in aggregate.items()}
     kinds = _kinds(how)
-    modules: dict[str, ModuleRow] = {}
-    parents: dict[str, str | None] = {}
+    index: dict[str, int] = {}  # module path -> position
+    paths: list[str] = []
+    depths: list[int] = []
+    parents: list[int] = []  # -1: a top-level module
+    leaf: list[int] = []  # each row's deepest module
     # quantities of each module's layers in first-seen order: the layers' shared key tuple while
     # they all carry the same one (most modules: no dict of its own), else a merged dict
-    present: dict[str, tuple[str, ...] | dict[str, None]] = {}
-    plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}  # per distinct key order
+    present: list[tuple[str, ...] | dict[str, None]] = []
     key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per distinct key order
     for row in rows:
-        values = row.values
-        keys = tuple(values)
+        keys = tuple(row.values)
         keys = key_tuples.setdefault(keys, keys)
         parts = _module_parts(row)
         if depth is not None and len(parts) > depth:
             parts = parts[:depth]
         key = None
+        at = -1
         for part in parts:
-            parent = key
-            key = part if parent is None else f"{parent}.{part}"
-            if key not in modules:
-                modules[key] = ModuleRow(key, 1 if parent is None else modules[parent].depth + 1)
-                parents[key] = parent
-                present[key] = keys
-                continue
-            seen = present[key]
-            if seen is not keys:  # most layers carry the same quantities in the same order
-                if type(seen) is tuple:
-                    seen = present[key] = dict.fromkeys(seen)
-                seen.update(dict.fromkeys(keys))  # type: ignore[union-attr]
-        assert key is not None  # a layer's path has at least its own name
-        m = modules[key]
-        m.layers += 1
-        plan = plans.get(keys)
+            key = part if key is None else f"{key}.{part}"
+            i = index.get(key)
+            if i is None:
+                index[key] = i = len(paths)
+                paths.append(key)
+                depths.append(1 if at < 0 else depths[at] + 1)
+                parents.append(at)
+                present.append(keys)
+            else:
+                seen = present[i]
+                if seen is not keys:  # most layers carry the same quantities in the same order
+                    if type(seen) is tuple:
+                        seen = present[i] = dict.fromkeys(seen)
+                    seen.update(dict.fromkeys(keys))  # type: ignore[union-attr]
+            at = i
+        leaf.append(at)
+    n_modules = len(paths)
+    counts = [0] * n_modules
+    for i in leaf:
+        counts[i] += 1
+    up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
+    for k, p in up:
+        counts[p] += counts[k]
+    quantities = list(dict.fromkeys(q for keys in key_tuples for q in keys))
+    if column is None:
+        def column(q: str) -> list[Any]:
+            return [row.values.get(q) for row in rows]
+    combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
+    for q in quantities:
+        kind = kinds.get(q, _SUM)
+        if kind != _SKIP:
+            values = _combine_column(column(q), leaf, up, n_modules, kind == _MAX)
+            if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
+                combined[q] = values
+    for q, a in how.items():
+        if isinstance(a, Ratio) and a.numerator in combined and a.denominator in combined:
+            combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
+                           for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
+    # the present quantities that have a combined column (ratios only where declared), per key order
+    shown: dict[int, tuple[list[str], list[list[Any]]]] = {}
+    modules = []
+    for k in range(n_modules):
+        order = present[k]
+        plan = shown.get(id(order))
         if plan is None:
-            plan = plans[keys] = _plan(keys, kinds)
-        if m.values:
-            _fold(m.values, values, plan)
-        else:  # the module's first layer (most modules have one): its numbers as they are
-            m.values = {q: v for q, _ in plan if _number(v := values[q])}
-    for key in reversed(modules):  # children were created after their parents: folded first
-        parent = parents[key]
-        if parent is not None:
-            m, p = modules[key], modules[parent]
-            p.layers += m.layers
-            keys = tuple(m.values)
-            plan = plans.get(keys)
-            if plan is None:
-                plan = plans[keys] = _plan(keys, kinds)
-            _fold(p.values, m.values, plan)
-    ratios = {q: a for q, a in how.items() if isinstance(a, Ratio)}
-    for key, m in modules.items():
-        order = present[key]
-        _ratios(m.values, ratios, [q for q in ratios if q in order])
-        m.values = {q: m.values[q] for q in order if q in m.values}
-    return list(modules.values())
+            qs = [q for q in order if q in combined]
+            plan = shown[id(order)] = (qs, [combined[q] for q in qs])
+        qs, cols = plan
+        vals = [c[k] for c in cols]
+        if None in vals:
+            values = {q: v for q, v in zip(qs, vals, strict=True) if v is not None}
+        else:
+            values = dict(zip(qs, vals, strict=True))
+        modules.append(ModuleRow(paths[k], depths[k], counts[k], values))
+    return modules
+
+
+def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,
+                    maximum: bool) -> list[Any]:  # fmt: skip
+    """One quantity's value per module: the numbers of each row folded into its deepest module in
+    row order, then each module into its parent (``up``: children last to first). None: no number."""
+    acc: list[Any] = [None] * n_modules
+    if maximum:
+        for j, v in zip(leaf, values, strict=True):
+            t = type(v)
+            if t is int or t is float or (t is not bool and isinstance(v, int | float)):
+                a = acc[j]
+                if a is None or v > a:
+                    acc[j] = v
+        for k, p in up:
+            v = acc[k]
+            if v is not None:
+                a = acc[p]
+                if a is None or v > a:
+                    acc[p] = v
+        return acc
+    for j, v in zip(leaf, values, strict=True):
+        t = type(v)
+        if t is int or t is float or (t is not bool and isinstance(v, int | float)):
+            a = acc[j]
+            acc[j] = v if a is None else a + v
+    for k, p in up:
+        v = acc[k]
+        if v is not None:
+            a = acc[p]
+            acc[p] = v if a is None else a + v
+    return acc
 
 
 def _module_parts(row: LayerRow) -> list[str]:

@@ -67,10 +67,12 @@ def test_dumps_matches_json_on_any_value(obj):
     assert jsonwriter.dumps(obj) == json.dumps(obj, indent=2)
 
 
+# a row's lists: shapes (ints), output shapes (lists of ints), node names (strings), and mixes (True is not 1)
+row_lists = (st.lists(st.integers(), max_size=3) | st.lists(st.lists(st.integers(), max_size=3), max_size=2)
+             | st.lists(st.text(max_size=3), max_size=2) | st.lists(st.integers() | st.booleans() | st.floats(), max_size=3))  # fmt: skip
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
 wide_rows = st.lists(st.text(max_size=4), min_size=8, max_size=14, unique=True).flatmap(
-    lambda keys: st.lists(st.fixed_dictionaries({k: scalars | st.lists(st.integers(), max_size=3) for k in keys}),
-                          max_size=6))  # fmt: skip
+    lambda keys: st.lists(st.fixed_dictionaries({k: scalars | row_lists for k in keys}), max_size=6))
 
 
 @given(wide_rows)

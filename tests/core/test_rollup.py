@@ -151,3 +151,47 @@ def test_compare_rows_use_the_declaration() -> None:
 def test_an_unknown_aggregation_is_refused() -> None:
     with pytest.raises(ValueError, match="aggregate must be sum, max, none or Ratio"):
         Quantity("x", "u", "c", aggregate="mean")  # type: ignore[arg-type]
+
+
+# --- the roll-up against a direct definition, on random module trees ----------------------------
+def _direct(rows, aggregate):
+    """Each module's values straight from the definition: its layers' numbers combined (no tree)."""
+    from analyzer.core.rollup import aggregations, combine
+
+    how = aggregations({q: {"aggregate": a} for q, a in aggregate.items()})
+    paths = {}
+    for row in rows:
+        parts = module_path(row)
+        for d in range(1, len(parts) + 1):
+            paths.setdefault(".".join(parts[:d]), []).append(row)
+    return {path: (len(members), combine([r.values for r in members], how)) for path, members in paths.items()}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rollup_matches_the_definition(seed: int) -> None:
+    import random
+
+    from analyzer.core.report import LayerRow
+    from analyzer.core.rollup import rollup
+
+    rng = random.Random(seed)
+    aggregate = {"a": "sum", "b": "max", "c": "sum", "r": "ratio:a/c", "n": "none"}
+    rows = []
+    for i in range(rng.randint(1, 40)):
+        scope = ".".join(rng.choice(["x", "y", "z@1", "z"]) for _ in range(rng.randint(0, 3)))
+        values = {}
+        for q in rng.sample(["a", "b", "c", "r", "n", "s", "u"], rng.randint(0, 7)):  # u: undeclared, adds up
+            values[q] = rng.choice([rng.randint(-5, 50), rng.randint(0, 9) / 4, None, "text", [3, 3], True])
+        rows.append(LayerRow(f"l{i}", "op", scope, [[1]], values))
+    modules = rollup(rows, aggregate)
+    direct = _direct(rows, aggregate)
+    assert [m.path for m in modules] == list(direct)  # every module, parents before children
+    for m in modules:
+        layers, values = direct[m.path]
+        assert m.layers == layers and m.depth == m.path.count(".") + 1
+        assert list(m.values) == list(values), m.path  # the layers' first-seen order
+        assert m.values == pytest.approx(values), m.path
+        assert all(type(m.values[q]) is type(v) for q, v in values.items() if q != "r"), m.path
+    columns = {q: [row.values.get(q) for row in rows] for q in "abcrnsu"}
+    again = rollup(rows, aggregate, column=columns.__getitem__)  # Report.layer_column's way
+    assert [(m.path, m.layers, m.values) for m in again] == [(m.path, m.layers, m.values) for m in modules]
