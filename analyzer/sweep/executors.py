@@ -12,6 +12,7 @@ import ast
 import importlib.util
 import multiprocessing
 import os
+import pkgutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,17 +35,17 @@ def default_workers() -> int:
 def run_local(plan: SweepPlan, tasks: Sequence[Task], workers: int) -> Results:
     """A pool of ``workers`` processes (started by ``_context``), fed batches of tasks.
 
-    A batch is a few tasks (about an eighth of a worker's share, at most 16): one round trip
-    per batch instead of per task, results still streaming back batch by batch. At most
-    ``2 * workers`` batches are in flight, so a sweep of thousands holds little in memory and a
-    broken pool loses little.
+    One round trip per batch instead of per task, results still streaming back batch by
+    batch. Batches shrink as the sweep drains (a quarter of each worker's share of what is
+    left, 1 to 16 tasks), so no worker is left with a long batch while the other idles at
+    the end. At most ``2 * workers`` batches are in flight, so a sweep of thousands holds little
+    in memory and a broken pool loses little.
     """
     if workers == 1:  # nothing to gain from a process: run in this one
         for task in tasks:
             yield task, run_task(plan, task)
         return
-    size = max(1, min(16, len(tasks) // (workers * 8)))
-    pending = [list(tasks[i : i + size]) for i in range(0, len(tasks), size)][::-1]
+    pending = list(tasks)[::-1]  # popped from the end: in plan order
     ctx = _context(plan)
     while pending:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
@@ -52,7 +53,8 @@ def run_local(plan: SweepPlan, tasks: Sequence[Task], workers: int) -> Results:
         try:
             while pending or running:
                 while pending and len(running) < 2 * workers:
-                    batch = pending.pop()
+                    size = max(1, min(16, len(pending) // (workers * 4)))
+                    batch = [pending.pop() for _ in range(min(size, len(pending)))]
                     running[pool.submit(run_batch, plan, batch)] = batch
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -69,7 +71,8 @@ def run_local(plan: SweepPlan, tasks: Sequence[Task], workers: int) -> Results:
             pass  # the in-flight batches were reported above; a fresh pool runs the rest
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        pending.extend(running.values())  # lost with the broken pool: run them again in the new one
+        for batch in running.values():  # lost with the broken pool: run them again in the new one
+            pending.extend(batch[::-1])
 
 
 def run_batch(plan: SweepPlan, batch: list[Task]) -> list[list[dict[str, Any]]]:
@@ -79,28 +82,80 @@ def run_batch(plan: SweepPlan, batch: list[Task]) -> list[list[dict[str, Any]]]:
 
 def _context(plan: SweepPlan) -> Any:
     """``forkserver`` where there is one (Linux, macOS): a fresh single-threaded server imports the
-    analyzer (and the factory's module) once and forks each worker from it, so workers start in
-    milliseconds and never inherit a framework's threads (a plain fork of this process could:
-    JAX, OpenMP); ``spawn`` elsewhere. ``ANALYZER_SWEEP_START_METHOD`` overrides it."""
+    analyzer, its plugins, the factory's framework and the analyzer's frontend for it once and
+    forks each worker from it, so workers start warm in milliseconds and never inherit a
+    framework's threads (a plain fork of this process could: JAX, OpenMP); ``spawn`` elsewhere.
+    ``ANALYZER_SWEEP_START_METHOD`` overrides it."""
     method = os.environ.get("ANALYZER_SWEEP_START_METHOD")
     if method is None:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        preload = ["analyzer.sweep.tasks", "analyzer.core.engine", "analyzer.plugins", *_frameworks_of(plan)]
-        ctx.set_forkserver_preload(preload)
+        ctx.set_forkserver_preload(_forkserver_preload(preload_modules(plan)))
     return ctx
 
 
+_SERVER_PRELOAD: list[str] = []  # what the running fork server (one per process) imported at its start
+
+
+def _forkserver_preload(wanted: list[str]) -> list[str]:
+    """The fork server is started once per process and imports its preload list only then; a
+    later sweep that needs more (another framework) stops it, so the next pool starts one that
+    imports what both need."""
+    from multiprocessing import forkserver
+
+    global _SERVER_PRELOAD
+    if set(wanted) <= set(_SERVER_PRELOAD):
+        return _SERVER_PRELOAD
+    server = getattr(forkserver, "_forkserver", None)
+    if _SERVER_PRELOAD and server is not None and getattr(server, "_forkserver_pid", None) is not None:
+        server._stop()  # between sweeps: no pool of ours is using it
+    _SERVER_PRELOAD = [*_SERVER_PRELOAD, *(m for m in wanted if m not in _SERVER_PRELOAD)]
+    return _SERVER_PRELOAD
+
+
+# the analyzer's frontend for a framework: its modules import the framework's heavy parts
+# (torch.export: 1.1 s of a first capture's 1.2 s) that a worker would otherwise import on its
+# first task. Keras is left out: importing TensorFlow starts threads a fork would not carry.
+FRONTEND_OF = {"torch": "torch", "jax": "jax", "flax": "jax", "equinox": "jax"}
+
+
+def preload_modules(plan: SweepPlan) -> list[str]:
+    """What the fork server imports before forking workers: the analyzer with its plugins
+    (``analyzer.sweep.warm``), and for each framework the factory uses, the framework and the
+    analyzer's frontend modules for it (import only: no model is built there)."""
+    mods = ["analyzer.sweep.tasks", "analyzer.core.engine", "analyzer.plugins", "analyzer.sweep.warm"]
+    for framework in _frameworks_of(plan):
+        mods.append(framework)
+        frontend = FRONTEND_OF.get(framework)
+        if frontend is not None:
+            mods += _package_modules(f"analyzer.plugins.frontends.{frontend}")
+    return list(dict.fromkeys(mods))
+
+
+def _package_modules(package: str) -> list[str]:
+    """``package`` and its modules, found on disk (not imported here)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    found = pkgutil.iter_modules(list(spec.submodule_search_locations))
+    return [package, *sorted(f"{package}.{m.name}" for m in found if not m.ispkg)]
+
+
 FRAMEWORKS = ("torch", "tensorflow", "keras", "jax", "flax", "equinox")
+PLAN_FRAMEWORK = {"torch": "torch", "pytorch": "torch", "keras": "keras", "tensorflow": "tensorflow", "jax": "jax",
+                  "flax": "jax", "equinox": "jax"}  # fmt: skip
 
 
 def _frameworks_of(plan: SweepPlan) -> list[str]:
-    """The frameworks the factory imports, at its module's top level or inside the factory itself
-    (factories import lazily), so the fork server imports each once instead of every worker on
-    its first task. The source is parsed, not run."""
+    """The plan's ``framework`` and the frameworks the factory imports, at its module's top level
+    or inside the factory itself (factories import lazily), so the fork server imports each once
+    instead of every worker on its first task. The source is parsed, not run: a factory that
+    reaches its framework through another module is found only through ``framework``."""
+    named = PLAN_FRAMEWORK.get((plan.framework or "").lower())
+    found: dict[str, None] = {named: None} if named and importlib.util.find_spec(named) is not None else {}
     if not plan.factory:
-        return []
+        return list(found)
     module_ref, _, attr = plan.factory.rpartition(":")
     if module_ref.endswith(".py") or "/" in module_ref:
         path: Path | None = Path(module_ref) if Path(module_ref).is_absolute() else plan.base_dir / module_ref
@@ -110,12 +165,11 @@ def _frameworks_of(plan: SweepPlan) -> list[str]:
     try:
         tree = ast.parse(path.read_text()) if path is not None else None
     except (OSError, SyntaxError, ValueError):
-        return []
+        return list(found)
     if tree is None:
-        return []
+        return list(found)
     scopes: list[ast.AST] = [n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
     scopes += [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == attr.split(".")[0]]
-    found: dict[str, None] = {}
     for scope in scopes:
         for node in ast.walk(scope):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
