@@ -99,3 +99,38 @@ def test_report_rows_are_views_over_the_metrics_columns():
     assert isinstance(row.values, RowValues)
     assert row.macs == 4096 * 64 * 56 * 56 // 64  # 1x1 conv, 64 -> 64 channels at 56x56
     assert report.layer_column("macs") == [r.values.get("macs") for r in report.layers]
+
+
+def test_a_metric_giving_columns_reports_what_its_dicts_would():
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.metric import Metric, MetricResult, Quantity
+    from analyzer.core.plugins import load_plugins
+
+    class Convs(Metric):
+        quantities = (Quantity("conv_layers", "layer", "convolutions"), Quantity("conv_share", "", "x", format="float"))
+
+        def __init__(self, name, columns):
+            self.name, self.by_columns = name, columns
+
+        def compute(self, ctx):
+            convs = [int(layer.op == "conv") for layer in ctx.layers]
+            shares = [c / len(convs) for c in convs]
+            if self.by_columns:
+                layers = ctx.columns({"conv_layers": convs, "conv_share": shares})
+            else:
+                layers = {la.name: {"conv_layers": c, "conv_share": s} for la, c, s in zip(ctx.layers, convs, shares)}
+            return MetricResult(layers=layers, totals={"conv_layers": sum(convs), "conv_share": sum(shares)})
+
+    class Plugin:
+        def __init__(self, columns):
+            self.columns = columns
+
+        @hookimpl
+        def analyzer_register_metrics(self, register):
+            register(Convs("convs", self.columns))
+
+    graph = zoo.resnet50()
+    by_dicts = analyze_graph(graph, plugins=load_plugins(entry_points=False, extra=[Plugin(False)]))
+    by_columns = analyze_graph(graph, plugins=load_plugins(entry_points=False, extra=[Plugin(True)]))
+    assert by_columns.totals["conv_layers"] == 53
+    assert by_columns.to_json() == by_dicts.to_json()
