@@ -121,6 +121,9 @@ class LayerTable(Mapping[str, RowValues]):
     def build(cls, rows: Mapping[str, Mapping[str, Any]], index: dict[str, int]) -> LayerTable:
         """The table of ``rows`` (``{layer: {quantity: value}}``) over the layers of ``index``."""
         n = len(index)
+        fast = _uniform(rows, index)
+        if fast is not None:
+            return fast
         schema_ids: dict[tuple[str, ...], int] = {}
         positions: list[list[int]] = []  # per schema: the rows that have it
         tuples: list[list[tuple[Any, ...]]] = []  # per schema: each row's values in key order
@@ -213,6 +216,27 @@ class LayerTable(Mapping[str, RowValues]):
 
     def __repr__(self) -> str:
         return f"LayerTable({len(self)} layers, {len(self._schemas)} key orders)"
+
+
+def _uniform(rows: Mapping[str, Mapping[str, Any]], index: dict[str, int]) -> LayerTable | None:
+    """The table, built with C-level loops, when ``rows`` has every layer of ``index`` in its order
+    and every row the same keys in the same order (what most metrics give); None otherwise."""
+    n = len(index)
+    if len(rows) != n or not n or type(rows) is not dict or list(rows) != list(index):
+        return None
+    orders = set(map(tuple, rows.values()))
+    if len(orders) != 1:
+        return None
+    keys = orders.pop()
+    try:
+        per_row = list(map(tuple, map(dict.values, rows.values())))  # type: ignore[arg-type]
+    except TypeError:  # a row that is not a dict
+        return None
+    columns: dict[str, Any] = {}
+    for key, values in zip(keys, zip(*per_row, strict=True) if keys else (), strict=True):
+        types = set(map(type, values))
+        columns[key] = _fill([(_ALL, values)], n, _TYPED.get(types.pop()) if len(types) == 1 else None)
+    return LayerTable(index, list(index), array("I", [1]) * n, [Schema(keys, columns)], {})
 
 
 def _columns(schemas: list[tuple[str, ...]], positions: list[list[int]], tuples: list[list[tuple[Any, ...]]],
