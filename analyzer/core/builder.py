@@ -38,6 +38,11 @@ from analyzer.core.shapes import (
 _ACTIVATIONS = builtin_vocabulary().names(Category.ACTIVATION)  # from op categories, not a list
 
 
+def _ints(value: tuple[Any, ...]) -> bool:
+    """A tuple of ints or of tuples of ints (exact ints: ``(True,) == (1,)`` must not be merged)."""
+    return all(type(x) is int or type(x) is tuple and all(type(y) is int for y in x) for x in value)
+
+
 class GraphBuilder:
     """Builds a ``Graph`` op by op; every helper returns the output tensor name(s).
 
@@ -50,6 +55,7 @@ class GraphBuilder:
         self.dtype = dtype
         self._prefix: list[str] = []
         self._layer_names = Names()  # conv, conv_1...: default names of unnamed layers
+        self._values: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # attribute tuples, shared
 
     # --- naming -------------------------------------------------------------
     @contextmanager
@@ -112,10 +118,21 @@ class GraphBuilder:
         node_scope = scope if scope is not None else self._scoped(name)
         out_dtype = dtype or (self.graph.spec(inputs[0]).dtype if inputs else self.dtype)
         outs = self.rec.node(
-            op, inputs, [(s, out_dtype) for s in shapes], dict(attrs or {}), scope=node_scope,
+            op, inputs, [(s, out_dtype) for s in shapes], self._attrs(attrs), scope=node_scope,
             base=node_scope or op, source_op=source_op, out_names=out_names,
         )  # fmt: skip
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _attrs(self, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        """A copy of ``attrs`` whose tuples of ints (kernel sizes, strides, paddings...) are one
+        object per distinct value: a graph of repeated blocks holds a few of them, not millions."""
+        if not attrs:
+            return {}
+        values = self._values
+        return {
+            k: values.setdefault(v, v) if type(v) is tuple and _ints(v) else v
+            for k, v in attrs.items()
+        }
 
     def build(self, *outputs: str, validate: bool = True) -> Graph:
         """Finish: mark ``outputs`` (default: tensors nobody consumes) and validate."""

@@ -62,8 +62,12 @@ class Graph:
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self._nodes: dict[str, Node] = {}
+        # tensor -> id of its producer, except a tensor named like the node producing it (a
+        # recorder names a one-output node's output so): ``_producer_id`` finds those in ``_nodes``
         self._producer: dict[str, str] = {}
-        self._consumers: dict[str, tuple[str, ...] | list[str]] = {}  # tensor -> ids of its readers
+        # tensor -> ids of its readers: one reader (most tensors) as the bare id, a few as a
+        # tuple, a wide fan-out as a list grown in place (``consumer_ids`` hides the difference)
+        self._consumers: dict[str, str | tuple[str, ...] | list[str]] = {}
         self._nx: nx.MultiDiGraph | None = None  # built on first use of ``nx``
         self._info: dict[str, NodeInfo] | None = None
 
@@ -102,16 +106,20 @@ class Graph:
         for t in node.outputs:
             if t not in self.tensors:
                 raise GraphError(f"node {node.id!r} outputs undeclared tensor {t!r}")
-            if t in self._producer or t in self.inputs:
+            if self._producer_id(t) is not None or t in self.inputs:
                 raise GraphError(f"tensor {t!r} is produced twice")
-        self._nodes[node.id] = node
+        nid = node.id
+        self._nodes[nid] = node
         for t in node.outputs:
-            self._producer[t] = node.id
-        consumers, nid = self._consumers, node.id
+            if t != nid:
+                self._producer[t] = nid
+        consumers = self._consumers
         for t in node.inputs:
             readers = consumers.get(t)
             if readers is None:
-                consumers[t] = (nid,)  # most tensors have one reader: a 1-tuple is half a 1-list's size
+                consumers[t] = nid  # most tensors have one reader: no container at all
+            elif type(readers) is str:
+                consumers[t] = (readers, nid)
             elif type(readers) is tuple and len(readers) < 8:
                 consumers[t] = (*readers, nid)
             elif type(readers) is tuple:
@@ -134,12 +142,12 @@ class Graph:
 
             g = nx.MultiDiGraph()
             g.add_nodes_from(self._nodes)
-            producer = self._producer
+            producer = self._producer_id
             g.add_edges_from(
                 (src, node.id, f"{t}->{i}", {"tensor": t, "index": i})
                 for node in self._nodes.values()
                 for i, t in enumerate(node.inputs)
-                if (src := producer.get(t)) is not None
+                if (src := producer(t)) is not None
             )  # in bulk: a third less time than an add_edge call per edge
             self._nx = g.copy(as_view=True)  # one view per graph state, not one per access
         return self._nx
@@ -159,11 +167,19 @@ class Graph:
 
     def producer(self, tensor: str) -> Node | None:
         """The node producing ``tensor`` (None for inputs, params and constants)."""
-        nid = self._producer.get(tensor)
+        nid = self._producer_id(tensor)
         return self._nodes[nid] if nid is not None else None
 
+    def _producer_id(self, tensor: str) -> str | None:
+        nid = self._producer.get(tensor)
+        if nid is None:
+            node = self._nodes.get(tensor)
+            if node is not None and tensor in node.outputs:  # named like its producer
+                return tensor
+        return nid
+
     def consumers(self, tensor: str) -> list[Node]:
-        return [self._nodes[n] for n in self._consumers.get(tensor, ())]
+        return [self._nodes[n] for n in self.consumer_ids(tensor)]
 
     def spec(self, name: str) -> Tensor | Param:
         """The tensor or parameter called ``name``."""
@@ -229,7 +245,8 @@ class Graph:
 
     def consumer_ids(self, tensor: str) -> Sequence[str]:
         """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``; read-only)."""
-        return self._consumers.get(tensor, ())
+        readers = self._consumers.get(tensor, ())
+        return (readers,) if type(readers) is str else readers
 
     # --- checking ---------------------------------------------------------
     def validate(self, vocabulary: OpVocabulary | None = None, *, strict: bool = False) -> None:
@@ -284,13 +301,14 @@ class Graph:
                 what = "batch size 0" if t.shape[0] == 0 else "an empty dimension"
                 raise GraphError(f"graph input {name!r} has {what}: shape {t.shape}")
         available = set(self.inputs) | set(self.params)
-        available |= {n for n, t in self.tensors.items() if t.constant and n not in self._producer}
+        produced = self._producer_id
+        available |= {n for n, t in self.tensors.items() if t.constant and produced(n) is None}
         for node in self._nodes.values():
             if vocabulary is not None and node.op not in vocabulary:
                 raise GraphError(f"node {node.id!r} has op {node.op!r}, not in the op vocabulary")
             for t in node.inputs:
                 if t not in available:
-                    where = "later" if t in self._producer else "nowhere"
+                    where = "later" if self._producer_id(t) is not None else "nowhere"
                     raise GraphError(
                         f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
                     )

@@ -94,3 +94,63 @@ class Node:
     @property
     def repeat(self) -> int:
         return int(self.attrs.get("repeat", 1))
+
+
+class _LazyMeta(dict):  # type: ignore[type-arg]
+    """The ``meta`` of a node that has none yet: an empty dict that, on its first write,
+    becomes that node's own ``meta``.
+
+    Most nodes never get meta, and an empty dict per node is 64 bytes (64 MB in a graph of a
+    million nodes); so an empty ``meta`` is not stored, and reading it gives one of these.
+    Every way to add a key goes through ``_own`` first.
+    """
+
+    __slots__ = ("_node",)
+
+    def _own(self) -> None:
+        try:
+            node = self._node
+        except AttributeError:  # made by copy/pickle machinery: a dict of no node
+            return
+        if node is not None:
+            self._node = None
+            if _META.__get__(node, Node) is None:  # nobody wrote through another view since
+                _META.__set__(node, self)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._own()
+        dict.__setitem__(self, key, value)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._own()
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._own()
+        dict.update(self, *args, **kwargs)
+
+    def __ior__(self, other: Any) -> _LazyMeta:
+        self._own()
+        return dict.__ior__(self, other)  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return dict, (dict(self),)  # copies and pickles are plain dicts
+
+
+_META = Node.meta  # the slot's descriptor; ``Node.meta`` becomes the property below
+
+
+def _get_meta(node: Node) -> dict[str, Any]:
+    meta = _META.__get__(node, Node)
+    if meta is None:
+        meta = _LazyMeta()
+        meta._node = node
+    return meta
+
+
+def _set_meta(node: Node, meta: dict[str, Any]) -> None:
+    # an empty dict is not kept (see _LazyMeta): node.meta gives a fresh one, the node's on first write
+    _META.__set__(node, meta if meta else None)
+
+
+Node.meta = property(_get_meta, _set_meta, doc="Results of passes and frontend flags (a dict).")  # type: ignore[assignment,method-assign]

@@ -44,7 +44,7 @@ from typing import Any
 
 from analyzer.core.errors import GraphError
 from analyzer.core.graph import Graph
-from analyzer.core.ir import Node, Param, Shape, Tensor
+from analyzer.core.ir import Node, Param, Shape, Tensor, numel
 
 INPUT, ACTIVATION, PARAM, CONSTANT = "input", "activation", "param", "constant"
 OutSpec = tuple[Sequence[int], str]  # (shape, dtype) of one output
@@ -88,10 +88,22 @@ class Names:
             k += 1
             if (given is None or name not in given) and (taken is None or not taken(name)):
                 break
-        self._next[base] = k
-        if given is not None:
+        if given is None:
+            self._next[base] = k
+        else:
             given.add(name)
+            # ``base`` itself (k == 1) is in ``given`` or taken, so skipped next time anyway: most
+            # bases (each used once) need no entry (memory at scale)
+            if k > 1:
+                self._next[base] = k
         return name
+
+    def settle(self, names: Sequence[str]) -> None:
+        """Forget ``names`` handed out and now in use (``taken`` says so from now on): the set of
+        names handed out stays small instead of holding every name of a million-node graph."""
+        given = self._given
+        if given is not None and self._taken is not None:
+            given.difference_update(names)
 
     def outputs(self, node_id: str, n: int) -> list[str]:
         """Names of a node's ``n`` outputs: its id for one, ``id:0``, ``id:1``... for several."""
@@ -111,6 +123,28 @@ class Recorder:
         self.names = Names(sep, self._used)
         self._keys: dict[Hashable, str] = {}
         self._fixed_roles: set[str] = set()
+        # one tuple and one element count per distinct shape (a million-node graph holds a few
+        # hundred): tensors and parameters of equal shapes share them from the start
+        self._shapes: dict[Shape, tuple[Shape, int]] = {}
+
+    def _shape(self, shape: Sequence[int]) -> tuple[Shape, int | None]:
+        """``shape`` as a tuple shared by equal shapes of ints, with its shared element count
+        (None for a shape of other dims: left to ``Graph.validate`` to refuse or keep)."""
+        shape = tuple(shape)
+        for d in shape:
+            if type(d) is not int:  # not shared: (True,) == (1,), and a list dim is unhashable
+                return shape, None
+        known = self._shapes.get(shape)
+        if known is None:
+            known = self._shapes[shape] = (shape, numel(shape))
+        return known
+
+    def _tensor(self, name: str, shape: Sequence[int], dtype: str, constant: bool = False) -> Tensor:  # fmt: skip
+        shape, count = self._shape(shape)
+        t = Tensor(name, shape, dtype, constant)
+        if count is not None:
+            object.__setattr__(t, "numel", count)  # the shared int (frozen: set as validate does)
+        return t
 
     def _used(self, name: str) -> bool:
         g = self.graph
@@ -123,7 +157,7 @@ class Recorder:
     # --- values -----------------------------------------------------------------
     def input(self, name: str, shape: Sequence[int], dtype: str) -> str:
         """A graph input, named exactly ``name``."""
-        self.graph.add_input(Tensor(name, tuple(shape), dtype))
+        self.graph.add_input(self._tensor(name, shape, dtype))
         return name
 
     def param(
@@ -137,11 +171,11 @@ class Recorder:
         first name (shared weights). Another key under a taken name gets a fresh
         name; no key and the same name is the same parameter (its spec must match).
         """
-        return self.add_param(
-            Param(name, tuple(shape), dtype, trainable, buffer, role),
-            key=key,
-            fixed_role=fixed_role,
-        )
+        shape, count = self._shape(shape)
+        p = Param(name, shape, dtype, trainable, buffer, role)
+        if count is not None:
+            object.__setattr__(p, "numel", count)
+        return self.add_param(p, key=key, fixed_role=fixed_role)
 
     def add_param(self, p: Param, *, key: Hashable | None = None, fixed_role: bool = False) -> str:
         """``param`` for a ready ``Param``."""
@@ -173,7 +207,7 @@ class Recorder:
     def constant(self, base: str, shape: Sequence[int], dtype: str, *, unique: bool = True) -> str:
         """A constant tensor named ``fresh(base)`` (``unique=False``: exactly ``base``)."""
         name = self.fresh(base) if unique else base
-        self.graph.add_tensor(Tensor(name, tuple(shape), dtype, constant=True))
+        self.graph.add_tensor(self._tensor(name, shape, dtype, constant=True))
         return name
 
     # --- nodes ------------------------------------------------------------------
@@ -202,12 +236,16 @@ class Recorder:
             names = [self.fresh(n) for n in out_names]
             one = len(names) == 1 and base is None
             node_id = names[0] if one else self.fresh(base or node_scope or op)
+        graph = self.graph
         for name, (shape, dtype) in zip(names, outputs, strict=True):
-            self.graph.add_tensor(Tensor(name, tuple(shape), dtype, constant=constant))
-        self.graph.add_node(
+            graph.add_tensor(self._tensor(name, shape, dtype, constant))
+        graph.add_node(
             Node(node_id, op, tuple(inputs), tuple(names), attrs if attrs is not None else {},
                  node_scope, source_op or op, dict(meta) if meta else {})
         )  # fmt: skip
+        self.names.settle(names)
+        if len(names) != 1 or names[0] != node_id:
+            self.names.settle((node_id,))
         return names
 
     def add_node(self, node: Node, outputs: Sequence[Tensor]) -> None:

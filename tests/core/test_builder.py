@@ -220,3 +220,20 @@ def test_build_default_outputs_and_validation() -> None:
     with pytest.raises(GraphError):
         b2.build()
     assert b2.build(validate=False).outputs == ["bad"]
+
+
+def test_equal_attribute_tuples_are_shared_not_the_dicts() -> None:
+    b = GraphBuilder()
+    x = b.input("x", (1, 4, 8, 8))
+    y = b.conv(x, 4, 3, padding=1, name="c1")
+    z = b.conv(y, 4, 3, padding=1, name="c2")
+    a1, a2 = b.graph.node(y).attrs, b.graph.node(z).attrs
+    assert a1 == a2 and a1 is not a2
+    assert a1["kernel_size"] is a2["kernel_size"] and a1["padding"] is a2["padding"]
+    a1["repeat"] = 2  # a node's attrs stay its own
+    assert "repeat" not in a2
+    r = b.relu(z, name="r")
+    assert b.graph.node(r).attrs == {} and b.graph.node(r).attrs is not b.graph.node(z).attrs
+    w = b.op("my_op", [r], (1, 4, 8, 8), {"flags": (True, 1)}, name="m")
+    v = b.op("my_op", [w], (1, 4, 8, 8), {"flags": (1, 1)}, name="n")
+    assert b.graph.node(w).attrs["flags"][0] is True and b.graph.node(v).attrs["flags"][0] == 1

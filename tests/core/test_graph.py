@@ -293,3 +293,26 @@ def test_shape_rules_and_grouping_do_not_import_the_graph() -> None:
             runtime |= imports(stmt)
         if name != "graph":
             assert "analyzer.core.graph" not in runtime, f"{name} imports the graph module"
+
+
+def test_readers_and_producers_without_per_tensor_containers() -> None:
+    """One reader is stored bare and a tensor named like its node needs no producer entry; reads
+    are the same as for any other tensor."""
+    g = base()
+    g.add_tensor(Tensor("n2", (2, 3)))
+    g.add_node(Node("n2", "relu", ("y",), ("n2",)))
+    assert g.consumer_ids("y") == ("n2",) and g.consumer_ids("n2") == ()
+    assert g.producer("n2").id == "n2" and g.producer("y").id == "n1"
+    g.add_tensor(Tensor("n1", (2, 3)))  # named like a node that does not produce it
+    g.add_tensor(Tensor("w", (2, 3)))
+    g.add_node(Node("n3", "add", ("n2", "y"), ("w",)))
+    assert g.producer("n1") is None
+    assert g.consumer_ids("y") == ("n2", "n3") and [n.id for n in g.consumers("y")] == ["n2", "n3"]
+    with pytest.raises(GraphError, match="tensor 'n2' is produced twice"):
+        g.add_node(Node("n4", "relu", ("y",), ("n2",)))
+    edges = [("n1", "n2", "y"), ("n1", "n3", "y"), ("n2", "n3", "n2")]
+    assert sorted(g.nx.edges(data="tensor")) == edges
+    g.add_tensor(Tensor("v", (2, 3)))
+    g.add_node(Node("n5", "relu", ("n1",), ("v",)))
+    with pytest.raises(GraphError, match="reads 'n1', which is produced nowhere"):
+        g.validate()

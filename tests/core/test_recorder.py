@@ -183,3 +183,33 @@ def test_names_are_unique_and_keep_their_base(bases: list[str]) -> None:
     got = [names.fresh(b) for b in bases]
     assert len(set(got)) == len(got)
     assert all(n == b or n.startswith(b + "_") for n, b in zip(got, bases, strict=True))
+
+
+def test_names_remember_little_at_scale() -> None:
+    """A base asked once needs no counter, and names in the graph are not kept twice."""
+    rec = Recorder("g")
+    x = rec.input("x", (1, 4), "float32")
+    for i in range(50):
+        (x,) = rec.node("relu", [x], [((1, 4), "float32")], scope=f"block{i}")
+    assert not rec.names._next and not rec.names._given  # the graph itself says what is taken
+    (again,) = rec.node("relu", [x], [((1, 4), "float32")], scope="block3")
+    assert again == "block3_1" and rec.fresh("block3") == "block3_2"
+    assert rec.fresh("free") == "free" and rec.fresh("free") == "free_1"  # handed out, not used
+    names = Names()  # without ``taken``, everything handed out is remembered
+    assert [names.fresh("a") for _ in range(2)] == ["a", "a_1"]
+    names.settle(["a"])
+    assert names.fresh("a") == "a_2"
+
+
+def test_equal_shapes_are_one_tuple_and_one_count() -> None:
+    rec = Recorder("g")
+    x = rec.input("x", [2, 300], "float32")
+    w = rec.param("w", (2, 300), "float32")
+    (y,) = rec.node("add", [x, w], [([2, 300], "float32")])
+    g = rec.graph
+    a, b, c = g.tensors[x], g.params[w], g.tensors[y]
+    assert a.shape == (2, 300) and a.shape is b.shape is c.shape
+    assert a.numel == 600 and a.numel is b.numel is c.numel
+    flag = rec.constant("flag", (True,), "bool")  # a bool dim is not merged with an int one
+    one = rec.constant("one", (1,), "int32")
+    assert type(g.tensors[flag].shape[0]) is bool and type(g.tensors[one].shape[0]) is int

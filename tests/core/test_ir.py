@@ -1,0 +1,62 @@
+"""The IR value types (docs/ir.md): a node's empty ``meta`` costs no dict, yet reads and writes
+like the node's own dict."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+from analyzer.core.ir import Node
+
+
+def node(nid: str = "n", **kw) -> Node:
+    return Node(nid, "relu", ("x",), (nid,), **kw)
+
+
+def test_empty_meta_is_not_stored_but_reads_as_an_empty_dict() -> None:
+    n = node()
+    assert n.meta == {} and not n.meta and isinstance(n.meta, dict)
+    assert dataclasses.fields(Node)[-1].name == "meta"  # still a field of the dataclass
+    assert n == node(meta={}) and repr(n).endswith("meta={})")
+
+
+def test_first_write_makes_the_meta_the_nodes_own() -> None:
+    n = node()
+    view = n.meta
+    view["uncounted"] = "why"
+    view["more"] = 1  # the same dict after its first write
+    assert n.meta == {"uncounted": "why", "more": 1} and n.meta is view
+    other = node("o")
+    other.meta.setdefault("data_dependent", True)
+    assert other.meta == {"data_dependent": True}
+    third = node("t")
+    third.meta.update(a=1)
+    third.meta |= {"b": 2}
+    assert third.meta == {"a": 1, "b": 2}
+    assert node("u").meta == {}  # a write to one node's meta never shows in another's
+
+
+def test_given_meta_is_kept_and_an_empty_one_reads_the_same() -> None:
+    mine = {"k": 1}
+    assert node(meta=mine).meta is mine
+    n = node(meta={})
+    n.meta["k"] = 2
+    assert n.meta == {"k": 2}
+    n.meta = {}  # assigning an empty dict empties it
+    assert n.meta == {}
+
+
+def test_replace_copy_and_pickle() -> None:
+    n = node()
+    empty = dataclasses.replace(n, id="m")
+    empty.meta["x"] = 1
+    assert n.meta == {} and empty.meta == {"x": 1}
+    full = node(meta={"k": [1]})
+    for clone in (copy.deepcopy(full), pickle.loads(pickle.dumps(full))):
+        assert clone == full and clone.meta is not full.meta
+    for clone in (copy.deepcopy(n), pickle.loads(pickle.dumps(n)), copy.copy(n)):
+        assert clone == n and clone.meta == {}
+        clone.meta["y"] = 2
+        assert n.meta == {}
+    assert type(pickle.loads(pickle.dumps(full.meta))) is dict
