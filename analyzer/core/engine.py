@@ -265,17 +265,15 @@ def _analyze_graph(
 def _layer_rows(graph: Graph, layers: list[Layer], tables: list[LayerTable], found: Completeness) -> list[LayerRow]:
     """The report's rows: each layer's values a view over the metrics' tables (no copy)."""
     tensors = graph.tensors
-    shape_lists: dict[tuple[int, ...], list[int]] = {}  # rows of one output shape share its list (memory)
+    shape_lists: dict[tuple[Any, ...], list[list[int]]] = {}  # rows of equal output shapes share one list (memory)
     marked = found.layers
     rows = []
     for layer, values in zip(layers, merge_rows(tables, len(layers)), strict=True):
-        shapes = []
-        for t in layer.outputs:
-            shape = tensors[t].shape
-            as_list = shape_lists.get(shape)
-            if as_list is None:
-                as_list = shape_lists[shape] = list(shape)
-            shapes.append(as_list)
+        outs = layer.outputs
+        key = tensors[outs[0]].shape if len(outs) == 1 else (None, *(tensors[t].shape for t in outs))
+        shapes = shape_lists.get(key)
+        if shapes is None:
+            shapes = shape_lists[key] = [list(tensors[t].shape) for t in outs]
         row = LayerRow(layer.name, layer.op, layer.scope, shapes, values, layer.nodes, _NO_MARKS)  # the layer's list
         marks = marked.get(layer.name)
         if marks:
