@@ -31,7 +31,7 @@ from analyzer.plugins.hardware.roofline import (
     LayerCost,
     RooflineModel,
     _runtime_overhead,
-    op_class,
+    layer_classes,
 )
 from analyzer.plugins.hardware.settings import KNOWN_KEYS, HardwareSettings, device_problems
 from analyzer.plugins.hardware.tflm import tflm_arena
@@ -40,7 +40,28 @@ from analyzer.plugins.metrics.activations import activation_storages
 
 def graph_buffers(ctx: MetricContext, scale: float = 1.0, inplace_depthwise: bool = False,
                   fold_batch_norm: bool = False) -> tuple[list[Buffer], list[set[int]]]:  # fmt: skip
-    """Activation storages as planner buffers over layer steps, and each layer's predecessors."""
+    """Activation storages as planner buffers over layer steps, and each layer's predecessors.
+
+    The same for every device of one analysis: built once per analysis and set of arguments and
+    shared (read-only: ``plan`` does not change them).
+    """
+    built = ctx.derived(_buffers_by_args)
+    key = (scale, inplace_depthwise, fold_batch_norm)
+    if key not in built:
+        built[key] = _graph_buffers(ctx, scale, inplace_depthwise, fold_batch_norm)
+    return built[key]
+
+
+def _buffers_by_args(ctx: MetricContext) -> dict[tuple[float, bool, bool], tuple[list[Buffer], list[set[int]]]]:
+    return {}
+
+
+def _plans_by_args(ctx: MetricContext) -> dict[tuple[Any, ...], MemoryPlan]:
+    return {}
+
+
+def _graph_buffers(ctx: MetricContext, scale: float, inplace_depthwise: bool,
+                   fold_batch_norm: bool) -> tuple[list[Buffer], list[set[int]]]:  # fmt: skip
     storages, roots = activation_storages(ctx)
     layers, g = ctx.layers, ctx.graph
     consumers: dict[str, set[int]] = {r: set() for r in storages}
@@ -75,12 +96,16 @@ def _merge_inplace(ctx: MetricContext, buffers: dict[str, Buffer], roots: dict[s
     convolution, as the TFLite converter does, needs no storage of its own.
     """
     key = {r: r for r in buffers}  # storage root -> key of the buffer now holding it
-    ancestors: list[set[int]] = []
+    held: dict[str, list[str]] = {r: [r] for r in buffers}  # the inverse: buffer key -> storage roots
+    ancestors: list[int] = []  # bit j of ancestors[i]: layer j runs before layer i in every order
     for d in deps:  # layers are in topological order: ancestors of i = deps and their ancestors
-        ancestors.append(set(d).union(*(ancestors[j] for j in d)))
+        mask = 0
+        for j in d:
+            mask |= ancestors[j] | (1 << j)
+        ancestors.append(mask)
+    classes = layer_classes(ctx)
     for i, layer in enumerate(ctx.layers):
-        klass = op_class(ctx, layer.name, layer.op, layer.nodes)
-        is_dw = depthwise and klass == "depthwise"
+        is_dw = depthwise and classes[layer.name] == "depthwise"
         if not is_dw and not (batch_norm and layer.op == "batch_norm"):
             continue
         ins = {key[roots[t]] for t in layer.inputs if roots.get(t) in key}
@@ -89,13 +114,16 @@ def _merge_inplace(ctx: MetricContext, buffers: dict[str, Buffer], roots: dict[s
             continue
         a, b = buffers[next(iter(ins))], buffers[outs[0]]
         # any other reader of the input must run before layer i in every order (an in-place ReLU)
-        if i not in a.consumers or not a.consumers - {i} <= ancestors[i] or a.output or b.size > a.size:
+        if i not in a.consumers or a.output or b.size > a.size:
+            continue
+        if any(not ancestors[i] >> c & 1 for c in a.consumers if c != i):
             continue
         buffers[a.name] = Buffer(a.name, a.size, a.producer, a.consumers | b.consumers, b.output)
         del buffers[b.name]
-        for r, k in key.items():
-            if k == b.name:
-                key[r] = a.name
+        moved = held.pop(b.name)
+        for r in moved:
+            key[r] = a.name
+        held[a.name] += moved
         if is_dw:
             conv = next(ctx.graph.node(n) for n in layer.nodes if ctx.graph.node(n).op == "conv")
             tmp = f"{layer.name}:inplace_tmp"
@@ -166,6 +194,11 @@ class McuView(DeviceView):
         c.extra.update(runtime=self.runtime, macs_per_cycle=self.macs_per_cycle)
 
 
+def _layer_macs(ctx: MetricContext) -> dict[str, float]:
+    """Each layer's MACs (the runtime figures' unit), once per analysis."""
+    return {name: float(row.get("macs", 0)) for name, row in ctx.result("compute").layers.items()}
+
+
 class McuRoofline(RooflineModel):
     name = "roofline-mcu"
     device_class = "mcu"
@@ -198,19 +231,23 @@ class McuRoofline(RooflineModel):
 
     def make_view(self, ctx: MetricContext, device: DeviceSpec, settings: HardwareSettings) -> DeviceView:
         runtime = _runtime_name(ctx.options.hardware, device)
-        layers = ctx.result("compute").layers
-        macs = {name: float(row.get("macs", 0)) for name, row in layers.items()} if runtime else {}
-        return McuView(device, settings, runtime, macs)
+        return McuView(device, settings, runtime, ctx.derived(_layer_macs) if runtime else {})
 
     def extra_details(self, ctx: MetricContext, dv: DeviceView, settings: HardwareSettings) -> dict[str, Any]:
         assert isinstance(dv, McuView)
         return {"runtime": dv.runtime, "runtime_macs_per_cycle": dv.macs_per_cycle or None}
 
     def _plan(self, ctx: MetricContext, settings: HardwareSettings, dv: DeviceView, scale: float) -> MemoryPlan:
-        buffers, deps = graph_buffers(ctx, scale, settings.inplace_depthwise, settings.fold_batch_norm)
         order = dv.cache.get("order")  # the best order does not change when every size scales alike
-        p = plan(buffers, len(ctx.layers), deps, alignment=settings.arena_alignment, reorder=settings.reorder,
-                 max_states=settings.reorder_max_states, order=order)  # fmt: skip
+        # the plan depends on the graph and these settings, not on the device: once per analysis
+        args = (scale, settings.inplace_depthwise, settings.fold_batch_norm, settings.arena_alignment,
+                settings.reorder, settings.reorder_max_states, None if order is None else tuple(order))  # fmt: skip
+        plans = ctx.derived(_plans_by_args)
+        p = plans.get(args)
+        if p is None:
+            buffers, deps = graph_buffers(ctx, scale, settings.inplace_depthwise, settings.fold_batch_norm)
+            p = plans[args] = plan(buffers, len(ctx.layers), deps, alignment=settings.arena_alignment,
+                                   reorder=settings.reorder, max_states=settings.reorder_max_states, order=order)  # fmt: skip
         dv.cache.setdefault("order", p.order)
         dv.cache.setdefault("exact", p.exact_order)
         return p

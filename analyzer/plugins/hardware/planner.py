@@ -76,20 +76,26 @@ def greedy_arena(items: Sequence[tuple[int, int, int]]) -> tuple[int, list[int]]
     Returns the arena size and each item's offset.
     """
     offsets = [0] * len(items)
-    placed: list[int] = []
+    placed: list[tuple[int, int, int, int]] = []  # (first, last, size, index) of each placed item
     for i in sorted(range(len(items)), key=lambda k: -items[k][0]):  # stable: ties keep input order
         size, first, last = items[i]
         if size == 0:
             continue
-        overlapping = sorted((j for j in placed if items[j][1] <= last and first <= items[j][2]), key=offsets.__getitem__)
+        # placed items whose lifetime overlaps, by offset (ties: in placing order, as sorted keeps)
+        overlapping = sorted([(offsets[j], s) for f, la, s, j in placed if f <= last and first <= la],
+                             key=_first)  # fmt: skip
         candidate = 0
-        for j in overlapping:
-            if candidate + size <= offsets[j]:
-                break  # the gap below buffer j is large enough
-            candidate = max(candidate, offsets[j] + items[j][0])
+        for offset, s in overlapping:
+            if candidate + size <= offset:
+                break  # the gap below this buffer is large enough
+            candidate = max(candidate, offset + s)
         offsets[i] = candidate
-        placed.append(i)
-    return max((offsets[i] + items[i][0] for i in placed), default=0), offsets
+        placed.append((first, last, size, i))
+    return max((offsets[i] + s for _f, _la, s, i in placed), default=0), offsets
+
+
+def _first(pair: tuple[int, int]) -> int:
+    return pair[0]
 
 
 def lifetimes(buffers: Sequence[Buffer], order: Sequence[int]) -> list[tuple[int, int]]:

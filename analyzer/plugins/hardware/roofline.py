@@ -96,18 +96,47 @@ def _quantized_key(ctx: MetricContext) -> str | None:
 
 
 def layer_work(ctx: MetricContext, settings: HardwareSettings) -> list[LayerWork]:
-    compute, traffic = ctx.result("compute"), ctx.result("traffic")  # declared in requires
+    """What each layer asks of a device: the same for every device of one analysis (save a forced
+    compute type), so it is built once per analysis and data type and shared (``LayerWork`` is
+    frozen); each further device only prices it."""
     forced = settings.compute_dtype or _quantized_key(ctx)
+    built = ctx.derived(_works_by_dtype)
+    works = built.get(forced)
+    if works is None:
+        works = built[forced] = _layer_work(ctx, forced)
+    return works
+
+
+def _works_by_dtype(ctx: MetricContext) -> dict[str | None, list[LayerWork]]:
+    return {}
+
+
+def layer_classes(ctx: MetricContext) -> dict[str, str]:
+    """Each layer's op class (``op_class``), once per analysis."""
+    return ctx.derived(_layer_classes)
+
+
+def _layer_classes(ctx: MetricContext) -> dict[str, str]:
+    return {layer.name: op_class(ctx, layer.name, layer.op, layer.nodes) for layer in ctx.layers}
+
+
+def _layer_work(ctx: MetricContext, forced: str | None) -> list[LayerWork]:
+    compute, traffic = ctx.result("compute"), ctx.result("traffic")  # declared in requires
+    classes = layer_classes(ctx)
+    c_layers, t_layers = compute.layers, traffic.layers
     works = []
     for layer in ctx.layers:
-        c, t = compute.layers.get(layer.name, {}), traffic.layers.get(layer.name, {})
+        c, t = c_layers.get(layer.name, _EMPTY), t_layers.get(layer.name, _EMPTY)
         works.append(LayerWork(
-            name=layer.name, op=layer.op, op_class=op_class(ctx, layer.name, layer.op, layer.nodes),
+            name=layer.name, op=layer.op, op_class=classes[layer.name],
             dtype=forced or dtype_key(str(c.get("dtype") or "float32")), ops=float(c.get("ops", 0)),
             read_bytes=float(t.get("read_bytes", 0)), write_bytes=float(t.get("write_bytes", 0)),
             weight_bytes=float(t.get("weight_read_bytes", 0)),
         ))  # fmt: skip
     return works
+
+
+_EMPTY: Mapping[str, Any] = {}
 
 
 class DeviceView:
@@ -213,75 +242,119 @@ class LayerCost:
         return "compute" if self.compute_s >= self.memory_s else "memory"
 
     def row(self) -> dict[str, Any]:
-        w = self.work
+        w, levels, ops, compute, memory = self.work, self.levels, self.ops, self.compute_s, self.memory_s
+        nbytes = sum(levels.values())  # self.bytes, latency_s and bound inlined: once per layer and device
+        weight = w.weight_bytes if levels else 0.0
+        bound = "none" if not compute and not memory else "compute" if compute >= memory else "memory"
         return {
-            "name": w.name, "op": w.op, "op_class": w.op_class, "dtype": w.dtype, "ops": self.ops,
-            "bytes": self.bytes, "weight_bytes": w.weight_bytes if self.levels else 0.0,
-            "activation_bytes": self.bytes - (w.weight_bytes if self.levels else 0.0), "levels": dict(self.levels), "compute_s": self.compute_s, "memory_s": self.memory_s,
-            "overhead_s": self.overhead_s, "latency_s": self.latency_s, "bound": self.bound,
-            "arithmetic_intensity": self.ops / self.bytes if self.bytes else None,
-            "ridge_point": self.peak_ops_per_s * self.level_s / self.bytes if self.bytes and self.ops else None,
+            "name": w.name, "op": w.op, "op_class": w.op_class, "dtype": w.dtype, "ops": ops,
+            "bytes": nbytes, "weight_bytes": weight, "activation_bytes": nbytes - weight, "levels": dict(levels),
+            "compute_s": compute, "memory_s": memory, "overhead_s": self.overhead_s,
+            "latency_s": max(compute, memory) + self.overhead_s, "bound": bound,
+            "arithmetic_intensity": ops / nbytes if nbytes else None,
+            "ridge_point": self.peak_ops_per_s * self.level_s / nbytes if nbytes and ops else None,
             "efficiency": self.efficiency, "energy_j": self.energy_j, **self.extra,
         }  # fmt: skip
 
 
 def estimate(works: list[LayerWork], dv: DeviceView, scale: float = 1.0) -> list[LayerCost]:
-    """Per-layer costs with ops and activation bytes scaled by ``scale`` (batch / graph batch)."""
+    """Per-layer costs with ops and activation bytes scaled by ``scale`` (batch / graph batch).
+
+    The device's figures are looked up once per op class, data type and memory level (they do
+    not change from layer to layer), then each layer is priced with them.
+    """
     total_w = sum(w.weight_bytes for w in works)
     wl = dv.weight_level(total_w)
     dv._note(f"{wl.name}.bandwidth_bytes_per_s", wl.bandwidth_bytes_per_s)
+    settings, device = dv.settings, dv.device
+    act_levels = [(m.capacity_bytes.value - (total_w if m is wl else 0), m.name)
+                  for m in (dv.levels("activations") or list(device.memory))]  # fmt: skip
+    last_act = act_levels[-1][1]
+    by_name = {m.name: m for m in device.memory}
+    level_figs: dict[str, tuple[float, float | None]] = {}  # level -> (bandwidth, energy per byte or None)
+    effs: dict[str, float] = {}
+    peaks: dict[tuple[str, str], float] = {}
+    op_joules: dict[str, float] = {}
+    overheads: dict[str, float] = {}
+    refine = dv.refine if type(dv).refine is not DeviceView.refine else None
     costs = []
     for w in works:
-        eff = dv.settings.eff(w.op_class if w.op_class != "view" else "default")
+        klass = w.op_class
+        eff = effs.get(klass)
+        if eff is None:
+            eff = effs[klass] = settings.eff(klass if klass != "view" else "default")
         ops = w.ops * scale
         act = (w.read_bytes + w.write_bytes) * scale
-        peak = dv.peak(w.dtype, w.op_class) if ops else 0.0
+        if ops:
+            peak = peaks.get((w.dtype, klass))
+            if peak is None:
+                peak = peaks[(w.dtype, klass)] = dv.peak(w.dtype, klass)
+        else:
+            peak = 0.0
         c = LayerCost(work=w, efficiency=eff, peak_ops_per_s=peak, ops=ops)
-        if w.op_class == "view" and not ops:
+        if klass == "view" and not ops:
             costs.append(c)
             continue
+        levels = c.levels
         if w.weight_bytes:
-            c.levels[wl.name] = w.weight_bytes
+            levels[wl.name] = w.weight_bytes
         if act:
-            al = dv.activation_level(act, wl, total_w)
-            c.activation_level = al.name
-            c.levels[al.name] = c.levels.get(al.name, 0.0) + act
-        by_name = {m.name: m for m in dv.device.memory}
-        for name, b in c.levels.items():
-            m = by_name[name]
-            dv._note(f"{name}.bandwidth_bytes_per_s", m.bandwidth_bytes_per_s)
-            c.level_s += b / m.bandwidth_bytes_per_s.value
-            e = energy.byte_energy(m)
-            if e is None:
+            al = next((name for free, name in act_levels if act <= free), last_act)
+            c.activation_level = al
+            levels[al] = levels.get(al, 0.0) + act
+        for name, b in levels.items():
+            figs = level_figs.get(name)
+            if figs is None:
+                figs = level_figs[name] = _level_figures(dv, by_name[name])
+            c.level_s += b / figs[0]
+            if figs[1] is None:
                 c.unmodelled_bytes[name] = b
             else:
-                dv._note(f"{name}.energy_per_byte_j", e)
-                c.energy_j += b * e.value
+                c.energy_j += b * figs[1]
         c.memory_s = c.level_s / eff
         if ops:
             c.compute_s = ops / (peak * eff)
-            e_op = energy.op_energy(dv.device, w.dtype)
-            dv._note(f"energy_per_op_j.{w.dtype}", e_op)
-            c.energy_j += ops * e_op.value
-        if ops or c.levels:
-            c.overhead_s = dv.overhead_s(w.op_class)
-            dv.refine(c, scale)
+            e_op = op_joules.get(w.dtype)
+            if e_op is None:
+                fig = energy.op_energy(device, w.dtype)
+                dv._note(f"energy_per_op_j.{w.dtype}", fig)
+                e_op = op_joules[w.dtype] = fig.value
+            c.energy_j += ops * e_op
+        if ops or levels:
+            overhead = overheads.get(klass)
+            if overhead is None:
+                overhead = overheads[klass] = dv.overhead_s(klass)
+            c.overhead_s = overhead
+            if refine is not None:
+                refine(c, scale)
         costs.append(c)
     return costs
+
+
+def _level_figures(dv: DeviceView, m: MemoryLevel) -> tuple[float, float | None]:
+    """(bandwidth, energy per byte or None where no figure applies) of level ``m``, noted as used."""
+    dv._note(f"{m.name}.bandwidth_bytes_per_s", m.bandwidth_bytes_per_s)
+    e = energy.byte_energy(m)
+    if e is None:
+        return m.bandwidth_bytes_per_s.value, None
+    dv._note(f"{m.name}.energy_per_byte_j", e)
+    return m.bandwidth_bytes_per_s.value, e.value
 
 
 def summarize(costs: list[LayerCost]) -> dict[str, Any]:
     compute = sum(c.compute_s for c in costs)
     memory = sum(c.memory_s for c in costs)
     ops = sum(c.ops for c in costs)
-    nbytes = sum(c.bytes for c in costs)
+    nbytes = sum([sum(c.levels.values()) for c in costs])  # c.bytes, without a property call per layer
+    bounds = [c.bound for c in costs]
     levels: dict[str, float] = {}
     unmodelled: dict[str, float] = {}
     for c in costs:
         for k, v in c.levels.items():
             levels[k] = levels.get(k, 0.0) + v
-        for k, v in c.unmodelled_bytes.items():
-            unmodelled[k] = unmodelled.get(k, 0.0) + v
+        if c.unmodelled_bytes:
+            for k, v in c.unmodelled_bytes.items():
+                unmodelled[k] = unmodelled.get(k, 0.0) + v
     return {
         "latency_s": sum(c.latency_s for c in costs),
         "compute_s": compute,
@@ -295,8 +368,8 @@ def summarize(costs: list[LayerCost]) -> dict[str, Any]:
         "bytes_by_level": levels,
         "energy_j": sum(c.energy_j for c in costs),
         "unmodelled_energy_bytes": unmodelled,
-        "compute_bound_layers": sum(c.bound == "compute" for c in costs),
-        "memory_bound_layers": sum(c.bound == "memory" for c in costs),
+        "compute_bound_layers": bounds.count("compute"),
+        "memory_bound_layers": bounds.count("memory"),
     }
 
 
