@@ -50,8 +50,12 @@ def human_bytes(value: float, binary: bool = False) -> str:
     MB = 10^6 bytes), or ``"1 MiB"`` with ``binary`` (2^10 steps)."""
     units, step = _BYTES_BINARY if binary else _BYTES
     scaled, i = float(value), 0
-    # step up while the rounded figure reaches a step (999.9 kB reads 1 MB, not 1000 kB)
-    while i < len(units) - 1 and abs(float(plain(scaled, 3).replace(",", ""))) >= step:
+    # step up while the rounded figure reaches a step (999.9 kB reads 1 MB, not 1000 kB); a figure
+    # at the step or above reaches it rounded, one under 99% of it cannot (3 digits: 0.5% at most)
+    while i < len(units) - 1:
+        size = abs(scaled)
+        if size < step and (size < 0.99 * step or abs(float(plain(scaled, 3).replace(",", ""))) < step):
+            break
         scaled, i = scaled / step, i + 1
     return f"{plain(scaled, 3)} {units[i]}"
 
@@ -210,20 +214,34 @@ def layer_table(report: Report, columns: Sequence[str] | None = None, binary: bo
     for q in chosen:
         label = _info(report, q)["label"]
         headers += [f"{label} {d}" for d, _ in devices] if q in device_names else [label]
-    infos = {q: _info(report, q) for q in chosen}
-    rows = []
-    for row in report.layers:
-        marks = row.incomplete
-        cells = [row.name, row.op, fmt(row.output_shapes)]
-        for q in chosen:
-            info = infos[q]
-            if q in device_names:
-                cells += [show(by_layer.get(row.name, {}).get(q), info, binary, compact) for _, by_layer in devices]
-                continue
-            text = show(row.values.get(q), info, binary, compact)
-            cells.append(marked(text, marks.get(q)) if marks else text)
-        rows.append(cells)
-    return headers, rows
+    layers = report.layers
+    # a column at a time: each quantity's values read as one column and formatted by one rule
+    cells = [[row.name for row in layers], [row.op for row in layers], [_shapes(row.output_shapes) for row in layers]]
+    for q in chosen:
+        info = _info(report, q)
+        if q in device_names:
+            for _, by_layer in devices:
+                cells.append([show(by_layer.get(row.name, {}).get(q), info, binary, compact) for row in layers])
+            continue
+        texts = show_column(report.layer_column(q), info, binary, compact)
+        if any(row.incomplete for row in layers):
+            texts = [marked(text, row.incomplete.get(q)) for text, row in zip(texts, layers, strict=True)]
+        cells.append(texts)
+    return headers, [list(row) for row in zip(*cells, strict=True)] if layers else []
+
+
+def show_column(values: Sequence[Any], info: dict[str, Any], binary: bool = False, compact: bool = False) -> list[str]:
+    """``show`` of each value of one quantity: exact counts (ints, the usual case) take one format call."""
+    if info.get("format", "count") == "count" and not compact:
+        return [format(v, ",") if type(v) is int else show(v, info, binary, compact) for v in values]
+    return [show(v, info, binary, compact) for v in values]
+
+
+def _shapes(shapes: Any) -> str:
+    """``fmt`` of a layer's output shapes: ``1x64x56x56`` (several: comma-separated)."""
+    if type(shapes) is list and len(shapes) == 1 and type(shapes[0]) is list:
+        return "x".join(map(str, shapes[0]))
+    return fmt(shapes)
 
 
 def layer_cells(report: Report) -> list[list[str]]:
@@ -259,12 +277,19 @@ def detail_table(report: Report, depth: int | None, columns: Sequence[str] | Non
 def total_quantities(report: Report, columns: Sequence[str] | None = None) -> list[str]:
     """Every quantity with a model total, in report order, grouped (groups in order of first
     appearance); ``hidden`` ones only when ``columns`` names them or their group."""
+    return list(_total_infos(report, columns))
+
+
+def _total_infos(report: Report, columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``total_quantities`` with each one's metadata (``_info``)."""
     named = set(columns or ())
     keys = [q for q in report.quantities if q in report.totals]
     keys += [q for q in report.totals if q not in report.quantities]
-    shown = [q for q in keys if _info(report, q)["display"] != "hidden" or q in named or _info(report, q)["group"] in named]
-    order = {g: i for i, g in enumerate(dict.fromkeys(_info(report, q)["group"] for q in shown))}
-    return sorted(shown, key=lambda q: order[_info(report, q)["group"]])  # stable: report order within a group
+    infos = {q: _info(report, q) for q in keys}
+    shown = [q for q in keys if infos[q]["display"] != "hidden" or q in named or infos[q]["group"] in named]
+    order = {g: i for i, g in enumerate(dict.fromkeys(infos[q]["group"] for q in shown))}
+    shown.sort(key=lambda q: order[infos[q]["group"]])  # stable: report order within a group
+    return {q: infos[q] for q in shown}
 
 
 TOTAL_HEADERS = ["quantity", "value", "", "unit"]
@@ -276,12 +301,12 @@ def total_groups(report: Report, columns: Sequence[str] | None = None, binary: b
     The first column is the quantity's name: what JSON, CSV and ``--columns`` call it.
     """
     groups: dict[str, list[list[str]]] = {}
-    for q in total_quantities(report, columns):
+    bound = report.completeness.bound
+    for q, info in _total_infos(report, columns).items():
         value = report.totals.get(q)
         if value is None:
             continue
-        info = _info(report, q)
-        b = report.completeness.bound(q)
+        b = bound(q)
         groups.setdefault(info["group"], []).append(
             [q, marked(show_exact(value, info), b), marked(show_human(value, info, binary), b), info.get("unit", "")])
     return list(groups.items())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Row, Table
 
 from analyzer.core.compare import Comparison
 from analyzer.core.hookspecs import hookimpl
@@ -23,9 +23,34 @@ def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: 
         numeric = i >= numeric_from
         widest = max((len(row[i]) for row in rows), default=0) if narrow and numeric else None
         t.add_column(h, justify="right" if numeric else "left", overflow="fold", min_width=widest, max_width=widest)
-    for row in rows:  # cells hold names from the model (an untrusted file's): text, never markup
-        t.add_row(*(c if c.isprintable() and "[" not in c else escape(common.printable(c)) for c in row))
+    _add_rows(t, rows)
     return t
+
+
+def _add_rows(table: Table, rows: list[list[str]], raw: bool = False) -> None:
+    """``table.add_row`` of each row, a column at a time (what add_row stores, without its per-cell
+    checks: the cells are strings). Cells hold names from the model (an untrusted file's): text,
+    never markup, unless ``raw`` (markup the caller wrote, names it escaped)."""
+    if not rows:
+        return
+    if any(len(row) != len(table.columns) for row in rows):
+        for row in rows:
+            table.add_row(*(row if raw else map(_safe, row)))
+        return
+    for column, cells in zip(table.columns, zip(*rows, strict=True), strict=True):
+        if raw:
+            column._cells.extend(cells)
+            continue
+        joined = "".join(cells)
+        if joined.isprintable() and "[" not in joined:
+            column._cells.extend(cells)
+        else:
+            column._cells.extend(map(_safe, cells))
+    table.rows.extend(Row() for _ in rows)
+
+
+def _safe(cell: str) -> str:
+    return cell if cell.isprintable() and "[" not in cell else escape(common.printable(cell))
 
 
 NARROW = 120  # columns
@@ -75,12 +100,16 @@ class TableReporter(Reporter):
 def _totals_table(groups: list[tuple[str, list[list[str]]]]) -> Table:
     """The totals, one section per group headed by its name (what ``--columns GROUP`` selects)."""
     t = _table("Totals", common.TOTAL_HEADERS, [])
-    for i, (group, rows) in enumerate(groups):
-        if i:
-            t.add_section()
-        t.add_row(f"[italic]{escape(group)}:[/italic]", "", "", "")
-        for row in rows:
-            t.add_row(*row)
+    cells: list[list[str]] = []
+    ends = []  # the last row of each group but the last: a section ends there
+    for group, rows in groups:
+        if cells:
+            ends.append(len(cells) - 1)
+        cells.append([f"[italic]{escape(group)}:[/italic]", "", "", ""])  # markup: added as it is
+        cells += rows
+    _add_rows(t, cells, raw=True)  # the quantities' names and values, as the metrics declare them
+    for i in ends:
+        t.rows[i].end_section = True
     return t
 
 

@@ -15,6 +15,8 @@ lets rich render that one.
 from __future__ import annotations
 
 import io
+import re
+from itertools import repeat
 from typing import Any
 
 from rich import box
@@ -24,6 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 _BOLD, _ITALIC, _RESET = "\x1b[1m", "\x1b[3m", "\x1b[0m"
+# a cell of one markup style over text with no markup, escape or :emoji: code (a totals group's name)
+_STYLED = re.compile(r"\[([a-z]+(?: [a-z]+)*)\]([^\[\]\\]+)\[/(?:\1)?\]")
 
 
 def _width(text: str) -> int:
@@ -51,7 +55,15 @@ def _plain_cell(cell: Any, console: Console, color: bool) -> tuple[str, int] | N
     if type(cell) is not str:
         return None
     shown = None
-    if "[" in cell or ":" in cell:  # markup or an :emoji: code: what rich makes of it
+    styled = _STYLED.fullmatch(cell) if "[" in cell else None
+    if styled and styled[2].count(":") < 2 and getattr(console, "_markup", False):  # "[italic]name:[/italic]"
+        cell = styled[2]
+        if color:
+            system = getattr(console, "_color_system", None)
+            if system is None:
+                return None
+            shown = console.get_style(styled[1]).render(cell, color_system=system)  # as below
+    elif "[" in cell or ":" in cell:  # markup or an :emoji: code: what rich makes of it
         text = console.render_str(cell, highlight=False)
         cell = text.plain
         if (
@@ -74,6 +86,19 @@ def _plain_cell(cell: Any, console: Console, color: bool) -> tuple[str, int] | N
     return (cell if shown is None else shown), _width(cell)
 
 
+def _plain_column(cells: list[Any]) -> list[str] | None:
+    """``cells`` when every one is plain ASCII text (no markup, no :emoji:, one line, no outer
+    blanks): what such a column shows, checked on the whole column at once."""
+    try:
+        joined = "\x00".join(cells)
+    except TypeError:  # a cell that is not a string
+        return None
+    if not joined.isascii() or "[" in joined or ":" in joined or "\n" in joined:
+        return None
+    cells = list(cells)
+    return cells if list(map(str.strip, cells)) == cells else None
+
+
 def render(table: Any, console: Console, color: bool) -> str | None:
     """``table`` as rich prints it on ``console`` (its width; colour when ``color``), or None."""
     if not isinstance(table, Table) or not _simple(table):
@@ -81,33 +106,32 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     if console.legacy_windows or not console.encoding.lower().startswith("utf"):
         return None  # rich substitutes ASCII boxes there
     headers: list[tuple[str, int]] = []
-    columns: list[list[tuple[str, int]]] = []
+    columns: list[tuple[list[str], list[int]]] = []  # per column: what each cell shows, its width
     widths: list[int] = []
     for col in table.columns:
         header = _plain_cell(col.header, console, False)  # bold under colour: written below
         if header is None or (color and "[" in col.header):
             return None  # rich mixes the header's markup into the bold
-        cells = []
-        widest = max(header[1], col.min_width or 0)
-        for cell in col._cells:
-            if (type(cell) is str and cell.isascii() and "[" not in cell and ":" not in cell  # plain text
-                    and (not cell or not (cell[0].isspace() or cell[-1].isspace() or "\n" in cell))):  # fmt: skip
-                shown = (cell, len(cell))
-            else:
+        texts = _plain_column(col._cells)
+        if texts is not None:  # plain ASCII text: as it is, as wide as it is long
+            shown_widths = list(map(len, texts))
+        else:
+            texts, shown_widths = [], []
+            for cell in col._cells:
                 shown = _plain_cell(cell, console, color)
                 if shown is None:
                     return None
-            cells.append(shown)
-            if shown[1] > widest:
-                widest = shown[1]
+                texts.append(shown[0])
+                shown_widths.append(shown[1])
+        widest = max(header[1], col.min_width or 0, max(shown_widths, default=0))
         if col.max_width is not None and widest > col.max_width:
-            if any(c[1] > col.max_width for c in cells):
+            if max(shown_widths, default=0) > col.max_width:
                 return None  # rich folds the column's cells
             widest = col.max_width  # only the header is wider: rich wraps it (below)
         if color and not widest:
             return None  # an empty column: rich writes its bold header unstyled
         headers.append(header)
-        columns.append(cells)
+        columns.append((texts, shown_widths))
         widths.append(widest)
     if not widths:
         return None
@@ -184,32 +208,43 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     n = len(table.rows)
     layout = list(zip(widths, rights, lpad, rpad, strict=True))
     justify = [c.justify for c in table.columns]
-    for i, row in enumerate(table.rows):
-        cells = [
-            " " * lp + just(col[i], w, r) + " " * rp
-            for col, (w, r, lp, rp) in zip(columns, layout, strict=True)
-        ]
-        if any(
-            col[i][1] > w for col, w in zip(columns, widths, strict=True)
-        ):  # a shrunk column: wrap
-            if any("\x1b" in col[i][0] for col in columns):
+    # each column's cells justified to its width, then each row one join: the padding between two
+    # columns is the same everywhere (only the outer edges may go without)
+    justified = []
+    wrapped_rows: set[int] = set()  # rows with a cell wider than its (shrunk) column
+    for (texts, shown_widths), w, r in zip(columns, widths, rights, strict=True):
+        if shown_widths == list(map(len, texts)):
+            justified.append(list(map(str.rjust if r else str.ljust, texts, repeat(w))))
+        else:
+            justified.append([" " * (w - x) + t if r else t + " " * (w - x) for t, x in zip(texts, shown_widths, strict=True)])
+        if max(shown_widths, default=0) > w:
+            wrapped_rows.update(i for i, x in enumerate(shown_widths) if x > w)
+    left = b.mid_left + " " * lpad[0]
+    between = " " * rpad[0] + b.mid_vertical + " " * (lpad[1] if n_cols > 1 else 0)
+    right = " " * rpad[-1] + b.mid_right
+    body = [left + between.join(cells) + right for cells in zip(*justified, strict=True)] if n else []
+    breaks = [i for i, row in enumerate(table.rows) if row.end_section and i < n - 1]
+    if not wrapped_rows and not breaks:
+        lines += body
+    for i, line in enumerate(body if wrapped_rows or breaks else ()):
+        if i not in wrapped_rows:
+            lines.append(line)
+        else:  # a shrunk column: wrap, top-aligned
+            cells_i = [(texts[i], shown_widths[i]) for texts, shown_widths in columns]
+            if any("\x1b" in text for text, _ in cells_i):
                 return None  # a styled cell's lines: rich's
             wraps = [
-                [(p, _width(p)) for p in (line.plain for line in Text(col[i][0]).wrap(console, w, justify=jf, overflow="fold"))]
-                if col[i][1] > w else [col[i]]
-                for col, w, jf in zip(columns, widths, justify, strict=True)
+                [(p, _width(p)) for p in (line.plain for line in Text(cell[0]).wrap(console, w, justify=jf, overflow="fold"))]
+                if cell[1] > w else [cell]
+                for cell, w, jf in zip(cells_i, widths, justify, strict=True)
             ]  # fmt: skip
-            for k in range(max(len(x) for x in wraps)):  # top-aligned
+            for k in range(max(len(x) for x in wraps)):
                 cells = [
                     " " * lp + (just(x[k], w, r) if k < len(x) else " " * w) + " " * rp
                     for x, (w, r, lp, rp) in zip(wraps, layout, strict=True)
                 ]
                 lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
-            if row.end_section and i < n - 1:
-                lines.append(section)
-            continue
-        lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
-        if row.end_section and i < n - 1:
+        if table.rows[i].end_section and i < n - 1:
             lines.append(section)
     lines.append(rule(b.bottom_left, b.bottom, b.bottom_divider, b.bottom_right))
     return "\n".join(lines) + "\n"

@@ -20,6 +20,10 @@ cell_text = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12
 )
 
+# cells of one markup style (a totals group's name: "[italic]compute:[/italic]"), odd ones included
+styled_text = st.builds(lambda style, text, close: f"[{style}]{text}[/{style if close else ''}]",
+                        st.sampled_from(["italic", "bold red", "b"]), cell_text, st.booleans())  # fmt: skip
+
 
 def _table(title, headers, rows, sections=(), right_from=1, **options):
     t = Table(
@@ -44,7 +48,7 @@ def _table(title, headers, rows, sections=(), right_from=1, **options):
 )
 def test_any_table_renders_as_rich_renders_it(title, headers, data, color, width):
     rows = data.draw(
-        st.lists(st.lists(cell_text, min_size=len(headers), max_size=len(headers)), max_size=5)
+        st.lists(st.lists(cell_text | styled_text, min_size=len(headers), max_size=len(headers)), max_size=5)
     )
     sections = data.draw(st.sets(st.integers(0, 5)))
 
