@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
 from analyzer.core.jsonwriter import Rows, iter_object
+from analyzer.core.layer_table import RowValues
 from analyzer.core.metric import Number, Quantity
 from analyzer.core.report_views import ReportViews
 from analyzer.core.rollup import ModuleRow, module_path, rollup
@@ -107,6 +108,8 @@ class LayerRow:
 
     def to_dict(self) -> dict[str, Any]:
         values = self.values
+        if type(values) is not dict:
+            values = values.as_dict() if hasattr(values, "as_dict") else dict(values)  # one dict, not a read per key
         head = _row_head()  # the contract's fields first, in its order (null if a metric is blocked)
         if _ROW_ATTRS.isdisjoint(values):  # no quantity named like a field: values then fill the rest
             d = {k: getattr(self, k) if k in _ROW_ATTRS else values.get(k) for k in head}
@@ -151,7 +154,19 @@ class Report(ReportViews):
     def layer_column(self, quantity: str) -> list[Any]:
         """``quantity``'s value for every layer row, in row order (None where a row has none):
         what reporters read column by column, faster than row by row."""
-        return [row.values.get(quantity) for row in self.layers]
+        out = []
+        append = out.append
+        schema = column = None
+        for row in self.layers:
+            values = row.values
+            if type(values) is RowValues:  # the engine's rows: read the column, not the row
+                if values._schema is not schema:
+                    schema = values._schema
+                    column = schema.columns.get(quantity)
+                append(None if column is None else column[values._i])
+            else:
+                append(values.get(quantity))
+        return out
 
     def device(self, name: str) -> DeviceResult:
         for r in self.hardware:

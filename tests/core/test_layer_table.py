@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from array import array
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from analyzer import analyze_graph, zoo
 from analyzer.core.layer_table import LayerTable, RowValues, merge_rows
+from analyzer.core.report import Report
 
 INDEX = {name: i for i, name in enumerate("abcdef")}
 
@@ -99,6 +101,10 @@ def test_report_rows_are_views_over_the_metrics_columns():
     assert isinstance(row.values, RowValues)
     assert row.macs == 4096 * 64 * 56 * 56 // 64  # 1x1 conv, 64 -> 64 channels at 56x56
     assert report.layer_column("macs") == [r.values.get("macs") for r in report.layers]
+    assert report.layer_column("receptive_field") == [r.values.get("receptive_field") for r in report.layers]
+    assert report.layer_column("nothing") == [None] * len(report.layers)
+    loaded = Report.from_dict(json.loads(report.to_json()))  # rows of plain dicts
+    assert loaded.layer_column("macs") == report.layer_column("macs")
 
 
 def test_a_metric_giving_columns_reports_what_its_dicts_would():
