@@ -39,9 +39,11 @@ def plain(value: float, digits: int = 4) -> str:
 
 def human(value: float) -> str:
     """A count with an SI prefix up to E: ``724406816 -> "724.4M"``, ``3.072e18 -> "3.1E"``."""
-    for scale, p in _PREFIXES:
-        if abs(value) >= scale:
-            return f"{value / scale:.1f}{p}"
+    size = abs(value)
+    if size >= 1e3:
+        for scale, p in _PREFIXES:
+            if size >= scale:
+                return f"{value / scale:.1f}{p}"
     return plain(value)
 
 
@@ -232,7 +234,9 @@ def layer_table(report: Report, columns: Sequence[str] | None = None, binary: bo
 
 def show_column(values: Sequence[Any], info: dict[str, Any], binary: bool = False, compact: bool = False) -> list[str]:
     """``show`` of each value of one quantity: exact counts (ints, the usual case) take one format call."""
-    if info.get("format", "count") == "count" and not compact:
+    if info.get("format", "count") == "count":
+        if compact:  # a narrow terminal: 724.4M
+            return [human(v) if (t := type(v)) is int or t is float else show(v, info, binary, compact) for v in values]
         return [format(v, ",") if type(v) is int else show(v, info, binary, compact) for v in values]
     return [show(v, info, binary, compact) for v in values]
 

@@ -19,9 +19,10 @@ def _table(title: str, headers: list[str], rows: list[list[str]], numeric_from: 
     """A rich table; ``narrow`` (a small terminal) draws no vertical rules and never breaks a number."""
     t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
               pad_edge=not narrow)  # fmt: skip
+    cells = list(zip(*rows, strict=True)) if narrow and rows else []  # by column
     for i, h in enumerate(headers):
         numeric = i >= numeric_from
-        widest = max((len(row[i]) for row in rows), default=0) if narrow and numeric else None
+        widest = (max(map(len, cells[i])) if cells else 0) if narrow and numeric else None
         t.add_column(h, justify="right" if numeric else "left", overflow="fold", min_width=widest, max_width=widest)
     _add_rows(t, rows)
     return t

@@ -233,11 +233,8 @@ def render(table: Any, console: Console, color: bool) -> str | None:
             cells_i = [(texts[i], shown_widths[i]) for texts, shown_widths in columns]
             if any("\x1b" in text for text, _ in cells_i):
                 return None  # a styled cell's lines: rich's
-            wraps = [
-                [(p, _width(p)) for p in (line.plain for line in Text(cell[0]).wrap(console, w, justify=jf, overflow="fold"))]
-                if cell[1] > w else [cell]
-                for cell, w, jf in zip(cells_i, widths, justify, strict=True)
-            ]  # fmt: skip
+            wraps = [_wrap(cell, w, jf, console) if cell[1] > w else [cell]
+                     for cell, w, jf in zip(cells_i, widths, justify, strict=True)]  # fmt: skip
             for k in range(max(len(x) for x in wraps)):
                 cells = [
                     " " * lp + (just(x[k], w, r) if k < len(x) else " " * w) + " " * rp
@@ -248,6 +245,15 @@ def render(table: Any, console: Console, color: bool) -> str | None:
             lines.append(section)
     lines.append(rule(b.bottom_left, b.bottom, b.bottom_divider, b.bottom_right))
     return "\n".join(lines) + "\n"
+
+
+def _wrap(cell: tuple[str, int], width: int, justify: str, console: Console) -> list[tuple[str, int]]:
+    """A cell's lines in a column ``width`` wide, as rich wraps it (overflow "fold"): a single word
+    of ASCII (a layer name) folds every ``width`` characters."""
+    text = cell[0]
+    if text.isascii() and text.isprintable() and " " not in text:  # no whitespace: no word breaks
+        return [(text[i : i + width], len(text[i : i + width])) for i in range(0, len(text), width)]
+    return [(p, _width(p)) for p in (line.plain for line in Text(text).wrap(console, width, justify=justify, overflow="fold"))]
 
 
 def to_text(

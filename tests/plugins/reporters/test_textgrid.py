@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from analyzer import analyze_graph, zoo
 from analyzer.core.plugins import load_plugins
@@ -112,3 +113,17 @@ def test_table_reports_unchanged(name):
             with mock.patch.object(textgrid, "render", lambda *a: None):  # rich draws every table
                 expected = reporter.render_report(report, color=color, width=width, depth=depth)
             assert reporter.render_report(report, color=color, width=width, depth=depth) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abc._@019-/XYZ,;! \t", min_size=1, max_size=40), st.integers(1, 20),
+       st.sampled_from(["left", "right"]))  # fmt: skip
+def test_a_cell_wraps_as_rich_wraps_it(text, width, justify):
+    """A layer name in a shrunk column folds as rich folds it (``_wrap``'s shortcut for one word)."""
+    console = Console(file=io.StringIO(), width=200)
+    lines = [line.plain for line in Text(text).wrap(console, width, justify=justify, overflow="fold")]
+
+    def fill(parts):
+        return [" " * (width - n) + p if justify == "right" else p + " " * (width - n) for p, n in parts]
+
+    assert fill(textgrid._wrap((text, len(text)), width, justify, console)) == fill((p, len(p)) for p in lines)
