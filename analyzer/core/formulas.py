@@ -15,12 +15,21 @@ Ops of categories that do no arithmetic (views, data movement, constants)
 count zero without a formula; non-contraction ops count zero MACs. Any
 other op without a formula is *unsupported* and is reported, never counted
 as zero silently. Registering the same (table, op) twice is refused.
+
+A formula marked with ``@signature_formula`` declares that its count is a
+function of the node's signature alone: its op, attrs, the shapes of its
+operands and results, the roles of its parameter operands and the analysis
+options (what ``OpView`` offers, but not names, scopes, dtypes or other
+nodes). The compute metric evaluates such formulas once per distinct
+signature instead of once per node (a model repeats its blocks: a
+million-node graph has a few hundred signatures). Unmarked formulas (a
+plugin's, by default) run on every node.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from analyzer.core.errors import AnalysisError
 from analyzer.core.ir import Node, Param, Shape
@@ -82,6 +91,18 @@ class OpView:
 
 
 Formula = Callable[[OpView], int]
+F = TypeVar("F", bound=Formula)
+
+
+def signature_formula(fn: F) -> F:
+    """Mark ``fn`` as a function of the node's signature alone (see the module docstring)."""
+    fn.signature_only = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_signature_formula(fn: Formula | None) -> bool:
+    """True for None (nothing to evaluate) and for formulas marked ``@signature_formula``."""
+    return fn is None or getattr(fn, "signature_only", False) is True
 
 
 class FormulaTables:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
-from analyzer.core.formulas import OpView
+from analyzer.core.formulas import OpView, signature_formula
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import numel
 
 
+@signature_formula
 def conv_macs(v: OpView) -> int:
     a = v.attrs
     k = math.prod(a["kernel_size"])
@@ -25,6 +26,7 @@ def conv_macs(v: OpView) -> int:
     return v.out_numel(0) * (a["in_channels"] // g) * k
 
 
+@signature_formula
 def conv_dots(v: OpView) -> int:
     """One dot product per output element a tap reaches.
 
@@ -50,14 +52,17 @@ def conv_dots(v: OpView) -> int:
     return out
 
 
+@signature_formula
 def linear_macs(v: OpView) -> int:
     return v.out_numel(0) * v.in_shape(0)[-1]
 
 
+@signature_formula
 def matmul_macs(v: OpView) -> int:
     return v.out_numel(0) * v.in_shape(0)[-1]
 
 
+@signature_formula
 def grouped_matmul_macs(v: OpView) -> int:
     """Sum over groups of m_g * k * n (torch._grouped_mm).
 
@@ -74,6 +79,7 @@ def grouped_matmul_macs(v: OpView) -> int:
     return v.out_numel(0) * a[-1]
 
 
+@signature_formula
 def dot_general_macs(v: OpView) -> int:
     lhs = v.in_shape(0)
     return v.out_numel(0) * math.prod(lhs[d] for d in v.attrs["lhs_contracting"])
@@ -112,11 +118,13 @@ def attention_shapes(v: OpView) -> tuple[int, int, int, int, int]:
     return numel(q[:-2]), q[-2], k[-2], q[-1], val[-1]
 
 
+@signature_formula
 def attention_macs(v: OpView) -> int:
     bh, lq, lk, e, ev = attention_shapes(v)
     return bh * lq * lk * (e + ev)  # Q K^T, then A V
 
 
+@signature_formula
 def attention_dots(v: OpView) -> int:
     bh, lq, lk, _, ev = attention_shapes(v)
     return bh * lq * (lk + ev)
@@ -125,6 +133,7 @@ def attention_dots(v: OpView) -> int:
 RNN_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
+@signature_formula
 def rnn_macs(v: OpView) -> int:
     """Per step, layer and direction: gates * hidden * (layer input + hidden) MACs."""
     a = v.attrs
@@ -144,6 +153,7 @@ def rnn_units(v: OpView) -> int:
     return a["hidden_size"] * dirs * a.get("num_layers", 1) * a["steps"] * a["batch"]
 
 
+@signature_formula
 def rnn_dots(v: OpView) -> int:
     """One dot product of length input+hidden per gate unit per step ([x, h] . [W_ih; W_hh]).
 
@@ -154,6 +164,7 @@ def rnn_dots(v: OpView) -> int:
     return (gates + (1 if v.attrs["cell"] == "gru" else 0)) * rnn_units(v)
 
 
+@signature_formula
 def rnn_bias(v: OpView) -> int:
     """``n_biases`` bias vectors (PyTorch 2, Keras 1) added to every gate pre-activation."""
     if not v.options.bias:
@@ -161,6 +172,7 @@ def rnn_bias(v: OpView) -> int:
     return v.attrs.get("n_biases", 0) * RNN_GATES[v.attrs["cell"]] * rnn_units(v)
 
 
+@signature_formula
 def linear_bias(v: OpView) -> int:
     return v.out_numel(0) if v.has_bias else 0
 
@@ -172,14 +184,14 @@ def analyzer_register_formulas(register):
     register("macs", "matmul", matmul_macs)
     register("macs", "dot_general", dot_general_macs)
     register("macs", "grouped_matmul", grouped_matmul_macs)
-    register("macs", "einsum", lambda v: einsum_costs(v)[0])
+    register("macs", "einsum", signature_formula(lambda v: einsum_costs(v)[0]))
     register("macs", "attention", attention_macs)
     register("macs", "rnn", rnn_macs)
     # one dot product per output element for the plain contractions
     plain = ("linear", "matmul", "dot_general", "grouped_matmul")
-    register("dots", plain, lambda v: v.out_numel(0))
+    register("dots", plain, signature_formula(lambda v: v.out_numel(0)))
     register("dots", "conv", conv_dots)
-    register("dots", "einsum", lambda v: einsum_costs(v)[1])
+    register("dots", "einsum", signature_formula(lambda v: einsum_costs(v)[1]))
     register("dots", "attention", attention_dots)
     register("dots", "rnn", rnn_dots)
     register("bias", ("conv", "linear"), linear_bias)

@@ -16,7 +16,7 @@ Costs are per output element and count each primitive operation once
 
 from __future__ import annotations
 
-from analyzer.core.formulas import Formula, OpView
+from analyzer.core.formulas import Formula, OpView, signature_formula
 from analyzer.core.hookspecs import hookimpl
 
 
@@ -27,7 +27,7 @@ def per_output_element(cost: int) -> Formula:
         return cost * v.out_numel(0)
 
     formula.__doc__ = f"{cost} per output element"
-    return formula
+    return signature_formula(formula)
 
 
 ELEMENTWISE_COSTS: dict[str, int] = {
@@ -58,6 +58,7 @@ ACTIVATION_COSTS: dict[str, int] = {
 }
 
 
+@signature_formula
 def gelu_flops(v: OpView) -> int:
     return (13 if v.attrs.get("approximate") == "tanh" else 5) * v.out_numel(0)
 

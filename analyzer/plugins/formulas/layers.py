@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 
-from analyzer.core.formulas import OpView
+from analyzer.core.formulas import OpView, signature_formula
 from analyzer.core.hookspecs import hookimpl
 from analyzer.plugins.formulas.contractions import attention_shapes, rnn_units
 
 
+@signature_formula
 def batch_norm_flops(v: OpView) -> int:
     return (6 if v.attrs.get("training") else 2) * v.out_numel(0)
 
@@ -39,18 +40,22 @@ def _affine_terms(v: OpView) -> int:
     return sum(1 for role in ("scale", "shift") if v.param(role) is not None)
 
 
+@signature_formula
 def norm_flops(v: OpView) -> int:
     return (5 + _affine_terms(v)) * v.out_numel(0)
 
 
+@signature_formula
 def rms_norm_flops(v: OpView) -> int:
     return (3 + (1 if v.param("scale") is not None else 0)) * v.out_numel(0)
 
 
+@signature_formula
 def softmax_flops(v: OpView) -> int:
     return 5 * v.out_numel(0)
 
 
+@signature_formula
 def log_softmax_flops(v: OpView) -> int:
     shape = v.out_shape(0)
     n = math.prod(shape)
@@ -68,22 +73,27 @@ def _window(v: OpView) -> int:
     return math.prod(-(-inp[i] // out[i]) for i in dims)
 
 
+@signature_formula
 def max_pool_flops(v: OpView) -> int:
     return (_window(v) - 1) * v.out_numel(0)
 
 
+@signature_formula
 def avg_pool_flops(v: OpView) -> int:
     return _window(v) * v.out_numel(0)
 
 
+@signature_formula
 def reduce_flops(v: OpView) -> int:
     return max(v.in_numel(0) - v.out_numel(0), 0)
 
 
+@signature_formula
 def reduce_mean_flops(v: OpView) -> int:
     return reduce_flops(v) + v.out_numel(0)
 
 
+@signature_formula
 def resize_flops(v: OpView) -> int:
     mode = v.attrs.get("mode", "nearest")
     d = v.attrs.get("spatial_dims", len(v.out_shape(0)) - 2)
@@ -98,6 +108,7 @@ def resize_flops(v: OpView) -> int:
     raise ValueError(f"resize mode {mode!r} has no FLOP formula (nearest, linear, cubic, area)")
 
 
+@signature_formula
 def attention_flops(v: OpView) -> int:
     bh, lq, lk, _, _ = attention_shapes(v)
     masked = v.n_inputs > 3 or v.attrs.get("is_causal", False)
@@ -107,6 +118,7 @@ def attention_flops(v: OpView) -> int:
 _RNN_UNIT_FLOPS = {"lstm": 26, "gru": 19}
 
 
+@signature_formula
 def rnn_flops(v: OpView) -> int:
     cell = v.attrs["cell"]
     per_unit = _RNN_UNIT_FLOPS.get(cell)
@@ -115,6 +127,7 @@ def rnn_flops(v: OpView) -> int:
     return per_unit * rnn_units(v)
 
 
+@signature_formula
 def einsum_flops(v: OpView) -> int:
     # a one-operand einsum is a reduction or a transpose
     return reduce_flops(v) if v.n_inputs == 1 else 0
@@ -131,8 +144,8 @@ def analyzer_register_formulas(register):
     register("flops", ("avg_pool", "adaptive_avg_pool"), avg_pool_flops)
     register("flops", ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin"), reduce_flops)
     register("flops", "reduce_mean", reduce_mean_flops)
-    register("flops", "reduce_var", lambda v: 4 * v.in_numel(0))
-    register("flops", "cumsum", lambda v: v.in_numel(0))
+    register("flops", "reduce_var", signature_formula(lambda v: 4 * v.in_numel(0)))
+    register("flops", "cumsum", signature_formula(lambda v: v.in_numel(0)))
     register("flops", "resize", resize_flops)
     register("flops", "attention", attention_flops)
     register("flops", "rnn", rnn_flops)

@@ -11,11 +11,14 @@ report's ``unsupported`` section.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from analyzer.core import dtypes
-from analyzer.core.formulas import Formula, OpView, formula_error
-from analyzer.core.graph import Graph
+from analyzer.core.formulas import Formula, OpView, formula_error, is_signature_formula
+from analyzer.core.graph import Graph, NodeInfo
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
@@ -42,22 +45,31 @@ class _OpPlan:
     bias: Formula | None
     dots: Formula | None
     flops: Formula | None
+    by_signature: bool = False  # every formula is a ``@signature_formula``: evaluated once per signature
+
+    @property
+    def counts_nothing(self) -> bool:
+        """Views, movement, constants: nothing to evaluate, every count 0."""
+        return self.macs is None and self.flops is None
 
 
-def _plans(ctx: MetricContext) -> dict[str, _OpPlan | None]:
-    """Per op name: its formulas, or None when the op is unsupported."""
-    plans: dict[str, _OpPlan | None] = {}
-    f = ctx.formulas
-    for node in ctx.graph.nodes():
-        if node.op in plans:
-            continue
-        opdef = ctx.vocabulary.get(node.op)
-        if not f.supports(opdef):
-            plans[node.op] = None
-            continue
-        assert opdef is not None
-        plans[node.op] = _OpPlan(opdef.category, *(f.get(t, node.op) for t in ("macs", "bias", "dots", "flops")))
-    return plans
+class _Plans(dict[str, "_OpPlan | None"]):
+    """Per op name: its formulas, or None when the op is unsupported (looked up on first use)."""
+
+    def __init__(self, ctx: MetricContext):
+        super().__init__()
+        self.formulas, self.vocabulary = ctx.formulas, ctx.vocabulary
+
+    def __missing__(self, op: str) -> _OpPlan | None:
+        f = self.formulas
+        opdef = self.vocabulary.get(op)
+        plan = None
+        if f.supports(opdef):
+            assert opdef is not None
+            fns = [f.get(t, op) for t in ("macs", "bias", "dots", "flops")]
+            plan = _OpPlan(opdef.category, *fns, all(map(is_signature_formula, fns)))  # type: ignore[arg-type]
+        self[op] = plan
+        return plan
 
 
 def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtype: str) -> dict[str, int]:
@@ -65,8 +77,13 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtyp
 
     A formula that fails is an error naming the node.
     """
-    if plan.macs is None and plan.flops is None:
-        return dict.fromkeys(FIELDS, 0)  # views, movement, constants: nothing to evaluate
+    return dict(zip(FIELDS, _counts(ctx, node, plan, repeat, dtypes.is_float(dtype)), strict=True))
+
+
+def _counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, is_float: bool) -> tuple[int, ...]:
+    """``node_counts``' values, in ``FIELDS`` order."""
+    if plan.counts_nothing:
+        return _ZEROS  # views, movement, constants: nothing to evaluate
     view = OpView(node, ctx.graph, ctx.options)
     r = repeat
     try:  # int(): a plugin's formula may return a float; counts are whole numbers (as FormulaTables.count)
@@ -79,11 +96,12 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtyp
         other = int(plan.flops(view)) * r if plan.flops else 0
     except Exception as e:
         raise formula_error(node, e) from e
-    if dtypes.is_float(dtype):
-        return {"macs": macs, "flops": mac_flops + other, "mac_flops": mac_flops, "other_flops": other,
-                "int_ops": 0, "mac_int_ops": 0, "ops": mac_flops + other}  # fmt: skip
-    return {"macs": macs, "flops": 0, "mac_flops": 0, "other_flops": 0,
-            "int_ops": mac_flops + other, "mac_int_ops": mac_flops, "ops": mac_flops + other}  # fmt: skip
+    if is_float:
+        return macs, mac_flops + other, mac_flops, other, 0, 0, mac_flops + other
+    return macs, 0, 0, 0, mac_flops + other, mac_flops, mac_flops + other
+
+
+_ZEROS = (0,) * len(FIELDS)
 
 
 class ComputeMetric(Metric):
@@ -107,48 +125,157 @@ class ComputeMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         g = ctx.graph
-        plans = _plans(ctx)
-        infos, nodes = g.infos(), g.node
-        category = ctx.vocabulary.categories
+        rows = _Rows()
+        count = _node_counter(ctx, rows)
         res = MetricResult()
-        per_node = res.nodes  # read-only: nodes with equal counts share one dict (memory at scale)
-        shared: dict[tuple[int, ...], dict[str, int]] = {}
-        t_macs = t_mf = t_of = t_mi = t_oi = 0
+        per_node, per_layer = res.nodes, res.layers  # read-only: equal values share one dict (memory at scale)
+        node_of, infos = g.node, g.infos()
+        # layers are runs of consecutive nodes in execution order (group_layers): walk both together,
+        # looking a node up by id only where they disagree
+        walk = zip(g.nodes(), infos.values(), strict=False)
         for layer in ctx.layers:
-            macs = mac_flops = other_flops = mac_int = other_int = 0
-            dtype = None  # the layer's: its principal node's compute dtype
-            for nid in layer.nodes:
-                node = nodes(nid)
-                cat = category.get(node.op)
-                node_dtype = compute_dtype(g, node, cat) if cat else ""
-                if dtype is None and node.op == layer.op:
-                    dtype = node_dtype
-                plan = plans[node.op]
-                if plan is None:
-                    continue  # unsupported: listed in the report, counted nowhere
-                c = node_counts(ctx, node, plan, infos[nid].repeat, node_dtype)
-                c = per_node[nid] = shared.setdefault(tuple(c.values()), c)  # repeated blocks: one dict
-                macs += c["macs"]
-                mac_flops += c["mac_flops"]
-                other_flops += c["other_flops"]
-                mac_int += c["mac_int_ops"]
-                other_int += c["int_ops"] - c["mac_int_ops"]
-            flops, int_ops = mac_flops + other_flops, mac_int + other_int
-            res.layers[layer.name] = {
-                "macs": macs, "flops": flops, "mac_flops": mac_flops, "other_flops": other_flops,
-                "int_ops": int_ops, "mac_int_ops": mac_int, "ops": flops + int_ops,
-                "dtype": dtype or "",
-            }  # fmt: skip
-            t_macs += macs
-            t_mf += mac_flops
-            t_of += other_flops
-            t_mi += mac_int
-            t_oi += other_int
-        res.totals = {
-            "macs": t_macs, "flops": t_mf + t_of, "mac_flops": t_mf, "other_flops": t_of,
-            "int_ops": t_mi + t_oi, "mac_int_ops": t_mi, "ops": t_mf + t_of + t_mi + t_oi,
-        }  # fmt: skip
+            ids = layer.nodes
+            if len(ids) == 1:  # most layers: the node's counts are the layer's
+                nid = ids[0]
+                node, info = next(walk, _END)
+                if node.id != nid:
+                    node, info = node_of(nid), infos[nid]
+                node_row, row = count(node, info)
+                if node_row is not None:  # None: unsupported, listed in the report, counted nowhere
+                    per_node[nid] = node_row
+                if node.op != layer.op:  # (group_layers names a one-node layer by its op)
+                    row = rows.layer(row.counts, "")
+            else:
+                sums = _ZEROS
+                dtype = None  # the layer's: its principal node's compute dtype
+                for nid in ids:
+                    node, info = next(walk, _END)
+                    if node.id != nid:
+                        node, info = node_of(nid), infos[nid]
+                    node_row, row = count(node, info)
+                    if dtype is None and node.op == layer.op:
+                        dtype = row.dtype
+                    if node_row is not None:
+                        per_node[nid] = node_row
+                        sums = tuple(map(operator.add, sums, row.counts))
+                row = rows.layer(sums, dtype or "")
+            row.uses += 1
+            per_layer[layer.name] = row.values
+        res.totals = rows.totals()
         return res
+
+
+class _NoNode:
+    id = None
+
+
+_END = (_NoNode(), None)  # past the last node: every id disagrees
+
+
+class _LayerRow:
+    """One distinct layer row: its values (one dict for every layer that has them) and how many do."""
+
+    __slots__ = ("counts", "dtype", "uses", "values")
+
+    def __init__(self, counts: tuple[int, ...], dtype: str, values: dict[str, Any]):
+        self.counts, self.dtype, self.values = counts, dtype, values
+        self.uses = 0
+
+
+class _Rows:
+    """The dicts of equal node and layer counts (one object each: repeated blocks, memory at scale)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[tuple[int, ...], dict[str, int]] = {}
+        self.layers: dict[tuple[tuple[int, ...], str], _LayerRow] = {}
+
+    def node(self, counts: tuple[int, ...]) -> dict[str, int]:
+        row = self.nodes.get(counts)
+        if row is None:
+            row = self.nodes[counts] = dict(zip(FIELDS, counts, strict=True))
+        return row
+
+    def layer(self, counts: tuple[int, ...], dtype: str) -> _LayerRow:
+        row = self.layers.get((counts, dtype))
+        if row is None:
+            row = self.layers[counts, dtype] = _LayerRow(counts, dtype, {**self.node(counts), "dtype": dtype})
+        return row
+
+    def totals(self) -> dict[str, int]:
+        """The model totals: each distinct layer row times the layers that have it."""
+        totals = [0] * len(FIELDS)
+        for row in self.layers.values():
+            for i, c in enumerate(row.counts):
+                totals[i] += c * row.uses
+        return dict(zip(FIELDS, totals, strict=True))
+
+
+# a node's row (None when unsupported) and the row of a layer of that node alone
+_Counted = tuple["dict[str, int] | None", _LayerRow]
+
+
+def _node_counter(ctx: MetricContext, rows: _Rows) -> Callable[[Node, NodeInfo], _Counted]:
+    """``count(node, its NodeInfo)`` -> what it counts.
+
+    Ops whose formulas are all ``@signature_formula`` are evaluated once per
+    distinct signature: op, compute dtype, attrs (compared by value, so an
+    unhashable one opts the node out), activation operand shapes, parameter
+    operand shapes and roles, result shape. Other ops (a plugin's formula
+    may read anything) and unusual operand lists are evaluated node by node.
+    """
+    g = ctx.graph
+    plans = _Plans(ctx)
+    tensor = g.tensors.__getitem__
+    categories, contraction = ctx.vocabulary.categories, ctx.vocabulary.names(Category.CONTRACTION)
+    memo: dict[tuple[Any, ...], _Counted] = {}
+    floats: dict[str, bool] = {}
+
+    def evaluate(node: Node, info: NodeInfo, plan: _OpPlan | None, dtype: str) -> _Counted:
+        if plan is None:
+            return None, rows.layer(_ZEROS, dtype)
+        is_float = floats.get(dtype)
+        if is_float is None:
+            is_float = floats[dtype] = dtypes.is_float(dtype)
+        counts = _counts(ctx, node, plan, info.repeat, is_float)
+        return rows.node(counts), rows.layer(counts, dtype)
+
+    def one_by_one(node: Node, info: NodeInfo) -> _Counted:
+        category = categories.get(node.op)
+        return evaluate(node, info, plans[node.op], compute_dtype(g, node, category) if category else "")
+
+    def count(node: Node, info: NodeInfo) -> _Counted:
+        op, ins, outs = node.op, node.inputs, node.outputs
+        acts, ps = info.act_inputs, info.params
+        plan = plans[op]
+        n_acts = len(acts)
+        if (
+            plan is None or not plan.by_signature or len(outs) != 1 or not n_acts
+            or (acts is not ins and (n_acts + len(ps) != len(ins) or ins[:n_acts] != acts))
+        ):  # fmt: skip
+            return one_by_one(node, info)  # unsupported, a plugin's formula, constant operands...: rare
+        first, out = tensor(acts[0]), tensor(outs[0])  # the first operand: acts[0] is ins[0] here
+        dtype = first.dtype if op in contraction else out.dtype  # compute_dtype
+        attrs = node.attrs
+        n_ps = len(ps)
+        key = (  # the signature; the common operand counts spelt out (cheaper than comprehensions)
+            op,
+            dtype,
+            tuple(attrs.items()) if attrs else (),
+            first.shape if n_acts == 1  # one shape (ints) never equals several (tuples)
+            else (first.shape, tensor(acts[1]).shape) if n_acts == 2
+            else tuple([tensor(t).shape for t in acts]),
+            () if not n_ps else (ps[0].shape, ps[0].role) if n_ps == 1 else tuple([(p.shape, p.role) for p in ps]),
+            out.shape,
+        )  # fmt: skip
+        try:
+            counted = memo.get(key)
+        except TypeError:  # an unhashable attribute value (a list): no signature
+            return evaluate(node, info, plan, dtype)
+        if counted is None:
+            counted = memo[key] = evaluate(node, info, plan, dtype)
+        return counted
+
+    return count
 
 
 @hookimpl
