@@ -234,7 +234,7 @@ def _analyze_graph(
         if result.details:
             details[name] = result.details
     derive_ratio_totals(totals, (q for m in metrics for q in m.quantities))
-    rows = _layer_rows(graph, layers, tables, found)
+    rows = _layer_rows(graph, layers, tables, found, ctx.layer_index)
     hardware = [model.evaluate(ctx, spec) for model, spec in zip(hardware_models, device_specs, strict=True)]
     for result in hardware:
         completeness.mark_hardware(found, result)
@@ -262,13 +262,15 @@ def _analyze_graph(
     )  # fmt: skip
 
 
-def _layer_rows(graph: Graph, layers: list[Layer], tables: list[LayerTable], found: Completeness) -> list[LayerRow]:
+def _layer_rows(
+    graph: Graph, layers: list[Layer], tables: list[LayerTable], found: Completeness, index: dict[str, int]
+) -> list[LayerRow]:
     """The report's rows: each layer's values a view over the metrics' tables (no copy)."""
     tensors = graph.tensors
     shape_lists: dict[tuple[Any, ...], list[list[int]]] = {}  # rows of equal output shapes share one list (memory)
     marked = found.layers
     rows = []
-    for layer, values in zip(layers, merge_rows(tables, len(layers)), strict=True):
+    for layer, values in zip(layers, merge_rows(tables, len(layers), index.values()), strict=True):
         outs = layer.outputs
         key = tensors[outs[0]].shape if len(outs) == 1 else (None, *(tensors[t].shape for t in outs))
         shapes = shape_lists.get(key)

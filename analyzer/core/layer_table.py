@@ -19,7 +19,7 @@ Python float exactly; an int column only takes ints that fit 64 bits).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 __all__ = ["LayerTable", "RowValues", "Schema", "merge_rows"]
@@ -279,18 +279,19 @@ def _fill(pieces: list[tuple[list[int], tuple[Any, ...]]], n: int, code: str | N
     return out
 
 
-def merge_rows(tables: list[LayerTable], n: int) -> list[RowValues | Mapping[str, Any]]:
+def merge_rows(tables: list[LayerTable], n: int, positions: Iterable[int] = ()) -> list[RowValues | Mapping[str, Any]]:
     """One view per row over every table's values, in table order (the report's layer values).
 
     A key two tables have (only possible for keys no quantity declares)
     keeps its first place and takes the later table's value, as merging
-    the dicts in order did.
+    the dicts in order did. ``positions`` (``range(n)`` if empty) may be the
+    layer index's own ints, so that a million rows hold no new int each.
     """
     if not tables:
         return [_EMPTY_ROW] * n
     merged: dict[tuple[int, ...], Schema] = {}
     out: list[RowValues | Mapping[str, Any]] = []
-    for i, sids in enumerate(zip(*(t._schema_of for t in tables), strict=True)):
+    for i, sids in zip(positions or range(n), zip(*(t._schema_of for t in tables), strict=True), strict=True):
         schema = merged.get(sids)
         if schema is None:
             columns: dict[str, Any] = {}
