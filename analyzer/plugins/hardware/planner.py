@@ -22,11 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Buffer:
-    """One buffer: created by step ``producer`` (None: exists at the start), read by ``consumers``."""
+class Buffer(NamedTuple):
+    """One buffer: created by step ``producer`` (None: exists at the start), read by ``consumers``.
+
+    Buffers and placements are immutable tuples (cheaper to build than frozen dataclasses:
+    hundreds per plan, one plan per analysis)."""
 
     name: str
     size: int
@@ -35,8 +38,7 @@ class Buffer:
     output: bool = False  # a graph output lives to the end
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):
     name: str
     size: int  # aligned
     offset: int
