@@ -17,11 +17,13 @@ bytes) inline; ``compact=True`` is the notebook form (``Report._repr_html_``).
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,7 @@ def plots_from_files(paths: Iterable[str | Path]) -> list[Plot]:
     ]
 
 
+@functools.cache  # the package's own files: read once a process
 def _asset(name: str) -> str:
     return (
         resources.files("analyzer.plugins.reporters")
@@ -203,7 +206,7 @@ def _layer_columns(report: Report, columns: Sequence[str] | None = None) -> list
     for k in order:
         info = quantity_info(q, k)
         title = f"{k} ({info.get('unit', '')}): {info.get('convention', '')}" if info else k
-        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, [row.values.get(k) for row in rows],
+        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, report.layer_column(k),
                             shown=info.get("display", "column") != "hidden" if chosen is None else k in chosen))  # fmt: skip
     for r in report.hardware:
         by_name = {layer.get("name"): layer for layer in r.layers}
@@ -218,6 +221,29 @@ def _layer_columns(report: Report, columns: Sequence[str] | None = None) -> list
     return cols
 
 
+def _value_cells(values: list[Any], fmt: Any, key: str, marks: list[dict[str, str]] | None) -> list[str]:
+    """The ``<td>`` of each value of one quantity (``cell``); ``marks``: each row's incomplete values."""
+    if marks is not None:
+        return [cell(v, fmt, m.get(key)) for v, m in zip(values, marks, strict=True)]
+    types = set(map(type, values))
+    if types == {int} or (types == {float} and (total := sum(values)) - total == 0):  # finite numbers
+        if fmt is exact and types == {int}:  # exact integers (most columns): one format each
+            return list(map(_EXACT_CELL, values))
+        return [f'<td data-v="{v}">{fmt(v)}</td>' for v in values]
+    # exact integers and shapes (receptive field) inline: a function call per cell is most of the time
+    return [f"<td>{v:,}</td>" if type(v) is int and fmt is exact else _shape_cell(v) if type(v) is list
+            else cell(v, fmt, None) for v in values]  # fmt: skip
+
+
+_EXACT_CELL = "<td>{:,}</td>".format
+_COUNT = "{:,}".format
+
+
+def _shape_cell(v: list[Any]) -> str:
+    """``cell`` of a per-dim value (receptive field: ``11x11``, sorted by its largest)."""
+    if v and set(map(type, v)) == {int}:
+        return f'<td data-v="{max(v)}">{"x".join(map(_COUNT, v))}</td>'
+    return cell(v, exact, None)
 HIDE = {True: "", False: ' data-hide="1"'}  # a column that starts hidden (--columns left it out)
 
 
@@ -234,29 +260,22 @@ def _layers_table(
         f'<th data-g="{gid[c.group]}"{HIDE[c.shown]} title="{esc(c.title)}">{esc(c.label)}</th>'
         for c in cols
     )
-    body = []
-    fmts = [(c.key, c.values, formatter(c.info, binary=binary)) for c in cols]
     rows = report.layers[:max_rows]
-    for i, row in enumerate(rows):
-        marks = row.incomplete
-        cells = [
-            f"<td>{i}</td><td>{esc(row.name)}</td><td>{esc(row.op)}</td><td>{esc(common.fmt(row.output_shapes))}</td>"
-        ]
-        if marks:
-            cells += [cell(values[i], fmt, marks.get(key)) for key, values, fmt in fmts]
-        else:
-            # exact integers (most cells) inline: a function call per cell is most of the time
-            cells += [f"<td>{v:,}</td>" if type(v := values[i]) is int and fmt is exact else cell(v, fmt, None)
-                      for _, values, fmt in fmts]  # fmt: skip
+    n = len(rows)
+    marks = [row.incomplete for row in rows] if any(row.incomplete for row in rows) else None
+    # the cells a column at a time (one rule per column), then each row's one join
+    cells = [_value_cells(c.values[:n], formatter(c.info, binary=binary), c.key, marks) for c in cols]
+    body = []
+    for i, (row, values) in enumerate(zip(rows, zip(*cells, strict=True) if cells else repeat(()), strict=False)):
         search = f"{row.name} {row.op} {row.scope}".lower()
         hidden = ' class="az-hidden"' if i >= page_rows else ""
-        body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}>{"".join(cells)}</tr>')
+        body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}><td>{i}</td><td>{esc(row.name)}</td>'
+                    f'<td>{esc(row.op)}</td><td>{esc(common.fmt(row.output_shapes))}</td>{"".join(values)}</tr>')  # fmt: skip
     toggles = "".join(
         f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
         f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {esc(g)}</label>"
         for g in groups
     )
-    n = len(rows)
     pager = ""
     if n > page_rows:
         pager = ('<span class="az-pager"><button class="az-prev" aria-label="previous rows">‹</button>'
@@ -293,13 +312,15 @@ def _modules_table(
     fmts = [(k, formatter(quantity_info(q, k), binary=binary)) for k in keys]
     open_depth = 1 if depth is None else depth
     body = []
-    for n, m in enumerate(modules):
+    marks = [m.values.get("incomplete") or {} for m in modules]
+    columns = [_value_cells([m.values.get(k) for m in modules], fmt, k, marks if any(marks) else None)
+               for k, fmt in fmts]  # fmt: skip
+    for n, (m, values) in enumerate(zip(modules, zip(*columns, strict=True) if columns else repeat(()), strict=False)):
         has_children = (
             n + 1 < len(modules)
             and modules[n + 1].depth > m.depth
             and paths[n + 1].startswith(m.path + ".")
         )
-        marks = m.values.get("incomplete") or {}
         toggle = (
             '<button class="az-fold" aria-label="fold">▾</button>'
             if has_children
@@ -308,12 +329,7 @@ def _modules_table(
         name = m.path.rsplit(".", 1)[-1] if m.depth > 1 else m.path
         cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
                  f'<span title="{esc(m.path)}">{esc(name)}</span></td>', f"<td>{m.layers}</td>"]  # fmt: skip
-        values = m.values
-        if marks:
-            cells += [cell(values.get(k), fmt, marks.get(k)) for k, fmt in fmts]
-        else:
-            cells += [f"<td>{v:,}</td>" if type(v := values.get(k)) is int and fmt is exact else cell(v, fmt, None)
-                      for k, fmt in fmts]  # fmt: skip
+        cells += values
         # folded below open_depth in the page itself (shown whole without JavaScript)
         state = " ".join(c for c, on in (("az-folded", has_children and m.depth >= open_depth),
                                          ("az-hidden", m.depth > open_depth)) if on)  # fmt: skip

@@ -168,6 +168,10 @@ def _combine_metric(values: Sequence[Any], members: list[int]) -> Any:
 
 
 # --- colours and the section ---------------------------------------------------
+_INTS = {int, type(None)}
+_NUMBERS = {int, float, type(None)}
+
+
 def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
     """The graph's colour choices (key, label, unit, kind, group) and their values per layer.
 
@@ -187,12 +191,16 @@ def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list
         kind: str = "number",
         group: str = "suggested",
     ) -> None:
-        if any(v is not None for v in vals):
+        if vals.count(None) < len(vals):
             metrics.append({"key": key, "label": label, "unit": unit, "kind": kind, "group": group})
-            values[key] = [finite(v) for v in vals]
+            # NaN and infinities (floats) become None; a column of ints as it is
+            values[key] = list(vals) if set(map(type, vals)) <= _INTS else [finite(v) for v in vals]
 
     def column(k: str) -> list[Any]:
-        return [v if is_number(v := row.values.get(k)) else None for row in rows]
+        vals = report.layer_column(k)
+        if set(map(type, vals)) <= _NUMBERS:  # the usual column: numbers (and None) only
+            return vals
+        return [v if is_number(v) else None for v in vals]
 
     add("macs", label_of("macs", q.get("macs", {"label": "MACs"})), "MAC", column("macs"))
     for r in report.hardware:

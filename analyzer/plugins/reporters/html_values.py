@@ -17,8 +17,11 @@ from analyzer.plugins.reporters import common
 
 
 def esc(text: Any) -> str:
-    """Text safe in HTML content and attribute values."""
-    return html.escape(str(text), quote=True)
+    """Text safe in HTML content and attribute values (``html.escape(str(text))``)."""
+    s = text if type(text) is str else str(text)
+    if "&" in s or "<" in s or ">" in s or '"' in s or "'" in s:  # most text has none: as it is
+        return html.escape(s, quote=True)
+    return s
 
 
 _escape_cached = functools.lru_cache(maxsize=1024)(esc)  # a column of texts repeats a few words

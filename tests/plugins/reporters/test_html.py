@@ -414,3 +414,11 @@ def test_plot_dir_with_html_puts_the_same_figures_in_the_page(tmp_path):
     assert svgs and section.count('<figure class="az-plot"><svg') == len(svgs)
     for path in svgs:
         assert f"<figcaption>{path.stem}</figcaption>" in section
+
+
+@pytest.mark.parametrize("text", ["", "conv1", "a & b", "<script>", 'say "hi"', "it's", "≥ 3 µs", 42, None, [1, 2]])
+def test_esc_is_the_standard_escape(text) -> None:
+    """``esc`` skips text with nothing to escape, and escapes the rest exactly as html.escape."""
+    from analyzer.plugins.reporters.html_values import esc
+
+    assert esc(text) == html.escape(str(text), quote=True)
