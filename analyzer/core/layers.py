@@ -19,7 +19,7 @@ makes a contraction layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from analyzer.core.ops import UNKNOWN_RANK
@@ -34,12 +34,19 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class Layer:
+    """One layer: its name, scope, node ids and boundary tensors (activation names), parameter
+    names and principal op.
+
+    The sequences are tuples, shared where equal ones already exist (a one-node layer's are
+    mostly its node's own: ``Graph.infos()``): a million-node graph has a million layers.
+    """
+
     name: str
     scope: str
-    nodes: list[str]
-    inputs: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    params: list[str] = field(default_factory=list)
+    nodes: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
     op: str = ""
 
 
@@ -51,56 +58,75 @@ def _principal_op(nodes: list[Node], ranks: Mapping[str, int]) -> str:
 def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
     """The layers of ``graph`` in execution order, named and ranked with ``vocabulary``'s ops."""
     ranks = vocabulary.ranks
-    runs: list[tuple[str, list[Node]]] = []
-    last_scope = None
-    for node in graph.nodes():
-        scope = node.scope
-        if scope and scope == last_scope:
-            runs[-1][1].append(node)
-        else:
-            runs.append((scope, [node]))
-        last_scope = scope
-
-    graph_outputs = set(graph.outputs)
     infos = graph.infos()
-    consumers = graph.consumer_ids
-    seen: dict[str, int] = {}
+    graph_outputs = set(graph.outputs)
+    read = graph.read_tensors()  # tensors some node reads
+    seen: dict[str, int] = {}  # layer base name -> how many layers had it
     layers: list[Layer] = []
-    for scope, nodes in runs:
-        base = scope or nodes[0].id
+    add = layers.append
+
+    def single(node: Node) -> Layer:
+        """A one-node layer (most of them): nothing it reads or writes can stay inside it."""
+        nid, scope = node.id, node.scope
+        base = scope or nid
         k = seen.get(base, 0)
         seen[base] = k + 1
-        name = f"{base}#{k}" if k else base
-        if len(nodes) == 1:  # most layers: nothing it reads or writes can stay inside it
-            node = nodes[0]
-            info = infos[node.id]
-            acts, ps = info.act_inputs, info.params
-            outputs = [t for t in info.act_outputs if t in graph_outputs or consumers(t)]
-            inputs = list(acts) if len(acts) < 2 else _unique(acts)  # one operand: nothing to dedupe
-            names = [p.name for p in ps] if len(ps) < 2 else _unique([p.name for p in ps])
-            layers.append(Layer(name, scope, [node.id], inputs, outputs, names, node.op))
-            continue
-        ids = [n.id for n in nodes]
+        acts, outs, ps, _ = infos[nid]
+        if len(acts) > 1 and len(set(acts)) < len(acts):  # an operand read twice: once here
+            acts = tuple(dict.fromkeys(acts))
+        if len(outs) == 1:
+            if outs[0] not in read and outs[0] not in graph_outputs:
+                outs = ()
+        else:
+            outs = tuple([t for t in outs if t in read or t in graph_outputs])
+        if ps:
+            names = tuple([p.name for p in ps])
+            if len(names) > 1 and len(set(names)) < len(names):
+                names = tuple(dict.fromkeys(names))
+        else:
+            names = ()
+        own = node.outputs  # (id,) when its output is named like it: no tuple of its own
+        ids = own if len(own) == 1 and own[0] == nid else (nid,)
+        return Layer(f"{base}#{k}" if k else base, scope, ids, acts, outs, names, node.op)
+
+    def run(scope: str, nodes: list[Node]) -> Layer:
+        """A layer of several nodes of one scope: tensors produced and read inside are fused."""
+        k = seen.get(scope, 0)
+        seen[scope] = k + 1
+        ids = tuple([n.id for n in nodes])
         members = set(ids)
         produced: set[str] = set()
         params: dict[str, None] = {}
         inputs: dict[str, None] = {}
         outs: dict[str, None] = {}
         for nid in ids:
-            info = infos[nid]
-            for p in info.params:
+            acts, act_outs, ps, _ = infos[nid]
+            for p in ps:
                 params[p.name] = None
-            for t in info.act_inputs:
+            for t in acts:
                 if t not in produced:
                     inputs[t] = None
-            for t in info.act_outputs:
+            for t in act_outs:
                 produced.add(t)
-                if t in graph_outputs or any(c not in members for c in consumers(t)):
+                if t in graph_outputs or any(c not in members for c in graph.consumer_ids(t)):
                     outs[t] = None
+        name = f"{scope}#{k}" if k else scope
         op = _principal_op(nodes, ranks)
-        layers.append(Layer(name, scope, ids, list(inputs), list(outs), list(params), op))
+        return Layer(name, scope, ids, tuple(inputs), tuple(outs), tuple(params), op)
+
+    first: Node | None = None  # the current run's first node
+    rest: list[Node] | None = None  # and its others, if any
+    last_scope = None
+    for node in graph.nodes():
+        scope = node.scope
+        if scope and scope == last_scope:
+            if rest is None:
+                rest = [first]  # type: ignore[list-item]
+            rest.append(node)
+            continue
+        if first is not None:
+            add(single(first) if rest is None else run(last_scope, rest))  # type: ignore[arg-type]
+        first, rest, last_scope = node, None, scope
+    if first is not None:
+        add(single(first) if rest is None else run(last_scope, rest))  # type: ignore[arg-type]
     return layers
-
-
-def _unique(names: tuple[str, ...] | list[str]) -> list[str]:
-    return list(dict.fromkeys(names))

@@ -237,10 +237,15 @@ class Recorder:
             one = len(names) == 1 and base is None
             node_id = names[0] if one else self.fresh(base or node_scope or op)
         graph = self.graph
+        operands = tuple(inputs)
+        if len(operands) == 1:  # one operand: its producer's outputs tuple holds just that name
+            src = graph.producer(operands[0])
+            if src is not None and src.outputs == operands:
+                operands = src.outputs  # shared, a tuple less per node
         for name, (shape, dtype) in zip(names, outputs, strict=True):
             graph.add_tensor(self._tensor(name, shape, dtype, constant))
         graph.add_node(
-            Node(node_id, op, tuple(inputs), tuple(names), attrs if attrs is not None else {},
+            Node(node_id, op, operands, tuple(names), attrs if attrs is not None else {},
                  node_scope, source_op or op, dict(meta) if meta else {})
         )  # fmt: skip
         self.names.settle(names)

@@ -117,7 +117,7 @@ class LayerRow:
         else:
             d = {k: getattr(self, k) if k in _ROW_ATTRS else values.get(k) for k in head}
             d.update((k, v) for k, v in values.items() if k not in d)
-        d["nodes"] = self.nodes
+        d["nodes"] = list(self.nodes)  # the layer's tuple: a list in the document (its schema)
         if self.incomplete:
             d["incomplete"] = self.incomplete
         return d

@@ -316,3 +316,22 @@ def test_readers_and_producers_without_per_tensor_containers() -> None:
     g.add_node(Node("n5", "relu", ("n1",), ("v",)))
     with pytest.raises(GraphError, match="reads 'n1', which is produced nowhere"):
         g.validate()
+
+
+def test_infos_reuse_the_nodes_tuples() -> None:
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.relu(x, name="r")
+    z = b.linear(y, 4, name="fc")
+    k = b.constant("k", (1, 4))
+    w = b.op("add", [z, k], (1, 4), name="plus")
+    g = b.build(w)
+    infos = g.infos()
+    assert infos["r"].act_inputs is g.node("r").inputs and infos["r"].act_outputs is g.node("r").outputs
+    assert infos["fc"].act_inputs == ("r",) and infos["fc"].act_inputs is g.node("r").outputs
+    assert [p.name for p in infos["fc"].params] == ["fc.weight", "fc.bias"]
+    assert infos["plus"].act_inputs == ("fc",) and infos["plus"].params == ()
+    assert g.infos() is infos and infos["plus"].repeat == 1
+    g.node("plus").attrs["repeat"] = 3
+    g.set_outputs([w])  # a new graph state
+    assert g.infos()["plus"].repeat == 3

@@ -51,17 +51,17 @@ def test_boundary_tensors_and_params() -> None:
     g = model()
     enc, tanh, mid, add, mid1 = layers_of(g)
     # enc: reads x, returns its add; the dot_general result stays inside (fused)
-    assert enc.inputs == ["x"]
-    assert enc.outputs == ["enc_1"]
-    assert enc.params == ["enc.kernel", "enc.bias"]
-    assert tanh.inputs == ["enc_1"] and tanh.outputs == ["tanh"]
+    assert enc.inputs == ("x",)
+    assert enc.outputs == ("enc_1",)
+    assert enc.params == ("enc.kernel", "enc.bias")
+    assert tanh.inputs == ("enc_1",) and tanh.outputs == ("tanh",)
     # tanh's output is read by mid and by the residual add
-    assert mid.inputs == ["tanh"] and mid.outputs == ["mid_1"]
-    assert add.inputs == ["tanh", "mid_1"]
+    assert mid.inputs == ("tanh",) and mid.outputs == ("mid_1",)
+    assert add.inputs == ("tanh", "mid_1")
     # constants are neither inputs nor params; the relu's output is the graph output
-    assert mid1.inputs == ["add"]
-    assert mid1.outputs == ["mid_3"]
-    assert mid1.params == []
+    assert mid1.inputs == ("add",)
+    assert mid1.outputs == ("mid_3",)
+    assert mid1.params == ()
 
 
 def test_graph_output_inside_a_layer_is_a_boundary() -> None:
@@ -71,7 +71,28 @@ def test_graph_output_inside_a_layer_is_a_boundary() -> None:
     z = b.op("neg", [y], (2, 4), scope="blk")
     g = b.build(y, z)  # y is returned although only its own layer reads it
     (layer,) = layers_of(g)
-    assert layer.outputs == [y, z]
+    assert layer.outputs == (y, z)
+
+
+def test_one_node_layers_share_the_nodes_tuples() -> None:
+    """A million-node graph has about a million layers: a one-node layer makes no tuple that its
+    node (or the node feeding it) already has, and operands read twice are listed once."""
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    z = b.relu(y, name="act")
+    w = b.op("mul", [z, z], (1, 4), name="sq")
+    unread = b.op("neg", [w], (1, 4), name="side")
+    g = b.build(w)
+    fc, act, sq, side = layers_of(g)
+    infos, node = g.infos(), g.node
+    assert act.nodes == ("act",) and act.nodes is node("act").outputs
+    assert act.inputs == ("fc",) and act.inputs is node("fc").outputs is fc.outputs
+    assert fc.inputs == ("x",) and fc.params == ("fc.weight", "fc.bias")
+    assert sq.inputs == ("act",) and infos["sq"].act_inputs == ("act", "act")
+    assert side.outputs == () and unread not in g.outputs
+    one = b.op("add", [w, w], (1, 4), name="twice")
+    assert layers_of(b.build(one))[-1].inputs == ("sq",)
 
 
 def test_reappearing_scope_counts() -> None:

@@ -213,3 +213,13 @@ def test_equal_shapes_are_one_tuple_and_one_count() -> None:
     flag = rec.constant("flag", (True,), "bool")  # a bool dim is not merged with an int one
     one = rec.constant("one", (1,), "int32")
     assert type(g.tensors[flag].shape[0]) is bool and type(g.tensors[one].shape[0]) is int
+
+
+def test_one_operand_tuple_is_its_producers_outputs() -> None:
+    rec = Recorder("g")
+    x = rec.input("x", (1, 4), "float32")
+    (y,) = rec.node("relu", [x], [((1, 4), "float32")], scope="a")
+    (z,) = rec.node("neg", [y], [((1, 4), "float32")], scope="b")
+    g = rec.graph
+    assert g.node(z).inputs == (y,) and g.node(z).inputs is g.node(y).outputs
+    assert g.node(y).inputs == (x,)  # a graph input has no producer
