@@ -43,6 +43,8 @@ class CsvReporter(Reporter):
     ) -> str:  # fmt: skip
         """Every per-layer value a column (raw numbers: ``binary_units`` changes nothing), or only
         the ``columns`` chosen (quantity or group names) after the row's own fields."""
+        if depth is None and report.layers:
+            return _layers_csv(report, columns)
         if depth is not None:
             rows = [m.to_dict() for m in report.modules(depth)]
             fixed = ("path", "depth", "layers")
@@ -70,14 +72,7 @@ class CsvReporter(Reporter):
         w.writeheader()
         for r, m in zip(rows, marks, strict=True):
             w.writerow({k: _marked(_cell(v), m.get(k)) for k, v in r.items()})
-        c = report.completeness
-        totals = {k: _marked(report.totals.get(k, ""), c.bound(k)) for k in columns if k in report.totals}
-        w.writerow({columns[0]: "TOTAL", **totals})
-        if not c.complete:  # the uncounted parts, and the mark legend, in the first two columns
-            for p in c.parts:
-                w.writerow({columns[0]: "NOT COUNTED", columns[1]: f"{p['label']} x{p['count']} ({p['reason']}): "
-                            f"{percent(p['share'])} of the model"})  # fmt: skip
-            w.writerow({columns[0]: "INCOMPLETE", columns[1]: c.describe(limit=len(c.parts))})
+        _total_rows(w, report, columns)
         return buf.getvalue()
 
     def render_comparison(
@@ -98,6 +93,72 @@ class CsvReporter(Reporter):
             if not rep.complete:
                 w.writerow(["INCOMPLETE", f"{label}: {rep.completeness.describe()}"])
         return buf.getvalue()
+
+
+def _layers_csv(report: Report, columns: Sequence[str] | None) -> str:
+    """``render_report`` of the layers, a column at a time: the same text as writing each row's
+    ``to_dict()`` (its fields, then DEVICE.FIELD columns) through a DictWriter, without the dicts."""
+    layers = report.layers
+    devices = [(r.device, {row.get("name"): row for row in r.layers}) for r in report.hardware]
+    # each row's columns in order, as to_dict() (less nodes and incomplete) and the device columns
+    # give them; rows of one signature (their quantities, their device fields) share one order
+    orders: dict[tuple[Any, ...], list[str]] = {}
+    for row in layers:
+        found = tuple(f for device, by_name in devices for f in DEVICE_FIELDS if f in by_name.get(row.name, {}))
+        signature = (tuple(row.values), found)
+        if signature not in orders:
+            keys = [k for k in row.to_dict() if k not in ("nodes", "incomplete")]
+            keys += [f"{device}.{f}" for device, by_name in devices for f in DEVICE_FIELDS if f in by_name.get(row.name, {})]
+            orders[signature] = keys
+    in_rows = dict.fromkeys(k for keys in orders.values() for k in keys)
+    only_total = [q for q in common.total_quantities(report, columns) if q in report.totals]
+    if columns is not None:
+        keep = {"name", "op", "scope", "output_shapes", *common.select_columns(report, columns)}
+        keep |= {k for k in in_rows if "." in k and k.split(".", 1)[1] in keep}  # DEVICE.FIELD
+        in_rows = {k: None for k in in_rows if k in keep}
+        named = set(columns)
+        only_total = [q for q in only_total if "all" in named or q in named
+                      or report.quantities.get(q, {}).get("group") in named]  # fmt: skip
+    header = list(dict.fromkeys([*in_rows, *(q for q in only_total if q not in in_rows)]))
+    marks = [row.incomplete for row in layers] if any(row.incomplete for row in layers) else None
+    device_of = {f"{device}.{f}": (by_name, f) for device, by_name in devices for f in DEVICE_FIELDS}
+    cells = []
+    for k in header:
+        if k in _ROW_FIELDS:
+            values: list[Any] = [getattr(row, k) for row in layers]
+        elif k in device_of:  # a device's result (named like no quantity: it contains a dot)
+            by_name, f = device_of[k]
+            values = [by_name.get(row.name, {}).get(f) for row in layers]
+        elif k in in_rows:
+            values = report.layer_column(k)
+        else:  # a column only the TOTAL row fills
+            values = [""] * len(layers)
+        if any(issubclass(t, list) for t in set(map(type, values))):
+            values = [_cell(v) for v in values]
+        if marks is not None:
+            values = [_marked(v, m.get(k)) for v, m in zip(values, marks, strict=True)]
+        cells.append(values)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writer.writerows(zip(*cells, strict=True))
+    _total_rows(w, report, header)
+    return buf.getvalue()
+
+
+_ROW_FIELDS = ("name", "op", "scope", "output_shapes")
+
+
+def _total_rows(w: csv.DictWriter, report: Report, columns: list[str]) -> None:
+    """The TOTAL row, then for an incomplete report the NOT COUNTED rows and the INCOMPLETE row."""
+    c = report.completeness
+    totals = {k: _marked(report.totals.get(k, ""), c.bound(k)) for k in columns if k in report.totals}
+    w.writerow({columns[0]: "TOTAL", **totals})
+    if not c.complete:  # the uncounted parts, and the mark legend, in the first two columns
+        for p in c.parts:
+            w.writerow({columns[0]: "NOT COUNTED", columns[1]: f"{p['label']} x{p['count']} ({p['reason']}): "
+                        f"{percent(p['share'])} of the model"})  # fmt: skip
+        w.writerow({columns[0]: "INCOMPLETE", columns[1]: c.describe(limit=len(c.parts))})
 
 
 DEVICE_FIELDS = ("latency_s", "bound", "energy_j")  # the per-layer hardware results (report.DEVICE_QUANTITIES)
