@@ -23,44 +23,57 @@ if TYPE_CHECKING:
 
 def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     """Map every activation tensor to the tensor that owns its storage."""
+    infos = graph.infos()
+    # Every activation owns its storage (built in bulk, in the order inputs and nodes define
+    # them) until a view or an in-place activation below makes it a name of its input's.
+    outs = [t for info in infos.values() for t in info.act_outputs]
     roots: dict[str, str] = {t: t for t in graph.inputs}
-    outputs = set(graph.outputs)
-    category = vocabulary.categories
-    infos, consumers = graph.infos(), graph.consumer_ids
-    position = {nid: i for i, nid in enumerate(infos)}
-    # per storage: the last position any of its names is read at, and whether one is an output
-    last_read: dict[str, int] = {}
-    is_output: set[str] = set()
-
-    def alias(t: str, root: str) -> None:
-        roots[t] = root
-        readers = consumers(t)
-        if readers:
-            last = position[readers[0]] if len(readers) == 1 else max(position[r] for r in readers)
-            if last > last_read.get(root, -1):
-                last_read[root] = last
-        if t in outputs:
-            is_output.add(root)
-
-    for t in graph.inputs:
-        alias(t, t)
+    roots.update(zip(outs, outs, strict=True))
+    del outs
     VIEW, ACTIVATION = Category.VIEW, Category.ACTIVATION
-    for i, (nid, info) in enumerate(infos.items()):
+    category = {op: c for op, c in vocabulary.categories.items() if c is VIEW or c is ACTIVATION}
+    outputs = set(graph.outputs)
+    consumers = graph.consumer_ids
+    names: dict[str, list[str]] = {}  # storage -> its other names so far (most storages have none)
+    # Only needed for an activation reading a storage that has other names: the execution
+    # position of each node, and per such storage the last position any of its names is read
+    # at (past the end for a graph output), kept up to date as names are added.
+    position: dict[str, int] = {}
+    last_read: dict[str, int] = {}
+
+    def last(t: str) -> int:
+        if t in outputs:
+            return len(position)
+        return max((position[r] for r in consumers(t)), default=-1)
+
+    for node in graph.nodes():
+        cat = category.get(node.op)
+        if cat is None:
+            continue  # most nodes: their outputs own their storage
+        info = infos[node.id]
         acts = info.act_inputs
-        cat = category.get(graph.node(nid).op) if acts else None
+        if not acts:
+            continue
+        a = acts[0]
+        root = roots[a]
         if cat is ACTIVATION:
-            root = roots[acts[0]]
-            in_place = (
-                len(consumers(acts[0])) == 1
-                and root not in is_output
-                and last_read.get(root, -1) <= i
-            )
-            cat = VIEW if in_place else None
-        if cat is VIEW:
-            root = roots[acts[0]]
-            for t in info.act_outputs:
-                alias(t, root)
-        else:
-            for t in info.act_outputs:
-                alias(t, t)
+            # in place: the only reader of its input (so that name is read no later), which is
+            # not a graph output, nor is any other name of the storage (or read later)
+            if len(consumers(a)) != 1 or root in outputs:
+                continue
+            if root in names:
+                if not position:
+                    position.update((nid, k) for k, nid in enumerate(infos))
+                if root not in last_read:
+                    last_read[root] = max(map(last, (root, *names[root])))
+                if last_read[root] > position[node.id]:
+                    continue
+        aliased = info.act_outputs
+        if aliased:
+            for t in aliased:
+                roots[t] = root
+            names.setdefault(root, []).extend(aliased)
+            if root in last_read:
+                last_read[root] = max(last_read[root], *map(last, aliased))
     return roots
+

@@ -88,3 +88,60 @@ def test_view_of_a_param_first_operand_is_the_activation() -> None:
     v = b.op("reshape", [y], (2, 2), name="v")
     r = roots(b.build(v))
     assert r[y] == y and r[v] == y
+
+
+def test_activation_on_a_view_read_later_allocates() -> None:
+    # x + relu(dropout(x)): the storage is read after the ReLU through another name
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    v = b.identity(y, name="dropout")
+    a = b.relu(v, name="relu")
+    z = b.add(y, a, name="add")
+    r = roots(b.build(z))
+    assert r[v] == y and r[a] == a
+
+
+def test_activation_on_a_view_read_only_before_runs_in_place() -> None:
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    v = b.reshape(y, (2, 2), name="view")
+    a = b.relu(v, name="relu")
+    r = roots(b.build(a))
+    assert r[v] == y and r[a] == y
+
+
+def test_activation_on_a_view_of_a_graph_output_allocates() -> None:
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    out = b.reshape(y, (2, 2), name="out")  # a graph output: another name of y's storage
+    v = b.identity(y, name="view")
+    a = b.relu(v, name="relu")
+    r = roots(b.build(out, a))
+    assert r[out] == y and r[v] == y and r[a] == a
+
+
+def test_names_added_after_an_in_place_activation_count() -> None:
+    # relu1 runs in place on y; views of its result become names of y's storage too, so
+    # relu2 may not run in place when one of them (v3) is read after it
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    v1 = b.identity(y, name="v1")
+    a = b.relu(v1, name="relu1")
+    v2 = b.identity(a, name="v2")
+    v3 = b.identity(a, name="v3")
+    c = b.relu(v2, name="relu2")
+    z = b.add(c, v3, name="add")
+    r = roots(b.build(z))
+    assert r[a] == y and r[v2] == y and r[v3] == y
+    assert r[c] == c
+    # without the later reader of v3, relu2 runs in place as well
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    a = b.relu(b.identity(y, name="v1"), name="relu1")
+    c = b.relu(b.identity(a, name="v2"), name="relu2")
+    assert roots(b.build(c))[c] == y

@@ -41,43 +41,198 @@ def activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[st
 
 
 def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[str, str]]:
+    io = layer_io(ctx)
+    storages = {
+        r: Storage(r, e, b, f, last)
+        for r, e, b, f, last in zip(io.index, io.elements, io.nbytes, io.first, io.last, strict=True)
+    }
+    return storages, io.roots
+
+
+@dataclass(slots=True)
+class LayerIO:
+    """The activation storages and what each layer reads and writes of them (one pass, shared).
+
+    Storages are numbered in the order they are created (graph inputs, then
+    layer outputs), ``index`` maps a storage's root tensor to its number and
+    ``elements``, ``nbytes``, ``first``, ``last`` are per storage, as in
+    ``Storage`` (lists, not an object per storage: the passes over them touch
+    less memory). Per layer, in ``ctx.layers`` order: ``created`` (elements of
+    the storages it creates), ``io_elements`` / ``io_bytes`` (its distinct
+    input and output storages together), ``read_bytes`` / ``write_bytes``
+    (its distinct input storages; its distinct output storages).
+    """
+
+    roots: dict[str, str]
+    index: dict[str, int]
+    elements: list[int]
+    nbytes: list[int]
+    first: list[int]
+    last: list[int]
+    created: list[int]
+    io_elements: list[int]
+    io_bytes: list[int]
+    read_bytes: list[int]
+    write_bytes: list[int]
+
+
+def layer_io(ctx: MetricContext) -> LayerIO:
+    """``LayerIO`` of the analysed graph (built once per analysis; the traffic metric reads it too)."""
+    return ctx.derived(_layer_io)
+
+
+def _layer_io(ctx: MetricContext) -> LayerIO:
     g, layers = ctx.graph, ctx.layers
+    n = len(layers)
     roots = storage_roots(g, ctx.vocabulary)
+    tensors = g.tensors
     bits_override = ctx.options.activation_bits
-    tensors, producer_of = g.tensors, g.producer
+    byte_sizes: dict[str, dict[int, int]] = {}  # dtype -> elements -> bytes: equal sizes share one int
+    index: dict[str, int] = {}
+    elements: list[int] = []
+    nbytes: list[int] = []
+    first: list[int] = []
+    last: list[int] = []
+    created = [0] * n
 
-    def make(root: str, first: int) -> Storage:
+    def make(root: str, at: int) -> int:
+        """A new storage for ``root``, created by layer ``at`` (-1: before the first); its number."""
         t = tensors[root]
-        bits = bits_override or dtypes.bits(t.dtype)
-        return Storage(root, t.numel, -(-t.numel * bits // 8), first, first)
+        e = t.numel
+        sizes = byte_sizes.get(t.dtype)
+        if sizes is None:
+            sizes = byte_sizes[t.dtype] = {}
+        b = sizes.get(e)
+        if b is None:
+            b = sizes[e] = -(-e * (bits_override or dtypes.bits(t.dtype)) // 8)
+        k = index[root] = len(elements)
+        elements.append(e)
+        nbytes.append(b)
+        first.append(at)
+        last.append(at)
+        if at >= 0:
+            created[at] += e
+        return k
 
-    node_layer: dict[str, int] | None = None  # built only if some output is a view of another layer's
-    storages: dict[str, Storage] = {}
+    node_layer: dict[str, int] = {}  # built only if some output is a view of another layer's
+
+    def creator(root: str) -> int:
+        """The layer creating ``root`` (-1: none), whose view a later layer outputs."""
+        producer = g.producer(root)
+        if producer is None:
+            return -1
+        if not node_layer:
+            node_layer.update((nid, k) for k, lay in enumerate(layers) for nid in lay.nodes)
+        return node_layer[producer.id]
+
     for t in g.inputs:
-        if roots[t] not in storages:
-            storages[roots[t]] = make(roots[t], -1)
+        if roots[t] not in index:
+            make(roots[t], -1)
+    io_elems, io_bytes = [0] * n, [0] * n
+    read_bytes, write_bytes = [0] * n, [0] * n
+    late: list[int] = []  # layers reading a storage that only a later layer outputs (none, grouped)
+    get = index.get
+    # One pass over the layers: each creates the storages of its outputs, is the last reader of
+    # its inputs' so far and sums what it reads and writes (an input's storage exists by then:
+    # a graph input's or an earlier layer's output). Most layers read what the one before wrote
+    # (prev): its storage is known without looking its name up.
+    prev: str | None = None
+    prev_k = -1
     for i, layer in enumerate(layers):
-        for t in layer.outputs:
-            r = roots[t]
-            if r in storages:
-                continue
-            if r == t:  # its own storage: created by this layer
-                storages[r] = make(r, i)
-                continue
-            producer = producer_of(r)
-            if producer is not None and node_layer is None:
-                node_layer = {nid: k for k, lay in enumerate(layers) for nid in lay.nodes}
-            storages[r] = make(r, node_layer[producer.id] if producer is not None and node_layer else -1)
-    for i, layer in enumerate(layers):
-        for t in layer.inputs:
-            s = storages.get(roots[t])
-            if s is not None and i > s.last:
-                s.last = i
+        ins, outs = layer.inputs, layer.outputs
+        if len(outs) == 1:
+            t = outs[0]
+            ro = roots[t]
+            ko = get(ro)
+            if ko is None:
+                ko = make(ro, i if ro == t else creator(ro))
+            write_bytes[i] = nbytes[ko]
+        else:
+            ko = -1
+            for t in outs:
+                r = roots[t]
+                if r not in index:
+                    make(r, i if r == t else creator(r))
+            write_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in outs}])
+        n_in = len(ins)
+        if n_in == 1:
+            t = ins[0]
+            k = prev_k if t == prev else get(roots[t])
+            if k is None:
+                late.append(i)
+            else:
+                if last[k] < i:
+                    last[k] = i
+                read_bytes[i] = nbytes[k]
+                if ko >= 0 and k != ko:  # one storage in, one out: the common case, without a set
+                    io_elems[i] = elements[k] + elements[ko]
+                    io_bytes[i] = nbytes[k] + nbytes[ko]
+                else:
+                    io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+        elif n_in == 2 and ko >= 0:  # a binary op (add, mul): two storages in, one out
+            a, b = ins
+            ka = prev_k if a == prev else get(roots[a])
+            kb = prev_k if b == prev else get(roots[b])
+            if ka is None or kb is None:
+                late.append(i)
+            else:
+                if last[ka] < i:
+                    last[ka] = i
+                if last[kb] < i:
+                    last[kb] = i
+                if ka != kb:
+                    read_bytes[i] = nbytes[ka] + nbytes[kb]
+                    if ko != ka and ko != kb:
+                        io_elems[i] = elements[ka] + elements[kb] + elements[ko]
+                        io_bytes[i] = nbytes[ka] + nbytes[kb] + nbytes[ko]
+                    else:
+                        io_elems[i] = elements[ka] + elements[kb]
+                        io_bytes[i] = nbytes[ka] + nbytes[kb]
+                else:
+                    read_bytes[i] = nbytes[ka]
+                    io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+        else:
+            missing = False
+            for t in ins:
+                k = get(roots[t])
+                if k is None:
+                    missing = True
+                elif last[k] < i:
+                    last[k] = i
+            if missing:
+                late.append(i)
+            else:
+                read_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in ins}])
+                io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+        if ko >= 0:
+            prev, prev_k = outs[0], ko
+        else:
+            prev = None
+    for i in late:  # every storage exists now
+        ins, outs = layers[i].inputs, layers[i].outputs
+        for t in ins:
+            k = get(roots[t])
+            if k is not None and last[k] < i:
+                last[k] = i
+        read_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in ins}])
+        io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
     for t in g.outputs:
-        s = storages.get(roots.get(t, ""))
-        if s is not None:
-            s.last = len(layers)
-    return storages, roots
+        k = get(roots.get(t, ""))
+        if k is not None:
+            last[k] = n
+    return LayerIO(roots, index, elements, nbytes, first, last, created, io_elems, io_bytes,
+                   read_bytes, write_bytes)  # fmt: skip
+
+
+def _distinct(ins: list[str], outs: list[str], roots: dict[str, str], index: dict[str, int],
+              elements: list[int], nbytes: list[int]) -> tuple[int, int]:  # fmt: skip
+    """Elements and bytes of the distinct storages behind ``ins`` and ``outs``."""
+    elems = size = 0
+    for r in {roots[t] for t in (*ins, *outs)}:
+        k = index[r]
+        elems += elements[k]
+        size += nbytes[k]
+    return elems, size
 
 
 class ActivationsMetric(Metric):
@@ -105,61 +260,48 @@ class ActivationsMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         layers = ctx.layers
-        storages, roots = activation_storages(ctx)
+        io = layer_io(ctx)
+        io_elems = io.io_elements
+        live_elems, live_bytes = _live(io, len(layers))
         res = MetricResult()
-        created = [0] * len(layers)
-        for s in storages.values():
-            if s.first >= 0:
-                created[s.first] += s.elements
-        io_elems, io_bytes = [], []
-        for layer in layers:
-            ins, outs = layer.inputs, layer.outputs
-            if len(ins) == 1 and len(outs) == 1 and roots[ins[0]] != roots[outs[0]]:
-                a, b = storages[roots[ins[0]]], storages[roots[outs[0]]]  # the common case, without a set
-                io_elems.append(a.elements + b.elements)
-                io_bytes.append(a.bytes + b.bytes)
-                continue
-            elems = nbytes = 0
-            for r in {roots[t] for t in (*ins, *outs)}:
-                s = storages[r]
-                elems += s.elements
-                nbytes += s.bytes
-            io_elems.append(elems)
-            io_bytes.append(nbytes)
-        live_elems, live_bytes = _live(storages.values(), len(layers))
-        res.layers = {
-            layer.name: {"activations": created[i], "io_activations": io_elems[i], "live_activations": live_elems[i]}
-            for i, layer in enumerate(layers)
-        }
+        res.layers = ctx.columns(  # type: ignore[assignment]  # column-wise: no dict per layer
+            {"activations": io.created, "io_activations": io_elems, "live_activations": live_elems}
+        )
         peak_i = _argmax(io_elems)
         live_i = _argmax(live_elems)
         res.totals = {
-            "total_activations": sum(s.elements for s in storages.values()),
-            "total_activation_bytes": sum(s.bytes for s in storages.values()),
+            "total_activations": sum(io.elements),
+            "total_activation_bytes": sum(io.nbytes),
             "peak_activations": io_elems[peak_i] if layers else 0,
-            "peak_activation_bytes": max(io_bytes, default=0),
+            "peak_activation_bytes": max(io.io_bytes, default=0),
             "peak_live_activations": live_elems[live_i] if layers else 0,
             "peak_live_activation_bytes": max(live_bytes, default=0),
         }
         res.details = {
             "peak_layer": layers[peak_i].name if layers else None,
             "peak_live_layer": layers[live_i].name if layers else None,
-            "input_activations": sum(s.elements for s in storages.values() if s.first < 0),
+            "input_activations": sum([e for e, f in zip(io.elements, io.first, strict=True) if f < 0]),
         }
         return res
 
 
-def _live(storages, n: int) -> tuple[list[int], list[int]]:
+def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
     """Per layer, the elements and bytes of the storages alive then (difference arrays: linear time)."""
     d_elems, d_bytes = [0] * (n + 1), [0] * (n + 1)
-    for s in storages:
-        lo, hi = max(s.first, 0), min(s.last, n - 1)
+    end = n - 1
+    for lo, hi, e, b in zip(io.first, io.last, io.elements, io.nbytes, strict=True):
+        if lo < 0:
+            lo = 0
+        if hi > end:
+            hi = end
         if lo <= hi:
-            d_elems[lo] += s.elements
-            d_elems[hi + 1] -= s.elements
-            d_bytes[lo] += s.bytes
-            d_bytes[hi + 1] -= s.bytes
-    return list(accumulate(d_elems[:n])), list(accumulate(d_bytes[:n]))
+            d_elems[lo] += e
+            d_elems[hi + 1] -= e
+            d_bytes[lo] += b
+            d_bytes[hi + 1] -= b
+    d_elems.pop()
+    d_bytes.pop()
+    return list(accumulate(d_elems)), list(accumulate(d_bytes))
 
 
 def _argmax(values: list[int]) -> int:

@@ -129,3 +129,81 @@ def test_fused_layer_internals_are_not_activations() -> None:
     assert len(r.layers) == 1
     assert r.totals["total_activations"] == 16 + 8  # the dot_general result (8) is fused
     assert r.layer("dense")["io_activations"] == 24
+
+
+def _context(graph: Graph, reorder=None):
+    from analyzer import load_plugins
+    from analyzer.core.layers import group_layers
+    from analyzer.core.metric import MetricContext
+    from analyzer.core.options import AnalysisOptions
+
+    ps = load_plugins(entry_points=False)
+    layers = group_layers(graph, ps.vocabulary)
+    if reorder:
+        layers = reorder(layers)
+    return MetricContext(graph, layers, AnalysisOptions(), ps.formulas, ps.vocabulary)
+
+
+def _reference_io(ctx) -> dict[str, list[int]]:
+    """Per layer, by definition: sets of storages, sizes from the shapes (float32)."""
+    from analyzer.core.aliasing import storage_roots
+
+    g, layers = ctx.graph, ctx.layers
+    roots = storage_roots(g, ctx.vocabulary)
+    size = {t: g.tensors[t].numel for t in roots}
+    storages = {roots[t] for t in g.inputs} | {roots[t] for layer in layers for t in layer.outputs}
+    creator = {}
+    for i, layer in enumerate(layers):
+        for nid in layer.nodes:
+            for t in g.node(nid).outputs:
+                creator[t] = i
+    out: dict[str, list[int]] = {"created": [], "io_elements": [], "read_bytes": [], "write_bytes": []}
+    for i, layer in enumerate(layers):
+        ins = {roots[t] for t in layer.inputs}
+        outs = {roots[t] for t in layer.outputs}
+        out["created"].append(sum(size[s] for s in storages if creator.get(s, -1) == i))
+        out["io_elements"].append(sum(size[s] for s in ins | outs))
+        out["read_bytes"].append(4 * sum(size[s] for s in ins))
+        out["write_bytes"].append(4 * sum(size[s] for s in outs))
+    return out
+
+
+def _branches() -> Graph:
+    """Views, a split into two outputs, a binary op reading one storage twice, in-place ReLUs."""
+    b = GraphBuilder("branches")
+    x = b.input("x", (1, 4, 2, 2))  # 16
+    c = b.conv(x, 4, 1, name="conv")  # 16
+    v = b.reshape(c, (1, 16), name="flat")  # view
+    r = b.relu(v, name="relu")  # in place on conv's storage
+    p, q = b.op("split", [r], [(1, 8), (1, 8)], name="split")  # views
+    s = b.add(p, q, name="add")  # reads one storage through two names: 8
+    t = b.mul(s, s, name="square")  # 8
+    y = b.linear(t, 3, name="fc")  # 3
+    return b.build(y, c)
+
+
+def test_layer_io_matches_the_definition() -> None:
+    from analyzer.plugins.metrics.activations import layer_io
+
+    for graph in (residual(), _branches()):
+        ctx = _context(graph)
+        io = layer_io(ctx)
+        ref = _reference_io(ctx)
+        for key, values in ref.items():
+            assert list(getattr(io, key)) == values, (graph.name, key)
+
+
+def test_layer_io_when_a_layer_reads_a_later_layers_output() -> None:
+    # grouping never orders layers so, but the accessor must not depend on it: the same values
+    # as by definition, and the storage's last reader is the later of the two
+    from analyzer.plugins.metrics.activations import activation_storages, layer_io
+
+    graph = residual()
+    ctx = _context(graph, reorder=lambda layers: [layers[2], *layers[:2], *layers[3:]])  # conv2 first
+    io = layer_io(ctx)
+    ref = _reference_io(ctx)
+    for key, values in ref.items():
+        assert list(getattr(io, key)) == values, key
+    storages, _ = activation_storages(ctx)
+    conv1 = storages[graph.node("conv1").outputs[0]]
+    assert (conv1.first, conv1.last) == (1, 2)  # created by conv1 (now second), read by relu1
