@@ -186,24 +186,50 @@ def _other(v: Any, default: Default, indent: str, level: int) -> str:
     if v is False:
         return "false"
     if type(v) is list and v:  # a shape (ints), output shapes (lists of ints), node names (strings)
-        types = set(map(type, v))
-        if len(types) == 1:
-            t = types.pop()
-            pieces = _LIST_PIECES.get((indent, level))
-            if pieces is None:
-                inner = "\n" + indent * (level + 1)
-                pieces = _LIST_PIECES[(indent, level)] = ("[" + inner, "," + inner, "\n" + indent * level + "]")
-            if t is int:
-                return pieces[0] + pieces[1].join(map(int.__repr__, v)) + pieces[2]
-            if t is str:
-                return pieces[0] + pieces[1].join(map(_string, v)) + pieces[2]
-            if t is list:
-                items = [_other(x, default, indent, level + 1) if x else "[]" for x in v]
-                return pieces[0] + pieces[1].join(items) + pieces[2]
+        if type(v[0]) is not str:  # shapes repeat from layer to layer: written once a document
+            key = (repr(v), indent, level)
+            text = _SHAPES.get(key)
+            if text is None:
+                text = _list(v, default, indent, level)
+                if _is_shape(v) and len(_SHAPES) < _MAX_SHAPES:
+                    _SHAPES[key] = text
+            return text
+        return _list(v, default, indent, level)
     return encode(v, default, indent, level)
 
 
+def _list(v: list[Any], default: Default, indent: str, level: int) -> str:
+    """A non-empty list: of ints, of strings, of such lists, as ``encode`` writes it."""
+    types = set(map(type, v))
+    if len(types) == 1:
+        t = types.pop()
+        pieces = _LIST_PIECES.get((indent, level))
+        if pieces is None:
+            inner = "\n" + indent * (level + 1)
+            pieces = _LIST_PIECES[(indent, level)] = ("[" + inner, "," + inner, "\n" + indent * level + "]")
+        if t is int:
+            return pieces[0] + pieces[1].join(map(int.__repr__, v)) + pieces[2]
+        if t is str:
+            return pieces[0] + pieces[1].join(map(_string, v)) + pieces[2]
+        if t is list:
+            items = [_list(x, default, indent, level + 1) if x else "[]" for x in v]
+            return pieces[0] + pieces[1].join(items) + pieces[2]
+    return encode(v, default, indent, level)
+
+
+def _is_shape(v: list[Any]) -> bool:
+    """A list of exact ints, or of such lists: its ``repr`` is its JSON value (a bool, a float or
+    an int subclass reads apart), so the text can be looked up by it."""
+    types = set(map(type, v))
+    if types == {int}:
+        return True
+    return types == {list} and all(x and set(map(type, x)) == {int} for x in v)
+
+
 _LIST_PIECES: dict[tuple[str, int], tuple[str, str, str]] = {}  # (indent, level) -> list's "[", ",", "]"
+# shapes written in the current document, by (repr, indent, level); emptied as each document starts
+_SHAPES: dict[tuple[str, str, int], str] = {}
+_MAX_SHAPES = 4096
 
 
 def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
@@ -232,6 +258,7 @@ def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
 
 def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:
     """``json.dumps(o, indent=indent, default=default)``, faster."""
+    _SHAPES.clear()
     return encode(o, default, " " * indent)
 
 
@@ -243,6 +270,7 @@ def iter_object(fields: Iterable[tuple[str, Any]], default: Default = _no_defaul
     with each ``Rows`` turned into a list; ``batch`` items of a ``Rows`` go in one chunk.
     """
     pad = " " * indent
+    _SHAPES.clear()
     first = True
     yield "{"
     for key, value in fields:
