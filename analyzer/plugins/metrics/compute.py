@@ -12,7 +12,8 @@ report's ``unsupported`` section.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,10 +126,12 @@ class ComputeMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         g = ctx.graph
-        rows = _Rows()
-        count = _node_counter(ctx, rows)
+        node_rows = _NodeRows()
+        count = _node_counter(ctx, node_rows)
         res = MetricResult()
-        per_node, per_layer = res.nodes, res.layers  # read-only: equal values share one dict (memory at scale)
+        per_node = res.nodes  # read-only: nodes with equal counts share one dict (memory at scale)
+        per_layer: list[tuple[Any, ...]] = []  # each layer's FIELDS values, then its dtype
+        add = per_layer.append
         node_of, infos = g.node, g.infos()
         # layers are runs of consecutive nodes in execution order (group_layers): walk both together,
         # looking a node up by id only where they disagree
@@ -144,7 +147,7 @@ class ComputeMetric(Metric):
                 if node_row is not None:  # None: unsupported, listed in the report, counted nowhere
                     per_node[nid] = node_row
                 if node.op != layer.op:  # (group_layers names a one-node layer by its op)
-                    row = rows.layer(row.counts, "")
+                    row = (*row[:-1], "")
             else:
                 sums = _ZEROS
                 dtype = None  # the layer's: its principal node's compute dtype
@@ -154,15 +157,26 @@ class ComputeMetric(Metric):
                         node, info = node_of(nid), infos[nid]
                     node_row, row = count(node, info)
                     if dtype is None and node.op == layer.op:
-                        dtype = row.dtype
+                        dtype = row[-1]
                     if node_row is not None:
                         per_node[nid] = node_row
-                        sums = tuple(map(operator.add, sums, row.counts))
-                row = rows.layer(sums, dtype or "")
-            row.uses += 1
-            per_layer[layer.name] = row.values
-        res.totals = rows.totals()
+                        sums = tuple(map(operator.add, sums, row))  # (zip stops before the dtype)
+                row = (*sums, dtype or "")
+            add(row)
+        columns = list(zip(*per_layer, strict=True)) if per_layer else [()] * (len(FIELDS) + 1)
+        res.totals = {f: sum(column) for f, column in zip(FIELDS, columns, strict=False)}
+        counts = {f: int_column(column) for f, column in zip(FIELDS, columns, strict=False)}
+        res.layers = ctx.columns({**counts, "dtype": columns[-1]})  # type: ignore[assignment]
         return res
+
+
+def int_column(values: Sequence[int]) -> Sequence[int]:
+    """``values`` as a column for ``ctx.columns``: an int64 array (stored as it is), or the values
+    themselves where one does not fit 64 bits."""
+    try:
+        return array("q", values)
+    except OverflowError:
+        return values
 
 
 class _NoNode:
@@ -172,49 +186,19 @@ class _NoNode:
 _END = (_NoNode(), None)  # past the last node: every id disagrees
 
 
-class _LayerRow:
-    """One distinct layer row: its values (one dict for every layer that has them) and how many do."""
+class _NodeRows(dict[tuple[int, ...], dict[str, int]]):
+    """Counts -> the one dict of every node with these counts (repeated blocks: memory at scale)."""
 
-    __slots__ = ("counts", "dtype", "uses", "values")
-
-    def __init__(self, counts: tuple[int, ...], dtype: str, values: dict[str, Any]):
-        self.counts, self.dtype, self.values = counts, dtype, values
-        self.uses = 0
-
-
-class _Rows:
-    """The dicts of equal node and layer counts (one object each: repeated blocks, memory at scale)."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[tuple[int, ...], dict[str, int]] = {}
-        self.layers: dict[tuple[tuple[int, ...], str], _LayerRow] = {}
-
-    def node(self, counts: tuple[int, ...]) -> dict[str, int]:
-        row = self.nodes.get(counts)
-        if row is None:
-            row = self.nodes[counts] = dict(zip(FIELDS, counts, strict=True))
+    def __missing__(self, counts: tuple[int, ...]) -> dict[str, int]:
+        row = self[counts] = dict(zip(FIELDS, counts, strict=True))
         return row
 
-    def layer(self, counts: tuple[int, ...], dtype: str) -> _LayerRow:
-        row = self.layers.get((counts, dtype))
-        if row is None:
-            row = self.layers[counts, dtype] = _LayerRow(counts, dtype, {**self.node(counts), "dtype": dtype})
-        return row
 
-    def totals(self) -> dict[str, int]:
-        """The model totals: each distinct layer row times the layers that have it."""
-        totals = [0] * len(FIELDS)
-        for row in self.layers.values():
-            for i, c in enumerate(row.counts):
-                totals[i] += c * row.uses
-        return dict(zip(FIELDS, totals, strict=True))
+# a node's row (None when unsupported), and the row of a layer of that node alone (FIELDS, dtype)
+_Counted = tuple["dict[str, int] | None", tuple[Any, ...]]
 
 
-# a node's row (None when unsupported) and the row of a layer of that node alone
-_Counted = tuple["dict[str, int] | None", _LayerRow]
-
-
-def _node_counter(ctx: MetricContext, rows: _Rows) -> Callable[[Node, NodeInfo], _Counted]:
+def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, NodeInfo], _Counted]:
     """``count(node, its NodeInfo)`` -> what it counts.
 
     Ops whose formulas are all ``@signature_formula`` are evaluated once per
@@ -232,12 +216,12 @@ def _node_counter(ctx: MetricContext, rows: _Rows) -> Callable[[Node, NodeInfo],
 
     def evaluate(node: Node, info: NodeInfo, plan: _OpPlan | None, dtype: str) -> _Counted:
         if plan is None:
-            return None, rows.layer(_ZEROS, dtype)
+            return None, (*_ZEROS, dtype)
         is_float = floats.get(dtype)
         if is_float is None:
             is_float = floats[dtype] = dtypes.is_float(dtype)
         counts = _counts(ctx, node, plan, info.repeat, is_float)
-        return rows.node(counts), rows.layer(counts, dtype)
+        return node_rows[counts], (*counts, dtype)
 
     def one_by_one(node: Node, info: NodeInfo) -> _Counted:
         category = categories.get(node.op)

@@ -159,7 +159,7 @@ def test_a_signature_formula_runs_once_per_signature() -> None:
     assert [r.layer(n)["flops"] for n in ("a", "bb", "ccc", "bb2")] == [4, 4, 4, 4]
 
 
-def test_equal_counts_share_one_dict() -> None:
+def test_equal_node_counts_share_one_dict_and_layers_are_columns() -> None:
     from analyzer.core.layers import group_layers
     from analyzer.core.metric import MetricContext
     from analyzer.plugins.metrics.compute import ComputeMetric
@@ -170,5 +170,7 @@ def test_equal_counts_share_one_dict() -> None:
     layers = group_layers(g, ps.vocabulary)
     ctx = MetricContext(g, layers, AnalysisOptions().resolve(ps.metrics.values()), ps.formulas, ps.vocabulary)
     res = ComputeMetric().compute(ctx)
-    assert len({id(v) for v in res.layers.values()}) < len(res.layers) / 2
     assert len({id(v) for v in res.nodes.values()}) < len(res.nodes) / 2
+    assert list(res.layers) == [layer.name for layer in layers]
+    first = layers[0].name
+    assert dict(res.layers[first]) == {**res.nodes[layers[0].nodes[0]], "dtype": "float32"}
