@@ -12,9 +12,11 @@ Compare's aligned rows use the same ``combine``. Non-numeric values are skipped.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.metric import Aggregation, Quantity, Ratio, parse_aggregation
@@ -115,7 +117,9 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
     # they all carry the same one (most modules: no dict of its own), else a merged dict
     present: list[tuple[str, ...] | dict[str, None]] = []
     key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per distinct key order
-    for row in rows:
+    first: list[int] = []  # each module's first and last row: the rows between are its own
+    last: list[int] = []  # when it has as many (a module called twice has others between)
+    for r, row in enumerate(rows):
         keys = tuple(row.values)
         keys = key_tuples.setdefault(keys, keys)
         parts = _module_parts(row)
@@ -132,7 +136,10 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
                 depths.append(1 if at < 0 else depths[at] + 1)
                 parents.append(at)
                 present.append(keys)
+                first.append(r)
+                last.append(r)
             else:
+                last[i] = r
                 seen = present[i]
                 if seen is not keys:  # most layers carry the same quantities in the same order
                     if type(seen) is tuple:
@@ -151,11 +158,16 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
     if column is None:
         def column(q: str) -> list[Any]:
             return [row.values.get(q) for row in rows]
+    ranges = _Ranges(first, last, counts, leaf, parents) if len(rows) >= _RANGES_FROM else None
     combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
     for q in quantities:
         kind = kinds.get(q, _SUM)
         if kind != _SKIP:
-            values = _combine_column(column(q), leaf, up, n_modules, kind == _MAX)
+            col = column(q)
+            if ranges is not None and set(map(type, col)) == {int}:  # exact ints: any order adds up the same
+                values = ranges.maxima(col) if kind == _MAX else ranges.sums(col)
+            else:
+                values = _combine_column(col, leaf, up, n_modules, kind == _MAX)
             if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
                 combined[q] = values
     for q, a in how.items():
@@ -163,22 +175,67 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
             combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
                            for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
     # the present quantities that have a combined column (ratios only where declared), per key order
-    shown: dict[int, tuple[list[str], list[list[Any]]]] = {}
+    shown: dict[int, tuple[list[str], list[tuple[Any, ...]]]] = {}
     modules = []
     for k in range(n_modules):
         order = present[k]
         plan = shown.get(id(order))
-        if plan is None:
+        if plan is None:  # each module's values in this order: the columns turned into rows at once
             qs = [q for q in order if q in combined]
-            plan = shown[id(order)] = (qs, [combined[q] for q in qs])
-        qs, cols = plan
-        vals = [c[k] for c in cols]
+            plan = shown[id(order)] = (qs, list(zip(*(combined[q] for q in qs), strict=True)) or [()] * n_modules)
+        qs, by_module = plan
+        vals = by_module[k]
         if None in vals:
             values = {q: v for q, v in zip(qs, vals, strict=True) if v is not None}
         else:
             values = dict(zip(qs, vals, strict=True))
         modules.append(ModuleRow(paths[k], depths[k], counts[k], values))
     return modules
+
+
+_RANGES_FROM = 64  # rows; below, setting the ranges up costs more than they save
+
+
+class _Ranges:
+    """Sums and maxima of a column of ints per module, in C loops: a module's rows are mostly a
+    range (differences of prefix sums, the max of a slice); the others (a module called from
+    several places) are listed one after the other and summed the same way."""
+
+    def __init__(self, first: list[int], last: list[int], counts: list[int], leaf: list[int],
+                 parents: list[int]) -> None:  # fmt: skip
+        self.starts = first
+        self.ends = [e + 1 for e in last]
+        self.slices = list(map(slice, self.starts, self.ends))
+        scattered = {k: [] for k, (s, e, n) in enumerate(zip(first, self.ends, counts, strict=True)) if e - s != n}
+        if scattered:
+            for r, k in enumerate(leaf):  # each row under each module on its path
+                while k >= 0:
+                    if k in scattered:
+                        scattered[k].append(r)
+                    k = parents[k]
+        self.scattered = list(scattered)
+        self.rows = [r for members in scattered.values() for r in members]
+        bounds = list(accumulate(map(len, scattered.values()), initial=0))
+        self.row_starts, self.row_ends = bounds[:-1], bounds[1:]
+        self.row_slices = list(map(slice, self.row_starts, self.row_ends))
+
+    def sums(self, column: list[int]) -> list[int]:
+        prefix = list(accumulate(column, initial=0))
+        out = list(map(operator.sub, map(prefix.__getitem__, self.ends), map(prefix.__getitem__, self.starts)))
+        if self.scattered:
+            prefix = list(accumulate(map(column.__getitem__, self.rows), initial=0))
+            sums = map(operator.sub, map(prefix.__getitem__, self.row_ends), map(prefix.__getitem__, self.row_starts))
+            for k, v in zip(self.scattered, sums, strict=True):
+                out[k] = v
+        return out
+
+    def maxima(self, column: list[int]) -> list[int]:
+        out = list(map(max, map(column.__getitem__, self.slices)))
+        if self.scattered:
+            values = list(map(column.__getitem__, self.rows))
+            for k, v in zip(self.scattered, map(max, map(values.__getitem__, self.row_slices)), strict=True):
+                out[k] = v
+        return out
 
 
 def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,
