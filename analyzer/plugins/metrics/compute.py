@@ -12,8 +12,7 @@ report's ``unsupported`` section.
 from __future__ import annotations
 
 import operator
-from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
+from analyzer.plugins.metrics.columns import int_column
 
 FIELDS = ("macs", "flops", "mac_flops", "other_flops", "int_ops", "mac_int_ops", "ops")
 
@@ -168,15 +168,6 @@ class ComputeMetric(Metric):
         counts = {f: int_column(column) for f, column in zip(FIELDS, columns, strict=False)}
         res.layers = ctx.columns({**counts, "dtype": columns[-1]})  # type: ignore[assignment]
         return res
-
-
-def int_column(values: Sequence[int]) -> Sequence[int]:
-    """``values`` as a column for ``ctx.columns``: an int64 array (stored as it is), or the values
-    themselves where one does not fit 64 bits."""
-    try:
-        return array("q", values)
-    except OverflowError:
-        return values
 
 
 class _NoNode:

@@ -15,7 +15,8 @@ from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.params import counted_params, param_owners
+from analyzer.plugins.metrics.columns import int_column
+from analyzer.plugins.metrics.params import counted_params, param_owners, reused_params
 
 
 def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
@@ -41,18 +42,38 @@ class ModelSizeMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         opts = ctx.options
-        owner = param_owners(ctx)
-        layer_bits: dict[str, int] = {layer.name: 0 for layer in ctx.layers}
+        owner, reused = param_owners(ctx), reused_params(ctx)
+        weights = counted_params(ctx)
+        weight = weights.get
+        by_dtype = not opts.layer_bits  # no pattern applies: a width per dtype
+        widths: dict[str, int] = {}
+        sizes: list[int] = []  # per layer: bytes of the counted weights it owns
+        add = sizes.append
         total_bits = 0
-        for p in counted_params(ctx).values():
-            layer = owner.get(p.name, "")
-            b = p.numel * weight_bits(p.name, p.dtype, layer, opts)
-            total_bits += b
-            if layer:
-                layer_bits[layer] += b
+        for layer in ctx.layers:
+            names = layer.params
+            if not names:  # most layers
+                add(0)
+                continue
+            bits = 0
+            for name in names:  # the counted parameters this layer owns
+                p = weight(name)
+                if p is None or (reused and name in reused and owner[name] != layer.name):
+                    continue
+                w = widths.get(p.dtype) if by_dtype else None
+                if w is None:
+                    w = weight_bits(name, p.dtype, layer.name, opts)
+                    if by_dtype:
+                        widths[p.dtype] = w
+                bits += p.numel * w
+            total_bits += bits
+            add(-(-bits // 8))
+        for name in weights.keys() - owner.keys():  # parameters no op uses count in the total
+            p = weights[name]
+            total_bits += p.numel * weight_bits(name, p.dtype, "", opts)
         size = -(-total_bits // 8)
         return MetricResult(
-            layers={name: {"weight_bytes": -(-b // 8)} for name, b in layer_bits.items()},
+            layers=ctx.columns({"weight_bytes": int_column(sizes)}),  # type: ignore[arg-type]
             totals={"model_size_bytes": size, "model_size_mb": size / 1e6, "model_size_mib": size / 2**20},
         )
 

@@ -103,3 +103,18 @@ def test_non_trainable_and_buffers_counted_counter_excluded() -> None:
 def test_bias_false_shrinks_model_size() -> None:
     # 23 - 5 biases = 18 * 4 = 72
     assert size(bias=False).totals["model_size_bytes"] == 72
+
+
+def test_tied_and_unused_weights() -> None:
+    # the table (10x4) is stored once, in its first layer; an unused weight counts in the total,
+    # matched by layer_bits patterns through its own name only (it has no layer)
+    b = GraphBuilder("tied")
+    e = b.embedding(b.input("idx", (1, 3), dtype="int64"), 10, 4, name="emb")
+    b.op("linear", [e, "emb.weight"], (1, 3, 10), name="head")
+    b.param("spare.weight", (8,))
+    r = analyzer.analyze(b.build())
+    assert (r.layer("emb")["weight_bytes"], r.layer("head")["weight_bytes"]) == (160, 0)
+    assert r.totals["model_size_bytes"] == 160 + 32
+    r = analyzer.analyze(b.graph, layer_bits={"spare.*": 8, "*": 16})
+    assert r.totals["model_size_bytes"] == 80 + 8
+    assert r.layer("emb")["weight_bytes"] == 80

@@ -92,3 +92,39 @@ def test_lecture_per_layer_formulas() -> None:
     assert r.layer("fc")["params"] == 2890
     assert r.totals["params"] == 1168 + 304 + 200 + 2890
     assert y  # fc is an output
+
+
+def test_a_weight_tied_across_a_layer_used_twice_is_shared_in_every_later_layer() -> None:
+    # emb -> fc (own weight) -> head (the table again) -> head2 (the table a third time)
+    b = GraphBuilder("tied3")
+    e = b.embedding(b.input("idx", (1, 3), dtype="int64"), 10, 4, name="emb")  # 40
+    h = b.op("linear", [e, b.param("fc.weight", (4, 4))], (1, 3, 4), name="fc")  # 16
+    h = b.op("linear", [h, "emb.weight"], (1, 3, 10), name="head")
+    b.op("linear", [e, "emb.weight"], (1, 3, 10), name="head2")
+    r = analyzer.analyze(b.build())
+    assert [(r.layer(n)["params"], r.layer(n)["shared_params"]) for n in ("emb", "fc", "head", "head2")] == [
+        (40, 0), (16, 0), (0, 40), (0, 40)
+    ]  # fmt: skip
+    assert r.totals["params"] == 56 and r.totals["unused_params"] == 0
+
+
+def test_derived_parameter_tables() -> None:
+    from analyzer.core.layers import group_layers
+    from analyzer.core.metric import MetricContext
+    from analyzer.core.options import AnalysisOptions
+    from analyzer.core.plugins import default_plugins
+    from analyzer.plugins.metrics.params import counted_params, param_owners, reused_params
+
+    ps = default_plugins()
+
+    def ctx(graph: Graph, **options) -> MetricContext:
+        opts = AnalysisOptions(**options).resolve(ps.metrics.values())
+        return MetricContext(graph, group_layers(graph, ps.vocabulary), opts, ps.formulas, ps.vocabulary)
+
+    tied = ctx(tied_model())
+    assert param_owners(tied) == {"emb.weight": "emb", "proj.weight": "proj", "proj.bias": "proj",
+                                  "head.bias": "head"}  # fmt: skip
+    assert reused_params(tied) == {"emb.weight"}
+    assert counted_params(tied) is tied.graph.params  # every parameter counts: the graph's own table
+    assert set(counted_params(ctx(tied_model(), bias=False))) == {"emb.weight", "proj.weight", "unused.weight"}
+    assert "bn.num_batches_tracked" not in counted_params(ctx(bn_model()))
