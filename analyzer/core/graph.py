@@ -22,7 +22,7 @@ from analyzer.core import dtypes
 from analyzer.core.errors import GraphError
 from analyzer.core.ir import Node, Param, Shape, Tensor
 from analyzer.core.op_rules import check_node_strict
-from analyzer.core.shape_checks import check_node_shapes
+from analyzer.core.shape_checks import CHECKED_OPS, check_node_shapes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -278,7 +278,48 @@ class Graph:
         parameters and runs every op's full shape and attribute rule
         (``analyzer.core.op_rules``). Raises GraphError naming the first problem.
         """
+        tensors, params = self.tensors, self.params
+        constants = self._check_specs(strict)
+        for name in self.inputs:
+            t = tensors.get(name)
+            if t is None:
+                raise GraphError(f"graph input {name!r} is not a declared tensor")
+            if 0 in t.shape:
+                what = "batch size 0" if t.shape[0] == 0 else "an empty dimension"
+                raise GraphError(f"graph input {name!r} has {what}: shape {t.shape}")
+        # Names an operand may have so far: inputs, parameters, constants no node produces, and
+        # the outputs of the nodes checked (one set: a node's operands are checked in one C call).
+        produced = self._producer_id
+        available = set(self.inputs)
+        available.update(params)
+        available.update([n for n in constants if produced(n) is None])
+        add, defined = available.add, available.issuperset
         check = check_node_strict if strict else check_node_shapes
+        shape_ops = None if strict else CHECKED_OPS  # other ops: no rule, no call
+        for node in self._nodes.values():
+            op = node.op
+            if vocabulary is not None and op not in vocabulary:
+                raise GraphError(f"node {node.id!r} has op {op!r}, not in the op vocabulary")
+            if not defined(node.inputs):
+                t = next(t for t in node.inputs if t not in available)
+                where = "later" if produced(t) is not None else "nowhere"
+                raise GraphError(
+                    f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
+                )
+            outs = node.outputs
+            if len(outs) == 1:
+                add(outs[0])
+            else:
+                available.update(outs)
+            if shape_ops is None or op in shape_ops:
+                check(self, node)
+        for name in self.outputs:
+            if name not in available:
+                raise GraphError(f"graph output {name!r} is never produced")
+        # Every operand was defined before its reader, so the graph is acyclic.
+
+    def _check_specs(self, strict: bool) -> list[str]:
+        """Check every tensor's and parameter's shape and dtype; the names of the constants."""
         seen_dtypes: set[str] = set()
         # Checked shapes, each with its element count. Tensors of equal shapes then share one tuple
         # and one count (a million-node graph holds a few hundred distinct shapes: ~100 bytes less
@@ -313,31 +354,7 @@ class Graph:
         for p in self.params.values() if strict else ():
             if 0 in p.shape:
                 raise GraphError(f"parameter {p.name!r} has an empty dimension: shape {p.shape}")
-        for name in self.inputs:
-            t = self.tensors.get(name)
-            if t is None:
-                raise GraphError(f"graph input {name!r} is not a declared tensor")
-            if 0 in t.shape:
-                what = "batch size 0" if t.shape[0] == 0 else "an empty dimension"
-                raise GraphError(f"graph input {name!r} has {what}: shape {t.shape}")
-        available = set(self.inputs) | set(self.params)
-        produced = self._producer_id
-        available |= {n for n, t in self.tensors.items() if t.constant and produced(n) is None}
-        for node in self._nodes.values():
-            if vocabulary is not None and node.op not in vocabulary:
-                raise GraphError(f"node {node.id!r} has op {node.op!r}, not in the op vocabulary")
-            for t in node.inputs:
-                if t not in available:
-                    where = "later" if self._producer_id(t) is not None else "nowhere"
-                    raise GraphError(
-                        f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
-                    )
-            available.update(node.outputs)
-            check(self, node)
-        for name in self.outputs:
-            if name not in available:
-                raise GraphError(f"graph output {name!r} is never produced")
-        # Every operand was defined before its reader, so the graph is acyclic.
+        return [n for n, t in self.tensors.items() if t.constant]
 
 
 def _dim_hint(d: object) -> str:

@@ -30,36 +30,40 @@ _SAME_SHAPE_OPS = builtin_vocabulary().names(Category.ACTIVATION) | frozenset(
 )
 
 
-_CHECKED = _BROADCAST_OPS | _SAME_SHAPE_OPS | {"reshape"}
+_SAME, _RESHAPE, _BROADCAST = 1, 2, 3
+# op -> which check: the ops ``check_node_shapes`` checks (``Graph.validate`` calls it for these only)
+CHECKED_OPS: dict[str, int] = {
+    **dict.fromkeys(_BROADCAST_OPS, _BROADCAST), **dict.fromkeys(_SAME_SHAPE_OPS, _SAME), "reshape": _RESHAPE,
+}  # fmt: skip
 
 
 def check_node_shapes(graph: Graph, node: Node) -> None:
-    op, inputs, outputs = node.op, node.inputs, node.outputs
-    if op not in _CHECKED or not inputs or not outputs:
+    kind = CHECKED_OPS.get(node.op)
+    inputs, outputs = node.inputs, node.outputs
+    if kind is None or not inputs or not outputs:
         return
     tensors = graph.tensors  # outputs are always tensors; operands may be parameters
-
-    def shape(name: str) -> tuple[int, ...]:
-        t = tensors.get(name)
-        return t.shape if t is not None else graph.shape(name)
-
     out = tensors[outputs[0]].shape
-    if op in _SAME_SHAPE_OPS:
-        first = shape(inputs[0])
+    t = tensors.get(inputs[0])
+    first = t.shape if t is not None else graph.shape(inputs[0])
+    if kind == _SAME:
         if first != out:
-            raise GraphError(f"node {node.id!r} ({op}) maps shape {first} to {out}")
-    elif op == "reshape":
-        first = shape(inputs[0])
+            raise GraphError(f"node {node.id!r} ({node.op}) maps shape {first} to {out}")
+    elif kind == _RESHAPE:
         if numel(first) != numel(out):
             raise GraphError(f"node {node.id!r} (reshape) changes the element count: {first} -> {out}")
     else:  # a broadcasting op
-        ins = [shape(t) for t in inputs]
-        if len(ins) == 2 and ins[0] == ins[1]:
-            expected = ins[0]  # the common case, without the general rule
+        if len(inputs) == 2:
+            t = tensors.get(inputs[1])
+            ins = (first, t.shape if t is not None else graph.shape(inputs[1]))
+        else:
+            ins = (first, *[graph.shape(name) for name in inputs[1:]])
+        if len(ins) == 2 and first == ins[1]:
+            expected = first  # the common case, without the general rule
         else:
             try:
                 expected = broadcast_shapes(*ins)
             except ValueError as e:
-                raise GraphError(f"node {node.id!r} ({op}): {e}") from None
+                raise GraphError(f"node {node.id!r} ({node.op}): {e}") from None
         if expected != out:
-            raise GraphError(f"node {node.id!r} ({op}) outputs {out}, broadcast of inputs is {expected}")
+            raise GraphError(f"node {node.id!r} ({node.op}) outputs {out}, broadcast of inputs is {expected}")
