@@ -256,6 +256,25 @@ def _wrap(cell: tuple[str, int], width: int, justify: str, console: Console) -> 
     return [(p, _width(p)) for p in (line.plain for line in Text(text).wrap(console, width, justify=justify, overflow="fold"))]
 
 
+def line(text: str, console: Console, color: bool) -> str | None:
+    """A string as rich prints it whole (``soft_wrap``): plain printable text, or one markup style
+    over it (the model's line in bold), or None for anything else (other markup, escapes, tabs,
+    a possible :emoji: code) that rich must print."""
+    styled = _STYLED.fullmatch(text) if "[" in text else None
+    if styled:
+        text = styled[2]
+    elif "[" in text:
+        return None
+    if text.count(":") > 1 or not text.isprintable() or not getattr(console, "_markup", False):
+        return None
+    if color and styled:
+        system = getattr(console, "_color_system", None)
+        if system is None:
+            return None
+        return console.get_style(styled[1]).render(text, color_system=system) + "\n"
+    return text + "\n"
+
+
 def to_text(
     *renderables: Any, color: bool = False, width: int | None = None, grid: bool = True
 ) -> str:
@@ -266,7 +285,12 @@ def to_text(
         file=buf, force_terminal=color, no_color=not color, width=width or 200, highlight=False
     )
     for r in renderables:
-        text = render(r, console, color) if grid else None
+        if not grid:
+            text = None
+        elif type(r) is str:
+            text = line(r, console, color)
+        else:
+            text = render(r, console, color)
         if text is not None:
             buf.write(text)
         else:

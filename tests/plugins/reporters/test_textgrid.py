@@ -127,3 +127,11 @@ def test_a_cell_wraps_as_rich_wraps_it(text, width, justify):
         return [" " * (width - n) + p if justify == "right" else p + " " * (width - n) for p, n in parts]
 
     assert fill(textgrid._wrap((text, len(text)), width, justify, console)) == fill((p, len(p)) for p in lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cell_text | styled_text | st.sampled_from(["[bold]m (ir); inputs: x 1x3 float32[/bold]", "a: b", ":x:", "a\tb"]),
+       st.booleans(), st.sampled_from([None, 20]))  # fmt: skip
+def test_a_line_prints_as_rich_prints_it(text, color, width):
+    """Notes and the model's line (``line``'s shortcut for plain or one-style text) as rich prints them."""
+    assert textgrid.to_text(text, color=color, width=width) == textgrid.to_text(text, color=color, width=width, grid=False)
