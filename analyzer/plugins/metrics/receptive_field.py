@@ -85,52 +85,75 @@ class ReceptiveFieldMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         g = ctx.graph
-        fields: dict[str, RF | None] = {}
+        fields: dict[str, RF] = {}  # only tensors that have a field (most have none at scale)
         for t in g.inputs:
             shape = g.shape(t)
-            fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))} if len(shape) >= 3 else None
+            if len(shape) >= 3:
+                fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))}
         # ops that keep their input's field, by name (Enum hashing is slow)
         keeps = {"batch_norm", "identity", "copy"}.union(*(ctx.vocabulary.names(c) for c in _PASS))
-        infos = g.infos()
-        for node in g.nodes():
-            op = node.op
-            acts = infos[node.id].act_inputs
-            first = fields.get(acts[0]) if acts else None
-            out: RF | None = None
-            if op in keeps:
-                if len(acts) > 1:  # a gate may come first: merge all operands
-                    out = _merge([fields.get(t) for t in acts], lambda acts=acts: [g.shape(t) for t in acts])
-                else:
+        field = fields.get
+        for node, info in zip(g.nodes(), g.infos().values(), strict=True):  # both in execution order
+            acts = info.act_inputs
+            if not acts:
+                continue
+            first = field(acts[0])
+            if len(acts) == 1:
+                if not first:
+                    continue  # no field in, none out (the common case past a reshape or a linear)
+                op = node.op
+                if op in keeps:
                     out = first
-            elif not first:
-                pass
-            elif op in _WINDOW_OPS:
-                out = _window(first, node.attrs, len(g.shape(acts[0])))
-            elif op == "pad" and "pads" in node.attrs:
-                # padding shifts where the first element sits; size and jump are unchanged
-                out = {d: (r, j, x - node.attrs["pads"][d][0] * j) for d, (r, j, x) in first.items()}
-            elif op == "permute":
-                perm = node.attrs.get("perm", ())
-                out = {i: first[p] for i, p in enumerate(perm) if p in first} or None
-            for t in node.outputs:
-                fields[t] = out
-        res = MetricResult()
+                elif op in _WINDOW_OPS:
+                    out = _window(first, node.attrs, len(g.shape(acts[0])))
+                else:
+                    out = _other(op, node.attrs, first)
+            else:
+                op = node.op
+                if op in keeps:  # a gate may come first: merge all operands
+                    known = [field(t) for t in acts]
+                    out = _merge(known, lambda acts=acts: [g.shape(t) for t in acts]) if any(known) else None
+                elif not first:
+                    continue
+                elif op in _WINDOW_OPS:
+                    out = _window(first, node.attrs, len(g.shape(acts[0])))
+                else:
+                    out = _other(op, node.attrs, first)
+            if out:
+                for t in node.outputs:
+                    fields[t] = out
         best = 0
+        sizes: list[list[int] | None] = [None] * len(ctx.layers)  # None: no field (undefined)
+        jumps: list[list[int] | None] = [None] * len(ctx.layers)
+        per_field: dict[int, tuple[list[int], list[int]]] = {}  # id(field) -> its lists (shared)
         # a layer of views computes nothing: it does not count for the maximum (an inference-time
         # dropout is an identity layer in PyTorch and Keras, and no op at all in Flax)
         views = ctx.vocabulary.names(Category.VIEW)
-        for layer in ctx.layers:
-            rf = fields.get(layer.outputs[0]) if layer.outputs else None
+        for i, layer in enumerate(ctx.layers):
+            outs = layer.outputs
+            rf = field(outs[0]) if outs else None
             if not rf:
-                res.layers[layer.name] = {"receptive_field": None, "receptive_field_jump": None}
                 continue
-            dims = sorted(rf)
-            sizes = [rf[d][0] for d in dims]
+            lists = per_field.get(id(rf))
+            if lists is None:
+                dims = sorted(rf)
+                lists = per_field[id(rf)] = ([rf[d][0] for d in dims], [rf[d][1] for d in dims])
             if not all(g.node(n).op in views for n in layer.nodes):
-                best = max(best, *sizes)
-            res.layers[layer.name] = {"receptive_field": sizes, "receptive_field_jump": [rf[d][1] for d in dims]}
-        res.totals = {"max_receptive_field": best}
-        return res
+                best = max(best, *lists[0])
+            sizes[i], jumps[i] = lists
+        layers = ctx.columns({"receptive_field": sizes, "receptive_field_jump": jumps})
+        return MetricResult(layers=layers, totals={"max_receptive_field": best})  # type: ignore[arg-type]
+
+
+def _other(op: str, attrs: dict, first: RF) -> RF | None:
+    """The field after a pad or a permute; None after anything else."""
+    if op == "pad" and "pads" in attrs:
+        # padding shifts where the first element sits; size and jump are unchanged
+        return {d: (r, j, x - attrs["pads"][d][0] * j) for d, (r, j, x) in first.items()}
+    if op == "permute":
+        perm = attrs.get("perm", ())
+        return {i: first[p] for i, p in enumerate(perm) if p in first} or None
+    return None
 
 
 @hookimpl

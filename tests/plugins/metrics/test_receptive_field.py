@@ -132,3 +132,18 @@ def test_gate_first_operand_keeps_the_field() -> None:
     y = b.mul(s, x, name="gate")
     r = analyzer.analyze(b.build(y))
     assert r.layer("gate").receptive_field == [3, 3]
+
+
+def test_a_field_ended_by_a_reshape_stays_undefined_through_later_windows() -> None:
+    b = GraphBuilder("reshaped")
+    x = b.conv(b.input("x", (1, 2, 8, 8)), 2, 3, padding=1, name="conv1")
+    x = b.relu(x, name="relu1")
+    x = b.reshape(x, (1, 2, 64), name="flat")
+    x = b.reshape(x, (1, 2, 8, 8), name="unflat")
+    x = b.conv(x, 2, 3, padding=1, name="conv2")
+    b.add(x, x, name="add")
+    r = analyzer.analyze(b.build())
+    assert r.layer("conv1")["receptive_field"] == r.layer("relu1")["receptive_field"] == [3, 3]
+    for name in ("flat", "unflat", "conv2", "add"):
+        assert r.layer(name)["receptive_field"] is None and r.layer(name)["receptive_field_jump"] is None
+    assert r.totals["max_receptive_field"] == 3
