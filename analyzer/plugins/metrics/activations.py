@@ -15,6 +15,8 @@ elements and in bytes (each tensor's dtype, or ``activation_bits``).
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -264,9 +266,10 @@ class ActivationsMetric(Metric):
         io_elems = io.io_elements
         live_elems, live_bytes = _live(io, len(layers))
         res = MetricResult()
-        res.layers = ctx.columns(  # type: ignore[assignment]  # column-wise: no dict per layer
-            {"activations": io.created, "io_activations": io_elems, "live_activations": live_elems}
-        )
+        res.layers = ctx.columns({  # type: ignore[assignment]  # column-wise: no dict per layer
+            "activations": int_column(io.created), "io_activations": int_column(io_elems),
+            "live_activations": int_column(live_elems),
+        })  # fmt: skip
         peak_i = _argmax(io_elems)
         live_i = _argmax(live_elems)
         res.totals = {
@@ -302,6 +305,15 @@ def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
     d_elems.pop()
     d_bytes.pop()
     return list(accumulate(d_elems)), list(accumulate(d_bytes))
+
+
+def int_column(values: list[int]) -> Sequence[int]:
+    """A column of ints as ``ctx.columns`` stores it (64-bit where every value fits, else the list),
+    without its check of every value's type."""
+    try:
+        return array("q", values)
+    except OverflowError:
+        return values
 
 
 def _argmax(values: list[int]) -> int:

@@ -19,13 +19,19 @@ used for ``memory_bytes`` (elements x element size) as well.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from analyzer.core import dtypes
+from analyzer.core.graph import NodeInfo
 from analyzer.core.hookspecs import hookimpl
-from analyzer.core.ir import Param
+from analyzer.core.ir import Node, Param, Tensor
+from analyzer.core.layers import Layer
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity, Ratio
 from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.activations import activation_storages
+from analyzer.plugins.metrics.activations import int_column, layer_io
 from analyzer.plugins.metrics.model_size import weight_bits
 from analyzer.plugins.metrics.params import counted_params, param_owners
 
@@ -59,88 +65,193 @@ class TrafficMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts = ctx.graph, ctx.options
-        storages, roots = activation_storages(ctx)
+        g, opts, layers = ctx.graph, ctx.options, ctx.layers
+        io = layer_io(ctx)  # each layer's distinct activation storages, read and written
+        read_bytes, write_bytes = io.read_bytes, io.write_bytes
         compute = ctx.result("compute")
-        node_counts, layer_counts = compute.nodes, compute.layers
-        infos, nodes, tensors = g.infos(), g.node, g.tensors
-        category = ctx.vocabulary.categories
-        weight_params = counted_params(ctx)  # uncounted parameters (biases with bias=False) move nothing
-        # bytes at model-size bit widths: a tensor is stored once, at the width of the layer owning
-        # it (layer_bits), so a layer reading a tied weight reads the owner's bytes
-        owner = param_owners(ctx)
-        sizes = {n: _weight_bytes(p, owner.get(n, ""), opts) for n, p in weight_params.items()}
+        node_counts = compute.nodes
+        ops = _column(compute.layers, "ops", layers)
         naive = ctx.option("naive_traffic")
-        res = MetricResult()
-        t_read = t_weight = t_write = t_mem = t_nin = t_nw = t_nout = 0
-        for layer in ctx.layers:
-            reads = weights = writes = reps = 0
-            sliced: dict[str, int] | None = None  # stacked weight -> slices one run reads
-            for nid in layer.nodes:
-                node = nodes(nid)
-                cat = category.get(node.op)
-                if cat is Category.VIEW:
-                    continue
-                info = infos[nid]
-                r = info.repeat
-                if r > reps:
-                    reps = r
-                counts = node_counts.get(nid)
-                if cat is Category.CONTRACTION and counts is not None:
-                    reads += counts["macs"]
+        dtypes_of = _column(compute.layers, "dtype", layers) if naive else ()
+        infos, node_of, tensors = g.infos(), g.node, g.tensors
+        VIEW, CONTRACTION = Category.VIEW, Category.CONTRACTION
+        kinds = {op: c for op, c in ctx.vocabulary.categories.items() if c is VIEW or c is CONTRACTION}
+        weights_of = _Weights(ctx)
+        # a parameter's bytes do not depend on the layer reading it unless layer_bits is set
+        plain = weights_of.every_param_counts and not opts.layer_bits
+        byte_sizes = weights_of.sizes  # dtype -> elements -> bytes
+        read_col, weight_col, write_col, memory_col = [], [], [], []
+        nin_col, nw_col, nout_col, acc_col, intensity_col = [], [], [], [], []
+        # layers are runs of consecutive nodes in execution order: walk the nodes beside them,
+        # looking a node up by id only where they disagree. Most nodes read what the one before
+        # wrote (prev): its element count is known without looking the tensor up.
+        walk = zip(g.nodes(), infos.values(), strict=False)
+        prev, prev_numel = None, 0
+        for i, layer in enumerate(layers):
+            ids = layer.nodes
+            if len(ids) == 1:
+                node, info = next(walk, _END)
+                if node.id != ids[0]:
+                    node, info = node_of(ids[0]), infos[ids[0]]
+                pairs = None
+                cat = kinds.get(node.op)
+                params = info.params
+                if cat is VIEW:  # moves nothing
+                    read_b = weight_b = write_b = reads = weights = writes = 0
+                elif info.repeat == 1 and (not params or plain and len(params) == len(layer.params)):
+                    # the common layer: one op run once, every parameter counted once at its dtype
+                    counts = node_counts.get(node.id) if cat is CONTRACTION else None
+                    if counts is not None:
+                        reads = counts["macs"]
+                    else:
+                        reads = 0
+                        for t in info.act_inputs:
+                            reads += prev_numel if t == prev else tensors[t].numel
+                    weights = weight_b = 0
+                    for p in params:
+                        e = p.numel
+                        weights += e
+                        b = byte_sizes.get(p.dtype, _NO_SIZES).get(e)
+                        weight_b += weights_of.param_bytes(p) if b is None else b
+                    writes = 0
+                    for t in info.act_outputs:
+                        prev = t
+                        prev_numel = tensors[t].numel
+                        writes += prev_numel
+                    read_b, write_b = read_bytes[i], write_bytes[i]
                 else:
-                    for t in info.act_inputs:
-                        reads += tensors[t].numel * r
-                marks = node.attrs.get("param_slices") if r > 1 else None
-                if marks:
-                    sliced = {**(sliced or {}), **marks}
-                for p in info.params:
-                    if p.name in weight_params:
-                        weights += p.numel * r // (marks.get(p.name, 1) if marks else 1)
-                for t in info.act_outputs:
-                    writes += tensors[t].numel * r
-            read_b = weight_b = write_b = 0
-            if reps:  # the layer does work: it moves its tensors (views alone move nothing)
-                ins, outs = layer.inputs, layer.outputs  # one tensor each, mostly: no set needed
-                read_b = reps * (storages[roots[ins[0]]].bytes if len(ins) == 1 else _storage_bytes(ins, roots, storages))
-                write_b = reps * (storages[roots[outs[0]]].bytes if len(outs) == 1 else _storage_bytes(outs, roots, storages))
-                for name in layer.params:
-                    if name in weight_params:
-                        # a loop reading one slice of a stacked weight per run reads it once in all
-                        weight_b += sizes[name] * reps // (sliced.get(name, 1) if sliced else 1)
+                    pairs = [(node, info)]
             else:
-                reads = weights = writes = 0
+                pairs = []
+                for nid in ids:
+                    node, info = next(walk, _END)
+                    pairs.append((node, info) if node.id == nid else (node_of(nid), infos[nid]))
+            if pairs is not None:
+                reads, weights, writes, reps, sliced = _naive_counts(pairs, kinds, node_counts, tensors, weights_of)
+                prev = None
+                if reps:  # the layer does work: it moves its tensors (views alone move nothing)
+                    read_b, write_b = reps * read_bytes[i], reps * write_bytes[i]
+                    weight_b = weights_of.layer_bytes(layer.params, reps, sliced)
+                else:
+                    read_b = weight_b = write_b = reads = weights = writes = 0
             accesses = reads + weights + writes
             if naive:
-                bits = opts.activation_bits or dtypes.bits(layer_counts[layer.name].get("dtype") or "float32")
+                bits = opts.activation_bits or dtypes.bits(dtypes_of[i] or "float32")
                 memory = -(-accesses * bits // 8)
             else:
                 memory = read_b + weight_b + write_b
-            ops = layer_counts[layer.name]["ops"]
-            res.layers[layer.name] = {
-                "read_bytes": read_b, "weight_read_bytes": weight_b, "write_bytes": write_b, "memory_bytes": memory,
-                "naive_input_reads": reads, "naive_weight_reads": weights, "naive_output_writes": writes,
-                "naive_accesses": accesses, "arithmetic_intensity": ops / memory if memory else 0.0,
-            }  # fmt: skip
-            t_read += read_b
-            t_weight += weight_b
-            t_write += write_b
-            t_mem += memory
-            t_nin += reads
-            t_nw += weights
-            t_nout += writes
+            read_col.append(read_b)
+            weight_col.append(weight_b)
+            write_col.append(write_b)
+            memory_col.append(memory)
+            nin_col.append(reads)
+            nw_col.append(weights)
+            nout_col.append(writes)
+            acc_col.append(accesses)
+            intensity_col.append(ops[i] / memory if memory else 0.0)
+        res = MetricResult()
+        res.layers = ctx.columns({  # type: ignore[assignment]  # column-wise: no dict per layer
+            "read_bytes": int_column(read_col), "weight_read_bytes": int_column(weight_col), "write_bytes": int_column(write_col),
+            "memory_bytes": int_column(memory_col), "naive_input_reads": int_column(nin_col),
+            "naive_weight_reads": int_column(nw_col), "naive_output_writes": int_column(nout_col),
+            "naive_accesses": int_column(acc_col), "arithmetic_intensity": array("d", intensity_col),
+        })  # fmt: skip
+        t_mem = sum(memory_col)
+        t_nin, t_nw, t_nout = sum(nin_col), sum(nw_col), sum(nout_col)
         res.totals = {
-            "read_bytes": t_read, "weight_read_bytes": t_weight, "write_bytes": t_write, "memory_bytes": t_mem,
-            "naive_input_reads": t_nin, "naive_weight_reads": t_nw, "naive_output_writes": t_nout,
-            "naive_accesses": t_nin + t_nw + t_nout,
+            "read_bytes": sum(read_col), "weight_read_bytes": sum(weight_col), "write_bytes": sum(write_col),
+            "memory_bytes": t_mem, "naive_input_reads": t_nin, "naive_weight_reads": t_nw,
+            "naive_output_writes": t_nout, "naive_accesses": t_nin + t_nw + t_nout,
             "arithmetic_intensity": compute.totals["ops"] / t_mem if t_mem else 0.0,
         }  # fmt: skip
         return res
 
 
-def _storage_bytes(tensors: list[str], roots: dict[str, str], storages: dict) -> int:
-    """Bytes of the distinct storages behind ``tensors`` (two views of one buffer move it once)."""
-    return sum(storages[r].bytes for r in {roots[t] for t in tensors})
+def _naive_counts(pairs: list[tuple[Node, NodeInfo]], kinds: Mapping[str, Category], node_counts: Mapping[str, Any],
+                  tensors: Mapping[str, Tensor], weights_of: _Weights) -> tuple[int, int, int, int, dict[str, int] | None]:  # fmt: skip
+    """A layer's naive input reads, weight reads and output writes, the largest ``repeat`` of its
+    ops (0: only views) and the stacked weights its loop reads one slice of per run."""
+    reads = weights = writes = reps = 0
+    sliced: dict[str, int] | None = None  # stacked weight -> slices one run reads
+    counted = weights_of.counted
+    for node, info in pairs:
+        cat = kinds.get(node.op)
+        if cat is Category.VIEW:
+            continue
+        r = info.repeat
+        if r > reps:
+            reps = r
+        counts = node_counts.get(node.id) if cat is Category.CONTRACTION else None
+        if counts is not None:
+            reads += counts["macs"]
+        else:
+            for t in info.act_inputs:
+                reads += tensors[t].numel * r
+        marks = node.attrs.get("param_slices") if r > 1 else None
+        if marks:
+            sliced = {**(sliced or {}), **marks}
+        for p in info.params:
+            if p.name in counted:
+                weights += p.numel * r // (marks.get(p.name, 1) if marks else 1)
+        for t in info.act_outputs:
+            writes += tensors[t].numel * r
+    return reads, weights, writes, reps, sliced
+
+
+_NO_SIZES: dict[int, int] = {}
+
+
+class _NoNode:
+    id = None
+
+
+_END = (_NoNode(), None)  # past the last node: every id disagrees
+
+
+def _column(values: Mapping[str, Mapping[str, Any]], key: str, layers: list[Layer]) -> Sequence[Any]:
+    """``key``'s value for every layer, in order, from another metric's per-layer values."""
+    column = getattr(values, "column", None)  # a LayerTable (the engine's): the column at once
+    if column is not None:
+        return column(key)
+    return [values[layer.name][key] for layer in layers]
+
+
+class _Weights:
+    """The counted parameters and their bytes at the bit widths model size stores them with.
+
+    Uncounted parameters (biases with bias=False) move nothing. A tensor is
+    stored once, at the width of the layer owning it (layer_bits), so a layer
+    reading a tied weight reads the owner's bytes.
+    """
+
+    def __init__(self, ctx: MetricContext):
+        self.options = ctx.options
+        self.counted = counted_params(ctx)
+        self.every_param_counts = len(self.counted) == len(ctx.graph.params)
+        self.owner = param_owners(ctx) if ctx.options.layer_bits else None
+        self.sizes: dict[str, dict[int, int]] = {}  # dtype -> elements -> bytes (equal sizes: one int)
+
+    def param_bytes(self, p: Param) -> int:
+        """``p``'s bytes where no layer_bits pattern applies (at weight_bits or its dtype)."""
+        sizes = self.sizes.get(p.dtype)
+        if sizes is None:
+            sizes = self.sizes[p.dtype] = {}
+        b = sizes.get(p.numel)
+        if b is None:
+            b = sizes[p.numel] = _weight_bytes(p, "", self.options)
+        return b
+
+    def layer_bytes(self, names: list[str], reps: int, sliced: dict[str, int] | None) -> int:
+        """Weight bytes a layer using parameters ``names`` moves when its ops run ``reps`` times."""
+        total = 0
+        for name in names:
+            p = self.counted.get(name)
+            if p is None:
+                continue
+            b = self.param_bytes(p) if self.owner is None else _weight_bytes(p, self.owner.get(name, ""), self.options)
+            # a loop reading one slice of a stacked weight per run reads it once in all
+            total += b * reps // (sliced.get(name, 1) if sliced else 1)
+        return total
 
 
 def _weight_bytes(p: Param, layer: str, opts: AnalysisOptions) -> int:

@@ -191,3 +191,50 @@ def test_loop_over_a_stacked_weight_reads_it_once() -> None:
     node.attrs["param_slices"] = dict.fromkeys(weights, 11)
     with pytest.raises(GraphError, match="param_slices"):
         graph_from_dict(graph_to_dict(g))
+
+
+def test_tied_weight_read_by_each_layer_at_the_owners_width() -> None:
+    # one 8x8 weight used by two matmuls: stored once (owner fc1), read by both layers
+    b = GraphBuilder("tied")
+    x = b.input("x", (1, 8))
+    w = b.param("w", (8, 8))
+    y = b.op("matmul", [x, w], (1, 8), name="fc1")
+    y = b.op("matmul", [y, w], (1, 8), name="fc2")
+    g = b.build(y)
+    r = analyzer.analyze(g)
+    assert (r.layer("fc1")["weight_read_bytes"], r.layer("fc2")["weight_read_bytes"]) == (256, 256)
+    assert (r.layer("fc1")["naive_weight_reads"], r.layer("fc2")["naive_weight_reads"]) == (64, 64)
+    # layer_bits follows the owner: fc1 at 8 bits stores w in 64 bytes, and fc2 reads those
+    r8 = analyzer.analyze(g, layer_bits={"fc1": 8})
+    assert (r8.layer("fc1")["weight_read_bytes"], r8.layer("fc2")["weight_read_bytes"]) == (64, 64)
+    r8 = analyzer.analyze(g, layer_bits={"fc2": 8})  # fc2 owns nothing: w stays at 32 bits
+    assert r8.layer("fc2")["weight_read_bytes"] == 256
+
+
+def test_weight_read_twice_by_one_op() -> None:
+    # mul(w, w): the fused model reads the tensor once (64 B), the naive model each operand (32)
+    b = GraphBuilder("square")
+    x = b.input("x", (1, 16))
+    w = b.param("w", (1, 16))
+    s = b.op("mul", [w, w], (1, 16), name="square")
+    y = b.add(x, s, name="add")
+    row = analyzer.analyze(b.build(y)).layer("square")
+    assert (row["weight_read_bytes"], row["naive_weight_reads"]) == (64, 32)
+    assert (row["read_bytes"], row["write_bytes"], row["naive_input_reads"]) == (0, 64, 0)
+
+
+def test_layer_of_several_ops_with_a_view() -> None:
+    # matmul, reshape and relu in one scope are one layer: the view moves nothing itself, the
+    # layer reads x and the weight once and writes its output once
+    b = GraphBuilder("block")
+    x = b.input("x", (1, 8))
+    w = b.param("w", (8, 8))
+    y = b.op("matmul", [x, w], (1, 8), scope="block")
+    y = b.op("reshape", [y], (2, 4), scope="block")
+    y = b.op("relu", [y], (2, 4), scope="block")
+    r = analyzer.analyze(b.build(y))
+    (row,) = r.layers
+    assert row.name == "block"
+    assert (row["read_bytes"], row["weight_read_bytes"], row["write_bytes"]) == (32, 256, 32)
+    # naive: MACs 64 + relu 8 reads; weights 64; writes matmul 8 + relu 8
+    assert (row["naive_input_reads"], row["naive_weight_reads"], row["naive_output_writes"]) == (72, 64, 16)
