@@ -95,6 +95,7 @@ def _context(plan: SweepPlan) -> Any:
     return ctx
 
 
+WARM = "analyzer.sweep.warm"
 _SERVER_PRELOAD: list[str] = []  # what the running fork server (one per process) imported at its start
 
 
@@ -110,7 +111,8 @@ def _forkserver_preload(wanted: list[str]) -> list[str]:
     server = getattr(forkserver, "_forkserver", None)
     if _SERVER_PRELOAD and server is not None and getattr(server, "_forkserver_pid", None) is not None:
         server._stop()  # between sweeps: no pool of ours is using it
-    _SERVER_PRELOAD = [*_SERVER_PRELOAD, *(m for m in wanted if m not in _SERVER_PRELOAD)]
+    merged = [*_SERVER_PRELOAD, *(m for m in wanted if m not in _SERVER_PRELOAD)]
+    _SERVER_PRELOAD = [m for m in merged if m != WARM] + [WARM] * (WARM in merged)  # the warm-up comes last
     return _SERVER_PRELOAD
 
 
@@ -124,13 +126,13 @@ def preload_modules(plan: SweepPlan) -> list[str]:
     """What the fork server imports before forking workers: the analyzer with its plugins
     (``analyzer.sweep.warm``), and for each framework the factory uses, the framework and the
     analyzer's frontend modules for it (import only: no model is built there)."""
-    mods = ["analyzer.sweep.tasks", "analyzer.core.engine", "analyzer.plugins", "analyzer.sweep.warm"]
+    mods = ["analyzer.sweep.tasks", "analyzer.core.engine", "analyzer.plugins"]
     for framework in _frameworks_of(plan):
         mods.append(framework)
         frontend = FRONTEND_OF.get(framework)
         if frontend is not None:
             mods += _package_modules(f"analyzer.plugins.frontends.{frontend}")
-    return list(dict.fromkeys(mods))
+    return [*dict.fromkeys(mods), WARM]  # last: it freezes what the server holds (gc.freeze)
 
 
 def _package_modules(package: str) -> list[str]:

@@ -21,7 +21,7 @@ def _plan(factory: str, **model: Any) -> Any:
 
 def test_a_builder_family_preloads_the_analyzer_and_no_framework() -> None:
     mods = executors.preload_modules(_plan("tiny_cnn"))
-    assert "analyzer.sweep.warm" in mods and "analyzer.core.engine" in mods
+    assert mods[-1] == executors.WARM and "analyzer.core.engine" in mods  # the warm-up (gc.freeze) last
     assert not [m for m in mods if m.split(".")[0] in executors.FRAMEWORKS]
 
 
@@ -53,3 +53,5 @@ def test_the_fork_server_restarts_only_when_a_sweep_needs_more(monkeypatch: pyte
     server._forkserver_pid = 1234
     assert executors._forkserver_preload(["b"]) == ["a", "b"] and server.stopped == 0  # has it all: kept
     assert executors._forkserver_preload(["b", "c"]) == ["a", "b", "c"] and server.stopped == 1  # more: restarted
+    server._forkserver_pid = 1234
+    assert executors._forkserver_preload(["d", executors.WARM])[-2:] == ["d", executors.WARM]  # warm-up last
