@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
+from analyzer.core.ir import Param
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity
 from analyzer.plugins.metrics.params import counted_params
 
@@ -43,7 +46,7 @@ class TrainingMemoryMetric(Metric):
     def compute(self, ctx: MetricContext) -> MetricResult:
         optimizer = ctx.option("optimizer")  # one of OPTIMIZER_STATES: checked when options are resolved
         states = OPTIMIZER_STATES[optimizer]
-        trainable_bits = sum(p.numel * dtypes.bits(p.dtype) for p in counted_params(ctx).values() if p.trainable)
+        trainable_bits = _trainable_bits(counted_params(ctx).values())
         grad = -(-trainable_bits // 8)
         base = ctx.graph.batch_size()
         batch = ctx.option("train_batch") or base
@@ -58,6 +61,21 @@ class TrainingMemoryMetric(Metric):
             },
             details={"optimizer": optimizer, "train_batch": batch, "graph_batch": base},
         )
+
+
+def _trainable_bits(params: Iterable[Param]) -> int:
+    """Bits of the trainable ``params`` at their dtypes: elements summed per run of one dtype (a
+    model has one or a few), one bit width lookup per dtype."""
+    elements: dict[str, int] = {}
+    dtype, n = "", 0
+    for p in params:
+        if p.trainable:
+            if p.dtype != dtype:
+                elements[dtype] = elements.get(dtype, 0) + n
+                dtype, n = p.dtype, 0
+            n += p.numel
+    elements[dtype] = elements.get(dtype, 0) + n
+    return sum(n * dtypes.bits(dtype) for dtype, n in elements.items() if n)
 
 
 @hookimpl

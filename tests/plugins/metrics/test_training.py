@@ -74,3 +74,18 @@ def test_quantized_weights_keep_full_precision_gradients() -> None:
 def test_unknown_optimizer_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="rmsprop"):
         analyzer.analyze(two_fc(), optimizer="rmsprop")
+
+
+def test_gradients_at_each_parameters_dtype() -> None:
+    # trainable weights of several dtypes, interleaved, and a frozen one: gradient bits per dtype,
+    # rounded up to whole bytes once for the model
+    b = GraphBuilder("mixed")
+    x = b.input("x", (1, 3))
+    sizes = {"a": ((3,), "float32"), "b": ((1, 3), "float16"), "c": ((1,), "float32"), "d": ((1, 1), "int4")}
+    for name, (shape, dtype) in sizes.items():
+        x = b.op("mul", [x, b.param(name, shape, dtype=dtype)], (1, 3), name=f"m{name}")
+    x = b.op("mul", [x, b.param("frozen", (3,), trainable=False)], (1, 3), name="mf")
+    t = analyzer.analyze(b.build(x)).totals
+    bits = (3 + 1) * 32 + 3 * 16 + 1 * 4  # 180 bits -> 23 bytes (22.5 rounded up)
+    assert t["gradient_bytes"] == -(-bits // 8) == 23
+    assert t["optimizer_state_bytes"] == 2 * 23
