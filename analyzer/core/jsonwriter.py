@@ -18,7 +18,7 @@ anything else passed to ``default``. Circular structures are not detected
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
@@ -31,12 +31,14 @@ _MAX_KEYS = 4096
 
 
 class Rows:
-    """A list value of ``iter_object`` whose items are produced lazily (a generator of rows)."""
+    """A list value of ``iter_object`` whose items are produced lazily (a generator of rows);
+    ``encoded``: the items are already JSON text, written at the list's item level (``encode_rows``)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("encoded", "items")
 
-    def __init__(self, items: Iterable[Any]):
+    def __init__(self, items: Iterable[Any], encoded: bool = False):
         self.items = items
+        self.encoded = encoded
 
 
 def _float(o: float) -> str:
@@ -256,6 +258,45 @@ def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
     return template, tuple(strings), tuple(others), tuple(floats), getter, float_template
 
 
+def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: Default = _no_default,
+                indent: str = "  ", level: int = 0) -> Iterator[str]:  # fmt: skip
+    """The text ``encode`` writes for each row ``{keys[j]: columns[j][i]}`` (rows of one shape held
+    as columns): a column of ints or of finite floats goes into the rows' one %-template as it is,
+    any other is turned into text a column at a time, then each row is one C-level ``%``."""
+    if not keys:
+        return iter(["{}"] * (len(columns[0]) if columns else 0))
+    parts, args = [], []
+    for key, column in zip(keys, columns, strict=True):
+        if type(key) is not str:
+            raise TypeError("encode_rows: keys must be strings")
+        types = set(map(type, column))
+        if types == {int}:
+            conversion, values = "%d", column
+        elif types == {float} and (total := sum(column)) - total == 0:  # every float finite: its repr
+            conversion, values = "%r", column
+        elif types == {str}:
+            conversion, values = "%s", list(map(_string, column))
+        else:  # as a dict's value: None, bools, lists (shapes), NaN...
+            conversion, values = "%s", [_value(v, default, indent, level + 1) for v in column]
+        parts.append(_string(key).replace("%", "%%") + ": " + conversion)
+        args.append(values)
+    inner = "\n" + indent * (level + 1)
+    template = "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}"
+    return map(template.__mod__, zip(*args, strict=True))
+
+
+def _value(v: Any, default: Default, indent: str, level: int) -> str:
+    """``v`` as ``encode`` writes a dict's value at ``level``."""
+    t = type(v)
+    if t is int:
+        return int.__repr__(v)
+    if t is str:
+        return _string(v)
+    if t is float:
+        return _float(v)
+    return _other(v, default, indent, level)
+
+
 def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:
     """``json.dumps(o, indent=indent, default=default)``, faster."""
     _SHAPES.clear()
@@ -282,8 +323,9 @@ def iter_object(fields: Iterable[tuple[str, Any]], default: Default = _no_defaul
         inner = "\n" + pad * 2
         chunk: list[str] = []
         empty = True
+        encoded = value.encoded
         for item in value.items:
-            chunk.append(("[" if empty else ",") + inner + encode(item, default, pad, 2))
+            chunk.append(("[" if empty else ",") + inner + (item if encoded else encode(item, default, pad, 2)))
             empty = False
             if len(chunk) >= batch:
                 yield head + "".join(chunk)

@@ -96,7 +96,13 @@ def combine(rows: Iterable[Mapping[str, Any]], aggregate: Mapping[str, Aggregati
 
 def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None,
            column: Callable[[str], list[Any]] | None = None) -> list[ModuleRow]:  # fmt: skip
-    """Module rows in depth-first order (parents before children), down to ``depth``.
+    """Module rows in depth-first order (parents before children), down to ``depth`` (``module_tree``)."""
+    return module_tree(rows, aggregate, depth, column).rows()
+
+
+def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None,
+                column: Callable[[str], list[Any]] | None = None) -> ModuleTree:  # fmt: skip
+    """The roll-ups as columns: each module's path, depth, layer count and combined values.
 
     ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form);
     ``column(q)`` gives ``q``'s value of every row in order, None where a row has none
@@ -174,23 +180,49 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
         if isinstance(a, Ratio) and a.numerator in combined and a.denominator in combined:
             combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
                            for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
-    # the present quantities that have a combined column (ratios only where declared), per key order
-    shown: dict[int, tuple[list[str], list[tuple[Any, ...]]]] = {}
-    modules = []
-    for k in range(n_modules):
-        order = present[k]
-        plan = shown.get(id(order))
-        if plan is None:  # each module's values in this order: the columns turned into rows at once
-            qs = [q for q in order if q in combined]
-            plan = shown[id(order)] = (qs, list(zip(*(combined[q] for q in qs), strict=True)) or [()] * n_modules)
-        qs, by_module = plan
-        vals = by_module[k]
-        if None in vals:
-            values = {q: v for q, v in zip(qs, vals, strict=True) if v is not None}
-        else:
-            values = dict(zip(qs, vals, strict=True))
-        modules.append(ModuleRow(paths[k], depths[k], counts[k], values))
-    return modules
+    return ModuleTree(paths, depths, counts, present, combined)
+
+
+@dataclass(slots=True)
+class ModuleTree:
+    """The module rows of ``module_tree`` as columns: ``combined[q][k]`` is module ``k``'s value of
+    ``q`` (None: it has none); ``present[k]`` the quantities of its layers in first-seen order."""
+
+    paths: list[str]
+    depths: list[int]
+    counts: list[int]
+    present: list[tuple[str, ...] | dict[str, None]]
+    combined: dict[str, list[Any]]
+
+    def rows(self) -> list[ModuleRow]:
+        """One ``ModuleRow`` a module, its values in its layers' order."""
+        combined, n_modules = self.combined, len(self.paths)
+        shown: dict[int, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        modules = []
+        for k, order in enumerate(self.present):
+            plan = shown.get(id(order))
+            if plan is None:  # each module's values in this order: the columns turned into rows at once
+                qs = [q for q in order if q in combined]
+                plan = shown[id(order)] = (qs, list(zip(*(combined[q] for q in qs), strict=True)) or [()] * n_modules)
+            qs, by_module = plan
+            vals = by_module[k]
+            if None in vals:
+                values = {q: v for q, v in zip(qs, vals, strict=True) if v is not None}
+            else:
+                values = dict(zip(qs, vals, strict=True))
+            modules.append(ModuleRow(self.paths[k], self.depths[k], self.counts[k], values))
+        return modules
+
+    def uniform(self) -> list[str] | None:
+        """The quantities of every module's row, when all have the same in the same order (their
+        ``to_dict()`` then share one shape: the columns can be written as they are), else None."""
+        orders = {id(order): order for order in self.present}
+        if len(orders) != 1:
+            return None
+        qs = [q for q in next(iter(orders.values())) if q in self.combined]
+        if any(None in self.combined[q] for q in qs):
+            return None
+        return qs
 
 
 _RANGES_FROM = 64  # rows; below, setting the ranges up costs more than they save
