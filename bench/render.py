@@ -6,9 +6,10 @@ time than the analysis that produced it. For each model of
 runs of ``analyze_graph`` and of each format's rendering the way the CLI
 writes a file (``Reporter.iter_report`` without colour, the whole text
 joined) and, for the table, the way it prints on a terminal (colour, 100
-columns). The last column is the slowest format's time over the analysis's.
+columns); every format the CLI writes, HTML included. The last column is
+the slowest format's time over the analysis's.
 
-    .venv/bin/python bench/render.py [--repeat 5] [--formats table,json,csv,markdown]
+    .venv/bin/python bench/render.py [--repeat 5] [--formats table,json,csv,markdown,html]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def render(reporter, report, **options) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--formats", default="table,json,csv,markdown")
+    p.add_argument("--formats", default="table,json,csv,markdown,html")
     p.add_argument("--models", default=",".join(MODELS))
     args = p.parse_args()
     plugins = default_plugins()
