@@ -9,21 +9,12 @@ MB = 10^6 bytes and MiB = 2^20 bytes are reported beside them.
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
-
-from analyzer.core import dtypes
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
-from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.columns import int_column
-from analyzer.plugins.metrics.params import counted_params, param_owners, reused_params
+from analyzer.plugins.metrics.params import counted_params, layer_weights, param_owners, weight_bits
 
-
-def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
-    for pattern, bits in options.layer_bits.items():
-        if fnmatchcase(layer, pattern) or fnmatchcase(param_name, pattern):
-            return int(bits)
-    return options.weight_bits or dtypes.bits(dtype)
+__all__ = ["ModelSizeMetric", "weight_bits"]  # weight_bits lives in params (one pass for both metrics)
 
 
 class ModelSizeMetric(Metric):
@@ -41,39 +32,15 @@ class ModelSizeMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        opts = ctx.options
-        owner, reused = param_owners(ctx), reused_params(ctx)
-        weights = counted_params(ctx)
-        weight = weights.get
-        by_dtype = not opts.layer_bits  # no pattern applies: a width per dtype
-        widths: dict[str, int] = {}
-        sizes: list[int] = []  # per layer: bytes of the counted weights it owns
-        add = sizes.append
-        total_bits = 0
-        for layer in ctx.layers:
-            names = layer.params
-            if not names:  # most layers
-                add(0)
-                continue
-            bits = 0
-            for name in names:  # the counted parameters this layer owns
-                p = weight(name)
-                if p is None or (reused and name in reused and owner[name] != layer.name):
-                    continue
-                w = widths.get(p.dtype) if by_dtype else None
-                if w is None:
-                    w = weight_bits(name, p.dtype, layer.name, opts)
-                    if by_dtype:
-                        widths[p.dtype] = w
-                bits += p.numel * w
-            total_bits += bits
-            add(-(-bits // 8))
-        for name in weights.keys() - owner.keys():  # parameters no op uses count in the total
-            p = weights[name]
-            total_bits += p.numel * weight_bits(name, p.dtype, "", opts)
+        bits = layer_weights(ctx).bits  # per layer: the counted weights it owns
+        counted, owner = counted_params(ctx), param_owners(ctx)
+        total_bits = sum(bits)
+        for name in counted.keys() - owner.keys():  # parameters no op uses count in the total
+            p = counted[name]
+            total_bits += p.numel * weight_bits(name, p.dtype, "", ctx.options)
         size = -(-total_bits // 8)
         return MetricResult(
-            layers=ctx.columns({"weight_bytes": int_column(sizes)}),  # type: ignore[arg-type]
+            layers=ctx.columns({"weight_bytes": int_column([-(-b // 8) for b in bits])}),  # type: ignore[arg-type]
             totals={"model_size_bytes": size, "model_size_mb": size / 1e6, "model_size_mib": size / 2**20},
         )
 

@@ -10,9 +10,12 @@ are not weights and are left out; with ``bias=False`` so are biases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 from operator import attrgetter
+from typing import NamedTuple
 
+from analyzer.core import dtypes
 from analyzer.core.graph import Graph
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Param
@@ -27,6 +30,14 @@ def counted(param: Param, options: AnalysisOptions) -> bool:
     if param.role == "counter":
         return False
     return options.bias or param.role != "bias"
+
+
+def weight_bits(param_name: str, dtype: str, layer: str, options: AnalysisOptions) -> int:
+    """The bit width ``param_name`` is stored at in layer ``layer`` (metrics.model_size)."""
+    for pattern, bits in options.layer_bits.items():
+        if fnmatchcase(layer, pattern) or fnmatchcase(param_name, pattern):
+            return int(bits)
+    return options.weight_bits or dtypes.bits(dtype)
 
 
 def owner_layers(graph: Graph, layers: list[Layer]) -> dict[str, str]:
@@ -69,17 +80,13 @@ def _counted_params(ctx: MetricContext) -> Mapping[str, Param]:
 
 
 def param_owners(ctx: MetricContext) -> dict[str, str]:
-    """``owner_layers`` of the analysed graph, built once per analysis."""
-    return ctx.derived(_param_claims)[0]
+    """``owner_layers`` of the analysed graph, built once per analysis (with ``layer_weights``)."""
+    return ctx.derived(_weights).owner
 
 
 def reused_params(ctx: MetricContext) -> set[str]:
     """Parameters more than one layer uses (tied weights), built with ``param_owners``; read-only."""
-    return ctx.derived(_param_claims)[1]
-
-
-def _param_claims(ctx: MetricContext) -> tuple[dict[str, str], set[str]]:
-    return _claims(ctx.layers)
+    return ctx.derived(_weights).reused
 
 
 class ParamsMetric(Metric):
@@ -100,37 +107,13 @@ class ParamsMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        owner, reused = param_owners(ctx), reused_params(ctx)
-        weights = counted_params(ctx)
-        weight = weights.get
-        rows: list[tuple[int, int, int, int]] = []  # per layer: trainable, frozen, buffers, shared
-        add = rows.append
-        for layer in ctx.layers:
-            names = layer.params
-            if not names:  # most layers
-                add(_NONE)
-                continue
-            trainable = frozen = buffers = shared = 0
-            for name in names:
-                p = weight(name)
-                if p is None:
-                    continue
-                if reused and name in reused and owner[name] != layer.name:
-                    shared += p.numel
-                    continue
-                if p.trainable:
-                    trainable += p.numel
-                else:
-                    frozen += p.numel
-                if p.buffer:
-                    buffers += p.numel
-            add((trainable, frozen, buffers, shared))
-        columns = list(zip(*rows, strict=True)) if rows else [()] * 4
+        weights = layer_weights(ctx)
+        counted, owner = counted_params(ctx), param_owners(ctx)
         # every counted parameter is owned by one layer or by none (unused): layer rows + unused
-        trainable, frozen, buffers = sum(columns[0]), sum(columns[1]), sum(columns[2])
+        trainable, frozen, buffers = sum(weights.trainable), sum(weights.frozen), sum(weights.buffers)
         unused = 0
-        for name in weights.keys() - owner.keys():
-            p = weights[name]
+        for name in counted.keys() - owner.keys():
+            p = counted[name]
             unused += p.numel
             if p.trainable:
                 trainable += p.numel
@@ -138,14 +121,86 @@ class ParamsMetric(Metric):
                 frozen += p.numel
             if p.buffer:
                 buffers += p.numel
-        keys = ("params", "non_trainable_params", "buffers", "shared_params")
-        layers = ctx.columns({k: int_column(c) for k, c in zip(keys, columns, strict=True)})
+        layers = ctx.columns({
+            "params": int_column(weights.trainable), "non_trainable_params": int_column(weights.frozen),
+            "buffers": int_column(weights.buffers), "shared_params": int_column(weights.shared),
+        })  # fmt: skip
         totals = {"params": trainable, "non_trainable_params": frozen, "buffers": buffers,
                   "unused_params": unused, "total_params": trainable + frozen}  # fmt: skip
         return MetricResult(layers=layers, totals=totals)  # type: ignore[arg-type]
 
 
-_NONE = (0, 0, 0, 0)
+class LayerWeights(NamedTuple):
+    """Per layer of ``ctx.layers``, in order, what its counted weights add up to: the elements it
+    owns (trainable, frozen, buffers), those it uses that an earlier layer owns (shared), and the
+    bits the ones it owns are stored in (``weight_bits``). One pass for params and model_size."""
+
+    trainable: Sequence[int]
+    frozen: Sequence[int]
+    buffers: Sequence[int]
+    shared: Sequence[int]
+    bits: Sequence[int]
+
+
+def layer_weights(ctx: MetricContext) -> LayerWeights:
+    """``LayerWeights`` of the analysed graph, built once per analysis; read-only."""
+    return ctx.derived(_weights).layers
+
+
+class _Weights(NamedTuple):
+    owner: dict[str, str]
+    reused: set[str]
+    layers: LayerWeights
+
+
+def _weights(ctx: MetricContext) -> _Weights:
+    """One pass over the layers' parameters: who owns each (the first layer using it), and
+    ``LayerWeights``."""
+    opts = ctx.options
+    weight = counted_params(ctx).get
+    by_dtype = not opts.layer_bits  # no pattern applies: a width per dtype
+    widths: dict[str, int] = {}
+    owner: dict[str, str] = {}
+    reused: set[str] = set()
+    rows: list[tuple[int, int, int, int, int]] = []
+    add = rows.append
+    for layer in ctx.layers:
+        names = layer.params
+        if not names:  # most layers
+            add(_NONE)
+            continue
+        lname = layer.name
+        trainable = frozen = buffers = shared = bits = 0
+        for name in names:
+            first = owner.get(name)
+            if first is None:
+                owner[name] = lname
+            elif first != lname:  # an earlier layer owns it (tied weights)
+                reused.add(name)
+                p = weight(name)
+                shared += p.numel if p is not None else 0
+                continue
+            p = weight(name)
+            if p is None:
+                continue  # not a weight under the options (a step counter; a bias with bias=False)
+            if p.trainable:
+                trainable += p.numel
+            else:
+                frozen += p.numel
+            if p.buffer:
+                buffers += p.numel
+            w = widths.get(p.dtype) if by_dtype else None
+            if w is None:
+                w = weight_bits(name, p.dtype, lname, opts)
+                if by_dtype:
+                    widths[p.dtype] = w
+            bits += p.numel * w
+        add((trainable, frozen, buffers, shared, bits))
+    layers = LayerWeights(*(zip(*rows, strict=True) if rows else [()] * 5))
+    return _Weights(owner, reused, layers)
+
+
+_NONE = (0, 0, 0, 0, 0)
 
 
 @hookimpl

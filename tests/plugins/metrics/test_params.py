@@ -113,7 +113,12 @@ def test_derived_parameter_tables() -> None:
     from analyzer.core.metric import MetricContext
     from analyzer.core.options import AnalysisOptions
     from analyzer.core.plugins import default_plugins
-    from analyzer.plugins.metrics.params import counted_params, param_owners, reused_params
+    from analyzer.plugins.metrics.params import (
+        counted_params,
+        layer_weights,
+        param_owners,
+        reused_params,
+    )
 
     ps = default_plugins()
 
@@ -128,3 +133,7 @@ def test_derived_parameter_tables() -> None:
     assert counted_params(tied) is tied.graph.params  # every parameter counts: the graph's own table
     assert set(counted_params(ctx(tied_model(), bias=False))) == {"emb.weight", "proj.weight", "unused.weight"}
     assert "bn.num_batches_tracked" not in counted_params(ctx(bn_model()))
+    # per layer (emb, proj, head): owned elements by kind, shared ones, and the bits of the owned ones
+    w = layer_weights(ctx(tied_model(), layer_bits={"proj": 8}))
+    assert (list(w.trainable), list(w.frozen), list(w.shared)) == ([40, 4, 10], [0, 16, 0], [0, 0, 40])
+    assert list(w.bits) == [40 * 32, 20 * 8, 10 * 32]
