@@ -73,6 +73,30 @@ class _Plans(dict[str, "_OpPlan | None"]):
         return plan
 
 
+_NOTHING, _ONE_BY_ONE, _SIGNATURE, _CONTRACTION = "nothing", "one by one", "signature", "contraction"
+
+
+class _Ways(dict[str, str]):
+    """Per op name, how the compute metric counts its nodes (looked up on first use):
+    ``_NOTHING`` (every count 0), ``_ONE_BY_ONE`` (unsupported, or a formula that is not a
+    ``@signature_formula``), ``_SIGNATURE`` or ``_CONTRACTION`` (once per signature)."""
+
+    def __init__(self, plans: _Plans):
+        super().__init__()
+        self.plans = plans
+
+    def __missing__(self, op: str) -> str:
+        plan = self.plans[op]
+        if plan is None or not plan.by_signature:
+            way = _ONE_BY_ONE
+        elif plan.counts_nothing:
+            way = _NOTHING
+        else:
+            way = _CONTRACTION if plan.category is Category.CONTRACTION else _SIGNATURE
+        self[op] = way
+        return way
+
+
 def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtype: str) -> dict[str, int]:
     """The counts of one node run ``repeat`` times under ``plan``, computing in ``dtype``.
 
@@ -201,8 +225,10 @@ def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, N
     g = ctx.graph
     plans = _Plans(ctx)
     tensor = g.tensors.__getitem__
-    categories, contraction = ctx.vocabulary.categories, ctx.vocabulary.names(Category.CONTRACTION)
+    categories = ctx.vocabulary.categories
+    ways = _Ways(plans)
     memo: dict[tuple[Any, ...], _Counted] = {}
+    nothing: dict[str, _Counted] = {}  # dtype -> what a node that computes nothing counts
     floats: dict[str, bool] = {}
 
     def evaluate(node: Node, info: NodeInfo, plan: _OpPlan | None, dtype: str) -> _Counted:
@@ -219,17 +245,24 @@ def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, N
         return evaluate(node, info, plans[node.op], compute_dtype(g, node, category) if category else "")
 
     def count(node: Node, info: NodeInfo) -> _Counted:
-        op, ins, outs = node.op, node.inputs, node.outputs
+        op = node.op
+        way = ways[op]
+        outs = node.outputs
+        if way is _NOTHING:  # views, movement, constants: only the dtype to find
+            dtype = tensor(outs[0]).dtype if outs else "float32"
+            counted = nothing.get(dtype)
+            if counted is None:
+                counted = nothing[dtype] = (node_rows[_ZEROS], (*_ZEROS, dtype))
+            return counted
         acts, ps = info.act_inputs, info.params
-        plan = plans[op]
         n_acts = len(acts)
-        if (
-            plan is None or not plan.by_signature or len(outs) != 1 or not n_acts
-            or (acts is not ins and (n_acts + len(ps) != len(ins) or ins[:n_acts] != acts))
-        ):  # fmt: skip
-            return one_by_one(node, info)  # unsupported, a plugin's formula, constant operands...: rare
+        if way is _ONE_BY_ONE or len(outs) != 1 or not n_acts:
+            return one_by_one(node, info)  # unsupported, a plugin's formula, no operand...: rare
+        ins = node.inputs
+        if acts is not ins and (n_acts + len(ps) != len(ins) or ins[:n_acts] != acts):
+            return one_by_one(node, info)  # constant operands, parameters first: rare
         first, out = tensor(acts[0]), tensor(outs[0])  # the first operand: acts[0] is ins[0] here
-        dtype = first.dtype if op in contraction else out.dtype  # compute_dtype
+        dtype = first.dtype if way is _CONTRACTION else out.dtype  # compute_dtype
         attrs = node.attrs
         n_ps = len(ps)
         key = (  # the signature; the common operand counts spelt out (cheaper than comprehensions)
@@ -245,9 +278,9 @@ def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, N
         try:
             counted = memo.get(key)
         except TypeError:  # an unhashable attribute value (a list): no signature
-            return evaluate(node, info, plan, dtype)
+            return evaluate(node, info, plans[op], dtype)
         if counted is None:
-            counted = memo[key] = evaluate(node, info, plan, dtype)
+            counted = memo[key] = evaluate(node, info, plans[op], dtype)
         return counted
 
     return count
