@@ -231,6 +231,7 @@ def _is_shape(v: list[Any]) -> bool:
 _LIST_PIECES: dict[tuple[str, int], tuple[str, str, str]] = {}  # (indent, level) -> list's "[", ",", "]"
 # shapes written in the current document, by (repr, indent, level); emptied as each document starts
 _SHAPES: dict[tuple[str, str, int], str] = {}
+_SHAPE_TEXTS: dict[tuple[str, int], dict[str, str]] = {}  # the same for columns: (indent, level) -> repr -> text
 _MAX_SHAPES = 4096
 
 
@@ -276,13 +277,39 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
             conversion, values = "%r", column
         elif types == {str}:
             conversion, values = "%s", list(map(_string, column))
-        else:  # as a dict's value: None, bools, lists (shapes), NaN...
+        elif types <= _LISTS:  # shapes (repeated: looked up), node names (one a row), or null
+            conversion, values = "%s", _list_column(column, default, indent, level + 1)
+        else:  # as a dict's value: None, bools, NaN...
             conversion, values = "%s", [_value(v, default, indent, level + 1) for v in column]
         parts.append(_string(key).replace("%", "%%") + ": " + conversion)
         args.append(values)
     inner = "\n" + indent * (level + 1)
     template = "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}"
     return map(template.__mod__, zip(*args, strict=True))
+
+
+_LISTS = {list, type(None)}
+
+
+def _list_column(column: Sequence[Any], default: Default, indent: str, level: int) -> list[str]:
+    """The text of each value of a column of lists (or None) at ``level``: shapes are looked up by
+    their repr among those the document already wrote (``_is_shape``), lists of strings written."""
+    sample = next((v for v in column if v), None)
+    if sample is not None and type(sample[0]) is str:  # node names: a new list each row
+        return [_list(v, default, indent, level) if v else "[]" if v is not None else "null" for v in column]
+    memo = _SHAPE_TEXTS.get((indent, level))
+    if memo is None:
+        memo = _SHAPE_TEXTS[(indent, level)] = {"None": "null", "[]": "[]"}
+    reprs = list(map(repr, column))
+    texts = list(map(memo.get, reprs))
+    if None in texts:
+        for i, text in enumerate(texts):
+            if text is None:
+                v = column[i]
+                text = texts[i] = _other(v, default, indent, level)
+                if type(v) is list and _is_shape(v) and len(memo) < _MAX_SHAPES:
+                    memo[reprs[i]] = text
+    return texts
 
 
 def _value(v: Any, default: Default, indent: str, level: int) -> str:
@@ -300,6 +327,7 @@ def _value(v: Any, default: Default, indent: str, level: int) -> str:
 def dumps(o: Any, default: Default = _no_default, indent: int = 2) -> str:
     """``json.dumps(o, indent=indent, default=default)``, faster."""
     _SHAPES.clear()
+    _SHAPE_TEXTS.clear()
     return encode(o, default, " " * indent)
 
 
@@ -312,6 +340,7 @@ def iter_object(fields: Iterable[tuple[str, Any]], default: Default = _no_defaul
     """
     pad = " " * indent
     _SHAPES.clear()
+    _SHAPE_TEXTS.clear()
     first = True
     yield "{"
     for key, value in fields:

@@ -139,3 +139,18 @@ def test_cli_json_streams_the_same_bytes(tmp_path, capsys):
     assert out.read_text() == expected
     assert main(["analyze", "analyzer.zoo:resnet50", "-d", "t4", "-f", "json"]) == 0
     assert capsys.readouterr().out == expected
+
+
+@given(wide_rows)
+def test_rows_from_columns_are_encoded_as_dicts(rows):
+    """``encode_rows`` (rows of one shape held as columns) writes each row as ``encode`` writes its dict."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    rows = [{k: row[k] for k in keys} for row in rows]  # one shape: the same keys in the same order
+    columns = [[row[k] for row in rows] for k in keys]
+    jsonwriter._SHAPE_TEXTS.clear()
+    for level in (0, 2):
+        expected = [jsonwriter.encode(row, indent="  ", level=level) for row in rows]
+        assert list(jsonwriter.encode_rows(keys, columns, indent="  ", level=level)) == expected
+        assert list(jsonwriter.encode_rows(keys, columns, indent="  ", level=level)) == expected  # shapes looked up
