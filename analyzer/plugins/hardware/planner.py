@@ -20,6 +20,7 @@ Two options beyond stock TFLM:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -132,10 +133,11 @@ def plan(buffers: Sequence[Buffer], n_steps: int, deps: Sequence[set[int]] | Non
         order = list(range(n_steps))
     spans = lifetimes(sized, order) if n_steps else [(0, 0)] * len(sized)
     arena, offsets = greedy_arena([(b.size, f, last) for b, (f, last) in zip(sized, spans, strict=True)])
-    live = [0] * max(n_steps, 1)
+    change = [0] * (max(n_steps, 1) + 1)  # live bytes as a running sum of starts and ends (ints: exact)
     for b, (f, last) in zip(sized, spans, strict=True):
-        for p in range(f, last + 1):
-            live[p] += b.size
+        change[f] += b.size
+        change[last + 1] -= b.size
+    live = list(itertools.accumulate(change[:-1]))
     placements = [Placement(b.name, b.size, o, f, last) for b, o, (f, last) in zip(sized, offsets, spans, strict=True)]
     return MemoryPlan(arena, order, placements, live if n_steps else [], sum(b.size for b in sized), exact)
 
