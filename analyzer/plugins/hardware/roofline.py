@@ -291,7 +291,7 @@ def estimate(works: list[LayerWork], dv: DeviceView, scale: float = 1.0) -> list
                 peak = peaks[(w.dtype, klass)] = dv.peak(w.dtype, klass)
         else:
             peak = 0.0
-        c = LayerCost(work=w, efficiency=eff, peak_ops_per_s=peak, ops=ops)
+        c = LayerCost(w, eff, peak, ops)  # work, efficiency, peak_ops_per_s, ops (positional: cheaper)
         if klass == "view" and not ops:
             costs.append(c)
             continue
