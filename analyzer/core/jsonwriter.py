@@ -277,7 +277,7 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
             conversion, values = "%r", column
         elif types == {str}:
             conversion, values = "%s", list(map(_string, column))
-        elif types <= _LISTS:  # shapes (repeated: looked up), node names (one a row), or null
+        elif types <= _LISTS:  # shapes (repeated: looked up), node names (a new list a row), or null
             conversion, values = "%s", _list_column(column, default, indent, level + 1)
         else:  # as a dict's value: None, bools, NaN...
             conversion, values = "%s", [_value(v, default, indent, level + 1) for v in column]
@@ -288,7 +288,7 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
     return map(template.__mod__, zip(*args, strict=True))
 
 
-_LISTS = {list, type(None)}
+_LISTS = {list, tuple, type(None)}  # tuples: a layer's node names
 
 
 def _list_column(column: Sequence[Any], default: Default, indent: str, level: int) -> list[str]:

@@ -69,6 +69,7 @@ def test_dumps_matches_json_on_any_value(obj):
 
 # a row's lists: shapes (ints), output shapes (lists of ints), node names (strings), and mixes (True is not 1)
 row_lists = (st.lists(st.integers(), max_size=3) | st.lists(st.lists(st.integers(), max_size=3), max_size=2)
+             | st.lists(st.text(max_size=3), max_size=2).map(tuple)  # a layer's node names
              | st.lists(st.text(max_size=3), max_size=2) | st.lists(st.integers() | st.booleans() | st.floats(), max_size=3))  # fmt: skip
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
 wide_rows = st.lists(st.text(max_size=4), min_size=8, max_size=14, unique=True).flatmap(
