@@ -66,8 +66,11 @@ class Graph:
         # recorder names a one-output node's output so): ``_producer_id`` finds those in ``_nodes``
         self._producer: dict[str, str] = {}
         # tensor -> ids of its readers: one reader (most tensors) as the bare id, a few as a
-        # tuple, a wide fan-out as a list grown in place (``consumer_ids`` hides the difference)
+        # tuple, a wide fan-out as a list grown in place (``consumer_ids`` hides the difference).
+        # Parameters aside (a million-node graph has a million of them, read by one node each):
+        # their readers are found when asked, by one pass over the nodes.
         self._consumers: dict[str, str | tuple[str, ...] | list[str]] = {}
+        self._param_readers: dict[str, tuple[str, ...]] | None = None
         self._nx: nx.MultiDiGraph | None = None  # built on first use of ``nx``
         self._info: dict[str, NodeInfo] | None = None
 
@@ -89,7 +92,7 @@ class Graph:
         if param.name in self.tensors:
             raise GraphError(f"parameter {param.name!r} clashes with a tensor name")
         self.params[param.name] = param
-        self._info = None
+        self._info = self._param_readers = None
         return param
 
     def add_input(self, tensor: Tensor) -> Tensor:
@@ -113,8 +116,10 @@ class Graph:
         for t in node.outputs:
             if t != nid:
                 self._producer[t] = nid
-        consumers = self._consumers
+        consumers, params = self._consumers, self.params
         for t in node.inputs:
+            if t in params:
+                continue
             readers = consumers.get(t)
             if readers is None:
                 consumers[t] = nid  # most tensors have one reader: no container at all
@@ -126,7 +131,7 @@ class Graph:
                 consumers[t] = [*readers, nid]  # a fan-out this wide grows in place
             else:
                 readers.append(nid)
-        self._info = self._nx = None
+        self._info = self._nx = self._param_readers = None
         return node
 
     def set_outputs(self, names: list[str]) -> None:
@@ -247,9 +252,7 @@ class Graph:
                 act_in = tuple(acts)
             if constants and not constants.isdisjoint(outs):
                 outs = tuple([t for t in outs if t not in constants])
-            attrs = n.attrs
-            repeat = attrs.get("repeat", 1) if attrs else 1
-            infos[nid] = new(info, (act_in, outs, tuple(ps), repeat if type(repeat) is int else int(repeat)))
+            infos[nid] = new(info, (act_in, outs, tuple(ps), n.repeat))
         return infos
 
     def node_params(self, node: Node) -> list[Param]:
@@ -260,13 +263,27 @@ class Graph:
         return list(self.info(node.id).act_inputs)
 
     def read_tensors(self) -> KeysView[str]:
-        """The names of the tensors (activations, parameters, constants) some node reads."""
+        """Names of activations and constants some node reads (parameters: ``consumer_ids``)."""
         return self._consumers.keys()
 
     def consumer_ids(self, tensor: str) -> Sequence[str]:
         """Ids of the nodes reading ``tensor`` (cheaper than ``consumers``; read-only)."""
-        readers = self._consumers.get(tensor, ())
-        return (readers,) if type(readers) is str else readers
+        if tensor in self.params:
+            readers = self._param_readers
+            if readers is None:
+                readers = self._param_readers = self._find_param_readers()
+            return readers.get(tensor, ())
+        found = self._consumers.get(tensor, ())
+        return (found,) if type(found) is str else found
+
+    def _find_param_readers(self) -> dict[str, tuple[str, ...]]:
+        params = self.params
+        readers: dict[str, list[str]] = {}
+        for node in self._nodes.values():
+            for t in node.inputs:
+                if t in params:
+                    readers.setdefault(t, []).append(node.id)
+        return {p: tuple(ids) for p, ids in readers.items()}
 
     # --- checking ---------------------------------------------------------
     def validate(self, vocabulary: OpVocabulary | None = None, *, strict: bool = False) -> None:
@@ -287,11 +304,12 @@ class Graph:
             if 0 in t.shape:
                 what = "batch size 0" if t.shape[0] == 0 else "an empty dimension"
                 raise GraphError(f"graph input {name!r} has {what}: shape {t.shape}")
-        # Names an operand may have so far: inputs, parameters, constants no node produces, and
-        # the outputs of the nodes checked (one set: a node's operands are checked in one C call).
+        # Names an operand may have so far (parameters aside, to keep the set half as big: it is
+        # the peak of building a big graph): inputs, constants no node produces, and the outputs
+        # of the nodes checked. A node's operands are checked in one C call, then one by one
+        # if some are not in the set (parameters).
         produced = self._producer_id
         available = set(self.inputs)
-        available.update(params)
         available.update([n for n in constants if produced(n) is None])
         add, defined = available.add, available.issuperset
         check = check_node_strict if strict else check_node_shapes
@@ -301,11 +319,12 @@ class Graph:
             if vocabulary is not None and op not in vocabulary:
                 raise GraphError(f"node {node.id!r} has op {op!r}, not in the op vocabulary")
             if not defined(node.inputs):
-                t = next(t for t in node.inputs if t not in available)
-                where = "later" if produced(t) is not None else "nowhere"
-                raise GraphError(
-                    f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
-                )
+                for t in node.inputs:
+                    if t not in available and t not in params:
+                        where = "later" if produced(t) is not None else "nowhere"
+                        raise GraphError(
+                            f"node {node.id!r} reads {t!r}, which is produced {where} (order must be topological)"
+                        )
             outs = node.outputs
             if len(outs) == 1:
                 add(outs[0])
@@ -314,7 +333,7 @@ class Graph:
             if shape_ops is None or op in shape_ops:
                 check(self, node)
         for name in self.outputs:
-            if name not in available:
+            if name not in available and name not in params:
                 raise GraphError(f"graph output {name!r} is never produced")
         # Every operand was defined before its reader, so the graph is acyclic.
 

@@ -93,29 +93,30 @@ class Node:
 
     @property
     def repeat(self) -> int:
-        return int(self.attrs.get("repeat", 1))
+        attrs = _ATTRS.__get__(self, Node)  # the stored dict, or None (no attrs)
+        return int(attrs.get("repeat", 1)) if attrs else 1
 
 
-class _LazyMeta(dict):  # type: ignore[type-arg]
-    """The ``meta`` of a node that has none yet: an empty dict that, on its first write,
-    becomes that node's own ``meta``.
+class _LazyDict(dict):  # type: ignore[type-arg]
+    """The ``attrs`` or ``meta`` of a node that has none: an empty dict that, on its first
+    write, becomes that node's own.
 
-    Most nodes never get meta, and an empty dict per node is 64 bytes (64 MB in a graph of a
-    million nodes); so an empty ``meta`` is not stored, and reading it gives one of these.
-    Every way to add a key goes through ``_own`` first.
+    Most nodes have no meta and many no attrs, and an empty dict per node is 64 bytes (64 MB
+    in a graph of a million nodes); so an empty one is not stored, and reading it gives one
+    of these. Every way to add a key goes through ``_own`` first.
     """
 
-    __slots__ = ("_node",)
+    __slots__ = ("_node", "_slot")
 
     def _own(self) -> None:
         try:
-            node = self._node
+            node, slot = self._node, self._slot
         except AttributeError:  # made by copy/pickle machinery: a dict of no node
             return
         if node is not None:
             self._node = None
-            if _META.__get__(node, Node) is None:  # nobody wrote through another view since
-                _META.__set__(node, self)
+            if slot.__get__(node, Node) is None:  # nobody wrote through another view since
+                slot.__set__(node, self)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._own()
@@ -129,7 +130,7 @@ class _LazyMeta(dict):  # type: ignore[type-arg]
         self._own()
         dict.update(self, *args, **kwargs)
 
-    def __ior__(self, other: Any) -> _LazyMeta:
+    def __ior__(self, other: Any) -> _LazyDict:
         self._own()
         return dict.__ior__(self, other)  # type: ignore[return-value]
 
@@ -137,20 +138,22 @@ class _LazyMeta(dict):  # type: ignore[type-arg]
         return dict, (dict(self),)  # copies and pickles are plain dicts
 
 
-_META = Node.meta  # the slot's descriptor; ``Node.meta`` becomes the property below
+def _lazy_dict_field(name: str, doc: str) -> tuple[Any, property]:
+    """The slot descriptor of field ``name`` and the property that replaces it on ``Node``."""
+    slot = Node.__dict__[name]
+
+    def get(node: Node) -> dict[str, Any]:
+        value = slot.__get__(node, Node)
+        if value is None:
+            value = _LazyDict()
+            value._node, value._slot = node, slot
+        return value
+
+    def set_(node: Node, value: dict[str, Any]) -> None:
+        slot.__set__(node, value if value else None)  # an empty dict is not kept (see _LazyDict)
+
+    return slot, property(get, set_, doc=doc)
 
 
-def _get_meta(node: Node) -> dict[str, Any]:
-    meta = _META.__get__(node, Node)
-    if meta is None:
-        meta = _LazyMeta()
-        meta._node = node
-    return meta
-
-
-def _set_meta(node: Node, meta: dict[str, Any]) -> None:
-    # an empty dict is not kept (see _LazyMeta): node.meta gives a fresh one, the node's on first write
-    _META.__set__(node, meta if meta else None)
-
-
-Node.meta = property(_get_meta, _set_meta, doc="Results of passes and frontend flags (a dict).")  # type: ignore[assignment,method-assign]
+_ATTRS, Node.attrs = _lazy_dict_field("attrs", "The op's static attributes (a dict).")  # type: ignore[assignment]
+_META, Node.meta = _lazy_dict_field("meta", "Results of passes and frontend flags (a dict).")  # type: ignore[assignment]

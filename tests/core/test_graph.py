@@ -335,3 +335,15 @@ def test_infos_reuse_the_nodes_tuples() -> None:
     g.node("plus").attrs["repeat"] = 3
     g.set_outputs([w])  # a new graph state
     assert g.infos()["plus"].repeat == 3
+
+
+def test_parameter_readers_are_found_when_asked() -> None:
+    g = base()
+    g.add_tensor(Tensor("z", (2, 3)))
+    g.add_node(Node("n2", "add", ("y", "w"), ("z",)))  # reads w before it is declared
+    g.add_param(Param("w", (3,)))
+    assert g.consumer_ids("w") == ("n2",)
+    g.add_tensor(Tensor("v", (2, 3)))
+    g.add_node(Node("n3", "mul", ("z", "w"), ("v",)))  # a shared weight
+    assert g.consumer_ids("w") == ("n2", "n3") and [n.id for n in g.consumers("w")] == ["n2", "n3"]
+    assert g.consumer_ids("nothing") == ()

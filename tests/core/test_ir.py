@@ -1,4 +1,4 @@
-"""The IR value types (docs/ir.md): a node's empty ``meta`` costs no dict, yet reads and writes
+"""The IR value types (docs/ir.md): a node's empty ``attrs`` and ``meta`` cost no dict, yet read and write
 like the node's own dict."""
 
 from __future__ import annotations
@@ -60,3 +60,15 @@ def test_replace_copy_and_pickle() -> None:
         clone.meta["y"] = 2
         assert n.meta == {}
     assert type(pickle.loads(pickle.dumps(full.meta))) is dict
+
+
+def test_empty_attrs_are_not_stored_either() -> None:
+    n = node()
+    assert n.attrs == {} and n.repeat == 1 and n == node(attrs={})
+    n.attrs["repeat"] = 3
+    assert n.attrs == {"repeat": 3} and n.repeat == 3
+    assert node().attrs == {}  # another node's attrs are untouched
+    given = {"axis": 1}
+    assert node(attrs=given).attrs is given
+    loop = dataclasses.replace(node(), attrs={"repeat": 2})
+    assert loop.repeat == 2 and loop.attrs == {"repeat": 2}
