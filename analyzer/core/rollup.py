@@ -229,45 +229,56 @@ _RANGES_FROM = 64  # rows; below, setting the ranges up costs more than they sav
 
 
 class _Ranges:
-    """Sums and maxima of a column of ints per module, in C loops: a module's rows are mostly a
-    range (differences of prefix sums, the max of a slice); the others (a module called from
-    several places) are listed one after the other and summed the same way."""
+    """Sums and maxima of a column of ints per module, in C loops. A module of one layer (most)
+    has that layer's value; a module's rows are mostly a range (differences of prefix sums, the
+    max of a slice); the others (a module called from several places) are listed one after the
+    other and summed the same way. Each module's value is then picked from the column followed
+    by the ranges' and the lists' values (``gather``)."""
 
     def __init__(self, first: list[int], last: list[int], counts: list[int], leaf: list[int],
                  parents: list[int]) -> None:  # fmt: skip
-        self.starts = first
-        self.ends = [e + 1 for e in last]
-        self.slices = list(map(slice, self.starts, self.ends))
-        scattered = {k: [] for k, (s, e, n) in enumerate(zip(first, self.ends, counts, strict=True)) if e - s != n}
+        n_rows = len(leaf)
+        ends = [e + 1 for e in last]
+        ranged = [k for k, (s, e, n) in enumerate(zip(first, ends, counts, strict=True)) if n > 1 and e - s == n]
+        scattered: dict[int, list[int]] = {k: [] for k, (s, e, n) in enumerate(zip(first, ends, counts, strict=True))
+                                           if e - s != n}  # fmt: skip
         if scattered:
             for r, k in enumerate(leaf):  # each row under each module on its path
                 while k >= 0:
                     if k in scattered:
                         scattered[k].append(r)
                     k = parents[k]
-        self.scattered = list(scattered)
+        self.starts = [first[k] for k in ranged]
+        self.ends = [ends[k] for k in ranged]
+        self.slices = list(map(slice, self.starts, self.ends))
         self.rows = [r for members in scattered.values() for r in members]
         bounds = list(accumulate(map(len, scattered.values()), initial=0))
         self.row_starts, self.row_ends = bounds[:-1], bounds[1:]
         self.row_slices = list(map(slice, self.row_starts, self.row_ends))
+        self.gather = list(first)  # a module of one row: that row's value
+        for j, k in enumerate(ranged):
+            self.gather[k] = n_rows + j
+        for j, k in enumerate(scattered):
+            self.gather[k] = n_rows + len(ranged) + j
 
     def sums(self, column: list[int]) -> list[int]:
+        column = column if type(column) is list else list(column)
         prefix = list(accumulate(column, initial=0))
-        out = list(map(operator.sub, map(prefix.__getitem__, self.ends), map(prefix.__getitem__, self.starts)))
-        if self.scattered:
+        ranged = list(map(operator.sub, map(prefix.__getitem__, self.ends), map(prefix.__getitem__, self.starts)))
+        scattered: list[int] = []
+        if self.rows:
             prefix = list(accumulate(map(column.__getitem__, self.rows), initial=0))
-            sums = map(operator.sub, map(prefix.__getitem__, self.row_ends), map(prefix.__getitem__, self.row_starts))
-            for k, v in zip(self.scattered, sums, strict=True):
-                out[k] = v
-        return out
+            scattered = list(map(operator.sub, map(prefix.__getitem__, self.row_ends), map(prefix.__getitem__, self.row_starts)))
+        return list(map((column + ranged + scattered).__getitem__, self.gather))
 
     def maxima(self, column: list[int]) -> list[int]:
-        out = list(map(max, map(column.__getitem__, self.slices)))
-        if self.scattered:
+        column = column if type(column) is list else list(column)
+        ranged = list(map(max, map(column.__getitem__, self.slices)))
+        scattered: list[int] = []
+        if self.rows:
             values = list(map(column.__getitem__, self.rows))
-            for k, v in zip(self.scattered, map(max, map(values.__getitem__, self.row_slices)), strict=True):
-                out[k] = v
-        return out
+            scattered = list(map(max, map(values.__getitem__, self.row_slices)))
+        return list(map((column + ranged + scattered).__getitem__, self.gather))
 
 
 def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,
