@@ -12,7 +12,12 @@ from __future__ import annotations
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.plugins.metrics.columns import int_column
-from analyzer.plugins.metrics.params import counted_params, layer_weights, param_owners, weight_bits
+from analyzer.plugins.metrics.params import (
+    counted_params,
+    layer_weights,
+    unused_params,
+    weight_bits,
+)
 
 __all__ = ["ModelSizeMetric", "weight_bits"]  # weight_bits lives in params (one pass for both metrics)
 
@@ -33,9 +38,9 @@ class ModelSizeMetric(Metric):
 
     def compute(self, ctx: MetricContext) -> MetricResult:
         bits = layer_weights(ctx).bits  # per layer: the counted weights it owns
-        counted, owner = counted_params(ctx), param_owners(ctx)
+        counted = counted_params(ctx)
         total_bits = sum(bits)
-        for name in counted.keys() - owner.keys():  # parameters no op uses count in the total
+        for name in unused_params(ctx):  # parameters no op uses count in the total
             p = counted[name]
             total_bits += p.numel * weight_bits(name, p.dtype, "", ctx.options)
         size = -(-total_bits // 8)

@@ -10,7 +10,7 @@ are not weights and are left out; with ``bias=False`` so are biases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import NamedTuple
@@ -80,13 +80,23 @@ def _counted_params(ctx: MetricContext) -> Mapping[str, Param]:
 
 
 def param_owners(ctx: MetricContext) -> dict[str, str]:
-    """``owner_layers`` of the analysed graph, built once per analysis (with ``layer_weights``)."""
-    return ctx.derived(_weights).owner
+    """``owner_layers`` of the analysed graph, built once per analysis, when first asked for (the
+    built-in metrics need no such table: a million-parameter dict)."""
+    return ctx.derived(_param_owners)
+
+
+def _param_owners(ctx: MetricContext) -> dict[str, str]:
+    return _claims(ctx.layers)[0]
 
 
 def reused_params(ctx: MetricContext) -> set[str]:
-    """Parameters more than one layer uses (tied weights), built with ``param_owners``; read-only."""
+    """Parameters more than one layer uses (tied weights); read-only."""
     return ctx.derived(_weights).reused
+
+
+def unused_params(ctx: MetricContext) -> Collection[str]:
+    """Counted parameters no layer uses (they count in the totals, in no layer); read-only."""
+    return ctx.derived(_weights).unused
 
 
 class ParamsMetric(Metric):
@@ -107,12 +117,11 @@ class ParamsMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        weights = layer_weights(ctx)
-        counted, owner = counted_params(ctx), param_owners(ctx)
+        weights, counted = layer_weights(ctx), counted_params(ctx)
         # every counted parameter is owned by one layer or by none (unused): layer rows + unused
         trainable, frozen, buffers = sum(weights.trainable), sum(weights.frozen), sum(weights.buffers)
         unused = 0
-        for name in counted.keys() - owner.keys():
+        for name in unused_params(ctx):
             p = counted[name]
             unused += p.numel
             if p.trainable:
@@ -122,8 +131,8 @@ class ParamsMetric(Metric):
             if p.buffer:
                 buffers += p.numel
         layers = ctx.columns({
-            "params": int_column(weights.trainable), "non_trainable_params": int_column(weights.frozen),
-            "buffers": int_column(weights.buffers), "shared_params": int_column(weights.shared),
+            "params": weights.trainable, "non_trainable_params": weights.frozen,
+            "buffers": weights.buffers, "shared_params": weights.shared,
         })  # fmt: skip
         totals = {"params": trainable, "non_trainable_params": frozen, "buffers": buffers,
                   "unused_params": unused, "total_params": trainable + frozen}  # fmt: skip
@@ -148,19 +157,19 @@ def layer_weights(ctx: MetricContext) -> LayerWeights:
 
 
 class _Weights(NamedTuple):
-    owner: dict[str, str]
     reused: set[str]
+    unused: Collection[str]
     layers: LayerWeights
 
 
 def _weights(ctx: MetricContext) -> _Weights:
-    """One pass over the layers' parameters: who owns each (the first layer using it), and
-    ``LayerWeights``."""
+    """One pass over the layers' parameters: ``LayerWeights``, the reused and the unused ones."""
     opts = ctx.options
-    weight = counted_params(ctx).get
+    counted = counted_params(ctx)
+    weight = counted.get
     by_dtype = not opts.layer_bits  # no pattern applies: a width per dtype
     widths: dict[str, int] = {}
-    owner: dict[str, str] = {}
+    seen: set[str] = set()  # every parameter some layer uses (kept for this pass only)
     reused: set[str] = set()
     rows: list[tuple[int, int, int, int, int]] = []
     add = rows.append
@@ -169,17 +178,14 @@ def _weights(ctx: MetricContext) -> _Weights:
         if not names:  # most layers
             add(_NONE)
             continue
-        lname = layer.name
         trainable = frozen = buffers = shared = bits = 0
         for name in names:
-            first = owner.get(name)
-            if first is None:
-                owner[name] = lname
-            elif first != lname:  # an earlier layer owns it (tied weights)
+            if name in seen:  # an earlier layer uses it, so owns it (a layer lists a name once)
                 reused.add(name)
                 p = weight(name)
                 shared += p.numel if p is not None else 0
                 continue
+            seen.add(name)
             p = weight(name)
             if p is None:
                 continue  # not a weight under the options (a step counter; a bias with bias=False)
@@ -191,13 +197,13 @@ def _weights(ctx: MetricContext) -> _Weights:
                 buffers += p.numel
             w = widths.get(p.dtype) if by_dtype else None
             if w is None:
-                w = weight_bits(name, p.dtype, lname, opts)
+                w = weight_bits(name, p.dtype, layer.name, opts)
                 if by_dtype:
                     widths[p.dtype] = w
             bits += p.numel * w
         add((trainable, frozen, buffers, shared, bits))
-    layers = LayerWeights(*(zip(*rows, strict=True) if rows else [()] * 5))
-    return _Weights(owner, reused, layers)
+    columns = zip(*rows, strict=True) if rows else [()] * 5
+    return _Weights(reused, counted.keys() - seen, LayerWeights(*map(int_column, columns)))
 
 
 _NONE = (0, 0, 0, 0, 0)

@@ -118,6 +118,7 @@ def test_derived_parameter_tables() -> None:
         layer_weights,
         param_owners,
         reused_params,
+        unused_params,
     )
 
     ps = default_plugins()
@@ -130,6 +131,7 @@ def test_derived_parameter_tables() -> None:
     assert param_owners(tied) == {"emb.weight": "emb", "proj.weight": "proj", "proj.bias": "proj",
                                   "head.bias": "head"}  # fmt: skip
     assert reused_params(tied) == {"emb.weight"}
+    assert set(unused_params(tied)) == {"unused.weight"}
     assert counted_params(tied) is tied.graph.params  # every parameter counts: the graph's own table
     assert set(counted_params(ctx(tied_model(), bias=False))) == {"emb.weight", "proj.weight", "unused.weight"}
     assert "bn.num_batches_tracked" not in counted_params(ctx(bn_model()))
