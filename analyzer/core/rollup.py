@@ -213,6 +213,16 @@ class ModuleTree:
             modules.append(ModuleRow(self.paths[k], self.depths[k], self.counts[k], values))
         return modules
 
+    def column(self, q: str) -> list[Any]:
+        """``q``'s value of each module as ``rows()`` holds it (None where its row has none)."""
+        values = self.combined.get(q)
+        if values is None:
+            return [None] * len(self.paths)
+        has = {id(order): q in order for order in {id(o): o for o in self.present}.values()}
+        if all(has.values()):
+            return values
+        return [v if has[id(order)] else None for v, order in zip(values, self.present, strict=True)]
+
     def uniform(self) -> list[str] | None:
         """The quantities of every module's row, when all have the same in the same order (their
         ``to_dict()`` then share one shape: the columns can be written as they are), else None."""

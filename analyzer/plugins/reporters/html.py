@@ -32,6 +32,7 @@ from analyzer.core.completeness import MARKS
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report, quantity_info
 from analyzer.core.reporter import Reporter
+from analyzer.core.rollup import module_tree
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_section
 from analyzer.plugins.reporters.html_values import (
@@ -298,45 +299,43 @@ def _modules_table(
 ) -> str:
     """The module tree with the columns of the text formats' module table (``--columns``, by
     default the quantities displayed as columns): the layer table above has every quantity."""
-    modules = report.modules()
     q = report.quantities
-    present: dict[str, None] = {}
-    for m in modules:
-        present.update(dict.fromkeys(m.values))
-    keys = [k for k in common.select_columns(report, columns) if k in present]
+    if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
+        rows = report.modules()
+        paths, depths, counts = [m.path for m in rows], [m.depth for m in rows], [m.layers for m in rows]
+        marks: list[dict[str, str]] | None = [m.values.get("incomplete") or {} for m in rows]
+        column = lambda k: [m.values.get(k) for m in rows]  # noqa: E731
+    else:  # the roll-ups' columns as they are, no row objects
+        tree = module_tree(report.layers, {k: info.get("aggregate", "sum") for k, info in q.items()}, None,
+                           report.layer_column)  # fmt: skip
+        paths, depths, counts, marks, column = tree.paths, tree.depths, tree.counts, None, tree.column
+    values = {k: column(k) for k in common.select_columns(report, columns)}
+    keys = [k for k, vs in values.items() if vs.count(None) < len(vs)]  # some module has it
     head = "<th>module</th><th>layers</th>" + "".join(
         f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, quantity_info(q, k)))}</th>'
         for k in keys
     )
-    paths = [m.path for m in modules]
     fmts = [(k, formatter(quantity_info(q, k), binary=binary)) for k in keys]
     open_depth = 1 if depth is None else depth
     body = []
-    marks = [m.values.get("incomplete") or {} for m in modules]
-    columns = [_value_cells([m.values.get(k) for m in modules], fmt, k, marks if any(marks) else None)
-               for k, fmt in fmts]  # fmt: skip
-    for n, (m, values) in enumerate(zip(modules, zip(*columns, strict=True) if columns else repeat(()), strict=False)):
-        has_children = (
-            n + 1 < len(modules)
-            and modules[n + 1].depth > m.depth
-            and paths[n + 1].startswith(m.path + ".")
-        )
+    cells_by_key = [_value_cells(values[k], fmt, k, marks if marks and any(marks) else None) for k, fmt in fmts]
+    n_modules = len(paths)
+    rows_cells = zip(*cells_by_key, strict=True) if cells_by_key else repeat(())
+    for n, (path, m_depth, m_layers, cells_n) in enumerate(zip(paths, depths, counts, rows_cells, strict=False)):
+        has_children = n + 1 < n_modules and depths[n + 1] > m_depth and paths[n + 1].startswith(path + ".")
         toggle = (
             '<button class="az-fold" aria-label="fold">▾</button>'
             if has_children
             else '<span class="az-leaf"></span>'
         )
-        name = m.path.rsplit(".", 1)[-1] if m.depth > 1 else m.path
-        cells = [f'<td class="az-tree" style="padding-left:{(m.depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
-                 f'<span title="{esc(m.path)}">{esc(name)}</span></td>', f"<td>{m.layers}</td>"]  # fmt: skip
-        cells += values
+        name = path.rsplit(".", 1)[-1] if m_depth > 1 else path
+        cells = [f'<td class="az-tree" style="padding-left:{(m_depth - 1) * 1.2 + 0.3:.1f}em">{toggle}'
+                 f'<span title="{esc(path)}">{esc(name)}</span></td>', f"<td>{m_layers}</td>", *cells_n]  # fmt: skip
         # folded below open_depth in the page itself (shown whole without JavaScript)
-        state = " ".join(c for c, on in (("az-folded", has_children and m.depth >= open_depth),
-                                         ("az-hidden", m.depth > open_depth)) if on)  # fmt: skip
+        state = " ".join(c for c, on in (("az-folded", has_children and m_depth >= open_depth),
+                                         ("az-hidden", m_depth > open_depth)) if on)  # fmt: skip
         cls = f' class="{state}"' if state else ""
-        body.append(
-            f'<tr data-depth="{m.depth}" data-path="{esc(m.path)}"{cls}>{"".join(cells)}</tr>'
-        )
+        body.append(f'<tr data-depth="{m_depth}" data-path="{esc(path)}"{cls}>{"".join(cells)}</tr>')
     return (f'<div class="az-scroll"><table class="az-modules" data-open="{open_depth}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')  # fmt: skip
 
