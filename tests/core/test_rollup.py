@@ -174,7 +174,7 @@ def test_rollup_matches_the_definition(seed: int) -> None:
     import random
 
     from analyzer.core.report import LayerRow
-    from analyzer.core.rollup import rollup
+    from analyzer.core.rollup import module_tree, rollup
 
     rng = random.Random(seed)
     aggregate = {"a": "sum", "b": "max", "c": "sum", "r": "ratio:a/c", "n": "none"}
@@ -196,6 +196,9 @@ def test_rollup_matches_the_definition(seed: int) -> None:
         assert list(m.values) == list(values), m.path  # the layers' first-seen order
         assert m.values == pytest.approx(values), m.path
         assert all(type(m.values[q]) is type(v) for q, v in values.items() if q != "r"), m.path
+    tree = module_tree(rows, aggregate)  # the same as columns (what the HTML and JSON formats read)
+    for q in "abcrnsu":
+        assert tree.column(q) == [m.values.get(q) for m in modules], q
     columns = {q: [row.values.get(q) for row in rows] for q in "abcrnsu"}
     again = rollup(rows, aggregate, column=columns.__getitem__)  # Report.layer_column's way
     assert [(m.path, m.layers, m.values) for m in again] == [(m.path, m.layers, m.values) for m in modules]
