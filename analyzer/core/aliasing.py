@@ -13,12 +13,15 @@ graph output, or the later reader would see the activation's result.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from analyzer.core.ops import Category, OpVocabulary
 
 if TYPE_CHECKING:
-    from analyzer.core.graph import Graph
+    from analyzer.core.graph import Graph, NodeInfo
 
 
 def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
@@ -26,18 +29,17 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     infos = graph.infos()
     # Every activation owns its storage (built in bulk, in the order inputs and nodes define
     # them) until a view or an in-place activation below makes it a name of its input's.
-    outs = [t for info in infos.values() for t in info.act_outputs]
     roots: dict[str, str] = {t: t for t in graph.inputs}
-    roots.update(zip(outs, outs, strict=True))
-    del outs
+    roots.update(zip(_act_outputs(infos), _act_outputs(infos), strict=True))
     VIEW, ACTIVATION = Category.VIEW, Category.ACTIVATION
     category = {op: c for op, c in vocabulary.categories.items() if c is VIEW or c is ACTIVATION}
     outputs = set(graph.outputs)
     consumers = graph.consumer_ids
-    names: dict[str, list[str]] = {}  # storage -> its other names so far (most storages have none)
-    # Only needed for an activation reading a storage that has other names: the execution
-    # position of each node, and per such storage the last position any of its names is read
-    # at (past the end for a graph output), kept up to date as names are added.
+    aliased: set[str] = set()  # storages that have other names (most have none)
+    # Only needed for an activation reading a storage that has other names: each storage's other
+    # names, the execution position of each node, and per such storage the last position any of
+    # its names is read at (past the end for a graph output), kept up to date as names are added.
+    names: dict[str, list[str]] = {}
     position: dict[str, int] = {}
     last_read: dict[str, int] = {}
 
@@ -46,11 +48,10 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
             return len(position)
         return max((position[r] for r in consumers(t)), default=-1)
 
-    for node in graph.nodes():
+    for node, info in zip(graph.nodes(), infos.values(), strict=True):
         cat = category.get(node.op)
         if cat is None:
             continue  # most nodes: their outputs own their storage
-        info = infos[node.id]
         acts = info.act_inputs
         if not acts:
             continue
@@ -61,19 +62,27 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
             # not a graph output, nor is any other name of the storage (or read later)
             if len(consumers(a)) != 1 or root in outputs:
                 continue
-            if root in names:
+            if root in aliased:
                 if not position:
                     position.update((nid, k) for k, nid in enumerate(infos))
+                    for t, r in roots.items():
+                        if r != t:
+                            names.setdefault(r, []).append(t)
                 if root not in last_read:
                     last_read[root] = max(map(last, (root, *names[root])))
                 if last_read[root] > position[node.id]:
                     continue
-        aliased = info.act_outputs
-        if aliased:
-            for t in aliased:
+        new_names = info.act_outputs
+        if new_names:
+            for t in new_names:
                 roots[t] = root
-            names.setdefault(root, []).extend(aliased)
-            if root in last_read:
-                last_read[root] = max(last_read[root], *map(last, aliased))
+            aliased.add(root)
+            if position:  # the names are indexed: keep them (and a storage's last read) up to date
+                names.setdefault(root, []).extend(new_names)
+                if root in last_read:
+                    last_read[root] = max(last_read[root], *map(last, new_names))
     return roots
 
+
+def _act_outputs(infos: dict[str, NodeInfo]) -> Iterator[str]:
+    return chain.from_iterable(map(itemgetter(1), infos.values()))  # NodeInfo.act_outputs

@@ -16,7 +16,7 @@ elements and in bytes (each tensor's dtype, or ``activation_bits``).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -58,24 +58,26 @@ class LayerIO:
     Storages are numbered in the order they are created (graph inputs, then
     layer outputs), ``index`` maps a storage's root tensor to its number and
     ``elements``, ``nbytes``, ``first``, ``last`` are per storage, as in
-    ``Storage`` (lists, not an object per storage: the passes over them touch
-    less memory). Per layer, in ``ctx.layers`` order: ``created`` (elements of
-    the storages it creates), ``io_elements`` / ``io_bytes`` (its distinct
-    input and output storages together), ``read_bytes`` / ``write_bytes``
-    (its distinct input storages; its distinct output storages).
+    ``Storage`` (sequences, not an object per storage: the passes over them
+    touch less memory). Per layer, in ``ctx.layers`` order: ``created``
+    (elements of the storages it creates), ``io_elements`` / ``io_bytes`` (its
+    distinct input and output storages together), ``read_bytes`` /
+    ``write_bytes`` (its distinct input storages; its distinct output
+    storages). Per-layer sequences are 64-bit arrays (lists of ints where a
+    value does not fit, as no real model has): read them, never change them.
     """
 
     roots: dict[str, str]
     index: dict[str, int]
     elements: list[int]
     nbytes: list[int]
-    first: list[int]
-    last: list[int]
-    created: list[int]
-    io_elements: list[int]
-    io_bytes: list[int]
-    read_bytes: list[int]
-    write_bytes: list[int]
+    first: Sequence[int]
+    last: Sequence[int]
+    created: Sequence[int]
+    io_elements: Sequence[int]
+    io_bytes: Sequence[int]
+    read_bytes: Sequence[int]
+    write_bytes: Sequence[int]
 
 
 def layer_io(ctx: MetricContext) -> LayerIO:
@@ -84,18 +86,32 @@ def layer_io(ctx: MetricContext) -> LayerIO:
 
 
 def _layer_io(ctx: MetricContext) -> LayerIO:
+    roots = storage_roots(ctx.graph, ctx.vocabulary)
+    try:
+        return _layer_pass(ctx, roots, _zeros)
+    except OverflowError:  # a layer's sum beyond 64 bits (no real model): Python ints
+        return _layer_pass(ctx, roots, _zero_list)
+
+
+def _zeros(n: int) -> MutableSequence[int]:
+    return array("q", bytes(8 * n))  # 8 bytes a value, no int object each
+
+
+def _zero_list(n: int) -> MutableSequence[int]:
+    return [0] * n
+
+
+def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int], MutableSequence[int]]) -> LayerIO:
     g, layers = ctx.graph, ctx.layers
     n = len(layers)
-    roots = storage_roots(g, ctx.vocabulary)
     tensors = g.tensors
     bits_override = ctx.options.activation_bits
     byte_sizes: dict[str, dict[int, int]] = {}  # dtype -> elements -> bytes: equal sizes share one int
     index: dict[str, int] = {}
-    elements: list[int] = []
+    elements: list[int] = []  # tensors' element counts (equal shapes share one int)
     nbytes: list[int] = []
-    first: list[int] = []
-    last: list[int] = []
-    created = [0] * n
+    first, last = array("q"), array("q")
+    created = zeros(n)
 
     def make(root: str, at: int) -> int:
         """A new storage for ``root``, created by layer ``at`` (-1: before the first); its number."""
@@ -130,8 +146,8 @@ def _layer_io(ctx: MetricContext) -> LayerIO:
     for t in g.inputs:
         if roots[t] not in index:
             make(roots[t], -1)
-    io_elems, io_bytes = [0] * n, [0] * n
-    read_bytes, write_bytes = [0] * n, [0] * n
+    io_elems, io_bytes = zeros(n), zeros(n)
+    read_bytes, write_bytes = zeros(n), zeros(n)
     late: list[int] = []  # layers reading a storage that only a later layer outputs (none, grouped)
     get = index.get
     # One pass over the layers: each creates the storages of its outputs, is the last reader of
@@ -147,7 +163,21 @@ def _layer_io(ctx: MetricContext) -> LayerIO:
             ro = roots[t]
             ko = get(ro)
             if ko is None:
-                ko = make(ro, i if ro == t else creator(ro))
+                if ro == t:  # its own storage, created here (most layers): make() inlined
+                    tensor = tensors[t]
+                    e = tensor.numel
+                    b = byte_sizes.get(tensor.dtype, _NO_SIZES).get(e)
+                    if b is None:
+                        ko = make(t, i)
+                    else:
+                        ko = index[t] = len(elements)
+                        elements.append(e)
+                        nbytes.append(b)
+                        first.append(i)
+                        last.append(i)
+                        created[i] += e
+                else:
+                    ko = make(ro, creator(ro))
             write_bytes[i] = nbytes[ko]
         else:
             ko = -1
@@ -307,9 +337,14 @@ def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
     return list(accumulate(d_elems)), list(accumulate(d_bytes))
 
 
-def int_column(values: list[int]) -> Sequence[int]:
+_NO_SIZES: dict[int, int] = {}
+
+
+def int_column(values: Sequence[int]) -> Sequence[int]:
     """A column of ints as ``ctx.columns`` stores it (64-bit where every value fits, else the list),
     without its check of every value's type."""
+    if isinstance(values, array):
+        return values
     try:
         return array("q", values)
     except OverflowError:
@@ -317,7 +352,8 @@ def int_column(values: list[int]) -> Sequence[int]:
 
 
 def _argmax(values: list[int]) -> int:
-    return max(range(len(values)), key=values.__getitem__, default=0)
+    """The first index of the largest value (0 for none)."""
+    return values.index(max(values)) if values else 0
 
 
 @hookimpl

@@ -20,7 +20,7 @@ used for ``memory_bytes`` (elements x element size) as well.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from typing import Any
 
 from analyzer.core import dtypes
@@ -31,7 +31,7 @@ from analyzer.core.layers import Layer
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Quantity, Ratio
 from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.activations import int_column, layer_io
+from analyzer.plugins.metrics.activations import layer_io
 from analyzer.plugins.metrics.model_size import weight_bits
 from analyzer.plugins.metrics.params import counted_params, param_owners
 
@@ -65,106 +65,121 @@ class TrafficMetric(Metric):
     )
 
     def compute(self, ctx: MetricContext) -> MetricResult:
-        g, opts, layers = ctx.graph, ctx.options, ctx.layers
-        io = layer_io(ctx)  # each layer's distinct activation storages, read and written
-        read_bytes, write_bytes = io.read_bytes, io.write_bytes
-        compute = ctx.result("compute")
-        node_counts = compute.nodes
-        ops = _column(compute.layers, "ops", layers)
-        naive = ctx.option("naive_traffic")
-        dtypes_of = _column(compute.layers, "dtype", layers) if naive else ()
-        infos, node_of, tensors = g.infos(), g.node, g.tensors
-        VIEW, CONTRACTION = Category.VIEW, Category.CONTRACTION
-        kinds = {op: c for op, c in ctx.vocabulary.categories.items() if c is VIEW or c is CONTRACTION}
-        weights_of = _Weights(ctx)
-        # a parameter's bytes do not depend on the layer reading it unless layer_bits is set
-        plain = weights_of.every_param_counts and not opts.layer_bits
-        byte_sizes = weights_of.sizes  # dtype -> elements -> bytes
-        read_col, weight_col, write_col, memory_col = [], [], [], []
-        nin_col, nw_col, nout_col, acc_col, intensity_col = [], [], [], [], []
-        # layers are runs of consecutive nodes in execution order: walk the nodes beside them,
-        # looking a node up by id only where they disagree. Most nodes read what the one before
-        # wrote (prev): its element count is known without looking the tensor up.
-        walk = zip(g.nodes(), infos.values(), strict=False)
-        prev, prev_numel = None, 0
-        for i, layer in enumerate(layers):
-            ids = layer.nodes
-            if len(ids) == 1:
-                node, info = next(walk, _END)
-                if node.id != ids[0]:
-                    node, info = node_of(ids[0]), infos[ids[0]]
-                pairs = None
-                cat = kinds.get(node.op)
-                params = info.params
-                if cat is VIEW:  # moves nothing
-                    read_b = weight_b = write_b = reads = weights = writes = 0
-                elif info.repeat == 1 and (not params or plain and len(params) == len(layer.params)):
-                    # the common layer: one op run once, every parameter counted once at its dtype
-                    counts = node_counts.get(node.id) if cat is CONTRACTION else None
-                    if counts is not None:
-                        reads = counts["macs"]
-                    else:
-                        reads = 0
-                        for t in info.act_inputs:
-                            reads += prev_numel if t == prev else tensors[t].numel
-                    weights = weight_b = 0
-                    for p in params:
-                        e = p.numel
-                        weights += e
-                        b = byte_sizes.get(p.dtype, _NO_SIZES).get(e)
-                        weight_b += weights_of.param_bytes(p) if b is None else b
-                    writes = 0
-                    for t in info.act_outputs:
-                        prev = t
-                        prev_numel = tensors[t].numel
-                        writes += prev_numel
-                    read_b, write_b = read_bytes[i], write_bytes[i]
-                else:
-                    pairs = [(node, info)]
-            else:
-                pairs = []
-                for nid in ids:
-                    node, info = next(walk, _END)
-                    pairs.append((node, info) if node.id == nid else (node_of(nid), infos[nid]))
-            if pairs is not None:
-                reads, weights, writes, reps, sliced = _naive_counts(pairs, kinds, node_counts, tensors, weights_of)
-                prev = None
-                if reps:  # the layer does work: it moves its tensors (views alone move nothing)
-                    read_b, write_b = reps * read_bytes[i], reps * write_bytes[i]
-                    weight_b = weights_of.layer_bytes(layer.params, reps, sliced)
-                else:
-                    read_b = weight_b = write_b = reads = weights = writes = 0
-            accesses = reads + weights + writes
-            if naive:
-                bits = opts.activation_bits or dtypes.bits(dtypes_of[i] or "float32")
-                memory = -(-accesses * bits // 8)
-            else:
-                memory = read_b + weight_b + write_b
-            read_col.append(read_b)
-            weight_col.append(weight_b)
-            write_col.append(write_b)
-            memory_col.append(memory)
-            nin_col.append(reads)
-            nw_col.append(weights)
-            nout_col.append(writes)
-            acc_col.append(accesses)
-            intensity_col.append(ops[i] / memory if memory else 0.0)
+        for column in (_int_array, _int_list):  # lists where a value exceeds 64 bits (no real model)
+            try:
+                columns = _per_layer(ctx, column)
+                break
+            except OverflowError:
+                if column is _int_list:
+                    raise
         res = MetricResult()
-        res.layers = ctx.columns({  # type: ignore[assignment]  # column-wise: no dict per layer
-            "read_bytes": int_column(read_col), "weight_read_bytes": int_column(weight_col), "write_bytes": int_column(write_col),
-            "memory_bytes": int_column(memory_col), "naive_input_reads": int_column(nin_col),
-            "naive_weight_reads": int_column(nw_col), "naive_output_writes": int_column(nout_col),
-            "naive_accesses": int_column(acc_col), "arithmetic_intensity": array("d", intensity_col),
-        })  # fmt: skip
-        t_mem = sum(memory_col)
-        t_nin, t_nw, t_nout = sum(nin_col), sum(nw_col), sum(nout_col)
-        res.totals = {
-            "read_bytes": sum(read_col), "weight_read_bytes": sum(weight_col), "write_bytes": sum(write_col),
-            "memory_bytes": t_mem, "naive_input_reads": t_nin, "naive_weight_reads": t_nw,
-            "naive_output_writes": t_nout, "naive_accesses": t_nin + t_nw + t_nout,
-            "arithmetic_intensity": compute.totals["ops"] / t_mem if t_mem else 0.0,
-        }  # fmt: skip
+        res.layers = ctx.columns(columns)  # type: ignore[assignment]  # column-wise: no dict per layer
+        totals = {q: sum(values) for q, values in columns.items() if q != "arithmetic_intensity"}
+        t_mem = totals["memory_bytes"]
+        totals["arithmetic_intensity"] = ctx.result("compute").totals["ops"] / t_mem if t_mem else 0.0
+        res.totals = totals
         return res
+
+
+def _int_array() -> MutableSequence[int]:
+    return array("q")  # 8 bytes a value, no int object each
+
+
+def _int_list() -> MutableSequence[int]:
+    return []
+
+
+def _per_layer(ctx: MetricContext, column: Callable[[], MutableSequence[int]]) -> dict[str, Sequence[Any]]:
+    """Each quantity's value for every layer, in order; int columns made by ``column()``."""
+    g, opts, layers = ctx.graph, ctx.options, ctx.layers
+    io = layer_io(ctx)  # each layer's distinct activation storages, read and written
+    read_bytes, write_bytes = io.read_bytes, io.write_bytes
+    compute = ctx.result("compute")
+    node_counts = compute.nodes
+    ops = _column(compute.layers, "ops", layers)
+    naive = ctx.option("naive_traffic")
+    dtypes_of = _column(compute.layers, "dtype", layers) if naive else ()
+    infos, node_of, tensors = g.infos(), g.node, g.tensors
+    VIEW, CONTRACTION = Category.VIEW, Category.CONTRACTION
+    kinds = {op: c for op, c in ctx.vocabulary.categories.items() if c is VIEW or c is CONTRACTION}
+    weights_of = _Weights(ctx)
+    # a parameter's bytes do not depend on the layer reading it unless layer_bits is set
+    plain = weights_of.every_param_counts and not opts.layer_bits
+    byte_sizes = weights_of.sizes  # dtype -> elements -> bytes
+    read_col, weight_col, write_col, memory_col = column(), column(), column(), column()
+    nin_col, nw_col, nout_col, acc_col, intensity_col = column(), column(), column(), column(), array("d")
+    # layers are runs of consecutive nodes in execution order: walk the nodes beside them,
+    # looking a node up by id only where they disagree. Most nodes read what the one before
+    # wrote (prev): its element count is known without looking the tensor up.
+    walk = zip(g.nodes(), infos.values(), strict=False)
+    prev, prev_numel = None, 0
+    for i, layer in enumerate(layers):
+        ids = layer.nodes
+        if len(ids) == 1:
+            node, info = next(walk, _END)
+            if node.id != ids[0]:
+                node, info = node_of(ids[0]), infos[ids[0]]
+            pairs = None
+            cat = kinds.get(node.op)
+            params = info.params
+            if cat is VIEW:  # moves nothing
+                read_b = weight_b = write_b = reads = weights = writes = 0
+            elif info.repeat == 1 and (not params or plain and len(params) == len(layer.params)):
+                # the common layer: one op run once, every parameter counted once at its dtype
+                counts = node_counts.get(node.id) if cat is CONTRACTION else None
+                if counts is not None:
+                    reads = counts["macs"]
+                else:
+                    reads = 0
+                    for t in info.act_inputs:
+                        reads += prev_numel if t == prev else tensors[t].numel
+                weights = weight_b = 0
+                for p in params:
+                    e = p.numel
+                    weights += e
+                    b = byte_sizes.get(p.dtype, _NO_SIZES).get(e)
+                    weight_b += weights_of.param_bytes(p) if b is None else b
+                writes = 0
+                for t in info.act_outputs:
+                    prev = t
+                    prev_numel = tensors[t].numel
+                    writes += prev_numel
+                read_b, write_b = read_bytes[i], write_bytes[i]
+            else:
+                pairs = [(node, info)]
+        else:
+            pairs = []
+            for nid in ids:
+                node, info = next(walk, _END)
+                pairs.append((node, info) if node.id == nid else (node_of(nid), infos[nid]))
+        if pairs is not None:
+            reads, weights, writes, reps, sliced = _naive_counts(pairs, kinds, node_counts, tensors, weights_of)
+            prev = None
+            if reps:  # the layer does work: it moves its tensors (views alone move nothing)
+                read_b, write_b = reps * read_bytes[i], reps * write_bytes[i]
+                weight_b = weights_of.layer_bytes(layer.params, reps, sliced)
+            else:
+                read_b = weight_b = write_b = reads = weights = writes = 0
+        accesses = reads + weights + writes
+        if naive:
+            bits = opts.activation_bits or dtypes.bits(dtypes_of[i] or "float32")
+            memory = -(-accesses * bits // 8)
+        else:
+            memory = read_b + weight_b + write_b
+        read_col.append(read_b)
+        weight_col.append(weight_b)
+        write_col.append(write_b)
+        memory_col.append(memory)
+        nin_col.append(reads)
+        nw_col.append(weights)
+        nout_col.append(writes)
+        acc_col.append(accesses)
+        intensity_col.append(ops[i] / memory if memory else 0.0)
+    return {
+        "read_bytes": read_col, "weight_read_bytes": weight_col, "write_bytes": write_col,
+        "memory_bytes": memory_col, "naive_input_reads": nin_col, "naive_weight_reads": nw_col,
+        "naive_output_writes": nout_col, "naive_accesses": acc_col, "arithmetic_intensity": intensity_col,
+    }  # fmt: skip
 
 
 def _naive_counts(pairs: list[tuple[Node, NodeInfo]], kinds: Mapping[str, Category], node_counts: Mapping[str, Any],

@@ -207,3 +207,13 @@ def test_layer_io_when_a_layer_reads_a_later_layers_output() -> None:
     storages, _ = activation_storages(ctx)
     conv1 = storages[graph.node("conv1").outputs[0]]
     assert (conv1.first, conv1.last) == (1, 2)  # created by conv1 (now second), read by relu1
+
+
+def test_sizes_beyond_64_bits_stay_exact() -> None:
+    # 2**62-bit elements: each 8-element storage is 2**62 bytes, a layer's in + out 2**63
+    b = GraphBuilder("big")
+    x = b.input("x", (1, 8))
+    b.linear(x, 8, name="fc")
+    t = analyzer.analyze(b.build(), activation_bits=2**62).totals
+    assert t["total_activation_bytes"] == t["peak_activation_bytes"] == 2**63
+    assert t["peak_live_activation_bytes"] == 2**63

@@ -238,3 +238,19 @@ def test_layer_of_several_ops_with_a_view() -> None:
     assert (row["read_bytes"], row["weight_read_bytes"], row["write_bytes"]) == (32, 256, 32)
     # naive: MACs 64 + relu 8 reads; weights 64; writes matmul 8 + relu 8
     assert (row["naive_input_reads"], row["naive_weight_reads"], row["naive_output_writes"]) == (72, 64, 16)
+
+
+def test_counts_beyond_64_bits_stay_exact() -> None:
+    # a loop run 2**62 times: every count passes 64 bits and stays an exact Python int
+    b = GraphBuilder()
+    x = b.input("x", (1, 8))
+    y = b.linear(x, 8, name="cell")
+    g = b.build(y)
+    runs = 2**62
+    g.node("cell").attrs["repeat"] = runs
+    r = analyzer.analyze(g)
+    row = r.layer("cell")
+    assert (row.read_bytes, row.weight_read_bytes, row.write_bytes) == (32 * runs, 288 * runs, 32 * runs)
+    assert (row.naive_input_reads, row.naive_weight_reads, row.naive_output_writes) == (64 * runs, 72 * runs, 8 * runs)
+    assert r.totals["memory_bytes"] == 352 * runs
+    assert r.totals["naive_accesses"] == 144 * runs
