@@ -296,7 +296,16 @@ def _list_column(column: Sequence[Any], default: Default, indent: str, level: in
     their repr among those the document already wrote (``_is_shape``), lists of strings written."""
     sample = next((v for v in column if v), None)
     if sample is not None and type(sample[0]) is str:  # node names: a new list each row
-        return [_list(v, default, indent, level) if v else "[]" if v is not None else "null" for v in column]
+        pieces = _LIST_PIECES.get((indent, level))
+        if pieces is None:
+            inner = "\n" + indent * (level + 1)
+            pieces = _LIST_PIECES[(indent, level)] = ("[" + inner, "," + inner, "\n" + indent * level + "]")
+        start, between, end = pieces
+        try:  # strings only (_string refuses anything else)
+            return [start + between.join(map(_string, v)) + end if v else "[]" if v is not None else "null"
+                    for v in column]  # fmt: skip
+        except TypeError:
+            return [_list(v, default, indent, level) if v else "[]" if v is not None else "null" for v in column]
     memo = _SHAPE_TEXTS.get((indent, level))
     if memo is None:
         memo = _SHAPE_TEXTS[(indent, level)] = {"None": "null", "[]": "[]"}
@@ -305,10 +314,12 @@ def _list_column(column: Sequence[Any], default: Default, indent: str, level: in
     if None in texts:
         for i, text in enumerate(texts):
             if text is None:
-                v = column[i]
-                text = texts[i] = _other(v, default, indent, level)
-                if type(v) is list and _is_shape(v) and len(memo) < _MAX_SHAPES:
-                    memo[reprs[i]] = text
+                text = texts[i] = memo.get(reprs[i])  # written earlier in this column
+                if text is None:
+                    v = column[i]
+                    text = texts[i] = _list(v, default, indent, level) if type(v) is list and v else _other(v, default, indent, level)
+                    if type(v) is list and _is_shape(v) and len(memo) < _MAX_SHAPES:
+                        memo[reprs[i]] = text
     return texts
 
 
