@@ -174,3 +174,12 @@ def test_equal_node_counts_share_one_dict_and_layers_are_columns() -> None:
     assert list(res.layers) == [layer.name for layer in layers]
     first = layers[0].name
     assert dict(res.layers[first]) == {**res.nodes[layers[0].nodes[0]], "dtype": "float32"}
+
+
+def test_counts_beyond_64_bits_stay_exact() -> None:
+    b = GraphBuilder("huge")
+    y = b.linear(b.input("x", (1, 4096)), 4096, bias=False, name="fc")  # 2^24 MACs a run
+    b.graph.node(y).attrs["repeat"] = 2**41  # 2^65 MACs in all
+    r = analyzer.analyze(b.build())
+    assert r.layer("fc")["macs"] == r.totals["macs"] == 2**65
+    assert r.layer("fc")["flops"] == 2**66
