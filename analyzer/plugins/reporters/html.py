@@ -193,7 +193,7 @@ class _Column:
     shown: bool = True
 
 
-def _layer_columns(report: Report, columns: Sequence[str] | None = None) -> list[_Column]:
+def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None) -> list[_Column]:
     """Every per-layer quantity, then each device's latency and bound. ``columns`` (names or
     groups, as ``--columns``) chooses which start shown; by default those ``display``ed as columns."""
     rows = report.layers
@@ -207,7 +207,7 @@ def _layer_columns(report: Report, columns: Sequence[str] | None = None) -> list
     for k in order:
         info = quantity_info(q, k)
         title = f"{k} ({info.get('unit', '')}): {info.get('convention', '')}" if info else k
-        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, report.layer_column(k),
+        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, (layer_column or report.layer_column)(k),
                             shown=info.get("display", "column") != "hidden" if chosen is None else k in chosen))  # fmt: skip
     for r in report.hardware:
         by_name = {layer.get("name"): layer for layer in r.layers}
@@ -295,8 +295,9 @@ def _layers_table(
 
 
 def _modules_table(
-    report: Report, depth: int | None, binary: bool = False, columns: Sequence[str] | None = None
-) -> str:
+    report: Report, depth: int | None, binary: bool = False, columns: Sequence[str] | None = None,
+    layer_column: Any = None,
+) -> str:  # fmt: skip
     """The module tree with the columns of the text formats' module table (``--columns``, by
     default the quantities displayed as columns): the layer table above has every quantity."""
     q = report.quantities
@@ -307,7 +308,7 @@ def _modules_table(
         column = lambda k: [m.values.get(k) for m in rows]  # noqa: E731
     else:  # the roll-ups' columns as they are, no row objects
         tree = module_tree(report.layers, {k: info.get("aggregate", "sum") for k, info in q.items()}, None,
-                           report.layer_column)  # fmt: skip
+                           layer_column or report.layer_column)  # fmt: skip
         paths, depths, counts, marks, column = tree.paths, tree.depths, tree.counts, None, tree.column
     values = {k: column(k) for k in common.select_columns(report, columns)}
     keys = [k for k, vs in values.items() if vs.count(None) < len(vs)]  # some module has it
@@ -401,14 +402,15 @@ def render_html(
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
     binary = binary_units
+    read = functools.cache(report.layer_column)  # the graph, the layer table and the roll-ups read each column once
     sections = [_section("summary", "Summary", _summary(report, binary), compact)]
     if not compact and report.layers:
-        graph, data["graph"] = graph_section(report, graph_limit)
+        graph, data["graph"] = graph_section(report, graph_limit, read)
         sections.append(_section("graph", "Graph", graph, compact))
     max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
-    layers = _layers_table(report, _layer_columns(report, columns), max_rows, page_rows, binary)
+    layers = _layers_table(report, _layer_columns(report, columns, read), max_rows, page_rows, binary)
     sections.append(_section("layers", "Layers", layers, compact, open_=False))
-    modules = _modules_table(report, depth, binary, columns)
+    modules = _modules_table(report, depth, binary, columns, read)
     sections.append(_section("modules", "Modules", modules, compact, open_=False))
     sections.append(
         _section("hardware", "Hardware", _hardware(report), compact, open_=bool(report.hardware))

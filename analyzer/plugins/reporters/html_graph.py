@@ -21,7 +21,7 @@ script draws.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.rollup import module_path
@@ -172,7 +172,8 @@ _INTS = {int, type(None)}
 _NUMBERS = {int, float, type(None)}
 
 
-def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | None = None,
+                   ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:  # fmt: skip
     """The graph's colour choices (key, label, unit, kind, group) and their values per layer.
 
     First the suggested ones (MACs, latency and bound per device, activation
@@ -180,6 +181,7 @@ def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list
     """
     rows = report.layers
     q = report.quantities
+    read = layer_column or report.layer_column  # (a page reads each column once: render_html)
     metrics: list[dict[str, Any]] = []
     values: dict[str, list[Any]] = {}
 
@@ -197,7 +199,7 @@ def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list
             values[key] = list(vals) if set(map(type, vals)) <= _INTS else [finite(v) for v in vals]
 
     def column(k: str) -> list[Any]:
-        vals = report.layer_column(k)
+        vals = read(k)
         if set(map(type, vals)) <= _NUMBERS:  # the usual column: numbers (and None) only
             return vals
         return [v if is_number(v) else None for v in vals]
@@ -220,9 +222,10 @@ def colour_metrics(report: Report) -> tuple[list[dict[str, Any]], dict[str, list
     return metrics, values
 
 
-def graph_section(report: Report, limit: int = MAX_NODES) -> tuple[str, dict[str, Any]]:
+def graph_section(report: Report, limit: int = MAX_NODES, layer_column: Callable[[str], list[Any]] | None = None,
+                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """(the section's controls as HTML, the graph data for the page's JSON blob)."""
-    metrics, values = colour_metrics(report)
+    metrics, values = colour_metrics(report, layer_column)
     view = graph_view(report, values, limit)
     options, group = [], None
     for m in metrics:
