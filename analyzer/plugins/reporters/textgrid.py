@@ -206,7 +206,6 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     lines.append(rule(b.head_row_left, b.head_row_horizontal, b.head_row_cross, b.head_row_right))
     section = rule(b.row_left, b.row_horizontal, b.row_cross, b.row_right)
     n = len(table.rows)
-    layout = list(zip(widths, rights, lpad, rpad, strict=True))
     justify = [c.justify for c in table.columns]
     # each column's cells justified to its width, then each row one join: the padding between two
     # columns is the same everywhere (only the outer edges may go without)
@@ -222,6 +221,7 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     left = b.mid_left + " " * lpad[0]
     between = " " * rpad[0] + b.mid_vertical + " " * (lpad[1] if n_cols > 1 else 0)
     right = " " * rpad[-1] + b.mid_right
+    blanks = [" " * w for w in widths]
     body = [left + between.join(cells) + right for cells in zip(*justified, strict=True)] if n else []
     breaks = [i for i, row in enumerate(table.rows) if row.end_section and i < n - 1]
     if not wrapped_rows and not breaks:
@@ -229,18 +229,14 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     for i, line in enumerate(body if wrapped_rows or breaks else ()):
         if i not in wrapped_rows:
             lines.append(line)
-        else:  # a shrunk column: wrap, top-aligned
-            cells_i = [(texts[i], shown_widths[i]) for texts, shown_widths in columns]
-            if any("\x1b" in text for text, _ in cells_i):
+        else:  # a shrunk column: its cell wraps, top-aligned; the row's other cells on its first line
+            if any("\x1b" in texts[i] for texts, _ in columns):
                 return None  # a styled cell's lines: rich's
-            wraps = [_wrap(cell, w, jf, console) if cell[1] > w else [cell]
-                     for cell, w, jf in zip(cells_i, widths, justify, strict=True)]  # fmt: skip
-            for k in range(max(len(x) for x in wraps)):
-                cells = [
-                    " " * lp + (just(x[k], w, r) if k < len(x) else " " * w) + " " * rp
-                    for x, (w, r, lp, rp) in zip(wraps, layout, strict=True)
-                ]
-                lines.append(b.mid_left + b.mid_vertical.join(cells) + b.mid_right)
+            parts = [[just(p, w, r) for p in _wrap((texts[i], shown_widths[i]), w, jf, console)]
+                     if shown_widths[i] > w else [cells[i]]
+                     for (texts, shown_widths), cells, w, jf, r in zip(columns, justified, widths, justify, rights, strict=True)]  # fmt: skip
+            for k in range(max(map(len, parts))):
+                lines.append(left + between.join([p[k] if k < len(p) else blank for p, blank in zip(parts, blanks, strict=True)]) + right)
         if table.rows[i].end_section and i < n - 1:
             lines.append(section)
     lines.append(rule(b.bottom_left, b.bottom, b.bottom_divider, b.bottom_right))
