@@ -310,9 +310,15 @@ def total_groups(report: Report, columns: Sequence[str] | None = None, binary: b
         value = report.totals.get(q)
         if value is None:
             continue
+        how = info.get("format", "count")
+        if type(value) is int and (how == "count" or how == "bytes"):  # most totals: every digit, then readable
+            exact, readable = format(value, ","), human(value) if how == "count" else human_bytes(value, binary)
+        else:
+            exact, readable = show_exact(value, info), show_human(value, info, binary)
         b = bound(q)
-        groups.setdefault(info["group"], []).append(
-            [q, marked(show_exact(value, info), b), marked(show_human(value, info, binary), b), info.get("unit", "")])
+        if b:
+            exact, readable = marked(exact, b), marked(readable, b)
+        groups.setdefault(info["group"], []).append([q, exact, readable, info.get("unit", "")])
     return list(groups.items())
 
 

@@ -142,13 +142,14 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     if 0 in spans:
         return None  # an empty column without padding: rich gives it a cell anyway
     total = sum(spans) + n_cols + 1  # the box's one-cell edges and dividers
+    console_width = console.width  # (each read asks the terminal its height)
     if (
-        total > console.width
+        total > console_width
     ):  # rich shrinks the wrapable columns (its own arithmetic), cells then wrap
         if any(c.no_wrap or c.width is not None or c.overflow != "fold" for c in table.columns):
             return None
-        shrunk = table._collapse_widths(spans, [True] * n_cols, console.width - n_cols - 1)
-        if sum(shrunk) + n_cols + 1 > console.width or any(
+        shrunk = table._collapse_widths(spans, [True] * n_cols, console_width - n_cols - 1)
+        if sum(shrunk) + n_cols + 1 > console_width or any(
             (c.min_width is not None or c.max_width is not None) and new < old
             for c, new, old in zip(table.columns, shrunk, spans, strict=True)
         ):
