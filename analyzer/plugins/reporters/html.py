@@ -137,10 +137,18 @@ def _totals(report: Report, binary: bool = False) -> str:
             group = info["group"]
             rows.append(f'<tr class="az-group-row"><th colspan="5">{esc(group)}</th></tr>')
         b = report.completeness.bound(k)
+        how = info.get("format", "count")
+        if type(v) is int and (how == "count" or how == "bytes"):  # most totals (digits: nothing to escape)
+            exact, readable = format(v, ","), common.human(v) if how == "count" else common.human_bytes(v, binary)
+            if b:
+                exact, readable = common.marked(exact, b), common.marked(readable, b)
+        else:
+            exact = esc(common.marked(common.show_exact(v, info), b))
+            readable = esc(common.marked(common.show_human(v, info, binary), b))
+        key = esc(k)
         rows.append(
-            f'<tr data-q="{esc(k)}"><td title="{esc(k)}">{esc(label_of(k, info))}</td>'
-            f'<td class="num az-value">{esc(common.marked(common.show_exact(v, info), b))}</td>'
-            f'<td class="num az-human">{esc(common.marked(common.show_human(v, info, binary), b))}</td>'
+            f'<tr data-q="{key}"><td title="{key}">{esc(label_of(k, info))}</td>'
+            f'<td class="num az-value">{exact}</td><td class="num az-human">{readable}</td>'
             f'<td>{esc(info.get("unit", ""))}</td><td class="az-conv">{esc(info.get("convention", ""))}</td></tr>'
         )
     head = (
