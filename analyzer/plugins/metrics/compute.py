@@ -12,7 +12,7 @@ report's ``unsupported`` section.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +153,7 @@ class ComputeMetric(Metric):
         node_rows = _NodeRows()
         count = _node_counter(ctx, node_rows)
         res = MetricResult()
-        per_node = res.nodes  # read-only: nodes with equal counts share one dict (memory at scale)
+        per_node: dict[str, dict[str, int]] = {}  # nodes with MACs (what traffic reads); others on demand
         per_layer: list[tuple[Any, ...]] = []  # each layer's FIELDS values, then its dtype
         add = per_layer.append
         node_of, infos = g.node, g.infos()
@@ -168,7 +168,7 @@ class ComputeMetric(Metric):
                 if node.id != nid:
                     node, info = node_of(nid), infos[nid]
                 node_row, row = count(node, info)
-                if node_row is not None:  # None: unsupported, listed in the report, counted nowhere
+                if row[0]:  # MACs
                     per_node[nid] = node_row
                 if node.op != layer.op:  # (group_layers names a one-node layer by its op)
                     row = (*row[:-1], "")
@@ -183,11 +183,13 @@ class ComputeMetric(Metric):
                     if dtype is None and node.op == layer.op:
                         dtype = row[-1]
                     if node_row is not None:
-                        per_node[nid] = node_row
+                        if row[0]:
+                            per_node[nid] = node_row
                         sums = tuple(map(operator.add, sums, row))  # (zip stops before the dtype)
                 row = (*sums, dtype or "")
             add(row)
         columns = list(zip(*per_layer, strict=True)) if per_layer else [()] * (len(FIELDS) + 1)
+        res.nodes = _NodeCounts(g, count, per_node)  # type: ignore[assignment]
         res.totals = {f: sum(column) for f, column in zip(FIELDS, columns, strict=False)}
         counts = {f: int_column(column) for f, column in zip(FIELDS, columns, strict=False)}
         res.layers = ctx.columns({**counts, "dtype": columns[-1]})  # type: ignore[assignment]
@@ -199,6 +201,43 @@ class _NoNode:
 
 
 _END = (_NoNode(), None)  # past the last node: every id disagrees
+
+
+class _NodeCounts(Mapping[str, dict[str, int]]):
+    """Node id -> its counts (``MetricResult.nodes``; read-only, equal counts one dict): every
+    supported node. Stored for the nodes with MACs (the ones traffic reads); any other is counted
+    again when asked for, from the signature memo (a million-entry dict less at scale)."""
+
+    def __init__(self, graph: Graph, count: Callable[[Node, NodeInfo], _Counted], stored: dict[str, dict[str, int]]):
+        self._graph, self._count, self._stored = graph, count, stored
+
+    def get(self, nid: str, default: Any = None) -> Any:  # type: ignore[override]
+        row = self._stored.get(nid)
+        if row is None:
+            row = self._counted(nid)
+        return default if row is None else row
+
+    def __getitem__(self, nid: str) -> dict[str, int]:
+        row = self.get(nid)
+        if row is None:
+            raise KeyError(nid)
+        return row
+
+    def _counted(self, nid: str) -> dict[str, int] | None:
+        g = self._graph
+        if nid not in g:
+            return None
+        return self._count(g.node(nid), g.infos()[nid])[0]
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self._stored or (isinstance(nid, str) and self._counted(nid) is not None)
+
+    def __iter__(self) -> Iterator[str]:
+        infos = self._graph.infos()
+        return (n.id for n in self._graph.nodes() if self._count(n, infos[n.id])[0] is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class _NodeRows(dict[tuple[int, ...], dict[str, int]]):

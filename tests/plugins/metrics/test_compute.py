@@ -183,3 +183,28 @@ def test_counts_beyond_64_bits_stay_exact() -> None:
     r = analyzer.analyze(b.build())
     assert r.layer("fc")["macs"] == r.totals["macs"] == 2**65
     assert r.layer("fc")["flops"] == 2**66
+
+
+def test_node_counts_cover_every_supported_node() -> None:
+    from analyzer.core.layers import group_layers
+    from analyzer.core.metric import MetricContext
+    from analyzer.plugins.metrics.compute import ComputeMetric
+
+    ps = default_plugins()
+    b = GraphBuilder("n")
+    x = b.input("x", (1, 3, 8, 8))
+    y = b.conv(x, 4, 3, padding=1, name="conv")
+    y = b.relu(y, name="relu")
+    y = b.op("frobnicate", [y], (1, 4, 8, 8), name="odd")  # outside the vocabulary: unsupported
+    b.reshape(y, (1, 256), name="flat")
+    g = b.build()
+    opts = AnalysisOptions().resolve(ps.metrics.values())
+    ctx = MetricContext(g, group_layers(g, ps.vocabulary), opts, ps.formulas, ps.vocabulary)
+    nodes = ComputeMetric().compute(ctx).nodes
+    assert list(nodes) == ["conv", "relu", "flat"] and len(nodes) == 3
+    assert nodes["conv"]["macs"] == 4 * 64 * 27 and nodes["conv"]["mac_flops"] == 2 * 4 * 64 * 27 + 4 * 64
+    assert nodes["relu"] == {**dict.fromkeys(FIELDS, 0), "flops": 256, "other_flops": 256, "ops": 256}
+    assert nodes.get("flat") == dict.fromkeys(FIELDS, 0) and "flat" in nodes
+    assert "odd" not in nodes and nodes.get("odd") is None and nodes.get("nowhere", 1) == 1
+    with pytest.raises(KeyError):
+        nodes["odd"]
