@@ -26,11 +26,27 @@ if TYPE_CHECKING:
 
 def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
     """Map every activation tensor to the tensor that owns its storage."""
+    return with_aliases(graph, storage_aliases(graph, vocabulary))
+
+
+def with_aliases(graph: Graph, aliases: dict[str, str]) -> dict[str, str]:
+    """``storage_roots`` from ``storage_aliases``: every activation tensor (in the order the
+    inputs and the nodes define them) to the tensor owning its storage."""
     infos = graph.infos()
-    # Every activation owns its storage (built in bulk, in the order inputs and nodes define
-    # them) until a view or an in-place activation below makes it a name of its input's.
     roots: dict[str, str] = {t: t for t in graph.inputs}
-    roots.update(zip(_act_outputs(infos), _act_outputs(infos), strict=True))
+    roots.update(zip(_act_outputs(infos), _act_outputs(infos), strict=True))  # in bulk
+    roots.update(aliases)
+    return roots
+
+
+def storage_aliases(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
+    """The activation tensors that are names of another's storage (outputs of views and of
+    in-place activations) -> the tensor owning it. Every other activation owns its storage: a
+    pass over layers looks a tensor up here (``aliases.get(t, t)``), in a map of a few names
+    rather than of every tensor."""
+    infos = graph.infos()
+    aliases: dict[str, str] = {}
+    root_of = aliases.get
     VIEW, ACTIVATION = Category.VIEW, Category.ACTIVATION
     category = {op: c for op, c in vocabulary.categories.items() if c is VIEW or c is ACTIVATION}
     outputs = set(graph.outputs)
@@ -56,7 +72,7 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
         if not acts:
             continue
         a = acts[0]
-        root = roots[a]
+        root = root_of(a, a)
         if cat is ACTIVATION:
             # in place: the only reader of its input (so that name is read no later), which is
             # not a graph output, nor is any other name of the storage (or read later)
@@ -65,9 +81,8 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
             if root in aliased:
                 if not position:
                     position.update((nid, k) for k, nid in enumerate(infos))
-                    for t, r in roots.items():
-                        if r != t:
-                            names.setdefault(r, []).append(t)
+                    for t, r in aliases.items():
+                        names.setdefault(r, []).append(t)
                 if root not in last_read:
                     last_read[root] = max(map(last, (root, *names[root])))
                 if last_read[root] > position[node.id]:
@@ -75,13 +90,13 @@ def storage_roots(graph: Graph, vocabulary: OpVocabulary) -> dict[str, str]:
         new_names = info.act_outputs
         if new_names:
             for t in new_names:
-                roots[t] = root
+                aliases[t] = root
             aliased.add(root)
             if position:  # the names are indexed: keep them (and a storage's last read) up to date
                 names.setdefault(root, []).extend(new_names)
                 if root in last_read:
                     last_read[root] = max(last_read[root], *map(last, new_names))
-    return roots
+    return aliases
 
 
 def _act_outputs(infos: dict[str, NodeInfo]) -> Iterator[str]:

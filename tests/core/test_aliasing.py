@@ -145,3 +145,21 @@ def test_names_added_after_an_in_place_activation_count() -> None:
     a = b.relu(b.identity(y, name="v1"), name="relu1")
     c = b.relu(b.identity(a, name="v2"), name="relu2")
     assert roots(b.build(c))[c] == y
+
+
+def test_aliases_are_the_names_of_another_storage() -> None:
+    from analyzer.core.aliasing import storage_aliases, with_aliases
+
+    b = GraphBuilder()
+    x = b.input("x", (1, 4))
+    y = b.linear(x, 4, name="fc")
+    v = b.reshape(y, (2, 2), name="view")
+    a = b.relu(v, name="relu")
+    z = b.add(a, a, name="add")
+    g = b.build(z)
+    vocabulary = load_plugins(entry_points=False).vocabulary
+    aliases = storage_aliases(g, vocabulary)
+    assert aliases == {v: y, a: y}
+    full = with_aliases(g, aliases)
+    assert full == roots(g) == {x: x, y: y, v: y, a: y, z: z}
+    assert list(full) == [x, y, v, a, z]  # inputs, then the nodes' outputs in order

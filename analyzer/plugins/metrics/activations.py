@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from analyzer.core import dtypes
-from analyzer.core.aliasing import storage_roots
+from analyzer.core.aliasing import storage_aliases, with_aliases
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 
@@ -48,32 +48,39 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
         r: Storage(r, e, b, f, last)
         for r, e, b, f, last in zip(io.index, io.elements, io.nbytes, io.first, io.last, strict=True)
     }
-    return storages, io.roots
+    return storages, with_aliases(ctx.graph, io.aliases)
 
 
 @dataclass(slots=True)
 class LayerIO:
     """The activation storages and what each layer reads and writes of them (one pass, shared).
 
+    ``aliases``: the tensors that are names of another's storage
+    (``core.aliasing.storage_aliases``; any other tensor owns its own).
     Storages are numbered in the order they are created (graph inputs, then
     layer outputs), ``index`` maps a storage's root tensor to its number and
     ``elements``, ``nbytes``, ``first``, ``last`` are per storage, as in
     ``Storage`` (sequences, not an object per storage: the passes over them
-    touch less memory). Per layer, in ``ctx.layers`` order: ``created``
-    (elements of the storages it creates), ``io_elements`` / ``io_bytes`` (its
-    distinct input and output storages together), ``read_bytes`` /
-    ``write_bytes`` (its distinct input storages; its distinct output
-    storages). Per-layer sequences are 64-bit arrays (lists of ints where a
-    value does not fit, as no real model has): read them, never change them.
+    touch less memory); ``input_elements`` / ``input_bytes``: the storages no
+    layer creates (graph inputs). Per layer, in ``ctx.layers`` order:
+    ``created`` / ``created_bytes`` (the storages it creates), ``io_elements``
+    / ``io_bytes`` (its distinct input and output storages together),
+    ``read_bytes`` / ``write_bytes`` (its distinct input storages; its
+    distinct output storages). Per-layer sequences are 64-bit arrays (lists
+    of ints where a value does not fit, as no real model has): read them,
+    never change them.
     """
 
-    roots: dict[str, str]
+    aliases: dict[str, str]
     index: dict[str, int]
     elements: list[int]
     nbytes: list[int]
     first: Sequence[int]
     last: Sequence[int]
     created: Sequence[int]
+    created_bytes: Sequence[int]
+    input_elements: int
+    input_bytes: int
     io_elements: Sequence[int]
     io_bytes: Sequence[int]
     read_bytes: Sequence[int]
@@ -86,11 +93,11 @@ def layer_io(ctx: MetricContext) -> LayerIO:
 
 
 def _layer_io(ctx: MetricContext) -> LayerIO:
-    roots = storage_roots(ctx.graph, ctx.vocabulary)
+    aliases = storage_aliases(ctx.graph, ctx.vocabulary)
     try:
-        return _layer_pass(ctx, roots, _zeros)
+        return _layer_pass(ctx, aliases, _zeros)
     except OverflowError:  # a layer's sum beyond 64 bits (no real model): Python ints
-        return _layer_pass(ctx, roots, _zero_list)
+        return _layer_pass(ctx, aliases, _zero_list)
 
 
 def _zeros(n: int) -> MutableSequence[int]:
@@ -101,9 +108,10 @@ def _zero_list(n: int) -> MutableSequence[int]:
     return [0] * n
 
 
-def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int], MutableSequence[int]]) -> LayerIO:
+def _layer_pass(ctx: MetricContext, aliases: dict[str, str], zeros: Callable[[int], MutableSequence[int]]) -> LayerIO:
     g, layers = ctx.graph, ctx.layers
     n = len(layers)
+    root_of = aliases.get  # (t, t): a tensor not in aliases owns its storage
     tensors = g.tensors
     bits_override = ctx.options.activation_bits
     byte_sizes: dict[str, dict[int, int]] = {}  # dtype -> elements -> bytes: equal sizes share one int
@@ -111,7 +119,8 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
     elements: list[int] = []  # tensors' element counts (equal shapes share one int)
     nbytes: list[int] = []
     first, last = array("q"), array("q")
-    created = zeros(n)
+    created, created_bytes = zeros(n), zeros(n)
+    before = [0, 0]  # elements and bytes of the storages no layer creates (graph inputs)
 
     def make(root: str, at: int) -> int:
         """A new storage for ``root``, created by layer ``at`` (-1: before the first); its number."""
@@ -130,6 +139,10 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
         last.append(at)
         if at >= 0:
             created[at] += e
+            created_bytes[at] += b
+        else:
+            before[0] += e
+            before[1] += b
         return k
 
     node_layer: dict[str, int] = {}  # built only if some output is a view of another layer's
@@ -144,8 +157,8 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
         return node_layer[producer.id]
 
     for t in g.inputs:
-        if roots[t] not in index:
-            make(roots[t], -1)
+        if root_of(t, t) not in index:
+            make(root_of(t, t), -1)
     io_elems, io_bytes = zeros(n), zeros(n)
     read_bytes, write_bytes = zeros(n), zeros(n)
     late: list[int] = []  # layers reading a storage that only a later layer outputs (none, grouped)
@@ -160,7 +173,7 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
         ins, outs = layer.inputs, layer.outputs
         if len(outs) == 1:
             t = outs[0]
-            ro = roots[t]
+            ro = root_of(t, t)
             ko = get(ro)
             if ko is None:
                 if ro == t:  # its own storage, created here (most layers): make() inlined
@@ -176,20 +189,21 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
                         first.append(i)
                         last.append(i)
                         created[i] += e
+                        created_bytes[i] += b
                 else:
                     ko = make(ro, creator(ro))
             write_bytes[i] = nbytes[ko]
         else:
             ko = -1
             for t in outs:
-                r = roots[t]
+                r = root_of(t, t)
                 if r not in index:
                     make(r, i if r == t else creator(r))
-            write_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in outs}])
+            write_bytes[i] = sum([nbytes[index[r]] for r in {root_of(t, t) for t in outs}])
         n_in = len(ins)
         if n_in == 1:
             t = ins[0]
-            k = prev_k if t == prev else get(roots[t])
+            k = prev_k if t == prev else get(root_of(t, t))
             if k is None:
                 late.append(i)
             else:
@@ -200,11 +214,11 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
                     io_elems[i] = elements[k] + elements[ko]
                     io_bytes[i] = nbytes[k] + nbytes[ko]
                 else:
-                    io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+                    io_elems[i], io_bytes[i] = _distinct(ins, outs, aliases, index, elements, nbytes)
         elif n_in == 2 and ko >= 0:  # a binary op (add, mul): two storages in, one out
             a, b = ins
-            ka = prev_k if a == prev else get(roots[a])
-            kb = prev_k if b == prev else get(roots[b])
+            ka = prev_k if a == prev else get(root_of(a, a))
+            kb = prev_k if b == prev else get(root_of(b, b))
             if ka is None or kb is None:
                 late.append(i)
             else:
@@ -222,11 +236,11 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
                         io_bytes[i] = nbytes[ka] + nbytes[kb]
                 else:
                     read_bytes[i] = nbytes[ka]
-                    io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+                    io_elems[i], io_bytes[i] = _distinct(ins, outs, aliases, index, elements, nbytes)
         else:
             missing = False
             for t in ins:
-                k = get(roots[t])
+                k = get(root_of(t, t))
                 if k is None:
                     missing = True
                 elif last[k] < i:
@@ -234,8 +248,8 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
             if missing:
                 late.append(i)
             else:
-                read_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in ins}])
-                io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+                read_bytes[i] = sum([nbytes[index[r]] for r in {root_of(t, t) for t in ins}])
+                io_elems[i], io_bytes[i] = _distinct(ins, outs, aliases, index, elements, nbytes)
         if ko >= 0:
             prev, prev_k = outs[0], ko
         else:
@@ -243,24 +257,24 @@ def _layer_pass(ctx: MetricContext, roots: dict[str, str], zeros: Callable[[int]
     for i in late:  # every storage exists now
         ins, outs = layers[i].inputs, layers[i].outputs
         for t in ins:
-            k = get(roots[t])
+            k = get(root_of(t, t))
             if k is not None and last[k] < i:
                 last[k] = i
-        read_bytes[i] = sum([nbytes[index[r]] for r in {roots[t] for t in ins}])
-        io_elems[i], io_bytes[i] = _distinct(ins, outs, roots, index, elements, nbytes)
+        read_bytes[i] = sum([nbytes[index[r]] for r in {root_of(t, t) for t in ins}])
+        io_elems[i], io_bytes[i] = _distinct(ins, outs, aliases, index, elements, nbytes)
     for t in g.outputs:
-        k = get(roots.get(t, ""))
+        k = get(root_of(t, t))
         if k is not None:
             last[k] = n
-    return LayerIO(roots, index, elements, nbytes, first, last, created, io_elems, io_bytes,
-                   read_bytes, write_bytes)  # fmt: skip
+    return LayerIO(aliases, index, elements, nbytes, first, last, created, created_bytes, *before,
+                   io_elems, io_bytes, read_bytes, write_bytes)  # fmt: skip
 
 
-def _distinct(ins: list[str], outs: list[str], roots: dict[str, str], index: dict[str, int],
+def _distinct(ins: list[str], outs: list[str], aliases: dict[str, str], index: dict[str, int],
               elements: list[int], nbytes: list[int]) -> tuple[int, int]:  # fmt: skip
     """Elements and bytes of the distinct storages behind ``ins`` and ``outs``."""
     elems = size = 0
-    for r in {roots[t] for t in (*ins, *outs)}:
+    for r in {aliases.get(t, t) for t in (*ins, *outs)}:
         k = index[r]
         elems += elements[k]
         size += nbytes[k]
@@ -313,24 +327,28 @@ class ActivationsMetric(Metric):
         res.details = {
             "peak_layer": layers[peak_i].name if layers else None,
             "peak_live_layer": layers[live_i].name if layers else None,
-            "input_activations": sum([e for e, f in zip(io.elements, io.first, strict=True) if f < 0]),
+            "input_activations": io.input_elements,
         }
         return res
 
 
 def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
-    """Per layer, the elements and bytes of the storages alive then (difference arrays: linear time)."""
-    d_elems, d_bytes = [0] * (n + 1), [0] * (n + 1)
+    """Per layer, the elements and bytes of the storages alive then (difference arrays: linear time).
+
+    A storage is alive from the layer creating it (graph inputs: the first) to its last reader
+    (clamped to the last layer; an input nothing reads: never): each layer's created storages are
+    added where it runs, and each storage is taken off after its last reader.
+    """
+    d_elems, d_bytes = list(io.created), list(io.created_bytes)
+    d_elems.append(0)
+    d_bytes.append(0)
+    if n:
+        d_elems[0] += io.input_elements
+        d_bytes[0] += io.input_bytes
     end = n - 1
-    for lo, hi, e, b in zip(io.first, io.last, io.elements, io.nbytes, strict=True):
-        if lo < 0:
-            lo = 0
-        if hi > end:
-            hi = end
-        if lo <= hi:
-            d_elems[lo] += e
+    for hi, e, b in zip(io.last, io.elements, io.nbytes, strict=True):
+        if hi < end:  # (living to the last layer or beyond: nothing to take off)
             d_elems[hi + 1] -= e
-            d_bytes[lo] += b
             d_bytes[hi + 1] -= b
     d_elems.pop()
     d_bytes.pop()
