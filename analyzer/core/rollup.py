@@ -128,6 +128,26 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     for r, row in enumerate(rows):
         keys = tuple(row.values)
         keys = key_tuples.setdefault(keys, keys)
+        scope = row.scope
+        if depth is None and scope and "@" not in scope:  # the scope is the module's path
+            i = index.get(scope)
+            if i is None:  # a new module under a known one whose layers all carry these keys
+                head, dot, _ = scope.rpartition(".")
+                at = index.get(head) if dot else None
+                if at is not None and present[at] is keys:  # (then so do the modules above it)
+                    index[scope] = i = len(paths)
+                    paths.append(scope)
+                    depths.append(depths[at] + 1)
+                    parents.append(at)
+                    present.append(keys)
+                    first.append(r)
+                    last.append(r)
+                    leaf.append(i)
+                    continue
+            elif present[i] is keys:  # a known module: only its own last row changes (those above: below)
+                last[i] = r
+                leaf.append(i)
+                continue
         parts = _module_parts(row)
         if depth is not None and len(parts) > depth:
             parts = parts[:depth]
@@ -160,6 +180,8 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
     for k, p in up:
         counts[p] += counts[k]
+        if last[k] > last[p]:  # a module's last row: its own, or its children's
+            last[p] = last[k]
     quantities = list(dict.fromkeys(q for keys in key_tuples for q in keys))
     if column is None:
         def column(q: str) -> list[Any]:

@@ -202,3 +202,16 @@ def test_rollup_matches_the_definition(seed: int) -> None:
     columns = {q: [row.values.get(q) for row in rows] for q in "abcrnsu"}
     again = rollup(rows, aggregate, column=columns.__getitem__)  # Report.layer_column's way
     assert [(m.path, m.layers, m.values) for m in again] == [(m.path, m.layers, m.values) for m in modules]
+
+
+def test_a_module_interrupted_by_another_is_not_taken_for_a_range() -> None:
+    """``a`` holds rows 66, 68, 69 and 71 (``b`` in between): its last row is 71, not the 69 of the
+    last call that walked its path (``a.z@1``), else rows 66 to 69 would pass for its own."""
+    from analyzer.core.report import LayerRow
+    from analyzer.core.rollup import rollup
+
+    scopes = [f"c.k{i}" for i in range(66)] + ["a.x", "b", "a.y", "a.z@1", "b.c", "a.w"]  # 72 rows: int columns by ranges
+    rows = [LayerRow(f"l{i}", "op", s, [[1]], {"a": i * i, "b": i % 7}) for i, s in enumerate(scopes)]
+    aggregate = {"a": "sum", "b": "max"}
+    assert {m.path: (m.layers, m.values) for m in rollup(rows, aggregate)} == {
+        path: (n, values) for path, (n, values) in _direct(rows, aggregate).items()}  # fmt: skip
