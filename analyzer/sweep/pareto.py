@@ -31,13 +31,25 @@ def front(rows: Sequence[dict[str, Any]], objectives: Sequence[Objective]) -> li
         return tuple(row[c] if sense == "min" else -row[c] for c, sense in objectives)
 
     values = [signed(r) for r in pts]
-    keep = []
-    for i, v in enumerate(values):
-        dominated = any(all(a <= b for a, b in zip(w, v, strict=True)) and w != v for w in values)
-        if not dominated:
-            keep.append(i)
+    if any(x != x for v in values for x in v):  # NaN: no order to sort by; compare every pair
+        keep = [i for i, v in enumerate(values) if not any(_dominates(w, v) for w in values)]
+        return sorted((pts[i] for i in keep), key=signed)
+    # A dominator is lexicographically smaller, and dominance is transitive: in sorted order a
+    # point is dominated exactly when a point already kept dominates it (n x front, not n x n).
+    kept: list[tuple[float, ...]] = []
+    out = []
+    for i in sorted(range(len(values)), key=values.__getitem__):  # stable: ties keep row order
+        v = values[i]
+        if not any(_dominates(w, v) for w in kept):
+            kept.append(v)
+            out.append(pts[i])
     # equal points are all kept once each (duplicates of one configuration at the same figures)
-    return sorted((pts[i] for i in keep), key=lambda r: signed(r))
+    return out
+
+
+def _dominates(w: tuple[float, ...], v: tuple[float, ...]) -> bool:
+    """``w`` at least as good as ``v`` on every objective and better on one (smaller is better)."""
+    return w != v and all(a <= b for a, b in zip(w, v, strict=True))
 
 
 def by_device(rows: Sequence[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:

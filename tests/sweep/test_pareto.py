@@ -36,3 +36,19 @@ def test_three_objectives() -> None:
     obj = (*OBJ, ("peak", "min"))
     rows = [{**row("a", 1.0, 10), "peak": 5}, {**row("b", 1.0, 10), "peak": 3}, {**row("c", 2.0, 10), "peak": 1}]
     assert [r["name"] for r in front(rows, obj)] == ["b", "c"]
+
+
+def test_front_equals_the_definition_on_random_rows() -> None:
+    """Against every pair compared (the definition), with ties and duplicates, 2 and 3 objectives."""
+    import random
+
+    rng = random.Random(7)
+    for objectives in (OBJ, (*OBJ, ("params", "min"))):
+        for _ in range(200):
+            rows = [{"name": str(i), "latency_s": rng.choice([0.5, 1.0, 1.5, 2.0]), "macs": rng.randint(1, 5),
+                     "params": rng.randint(1, 3), "fits": True} for i in range(rng.randint(0, 25))]  # fmt: skip
+            signed = [tuple(r[c] if s == "min" else -r[c] for c, s in objectives) for r in rows]
+            keep = [i for i, v in enumerate(signed)
+                    if not any(w != v and all(a <= b for a, b in zip(w, v, strict=True)) for w in signed)]  # fmt: skip
+            expected = sorted((rows[i] for i in keep), key=lambda r: signed[int(r["name"])])
+            assert front(rows, objectives) == expected
