@@ -10,13 +10,19 @@ when first used (core imports no plugin at import time); pandas is optional
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
+
+from analyzer.core import jsonwriter
+from analyzer.core.jsonwriter import Rows
+from analyzer.core.rollup import module_tree
 
 if TYPE_CHECKING:
     import pandas
 
     from analyzer.core.compare import Comparison
-    from analyzer.core.report import Report
+    from analyzer.core.report import LayerRow, Report
 
 # Totals a repr leads with, in this order (each shown only when the report has it).
 REPR_TOTALS = (
@@ -159,6 +165,108 @@ def comparison_dataframe(comparison: Comparison) -> pandas.DataFrame:
     df.attrs["totals"] = {r["quantity"]: dict(zip(comparison.labels, r["values"], strict=True))
                           for r in comparison.totals()}  # fmt: skip
     return df
+
+
+# --- the JSON document, written from columns ---------------------------------------
+BATCH = 1024  # layer rows turned into columns at a time: memory stays flat on a million layers
+INDENT = "  "
+_ATTRS = ("name", "op", "scope", "output_shapes")  # row fields (``to_dict`` takes them from the row)
+
+
+def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
+    """The ``analyzer.report/1`` document's fields in order for ``jsonwriter.iter_object`` (at
+    indent 2): ``Report._fields()``'s, but the layers and the modules written from columns, as
+    JSON text, a batch at a time (``--format json``; same bytes as ``Report.iter_json()``)."""
+    from analyzer.core.report import DEVICE_QUANTITIES, SCHEMA, contract
+
+    totals = {k: report.totals.get(k) for k in contract()[0]}
+    totals.update((k, v) for k, v in report.totals.items() if k not in totals)
+    hardware = [r.to_dict() for r in report.hardware]
+    for entry in hardware:
+        marks = report.completeness.hardware.get(entry["device"])
+        if marks:
+            entry["incomplete"] = marks
+    yield "schema", SCHEMA
+    yield "model", report.model
+    yield "totals", totals
+    yield "layers", Rows(_layer_texts(report.layers), encoded=True)
+    yield "modules", _modules(report)
+    yield "hardware", hardware
+    yield "unsupported", report.unsupported
+    yield "coverage", report.coverage
+    yield "quantities", report.quantities
+    yield "hardware_quantities", {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES}
+    yield "options", report.options
+    yield "details", report.details
+    yield "warnings", report.warnings
+    yield "completeness", report.completeness.to_dict()
+
+
+def _layer_texts(layers: list[LayerRow]) -> Iterator[str]:
+    """Each layer row's ``to_dict()`` as ``encode`` writes it in the document, a batch at a time;
+    rows of one shape (the same quantities in the same order, marks or not) share one template."""
+    plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
+    for start in range(0, len(layers), BATCH):
+        batch = layers[start : start + BATCH]
+        shapes = [(tuple(row.values), bool(row.incomplete)) for row in batch]
+        i = 0
+        while i < len(batch):  # runs of rows of one shape
+            j = i + 1
+            while j < len(batch) and shapes[j] == shapes[i]:
+                j += 1
+            plan = plans.get(shapes[i])
+            if plan is None:
+                plan = plans[shapes[i]] = _plan(batch[i], shapes[i][0])
+            yield from _run_texts(batch[i:j], *plan)
+            i = j
+
+
+def _plan(row: LayerRow, keys: tuple[str, ...]) -> tuple[list[str], list[Any]]:
+    """The keys of a row's ``to_dict()`` in order, and where each value comes from: a row field
+    (its name), the row's values (a position in them), or None (a contract field it lacks)."""
+    names = list(row.to_dict())
+    position = {k: i for i, k in enumerate(keys)}
+    sources: list[Any] = []
+    for k in names:
+        if k in _ATTRS or k == "nodes" or (k == "incomplete" and row.incomplete):
+            sources.append(k)
+        else:
+            sources.append(position.get(k))
+    return names, sources
+
+
+def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> Iterator[str]:
+    values = list(zip(*(tuple(row.values.values()) for row in rows), strict=True))  # by quantity
+    columns = []
+    for source in sources:
+        if source is None:
+            columns.append([None] * len(rows))
+        elif type(source) is int:
+            columns.append(values[source])
+        else:
+            columns.append(list(map(attrgetter(source), rows)))
+    return jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
+
+
+def _modules(report: Report) -> Any:
+    """The document's modules: ``Report.modules()``'s rows, written from the roll-up's columns
+    where every module has the same quantities (else as the rows' dicts)."""
+    if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
+        return Rows(m.to_dict() for m in report.modules())
+    aggregate = {q: info.get("aggregate", "sum") for q, info in report.quantities.items()}
+    tree = module_tree(report.layers, aggregate, None, report.layer_column)
+    qs = tree.uniform()
+    if qs is None or any(q in ("path", "depth", "layers") for q in qs):
+        return Rows(m.to_dict() for m in tree.rows())
+    columns = [tree.paths, tree.depths, tree.counts, *(tree.combined[q] for q in qs)]
+    return Rows(jsonwriter.encode_rows(["path", "depth", "layers", *qs], columns, _json_default, INDENT, 2), encoded=True)
+
+
+
+def _json_default(value: Any) -> Any:
+    from analyzer.core.report import json_default
+
+    return json_default(value)
 
 
 class ReportViews:

@@ -1,4 +1,5 @@
-"""``--format json`` writes its long lists from columns: the same bytes as ``Report.iter_json()``."""
+"""``--format json`` writes its long lists from columns (``report_views.json_fields``): the same
+bytes as ``Report.iter_json()``."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def test_the_document_is_iter_json(report) -> None:
 
 def test_batches_join_up(monkeypatch) -> None:
     """Rows are turned into columns a batch at a time: the batches' rows join up."""
-    from analyzer.plugins.reporters import json as json_reporter
+    from analyzer.core import report_views
 
-    monkeypatch.setattr(json_reporter, "BATCH", 7)
+    monkeypatch.setattr(report_views, "BATCH", 7)
     report = analyzer.analyze(zoo.resnet50())
-    assert "".join(json_reporter.JsonReporter().iter_report(report)) == report.to_json() + "\n"
+    assert "".join(analyzer.load_plugins().reporter("json").iter_report(report)) == report.to_json() + "\n"
