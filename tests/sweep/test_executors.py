@@ -55,3 +55,21 @@ def test_the_fork_server_restarts_only_when_a_sweep_needs_more(monkeypatch: pyte
     assert executors._forkserver_preload(["b", "c"]) == ["a", "b", "c"] and server.stopped == 1  # more: restarted
     server._forkserver_pid = 1234
     assert executors._forkserver_preload(["d", executors.WARM])[-2:] == ["d", executors.WARM]  # warm-up last
+
+
+def test_the_in_process_run_unfreezes_what_it_froze_and_leaves_a_callers_freeze() -> None:
+    import gc
+
+    from analyzer.sweep import sweep
+
+    doc = {"model": {"factory": str(HERE / "families.py") + ":tiny_cnn"}, "grid": {"width": [4, 8]}}
+    seen: list[int] = []
+    for _task, _rows in executors._in_process(plan_from_mapping(doc), plan_from_mapping(doc).tasks()):
+        seen.append(gc.get_freeze_count())
+    assert seen[0] == 0 and seen[1] > 0 and gc.get_freeze_count() == 0  # frozen after the first task only
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert len(sweep(doc, workers=1).rows) == 2 and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
