@@ -23,7 +23,7 @@ from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
-from analyzer.plugins.metrics.columns import int_column
+from analyzer.plugins.metrics.columns import int_columns
 
 FIELDS = ("macs", "flops", "mac_flops", "other_flops", "int_ops", "mac_int_ops", "ops")
 
@@ -188,11 +188,10 @@ class ComputeMetric(Metric):
                         sums = tuple(map(operator.add, sums, row))  # (zip stops before the dtype)
                 row = (*sums, dtype or "")
             add(row)
-        columns = list(zip(*per_layer, strict=True)) if per_layer else [()] * (len(FIELDS) + 1)
         res.nodes = _NodeCounts(g, count, per_node)  # type: ignore[assignment]
-        res.totals = {f: sum(column) for f, column in zip(FIELDS, columns, strict=False)}
-        counts = {f: int_column(column) for f, column in zip(FIELDS, columns, strict=False)}
-        res.layers = ctx.columns({**counts, "dtype": columns[-1]})  # type: ignore[assignment]
+        counts = dict(zip(FIELDS, int_columns(per_layer, len(FIELDS)), strict=True))
+        res.totals = {f: sum(column) for f, column in counts.items()}
+        res.layers = ctx.columns({**counts, "dtype": [row[-1] for row in per_layer]})  # type: ignore[assignment]
         return res
 
 

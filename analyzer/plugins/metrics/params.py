@@ -22,7 +22,7 @@ from analyzer.core.ir import Param
 from analyzer.core.layers import Layer
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.options import AnalysisOptions
-from analyzer.plugins.metrics.columns import int_column
+from analyzer.plugins.metrics.columns import int_columns
 
 
 def counted(param: Param, options: AnalysisOptions) -> bool:
@@ -202,8 +202,7 @@ def _weights(ctx: MetricContext) -> _Weights:
                     widths[p.dtype] = w
             bits += p.numel * w
         add((trainable, frozen, buffers, shared, bits))
-    columns = zip(*rows, strict=True) if rows else [()] * 5
-    return _Weights(reused, counted.keys() - seen, LayerWeights(*map(int_column, columns)))
+    return _Weights(reused, counted.keys() - seen, LayerWeights(*int_columns(rows, 5)))
 
 
 _NONE = (0, 0, 0, 0, 0)
