@@ -16,7 +16,7 @@ elements and in bytes (each tensor's dtype, or ``activation_bits``).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -216,9 +216,9 @@ def _layer_pass(ctx: MetricContext, aliases: dict[str, str], zeros: Callable[[in
                 else:
                     io_elems[i], io_bytes[i] = _distinct(ins, outs, aliases, index, elements, nbytes)
         elif n_in == 2 and ko >= 0:  # a binary op (add, mul): two storages in, one out
-            a, b = ins
-            ka = prev_k if a == prev else get(root_of(a, a))
-            kb = prev_k if b == prev else get(root_of(b, b))
+            t, u = ins
+            ka = prev_k if t == prev else get(root_of(t, t))
+            kb = prev_k if u == prev else get(root_of(u, u))
             if ka is None or kb is None:
                 late.append(i)
             else:
@@ -332,14 +332,25 @@ class ActivationsMetric(Metric):
         return res
 
 
-def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
+def _live(io: LayerIO, n: int) -> tuple[Sequence[int], Sequence[int]]:
     """Per layer, the elements and bytes of the storages alive then (difference arrays: linear time).
 
     A storage is alive from the layer creating it (graph inputs: the first) to its last reader
     (clamped to the last layer; an input nothing reads: never): each layer's created storages are
     added where it runs, and each storage is taken off after its last reader.
     """
-    d_elems, d_bytes = list(io.created), list(io.created_bytes)
+    try:
+        return _live_sums(io, n, _int64)
+    except OverflowError:  # a sum beyond 64 bits (no real model): Python ints
+        return _live_sums(io, n, list)
+
+
+def _int64(values: Iterable[int]) -> MutableSequence[int]:
+    return array("q", values)
+
+
+def _live_sums(io: LayerIO, n: int, store: Callable[[Iterable[int]], MutableSequence[int]]) -> tuple[Sequence[int], Sequence[int]]:
+    d_elems, d_bytes = store(io.created), store(io.created_bytes)
     d_elems.append(0)
     d_bytes.append(0)
     if n:
@@ -352,7 +363,7 @@ def _live(io: LayerIO, n: int) -> tuple[list[int], list[int]]:
             d_bytes[hi + 1] -= b
     d_elems.pop()
     d_bytes.pop()
-    return list(accumulate(d_elems)), list(accumulate(d_bytes))
+    return store(accumulate(d_elems)), store(accumulate(d_bytes))
 
 
 _NO_SIZES: dict[int, int] = {}
