@@ -86,21 +86,27 @@ class ReceptiveFieldMetric(Metric):
     def compute(self, ctx: MetricContext) -> MetricResult:
         g = ctx.graph
         fields: dict[str, RF] = {}  # only tensors that have a field (most have none at scale)
+        readers = g.consumer_ids
+        live = 0  # reads of tensors with a field still to come: at 0, no later node can get one
         for t in g.inputs:
             shape = g.shape(t)
             if len(shape) >= 3:
                 fields[t] = {d: (1, 1, 0.0) for d in range(1, len(shape))}
+                live += len(readers(t))
         # ops that keep their input's field, by name (Enum hashing is slow)
         keeps = {"batch_norm", "identity", "copy"}.union(*(ctx.vocabulary.names(c) for c in _PASS))
         field = fields.get
         for node, info in zip(g.nodes(), g.infos().values(), strict=True):  # both in execution order
+            if not live:
+                break  # every field has been read for the last time (past a reshape, a linear...)
             acts = info.act_inputs
             if not acts:
                 continue
             first = field(acts[0])
             if len(acts) == 1:
                 if not first:
-                    continue  # no field in, none out (the common case past a reshape or a linear)
+                    continue  # no field in, none out
+                live -= 1
                 op = node.op
                 if op in keeps:
                     out = first
@@ -109,12 +115,16 @@ class ReceptiveFieldMetric(Metric):
                 else:
                     out = _other(op, node.attrs, first)
             else:
+                known = [field(t) for t in acts]
+                reads = len(known) - known.count(None)
+                if not reads:
+                    continue
+                live -= reads
                 op = node.op
                 if op in keeps:  # a gate may come first: merge all operands
-                    known = [field(t) for t in acts]
-                    out = _merge(known, lambda acts=acts: [g.shape(t) for t in acts]) if any(known) else None
+                    out = _merge(known, lambda acts=acts: [g.shape(t) for t in acts])
                 elif not first:
-                    continue
+                    out = None
                 elif op in _WINDOW_OPS:
                     out = _window(first, node.attrs, len(g.shape(acts[0])))
                 else:
@@ -122,6 +132,7 @@ class ReceptiveFieldMetric(Metric):
             if out:
                 for t in node.outputs:
                     fields[t] = out
+                    live += len(readers(t))
         best = 0
         sizes: list[list[int] | None] = [None] * len(ctx.layers)  # None: no field (undefined)
         jumps: list[list[int] | None] = [None] * len(ctx.layers)

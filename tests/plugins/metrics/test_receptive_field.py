@@ -147,3 +147,15 @@ def test_a_field_ended_by_a_reshape_stays_undefined_through_later_windows() -> N
     for name in ("flat", "unflat", "conv2", "add"):
         assert r.layer(name)["receptive_field"] is None and r.layer(name)["receptive_field_jump"] is None
     assert r.totals["max_receptive_field"] == 3
+
+
+def test_a_field_read_again_after_a_branch_that_ends_it_is_kept() -> None:
+    # conv1's output is read by a flatten branch first, then by conv2 after that branch ran
+    b = GraphBuilder("branch")
+    x = b.conv(b.input("x", (1, 2, 8, 8)), 2, 3, padding=1, name="conv1")
+    b.linear(b.reshape(x, (1, 128), name="flat"), 4, name="fc")
+    y = b.conv(x, 2, 3, padding=1, name="conv2")
+    b.relu(y, name="relu")
+    r = analyzer.analyze(b.build())
+    assert r.layer("fc")["receptive_field"] is None
+    assert r.layer("conv2")["receptive_field"] == r.layer("relu")["receptive_field"] == [5, 5]
