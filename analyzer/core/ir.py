@@ -157,3 +157,6 @@ def _lazy_dict_field(name: str, doc: str) -> tuple[Any, property]:
 
 _ATTRS, Node.attrs = _lazy_dict_field("attrs", "The op's static attributes (a dict).")  # type: ignore[assignment]
 _META, Node.meta = _lazy_dict_field("meta", "Results of passes and frontend flags (a dict).")  # type: ignore[assignment]
+# ``stored_attrs(node)``: the node's attrs dict, or None when it has none (no empty dict made);
+# for loops over every node of a big graph.
+stored_attrs = _ATTRS.__get__

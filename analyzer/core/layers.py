@@ -27,7 +27,7 @@ from analyzer.core.ops import UNKNOWN_RANK
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from analyzer.core.graph import Graph
+    from analyzer.core.graph import Graph, NodeInfo
     from analyzer.core.ir import Node
     from analyzer.core.ops import OpVocabulary
 
@@ -57,42 +57,43 @@ def _principal_op(nodes: list[Node], ranks: Mapping[str, int]) -> str:
 
 def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
     """The layers of ``graph`` in execution order, named and ranked with ``vocabulary``'s ops."""
+    # Built for every analysed graph, a million nodes at scale, where each lookup in a big dict
+    # is a cache miss: nodes and their infos are walked side by side (the same order), a layer
+    # whose output the next node reads needs no lookup to know it is read, and names get their
+    # "#k" in a second pass only if some name repeats.
     ranks = vocabulary.ranks
     infos = graph.infos()
     graph_outputs = set(graph.outputs)
-    read = graph.read_tensors()  # tensors some node reads
-    seen: dict[str, int] = {}  # layer base name -> how many layers had it
+    read = graph.read_tensors()  # activations and constants some node reads
     layers: list[Layer] = []
     add = layers.append
 
-    def single(node: Node) -> Layer:
+    def single(node: Node, info: NodeInfo, next_inputs: tuple[str, ...]) -> Layer:
         """A one-node layer (most of them): nothing it reads or writes can stay inside it."""
-        nid, scope = node.id, node.scope
-        base = scope or nid
-        k = seen.get(base, 0)
-        seen[base] = k + 1
-        acts, outs, ps, _ = infos[nid]
-        if len(acts) > 1 and len(set(acts)) < len(acts):  # an operand read twice: once here
-            acts = tuple(dict.fromkeys(acts))
+        acts, outs, ps, _ = info
+        if len(acts) > 1 and (acts[0] == acts[1] if len(acts) == 2 else len(set(acts)) < len(acts)):
+            acts = tuple(dict.fromkeys(acts))  # an operand read twice: listed once
         if len(outs) == 1:
-            if outs[0] not in read and outs[0] not in graph_outputs:
+            t = outs[0]
+            if t not in next_inputs and t not in read and t not in graph_outputs:
                 outs = ()
         else:
             outs = tuple([t for t in outs if t in read or t in graph_outputs])
-        if ps:
-            names = tuple([p.name for p in ps])
-            if len(names) > 1 and len(set(names)) < len(names):
-                names = tuple(dict.fromkeys(names))
+        ins = node.inputs
+        if not ps:
+            names: tuple[str, ...] = ()
+        elif len(ins) == len(ps) + 1 and len(acts) == 1 and ins[0] == acts[0]:
+            names = ins[1:]  # (x, weight, bias...): the parameters' names in order
         else:
-            names = ()
-        own = node.outputs  # (id,) when its output is named like it: no tuple of its own
+            names = tuple([p.name for p in ps])
+        if len(names) > 1 and len(set(names)) < len(names):
+            names = tuple(dict.fromkeys(names))
+        nid, own = node.id, node.outputs  # (id,) when its output is named like it: shared
         ids = own if len(own) == 1 and own[0] == nid else (nid,)
-        return Layer(f"{base}#{k}" if k else base, scope, ids, acts, outs, names, node.op)
+        return Layer(node.scope or nid, node.scope, ids, acts, outs, names, node.op)
 
     def run(scope: str, nodes: list[Node]) -> Layer:
         """A layer of several nodes of one scope: tensors produced and read inside are fused."""
-        k = seen.get(scope, 0)
-        seen[scope] = k + 1
         ids = tuple([n.id for n in nodes])
         members = set(ids)
         produced: set[str] = set()
@@ -110,14 +111,14 @@ def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
                 produced.add(t)
                 if t in graph_outputs or any(c not in members for c in graph.consumer_ids(t)):
                     outs[t] = None
-        name = f"{scope}#{k}" if k else scope
         op = _principal_op(nodes, ranks)
-        return Layer(name, scope, ids, tuple(inputs), tuple(outs), tuple(params), op)
+        return Layer(scope, scope, ids, tuple(inputs), tuple(outs), tuple(params), op)
 
     first: Node | None = None  # the current run's first node
+    first_info: NodeInfo | None = None
     rest: list[Node] | None = None  # and its others, if any
     last_scope = None
-    for node in graph.nodes():
+    for node, info in zip(graph.nodes(), infos.values(), strict=True):
         scope = node.scope
         if scope and scope == last_scope:
             if rest is None:
@@ -125,8 +126,24 @@ def group_layers(graph: Graph, vocabulary: OpVocabulary) -> list[Layer]:
             rest.append(node)
             continue
         if first is not None:
-            add(single(first) if rest is None else run(last_scope, rest))  # type: ignore[arg-type]
-        first, rest, last_scope = node, None, scope
+            if rest is None:
+                add(single(first, first_info, info.act_inputs))  # type: ignore[arg-type]
+            else:
+                add(run(last_scope, rest))  # type: ignore[arg-type]
+        first, first_info, rest, last_scope = node, info, None, scope
     if first is not None:
-        add(single(first) if rest is None else run(last_scope, rest))  # type: ignore[arg-type]
+        add(single(first, first_info, ()) if rest is None else run(last_scope, rest))  # type: ignore[arg-type]
+    if len({layer.name for layer in layers}) < len(layers):
+        _number_repeats(layers)
     return layers
+
+
+def _number_repeats(layers: list[Layer]) -> None:
+    """Rename the second, third... layer of one name ``name#1``, ``name#2``... (scopes that
+    reappear after other layers ran; a scope and an unscoped node's id may coincide too)."""
+    seen: dict[str, int] = {}
+    for layer in layers:
+        k = seen.get(layer.name, 0)
+        seen[layer.name] = k + 1
+        if k:
+            layer.name = f"{layer.name}#{k}"
