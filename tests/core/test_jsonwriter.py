@@ -142,6 +142,7 @@ def test_cli_json_streams_the_same_bytes(tmp_path, capsys):
     assert capsys.readouterr().out == expected
 
 
+@settings(deadline=None)
 @given(wide_rows)
 def test_rows_from_columns_are_encoded_as_dicts(rows):
     """``encode_rows`` (rows of one shape held as columns) writes each row as ``encode`` writes its dict."""
