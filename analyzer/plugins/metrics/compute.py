@@ -23,6 +23,7 @@ from analyzer.core.hookspecs import hookimpl
 from analyzer.core.ir import Node
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
 from analyzer.core.ops import Category
+from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.columns import int_columns
 
 FIELDS = ("macs", "flops", "mac_flops", "other_flops", "int_ops", "mac_int_ops", "ops")
@@ -102,21 +103,21 @@ def node_counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, dtyp
 
     A formula that fails is an error naming the node.
     """
-    return dict(zip(FIELDS, _counts(ctx, node, plan, repeat, dtypes.is_float(dtype)), strict=True))
+    return dict(zip(FIELDS, _counts(ctx.graph, ctx.options, node, plan, repeat, dtypes.is_float(dtype)), strict=True))
 
 
-def _counts(ctx: MetricContext, node: Node, plan: _OpPlan, repeat: int, is_float: bool) -> tuple[int, ...]:
+def _counts(graph: Graph, options: AnalysisOptions, node: Node, plan: _OpPlan, repeat: int, is_float: bool) -> tuple[int, ...]:
     """``node_counts``' values, in ``FIELDS`` order."""
     if plan.counts_nothing:
         return _ZEROS  # views, movement, constants: nothing to evaluate
-    view = OpView(node, ctx.graph, ctx.options)
+    view = OpView(node, graph, options)
     r = repeat
     try:  # int(): a plugin's formula may return a float; counts are whole numbers (as FormulaTables.count)
         macs = int(plan.macs(view)) * r if plan.macs else 0
         mac_flops = 2 * macs
         if macs:
             mac_flops += int(plan.bias(view)) * r if plan.bias else 0
-            if ctx.options.exact_flops and plan.dots:
+            if options.exact_flops and plan.dots:
                 mac_flops -= int(plan.dots(view)) * r
         other = int(plan.flops(view)) * r if plan.flops else 0
     except Exception as e:
@@ -260,7 +261,8 @@ def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, N
     operand shapes and roles, result shape. Other ops (a plugin's formula
     may read anything) and unusual operand lists are evaluated node by node.
     """
-    g = ctx.graph
+    # the closures keep no reference to ctx: the result's node mapping holds them (no cycle)
+    g, options = ctx.graph, ctx.options
     plans = _Plans(ctx)
     tensor = g.tensors.__getitem__
     categories = ctx.vocabulary.categories
@@ -275,7 +277,7 @@ def _node_counter(ctx: MetricContext, node_rows: _NodeRows) -> Callable[[Node, N
         is_float = floats.get(dtype)
         if is_float is None:
             is_float = floats[dtype] = dtypes.is_float(dtype)
-        counts = _counts(ctx, node, plan, info.repeat, is_float)
+        counts = _counts(g, options, node, plan, info.repeat, is_float)
         return node_rows[counts], (*counts, dtype)
 
     def one_by_one(node: Node, info: NodeInfo) -> _Counted:

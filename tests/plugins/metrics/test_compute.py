@@ -208,3 +208,25 @@ def test_node_counts_cover_every_supported_node() -> None:
     assert "odd" not in nodes and nodes.get("odd") is None and nodes.get("nowhere", 1) == 1
     with pytest.raises(KeyError):
         nodes["odd"]
+
+
+def test_the_result_holds_no_reference_cycle_through_the_context() -> None:
+    # MetricResult.nodes counts nodes on demand: it must not keep ctx (and every result) in a cycle
+    import gc
+
+    from analyzer.core.layers import group_layers
+    from analyzer.core.metric import MetricContext
+    from analyzer.plugins.metrics.compute import ComputeMetric
+
+    ps = default_plugins()
+    g = zoo.tiny_cnn()
+    opts = AnalysisOptions().resolve(ps.metrics.values())
+    gc.collect()
+    gc.disable()
+    try:
+        ctx = MetricContext(g, group_layers(g, ps.vocabulary), opts, ps.formulas, ps.vocabulary)
+        ctx.results["compute"] = ComputeMetric().compute(ctx)
+        del ctx
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
