@@ -9,6 +9,7 @@ when first used (core imports no plugin at import time); pandas is optional
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from operator import attrgetter
@@ -189,8 +190,10 @@ def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
     yield "schema", SCHEMA
     yield "model", report.model
     yield "totals", totals
-    yield "layers", Rows(_layer_texts(report.layers), encoded=True)
-    yield "modules", _modules(report)
+    # a report of one batch reads whole columns, once for the layers and the roll-ups alike
+    read = functools.cache(report.layer_column) if len(report.layers) <= BATCH else report.layer_column
+    yield "layers", Rows(_layer_texts(report.layers, read if read is not report.layer_column else None), encoded=True)
+    yield "modules", _modules(report, read)
     yield "hardware", hardware
     yield "unsupported", report.unsupported
     yield "coverage", report.coverage
@@ -202,10 +205,21 @@ def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
     yield "completeness", report.completeness.to_dict()
 
 
-def _layer_texts(layers: list[LayerRow]) -> Iterator[str]:
+def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
     """Each layer row's ``to_dict()`` as ``encode`` writes it in the document, a batch at a time;
-    rows of one shape (the same quantities in the same order, marks or not) share one template."""
+    rows of one shape (the same quantities in the same order, marks or not) share one template.
+    ``read``: the report's ``layer_column``, when all rows are one batch (whole columns read)."""
     plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
+    if read is not None and layers:
+        shapes = {(tuple(row.values), bool(row.incomplete)) for row in layers}
+        if len(shapes) == 1:  # one shape: its columns as the report holds them
+            shape = shapes.pop()
+            names, sources = _plan(layers[0], shape[0])
+            keys = shape[0]
+            columns = [[None] * len(layers) if s is None else read(keys[s]) if type(s) is int
+                       else list(map(attrgetter(s), layers)) for s in sources]  # fmt: skip
+            yield from jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
+            return
     for start in range(0, len(layers), BATCH):
         batch = layers[start : start + BATCH]
         shapes = [(tuple(row.values), bool(row.incomplete)) for row in batch]
@@ -248,19 +262,18 @@ def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> It
     return jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
 
 
-def _modules(report: Report) -> Any:
+def _modules(report: Report, read: Any = None) -> Any:
     """The document's modules: ``Report.modules()``'s rows, written from the roll-up's columns
-    where every module has the same quantities (else as the rows' dicts)."""
+    where every module has the same quantities (else as the rows' dicts); ``read`` reads a column."""
     if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
         return Rows(m.to_dict() for m in report.modules())
     aggregate = {q: info.get("aggregate", "sum") for q, info in report.quantities.items()}
-    tree = module_tree(report.layers, aggregate, None, report.layer_column)
+    tree = module_tree(report.layers, aggregate, None, read or report.layer_column)
     qs = tree.uniform()
     if qs is None or any(q in ("path", "depth", "layers") for q in qs):
         return Rows(m.to_dict() for m in tree.rows())
     columns = [tree.paths, tree.depths, tree.counts, *(tree.combined[q] for q in qs)]
     return Rows(jsonwriter.encode_rows(["path", "depth", "layers", *qs], columns, _json_default, INDENT, 2), encoded=True)
-
 
 
 def _json_default(value: Any) -> Any:
