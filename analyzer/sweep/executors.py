@@ -92,9 +92,20 @@ def _in_process(plan: SweepPlan, tasks: Sequence[Task]) -> Results:
             gc.unfreeze()
 
 
+_WORKER_FROZEN = False  # in a pool worker: its objects frozen after its first batch
+
+
 def run_batch(plan: SweepPlan, batch: list[Task]) -> list[list[dict[str, Any]]]:
-    """Each task's rows (``run_task`` never raises for a model's failure)."""
-    return [run_task(plan, task) for task in batch]
+    """Each task's rows (``run_task`` never raises for a model's failure).
+
+    After a worker's first batch, what it imported there (a framework the fork server could not
+    preload) is frozen out of the collector's sight, as in ``_in_process``."""
+    global _WORKER_FROZEN
+    rows = [run_task(plan, task) for task in batch]
+    if not _WORKER_FROZEN:
+        gc.freeze()
+        _WORKER_FROZEN = True
+    return rows
 
 
 def _context(plan: SweepPlan) -> Any:
