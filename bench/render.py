@@ -10,6 +10,10 @@ columns); every format the CLI writes, HTML included. The last column is
 the slowest format's time over the analysis's.
 
     .venv/bin/python bench/render.py [--repeat 5] [--formats table,json,csv,markdown,html]
+    .venv/bin/python bench/render.py --models "" --nodes 100000 --repeat 1 --warmup 0
+
+``--nodes`` adds the graph of ``bench/scale.py`` at each size given (no
+devices), timed the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scale.py for --nodes
 
 from analyzer import analyze_graph, zoo  # noqa: E402
 from analyzer.core.plugins import default_plugins  # noqa: E402
@@ -50,6 +55,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--formats", default="table,json,csv,markdown,html")
     p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--nodes", default="", help="sizes of bench/scale.py's graph to time too, e.g. 100000")
+    p.add_argument("--warmup", type=int, default=2, help="untimed runs before the timed ones")
     args = p.parse_args()
     plugins = default_plugins()
     formats = args.formats.split(",")
@@ -59,16 +66,21 @@ def main() -> None:
     head = ["model", "layers", "analysis ms"]
     head += [f"{f}{' (tty)' if o else ''} ms" for f, o in cases] + ["slowest / analysis"]
     lines = [head]
-    for name in args.models.split(","):
-        graph = getattr(zoo, name)()
+    graphs = [(name, lambda name=name: getattr(zoo, name)()) for name in args.models.split(",") if name]
+    if args.nodes:
+        from scale import build_graph  # bench/scale.py's mix of convolution and MLP blocks
+
+        graphs += [(f"scale {n}", lambda n=n: build_graph(int(n))) for n in args.nodes.split(",")]
+    for name, build in graphs:
+        graph = build()
         t_analysis, report = timed(
-            lambda graph=graph: analyze_graph(graph, plugins=plugins), args.repeat
+            lambda graph=graph: analyze_graph(graph, plugins=plugins), args.repeat, args.warmup
         )
         line = [name, str(len(report.layers)), f"{t_analysis * 1e3:.1f}"]
         worst = 0.0
         for fmt, options in cases:
             reporter = plugins.reporter(fmt)
-            t, _ = timed(lambda r=reporter, o=options, rep=report: render(r, rep, **o), args.repeat)
+            t, _ = timed(lambda r=reporter, o=options, rep=report: render(r, rep, **o), args.repeat, args.warmup)
             worst = max(worst, t)
             line.append(f"{t * 1e3:.1f}")
         line.append(f"{worst / t_analysis:.2f}")
