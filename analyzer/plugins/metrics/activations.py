@@ -24,6 +24,7 @@ from analyzer.core import dtypes
 from analyzer.core.aliasing import storage_aliases, with_aliases
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricContext, MetricResult, Quantity
+from analyzer.plugins.metrics.columns import int_column
 
 
 @dataclass(slots=True)
@@ -367,17 +368,6 @@ def _live_sums(io: LayerIO, n: int, store: Callable[[Iterable[int]], MutableSequ
 
 
 _NO_SIZES: dict[int, int] = {}
-
-
-def int_column(values: Sequence[int]) -> Sequence[int]:
-    """A column of ints as ``ctx.columns`` stores it (64-bit where every value fits, else the list),
-    without its check of every value's type."""
-    if isinstance(values, array):
-        return values
-    try:
-        return array("q", values)
-    except OverflowError:
-        return values
 
 
 def _argmax(values: list[int]) -> int:
