@@ -32,8 +32,7 @@ from analyzer.core.metric import Metric, MetricContext, MetricResult, Option, Qu
 from analyzer.core.ops import Category
 from analyzer.core.options import AnalysisOptions
 from analyzer.plugins.metrics.activations import layer_io
-from analyzer.plugins.metrics.model_size import weight_bits
-from analyzer.plugins.metrics.params import counted_params, param_owners
+from analyzer.plugins.metrics.params import counted_params, param_owners, weight_bits
 
 
 class TrafficMetric(Metric):
