@@ -19,7 +19,7 @@ from analyzer.core.hardware import DeviceResult
 from analyzer.core.jsonwriter import Rows, iter_object
 from analyzer.core.layer_table import RowValues
 from analyzer.core.metric import Number, Quantity
-from analyzer.core.report_views import ReportViews
+from analyzer.core.report_views import ReportViews, json_fields
 from analyzer.core.rollup import ModuleRow, module_path, rollup
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class Report(ReportViews):
     def modules(self, depth: int | None = None) -> list[ModuleRow]:
         """Per-module roll-ups (a tree in depth-first order), down to ``depth``."""
         aggregate = {q: info.get("aggregate", "sum") for q, info in self.quantities.items()}
-        modules = rollup(self.layers, aggregate, depth)
+        modules = rollup(self.layers, aggregate, depth, column=self.layer_column)
         if any(row.incomplete for row in self.layers):
             _mark_modules(modules, self.layers)
         return modules
@@ -246,6 +246,8 @@ class Report(ReportViews):
     def iter_json(self, indent: int = 2) -> Iterator[str]:
         """``to_json(indent)`` in pieces, a thousand layer rows at most each, never the whole text
         or dict in memory: what ``--format json`` writes (analyzer/core/jsonwriter.py)."""
+        if indent == 2:  # the layers and modules written from columns (report_views.json_fields: same text)
+            return iter_object(json_fields(self), json_default, indent)
         return iter_object(self._fields(), json_default, indent)
 
 

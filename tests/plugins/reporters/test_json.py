@@ -1,5 +1,6 @@
-"""``--format json`` writes its long lists from columns (``report_views.json_fields``): the same
-bytes as ``Report.iter_json()``."""
+"""``--format json`` and ``Report.to_json()`` write their long lists from columns
+(``report_views.json_fields``): the same bytes as the standard library's indented text of
+``Report.to_dict()`` (built row by row)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from analyzer import zoo
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.metric import Metric, MetricResult, Quantity
 from analyzer.core.plugins import load_plugins
-from analyzer.core.report import Report
+from analyzer.core.report import Report, json_default
 
 
 class Some(Metric):
@@ -52,6 +53,7 @@ def _reports():
 def test_the_document_is_iter_json(report) -> None:
     reporter = analyzer.load_plugins().reporter("json")
     text = "".join(reporter.iter_report(report))
+    assert text == json.dumps(report.to_dict(), indent=2, default=json_default) + "\n"
     assert text == report.to_json() + "\n"
     assert reporter.render_report(report) == text
 
@@ -62,4 +64,5 @@ def test_batches_join_up(monkeypatch) -> None:
 
     monkeypatch.setattr(report_views, "BATCH", 7)
     report = analyzer.analyze(zoo.resnet50())
-    assert "".join(analyzer.load_plugins().reporter("json").iter_report(report)) == report.to_json() + "\n"
+    text = json.dumps(report.to_dict(), indent=2, default=json_default) + "\n"
+    assert "".join(analyzer.load_plugins().reporter("json").iter_report(report)) == text
