@@ -2,7 +2,7 @@
 it needs), for a sweep the size of issue 20's figures and one of about a thousand architectures;
 the local Ray instance; and the cost of one more device on a reused graph.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep.py                 # about 6 minutes on 2 cores
+    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep.py                 # about 8 minutes on 2 cores
     OMP_NUM_THREADS=1 .venv/bin/python bench/sweep.py --repeat 1 --no-ray --no-large   # about 1 minute
 
 Families (examples/sweep_families.py): MobileNetV2 width x resolution (x classes in the large
