@@ -92,7 +92,9 @@ def analyzer_register_formulas(register: Callable[[str, str | Iterable[str], For
 
     ``table`` is ``"macs"``, ``"dots"``, ``"bias"`` or ``"flops"`` (see
     ``analyzer.core.formulas``); ``fn(view) -> int`` counts one execution of
-    a node. A (table, op) pair already registered is refused.
+    a node. A (table, op) pair already registered is refused. A formula
+    wrapped in ``analyzer.core.formulas.signature_formula`` is evaluated once
+    per distinct node signature (docs/plugins.md, "Example: an op formula").
     """
 
 

@@ -218,10 +218,10 @@ class MetricResult:
     hardware models) get read-only mappings.
     """
 
-    layers: dict[str, dict[str, Number]] = field(default_factory=dict)
+    layers: Mapping[str, Mapping[str, Number]] = field(default_factory=dict)
     totals: dict[str, Number] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
-    nodes: dict[str, dict[str, Number]] = field(default_factory=dict)
+    nodes: Mapping[str, Mapping[str, Number]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
