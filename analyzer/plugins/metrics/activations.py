@@ -47,7 +47,7 @@ def _activation_storages(ctx: MetricContext) -> tuple[dict[str, Storage], dict[s
     io = layer_io(ctx)
     storages = {
         r: Storage(r, e, b, f, last)
-        for r, e, b, f, last in zip(io.index, io.elements, io.nbytes, io.first, io.last, strict=True)
+        for r, e, b, f, last in zip(io.owners, io.elements, io.nbytes, io.first, io.last, strict=True)
     }
     return storages, with_aliases(ctx.graph, io.aliases)
 
@@ -59,8 +59,8 @@ class LayerIO:
     ``aliases``: the tensors that are names of another's storage
     (``core.aliasing.storage_aliases``; any other tensor owns its own).
     Storages are numbered in the order they are created (graph inputs, then
-    layer outputs), ``index`` maps a storage's root tensor to its number and
-    ``elements``, ``nbytes``, ``first``, ``last`` are per storage, as in
+    layer outputs); ``owners`` holds each one's root tensor (the name owning
+    it) and ``elements``, ``nbytes``, ``first``, ``last`` are per storage, as in
     ``Storage`` (sequences, not an object per storage: the passes over them
     touch less memory); ``input_elements`` / ``input_bytes``: the storages no
     layer creates (graph inputs). Per layer, in ``ctx.layers`` order:
@@ -73,7 +73,7 @@ class LayerIO:
     """
 
     aliases: dict[str, str]
-    index: dict[str, int]
+    owners: list[str]
     elements: list[int]
     nbytes: list[int]
     first: Sequence[int]
@@ -267,7 +267,8 @@ def _layer_pass(ctx: MetricContext, aliases: dict[str, str], zeros: Callable[[in
         k = get(root_of(t, t))
         if k is not None:
             last[k] = n
-    return LayerIO(aliases, index, elements, nbytes, first, last, created, created_bytes, *before,
+    # the name -> number table is the pass's own: a list of the names is what the analysis keeps
+    return LayerIO(aliases, list(index), elements, nbytes, first, last, created, created_bytes, *before,
                    io_elems, io_bytes, read_bytes, write_bytes)  # fmt: skip
 
 
