@@ -72,3 +72,14 @@ def test_empty_attrs_are_not_stored_either() -> None:
     assert node(attrs=given).attrs is given
     loop = dataclasses.replace(node(), attrs={"repeat": 2})
     assert loop.repeat == 2 and loop.attrs == {"repeat": 2}
+
+
+def test_stored_attrs_and_meta_make_no_dict() -> None:
+    from analyzer.core.ir import stored_attrs, stored_meta
+
+    n = node()
+    assert stored_attrs(n) is None and stored_meta(n) is None
+    n.attrs["axis"] = 1
+    n.meta["k"] = 2
+    assert stored_attrs(n) == {"axis": 1} and stored_attrs(n) is n.attrs
+    assert stored_meta(n) == {"k": 2} and stored_meta(n) is n.meta
