@@ -22,6 +22,8 @@ def mobilenet_v2(width: float = 1.0, resolution: int = 224, num_classes: int = 1
 
 def torch_mobilenet_v2(width: float = 1.0, resolution: int = 224, num_classes: int = 1000, batch: int = 1) -> dict[str, Any]:
     """MobileNetV2 in PyTorch on the meta device: no weights are allocated."""
+    import torch  # noqa: F401  (imported here in sight: a sweep's fork server preloads what factories import)
+
     return {"model": _example("mobilenet_v2").torch_module(width, num_classes),
             "inputs": (batch, 3, resolution, resolution), "name": "mobilenet_v2"}  # fmt: skip
 
