@@ -205,6 +205,9 @@ class LayerTable(Mapping[str, RowValues]):
 
     def column(self, key: str, default: Any = None) -> list[Any]:
         """``key``'s value for every layer of the index, in its order (``default`` where there is none)."""
+        if len(self._schemas) == 1 and not self._extra and len(self._names) == len(self._index):
+            column = self._schemas[0].columns.get(key)  # one key order over every layer: the column itself
+            return list(column) if column is not None else [default] * len(self._index)
         out = [default] * len(self._index)
         for schema_id, schema in enumerate(self._schemas, start=1):
             column = schema.columns.get(key)

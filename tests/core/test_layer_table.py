@@ -140,3 +140,10 @@ def test_a_metric_giving_columns_reports_what_its_dicts_would():
     by_columns = analyze_graph(graph, plugins=load_plugins(entry_points=False, extra=[Plugin(True)]))
     assert by_columns.totals["conv_layers"] == 53
     assert by_columns.to_json() == by_dicts.to_json()
+
+
+def test_a_column_of_every_layer_or_of_some():
+    whole = LayerTable.from_columns({"x": [1, 2, 3, 4, 5, 6]}, INDEX)
+    assert whole.column("x") == [1, 2, 3, 4, 5, 6] and whole.column("y", 0) == [0] * 6
+    some = LayerTable.build({"b": {"x": 2}, "a": {"x": 1.5, "y": 3}}, INDEX)
+    assert some.column("x") == [1.5, 2, None, None, None, None] and some.column("y", -1) == [3, -1, -1, -1, -1, -1]
