@@ -96,6 +96,10 @@ class Node(_Storage):
     body of a loop does. ``scope`` is the module path of the innermost
     module/layer call the op belongs to (``layer1.0.conv1``; a second call of
     the same module is ``relu@1``); ``source_op`` is the framework's name.
+
+    ``attrs`` and ``meta`` read and write as dicts; an empty one is not stored
+    (memory at scale): reading it gives an empty dict (a subclass) that becomes
+    the node's own on its first write.
     """
 
     id: str

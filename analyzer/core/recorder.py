@@ -221,7 +221,8 @@ class Recorder:
 
         ``outputs`` are ``(shape, dtype)`` pairs; they are activations unless
         ``constant`` (a computation on constants and weights only). ``attrs`` is
-        kept as given (not copied); ``source_op`` defaults to ``op``.
+        kept as given (not copied; an empty one is not stored: ``Node.attrs``); ``source_op``
+        defaults to ``op``.
         ``out_names`` asks for the outputs' names (a file format's own tensor
         names), made unique like any name; a one-output node without ``base``
         is then named after its output.
