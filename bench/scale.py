@@ -24,6 +24,7 @@ run: 1 means linear. ``B/node`` is the peak divided by the node count at the
 largest size.
 
     .venv/bin/python bench/scale.py [--sizes 1000,10000,100000,1000000] [--formats table,json,csv,markdown]
+    .venv/bin/python bench/scale.py --phases 1000000   # CPU time and peak RSS of each analysis step
 """
 
 from __future__ import annotations
@@ -163,6 +164,39 @@ def run_one(nodes: int, formats: list[str], out_dir: Path) -> dict:
     return row
 
 
+def run_phases(nodes: int) -> None:
+    """Print the CPU time and the peak RSS after each step of one analysis of ``nodes`` nodes:
+    the engine's steps and each metric's ``compute`` (wrapped for the run, in this process)."""
+    from analyzer.core import engine
+    from analyzer.core.plugins import default_plugins
+
+    plugins = default_plugins()
+    graph = build_graph(nodes)
+    print(f"{nodes:,} nodes built: peak RSS {_maxrss() / 1e6:,.0f} MB")
+    spent: dict[str, float] = {}
+
+    def timed(name, fn):
+        def run(*args, **kwargs):
+            cpu = time.process_time()
+            out = fn(*args, **kwargs)
+            spent[name] = spent.get(name, 0.0) + time.process_time() - cpu
+            print(f"  {name:<28} {time.process_time() - cpu:7.2f} s   peak RSS {_maxrss() / 1e6:,.0f} MB", flush=True)
+            return out
+
+        return run
+
+    graph.validate = timed("Graph.validate", graph.validate)
+    for step in ("canonicalize", "group_layers", "_layer_rows"):
+        setattr(engine, step, timed(step, getattr(engine, step)))
+    for metric in plugins.metrics.values():
+        metric.compute = timed(f"metric {metric.name}", metric.compute)
+    cpu = time.process_time()
+    engine.analyze_graph(graph, plugins=plugins)
+    total = time.process_time() - cpu
+    print(f"analysis {total:.2f} s CPU ({total - sum(spent.values()):.2f} s in no step above), "
+          f"peak RSS {_maxrss() / 1e6:,.0f} MB")  # fmt: skip
+
+
 def _slope(xs: list[float], ys: list[float]) -> float:
     pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
     if len(pts) < 2:
@@ -221,7 +255,11 @@ def main() -> None:
         "--out", type=Path, default=Path("/tmp/analyzer-scale"), help="where rendered reports go"
     )
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    p.add_argument("--phases", type=int, metavar="NODES", help="time each step of one analysis of NODES nodes")
     args = p.parse_args()
+    if args.phases:
+        run_phases(args.phases)
+        return
     formats = [f for f in args.formats.split(",") if f]
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one:
