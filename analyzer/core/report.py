@@ -12,12 +12,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.completeness import Completeness
 from analyzer.core.hardware import DeviceResult
 from analyzer.core.jsonwriter import Rows, iter_object
-from analyzer.core.layer_table import RowValues
+from analyzer.core.layer_table import RowValues, Schema
 from analyzer.core.metric import Number, Quantity
 from analyzer.core.report_views import ReportViews, json_fields
 from analyzer.core.rollup import ModuleRow, module_path, rollup
@@ -139,6 +140,10 @@ class Report(ReportViews):
     warnings: list[str] = field(default_factory=list)
     graph: Graph | None = field(default=None, repr=False)
     completeness: Completeness = field(default_factory=Completeness)
+    # (the rows' values as last seen, the one schema they share or None): see layer_column
+    _column_source: tuple[tuple[Any, ...], Schema | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def complete(self) -> bool:
@@ -154,18 +159,24 @@ class Report(ReportViews):
     def layer_column(self, quantity: str) -> list[Any]:
         """``quantity``'s value for every layer row, in row order (None where a row has none):
         what reporters read column by column, faster than row by row."""
+        source = self._column_source
+        values = tuple(map(_VALUES, self.layers))
+        if source is None or len(source[0]) != len(values) or not all(map(is_, source[0], values)):  # same objects?
+            source = self._column_source = (values, _one_schema(values))
+        if source[1] is not None:  # the engine's rows, untouched: the column as stored
+            column = source[1].columns.get(quantity)
+            return list(column) if column is not None else [None] * len(values)
         out = []
         append = out.append
         schema = column = None
-        for row in self.layers:
-            values = row.values
-            if type(values) is RowValues:  # the engine's rows: read the column, not the row
-                if values._schema is not schema:
-                    schema = values._schema
+        for row_values in values:
+            if type(row_values) is RowValues:  # the engine's rows: read the column, not the row
+                if row_values._schema is not schema:
+                    schema = row_values._schema
                     column = schema.columns.get(quantity)
-                append(None if column is None else column[values._i])
+                append(None if column is None else column[row_values._i])
             else:
-                append(values.get(quantity))
+                append(row_values.get(quantity))
         return out
 
     def device(self, name: str) -> DeviceResult:
@@ -249,6 +260,21 @@ class Report(ReportViews):
         if indent == 2:  # the layers and modules written from columns (report_views.json_fields: same text)
             return iter_object(json_fields(self), json_default, indent)
         return iter_object(self._fields(), json_default, indent)
+
+
+_VALUES = attrgetter("values")
+
+
+def _one_schema(values: tuple[Any, ...]) -> Schema | None:
+    """The schema every row's values read from, when row ``i`` reads position ``i`` of its columns
+    and the columns hold exactly these rows (the engine's rows, none removed or reordered)."""
+    if not values or type(values[0]) is not RowValues:
+        return None
+    schema = values[0]._schema
+    for i, v in enumerate(values):
+        if type(v) is not RowValues or v._schema is not schema or v._i != i:
+            return None
+    return schema if all(len(c) == len(values) for c in schema.ordered) else None
 
 
 def _parts(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:

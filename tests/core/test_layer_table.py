@@ -147,3 +147,15 @@ def test_a_column_of_every_layer_or_of_some():
     assert whole.column("x") == [1, 2, 3, 4, 5, 6] and whole.column("y", 0) == [0] * 6
     some = LayerTable.build({"b": {"x": 2}, "a": {"x": 1.5, "y": 3}}, INDEX)
     assert some.column("x") == [1.5, 2, None, None, None, None] and some.column("y", -1) == [3, -1, -1, -1, -1, -1]
+
+
+def test_layer_column_follows_changes_to_the_rows():
+    report = analyze_graph(zoo.tiny_cnn())
+    macs = [r.values.get("macs") for r in report.layers]
+    assert report.layer_column("macs") == macs
+    report.layers[0].values = {**report.layers[0].values, "macs": 1.0}  # a row's values replaced
+    assert report.layer_column("macs") == [1.0, *macs[1:]] and type(report.layer_column("macs")[0]) is float
+    del report.layers[1]  # a row removed
+    assert report.layer_column("macs") == [1.0, *macs[2:]]
+    report.layers.reverse()
+    assert report.layer_column("macs") == [*reversed(macs[2:]), 1.0]
