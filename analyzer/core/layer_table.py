@@ -72,6 +72,16 @@ class RowValues(Mapping[str, Any]):
         i = self._i
         return dict(zip(self._schema.keys, [c[i] for c in self._schema.ordered], strict=True))
 
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of the row's values (as ``dict.copy``: yours to change)."""
+        return self.as_dict()
+
+    def __or__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        return self.as_dict() | dict(other)
+
+    def __ror__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(other) | self.as_dict()
+
     def keys(self):  # type: ignore[override]  # a dict's views: set operations work as on a dict
         return self.as_dict().keys()
 

@@ -71,6 +71,15 @@ def test_merged_rows_follow_table_order_and_later_values_win():
     assert merge_rows([], 2)[1] == {}
 
 
+def test_rows_copy_and_merge_into_plain_dicts():
+    row = LayerTable.build({"a": {"x": 1, "y": 0.25}}, INDEX)["a"]
+    copy = row.copy()
+    copy["x"] = 2
+    assert type(copy) is dict and row["x"] == 1
+    assert row | {"y": 1, "z": 3} == {"x": 1, "y": 1, "z": 3} and {"z": 3, "x": 0} | row == {"z": 3, "x": 1, "y": 0.25}
+    assert list(row.keys() & {"x", "q"}) == ["x"]
+
+
 def test_rows_pickle_as_plain_dicts():
     table = LayerTable.build({"a": {"x": 1, "y": 0.25}}, INDEX)
     back = pickle.loads(pickle.dumps(table["a"]))
