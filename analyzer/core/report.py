@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from operator import attrgetter, is_
@@ -225,8 +225,11 @@ class Report(ReportViews):
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v.items) if isinstance(v, Rows) else v for k, v in self._fields()}
 
-    def _fields(self) -> Iterator[tuple[str, Any]]:
-        """The document's fields in order; layers and modules as ``Rows`` (made one at a time)."""
+    def _fields(
+        self, layers: Callable[[], Any] | None = None, modules: Callable[[], Any] | None = None
+    ) -> Iterator[tuple[str, Any]]:
+        """The document's fields in order; layers and modules as ``Rows`` (made one at a time), or
+        what ``layers()`` / ``modules()`` give when asked for (``report_views.json_fields``)."""
         totals = {k: self.totals.get(k) for k in contract()[0]}
         totals.update((k, v) for k, v in self.totals.items() if k not in totals)
         hardware = [r.to_dict() for r in self.hardware]
@@ -237,8 +240,8 @@ class Report(ReportViews):
         yield "schema", SCHEMA
         yield "model", self.model
         yield "totals", totals
-        yield "layers", Rows(row.to_dict() for row in self.layers)
-        yield "modules", Rows(m.to_dict() for m in self.modules())
+        yield "layers", layers() if layers else Rows(row.to_dict() for row in self.layers)
+        yield "modules", modules() if modules else Rows(m.to_dict() for m in self.modules())
         yield "hardware", hardware
         yield "unsupported", self.unsupported
         yield "coverage", self.coverage

@@ -178,31 +178,12 @@ def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
     """The ``analyzer.report/1`` document's fields in order for ``jsonwriter.iter_object`` (at
     indent 2): ``Report._fields()``'s, but the layers and the modules written from columns, as
     JSON text, a batch at a time (``--format json``; same bytes as ``Report.iter_json()``)."""
-    from analyzer.core.report import DEVICE_QUANTITIES, SCHEMA, contract
-
-    totals = {k: report.totals.get(k) for k in contract()[0]}
-    totals.update((k, v) for k, v in report.totals.items() if k not in totals)
-    hardware = [r.to_dict() for r in report.hardware]
-    for entry in hardware:
-        marks = report.completeness.hardware.get(entry["device"])
-        if marks:
-            entry["incomplete"] = marks
-    yield "schema", SCHEMA
-    yield "model", report.model
-    yield "totals", totals
     # a report of one batch reads whole columns, once for the layers and the roll-ups alike
     read = functools.cache(report.layer_column) if len(report.layers) <= BATCH else report.layer_column
-    yield "layers", Rows(_layer_texts(report.layers, read if read is not report.layer_column else None), encoded=True)
-    yield "modules", _modules(report, read)
-    yield "hardware", hardware
-    yield "unsupported", report.unsupported
-    yield "coverage", report.coverage
-    yield "quantities", report.quantities
-    yield "hardware_quantities", {q.name: q.describe("hardware") for q in DEVICE_QUANTITIES}
-    yield "options", report.options
-    yield "details", report.details
-    yield "warnings", report.warnings
-    yield "completeness", report.completeness.to_dict()
+    columns = read if read is not report.layer_column else None
+    return report._fields(
+        layers=lambda: Rows(_layer_texts(report.layers, columns), encoded=True), modules=lambda: _modules(report, read)
+    )
 
 
 def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
