@@ -234,7 +234,7 @@ def _analyze_graph(
         if result.details:
             details[name] = result.details
     derive_ratio_totals(totals, (q for m in metrics for q in m.quantities))
-    rows = _layer_rows(graph, layers, tables, found, ctx.layer_index)
+    rows = _layer_rows(graph, layers, tables, found, index)
     hardware = [model.evaluate(ctx, spec) for model, spec in zip(hardware_models, device_specs, strict=True)]
     for result in hardware:
         completeness.mark_hardware(found, result)

@@ -27,6 +27,11 @@ __all__ = ["LayerTable", "RowValues", "Schema", "merge_rows"]
 _TYPED = {int: "q", float: "d"}  # the only types stored unboxed (bool is not int here: type() is exact)
 
 
+def _typecode(types: set[type]) -> str | None:
+    """The array type code for values of ``types``: one only, int or float; None otherwise."""
+    return _TYPED.get(next(iter(types))) if len(types) == 1 else None
+
+
 class Schema:
     """The keys of a family of rows, in their order, and the column holding each key's values."""
 
@@ -176,8 +181,7 @@ class LayerTable(Mapping[str, RowValues]):
             if isinstance(values, array):
                 stored[key] = values
                 continue
-            types = set(map(type, values))
-            stored[key] = _fill([(_ALL, tuple(values))], n, _TYPED.get(types.pop()) if len(types) == 1 else None)
+            stored[key] = _fill([(_ALL, tuple(values))], n, _typecode(set(map(type, values))))
         schema_of = array("I", [1]) * n if stored else array("I", bytes(4 * n))
         schemas = [Schema(tuple(stored), stored)] if stored else []
         return cls(index, list(index) if stored else [], schema_of, schemas, {})
@@ -219,12 +223,11 @@ class LayerTable(Mapping[str, RowValues]):
             column = self._schemas[0].columns.get(key)  # one key order over every layer: the column itself
             return list(column) if column is not None else [default] * len(self._index)
         out = [default] * len(self._index)
-        for schema_id, schema in enumerate(self._schemas, start=1):
-            column = schema.columns.get(key)
-            if column is not None:
-                for i, sid in enumerate(self._schema_of):
-                    if sid == schema_id:
-                        out[i] = column[i]
+        for i, sid in enumerate(self._schema_of):
+            if sid:
+                column = self._schemas[sid - 1].columns.get(key)
+                if column is not None:
+                    out[i] = column[i]
         return out
 
     def __repr__(self) -> str:
@@ -241,15 +244,13 @@ def _uniform(rows: Mapping[str, Mapping[str, Any]], index: dict[str, int]) -> La
     if len(orders) != 1:
         return None
     keys = orders.pop()
+    if not keys:  # every row empty: present, with no values (the general path keeps that)
+        return None
     try:
         per_row = list(map(tuple, map(dict.values, rows.values())))  # type: ignore[arg-type]
     except TypeError:  # a row that is not a dict
         return None
-    columns: dict[str, Any] = {}
-    for key, values in zip(keys, zip(*per_row, strict=True) if keys else (), strict=True):
-        types = set(map(type, values))
-        columns[key] = _fill([(_ALL, values)], n, _TYPED.get(types.pop()) if len(types) == 1 else None)
-    return LayerTable(index, list(index), array("I", [1]) * n, [Schema(keys, columns)], {})
+    return LayerTable.from_columns(dict(zip(keys, zip(*per_row, strict=True), strict=True)), index)
 
 
 def _columns(schemas: list[tuple[str, ...]], positions: list[list[int]], tuples: list[list[tuple[Any, ...]]],
@@ -261,11 +262,10 @@ def _columns(schemas: list[tuple[str, ...]], positions: list[list[int]], tuples:
             parts.setdefault(key, []).append((rows, column))
     columns: dict[str, Any] = {}
     for key, pieces in parts.items():
-        types = set()
+        types: set[type] = set()
         for _, values in pieces:
             types.update(map(type, values))
-        code = _TYPED.get(types.pop()) if len(types) == 1 else None
-        columns[key] = _fill(pieces, n, code)
+        columns[key] = _fill(pieces, n, _typecode(types))
     return columns
 
 

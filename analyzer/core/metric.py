@@ -251,10 +251,7 @@ class MetricContext:
     @property
     def layer_index(self) -> dict[str, int]:
         """Layer name -> its position in ``layers`` (built once per analysis)."""
-        index = self._derived.get(_layer_index)
-        if index is None:
-            index = self._derived[_layer_index] = _layer_index(self)
-        return index
+        return self.derived(_layer_index)
 
     def columns(self, values: Mapping[str, Sequence[Any]]) -> LayerTable:
         """Per-layer values given column-wise, for ``MetricResult.layers``: ``{quantity: [one value

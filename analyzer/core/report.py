@@ -166,18 +166,7 @@ class Report(ReportViews):
         if source[1] is not None:  # the engine's rows, untouched: the column as stored
             column = source[1].columns.get(quantity)
             return list(column) if column is not None else [None] * len(values)
-        out = []
-        append = out.append
-        schema = column = None
-        for row_values in values:
-            if type(row_values) is RowValues:  # the engine's rows: read the column, not the row
-                if row_values._schema is not schema:
-                    schema = row_values._schema
-                    column = schema.columns.get(quantity)
-                append(None if column is None else column[row_values._i])
-            else:
-                append(row_values.get(quantity))
-        return out
+        return [row_values.get(quantity) for row_values in values]  # rows changed, loaded or built by hand
 
     def device(self, name: str) -> DeviceResult:
         for r in self.hardware:
