@@ -7,9 +7,7 @@ import json
 import pytest
 
 from analyzer.cli import main
-from analyzer.core.devices import ENV_VAR
-from analyzer.plugins.hardware import calibrate as cal
-from analyzer.plugins.hardware.host import derived_host_doc
+from tests.plugins.hardware.host_setup import derived_host_in
 
 pytest.importorskip("torch")
 
@@ -27,11 +25,7 @@ def not_torch():
 
 @pytest.fixture
 def spec(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "devices"))
-    cal._write(derived_host_doc(), tmp_path / "devices" / "host.toml")
-    (tmp_path / "models.py").write_text(MODEL_FILE)
-    return str(tmp_path / "models.py")
+    return str(derived_host_in(tmp_path, monkeypatch, MODEL_FILE) / "models.py")
 
 
 def test_json_has_measured_and_predicted(spec, capsys):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.core.devices import ENV_VAR
 from analyzer.core.errors import AnalysisError, UsageError
 from analyzer.core.plugins import load_plugins
-from analyzer.plugins.hardware import calibrate as cal
-from analyzer.plugins.hardware.host import derived_host_doc
+from tests.plugins.hardware.host_setup import derived_host_in
 
 torch = pytest.importorskip("torch")
 from analyzer.plugins.hardware import measure as ms  # noqa: E402
@@ -36,11 +34,7 @@ def tiny():
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     """A derived host spec in a temporary device directory (never the user's)."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "devices"))
-    cal._write(derived_host_doc(), tmp_path / "devices" / "host.toml")
-    (tmp_path / "models.py").write_text(MODEL_FILE)
-    return tmp_path
+    return derived_host_in(tmp_path, monkeypatch, MODEL_FILE)
 
 
 def test_measure_a_tiny_model_beside_its_prediction(host):
