@@ -259,7 +259,10 @@ class MetricContext:
         rows as the dict of dicts, without a dict per layer (docs/plugins.md, "Per-layer values")."""
         from analyzer.core.layer_table import LayerTable
 
-        return LayerTable.from_columns(values, self.layer_index)
+        try:
+            return LayerTable.from_columns(values, self.layer_index)
+        except ValueError as e:  # a column of the wrong length: name the metric that gave it
+            raise ValueError(f"metric {self.metric!r}: {e}") from None
 
     def derived(self, build: Callable[[MetricContext], T]) -> T:
         """``build(self)``, computed once per analysis: a structure several plugins share.

@@ -62,6 +62,14 @@ def test_columns_give_the_rows_dicts_would():
         LayerTable.from_columns({"x": [1, 2]}, INDEX)
 
 
+def test_a_metric_giving_a_short_column_is_named():
+    from analyzer.core.metric import MetricContext
+
+    ctx = MetricContext(zoo.tiny_cnn(), [], None, None, None, metric="mine")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^metric 'mine': column 'x' has 1 values for 0 layers$"):
+        ctx.columns({"x": [1]})
+
+
 def test_merged_rows_follow_table_order_and_later_values_win():
     t1 = LayerTable.build({"a": {"x": 1, "k": 1}, "b": {"x": 2}}, INDEX)
     t2 = LayerTable.build({"a": {"y": 3, "k": 9}, "c": {"y": 4}}, INDEX)
