@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from operator import attrgetter, is_
@@ -167,6 +167,21 @@ class Report(ReportViews):
             column = source[1].columns.get(quantity)
             return list(column) if column is not None else [None] * len(values)
         return [row_values.get(quantity) for row_values in values]  # rows changed, loaded or built by hand
+
+    def layer_columns(self, quantities: Iterable[str]) -> dict[str, list[Any]]:
+        """``{q: self.layer_column(q)}`` for each of ``quantities``, the rows checked once for the
+        whole batch rather than once a column (a reporter reading every quantity)."""
+        quantities = list(quantities)
+        if not quantities:
+            return {}
+        first = self.layer_column(quantities[0])  # checks the rows, remembers what it found
+        source = self._column_source
+        if source is None or source[1] is None:
+            values = source[0] if source is not None else tuple(map(_VALUES, self.layers))
+            return {q: first if q == quantities[0] else [v.get(q) for v in values] for q in quantities}
+        stored, n = source[1].columns, len(source[0])
+        return {q: first if q == quantities[0] else list(stored[q]) if q in stored else [None] * n
+                for q in quantities}  # fmt: skip
 
     def device(self, name: str) -> DeviceResult:
         for r in self.hardware:

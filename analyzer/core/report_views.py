@@ -9,7 +9,6 @@ when first used (core imports no plugin at import time); pandas is optional
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from operator import attrgetter
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.core import jsonwriter
 from analyzer.core.jsonwriter import Rows
-from analyzer.core.rollup import module_tree
+from analyzer.core.rollup import module_tree, shared_keys
 
 if TYPE_CHECKING:
     import pandas
@@ -178,26 +177,44 @@ def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
     """The ``analyzer.report/1`` document's fields in order for ``jsonwriter.iter_object`` (at
     indent 2): ``Report._fields()``'s, but the layers and the modules written from columns, as
     JSON text, a batch at a time (``--format json``; same bytes as ``Report.iter_json()``)."""
-    # a report of one batch reads whole columns, once for the layers and the roll-ups alike
-    read = functools.cache(report.layer_column) if len(report.layers) <= BATCH else report.layer_column
-    columns = read if read is not report.layer_column else None
+    read = _Columns(report) if len(report.layers) <= BATCH else None  # one batch: whole columns, read once
     return report._fields(
-        layers=lambda: Rows(_layer_texts(report.layers, columns), encoded=True), modules=lambda: _modules(report, read)
+        layers=lambda: Rows(_layer_texts(report.layers, read), encoded=True), modules=lambda: _modules(report, read)
     )
 
 
-def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
+class _Columns:
+    """Whole columns of a report's layers, each read once for the layer rows and the roll-ups alike
+    (``Report.layer_columns``: the rows checked once a batch of columns, not once a column)."""
+
+    __slots__ = ("read", "report")
+
+    def __init__(self, report: Report):
+        self.report = report
+        self.read: dict[str, list[Any]] = {}
+
+    def __call__(self, quantities: list[str]) -> dict[str, list[Any]]:
+        missing = [q for q in quantities if q not in self.read]
+        if missing:
+            self.read.update(self.report.layer_columns(missing))
+        return self.read
+
+
+_INCOMPLETE = attrgetter("incomplete")
+
+
+def _layer_texts(layers: list[LayerRow], read: _Columns | None = None) -> Iterator[str]:
     """Each layer row's ``to_dict()`` as ``encode`` writes it in the document, a batch at a time;
     rows of one shape (the same quantities in the same order, marks or not) share one template.
-    ``read``: the report's ``layer_column``, when all rows are one batch (whole columns read)."""
+    ``read``: the report's columns, when all rows are one batch (whole columns read)."""
     plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
     if read is not None and layers:
-        shapes = {(tuple(row.values), bool(row.incomplete)) for row in layers}
-        if len(shapes) == 1:  # one shape: its columns as the report holds them
-            shape = shapes.pop()
-            names, sources = _plan(layers[0], shape[0])
-            keys = shape[0]
-            columns = [[None] * len(layers) if s is None else read(keys[s]) if type(s) is int
+        keys = shared_keys(layers)
+        marked = set(map(bool, map(_INCOMPLETE, layers)))
+        if keys is not None and len(marked) == 1:  # one shape: its columns as the report holds them
+            names, sources = _plan(layers[0], keys)
+            values = read(list(keys))
+            columns = [[None] * len(layers) if s is None else values[keys[s]] if type(s) is int
                        else list(map(attrgetter(s), layers)) for s in sources]  # fmt: skip
             yield from jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
             return
@@ -243,13 +260,13 @@ def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> It
     return jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
 
 
-def _modules(report: Report, read: Any = None) -> Any:
+def _modules(report: Report, read: _Columns | None = None) -> Any:
     """The document's modules: ``Report.modules()``'s rows, written from the roll-up's columns
     where every module has the same quantities (else as the rows' dicts); ``read`` reads a column."""
     if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
         return Rows(m.to_dict() for m in report.modules())
     aggregate = {q: info.get("aggregate", "sum") for q, info in report.quantities.items()}
-    tree = module_tree(report.layers, aggregate, None, read or report.layer_column)
+    tree = module_tree(report.layers, aggregate, columns=read or report.layer_columns)
     qs = tree.uniform()
     if qs is None or any(q in ("path", "depth", "layers") for q in qs):
         return Rows(m.to_dict() for m in tree.rows())

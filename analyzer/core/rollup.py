@@ -14,23 +14,42 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from analyzer.core.layer_table import Schema
 from analyzer.core.metric import Aggregation, Quantity, Ratio, parse_aggregation
 
 if TYPE_CHECKING:
     from analyzer.core.report import LayerRow
 
 _CALL_SUFFIX = re.compile(r"@\d+$")
+_CALL_SUFFIXES = re.compile(r"@\d+(?=\.|$)")  # of each part of a dotted path at once
 
 
 def module_path(row: LayerRow) -> list[str]:
     if not row.scope:
         return [row.name]
     return [_CALL_SUFFIX.sub("", part) for part in row.scope.split(".")]
+
+
+def shared_keys(rows: Sequence[LayerRow]) -> tuple[str, ...] | None:
+    """The quantities of every row in one order, when that is known without a pass over each row's
+    keys: the rows' values all view one stored schema (the engine's rows, ``layer_table``); else None."""
+    try:
+        schemas = set(map(_SCHEMA, map(_VALUES, rows)))
+    except AttributeError:  # a row's values that are not a view (a dict: a loaded or hand-made row)
+        return None
+    if len(schemas) != 1:
+        return None
+    schema = schemas.pop()
+    return schema.keys if type(schema) is Schema else None
+
+
+_VALUES = operator.attrgetter("values")
+_SCHEMA = operator.attrgetter("_schema")
 
 
 @dataclass(slots=True)
@@ -101,12 +120,14 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
 
 
 def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None,
-                column: Callable[[str], list[Any]] | None = None) -> ModuleTree:  # fmt: skip
+                column: Callable[[str], Sequence[Any]] | None = None,
+                columns: Callable[[list[str]], Mapping[str, Sequence[Any]]] | None = None) -> ModuleTree:  # fmt: skip
     """The roll-ups as columns: each module's path, depth, layer count and combined values.
 
     ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form);
     ``column(q)`` gives ``q``'s value of every row in order, None where a row has none
-    (``Report.layer_column``; by default read row by row).
+    (``Report.layer_column``; by default read row by row); ``columns(qs)`` (``Report.layer_columns``),
+    when given, reads the columns needed at once instead.
     Linear in the layers, and quantity by quantity (a column at a time, list arithmetic rather
     than a dict update per value): each layer is folded into its deepest module only, then each
     module into its parent once (sums and maxima are associative), children last to first. A
@@ -122,35 +143,47 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     # quantities of each module's layers in first-seen order: the layers' shared key tuple while
     # they all carry the same one (most modules: no dict of its own), else a merged dict
     present: list[tuple[str, ...] | dict[str, None]] = []
-    key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per distinct key order
+    shared = shared_keys(rows)  # every row's keys in one order (the engine's rows): no tuple a row
+    key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {shared: shared} if shared is not None else {}
+    keys = shared
+    plain: dict[str, str] = {}  # a scope with call suffixes -> the module path it names
     first: list[int] = []  # each module's first and last row: the rows between are its own
     last: list[int] = []  # when it has as many (a module called twice has others between)
     for r, row in enumerate(rows):
-        keys = tuple(row.values)
-        keys = key_tuples.setdefault(keys, keys)
+        if shared is None:
+            keys = tuple(row.values)
+            keys = key_tuples.setdefault(keys, keys)
         scope = row.scope
-        if depth is None and scope and "@" not in scope:  # the scope is the module's path
-            i = index.get(scope)
-            if i is None:  # a new module under a known one whose layers all carry these keys
-                head, dot, _ = scope.rpartition(".")
-                at = index.get(head) if dot else None
-                if at is not None and present[at] is keys:  # (then so do the modules above it)
-                    index[scope] = i = len(paths)
-                    paths.append(scope)
-                    depths.append(depths[at] + 1)
-                    parents.append(at)
-                    present.append(keys)
-                    first.append(r)
-                    last.append(r)
+        if scope:
+            if "@" in scope:  # relu@1 counts under relu
+                path = plain.get(scope)
+                if path is None:
+                    path = plain[scope] = _CALL_SUFFIXES.sub("", scope)
+                scope = path
+            if depth is None:  # the scope is the module's path
+                i = index.get(scope)
+                if i is None:  # a new module under a known one whose layers all carry these keys
+                    head, dot, _ = scope.rpartition(".")
+                    at = index.get(head) if dot else None
+                    if at is not None and present[at] is keys:  # (then so do the modules above it)
+                        index[scope] = i = len(paths)
+                        paths.append(scope)
+                        depths.append(depths[at] + 1)
+                        parents.append(at)
+                        present.append(keys)  # type: ignore[arg-type]
+                        first.append(r)
+                        last.append(r)
+                        leaf.append(i)
+                        continue
+                elif present[i] is keys:  # a known module: only its own last row changes (those above: below)
+                    last[i] = r
                     leaf.append(i)
                     continue
-            elif present[i] is keys:  # a known module: only its own last row changes (those above: below)
-                last[i] = r
-                leaf.append(i)
-                continue
-        parts = _module_parts(row)
-        if depth is not None and len(parts) > depth:
-            parts = parts[:depth]
+            parts = scope.split(".")
+            if depth is not None and len(parts) > depth:
+                parts = parts[:depth]
+        else:
+            parts = [row.name]
         key = None
         at = -1
         for part in parts:
@@ -161,7 +194,7 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
                 paths.append(key)
                 depths.append(1 if at < 0 else depths[at] + 1)
                 parents.append(at)
-                present.append(keys)
+                present.append(keys)  # type: ignore[arg-type]
                 first.append(r)
                 last.append(r)
             else:
@@ -170,7 +203,7 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
                 if seen is not keys:  # most layers carry the same quantities in the same order
                     if type(seen) is tuple:
                         seen = present[i] = dict.fromkeys(seen)
-                    seen.update(dict.fromkeys(keys))  # type: ignore[union-attr]
+                    seen.update(dict.fromkeys(keys))  # type: ignore[union-attr, arg-type]
             at = i
         leaf.append(at)
     n_modules = len(paths)
@@ -182,22 +215,24 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
         counts[p] += counts[k]
         if last[k] > last[p]:  # a module's last row: its own, or its children's
             last[p] = last[k]
-    quantities = list(dict.fromkeys(q for keys in key_tuples for q in keys))
-    if column is None:
-        def column(q: str) -> list[Any]:
-            return [row.values.get(q) for row in rows]
+    quantities = [q for q in dict.fromkeys(q for keys in key_tuples for q in keys) if kinds.get(q, _SUM) != _SKIP]
+    if columns is not None:
+        read = columns(quantities)
+    elif column is not None:
+        read = {q: column(q) for q in quantities}
+    else:
+        read = {q: [row.values.get(q) for row in rows] for q in quantities}
     ranges = _Ranges(first, last, counts, leaf, parents) if len(rows) >= _RANGES_FROM else None
     combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
     for q in quantities:
-        kind = kinds.get(q, _SUM)
-        if kind != _SKIP:
-            col = column(q)
-            if ranges is not None and set(map(type, col)) == {int}:  # exact ints: any order adds up the same
-                values = ranges.maxima(col) if kind == _MAX else ranges.sums(col)
-            else:
-                values = _combine_column(col, leaf, up, n_modules, kind == _MAX)
-            if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
-                combined[q] = values
+        col = read[q]
+        maximum = kinds.get(q, _SUM) == _MAX
+        if ranges is not None and set(map(type, col)) == {int}:  # exact ints: any order adds up the same
+            combined[q] = ranges.maxima(col) if maximum else ranges.sums(col)
+            continue
+        values = _combine_column(col, leaf, up, n_modules, maximum)
+        if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
+            combined[q] = values
     for q, a in how.items():
         if isinstance(a, Ratio) and a.numerator in combined and a.denominator in combined:
             combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
@@ -343,15 +378,6 @@ def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]
             a = acc[p]
             acc[p] = v if a is None else a + v
     return acc
-
-
-def _module_parts(row: LayerRow) -> list[str]:
-    """``module_path`` without the regular expression where no call suffix can be."""
-    if not row.scope:
-        return [row.name]
-    if "@" not in row.scope:
-        return row.scope.split(".")
-    return module_path(row)
 
 
 def derive_ratio_totals(totals: dict[str, Any], quantities: Iterable[Quantity]) -> None:

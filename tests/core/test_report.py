@@ -77,3 +77,26 @@ def test_quantity_metadata_is_in_the_schema(schema):
     doc["quantities"]["macs"]["display"] = "sometimes"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, schema)
+
+
+def test_layer_columns_read_what_layer_column_reads_each_time():
+    """The batch read checks the rows once for all its columns: the engine's rows, then a row's
+    values replaced, a row removed, the rows reordered; a quantity no row has reads as None."""
+    report = analyzer.analyze_graph(zoo.tiny_cnn())
+    keys = [*report.layers[0].values, "nothing"]
+
+    def same() -> None:
+        batch = report.layer_columns(keys)
+        assert list(batch) == keys
+        for q in keys:
+            assert batch[q] == report.layer_column(q) == [r.values.get(q) for r in report.layers], q
+            assert list(map(type, batch[q])) == list(map(type, report.layer_column(q))), q
+
+    same()
+    report.layers[0].values = {**report.layers[0].values, "macs": 1.0}
+    same()
+    del report.layers[1]
+    same()
+    report.layers.reverse()
+    same()
+    assert report.layer_columns([]) == {}

@@ -181,7 +181,7 @@ def test_rollup_matches_the_definition(seed: int) -> None:
     ints = seed >= 20
     rows = []
     for i in range(rng.randint(100, 200) if ints else rng.randint(1, 40)):
-        scope = ".".join(rng.choice(["x", "y", "z@1", "z"]) for _ in range(rng.randint(0, 3)))
+        scope = ".".join(rng.choice(["x", "y", "z@1", "z", "z@12", "@3", "y@1@2"]) for _ in range(rng.randint(0, 3)))
         values = {}
         for q in ["a", "b", "c", "n", "u"] if ints else rng.sample(["a", "b", "c", "r", "n", "s", "u"], rng.randint(0, 7)):
             values[q] = rng.randint(-5, 50) if ints else rng.choice(  # u: undeclared, adds up
@@ -202,6 +202,18 @@ def test_rollup_matches_the_definition(seed: int) -> None:
     columns = {q: [row.values.get(q) for row in rows] for q in "abcrnsu"}
     again = rollup(rows, aggregate, column=columns.__getitem__)  # Report.layer_column's way
     assert [(m.path, m.layers, m.values) for m in again] == [(m.path, m.layers, m.values) for m in modules]
+    batch = module_tree(rows, aggregate, columns=lambda qs: {q: columns[q] for q in qs})  # Report.layer_columns'
+    assert batch == tree
+    if ints:  # every row the same keys: as views of one stored schema (the engine's rows), no key tuple a row
+        from analyzer.core.layer_table import RowValues, Schema
+        from analyzer.core.rollup import shared_keys
+
+        keys = tuple(rows[0].values)
+        schema = Schema(keys, {q: [row.values[q] for row in rows] for q in keys})
+        views = [LayerRow(row.name, row.op, row.scope, row.output_shapes, RowValues(schema, i)) for i, row in enumerate(rows)]
+        assert shared_keys(views) == keys and shared_keys(rows) is None
+        assert module_tree(views, aggregate) == tree
+        assert [(m.path, m.layers, m.values) for m in rollup(views, aggregate)] == [(m.path, m.layers, m.values) for m in modules]
 
 
 def test_a_module_interrupted_by_another_is_not_taken_for_a_range() -> None:
