@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,17 @@ from analyzer.core.completeness import MARKS
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report, quantity_info
 from analyzer.core.reporter import Reporter
-from analyzer.core.rollup import module_tree
+from analyzer.core.rollup import module_tree, shared_keys
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_section
 from analyzer.plugins.reporters.html_values import (
-    cell,
     esc,
-    exact,
     formatter,
     group_of,
     is_number,
     label_of,
+    script_columns,
+    value_cells,
 )
 
 ASSETS = "html_assets"
@@ -183,11 +183,25 @@ def _summary(report: Report, binary: bool = False) -> str:
         parts.append(
             f'<details class="az-options"><summary>Options of this run</summary><dl>{opts}</dl></details>'
         )
-    conv = [[esc(k), esc(label_of(k, i)), esc(i.get("unit", "")), esc(i.get("aggregate", "")), esc(group_of(i)),
-             esc(i.get("convention", ""))] for k, i in report.quantities.items()]  # fmt: skip
+    conv = [(k, label_of(k, i), str(i.get("unit", "")), str(i.get("aggregate", "")), group_of(i),
+             str(i.get("convention", ""))) for k, i in report.quantities.items()]  # fmt: skip
     parts.append('<details class="az-conventions"><summary>Conventions of every quantity</summary>'
-                 + _table(["key", "label", "unit", "aggregate", "group", "convention"], conv, "az-plain", 9) + "</details>")  # fmt: skip
+                 + _text_table(["key", "label", "unit", "aggregate", "group", "convention"], conv, "az-plain") + "</details>")  # fmt: skip
     return "".join(parts)
+
+
+_CELL, _ROW = "\x1f", "\x1e"  # separators html.escape leaves as they are
+
+
+def _text_table(headers: Sequence[str], rows: list[tuple[str, ...]], cls: str) -> str:
+    """``_table`` of text cells (none numeric) escaped here, all at once: one escape of the
+    joined text rather than one a cell (the conventions of every quantity)."""
+    text = _ROW.join(map(_CELL.join, rows))
+    if not rows or text.count(_CELL) != sum(len(r) - 1 for r in rows) or text.count(_ROW) != len(rows) - 1:
+        return _table(headers, [[esc(c) for c in row] for row in rows], cls, numeric_from=len(headers))  # a separator in a cell
+    body = html.escape(text).replace(_ROW, "</td></tr><tr><td>").replace(_CELL, "</td><td>")
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody><tr><td>{body}</td></tr></tbody></table>'
 
 
 @dataclass(slots=True)
@@ -201,14 +215,23 @@ class _Column:
     shown: bool = True
 
 
+def layer_keys(rows: Sequence[Any]) -> dict[str, None]:
+    """The quantities of the layer rows, in first-seen order (one schema: without a pass a row)."""
+    keys = shared_keys(rows)
+    if keys is not None:
+        return dict.fromkeys(keys)
+    present: dict[str, None] = {}
+    for row in rows:
+        present.update(dict.fromkeys(row.values))
+    return present
+
+
 def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None) -> list[_Column]:
     """Every per-layer quantity, then each device's latency and bound. ``columns`` (names or
     groups, as ``--columns``) chooses which start shown; by default those ``display``ed as columns."""
     rows = report.layers
     chosen = set(common.select_columns(report, columns)) if columns is not None else None
-    present: dict[str, None] = {}
-    for row in rows:
-        present.update(dict.fromkeys(row.values))
+    present = layer_keys(rows)
     q = report.quantities
     order = [k for k in q if k in present] + [k for k in present if k not in q]
     cols = []
@@ -230,39 +253,19 @@ def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_c
     return cols
 
 
-def _value_cells(values: list[Any], fmt: Any, key: str, marks: list[dict[str, str]] | None) -> list[str]:
-    """The ``<td>`` of each value of one quantity (``cell``); ``marks``: each row's incomplete values."""
-    if marks is not None:
-        return [cell(v, fmt, m.get(key)) for v, m in zip(values, marks, strict=True)]
-    types = set(map(type, values))
-    if types == {int} or (types == {float} and (total := sum(values)) - total == 0):  # finite numbers
-        if fmt is exact and types == {int}:  # exact integers (most columns): one format each
-            return list(map(_EXACT_CELL, values))
-        return [f'<td data-v="{v}">{fmt(v)}</td>' for v in values]
-    # exact integers and shapes (receptive field) inline: a function call per cell is most of the time
-    return [f"<td>{v:,}</td>" if type(v) is int and fmt is exact else _shape_cell(v) if type(v) is list
-            else cell(v, fmt, None) for v in values]  # fmt: skip
-
-
-_EXACT_CELL = "<td>{:,}</td>".format
-_COUNT = "{:,}".format
-
-
-def _shape_cell(v: list[Any]) -> str:
-    """``cell`` of a per-dim value (receptive field: ``11x11``, sorted by its largest)."""
-    if v and set(map(type, v)) == {int}:
-        return f'<td data-v="{max(v)}">{"x".join(map(_COUNT, v))}</td>'
-    return cell(v, exact, None)
 HIDE = {True: "", False: ' data-hide="1"'}  # a column that starts hidden (--columns left it out)
 
 
 def _layers_table(
     report: Report, cols: list[_Column], max_rows: int = MAX_TABLE_ROWS, page_rows: int = PAGE_ROWS,
-    binary: bool = False,
+    binary: bool = False, script: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """The per-layer table; columns carry their group (``data-g``), which the script hides by
     position, so cells need no attributes (a 10k-layer table stays a few MB). Rows beyond the
-    first page start hidden (shown without JavaScript): the browser lays out one page."""
+    first page start hidden (shown without JavaScript): the browser lays out one page.
+
+    ``script``: the page's data blob; the rows go there as columns (``_layer_data``) and the
+    page's script writes them, else (a notebook fragment) they are written here."""
     groups = list(dict.fromkeys(c.group for c in cols))
     gid = {g: i for i, g in enumerate(groups)}
     head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
@@ -272,14 +275,17 @@ def _layers_table(
     rows = report.layers[:max_rows]
     n = len(rows)
     marks = [row.incomplete for row in rows] if any(row.incomplete for row in rows) else None
-    # the cells a column at a time (one rule per column), then each row's one join
-    cells = [_value_cells(c.values[:n], formatter(c.info, binary=binary), c.key, marks) for c in cols]
-    body = []
-    for i, (row, values) in enumerate(zip(rows, zip(*cells, strict=True) if cells else repeat(()), strict=False)):
-        search = f"{row.name} {row.op} {row.scope}".lower()
-        hidden = ' class="az-hidden"' if i >= page_rows else ""
-        body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}><td>{i}</td><td>{esc(row.name)}</td>'
-                    f'<td>{esc(row.op)}</td><td>{esc(common.fmt(row.output_shapes))}</td>{"".join(values)}</tr>')  # fmt: skip
+    if script is not None:
+        script["layers"] = _layer_data(rows, cols, marks, binary, page_rows)
+        body = []
+    else:  # the cells a column at a time (one rule per column), then each row's one join
+        cells = [value_cells(c.values[:n], formatter(c.info, binary=binary), c.key, marks) for c in cols]
+        body = []
+        for i, (row, values) in enumerate(zip(rows, zip(*cells, strict=True) if cells else repeat(()), strict=False)):
+            search = f"{row.name} {row.op} {row.scope}".lower()
+            hidden = ' class="az-hidden"' if i >= page_rows else ""
+            body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}><td>{i}</td><td>{esc(row.name)}</td>'
+                        f'<td>{esc(row.op)}</td><td>{esc(common.fmt(row.output_shapes))}</td>{"".join(values)}</tr>')  # fmt: skip
     toggles = "".join(
         f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
         f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {esc(g)}</label>"
@@ -302,32 +308,66 @@ def _layers_table(
     )
 
 
+def _layer_data(rows: list[Any], cols: list[_Column], marks: list[dict[str, str]] | None, binary: bool,
+                page_rows: int) -> dict[str, Any]:  # fmt: skip
+    """The layer table's rows for report.js's ``layerRows``: names, ops, scopes, output shapes
+    (lists of int lists, else their text) and each column (``script_column``)."""
+    n = len(rows)
+    outputs = [row.output_shapes for row in rows]
+    if not _int_shapes(outputs):  # anything but lists of int lists: written as common.fmt does
+        outputs = list(map(common.fmt, outputs))
+    return {
+        "page": page_rows,
+        "name": [row.name for row in rows],
+        "op": [row.op for row in rows],
+        "scope": [row.scope for row in rows],
+        "output": outputs,
+        "keys": [c.key for c in cols],
+        "columns": script_columns([(c.key, c.values[:n], c.info) for c in cols], binary, marks),
+    }
+
+
+def _int_shapes(outputs: list[Any]) -> bool:
+    """Every layer's output shapes a non-empty list of lists of ints (report.js writes them)."""
+    if set(map(type, outputs)) - {list} or not all(outputs):
+        return False
+    shapes = list(chain.from_iterable(outputs))
+    return not set(map(type, shapes)) - {list} and not set(map(type, chain.from_iterable(shapes))) - {int}
+
+
 def _modules_table(
     report: Report, depth: int | None, binary: bool = False, columns: Sequence[str] | None = None,
-    layer_column: Any = None,
+    layer_column: Any = None, script: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """The module tree with the columns of the text formats' module table (``--columns``, by
-    default the quantities displayed as columns): the layer table above has every quantity."""
+    default the quantities displayed as columns): the layer table above has every quantity.
+    ``script``: the page's data blob, where the rows go for report.js's ``moduleRows`` (as in
+    ``_layers_table``)."""
     q = report.quantities
+    shown = common.select_columns(report, columns)
     if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
         rows = report.modules()
         paths, depths, counts = [m.path for m in rows], [m.depth for m in rows], [m.layers for m in rows]
         marks: list[dict[str, str]] | None = [m.values.get("incomplete") or {} for m in rows]
         column = lambda k: [m.values.get(k) for m in rows]  # noqa: E731
-    else:  # the roll-ups' columns as they are, no row objects
-        tree = module_tree(report.layers, {k: info.get("aggregate", "sum") for k, info in q.items()}, None,
-                           layer_column or report.layer_column)  # fmt: skip
+    else:  # the roll-ups' columns as they are, no row objects; only the quantities shown
+        tree = module_tree(report.layers, _aggregates(q, shown), None, layer_column or report.layer_column)
         paths, depths, counts, marks, column = tree.paths, tree.depths, tree.counts, None, tree.column
-    values = {k: column(k) for k in common.select_columns(report, columns)}
+    values = {k: column(k) for k in shown}
     keys = [k for k, vs in values.items() if vs.count(None) < len(vs)]  # some module has it
     head = "<th>module</th><th>layers</th>" + "".join(
         f'<th title="{esc(q.get(k, {}).get("convention", k))}">{esc(label_of(k, quantity_info(q, k)))}</th>'
         for k in keys
     )
-    fmts = [(k, formatter(quantity_info(q, k), binary=binary)) for k in keys]
     open_depth = 1 if depth is None else depth
-    body = []
-    cells_by_key = [_value_cells(values[k], fmt, k, marks if marks and any(marks) else None) for k, fmt in fmts]
+    marks = marks if marks and any(marks) else None
+    body: list[str] = []
+    if script is not None:
+        script["modules"] = {"open": open_depth, "path": paths, "depth": depths, "layers": counts, "keys": keys,
+                             "columns": script_columns([(k, values[k], quantity_info(q, k)) for k in keys], binary, marks)}  # fmt: skip
+        return _modules_frame(open_depth, head, body)
+    fmts = [(k, formatter(quantity_info(q, k), binary=binary)) for k in keys]
+    cells_by_key = [value_cells(values[k], fmt, k, marks) for k, fmt in fmts]
     n_modules = len(paths)
     rows_cells = zip(*cells_by_key, strict=True) if cells_by_key else repeat(())
     for n, (path, m_depth, m_layers, cells_n) in enumerate(zip(paths, depths, counts, rows_cells, strict=False)):
@@ -345,6 +385,21 @@ def _modules_table(
                                          ("az-hidden", m_depth > open_depth)) if on)  # fmt: skip
         cls = f' class="{state}"' if state else ""
         body.append(f'<tr data-depth="{m_depth}" data-path="{esc(path)}"{cls}>{"".join(cells)}</tr>')
+    return _modules_frame(open_depth, head, body)
+
+
+def _aggregates(quantities: dict[str, dict[str, Any]], shown: Sequence[str]) -> dict[str, str]:
+    """Each quantity's ``aggregate``, ``none`` (not rolled up) but for those ``shown`` and the
+    parts of a shown ratio: the module table's roll-ups computes no column it does not show."""
+    needed = set(shown)
+    for k in shown:
+        how = str(quantities.get(k, {}).get("aggregate", "sum"))
+        if how.startswith("ratio:"):
+            needed.update(how.removeprefix("ratio:").split("/", 1))
+    return {k: str(info.get("aggregate", "sum")) if k in needed else "none" for k, info in quantities.items()}
+
+
+def _modules_frame(open_depth: int, head: str, body: list[str]) -> str:
     return (f'<div class="az-scroll"><table class="az-modules" data-open="{open_depth}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')  # fmt: skip
 
@@ -410,15 +465,20 @@ def render_html(
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
     binary = binary_units
-    read = functools.cache(report.layer_column)  # the graph, the layer table and the roll-ups read each column once
+    read = functools.cache(report.layer_columns())  # each column read once: graph, layer table, roll-ups
     sections = [_section("summary", "Summary", _summary(report, binary), compact)]
-    if not compact and report.layers:
-        graph, data["graph"] = graph_section(report, graph_limit, read)
-        sections.append(_section("graph", "Graph", graph, compact))
     max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
-    layers = _layers_table(report, _layer_columns(report, columns, read), max_rows, page_rows, binary)
+    script = None if compact else data  # a full page's script writes the tables (faster, smaller)
+    layers = _layers_table(report, _layer_columns(report, columns, read), max_rows, page_rows, binary, script)
+    if not compact and report.layers:
+        # the graph's colours read the layer table's columns of raw numbers where it has every layer
+        table = data["layers"]
+        shared = {k for k, c in zip(table["keys"], table["columns"], strict=True) if c.get("t") in ("i", "r")} \
+            if len(table["name"]) == len(report.layers) else set()  # fmt: skip
+        graph, data["graph"] = graph_section(report, graph_limit, read, shared)
+        sections.append(_section("graph", "Graph", graph, compact))
     sections.append(_section("layers", "Layers", layers, compact, open_=False))
-    modules = _modules_table(report, depth, binary, columns, read)
+    modules = _modules_table(report, depth, binary, columns, read, script)
     sections.append(_section("modules", "Modules", modules, compact, open_=False))
     sections.append(
         _section("hardware", "Hardware", _hardware(report), compact, open_=bool(report.hardware))

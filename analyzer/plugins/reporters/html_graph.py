@@ -39,17 +39,21 @@ def layer_edges(report: Report) -> set[tuple[int, int]]:
     g = report.graph
     if g is None:
         return {(i - 1, i) for i in range(1, len(rows))}
-    layer_of = {n: i for i, row in enumerate(rows) for n in row.nodes}
+    infos = g.infos()
+    layer_of: dict[str, int] = {}  # tensor -> the layer producing it
+    for i, row in enumerate(rows):
+        for n in row.nodes:
+            if n in infos:
+                layer_of.update(dict.fromkeys(g.node(n).outputs, i))
     edges: set[tuple[int, int]] = set()
     for i, row in enumerate(rows):
         for n in row.nodes:
-            if n not in g:
-                continue
-            for t in g.info(n).act_inputs:
-                src = g.producer(t)
-                j = layer_of.get(src.id) if src is not None else None
-                if j is not None and j != i:
-                    edges.add((j, i))
+            info = infos.get(n)
+            if info is not None:
+                for t in info.act_inputs:
+                    j = layer_of.get(t)
+                    if j is not None and j != i:
+                        edges.add((j, i))
     return edges
 
 
@@ -69,8 +73,8 @@ def _groups(rows: Sequence[LayerRow], limit: int) -> tuple[list[list[int]], str]
     ], f"runs of {size} layers"
 
 
-def _layout(n: int, edges: set[tuple[int, int]]) -> list[tuple[float, int]]:
-    """(x, rank) per node: longest-path ranks; x at the leftmost predecessor's column or the next free one.
+def _layout(n: int, edges: set[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """(x, rank) of each node: longest-path ranks; x at the leftmost predecessor's column or the next free one.
 
     The leftmost rather than the mean keeps a main path straight however many
     residual branches join it; side branches take the next columns.
@@ -81,28 +85,35 @@ def _layout(n: int, edges: set[tuple[int, int]]) -> list[tuple[float, int]]:
         if a < b:
             preds[b].append(a)
     rank = [0] * n
-    for i in range(n):
-        if preds[i]:
-            rank[i] = 1 + max(rank[p] for p in preds[i])
+    at = rank.__getitem__
+    for i, ps in enumerate(preds):
+        if ps:
+            rank[i] = 1 + max(map(at, ps))
     by_rank: dict[int, list[int]] = {}
-    for i in range(n):
-        by_rank.setdefault(rank[i], []).append(i)
-    x = [0.0] * n
+    for i, r in enumerate(rank):
+        by_rank.setdefault(r, []).append(i)
+    x = [0] * n
+    column = x.__getitem__
     for r in sorted(by_rank):
         members = by_rank[r]
-        wanted = {i: min((x[p] for p in preds[i]), default=0.0) for i in members}
+        if len(members) == 1:  # most ranks of a network: the one node at its leftmost predecessor's column
+            i = members[0]
+            x[i] = min(map(column, preds[i]), default=0)
+            continue
+        wanted = {i: min(map(column, preds[i]), default=0) for i in members}
         members.sort(key=lambda i: (wanted[i], i))
-        last = -math.inf
+        last = -1  # columns are 0 and up
         for i in members:  # as close to the wanted column as the nodes already placed allow
             x[i] = max(wanted[i], last + 1)
             last = x[i]
-    return [(x[i], rank[i]) for i in range(n)]
+    return x, rank
 
 
 def graph_view(
     report: Report, metrics: Mapping[str, Sequence[Any]], limit: int = MAX_NODES
 ) -> dict[str, Any]:
-    """The graph view's data: nodes (label, op, x, rank, layer indices), edges, metric values per node.
+    """The graph view's data: the nodes as columns (``label``, ``op``, column ``x``, ``rank``,
+    ``layers``: a layer's index or a collapsed node's list of them), edges, metric values per node.
 
     ``metrics`` maps a colour metric's key to one value per layer (None where
     absent); a collapsed node gets its members' values combined: numbers
@@ -124,13 +135,13 @@ def graph_view(
             k: [_combine_metric(vals, members) for members in groups] for k, vals in metrics.items()
         }
     else:
-        groups = [[i] for i in range(len(rows))]
         labels = [row.name for row in rows]
         ops = [row.op for row in rows]
-        values = {k: list(vals) for k, vals in metrics.items()}
-    pos = _layout(len(groups), edges)
-    nodes = [{"label": labels[i], "op": ops[i], "x": pos[i][0], "rank": pos[i][1],
-              "layers": groups[i] if len(groups[i]) > 1 else groups[i][0]} for i in range(len(groups))]  # fmt: skip
+        values = {k: vals if type(vals) is list else list(vals) for k, vals in metrics.items()}
+        groups = list(range(len(rows)))  # type: ignore[arg-type]  # each node one layer
+    x, rank = _layout(len(groups), edges)
+    nodes = {"label": labels, "op": ops, "x": x, "rank": rank,
+             "layers": [g if len(g) > 1 else g[0] for g in groups] if notice else groups}  # fmt: skip
     return {"nodes": nodes, "edges": sorted(edges), "values": values, "notice": notice}
 
 
@@ -173,11 +184,14 @@ _NUMBERS = {int, float, type(None)}
 
 
 def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | None = None,
+                   shared: frozenset[str] | set[str] = frozenset(),
                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:  # fmt: skip
     """The graph's colour choices (key, label, unit, kind, group) and their values per layer.
 
     First the suggested ones (MACs, latency and bound per device, activation
     bytes read + written), then every other numeric per-layer quantity.
+    ``shared``: quantities with numbers offered without their values (the
+    page reads them from its layer table).
     """
     rows = report.layers
     q = report.quantities
@@ -185,31 +199,35 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
     metrics: list[dict[str, Any]] = []
     values: dict[str, list[Any]] = {}
 
-    def add(
-        key: str,
-        label: str,
-        unit: str,
-        vals: list[Any],
-        kind: str = "number",
-        group: str = "suggested",
-    ) -> None:
-        if vals.count(None) < len(vals):
-            metrics.append({"key": key, "label": label, "unit": unit, "kind": kind, "group": group})
-            # NaN and infinities (floats) become None; a column of ints as it is
-            values[key] = list(vals) if set(map(type, vals)) <= _INTS else [finite(v) for v in vals]
+    offered: set[str] = set()
 
-    def column(k: str) -> list[Any]:
+    def add(key: str, label: str, unit: str, vals: list[Any] | None, kind: str = "number",
+            group: str = "suggested") -> None:  # fmt: skip
+        """Offer ``key`` if some layer has a value; ``vals`` None: a shared quantity (no values)."""
+        if vals is None:  # shared: a column with numbers
+            pass
+        elif vals.count(None) == len(vals):
+            return
+        else:  # NaN and infinities (floats) become None; a column of ints as it is
+            values[key] = list(vals) if set(map(type, vals)) <= _INTS else [finite(v) for v in vals]
+        offered.add(key)
+        metrics.append({"key": key, "label": label, "unit": unit, "kind": kind, "group": group})
+
+    def numbers(k: str) -> list[Any]:
         vals = read(k)
         if set(map(type, vals)) <= _NUMBERS:  # the usual column: numbers (and None) only
             return vals
         return [v if is_number(v) else None for v in vals]
+
+    def column(k: str) -> list[Any] | None:
+        return None if k in shared else numbers(k)
 
     add("macs", label_of("macs", q.get("macs", {"label": "MACs"})), "MAC", column("macs"))
     for r in report.hardware:
         by_name = {layer.get("name"): layer for layer in r.layers}
         add(f"latency_s@{r.device}", f"latency on {r.device}", "s",
             [by_name.get(row.name, {}).get("latency_s") for row in rows])  # fmt: skip
-    reads, writes = column("read_bytes"), column("write_bytes")
+    reads, writes = numbers("read_bytes"), numbers("write_bytes")
     add("activation_bytes", "activation bytes (read + written)", "byte",
         [None if a is None and b is None else (a or 0) + (b or 0) for a, b in zip(reads, writes, strict=True)])  # fmt: skip
     for r in report.hardware:
@@ -217,16 +235,22 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
         add(f"bound@{r.device}", f"bound on {r.device}", "",
             [by_name.get(row.name, {}).get("bound") for row in rows], kind="category")  # fmt: skip
     for k, info in q.items():
-        if k not in values and info.get("per_layer", True):
+        if k not in offered and info.get("per_layer", True):
             add(k, label_of(k, info), str(info.get("unit", "")), column(k), group="every quantity")
     return metrics, values
 
 
 def graph_section(report: Report, limit: int = MAX_NODES, layer_column: Callable[[str], list[Any]] | None = None,
-                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """(the section's controls as HTML, the graph data for the page's JSON blob)."""
-    metrics, values = colour_metrics(report, layer_column)
+                  shared: frozenset[str] | set[str] = frozenset()) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """(the section's controls as HTML, the graph data for the page's JSON blob); ``shared``:
+    the metrics the page's layer table holds as numbers, given when that table has every layer
+    (the nodes then carry no label, op or layer index either)."""
+    shared = shared if len(report.layers) <= limit else frozenset()  # a collapsed node combines values
+    metrics, values = colour_metrics(report, layer_column, shared)
     view = graph_view(report, values, limit)
+    if shared:  # each node one layer, which the page's layer table names (report.js: nodeLabel, nodeOp)
+        for k in ("label", "op", "layers"):
+            del view["nodes"][k]
     options, group = [], None
     for m in metrics:
         if m["group"] != group:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from analyzer.plugins.reporters import common
@@ -70,8 +71,12 @@ def formatter(
     """The function rendering numbers of this quantity: ``common.show`` (the text formats' rules)
     chosen once per column, with exact counts and byte sizes on fast paths; ``binary``: KiB/MiB/GiB."""
     info = info or {}
-    how = info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count")
-    return _formatter(str(how), int(info.get("digits", 4)), readable, binary)
+    return _formatter(format_of(info), int(info.get("digits", 4)), readable, binary)
+
+
+def format_of(info: dict[str, Any]) -> str:
+    """The quantity's ``format``: declared, else ``bytes`` for a byte unit, else ``count``."""
+    return str(info.get("format") or ("bytes" if info.get("unit") in ("byte", "bytes", "B") else "count"))
 
 
 def show(value: Any, info: dict[str, Any] | None = None, readable: bool = False) -> str:
@@ -113,3 +118,120 @@ def label_of(q: str, info: dict[str, Any]) -> str:
 def group_of(info: dict[str, Any]) -> str:
     """The quantity's column group (its metric when it declares none)."""
     return str(info.get("group") or info.get("metric") or "other")
+
+
+# --- table columns ---------------------------------------------------------------
+def value_cells(values: list[Any], fmt: Any, key: str, marks: list[dict[str, str]] | None) -> list[str]:
+    """The ``<td>`` of each value of one quantity (``cell``); ``marks``: each row's incomplete values."""
+    if marks is not None:
+        return [cell(v, fmt, m.get(key)) for v, m in zip(values, marks, strict=True)]
+    types = set(map(type, values))
+    if types == {int} or (types == {float} and (total := sum(values)) - total == 0):  # finite numbers
+        if fmt is exact and types == {int}:  # exact integers (most columns): one format each
+            return list(map(_EXACT_CELL, values))
+        return [f'<td data-v="{v}">{fmt(v)}</td>' for v in values]
+    # exact integers and shapes (receptive field) inline: a function call per cell is most of the time
+    return [f"<td>{v:,}</td>" if type(v) is int and fmt is exact else _shape_cell(v) if type(v) is list
+            else cell(v, fmt, None) for v in values]  # fmt: skip
+
+
+_EXACT_CELL = "<td>{:,}</td>".format
+_COUNT = "{:,}".format
+
+
+def _shape_cell(v: list[Any]) -> str:
+    """``cell`` of a per-dim value (receptive field: ``11x11``, sorted by its largest)."""
+    if v and set(map(type, v)) == {int}:
+        return f'<td data-v="{max(v)}">{"x".join(map(_COUNT, v))}</td>'
+    return cell(v, exact, None)
+
+
+# --- columns the page's script writes ------------------------------------------------
+# The formats report.js writes exactly as ``cell`` does (its ``cells``): numbers it holds exactly
+# (integers within 2**53) and formats without an exponent (toFixed: below 1e21; 1e-90 and above,
+# where toFixed's 100 decimals reach the significant digits).
+SCRIPT_FORMATS = frozenset({"count", "int", "bytes", "float", "ratio", "seconds", "joules", "rate", "text"})
+_SAFE_INT = 2**53
+_TEXT = {str, type(None)}
+
+
+def script_column(values: list[Any], info: dict[str, Any], binary: bool = False,
+                  marks: list[dict[str, str]] | None = None, key: str = "") -> dict[str, Any]:  # fmt: skip
+    """One table column for the page's script (report.js ``cells``): ``{"v": values, "f": format,
+    "d": digits, "b": binary, "t": kind}`` when the script writes each cell as ``value_cells``
+    does (kind ``i``: integers, ``r``: floats, ``s``: no number but text, None or per-dim lists),
+    else ``{"h": cells}``, the cells written here (marks, NaN, huge numbers, bools, mixed ints and
+    floats, other formats and objects: rare)."""
+    how = format_of(info)
+    digits = info.get("digits", 4)
+    if (how in SCRIPT_FORMATS and type(digits) is int and digits >= 1
+            and (marks is None or not any(m.get(key) for m in marks))):  # fmt: skip
+        kind = _script_kind(values)
+        if kind is not None:
+            return {"v": values, "f": how, "d": digits, "b": binary, "t": kind}
+    return {"h": value_cells(values, formatter(info, binary=binary), key, marks)}
+
+
+def script_columns(columns: Sequence[tuple[str, list[Any], dict[str, Any]]], binary: bool = False,
+                   marks: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """``script_column`` of each (key, values, info); a column of integers or text equal to an
+    earlier one becomes ``{"same": its index}``, one holding a single value ``{"k": value}``
+    (report.js ``resolve``): fewer values to write and to read (zeros, ops = flops...)."""
+    specs: list[dict[str, Any]] = []
+    earlier: dict[tuple[Any, ...], list[int]] = {}  # (kind, first value, last value) -> columns
+    for key, values, info in columns:
+        spec = script_column(values, info, binary, marks, key)
+        specs.append(spec)
+        vals = spec.get("v")
+        if not vals or spec["t"] == "r":  # floats: 0.0 == -0.0, which read apart
+            continue
+        first = vals[0]
+        if vals.count(first) == len(vals):
+            spec["k"] = first
+            del spec["v"]
+        elif type(first) is not list:
+            sig = (spec["t"], first, vals[-1])
+            same = next((j for j in earlier.get(sig, ()) if specs[j]["v"] == vals), None)
+            if same is None:
+                earlier.setdefault(sig, []).append(len(specs) - 1)
+            else:
+                spec["same"] = same
+                del spec["v"]
+    return specs
+
+
+def _script_kind(values: list[Any]) -> str | None:
+    """``"i"`` (integers, besides text and None), ``"r"`` (floats), ``"s"`` (no number: text,
+    None, per-dim lists), or None where the script could not write a value as Python does."""
+    types = set(map(type, values))
+    if types == {int}:  # most columns
+        return "i" if _ints_fit(values) else None
+    if types == {float}:
+        return "r" if _floats_fit(values) else None
+    numbers = types - _TEXT
+    if not numbers:
+        return "s"
+    if numbers == {int}:
+        ints = [v for v in values if type(v) is int]
+        return "i" if _ints_fit(ints) else None
+    if numbers == {float}:
+        return "r" if _floats_fit([v for v in values if type(v) is float]) else None
+    if numbers == {list}:  # per-dim values (receptive field): non-empty lists of integers
+        lists = [v for v in values if type(v) is list] if types - {list} else values
+        dims = list(chain.from_iterable(lists))
+        if all(lists) and set(map(type, dims)) == {int} and _ints_fit(dims):
+            return "s"
+    return None
+
+
+def _ints_fit(values: list[int]) -> bool:
+    """Every int within 2**53 in size: a JavaScript number holds it exactly."""
+    return min(values) >= -_SAFE_INT and max(values) <= _SAFE_INT
+
+
+def _floats_fit(values: list[float]) -> bool:
+    """Every float finite, below 1e21 and, unless 0, at least 1e-90 in size."""
+    if (total := sum(values)) - total != 0:  # a NaN or an infinity (or a sum beyond the largest float)
+        return False
+    sizes = list(map(abs, values))
+    return max(sizes) < 1e21 and min(filter(None, sizes), default=1.0) >= 1e-90

@@ -151,6 +151,20 @@ def test_totals_are_the_reports(report, page):
         assert cells[4] == report.quantities[key]["convention"]  # every total states its convention
 
 
+def blob(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" class="az-data">(.*?)</script>', page, re.S).group(1))
+
+
+def script_values(table: dict, key: str) -> list:
+    """A column of the page's layer or module table as the page's script reads it (report.js
+    ``resolve``): its values, an earlier column's (``same``) or one value throughout (``k``)."""
+    col = table["columns"][key if type(key) is int else table["keys"].index(key)]
+    n = len(table["name"] if "name" in table else table["path"])
+    if "same" in col:
+        return script_values(table, col["same"])
+    return [col["k"]] * n if "k" in col else col["v"]
+
+
 def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
     keys = {k for row in report.layers for k in row.values}
     header = re.search(
@@ -159,17 +173,36 @@ def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
     titles = re.findall(r'title="([^"]*)"', header)
     for key in keys:
         assert any(t.startswith(f"{key} (") or t == key for t in titles), key
+    for device in ("stm32f746", "a100-sxm-80gb"):  # per-device latency and bound columns
+        assert f"latency @ {device}" in header and f"bound @ {device}" in header
+    # the page's script draws the rows from the page's data: every layer's every value
+    table = blob(page)["layers"]
+    assert table["name"] == [row.name for row in report.layers]
+    for key in keys:
+        assert script_values(table, key) == report.layer_column(key), key
+    # the cells as the Python side writes them (the notebook form; the browser test checks the
+    # script draws the same)
+    frag = render_html(report, compact=True)
     conv1 = report.layer("conv1")
-    row = re.search(r'<tr data-i="0"[^>]*>(.*?)</tr>', page).group(1)
+    row = re.search(r'<tr data-i="0"[^>]*>(.*?)</tr>', frag).group(1)
     assert f"<td>{common.fmt(conv1.macs)}</td>" in row  # exact integers sort from their text
-    weight_bytes = conv1.values[
-        "weight_bytes"
-    ]  # a byte size reads "5.25 kB": its raw value is kept
+    weight_bytes = conv1.values["weight_bytes"]  # a byte size reads "5.25 kB": its raw value is kept
     assert f'<td data-v="{weight_bytes}">{common.human_bytes(weight_bytes)}</td>' in row
     rf = conv1.values["receptive_field"]  # per dim: reads 10x4, sorts by its largest
     assert f'<td data-v="{max(rf)}">{"x".join(map(str, rf))}</td>' in row
-    for device in ("stm32f746", "a100-sxm-80gb"):  # per-device latency and bound columns
-        assert f"latency @ {device}" in header and f"bound @ {device}" in header
+
+
+def test_values_the_script_could_misread_are_written_here():
+    """NaN, integers beyond 2**53, bools and ints mixed with floats reach the page as cells."""
+    from analyzer.plugins.reporters.html_values import script_column
+
+    info = {"format": "count"}
+    assert "v" in script_column([1, 2**53, None, "x"], info) and "v" in script_column([0.5, -1e20], info)
+    for values in ([2**53 + 1], [float("nan")], [float("inf")], [True], [1, 2.5], [1e21], [1e-95], [[]]):
+        spec = script_column(values, info)
+        assert "h" in spec and "<td" in spec["h"][0], values
+    assert "h" in script_column([1], {"format": "percent"})  # a format the script does not know
+    assert "h" in script_column([1, 2], info, marks=[{"x": "lower"}, {}], key="x")  # a marked value
 
 
 def test_a_huge_table_is_cut_with_a_notice(report):
@@ -178,11 +211,23 @@ def test_a_huge_table_is_cut_with_a_notice(report):
     text = _layers_table(report, _layer_columns(report), max_rows=3)
     assert text.count("<tr data-i=") == 3
     assert f"first 3 of {len(report.layers)} layers; --format csv or json" in text
+    script: dict = {}
+    text = _layers_table(report, _layer_columns(report), max_rows=3, script=script)
+    assert "<tr data-i=" not in text and len(script["layers"]["name"]) == 3
+    assert f"first 3 of {len(report.layers)} layers" in text
 
 
 def test_module_tree_holds_every_rollup(report, page):
-    for m in report.modules():
-        assert f'data-path="{m.path}"' in page
+    modules = report.modules()
+    table = blob(page)["modules"]
+    assert table["path"] == [m.path for m in modules] and table["depth"] == [m.depth for m in modules]
+    assert table["layers"] == [m.layers for m in modules]
+    assert table["keys"] == common.select_columns(report, None)
+    for key in table["keys"]:
+        assert script_values(table, key) == [m.values.get(key) for m in modules], key
+    frag = render_html(report, compact=True)
+    for m in modules:
+        assert f'data-path="{m.path}"' in frag
 
 
 def test_hardware_results_per_device(report, page):
@@ -204,7 +249,7 @@ def test_graph_edges_follow_the_ir():
     expected = {("stem", "a"), ("a", "b"), ("stem", "join"), ("b", "join"), ("join", "head")}
     assert layer_edges(r) == {(idx[a], idx[b]) for a, b in expected}
     view = graph_view(r, {})
-    rank = {n["label"]: n["rank"] for n in view["nodes"]}
+    rank = dict(zip(view["nodes"]["label"], view["nodes"]["rank"], strict=True))
     assert rank == {"stem": 0, "a": 1, "b": 2, "join": 3, "head": 4}  # longest path from the input
     assert view["notice"] == ""
 
@@ -213,17 +258,15 @@ def test_graph_collapses_beyond_the_limit_and_keeps_every_layer():
     r = analyzer.analyze(zoo.resnet50())
     _, values = colour_metrics(r)
     view = graph_view(r, values, limit=30)
-    assert len(view["nodes"]) <= 30 and "collapsed" in view["notice"]
-    members = [
-        i
-        for n in view["nodes"]
-        for i in (n["layers"] if isinstance(n["layers"], list) else [n["layers"]])
-    ]
+    nodes = view["nodes"]
+    assert len(nodes["rank"]) <= 30 and "collapsed" in view["notice"]
+    assert len(nodes["label"]) == len(nodes["op"]) == len(nodes["x"]) == len(nodes["layers"]) == len(nodes["rank"])
+    members = [i for layers in nodes["layers"] for i in (layers if isinstance(layers, list) else [layers])]
     assert sorted(members) == list(range(len(r.layers)))
     assert sum(v for v in view["values"]["macs"] if v) == r.totals["macs"]  # MACs of a group add up
     for a, b in view["edges"]:
         if a < b:
-            assert view["nodes"][b]["rank"] > view["nodes"][a]["rank"]
+            assert nodes["rank"][b] > nodes["rank"][a]
     assert "collapsed" in render_html(r, graph_limit=30)
 
 
@@ -254,7 +297,7 @@ def test_the_data_blob_cannot_end_its_script_element():
     blob = re.search(
         r'<script type="application/json" class="az-data">(.*?)</script>', page, re.S
     ).group(1)
-    assert "fc</script>" in json.loads(blob)["graph"]["nodes"][0]["label"]
+    assert json.loads(blob)["layers"]["name"] == ["fc</script>"]  # the graph's nodes take the table's names
     assert parse(page).errors == []
 
 

@@ -351,3 +351,91 @@ def test_node_tooltips_read_as_the_text_formats(loaded, report):
         for row in report.layers
     ]
     assert page.eval_on_selector_all("svg g.az-node", titles) == expected
+
+
+# --- the script's tables are the Python side's -------------------------------------------
+# Values the page's script must write exactly as html_values does: ties that toFixed rounds the
+# other way (0.125, 2.5, 1125 bytes), the edges of each unit, negative and huge numbers, text.
+TIES = [0.125, 2.5, 0.5, 1.5, 12344.5, 12345.5, 0.0625, 1.0005, 99.95, 999.5, 9999.5, 1e-5, 1.2345e-7, -0.0]
+BYTES = [0, 1, 999, 1000, 1125, 1536, 999_499, 999_500, 999_999, 1_048_576, 1_073_741_824, 10**15, 2**53]
+
+
+def _quantity(fmt: str, unit: str = "", digits: int = 4, aggregate: str = "sum") -> dict[str, object]:
+    return {"unit": unit, "convention": f"test {fmt}", "metric": "test", "aggregate": aggregate, "per_layer": True,
+            "label": f"t {fmt}", "display": "column", "format": fmt, "group": "test", "digits": digits,
+            "complete": True}  # fmt: skip
+
+
+def crafted_report() -> analyzer.Report:
+    """ResNet-50's report with quantities of every format the script writes, and some it leaves
+    to the Python side (NaN, integers beyond 2**53, bools, ints mixed with floats, marks)."""
+    import json
+    import random
+
+    from analyzer import zoo
+    from analyzer.core.report import Report
+
+    doc = json.loads(analyzer.analyze(zoo.resnet50(), devices=[DEVICE]).to_json())
+    rng = random.Random(7)
+    columns = {
+        "t_count_f": (_quantity("count"), lambda i: rng.choice(TIES) * 10 ** rng.randint(-3, 6)),
+        "t_bytes": (_quantity("bytes", "byte"), lambda i: BYTES[i % len(BYTES)] if i < 40 else rng.randint(0, 10**13)),
+        "t_bytes_f": (_quantity("bytes", "byte"), lambda i: rng.uniform(0, 2e9)),
+        "t_ratio": (_quantity("ratio", "x", 3), lambda i: TIES[i % len(TIES)] if i < 30 else rng.uniform(-50, 5000)),
+        "t_float": (_quantity("float", "", 5), lambda i: 10 ** rng.uniform(-30, 20) * rng.choice((1, -1))),
+        "t_seconds": (_quantity("seconds", "s"), lambda i: 10 ** rng.uniform(-12, 2)),
+        "t_joules": (_quantity("joules", "J"), lambda i: 0.0 if i % 17 == 0 else 10 ** rng.uniform(-10, 1)),
+        "t_rate": (_quantity("rate", "1/s"), lambda i: 10 ** rng.uniform(-2, 9)),
+        "t_neg": (_quantity("count"), lambda i: rng.randint(-(2**53), 2**40) if i % 3 else None),
+        "t_text": (_quantity("text"), lambda i: ["a<b", "x & y", 'say "hi"', "it's", None, 12345, -7][i % 7]),
+        "t_dims": (_quantity("int", aggregate="none"), lambda i: [rng.randint(1, 5000), rng.randint(1, 50)]),
+        "t_huge": (_quantity("count"), lambda i: 2**60 + i),
+        "t_nan": (_quantity("float"), lambda i: float("nan") if i == 3 else float(i)),
+        "t_bool": (_quantity("count"), lambda i: i % 2 == 0),
+        "t_mixed": (_quantity("count"), lambda i: i if i % 2 else i + 0.5),
+        "t_marked": (_quantity("count"), lambda i: i * 1000),
+    }
+    for key, (info, value) in columns.items():
+        doc["quantities"][key] = info
+        for i, layer in enumerate(doc["layers"]):
+            layer[key] = value(i)
+    for layer in doc["layers"][::7]:  # an incomplete value: marked (written by the Python side)
+        layer["incomplete"] = {"t_marked": "lower"}
+    return Report.from_dict(doc)
+
+
+CELLS = """rows => rows.map(r => [r.className, r.getAttribute('data-search'), r.getAttribute('data-path'),
+  Array.from(r.cells).map(c => [c.innerHTML, c.getAttribute('data-v')])])"""
+
+
+def _tables(page) -> dict[str, list]:
+    return {t: page.eval_on_selector_all(f"table.{t} tbody tr", CELLS) for t in ("az-layers", "az-modules")}
+
+
+def _same_cells(drawn: list, written: list) -> None:
+    """The rows the script drew are those written in Python: the same text and attributes; a
+    ``data-v`` (the raw value for sorting) reads as the same number."""
+    assert len(drawn) == len(written) > 0
+    for got, want in zip(drawn, written, strict=True):
+        assert got[:3] == want[:3]
+        assert [c[0] for c in got[3]] == [c[0] for c in want[3]]
+        for (text, a), (_, b) in zip(got[3], want[3], strict=True):
+            assert (a is None) == (b is None) and (a is None or float(a) == float(b)), (text, a, b)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_path, binary):
+    report = crafted_report()
+    path = tmp_path / "crafted.html"
+    path.write_text(render_html(report, binary_units=binary, columns=["all"], depth=9), encoding="utf-8")
+    full = Loaded(browser, path.as_uri())
+    frag = Loaded(browser, content="<!DOCTYPE html><html><body>"
+                  f"{render_html(report, compact=True, binary_units=binary, columns=['all'], depth=9)}</body></html>")  # fmt: skip
+    try:
+        drawn, written = _tables(full.page), _tables(frag.page)
+        for table in ("az-layers", "az-modules"):
+            _same_cells(drawn[table], written[table])
+        assert full.errors == [] and frag.errors == []
+    finally:
+        full.page.close()
+        frag.page.close()

@@ -1,6 +1,8 @@
-/* analyzer HTML report: sorting, filtering, folding and the graph view.
- * Plain JavaScript, no dependency, no network. The tables are already in the page;
- * the graph is drawn from the JSON blob (script.az-data) laid out by the Python side. */
+/* analyzer HTML report: the layer and module tables, sorting, filtering, folding and the graph view.
+ * Plain JavaScript, no dependency, no network. A full page's layer and module tables are written
+ * here from the JSON blob (script.az-data), each number formatted as the Python side's
+ * html_values.cell writes it (a notebook fragment has them in the page already); the graph is
+ * drawn from the same blob, laid out by the Python side. */
 (function () {
   "use strict";
 
@@ -10,21 +12,89 @@
   var NONE = "#e6e8eb";
   var NODE_W = 150, NODE_H = 22, GAP_X = 24, GAP_Y = 18, MARGIN = 12;
 
-  function esc(s) {
-    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  function esc(s) {  // html.escape(s, quote=True)
+    s = String(s);
+    return /[&<>"']/.test(s) ? s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#x27;") : s;
+  }
+
+  /* Python's f"{v:.{k}f}": correctly rounded like toFixed, but a tie goes to the even digit
+   * (toFixed rounds it away from zero). A tie is a finite decimal expansion, so toFixed(100)
+   * shows it exactly. */
+  function fixed(v, k) {
+    var s = v.toFixed(k);
+    var x = Math.abs(v).toFixed(100), dot = x.indexOf("."), rest = x.slice(dot + 1 + k);
+    if (/^50*$/.test(rest)) {
+      var kept = x.slice(0, k ? dot + 1 + k : dot);
+      if ((kept.charCodeAt(kept.length - 1) - 48) % 2 === 0) s = (v < 0 ? "-" : "") + kept;
+    }
+    return s;
+  }
+
+  function grouped(digits) {  // "1234567" -> "1,234,567" (Python's f"{n:,}")
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
   /* ``digits`` significant digits, never in exponent notation, trailing zeros dropped
-   * (common.plain's rule): 0.000123 -> "0.000123", 1527.3 -> "1527", 1048576 -> "1,048,576". */
+   * (common.plain): 0.000123 -> "0.000123", 1527.3 -> "1527", 1048576 -> "1,048,576". */
   function plain(v, digits) {
-    if (v === 0 || !isFinite(v)) return String(v);
+    if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+    if (!isFinite(v)) return String(v);
     var e = Math.floor(Math.log10(Math.abs(v)));
     if (e >= digits - 1) {
-      var n = Math.round(v);
-      return Math.abs(n) >= 10000 ? n.toLocaleString("en-US") : String(n);
+      var n = fixed(v, 0);  // Python's round(): half to even
+      return n.replace("-", "").length >= 5 ? grouped(n) : n;
     }
-    var s = v.toFixed(Math.min(20, digits - 1 - e));
+    var s = fixed(v, digits - 1 - e);
     return s.indexOf(".") >= 0 ? s.replace(/\.?0+$/, "") : s;
+  }
+
+  /* Bytes to three significant digits (common.human_bytes): "1.05 MB", or "1 MiB" with binary. */
+  function humanBytes(v, binary) {
+    var units = binary ? ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] : ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    var step = binary ? 1024 : 1000, i = 0;
+    while (i < units.length - 1) {
+      var size = Math.abs(v);
+      if (size < step && (size < 0.99 * step || Math.abs(parseFloat(plain(v, 3).replace(/,/g, ""))) < step)) break;
+      v /= step;
+      i++;
+    }
+    return plain(v, 3) + " " + units[i];
+  }
+
+  var SUBUNITS = [[1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
+
+  function scaled(v, unit) {  // common._scaled: seconds and joules with m/µ/n prefixes
+    for (var j = 0; j < SUBUNITS.length; j++) {
+      if (Math.abs(v) >= SUBUNITS[j][0]) return plain(v / SUBUNITS[j][0], 4) + " " + SUBUNITS[j][1] + unit;
+    }
+    return v === 0 ? "0 " + unit : plain(v / 1e-9, 4) + " n" + unit;
+  }
+
+  /* A column's number as html_values.formatter writes it: ``how`` is the quantity's format. */
+  function number(v, how, digits, binary, isInt) {
+    if (how === "bytes") return humanBytes(v, binary);
+    if (how === "float" || how === "ratio") return plain(v, digits);
+    if (how === "seconds") return scaled(v, "s");
+    if (how === "joules") return scaled(v, "J");
+    if (how === "rate") return plain(v, 4) + "/s";
+    return isInt ? grouped(String(v)) : plain(v, 4);  // count, int: exact
+  }
+
+  /* One column's <td> cells (html_values.cell): {v: values, f: format, d: digits, b: binary,
+   * t: "i" ints or "r" floats} for the script to write, or {h: cells} written by the Python side. */
+  function cells(col) {
+    if (col.h) return col.h;
+    var how = col.f, d = col.d, b = col.b, isInt = col.t === "i", exact = how === "count" || how === "int";
+    return col.v.map(function (v) {
+      if (v === null) return "<td>-</td>";
+      if (typeof v === "string") return "<td>" + esc(v) + "</td>";
+      if (Array.isArray(v)) {  // per dim (receptive field): 11x11, sorted by the largest
+        return '<td data-v="' + Math.max.apply(null, v) + '">' + v.map(function (x) { return grouped(String(x)); }).join("x") + "</td>";
+      }
+      if (isInt && exact) return "<td>" + grouped(String(v)) + "</td>";
+      return '<td data-v="' + v + '">' + number(v, how, d, b, isInt) + "</td>";
+    });
   }
 
   /* A value as the text formats' readable column shows it: SI prefixes for counts
@@ -53,6 +123,56 @@
   }
 
   /* --- tables ------------------------------------------------------------------ */
+  function shapes(out) {  // common.fmt of output shapes: "1x64x56x56, 1x64" (text when the Python side wrote it)
+    return typeof out === "string" ? out : out.map(function (s) { return s.join("x"); }).join(", ");
+  }
+
+  /* The layer table's rows, as html.py's _layers_table writes them for a notebook fragment. */
+  function layerRows(t) {
+    var cols = t.columns.map(cells), n = t.name.length, out = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var row = '<tr data-i="' + i + '" data-search="' + esc((t.name[i] + " " + t.op[i] + " " + t.scope[i]).toLowerCase()) +
+        '"' + (i >= t.page ? ' class="az-hidden"' : "") + "><td>" + i + "</td><td>" + esc(t.name[i]) + "</td><td>" +
+        esc(t.op[i]) + "</td><td>" + esc(shapes(t.output[i])) + "</td>";
+      for (var c = 0; c < cols.length; c++) row += cols[c][i];
+      out[i] = row + "</tr>";
+    }
+    return out.join("");
+  }
+
+  /* The module tree's rows (html.py's _modules_table): folded below depth ``open``. */
+  function moduleRows(t) {
+    var cols = t.columns.map(cells), n = t.path.length, out = new Array(n);
+    for (var k = 0; k < n; k++) {
+      var path = t.path[k], d = t.depth[k];
+      var kids = k + 1 < n && t.depth[k + 1] > d && t.path[k + 1].indexOf(path + ".") === 0;
+      var state = [];
+      if (kids && d >= t.open) state.push("az-folded");
+      if (d > t.open) state.push("az-hidden");
+      var name = d > 1 ? path.slice(path.lastIndexOf(".") + 1) : path;
+      var row = '<tr data-depth="' + d + '" data-path="' + esc(path) + '"' + (state.length ? ' class="' + state.join(" ") + '"' : "") +
+        '><td class="az-tree" style="padding-left:' + fixed((d - 1) * 1.2 + 0.3, 1) + 'em">' +
+        (kids ? '<button class="az-fold" aria-label="fold">▾</button>' : '<span class="az-leaf"></span>') +
+        '<span title="' + esc(path) + '">' + esc(name) + "</span></td><td>" + t.layers[k] + "</td>";
+      for (var c = 0; c < cols.length; c++) row += cols[c][k];
+      out[k] = row + "</tr>";
+    }
+    return out.join("");
+  }
+
+  /* A table's columns written once: {same: i} reads column i's values, {k: value} one value throughout. */
+  function resolve(t, n) {
+    t.columns.forEach(function (c) {
+      if (c.same !== undefined) c.v = t.columns[c.same].v;
+      else if ("k" in c) c.v = new Array(n).fill(c.k);
+    });
+    return t;
+  }
+
+  function fill(table, rows) {
+    if (table) table.tBodies[0].innerHTML = rows;
+  }
+
   function cellValue(td) {
     if (!td) return null;
     var v = td.getAttribute("data-v");
@@ -231,11 +351,25 @@
     return lum < 140 ? "#ffffff" : "#1b1f24";
   }
 
-  function initGraph(root, graph, tables) {
+  function initGraph(root, graph, tables, layers) {
+    function numbers(key) {  // a metric the layer table holds: its numbers (html_graph.graph_view's values)
+      var i = layers ? layers.keys.indexOf(key) : -1;
+      var col = i >= 0 ? layers.columns[i].v : null;  // (resolved)
+      return col ? col.map(function (v) { return typeof v === "number" ? v : null; }) : [];
+    }
+    /* The nodes as columns (html_graph.graph_view); where each node is one layer of the page's
+     * layer table, their label, op and layer index are the table's. */
+    var cols = graph.nodes, count = cols.rank.length;
+    var nodes = [];
+    for (var n = 0; n < count; n++) {
+      nodes.push({
+        label: cols.label ? cols.label[n] : layers.name[n], op: cols.op ? cols.op[n] : layers.op[n],
+        layers: cols.layers ? cols.layers[n] : n, x: cols.x[n], rank: cols.rank[n],
+      });
+    }
     var box = root.querySelector(".az-graph");
     var select = root.querySelector("select.az-metric");
-    if (!box || !select || !graph.nodes.length) return;
-    var nodes = graph.nodes;
+    if (!box || !select || !nodes.length) return;
     var width = 0, height = 0;
     var px = nodes.map(function (n) {
       var x = MARGIN + n.x * (NODE_W + GAP_X), y = MARGIN + n.rank * (NODE_H + GAP_Y);
@@ -265,7 +399,7 @@
 
     function recolour() {
       var m = metrics[select.value];
-      var vals = graph.values[select.value] || [];
+      var vals = graph.values[select.value] || numbers(select.value);
       var scale = colourScale(vals, m.kind);
       groups.forEach(function (g, i) {
         var v = vals[i] === undefined ? null : vals[i];
@@ -332,13 +466,15 @@
     root.setAttribute("data-init", "1");
     var dataEl = root.querySelector("script.az-data");
     var data = dataEl ? JSON.parse(dataEl.textContent) : {};
+    if (data.layers) fill(root.querySelector("table.az-layers"), layerRows(resolve(data.layers, data.layers.name.length)));
+    if (data.modules) fill(root.querySelector("table.az-modules"), moduleRows(resolve(data.modules, data.modules.path.length)));
     var tables = new Map();
     root.querySelectorAll("table.az-sortable").forEach(function (t) {
       tables.set(t, initTable(t, t.closest("section, details.az-section")));
     });
     initGroups(root);
     root.querySelectorAll("table.az-modules").forEach(initTree);
-    if (data.graph) initGraph(root, data.graph, tables);
+    if (data.graph) initGraph(root, data.graph, tables, data.layers);
   }
 
   document.querySelectorAll(".az-report:not([data-init])").forEach(initReport);
