@@ -18,7 +18,9 @@ anything else passed to ``default``. Circular structures are not detected
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from itertools import islice
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
@@ -98,6 +100,10 @@ def encode(o: Any, default: Default = _no_default, indent: str = "  ", level: in
     if t is dict:
         if not o:
             return "{}"
+        if len(o) >= _TABLE_MIN:
+            text = _dict_of_rows(o, default, indent, level)
+            if text is not None:
+                return text
         if len(o) >= _TEMPLATE_MIN:
             text = _by_template(o, default, indent, level)
             if text is not None:
@@ -177,6 +183,44 @@ def _by_template(o: dict[Any, Any], default: Default, indent: str, level: int) -
             args[i] = _float(args[i])
         template = float_template
     return template % tuple(args)
+
+
+# A dict of dicts of one or a few shapes (a report's quantities: some forty rows of metadata, the
+# same keys each) is written a column at a time (``encode_rows``), not a dict at a time.
+_TABLE_MIN = 4
+
+
+def _dict_of_rows(o: dict[Any, Any], default: Default, indent: str, level: int) -> str | None:
+    """``o`` as ``encode`` writes it when its values are all dicts in runs of one shape (the same
+    string keys in the same order), at least four rows a run on average; None otherwise."""
+    rows = list(o.values())
+    if set(map(type, rows)) != {dict}:
+        return None
+    shapes = list(map(tuple, rows))
+    n = len(rows)
+    starts = [0, *(i for i in range(1, n) if shapes[i] != shapes[i - 1])]
+    if len(starts) * 4 > n:
+        return None
+    texts: list[str] = []
+    for i, j in zip(starts, [*starts[1:], n], strict=True):
+        shape = shapes[i]
+        if not shape:
+            texts += ["{}"] * (j - i)
+            continue
+        if not all(type(k) is str for k in shape):
+            return None
+        texts += encode_rows(shape, list(zip(*map(dict.values, rows[i:j]), strict=True)), default, indent, level + 1)
+    inner = "\n" + indent * (level + 1)
+    keys = _KEYS
+    items = []
+    for k, text in zip(o, texts, strict=True):
+        key = keys.get(k) if type(k) is str else None
+        if key is None:
+            key = _key(k) + ": "
+            if type(k) is str and len(keys) < _MAX_KEYS:
+                keys[k] = key
+        items.append(key + text)
+    return "{" + inner + ("," + inner).join(items) + "\n" + indent * level + "}"
 
 
 def _other(v: Any, default: Default, indent: str, level: int) -> str:
@@ -260,23 +304,28 @@ def _template(keys: tuple[Any, ...], types: tuple[type, ...], indent: str,
 
 
 def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: Default = _no_default,
-                indent: str = "  ", level: int = 0) -> Iterator[str]:  # fmt: skip
+                indent: str = "  ", level: int = 0, ints: Container[int] = ()) -> Iterator[str]:  # fmt: skip
     """The text ``encode`` writes for each row ``{keys[j]: columns[j][i]}`` (rows of one shape held
     as columns): a column of ints or of finite floats goes into the rows' one %-template as it is,
-    any other is turned into text a column at a time, then each row is one C-level ``%``."""
+    any other is turned into text a column at a time, then each row is one C-level ``%``.
+    A column that is an ``array`` of ints or floats (a report's stored column) needs no check of
+    its values' types, nor do the columns at the positions ``ints`` (the caller knows them exact ints)."""
     if not keys:
         return iter(["{}"] * (len(columns[0]) if columns else 0))
     parts, args = [], []
-    for key, column in zip(keys, columns, strict=True):
+    for j, (key, column) in enumerate(zip(keys, columns, strict=True)):
         if type(key) is not str:
             raise TypeError("encode_rows: keys must be strings")
-        types = set(map(type, column))
+        code = column.typecode if type(column) is array else "ints" if j in ints else None
+        types = {int} if code in _INT_CODES else {float} if code == "d" else set(map(type, column))
         if types == {int}:
             conversion, values = "%d", column
         elif types == {float} and (total := sum(column)) - total == 0:  # every float finite: its repr
             conversion, values = "%r", column
         elif types == {str}:
             conversion, values = "%s", list(map(_string, column))
+        elif types == {bool}:
+            conversion, values = "%s", list(map(_BOOLS.__getitem__, column))
         elif types <= _LISTS:  # shapes (repeated: looked up), node names (a new list a row), or null
             conversion, values = "%s", _list_column(column, default, indent, level + 1)
         else:  # as a dict's value: None, bools, NaN...
@@ -289,6 +338,8 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
 
 
 _LISTS = {list, tuple, type(None)}  # tuples: a layer's node names
+_BOOLS = {True: "true", False: "false"}
+_INT_CODES = frozenset(("ints", *"bBhHiIlLqQ"))  # array type codes of ints (and encode_rows' "ints")
 
 
 def _list_column(column: Sequence[Any], default: Default, indent: str, level: int) -> list[str]:
@@ -360,16 +411,18 @@ def iter_object(fields: Iterable[tuple[str, Any]], default: Default = _no_defaul
         if not isinstance(value, Rows):
             yield head + encode(value, default, pad, 1)
             continue
-        inner = "\n" + pad * 2
-        chunk: list[str] = []
+        sep = ",\n" + pad * 2
+        items = iter(value.items)
         empty = True
-        encoded = value.encoded
-        for item in value.items:
-            chunk.append(("[" if empty else ",") + inner + (item if encoded else encode(item, default, pad, 2)))
+        while True:  # a batch of items a chunk, joined at once
+            chunk = list(islice(items, batch))
+            if not chunk:
+                break
+            if not value.encoded:
+                chunk = [encode(item, default, pad, 2) for item in chunk]
+            chunk[0] = head + ("[\n" + pad * 2 if empty else sep) + chunk[0]  # (not a copy of the whole chunk)
+            yield sep.join(chunk)
+            head = ""
             empty = False
-            if len(chunk) >= batch:
-                yield head + "".join(chunk)
-                head = ""
-                chunk = []
-        yield head + ("[]" if empty else "".join(chunk) + "\n" + pad + "]")
+        yield head + ("[]" if empty else "\n" + pad + "]")
     yield "}" if first else "\n}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from operator import attrgetter, is_
@@ -168,20 +168,16 @@ class Report(ReportViews):
             return list(column) if column is not None else [None] * len(values)
         return [row_values.get(quantity) for row_values in values]  # rows changed, loaded or built by hand
 
-    def layer_columns(self, quantities: Iterable[str]) -> dict[str, list[Any]]:
-        """``{q: self.layer_column(q)}`` for each of ``quantities``, the rows checked once for the
-        whole batch rather than once a column (a reporter reading every quantity)."""
-        quantities = list(quantities)
-        if not quantities:
-            return {}
-        first = self.layer_column(quantities[0])  # checks the rows, remembers what it found
-        source = self._column_source
-        if source is None or source[1] is None:
-            values = source[0] if source is not None else tuple(map(_VALUES, self.layers))
-            return {q: first if q == quantities[0] else [v.get(q) for v in values] for q in quantities}
-        stored, n = source[1].columns, len(source[0])
-        return {q: first if q == quantities[0] else list(stored[q]) if q in stored else [None] * n
-                for q in quantities}  # fmt: skip
+    def layer_columns(self) -> LayerColumns:
+        """A reader of many columns with the rows checked once, not once a column:
+        ``read = report.layer_columns()``, then ``read(q)`` is ``layer_column(q)`` and
+        ``read(q, start, stop)`` its values of rows ``start:stop`` only (the JSON format reads a
+        million rows a batch at a time). It reads the rows as they were when made. A column comes
+        as a list, or as an ``array`` copy where the report stores its ints or floats unboxed
+        (the same values; a reporter that needs a list calls ``list()`` on it)."""
+        self.layer_column("")  # checks the rows, remembers what it found
+        values, schema = self._column_source  # type: ignore[misc]
+        return LayerColumns(values, schema)
 
     def device(self, name: str) -> DeviceResult:
         for r in self.hardware:
@@ -270,6 +266,27 @@ class Report(ReportViews):
 
 
 _VALUES = attrgetter("values")
+
+
+class LayerColumns:
+    """Columns of a report's layer rows (``Report.layer_columns``): each read when asked for, so
+    that a reader of every column holds one at a time."""
+
+    __slots__ = ("schema", "values")
+
+    def __init__(self, values: tuple[Any, ...], schema: Schema | None):
+        self.values = values  # each row's values, in row order
+        self.schema = schema  # the stored columns, when the rows are the engine's own, untouched
+
+    def __call__(self, quantity: str, start: int = 0, stop: int | None = None) -> Sequence[Any]:
+        """``quantity``'s value for rows ``start:stop`` (None where a row has none): a list, or an
+        ``array`` of the stored ints or floats (copied)."""
+        if self.schema is not None:
+            column = self.schema.columns.get(quantity)
+            if column is None:
+                return [None] * len(range(len(self.values))[start:stop])
+            return column[start:stop]
+        return [v.get(quantity) for v in self.values[start:stop]]
 
 
 def _one_schema(values: tuple[Any, ...]) -> Schema | None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas
 
     from analyzer.core.compare import Comparison
-    from analyzer.core.report import LayerRow, Report
+    from analyzer.core.report import LayerColumns, LayerRow, Report
 
 # Totals a repr leads with, in this order (each shown only when the report has it).
 REPR_TOTALS = (
@@ -177,47 +177,52 @@ def json_fields(report: Report) -> Iterator[tuple[str, Any]]:
     """The ``analyzer.report/1`` document's fields in order for ``jsonwriter.iter_object`` (at
     indent 2): ``Report._fields()``'s, but the layers and the modules written from columns, as
     JSON text, a batch at a time (``--format json``; same bytes as ``Report.iter_json()``)."""
-    read = _Columns(report) if len(report.layers) <= BATCH else None  # one batch: whole columns, read once
+    read: Any = report.layer_columns()  # every column read through it: the rows checked once
+    if len(report.layers) <= BATCH:  # one batch: whole columns, each read once for layers and modules
+        read = _Columns(read)
     return report._fields(
         layers=lambda: Rows(_layer_texts(report.layers, read), encoded=True), modules=lambda: _modules(report, read)
     )
 
 
 class _Columns:
-    """Whole columns of a report's layers, each read once for the layer rows and the roll-ups alike
-    (``Report.layer_columns``: the rows checked once a batch of columns, not once a column)."""
+    """Whole columns of a report of one batch of layers, each read once for the layer rows and the
+    roll-ups alike."""
 
-    __slots__ = ("read", "report")
+    __slots__ = ("read", "values")
 
-    def __init__(self, report: Report):
-        self.report = report
-        self.read: dict[str, list[Any]] = {}
+    def __init__(self, read: LayerColumns):
+        self.read = read
+        self.values: dict[str, list[Any]] = {}
 
-    def __call__(self, quantities: list[str]) -> dict[str, list[Any]]:
-        missing = [q for q in quantities if q not in self.read]
-        if missing:
-            self.read.update(self.report.layer_columns(missing))
-        return self.read
+    def __call__(self, quantity: str) -> list[Any]:
+        column = self.values.get(quantity)
+        if column is None:
+            column = self.values[quantity] = self.read(quantity)
+        return column
 
 
 _INCOMPLETE = attrgetter("incomplete")
 
 
-def _layer_texts(layers: list[LayerRow], read: _Columns | None = None) -> Iterator[str]:
+def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
     """Each layer row's ``to_dict()`` as ``encode`` writes it in the document, a batch at a time;
     rows of one shape (the same quantities in the same order, marks or not) share one template.
-    ``read``: the report's columns, when all rows are one batch (whole columns read)."""
-    plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
+    ``read``: the report's columns (``Report.layer_columns()``: ``read(q, start, stop)``, or whole
+    columns only when all rows are one batch)."""
     if read is not None and layers:
         keys = shared_keys(layers)
-        marked = set(map(bool, map(_INCOMPLETE, layers)))
-        if keys is not None and len(marked) == 1:  # one shape: its columns as the report holds them
+        if keys is not None and len(set(map(bool, map(_INCOMPLETE, layers)))) == 1:  # one shape: from columns
             names, sources = _plan(layers[0], keys)
-            values = read(list(keys))
-            columns = [[None] * len(layers) if s is None else values[keys[s]] if type(s) is int
-                       else list(map(attrgetter(s), layers)) for s in sources]  # fmt: skip
-            yield from jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
+            one = len(layers) <= BATCH
+            for start in range(0, len(layers), BATCH):
+                batch = layers if one else layers[start : start + BATCH]
+                rows = () if one else (start, start + len(batch))
+                columns = [[None] * len(batch) if s is None else read(keys[s], *rows) if type(s) is int
+                           else list(map(attrgetter(s), batch)) for s in sources]  # fmt: skip
+                yield from jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
             return
+    plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
     for start in range(0, len(layers), BATCH):
         batch = layers[start : start + BATCH]
         shapes = [(tuple(row.values), bool(row.incomplete)) for row in batch]
@@ -260,18 +265,19 @@ def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> It
     return jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
 
 
-def _modules(report: Report, read: _Columns | None = None) -> Any:
+def _modules(report: Report, read: Any = None) -> Any:
     """The document's modules: ``Report.modules()``'s rows, written from the roll-up's columns
     where every module has the same quantities (else as the rows' dicts); ``read`` reads a column."""
     if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
         return Rows(m.to_dict() for m in report.modules())
     aggregate = {q: info.get("aggregate", "sum") for q, info in report.quantities.items()}
-    tree = module_tree(report.layers, aggregate, columns=read or report.layer_columns)
+    tree = module_tree(report.layers, aggregate, None, read or report.layer_columns())
     qs = tree.uniform()
     if qs is None or any(q in ("path", "depth", "layers") for q in qs):
         return Rows(m.to_dict() for m in tree.rows())
     columns = [tree.paths, tree.depths, tree.counts, *(tree.combined[q] for q in qs)]
-    return Rows(jsonwriter.encode_rows(["path", "depth", "layers", *qs], columns, _json_default, INDENT, 2), encoded=True)
+    ints = [1, 2, *(j for j, q in enumerate(qs, 3) if q in tree.ints)]  # no check of their values' types
+    return Rows(jsonwriter.encode_rows(["path", "depth", "layers", *qs], columns, _json_default, INDENT, 2, ints), encoded=True)
 
 
 def _json_default(value: Any) -> Any:

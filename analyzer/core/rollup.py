@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import operator
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from analyzer.core.layer_table import Schema
@@ -120,14 +120,13 @@ def rollup(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], dep
 
 
 def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None = None,
-                column: Callable[[str], Sequence[Any]] | None = None,
-                columns: Callable[[list[str]], Mapping[str, Sequence[Any]]] | None = None) -> ModuleTree:  # fmt: skip
+                column: Callable[[str], Sequence[Any]] | None = None) -> ModuleTree:  # fmt: skip
     """The roll-ups as columns: each module's path, depth, layer count and combined values.
 
     ``aggregate`` maps quantity -> declaration (``Quantity.aggregate`` or its string form);
     ``column(q)`` gives ``q``'s value of every row in order, None where a row has none
-    (``Report.layer_column``; by default read row by row); ``columns(qs)`` (``Report.layer_columns``),
-    when given, reads the columns needed at once instead.
+    (``Report.layer_column``, or the reader of ``Report.layer_columns()``, which checks the rows
+    once for every column; by default read row by row).
     Linear in the layers, and quantity by quantity (a column at a time, list arithmetic rather
     than a dict update per value): each layer is folded into its deepest module only, then each
     module into its parent once (sums and maxima are associative), children last to first. A
@@ -147,9 +146,7 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {shared: shared} if shared is not None else {}
     keys = shared
     plain: dict[str, str] = {}  # a scope with call suffixes -> the module path it names
-    first: list[int] = []  # each module's first and last row: the rows between are its own
-    last: list[int] = []  # when it has as many (a module called twice has others between)
-    for r, row in enumerate(rows):
+    for row in rows:
         if shared is None:
             keys = tuple(row.values)
             keys = key_tuples.setdefault(keys, keys)
@@ -171,12 +168,9 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
                         depths.append(depths[at] + 1)
                         parents.append(at)
                         present.append(keys)  # type: ignore[arg-type]
-                        first.append(r)
-                        last.append(r)
                         leaf.append(i)
                         continue
-                elif present[i] is keys:  # a known module: only its own last row changes (those above: below)
-                    last[i] = r
+                elif present[i] is keys:  # a known module whose layers all carry these keys
                     leaf.append(i)
                     continue
             parts = scope.split(".")
@@ -195,10 +189,7 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
                 depths.append(1 if at < 0 else depths[at] + 1)
                 parents.append(at)
                 present.append(keys)  # type: ignore[arg-type]
-                first.append(r)
-                last.append(r)
             else:
-                last[i] = r
                 seen = present[i]
                 if seen is not keys:  # most layers carry the same quantities in the same order
                     if type(seen) is tuple:
@@ -213,31 +204,35 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
     for k, p in up:
         counts[p] += counts[k]
-        if last[k] > last[p]:  # a module's last row: its own, or its children's
-            last[p] = last[k]
     quantities = [q for q in dict.fromkeys(q for keys in key_tuples for q in keys) if kinds.get(q, _SUM) != _SKIP]
-    if columns is not None:
-        read = columns(quantities)
-    elif column is not None:
-        read = {q: column(q) for q in quantities}
-    else:
-        read = {q: [row.values.get(q) for row in rows] for q in quantities}
-    ranges = _Ranges(first, last, counts, leaf, parents) if len(rows) >= _RANGES_FROM else None
+    if column is None:
+        def column(q: str) -> list[Any]:
+            return [row.values.get(q) for row in rows]
     combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
+    ints: set[str] = set()  # the quantities whose values are all exact ints (no None)
+    folds = {_SUM: _Fold(operator.add, leaf, up, n_modules, combined),
+             _MAX: _Fold(max, leaf, up, n_modules, combined)}  # fmt: skip
     for q in quantities:
-        col = read[q]
+        col = column(q)
         maximum = kinds.get(q, _SUM) == _MAX
-        if ranges is not None and set(map(type, col)) == {int}:  # exact ints: any order adds up the same
-            combined[q] = ranges.maxima(col) if maximum else ranges.sums(col)
+        code = col.typecode if type(col) is array else None  # a report's stored column of ints or floats
+        types = None if code is not None else set(map(type, col))
+        if code in ("q", "d") or types and types <= _NUMBERS:  # numbers only: folded with other columns
+            if code == "q" or types == _INT:
+                ints.add(q)
+            folds[_MAX if maximum else _SUM].add(q, col)
             continue
         values = _combine_column(col, leaf, up, n_modules, maximum)
         if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
             combined[q] = values
+    for fold in folds.values():
+        fold.flush()
+    combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
     for q, a in how.items():
         if isinstance(a, Ratio) and a.numerator in combined and a.denominator in combined:
             combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
                            for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
-    return ModuleTree(paths, depths, counts, present, combined)
+    return ModuleTree(paths, depths, counts, present, combined, frozenset(ints))
 
 
 @dataclass(slots=True)
@@ -250,6 +245,7 @@ class ModuleTree:
     counts: list[int]
     present: list[tuple[str, ...] | dict[str, None]]
     combined: dict[str, list[Any]]
+    ints: frozenset[str] = frozenset()  # quantities known to be exact ints for every module (no None)
 
     def rows(self) -> list[ModuleRow]:
         """One ``ModuleRow`` a module, its values in its layers' order."""
@@ -287,65 +283,49 @@ class ModuleTree:
         if len(orders) != 1:
             return None
         qs = [q for q in next(iter(orders.values())) if q in self.combined]
-        if any(None in self.combined[q] for q in qs):
+        if any(None in self.combined[q] for q in qs if q not in self.ints):
             return None
         return qs
 
 
-_RANGES_FROM = 64  # rows; below, setting the ranges up costs more than they save
+_NUMBERS = frozenset((int, float))
+_INT = {int}
 
 
-class _Ranges:
-    """Sums and maxima of a column of ints per module, in C loops. A module of one layer (most)
-    has that layer's value; a module's rows are mostly a range (differences of prefix sums, the
-    max of a slice); the others (a module called from several places) are listed one after the
-    other and summed the same way. Each module's value is then picked from the column followed
-    by the ranges' and the lists' values (``gather``)."""
+class _Fold:
+    """Columns of numbers combined per module several at a time: each row's values as one tuple
+    folded into its deepest module in row order, then each module's into its parent's, children
+    last to first (``up``): ``_combine_column``'s operations in its order, on a tuple of columns at
+    a time (one ``map`` a step). Columns are held until ``_FOLD_VALUES`` values wait, then folded."""
 
-    def __init__(self, first: list[int], last: list[int], counts: list[int], leaf: list[int],
-                 parents: list[int]) -> None:  # fmt: skip
-        n_rows = len(leaf)
-        ends = [e + 1 for e in last]
-        ranged = [k for k, (s, e, n) in enumerate(zip(first, ends, counts, strict=True)) if n > 1 and e - s == n]
-        scattered: dict[int, list[int]] = {k: [] for k, (s, e, n) in enumerate(zip(first, ends, counts, strict=True))
-                                           if e - s != n}  # fmt: skip
-        if scattered:
-            for r, k in enumerate(leaf):  # each row under each module on its path
-                while k >= 0:
-                    if k in scattered:
-                        scattered[k].append(r)
-                    k = parents[k]
-        self.starts = [first[k] for k in ranged]
-        self.ends = [ends[k] for k in ranged]
-        self.slices = list(map(slice, self.starts, self.ends))
-        self.rows = [r for members in scattered.values() for r in members]
-        bounds = list(accumulate(map(len, scattered.values()), initial=0))
-        self.row_starts, self.row_ends = bounds[:-1], bounds[1:]
-        self.row_slices = list(map(slice, self.row_starts, self.row_ends))
-        self.gather = list(first)  # a module of one row: that row's value
-        for j, k in enumerate(ranged):
-            self.gather[k] = n_rows + j
-        for j, k in enumerate(scattered):
-            self.gather[k] = n_rows + len(ranged) + j
+    def __init__(self, op: Callable[[Any, Any], Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,
+                 out: dict[str, list[Any]]) -> None:  # fmt: skip
+        self.op, self.leaf, self.up, self.n_modules, self.out = op, leaf, up, n_modules, out
+        self.names: list[str] = []
+        self.columns: list[Sequence[Any]] = []
 
-    def sums(self, column: list[int]) -> list[int]:
-        column = column if type(column) is list else list(column)
-        prefix = list(accumulate(column, initial=0))
-        ranged = list(map(operator.sub, map(prefix.__getitem__, self.ends), map(prefix.__getitem__, self.starts)))
-        scattered: list[int] = []
-        if self.rows:
-            prefix = list(accumulate(map(column.__getitem__, self.rows), initial=0))
-            scattered = list(map(operator.sub, map(prefix.__getitem__, self.row_ends), map(prefix.__getitem__, self.row_starts)))
-        return list(map((column + ranged + scattered).__getitem__, self.gather))
+    def add(self, name: str, column: Sequence[Any]) -> None:
+        self.names.append(name)
+        self.columns.append(column)
+        if len(self.columns) * (len(self.leaf) + self.n_modules) >= _FOLD_VALUES:
+            self.flush()
 
-    def maxima(self, column: list[int]) -> list[int]:
-        column = column if type(column) is list else list(column)
-        ranged = list(map(max, map(column.__getitem__, self.slices)))
-        scattered: list[int] = []
-        if self.rows:
-            values = list(map(column.__getitem__, self.rows))
-            scattered = list(map(max, map(values.__getitem__, self.row_slices)))
-        return list(map((column + ranged + scattered).__getitem__, self.gather))
+    def flush(self) -> None:
+        if not self.columns:
+            return
+        op = self.op
+        acc: list[Any] = [None] * self.n_modules
+        for j, values in zip(self.leaf, zip(*self.columns, strict=True), strict=True):
+            a = acc[j]
+            acc[j] = values if a is None else tuple(map(op, a, values))
+        for k, p in self.up:
+            a = acc[p]
+            acc[p] = acc[k] if a is None else tuple(map(op, a, acc[k]))
+        self.out.update(zip(self.names, map(list, zip(*acc, strict=True)), strict=True))
+        self.names, self.columns = [], []
+
+
+_FOLD_VALUES = 4_000_000  # values of the columns folded at once (a million layers: a few columns)
 
 
 def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,

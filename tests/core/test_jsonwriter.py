@@ -156,3 +156,35 @@ def test_rows_from_columns_are_encoded_as_dicts(rows):
         expected = [jsonwriter.encode(row, indent="  ", level=level) for row in rows]
         assert list(jsonwriter.encode_rows(keys, columns, indent="  ", level=level)) == expected
         assert list(jsonwriter.encode_rows(keys, columns, indent="  ", level=level)) == expected  # shapes looked up
+
+
+# a dict of rows (a report's quantities): runs of dicts of one shape, written a column at a time
+row_keys = st.lists(st.text(max_size=3), min_size=0, max_size=5, unique=True)
+row_values = scalars | row_lists | st.dictionaries(st.text(max_size=2), scalars, max_size=2)
+dicts_of_rows = st.lists(row_keys, min_size=1, max_size=3).flatmap(
+    lambda shapes: st.lists(st.tuples(st.text(max_size=4) | st.integers() | st.booleans(), st.sampled_from(shapes)),
+                            min_size=4, max_size=12)
+    .flatmap(lambda rows: st.tuples(*(st.tuples(st.just(k), st.fixed_dictionaries({q: row_values for q in shape}))
+                                      for k, shape in rows))))  # fmt: skip
+
+
+@settings(deadline=None)
+@given(dicts_of_rows)
+def test_a_dict_of_rows_of_a_few_shapes(items):
+    """Its rows through ``encode_rows`` (bools, nulls, NaN, lists, dicts, '%' in keys, keys that
+    are not strings outside) give json's text; so does a dict with a value that is not a dict."""
+    obj = dict(items)
+    for extra in ({}, {"%s": 1}, {"last": [1]}):
+        value = {**obj, **extra}
+        assert jsonwriter.dumps(value) == json.dumps(value, indent=2)
+        assert jsonwriter.dumps({"q": value}, indent=4) == json.dumps({"q": value}, indent=4)
+
+
+def test_a_reports_quantities_go_through_columns():
+    import analyzer
+    from analyzer import zoo
+
+    quantities = analyzer.analyze_graph(zoo.tiny_cnn()).quantities
+    assert jsonwriter._dict_of_rows(quantities, jsonwriter._no_default, "  ", 1) == jsonwriter.encode(
+        quantities, level=1
+    ) == json.dumps({"x": quantities}, indent=2)[len('{\n  "x": ') : -2]

@@ -80,17 +80,20 @@ def test_quantity_metadata_is_in_the_schema(schema):
 
 
 def test_layer_columns_read_what_layer_column_reads_each_time():
-    """The batch read checks the rows once for all its columns: the engine's rows, then a row's
-    values replaced, a row removed, the rows reordered; a quantity no row has reads as None."""
+    """The reader checks the rows once for all its columns: the engine's rows, then a row's values
+    replaced, a row removed, the rows reordered; a slice of rows; a quantity no row has reads None."""
     report = analyzer.analyze_graph(zoo.tiny_cnn())
     keys = [*report.layers[0].values, "nothing"]
 
     def same() -> None:
-        batch = report.layer_columns(keys)
-        assert list(batch) == keys
+        read = report.layer_columns()
+        n = len(report.layers)
         for q in keys:
-            assert batch[q] == report.layer_column(q) == [r.values.get(q) for r in report.layers], q
-            assert list(map(type, batch[q])) == list(map(type, report.layer_column(q))), q
+            column = [r.values.get(q) for r in report.layers]
+            assert list(read(q)) == report.layer_column(q) == column, q  # a list or an array of the same values
+            assert list(map(type, read(q))) == list(map(type, column)), q
+            for start, stop in ((0, 3), (2, None), (n - 1, n + 5), (5, 2)):
+                assert list(read(q, start, stop)) == column[start:stop], (q, start, stop)
 
     same()
     report.layers[0].values = {**report.layers[0].values, "macs": 1.0}
@@ -99,4 +102,3 @@ def test_layer_columns_read_what_layer_column_reads_each_time():
     same()
     report.layers.reverse()
     same()
-    assert report.layer_columns([]) == {}
