@@ -285,10 +285,10 @@ def detail_table(report: Report, depth: int | None, columns: Sequence[str] | Non
 def total_quantities(report: Report, columns: Sequence[str] | None = None) -> list[str]:
     """Every quantity with a model total, in report order, grouped (groups in order of first
     appearance); ``hidden`` ones only when ``columns`` names them or their group."""
-    return list(_total_infos(report, columns))
+    return list(total_infos(report, columns))
 
 
-def _total_infos(report: Report, columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+def total_infos(report: Report, columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """``total_quantities`` with each one's metadata (``_info``)."""
     named = set(columns or ())
     keys = [q for q in report.quantities if q in report.totals]
@@ -310,7 +310,7 @@ def total_groups(report: Report, columns: Sequence[str] | None = None, binary: b
     """
     groups: dict[str, list[list[str]]] = {}
     bound = report.completeness.bound
-    for q, info in _total_infos(report, columns).items():
+    for q, info in total_infos(report, columns).items():
         value = report.totals.get(q)
         if value is None:
             continue

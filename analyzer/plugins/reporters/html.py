@@ -20,10 +20,11 @@ import base64
 import functools
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain, repeat
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,18 @@ def _table(
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _totals(report: Report, binary: bool = False) -> str:
+def _totals(report: Report, binary: bool = False, script: dict[str, Any] | None = None) -> str:
     """Every total (hidden ones too), grouped as the text formats order them: exact value,
-    readable value, unit and convention; a group starts with a heading row."""
-    keys = common.total_quantities(report)
-    keys += [k for k in report.totals if k not in keys]  # display "hidden": last, but shown
+    readable value, unit and convention; a group starts with a heading row. ``script``: the
+    page's data blob, where the rows go for report.js's ``totalRows`` (``_total_data``)."""
+    shown = common.total_infos(report)
+    keys = [*shown, *(k for k in report.totals if k not in shown)]  # display "hidden": last, but shown
+    head = "<tr><th>quantity</th><th>value</th><th>readable</th><th>unit</th><th>convention</th></tr>"
+    if script is not None:
+        q = report.quantities  # (a shown quantity the report does not declare: a device's, described there)
+        infos = {k: info if k in q else quantity_info(q, k) for k, info in shown.items()}
+        script["totals"] = _total_data(report, keys, infos, binary)
+        return f'<div class="az-totals-box"><table class="az-totals"><thead>{head}</thead><tbody></tbody></table></div>'
     rows, group = [], None
     for k in keys:
         v = report.totals.get(k)
@@ -151,11 +159,37 @@ def _totals(report: Report, binary: bool = False) -> str:
             f'<td class="num az-value">{exact}</td><td class="num az-human">{readable}</td>'
             f'<td>{esc(info.get("unit", ""))}</td><td class="az-conv">{esc(info.get("convention", ""))}</td></tr>'
         )
-    head = (
-        "<tr><th>quantity</th><th>value</th><th>readable</th><th>unit</th><th>convention</th></tr>"
-    )
     return (f'<div class="az-totals-box"><table class="az-totals"><thead>{head}</thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
+
+
+def _total_data(report: Report, keys: list[str], infos: dict[str, dict[str, Any]], binary: bool) -> list[list[Any]]:
+    """The totals rows for report.js's ``totalRows``: key, format, digits, value, mark, whether
+    the value is a float, then label, group, unit and convention unless the page's conventions
+    table says the same; a value the script could misread (text, a bool, NaN, beyond 2**53...)
+    comes as its two cells' text, written here. ``infos``: the metadata known already."""
+    rows = []
+    totals, bound, q = report.totals, report.completeness.bound, report.quantities
+    for k in keys:
+        v = totals.get(k)
+        if v is None:
+            continue
+        info = infos.get(k) or quantity_info(q, k)
+        t = type(v)
+        b = bound(k)
+        if not (t is int and -_SAFE_INT <= v <= _SAFE_INT or t is float and _script_float(v)):
+            v = [esc(common.marked(common.show_exact(v, info), b)), esc(common.marked(common.show_human(v, info, binary), b))]
+        row = [k, info.get("format", "count"), info.get("digits", 4), v, b, t is float]
+        group = info["group"]
+        if info is not q.get(k) or not group or type(group) is not str:  # _summary's conventions row differs
+            row += [str(info.get("label") or k), group, str(info.get("unit", "")), str(info.get("convention", ""))]
+        rows.append(row)
+    return rows
+
+
+def _script_float(v: float) -> bool:
+    size = abs(v)
+    return size < 1e21 and (size >= 1e-90 or v == 0)  # (a NaN fails both)
 
 
 def _completeness(report: Report) -> str:
@@ -166,31 +200,49 @@ def _completeness(report: Report) -> str:
             + _table(common.UNCOUNTED_HEADERS, cells, "az-plain", numeric_from=3))  # fmt: skip
 
 
-def _summary(report: Report, binary: bool = False) -> str:
+def _summary(report: Report, binary: bool = False, script: dict[str, Any] | None = None) -> str:
     parts = [
         f'<p class="az-model">{esc(common.model_line(report))}</p>',
-        _totals(report, binary),
+        _totals(report, binary, script),
         _completeness(report),
     ]
     if report.warnings:
         parts.append('<ul class="az-warnings">' + "".join(
             f"<li>warning: {esc(common.one_line(w))}</li>" for w in report.warnings) + "</ul>")  # fmt: skip
     if report.options:
-        opts = "".join(
-            f"<dt>{esc(k)}</dt><dd>{esc(json.dumps(v, default=str))}</dd>"
-            for k, v in report.options.items()
-        )
+        opts = "".join(f"<dt>{esc(k)}</dt><dd>{esc(_option_text(v))}</dd>" for k, v in report.options.items())
         parts.append(
             f'<details class="az-options"><summary>Options of this run</summary><dl>{opts}</dl></details>'
         )
     conv = [(k, label_of(k, i), str(i.get("unit", "")), str(i.get("aggregate", "")), group_of(i),
              str(i.get("convention", ""))) for k, i in report.quantities.items()]  # fmt: skip
-    parts.append('<details class="az-conventions"><summary>Conventions of every quantity</summary>'
-                 + _text_table(["key", "label", "unit", "aggregate", "group", "convention"], conv, "az-plain") + "</details>")  # fmt: skip
+    headers = ["key", "label", "unit", "aggregate", "group", "convention"]
+    if script is not None:  # report.js's textRows
+        script["conventions"] = conv
+        table = _table(headers, [], "az-plain az-conventions-table")
+    else:
+        table = _text_table(headers, conv, "az-plain az-conventions-table")
+    parts.append(f'<details class="az-conventions"><summary>Conventions of every quantity</summary>{table}</details>')
     return "".join(parts)
 
 
+_JSON_WORDS = {True: "true", False: "false", None: "null"}
+
+
+def _option_text(value: Any) -> str:
+    """``json.dumps(value, default=str)``; an option's usual scalars without an encoder each."""
+    t = type(value)
+    if t is str:
+        return encode_basestring_ascii(value)
+    if t is int:
+        return int.__repr__(value)
+    if t is bool or value is None:
+        return _JSON_WORDS[value]
+    return json.dumps(value, default=str)
+
+
 _CELL, _ROW = "\x1f", "\x1e"  # separators html.escape leaves as they are
+_SAFE_INT = 2**53  # larger integers: a JavaScript number would not hold them exactly
 
 
 def _text_table(headers: Sequence[str], rows: list[tuple[str, ...]], cls: str) -> str:
@@ -224,6 +276,19 @@ def layer_keys(rows: Sequence[Any]) -> dict[str, None]:
     for row in rows:
         present.update(dict.fromkeys(row.values))
     return present
+
+
+def _column_reader(report: Report) -> Callable[[str], list[Any]]:
+    """Each layer column as a list (its values go to the page's JSON), read once a page: the
+    graph, the layer table and the roll-ups share them (``Report.layer_columns``)."""
+    columns = report.layer_columns()
+
+    @functools.cache
+    def read(key: str) -> list[Any]:
+        values = columns(key)
+        return values if type(values) is list else list(values)
+
+    return read
 
 
 def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None) -> list[_Column]:
@@ -465,15 +530,17 @@ def render_html(
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
     binary = binary_units
-    read = functools.cache(report.layer_columns())  # each column read once: graph, layer table, roll-ups
-    sections = [_section("summary", "Summary", _summary(report, binary), compact)]
-    max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
+    read = _column_reader(report)
     script = None if compact else data  # a full page's script writes the tables (faster, smaller)
+    if script is not None:
+        data["binary"] = binary
+    sections = [_section("summary", "Summary", _summary(report, binary, script), compact)]
+    max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
     layers = _layers_table(report, _layer_columns(report, columns, read), max_rows, page_rows, binary, script)
     if not compact and report.layers:
         # the graph's colours read the layer table's columns of raw numbers where it has every layer
         table = data["layers"]
-        shared = {k for k, c in zip(table["keys"], table["columns"], strict=True) if c.get("t") in ("i", "r")} \
+        shared = {k for k, c in zip(table["keys"], table["columns"], strict=True) if c[0] != "h" and c[1] != "s"} \
             if len(table["name"]) == len(report.layers) else set()  # fmt: skip
         graph, data["graph"] = graph_section(report, graph_limit, read, shared)
         sections.append(_section("graph", "Graph", graph, compact))

@@ -190,8 +190,9 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
 
     First the suggested ones (MACs, latency and bound per device, activation
     bytes read + written), then every other numeric per-layer quantity.
-    ``shared``: quantities with numbers offered without their values (the
-    page reads them from its layer table).
+    ``shared``: quantities with numbers offered without their values, each
+    among every other quantity as its key alone (the page reads its values
+    from its layer table, its label and unit from its conventions).
     """
     rows = report.layers
     q = report.quantities
@@ -235,7 +236,11 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
         add(f"bound@{r.device}", f"bound on {r.device}", "",
             [by_name.get(row.name, {}).get("bound") for row in rows], kind="category")  # fmt: skip
     for k, info in q.items():
-        if k not in offered and info.get("per_layer", True):
+        if k in offered or not info.get("per_layer", True):
+            continue
+        if k in shared:
+            metrics.append(k)  # type: ignore[arg-type]
+        else:
             add(k, label_of(k, info), str(info.get("unit", "")), column(k), group="every quantity")
     return metrics, values
 
@@ -251,18 +256,9 @@ def graph_section(report: Report, limit: int = MAX_NODES, layer_column: Callable
     if shared:  # each node one layer, which the page's layer table names (report.js: nodeLabel, nodeOp)
         for k in ("label", "op", "layers"):
             del view["nodes"][k]
-    options, group = [], None
-    for m in metrics:
-        if m["group"] != group:
-            options.append(
-                ("</optgroup>" if group else "") + f'<optgroup label="{esc(m["group"])}">'
-            )
-            group = m["group"]
-        options.append(f'<option value="{esc(m["key"])}">{esc(m["label"])}</option>')
-    select = "".join(options) + ("</optgroup>" if group else "")
     notice = f'<p class="az-notice">{esc(view["notice"])}</p>' if view["notice"] else ""
-    section = (
-        f'<div class="az-controls"><label>colour by <select class="az-metric">{select}</select></label> '
+    section = (  # the script fills the choices (report.js initGraph)
+        '<div class="az-controls"><label>colour by <select class="az-metric"></select></label> '
         '<button class="az-zoom" data-zoom="0.8" aria-label="zoom out">−</button>'
         '<button class="az-zoom" data-zoom="1.25" aria-label="zoom in">+</button> '
         f'<span class="az-legend"></span></div>{notice}<div class="az-graph"></div>'

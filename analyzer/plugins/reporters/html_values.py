@@ -156,47 +156,46 @@ _TEXT = {str, type(None)}
 
 
 def script_column(values: list[Any], info: dict[str, Any], binary: bool = False,
-                  marks: list[dict[str, str]] | None = None, key: str = "") -> dict[str, Any]:  # fmt: skip
-    """One table column for the page's script (report.js ``cells``): ``{"v": values, "f": format,
-    "d": digits, "b": binary, "t": kind}`` when the script writes each cell as ``value_cells``
-    does (kind ``i``: integers, ``r``: floats, ``s``: no number but text, None or per-dim lists),
-    else ``{"h": cells}``, the cells written here (marks, NaN, huge numbers, bools, mixed ints and
-    floats, other formats and objects: rare)."""
+                  marks: list[dict[str, str]] | None = None, key: str = "") -> list[Any]:  # fmt: skip
+    """One table column for the page's script (report.js ``resolve`` and ``cells``):
+    ``["v", kind, format, digits, values]`` when the script writes each cell as ``value_cells``
+    does (kind ``i``: integers, ``r``: floats, ``s``: no number but text, None or per-dim lists;
+    bytes in the page's units), else ``["h", cells]``, the cells written here (marks, NaN, huge
+    numbers, bools, mixed ints and floats, other formats and objects: rare). A list, not a dict:
+    a column's few fields cost less to write."""
     how = format_of(info)
     digits = info.get("digits", 4)
     if (how in SCRIPT_FORMATS and type(digits) is int and digits >= 1
             and (marks is None or not any(m.get(key) for m in marks))):  # fmt: skip
         kind = _script_kind(values)
         if kind is not None:
-            return {"v": values, "f": how, "d": digits, "b": binary, "t": kind}
-    return {"h": value_cells(values, formatter(info, binary=binary), key, marks)}
+            return ["v", kind, how, digits, values]
+    return ["h", value_cells(values, formatter(info, binary=binary), key, marks)]
 
 
 def script_columns(columns: Sequence[tuple[str, list[Any], dict[str, Any]]], binary: bool = False,
-                   marks: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+                   marks: list[dict[str, str]] | None = None) -> list[list[Any]]:  # fmt: skip
     """``script_column`` of each (key, values, info); a column of integers or text equal to an
-    earlier one becomes ``{"same": its index}``, one holding a single value ``{"k": value}``
-    (report.js ``resolve``): fewer values to write and to read (zeros, ops = flops...)."""
-    specs: list[dict[str, Any]] = []
+    earlier one becomes ``["=", kind, format, digits, its index]``, one holding a single value
+    ``["k", kind, format, digits, value]`` (report.js ``resolve``): fewer values to write and to
+    read (zeros, ops = flops...)."""
+    specs: list[list[Any]] = []
     earlier: dict[tuple[Any, ...], list[int]] = {}  # (kind, first value, last value) -> columns
     for key, values, info in columns:
         spec = script_column(values, info, binary, marks, key)
         specs.append(spec)
-        vals = spec.get("v")
-        if not vals or spec["t"] == "r":  # floats: 0.0 == -0.0, which read apart
+        if spec[0] != "v" or spec[1] == "r" or not values:  # floats: 0.0 == -0.0, which read apart
             continue
-        first = vals[0]
-        if vals.count(first) == len(vals):
-            spec["k"] = first
-            del spec["v"]
+        first = values[0]
+        if values.count(first) == len(values):
+            spec[0], spec[4] = "k", first
         elif type(first) is not list:
-            sig = (spec["t"], first, vals[-1])
-            same = next((j for j in earlier.get(sig, ()) if specs[j]["v"] == vals), None)
+            sig = (spec[1], first, values[-1])
+            same = next((j for j in earlier.get(sig, ()) if specs[j][4] == values), None)
             if same is None:
                 earlier.setdefault(sig, []).append(len(specs) - 1)
             else:
-                spec["same"] = same
-                del spec["v"]
+                spec[0], spec[4] = "=", same
     return specs
 
 

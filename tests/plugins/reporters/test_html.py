@@ -137,7 +137,9 @@ def test_page_is_well_formed_and_self_contained(page):
 
 
 def test_totals_are_the_reports(report, page):
-    rows = parse(page).rows
+    rows = parse(render_html(report, compact=True)).rows  # as written here; the script draws the same (browser test)
+    keys = [row[0] for row in blob(page)["totals"]]  # the page's script draws every total
+    assert set(keys) == {k for k, v in report.totals.items() if v is not None}
     shown = {k: v for k, v in report.totals.items() if v is not None}
     assert set(rows) == set(shown)
     for key, value in shown.items():  # as the text formats show them
@@ -160,9 +162,10 @@ def script_values(table: dict, key: str) -> list:
     ``resolve``): its values, an earlier column's (``same``) or one value throughout (``k``)."""
     col = table["columns"][key if type(key) is int else table["keys"].index(key)]
     n = len(table["name"] if "name" in table else table["path"])
-    if "same" in col:
-        return script_values(table, col["same"])
-    return [col["k"]] * n if "k" in col else col["v"]
+    if col[0] == "=":
+        return script_values(table, col[4])
+    assert col[0] in ("v", "k"), col
+    return [col[4]] * n if col[0] == "k" else col[4]
 
 
 def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
@@ -197,12 +200,13 @@ def test_values_the_script_could_misread_are_written_here():
     from analyzer.plugins.reporters.html_values import script_column
 
     info = {"format": "count"}
-    assert "v" in script_column([1, 2**53, None, "x"], info) and "v" in script_column([0.5, -1e20], info)
+    assert script_column([1, 2**53, None, "x"], info)[:2] == ["v", "i"]
+    assert script_column([0.5, -1e20], info)[:2] == ["v", "r"]
     for values in ([2**53 + 1], [float("nan")], [float("inf")], [True], [1, 2.5], [1e21], [1e-95], [[]]):
         spec = script_column(values, info)
-        assert "h" in spec and "<td" in spec["h"][0], values
-    assert "h" in script_column([1], {"format": "percent"})  # a format the script does not know
-    assert "h" in script_column([1, 2], info, marks=[{"x": "lower"}, {}], key="x")  # a marked value
+        assert spec[0] == "h" and "<td" in spec[1][0], values
+    assert script_column([1], {"format": "percent"})[0] == "h"  # a format the script does not know
+    assert script_column([1, 2], info, marks=[{"x": "lower"}, {}], key="x")[0] == "h"  # a marked value
 
 
 def test_a_huge_table_is_cut_with_a_notice(report):
@@ -334,7 +338,7 @@ def test_incomplete_totals_carry_their_marks():
     r = analyzer.analyze(b.build())
     assert not r.complete
     page = render_html(r)
-    rows = parse(page).rows
+    rows = parse(render_html(r, compact=True)).rows
     for key, value in r.totals.items():
         if value is not None:
             shown = common.show_exact(value, quantity_info(r.quantities, key))
@@ -396,8 +400,8 @@ def test_a_report_read_back_from_json_renders_with_a_chain(report):
     loaded = Report.from_dict(json.loads(report.to_json()))
     assert loaded.graph is None
     assert layer_edges(loaded) == {(i - 1, i) for i in range(1, len(report.layers))}
-    page = render_html(loaded)
-    assert parse(page).rows == parse(render_html(report)).rows  # the same totals
+    assert parse(render_html(loaded, compact=True)).rows == parse(render_html(report, compact=True)).rows
+    assert blob(render_html(loaded))["totals"] == blob(render_html(report))["totals"]  # the same totals
 
 
 def test_columns_and_binary_units_from_the_command_line(tmp_path):
@@ -426,7 +430,8 @@ def test_columns_and_binary_units_from_the_command_line(tmp_path):
     assert shown == ["macs"]
     assert 'data-hide="1" title="params (' in header  # the others are there, a click away
     report = analyzer.analyze(zoo.tiny_cnn())
-    assert parse(page).rows["model_size_bytes"][2] == common.human_bytes(
+    assert blob(page)["binary"] is True  # the script draws byte sizes in KiB (browser test)
+    assert parse(render_html(report, compact=True, binary_units=True)).rows["model_size_bytes"][2] == common.human_bytes(
         report.totals["model_size_bytes"], binary=True
     )
     assert "KiB" in common.human_bytes(report.totals["model_size_bytes"], binary=True)

@@ -194,6 +194,17 @@ def test_switching_the_colour_metric_recolours_the_nodes(loaded, report):
     assert loaded.errors == []
 
 
+def test_the_colour_choices_are_the_python_sides(loaded, report):
+    from analyzer.plugins.reporters.html_graph import colour_metrics
+
+    loaded.page.wait_for_selector("svg g.az-node")
+    shown = loaded.page.eval_on_selector_all(
+        "select.az-metric option", "os => os.map(o => [o.parentElement.label, o.value, o.textContent])"
+    )
+    metrics, _ = colour_metrics(report)
+    assert shown == [[m["group"], m["key"], m["label"]] for m in metrics]
+
+
 def test_column_groups_switch_off_and_on(loaded):
     header = loaded.page.locator("table.az-layers thead th", has_text=f"latency @ {DEVICE}")
     cell_of_header = (
@@ -401,6 +412,14 @@ def crafted_report() -> analyzer.Report:
             layer[key] = value(i)
     for layer in doc["layers"][::7]:  # an incomplete value: marked (written by the Python side)
         layer["incomplete"] = {"t_marked": "lower"}
+    totals = {"t_count_f": 12344.5, "t_bytes": 1125, "t_bytes_f": 999_500.0, "t_ratio": 2.5, "t_float": 1e-95,
+              "t_seconds": 0.0125, "t_joules": 0.0, "t_rate": 12_345.5, "t_neg": -(2**40), "t_text": "a<b",
+              "t_dims": [3, 4], "t_huge": 2**60, "t_nan": float("nan"), "t_bool": True, "t_mixed": 1234.0,
+              "t_marked": 999_999_999, "t_undeclared": 7}  # fmt: skip  (the last: no metadata)
+    doc["totals"].update(totals)
+    doc["completeness"].setdefault("quantities", {}).update(
+        {"t_marked": {"bound": "lower"}, "t_ratio": {"bound": "unknown"}, "t_text": {"bound": "upper"}}
+    )
     return Report.from_dict(doc)
 
 
@@ -409,7 +428,7 @@ CELLS = """rows => rows.map(r => [r.className, r.getAttribute('data-search'), r.
 
 
 def _tables(page) -> dict[str, list]:
-    return {t: page.eval_on_selector_all(f"table.{t} tbody tr", CELLS) for t in ("az-layers", "az-modules")}
+    return {t: page.eval_on_selector_all(f"table.{t} tbody tr", CELLS) for t in ("az-totals", "az-conventions-table", "az-layers", "az-modules")}
 
 
 def _same_cells(drawn: list, written: list) -> None:
@@ -433,7 +452,7 @@ def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_p
                   f"{render_html(report, compact=True, binary_units=binary, columns=['all'], depth=9)}</body></html>")  # fmt: skip
     try:
         drawn, written = _tables(full.page), _tables(frag.page)
-        for table in ("az-layers", "az-modules"):
+        for table in ("az-totals", "az-conventions-table", "az-layers", "az-modules"):
             _same_cells(drawn[table], written[table])
         assert full.errors == [] and frag.errors == []
     finally:

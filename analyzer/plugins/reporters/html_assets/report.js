@@ -81,11 +81,66 @@
     return isInt ? grouped(String(v)) : plain(v, 4);  // count, int: exact
   }
 
-  /* One column's <td> cells (html_values.cell): {v: values, f: format, d: digits, b: binary,
-   * t: "i" ints or "r" floats} for the script to write, or {h: cells} written by the Python side. */
-  function cells(col) {
+  /* The totals (html.py's _totals): the exact value (common.show_exact), the readable one
+   * (common.show_human) with SI prefixes or byte units, each marked where it is a bound. */
+  var MARKS = { lower: "≥", upper: "≤", unknown: "~" };
+  var PREFIXES = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+
+  function marked(text, bound) {  // common.marked
+    if (!bound || text === "-" || text === "") return text;
+    return /^[0-9-]/.test(text) ? MARKS[bound] + text : text + "?";
+  }
+
+  function siCount(v) {  // common.human: 724406816 -> "724.4M"
+    var size = Math.abs(v);
+    for (var i = 0; size >= 1e3 && i < PREFIXES.length; i++) {
+      if (size >= PREFIXES[i][0]) return fixed(v / PREFIXES[i][0], 1) + PREFIXES[i][1];
+    }
+    return plain(v, 4);
+  }
+
+  function showExact(v, how, digits, isFloat) {
+    if (how === "bytes") return isFloat ? plain(v, 4) : grouped(String(v));
+    return number(v, how, digits, false, !isFloat);
+  }
+
+  function showHuman(v, how, binary) {
+    return how === "count" ? siCount(v) : how === "bytes" ? humanBytes(v, binary) : "";
+  }
+
+  /* rows: key, format, digits, value, mark, float, then label, group, unit, convention where they
+   * are not the conventions table's (html.py's _total_data). */
+  function totalRows(rows, binary, conventions) {
+    var out = [], group = null;
+    rows.forEach(function (r) {
+      var c = r.length > 6 ? [r[0], r[6], r[8], "", r[7], r[9]] : conventions[r[0]];  // key, label, unit, -, group, convention
+      if (c[4] !== group) {
+        group = c[4];
+        out.push('<tr class="az-group-row"><th colspan="5">' + esc(group) + "</th></tr>");
+      }
+      var v = r[3], exact, readable;
+      if (Array.isArray(v)) { exact = v[0]; readable = v[1]; }  // written by the Python side
+      else {
+        exact = esc(marked(showExact(v, r[1], r[2], r[5]), r[4]));
+        readable = esc(marked(showHuman(v, r[1], binary), r[4]));
+      }
+      var key = esc(r[0]);
+      out.push('<tr data-q="' + key + '"><td title="' + key + '">' + esc(c[1]) + '</td><td class="num az-value">' + exact +
+        '</td><td class="num az-human">' + readable + "</td><td>" + esc(c[2]) + '</td><td class="az-conv">' + esc(c[5]) + "</td></tr>");
+    });
+    return out.join("");
+  }
+
+  function textRows(rows) {  // rows of text cells (html.py's _text_table)
+    return rows.map(function (r) { return "<tr><td>" + r.map(esc).join("</td><td>") + "</td></tr>"; }).join("");
+  }
+
+  /* One column's <td> cells (html_values.cell): {v: values, f: format, d: digits, t: "i" ints,
+   * "r" floats, "s" no number} for the script to write, or {h: cells} written by the Python side;
+   * ``b``: bytes in KiB/MiB (--binary-units). */
+  function cells(col, b) {
     if (col.h) return col.h;
-    var how = col.f, d = col.d, b = col.b, isInt = col.t === "i", exact = how === "count" || how === "int";
+    var how = col.f, d = col.d, isInt = col.t === "i", exact = how === "count" || how === "int";
     return col.v.map(function (v) {
       if (v === null) return "<td>-</td>";
       if (typeof v === "string") return "<td>" + esc(v) + "</td>";
@@ -128,8 +183,8 @@
   }
 
   /* The layer table's rows, as html.py's _layers_table writes them for a notebook fragment. */
-  function layerRows(t) {
-    var cols = t.columns.map(cells), n = t.name.length, out = new Array(n);
+  function layerRows(t, binary) {
+    var cols = t.columns.map(function (c) { return cells(c, binary); }), n = t.name.length, out = new Array(n);
     for (var i = 0; i < n; i++) {
       var row = '<tr data-i="' + i + '" data-search="' + esc((t.name[i] + " " + t.op[i] + " " + t.scope[i]).toLowerCase()) +
         '"' + (i >= t.page ? ' class="az-hidden"' : "") + "><td>" + i + "</td><td>" + esc(t.name[i]) + "</td><td>" +
@@ -141,8 +196,8 @@
   }
 
   /* The module tree's rows (html.py's _modules_table): folded below depth ``open``. */
-  function moduleRows(t) {
-    var cols = t.columns.map(cells), n = t.path.length, out = new Array(n);
+  function moduleRows(t, binary) {
+    var cols = t.columns.map(function (c) { return cells(c, binary); }), n = t.path.length, out = new Array(n);
     for (var k = 0; k < n; k++) {
       var path = t.path[k], d = t.depth[k];
       var kids = k + 1 < n && t.depth[k + 1] > d && t.path[k + 1].indexOf(path + ".") === 0;
@@ -160,12 +215,15 @@
     return out.join("");
   }
 
-  /* A table's columns written once: {same: i} reads column i's values, {k: value} one value throughout. */
+  /* A table's columns as html_values.script_columns writes them: ["v", kind, format, digits, values],
+   * ["k", ... one value throughout], ["=", ... the values of an earlier column], ["h", cells]. */
   function resolve(t, n) {
-    t.columns.forEach(function (c) {
-      if (c.same !== undefined) c.v = t.columns[c.same].v;
-      else if ("k" in c) c.v = new Array(n).fill(c.k);
+    var cols = t.columns.map(function (c) { return c[0] === "h" ? { h: c[1] } : { t: c[1], f: c[2], d: c[3], v: c[4] }; });
+    t.columns.forEach(function (c, i) {
+      if (c[0] === "k") cols[i].v = new Array(n).fill(c[4]);
+      else if (c[0] === "=") cols[i].v = cols[c[4]].v;
     });
+    t.columns = cols;
     return t;
   }
 
@@ -351,7 +409,7 @@
     return lum < 140 ? "#ffffff" : "#1b1f24";
   }
 
-  function initGraph(root, graph, tables, layers) {
+  function initGraph(root, graph, tables, layers, conventions) {
     function numbers(key) {  // a metric the layer table holds: its numbers (html_graph.graph_view's values)
       var i = layers ? layers.keys.indexOf(key) : -1;
       var col = i >= 0 ? layers.columns[i].v : null;  // (resolved)
@@ -394,8 +452,17 @@
     box.innerHTML = parts.join("");
     var svg = box.querySelector("svg");
     var groups = svg.querySelectorAll("g.az-node");
-    var metrics = {};
-    graph.metrics.forEach(function (m) { metrics[m.key] = m; });
+    var metrics = {}, options = [], group = null;
+    graph.metrics.forEach(function (m) {  // a key alone: a quantity of the layer table (html_graph.colour_metrics)
+      if (typeof m === "string") m = { key: m, label: conventions[m][1], unit: conventions[m][2], kind: "number", group: "every quantity" };
+      metrics[m.key] = m;
+      if (m.group !== group) {
+        options.push((group ? "</optgroup>" : "") + '<optgroup label="' + esc(m.group) + '">');
+        group = m.group;
+      }
+      options.push('<option value="' + esc(m.key) + '">' + esc(m.label) + "</option>");
+    });
+    select.innerHTML = options.join("") + (group ? "</optgroup>" : "");
 
     function recolour() {
       var m = metrics[select.value];
@@ -466,15 +533,19 @@
     root.setAttribute("data-init", "1");
     var dataEl = root.querySelector("script.az-data");
     var data = dataEl ? JSON.parse(dataEl.textContent) : {};
-    if (data.layers) fill(root.querySelector("table.az-layers"), layerRows(resolve(data.layers, data.layers.name.length)));
-    if (data.modules) fill(root.querySelector("table.az-modules"), moduleRows(resolve(data.modules, data.modules.path.length)));
+    var conventions = {};  // key -> [key, label, unit, aggregate, group, convention]
+    (data.conventions || []).forEach(function (r) { conventions[r[0]] = r; });
+    if (data.totals) fill(root.querySelector("table.az-totals"), totalRows(data.totals, data.binary, conventions));
+    if (data.conventions) fill(root.querySelector("table.az-conventions-table"), textRows(data.conventions));
+    if (data.layers) fill(root.querySelector("table.az-layers"), layerRows(resolve(data.layers, data.layers.name.length), data.binary));
+    if (data.modules) fill(root.querySelector("table.az-modules"), moduleRows(resolve(data.modules, data.modules.path.length), data.binary));
     var tables = new Map();
     root.querySelectorAll("table.az-sortable").forEach(function (t) {
       tables.set(t, initTable(t, t.closest("section, details.az-section")));
     });
     initGroups(root);
     root.querySelectorAll("table.az-modules").forEach(initTree);
-    if (data.graph) initGraph(root, data.graph, tables, data.layers);
+    if (data.graph) initGraph(root, data.graph, tables, data.layers, conventions);
   }
 
   document.querySelectorAll(".az-report:not([data-init])").forEach(initReport);
