@@ -101,7 +101,8 @@ def _asset(name: str) -> str:
 def _json_script(data: Any) -> str:
     """JSON safe inside ``<script>``: no ``<``, ``>`` or ``&`` can end the element."""
     text = json.dumps(data, separators=(",", ":"), default=str, allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if "<" in text or ">" in text or "&" in text:  # (most pages have none: no copy)
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" class="az-data">{text}</script>'
 
 
@@ -218,7 +219,7 @@ def _summary(report: Report, binary: bool = False, script: dict[str, Any] | None
              str(i.get("convention", ""))) for k, i in report.quantities.items()]  # fmt: skip
     headers = ["key", "label", "unit", "aggregate", "group", "convention"]
     if script is not None:  # report.js's textRows
-        script["conventions"] = conv
+        script["conventions"] = _packed(conv)
         table = _table(headers, [], "az-plain az-conventions-table")
     else:
         table = _text_table(headers, conv, "az-plain az-conventions-table")
@@ -245,12 +246,21 @@ _CELL, _ROW = "\x1f", "\x1e"  # separators html.escape leaves as they are
 _SAFE_INT = 2**53  # larger integers: a JavaScript number would not hold them exactly
 
 
+def _packed(rows: list[tuple[str, ...]]) -> str | list[tuple[str, ...]]:
+    """Rows of text as one string, cells joined by US and rows by RS (report.js ``unpack``): one
+    string costs the page's JSON less than hundreds; the rows themselves where a cell holds either."""
+    text = _ROW.join(map(_CELL.join, rows))
+    if text.count(_CELL) != sum(len(r) - 1 for r in rows) or text.count(_ROW) != len(rows) - 1:
+        return rows
+    return text
+
+
 def _text_table(headers: Sequence[str], rows: list[tuple[str, ...]], cls: str) -> str:
     """``_table`` of text cells (none numeric) escaped here, all at once: one escape of the
     joined text rather than one a cell (the conventions of every quantity)."""
-    text = _ROW.join(map(_CELL.join, rows))
-    if not rows or text.count(_CELL) != sum(len(r) - 1 for r in rows) or text.count(_ROW) != len(rows) - 1:
-        return _table(headers, [[esc(c) for c in row] for row in rows], cls, numeric_from=len(headers))  # a separator in a cell
+    text = _packed(rows)
+    if not rows or type(text) is not str:  # a separator in a cell: one escape a cell
+        return _table(headers, [[esc(c) for c in row] for row in rows], cls, numeric_from=len(headers))
     body = html.escape(text).replace(_ROW, "</td></tr><tr><td>").replace(_CELL, "</td><td>")
     head = "".join(f"<th>{h}</th>" for h in headers)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody><tr><td>{body}</td></tr></tbody></table>'
@@ -259,9 +269,9 @@ def _text_table(headers: Sequence[str], rows: list[tuple[str, ...]], cls: str) -
 @dataclass(slots=True)
 class _Column:
     key: str
-    label: str
-    group: str
-    title: str
+    label: str | None  # label, group, title: None where the page's script reads the conventions row
+    group: str | None
+    title: str | None
     info: dict[str, Any]
     values: list[Any]
     shown: bool = True
@@ -291,20 +301,29 @@ def _column_reader(report: Report) -> Callable[[str], list[Any]]:
     return read
 
 
-def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None) -> list[_Column]:
+def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None,
+                   described: bool = True) -> list[_Column]:  # fmt: skip
     """Every per-layer quantity, then each device's latency and bound. ``columns`` (names or
-    groups, as ``--columns``) chooses which start shown; by default those ``display``ed as columns."""
+    groups, as ``--columns``) chooses which start shown; by default those ``display``ed as columns.
+    ``described=False``: a quantity the report describes has no label, group or title here (the
+    page's script reads them from the conventions table)."""
     rows = report.layers
     chosen = set(common.select_columns(report, columns)) if columns is not None else None
     present = layer_keys(rows)
     q = report.quantities
     order = [k for k in q if k in present] + [k for k in present if k not in q]
+    read = layer_column or report.layer_column
     cols = []
     for k in order:
-        info = quantity_info(q, k)
+        info = q.get(k)
+        if info is None or "label" not in info or "group" not in info:  # (else quantity_info gives it as it is)
+            info = quantity_info(q, k)
+        shown = info.get("display", "column") != "hidden" if chosen is None else k in chosen
+        if not described and info is q.get(k):
+            cols.append(_Column(k, None, None, None, info, read(k), shown))
+            continue
         title = f"{k} ({info.get('unit', '')}): {info.get('convention', '')}" if info else k
-        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, (layer_column or report.layer_column)(k),
-                            shown=info.get("display", "column") != "hidden" if chosen is None else k in chosen))  # fmt: skip
+        cols.append(_Column(k, label_of(k, info), group_of(info), title, info, read(k), shown))
     for r in report.hardware:
         by_name = {layer.get("name"): layer for layer in r.layers}
         lat = [by_name.get(row.name, {}).get("latency_s") for row in rows]
@@ -331,19 +350,23 @@ def _layers_table(
 
     ``script``: the page's data blob; the rows go there as columns (``_layer_data``) and the
     page's script writes them, else (a notebook fragment) they are written here."""
-    groups = list(dict.fromkeys(c.group for c in cols))
-    gid = {g: i for i, g in enumerate(groups)}
-    head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
-        f'<th data-g="{gid[c.group]}"{HIDE[c.shown]} title="{esc(c.title)}">{esc(c.label)}</th>'
-        for c in cols
-    )
     rows = report.layers[:max_rows]
     n = len(rows)
     marks = [row.incomplete for row in rows] if any(row.incomplete for row in rows) else None
-    if script is not None:
+    if script is not None:  # header, group switches and rows drawn by report.js (layerHead, layerRows)
         script["layers"] = _layer_data(rows, cols, marks, binary, page_rows)
-        body = []
+        head, toggles, body = "", "", []
     else:  # the cells a column at a time (one rule per column), then each row's one join
+        groups = list(dict.fromkeys(c.group for c in cols))
+        gid = {g: i for i, g in enumerate(groups)}
+        head = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + "".join(
+            f'<th data-g="{gid[c.group]}"{HIDE[c.shown]} title="{esc(c.title)}">{esc(c.label)}</th>' for c in cols
+        )
+        toggles = "".join(
+            f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
+            f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {esc(g)}</label>"
+            for g in groups
+        )
         cells = [value_cells(c.values[:n], formatter(c.info, binary=binary), c.key, marks) for c in cols]
         body = []
         for i, (row, values) in enumerate(zip(rows, zip(*cells, strict=True) if cells else repeat(()), strict=False)):
@@ -351,11 +374,6 @@ def _layers_table(
             hidden = ' class="az-hidden"' if i >= page_rows else ""
             body.append(f'<tr data-i="{i}" data-search="{esc(search)}"{hidden}><td>{i}</td><td>{esc(row.name)}</td>'
                         f'<td>{esc(row.op)}</td><td>{esc(common.fmt(row.output_shapes))}</td>{"".join(values)}</tr>')  # fmt: skip
-    toggles = "".join(
-        f'<label><input type="checkbox" class="az-group" value="{gid[g]}" '
-        f"{'checked' if any(c.shown for c in cols if c.group == g) else ''}> {esc(g)}</label>"
-        for g in groups
-    )
     pager = ""
     if n > page_rows:
         pager = ('<span class="az-pager"><button class="az-prev" aria-label="previous rows">‹</button>'
@@ -375,8 +393,10 @@ def _layers_table(
 
 def _layer_data(rows: list[Any], cols: list[_Column], marks: list[dict[str, str]] | None, binary: bool,
                 page_rows: int) -> dict[str, Any]:  # fmt: skip
-    """The layer table's rows for report.js's ``layerRows``: names, ops, scopes, output shapes
-    (lists of int lists, else their text) and each column (``script_column``)."""
+    """The layer table for report.js's ``layerHead`` and ``layerRows``: each column's key, header
+    (label, group, title; none where the conventions table describes it), which start hidden;
+    the rows' names, ops, scopes, output shapes (lists of int lists, else their text) and each
+    column's values (``script_columns``)."""
     n = len(rows)
     outputs = [row.output_shapes for row in rows]
     if not _int_shapes(outputs):  # anything but lists of int lists: written as common.fmt does
@@ -388,6 +408,8 @@ def _layer_data(rows: list[Any], cols: list[_Column], marks: list[dict[str, str]
         "scope": [row.scope for row in rows],
         "output": outputs,
         "keys": [c.key for c in cols],
+        "head": [None if c.label is None else [c.label, c.group, c.title] for c in cols],
+        "hide": [i for i, c in enumerate(cols) if not c.shown],
         "columns": script_columns([(c.key, c.values[:n], c.info) for c in cols], binary, marks),
     }
 
@@ -536,7 +558,8 @@ def render_html(
         data["binary"] = binary
     sections = [_section("summary", "Summary", _summary(report, binary, script), compact)]
     max_rows = COMPACT_ROWS if compact else MAX_TABLE_ROWS
-    layers = _layers_table(report, _layer_columns(report, columns, read), max_rows, page_rows, binary, script)
+    cols = _layer_columns(report, columns, read, described=compact)
+    layers = _layers_table(report, cols, max_rows, page_rows, binary, script)
     if not compact and report.layers:
         # the graph's colours read the layer table's columns of raw numbers where it has every layer
         table = data["layers"]

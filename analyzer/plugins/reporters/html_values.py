@@ -153,6 +153,7 @@ def _shape_cell(v: list[Any]) -> str:
 SCRIPT_FORMATS = frozenset({"count", "int", "bytes", "float", "ratio", "seconds", "joules", "rate", "text"})
 _SAFE_INT = 2**53
 _TEXT = {str, type(None)}
+_INT = {int}
 
 
 def script_column(values: list[Any], info: dict[str, Any], binary: bool = False,
@@ -167,7 +168,11 @@ def script_column(values: list[Any], info: dict[str, Any], binary: bool = False,
     digits = info.get("digits", 4)
     if (how in SCRIPT_FORMATS and type(digits) is int and digits >= 1
             and (marks is None or not any(m.get(key) for m in marks))):  # fmt: skip
-        kind = _script_kind(values)
+        types = set(map(type, values))
+        if types == _INT:  # most columns
+            kind = "i" if _ints_fit(values) else None
+        else:
+            kind = _script_kind(values, types)
         if kind is not None:
             return ["v", kind, how, digits, values]
     return ["h", value_cells(values, formatter(info, binary=binary), key, marks)]
@@ -199,11 +204,11 @@ def script_columns(columns: Sequence[tuple[str, list[Any], dict[str, Any]]], bin
     return specs
 
 
-def _script_kind(values: list[Any]) -> str | None:
+def _script_kind(values: list[Any], types: set[type]) -> str | None:
     """``"i"`` (integers, besides text and None), ``"r"`` (floats), ``"s"`` (no number: text,
-    None, per-dim lists), or None where the script could not write a value as Python does."""
-    types = set(map(type, values))
-    if types == {int}:  # most columns
+    None, per-dim lists), or None where the script could not write a value as Python does;
+    ``types``: the values' types."""
+    if types == _INT:
         return "i" if _ints_fit(values) else None
     if types == {float}:
         return "r" if _floats_fit(values) else None

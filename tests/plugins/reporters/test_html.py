@@ -170,8 +170,9 @@ def script_values(table: dict, key: str) -> list:
 
 def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
     keys = {k for row in report.layers for k in row.values}
-    header = re.search(
-        r'<table class="az-layers az-sortable"[^>]*><thead><tr>(.*?)</tr>', page
+    assert keys <= set(blob(page)["layers"]["keys"])  # the page's script draws the header from them
+    header = re.search(  # as written here (the browser test: the script draws the same)
+        r'<table class="az-layers az-sortable"[^>]*><thead><tr>(.*?)</tr>', render_html(report, compact=True)
     ).group(1)
     titles = re.findall(r'title="([^"]*)"', header)
     for key in keys:
@@ -423,13 +424,16 @@ def test_columns_and_binary_units_from_the_command_line(tmp_path):
         == 0
     )
     page = out.read_text()
-    header = re.search(
-        r'<table class="az-layers az-sortable"[^>]*><thead><tr>(.*?)</tr>', page
-    ).group(1)
-    shown = re.findall(r'<th data-g="\d+" title="([a-z_]+) \(', header)  # columns without data-hide
-    assert shown == ["macs"]
-    assert 'data-hide="1" title="params (' in header  # the others are there, a click away
+    table = blob(page)["layers"]
+    shown = [k for i, k in enumerate(table["keys"]) if i not in table["hide"]]  # the others: a click away
+    assert shown == ["macs"] and "params" in table["keys"]
     report = analyzer.analyze(zoo.tiny_cnn())
+    header = re.search(  # as the page's script draws it (test_html_browser)
+        r'<table class="az-layers az-sortable"[^>]*><thead><tr>(.*?)</tr>',
+        render_html(report, compact=True, columns=["macs"]),
+    ).group(1)
+    assert re.findall(r'<th data-g="\d+" title="([a-z_]+) \(', header) == ["macs"]  # columns without data-hide
+    assert 'data-hide="1" title="params (' in header
     assert blob(page)["binary"] is True  # the script draws byte sizes in KiB (browser test)
     assert parse(render_html(report, compact=True, binary_units=True)).rows["model_size_bytes"][2] == common.human_bytes(
         report.totals["model_size_bytes"], binary=True
@@ -470,3 +474,15 @@ def test_esc_is_the_standard_escape(text) -> None:
     from analyzer.plugins.reporters.html_values import esc
 
     assert esc(text) == html.escape(str(text), quote=True)
+
+
+def test_rows_of_text_travel_packed_unless_a_cell_holds_a_separator():
+    from analyzer.plugins.reporters.html import _packed, _text_table
+
+    rows = [("macs", "MACs", "MAC"), ("x<y", "a & b", "")]
+    assert _packed(rows) == "macs\x1fMACs\x1fMAC\x1ex<y\x1fa & b\x1f"
+    odd = [("a\x1fb", "c", "d"), ("e", "f\x1eg", "h")]
+    assert _packed(odd) == odd  # kept as rows: the script reads them as they are
+    plain = _text_table(["k", "l", "u"], rows, "t")
+    assert "<tr><td>x&lt;y</td><td>a &amp; b</td><td></td></tr>" in plain
+    assert "<td>a\x1fb</td>" in _text_table(["k", "l", "u"], odd, "t")

@@ -454,6 +454,8 @@ def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_p
         drawn, written = _tables(full.page), _tables(frag.page)
         for table in ("az-totals", "az-conventions-table", "az-layers", "az-modules"):
             _same_cells(drawn[table], written[table])
+        for part in ("table.az-layers thead", ".az-groups", "table.az-modules thead"):  # headers, group switches
+            assert full.page.inner_html(part) == frag.page.inner_html(part), part
         assert full.errors == [] and frag.errors == []
     finally:
         full.page.close()

@@ -131,6 +131,10 @@
     return out.join("");
   }
 
+  function unpack(rows) {  // html.py's _packed: rows of text in one string, or the rows themselves
+    return typeof rows === "string" ? rows.split("\x1e").map(function (r) { return r.split("\x1f"); }) : rows;
+  }
+
   function textRows(rows) {  // rows of text cells (html.py's _text_table)
     return rows.map(function (r) { return "<tr><td>" + r.map(esc).join("</td><td>") + "</td></tr>"; }).join("");
   }
@@ -180,6 +184,22 @@
   /* --- tables ------------------------------------------------------------------ */
   function shapes(out) {  // common.fmt of output shapes: "1x64x56x56, 1x64" (text when the Python side wrote it)
     return typeof out === "string" ? out : out.map(function (s) { return s.join("x"); }).join(", ");
+  }
+
+  /* The layer table's header and column-group switches (html.py's _layers_table): a column's
+   * label, group and title from t.head, else from the conventions row of its quantity. */
+  function layerHead(t, conventions, table, switches) {
+    var gid = {}, groups = [], shown = {}, hidden = new Set(t.hide);
+    var ths = t.keys.map(function (k, i) {
+      var c = conventions[k], h = t.head[i] || [c[1], c[4], k + " (" + c[2] + "): " + c[5]];
+      if (!(h[1] in gid)) { gid[h[1]] = groups.length; groups.push(h[1]); }
+      if (!hidden.has(i)) shown[h[1]] = true;
+      return '<th data-g="' + gid[h[1]] + '"' + (hidden.has(i) ? ' data-hide="1"' : "") + ' title="' + esc(h[2]) + '">' + esc(h[0]) + "</th>";
+    });
+    table.tHead.rows[0].innerHTML = "<th>#</th><th>layer</th><th>op</th><th>output</th>" + ths.join("");
+    switches.innerHTML = "columns: " + groups.map(function (g) {
+      return '<label><input type="checkbox" class="az-group" value="' + gid[g] + '" ' + (shown[g] ? "checked" : "") + "> " + esc(g) + "</label>";
+    }).join("");
   }
 
   /* The layer table's rows, as html.py's _layers_table writes them for a notebook fragment. */
@@ -534,9 +554,11 @@
     var dataEl = root.querySelector("script.az-data");
     var data = dataEl ? JSON.parse(dataEl.textContent) : {};
     var conventions = {};  // key -> [key, label, unit, aggregate, group, convention]
+    if (data.conventions) data.conventions = unpack(data.conventions);
     (data.conventions || []).forEach(function (r) { conventions[r[0]] = r; });
     if (data.totals) fill(root.querySelector("table.az-totals"), totalRows(data.totals, data.binary, conventions));
     if (data.conventions) fill(root.querySelector("table.az-conventions-table"), textRows(data.conventions));
+    if (data.layers) layerHead(data.layers, conventions, root.querySelector("table.az-layers"), root.querySelector(".az-groups"));
     if (data.layers) fill(root.querySelector("table.az-layers"), layerRows(resolve(data.layers, data.layers.name.length), data.binary));
     if (data.modules) fill(root.querySelector("table.az-modules"), moduleRows(resolve(data.modules, data.modules.path.length), data.binary));
     var tables = new Map();
