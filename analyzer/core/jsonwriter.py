@@ -187,7 +187,7 @@ def _by_template(o: dict[Any, Any], default: Default, indent: str, level: int) -
 
 # A dict of dicts of one or a few shapes (a report's quantities: some forty rows of metadata, the
 # same keys each) is written a column at a time (``encode_rows``), not a dict at a time.
-_TABLE_MIN = 4
+_TABLE_MIN = 8
 
 
 def _dict_of_rows(o: dict[Any, Any], default: Default, indent: str, level: int) -> str | None:
@@ -312,29 +312,41 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
     its values' types, nor do the columns at the positions ``ints`` (the caller knows them exact ints)."""
     if not keys:
         return iter(["{}"] * (len(columns[0]) if columns else 0))
-    parts, args = [], []
-    for j, (key, column) in enumerate(zip(keys, columns, strict=True)):
-        if type(key) is not str:
-            raise TypeError("encode_rows: keys must be strings")
-        code = column.typecode if type(column) is array else "ints" if j in ints else None
-        types = {int} if code in _INT_CODES else {float} if code == "d" else set(map(type, column))
-        if types == {int}:
-            conversion, values = "%d", column
-        elif types == {float} and (total := sum(column)) - total == 0:  # every float finite: its repr
-            conversion, values = "%r", column
-        elif types == {str}:
-            conversion, values = "%s", list(map(_string, column))
-        elif types == {bool}:
-            conversion, values = "%s", list(map(_BOOLS.__getitem__, column))
-        elif types <= _LISTS:  # shapes (repeated: looked up), node names (a new list a row), or null
-            conversion, values = "%s", _list_column(column, default, indent, level + 1)
-        else:  # as a dict's value: None, bools, NaN...
-            conversion, values = "%s", [_value(v, default, indent, level + 1) for v in column]
-        parts.append(_string(key).replace("%", "%%") + ": " + conversion)
-        args.append(values)
+    if len(columns) != len(keys):
+        raise ValueError("encode_rows: one column a key")
+    if set(map(type, keys)) != _STR:
+        raise TypeError("encode_rows: keys must be strings")
+    conversions, args = [], []
+    for j, column in enumerate(columns):
+        if type(column) is array:  # a report's stored column: ints or floats, no check of each value
+            code = column.typecode
+            types = _INT if code in _INT_CODES else _FLOAT if code == "d" else set(map(type, column))
+        else:
+            types = _INT if j in ints else set(map(type, column))
+        if types == _INT:
+            conversions.append(": %d")
+            args.append(column)
+        elif types == _FLOAT and (total := sum(column)) - total == 0:  # every float finite: its repr
+            conversions.append(": %r")
+            args.append(column)
+        else:
+            conversions.append(": %s")
+            if types == _STR:
+                args.append(list(map(_string, column)))
+            elif types == _BOOL:
+                args.append(list(map(_BOOLS.__getitem__, column)))
+            elif types <= _LISTS:  # shapes (repeated: looked up), node names (a new list a row), or null
+                args.append(_list_column(column, default, indent, level + 1))
+            else:  # as a dict's value: None, bools, NaN...
+                args.append([_value(v, default, indent, level + 1) for v in column])
     inner = "\n" + indent * (level + 1)
+    texts = [_string(k).replace("%", "%%") for k in keys]  # the template's own '%' doubled
+    parts = map(str.__add__, texts, conversions)
     template = "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}"
     return map(template.__mod__, zip(*args, strict=True))
+
+
+_STR, _INT, _FLOAT, _BOOL = {str}, {int}, {float}, {bool}
 
 
 _LISTS = {list, tuple, type(None)}  # tuples: a layer's node names
@@ -343,8 +355,9 @@ _INT_CODES = frozenset(("ints", *"bBhHiIlLqQ"))  # array type codes of ints (and
 
 
 def _list_column(column: Sequence[Any], default: Default, indent: str, level: int) -> list[str]:
-    """The text of each value of a column of lists (or None) at ``level``: shapes are looked up by
-    their repr among those the document already wrote (``_is_shape``), lists of strings written."""
+    """The text of each value of a column of lists (or None) at ``level``: node names written (one
+    name a row: at once), shapes looked up by their repr among those the document already wrote
+    (``_is_shape``); an object that repeats in the column (rows sharing one shape) is written once."""
     sample = next((v for v in column if v), None)
     if sample is not None and type(sample[0]) is str:  # node names: a new list each row
         pieces = _LIST_PIECES.get((indent, level))
@@ -353,10 +366,28 @@ def _list_column(column: Sequence[Any], default: Default, indent: str, level: in
             pieces = _LIST_PIECES[(indent, level)] = ("[" + inner, "," + inner, "\n" + indent * level + "]")
         start, between, end = pieces
         try:  # strings only (_string refuses anything else)
+            if set(map(len, column)) == {1}:  # one name each (len(None) refuses a null)
+                return list(map((start + "%s" + end).__mod__, map(_string, map(_FIRST, column))))
+        except TypeError:
+            pass
+        try:
             return [start + between.join(map(_string, v)) + end if v else "[]" if v is not None else "null"
                     for v in column]  # fmt: skip
         except TypeError:
             return [_list(v, default, indent, level) if v else "[]" if v is not None else "null" for v in column]
+    ids = list(map(id, column))  # the column holds each object: an id stands for one value here
+    distinct = dict(zip(ids, column, strict=True))
+    if len(distinct) < len(ids):
+        texts = dict(zip(distinct, _shape_texts(list(distinct.values()), default, indent, level), strict=True))
+        return list(map(texts.__getitem__, ids))
+    return _shape_texts(column, default, indent, level)
+
+
+_FIRST = operator.itemgetter(0)
+
+
+def _shape_texts(column: Sequence[Any], default: Default, indent: str, level: int) -> list[str]:
+    """``_list_column``'s texts of lists that are not node names (shapes, looked up by repr)."""
     memo = _SHAPE_TEXTS.get((indent, level))
     if memo is None:
         memo = _SHAPE_TEXTS[(indent, level)] = {"None": "null", "[]": "[]"}

@@ -241,7 +241,10 @@ def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
 def _plan(row: LayerRow, keys: tuple[str, ...]) -> tuple[list[str], list[Any]]:
     """The keys of a row's ``to_dict()`` in order, and where each value comes from: a row field
     (its name), the row's values (a position in them), or None (a contract field it lacks)."""
-    names = list(row.to_dict())
+    from analyzer.core.report import _row_head
+
+    marks = ("incomplete",) if row.incomplete else ()
+    names = list(dict.fromkeys((*_row_head(), *keys, "nodes", *marks)))  # to_dict()'s order, no dict made
     position = {k: i for i, k in enumerate(keys)}
     sources: list[Any] = []
     for k in names:
@@ -276,7 +279,7 @@ def _modules(report: Report, read: Any = None) -> Any:
     if qs is None or any(q in ("path", "depth", "layers") for q in qs):
         return Rows(m.to_dict() for m in tree.rows())
     columns = [tree.paths, tree.depths, tree.counts, *(tree.combined[q] for q in qs)]
-    ints = [1, 2, *(j for j, q in enumerate(qs, 3) if q in tree.ints)]  # no check of their values' types
+    ints = {1, 2, *(j for j, q in enumerate(qs, 3) if q in tree.ints)}  # no check of their values' types
     return Rows(jsonwriter.encode_rows(["path", "depth", "layers", *qs], columns, _json_default, INDENT, 2, ints), encoded=True)
 
 

@@ -86,12 +86,7 @@ def _accumulate(acc: dict[str, Any], values: Mapping[str, Any], aggregate: Mappi
 
 
 _SUM, _MAX, _SKIP = 0, 1, 2
-
-
-def _kinds(aggregate: Mapping[str, Aggregation]) -> dict[str, int]:
-    """How ``rollup`` combines each declared quantity (undeclared ones add up)."""
-    return {q: _MAX if how == "max" else _SKIP if how == "none" or isinstance(how, Ratio) else _SUM
-            for q, how in aggregate.items()}  # fmt: skip
+_KIND = {"sum": _SUM, "max": _MAX, "none": _SKIP}
 
 
 def _ratios(acc: dict[str, Any], aggregate: Mapping[str, Aggregation], present: Iterable[str]) -> None:
@@ -127,13 +122,21 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     ``column(q)`` gives ``q``'s value of every row in order, None where a row has none
     (``Report.layer_column``, or the reader of ``Report.layer_columns()``, which checks the rows
     once for every column; by default read row by row).
-    Linear in the layers, and quantity by quantity (a column at a time, list arithmetic rather
-    than a dict update per value): each layer is folded into its deepest module only, then each
-    module into its parent once (sums and maxima are associative), children last to first. A
-    float sum therefore adds up in the same order whatever the layers' quantities.
+    Linear in the layers, a column at a time (columns of numbers several at a time, ``_Fold``),
+    never a dict per value: each layer is folded into its deepest module only, then each module
+    into its parent once, children last to first. A float sum therefore adds up in the same order
+    whatever the layers' quantities.
     """
-    how = {q: a if isinstance(a, Ratio) else parse_aggregation(a) for q, a in aggregate.items()}
-    kinds = _kinds(how)
+    kinds: dict[str, int] = {}  # quantity -> _SUM, _MAX or _SKIP (undeclared ones add up)
+    ratios: dict[str, Ratio] = {}
+    for q, a in aggregate.items():
+        kind = _KIND.get(a) if type(a) is str else None
+        if kind is None:
+            a = a if isinstance(a, Ratio) else parse_aggregation(a)  # (refuses an unknown one)
+            if isinstance(a, Ratio):
+                ratios[q] = a
+            kind = _SKIP if isinstance(a, Ratio) else _KIND[a]
+        kinds[q] = kind
     index: dict[str, int] = {}  # module path -> position
     paths: list[str] = []
     depths: list[int] = []
@@ -228,8 +231,8 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     for fold in folds.values():
         fold.flush()
     combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
-    for q, a in how.items():
-        if isinstance(a, Ratio) and a.numerator in combined and a.denominator in combined:
+    for q, a in ratios.items():
+        if a.numerator in combined and a.denominator in combined:
             combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
                            for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
     return ModuleTree(paths, depths, counts, present, combined, frozenset(ints))

@@ -188,3 +188,23 @@ def test_a_reports_quantities_go_through_columns():
     assert jsonwriter._dict_of_rows(quantities, jsonwriter._no_default, "  ", 1) == jsonwriter.encode(
         quantities, level=1
     ) == json.dumps({"x": quantities}, indent=2)[len('{\n  "x": ') : -2]
+
+
+def test_rows_sharing_list_objects_and_single_names():
+    """A list object several rows share (a shape) is written once for all; a column of one node
+    name a row is written at once; a null, an empty list or a non-string among the names is not."""
+    shape, other = [[1, 64, 56, 56]], [3, 3]
+    columns = {
+        "shape": [shape, other, shape, None, shape, [], other],
+        "rf": [other] * 7,
+        "nodes": [("a",), ("b",), ("c",), ("d",), ("e\u00e9",), ("f",), ("g",)],
+        "names": [("a",), None, ("b", "c"), (), ("d",), [1], ("e",)],
+        "tail": [["x"], ["y"], ["z"], ["w"], ["v"], ["u"], ["t"]],
+    }
+    keys = list(columns)
+    rows = [{k: columns[k][i] for k in keys} for i in range(7)]
+    for level in (0, 2):
+        jsonwriter._SHAPE_TEXTS.clear()
+        expected = [jsonwriter.encode(row, indent="  ", level=level) for row in rows]
+        assert list(jsonwriter.encode_rows(keys, list(columns.values()), indent="  ", level=level)) == expected
+    assert [jsonwriter.encode(row) for row in rows] == [json.dumps(row, indent=2) for row in rows]

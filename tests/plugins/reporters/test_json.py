@@ -34,11 +34,24 @@ class Some(Metric):
         return MetricResult(layers=rows, totals={"odd": 1})
 
 
+class Clash(Metric):
+    """Quantities named like a row's fields: the row's own field keeps its place and its value."""
+
+    name = "clash"
+    quantities = (Quantity("nodes", "u", "x"), Quantity("scope", "u", "y"), Quantity("incomplete", "u", "z"))
+
+    def compute(self, ctx):
+        return MetricResult(layers={layer.name: {"nodes": i, "scope": 2 * i, "incomplete": 1}
+                                    for i, layer in enumerate(ctx.layers)}, totals={})  # fmt: skip
+
+
 def _reports():
     yield analyzer.analyze(zoo.resnet50())
     yield analyzer.analyze(zoo.tiny_cnn(), devices=["raspberry-pi-4", "stm32f746"])
     some = types.SimpleNamespace(analyzer_register_metrics=hookimpl(lambda register: register(Some())))
     yield analyzer.analyze(zoo.tiny_cnn(), plugins=load_plugins(extra=[some], entry_points=False))
+    clash = types.SimpleNamespace(analyzer_register_metrics=hookimpl(lambda register: register(Clash())))
+    yield analyzer.analyze(zoo.tiny_cnn(), plugins=load_plugins(extra=[clash], entry_points=False))
     from tests.core.test_completeness import chain_with
 
     incomplete = analyzer.analyze(chain_with("unknown", "aten::frob"))
@@ -58,11 +71,12 @@ def test_the_document_is_iter_json(report) -> None:
     assert reporter.render_report(report) == text
 
 
-def test_batches_join_up(monkeypatch) -> None:
-    """Rows are turned into columns a batch at a time: the batches' rows join up."""
+@pytest.mark.parametrize("report", list(_reports()), ids=lambda r: r.model.get("name", "?"))
+def test_batches_join_up(monkeypatch, report) -> None:
+    """Rows are turned into columns a batch at a time (the engine's rows: slices of the stored
+    columns; others: row by row): the batches' rows join up."""
     from analyzer.core import report_views
 
     monkeypatch.setattr(report_views, "BATCH", 7)
-    report = analyzer.analyze(zoo.resnet50())
     text = json.dumps(report.to_dict(), indent=2, default=json_default) + "\n"
     assert "".join(analyzer.load_plugins().reporter("json").iter_report(report)) == text
