@@ -288,17 +288,12 @@ def layer_keys(rows: Sequence[Any]) -> dict[str, None]:
     return present
 
 
-def _column_reader(report: Report) -> Callable[[str], list[Any]]:
-    """Each layer column as a list (its values go to the page's JSON), read once a page: the
-    graph, the layer table and the roll-ups share them (``Report.layer_columns``)."""
+def _column_reader(report: Report) -> Callable[[str], Sequence[Any]]:
+    """Each layer column read once a page: the graph, the layer table and the roll-ups share
+    them (``Report.layer_columns``)."""
     columns = report.layer_columns()
 
-    @functools.cache
-    def read(key: str) -> list[Any]:
-        values = columns(key)
-        return values if type(values) is list else list(values)
-
-    return read
+    return functools.cache(columns)  # (a list, or the stored array of ints or floats)
 
 
 def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None,

@@ -7,9 +7,12 @@ same without the per-value dispatch, for a column of thousands of cells.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import math
+import sys
+from array import array
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
@@ -156,49 +159,81 @@ _TEXT = {str, type(None)}
 _INT = {int}
 
 
-def script_column(values: list[Any], info: dict[str, Any], binary: bool = False,
+def script_column(values: Sequence[Any], info: dict[str, Any], binary: bool = False,
                   marks: list[dict[str, str]] | None = None, key: str = "") -> list[Any]:  # fmt: skip
-    """One table column for the page's script (report.js ``resolve`` and ``cells``):
-    ``["v", kind, format, digits, values]`` when the script writes each cell as ``value_cells``
-    does (kind ``i``: integers, ``r``: floats, ``s``: no number but text, None or per-dim lists;
-    bytes in the page's units), else ``["h", cells]``, the cells written here (marks, NaN, huge
-    numbers, bools, mixed ints and floats, other formats and objects: rare). A list, not a dict:
-    a column's few fields cost less to write."""
+    """One table column for the page's script (report.js ``resolve`` and ``cells``), when the
+    script writes every cell as ``value_cells`` does:
+
+    - ``["q" | "d", kind, format, digits, base64]``: a stored column of int64 or float64 (the
+      report's own, ``layer_table``), its bytes as they are: no number written one by one;
+    - ``["v", kind, format, digits, values]``: a list (kind ``i``: integers, ``r``: floats,
+      ``s``: no number but text, None or per-dim lists);
+    - else ``["h", cells]``, the cells written here (marks, NaN, huge numbers, bools, mixed ints
+      and floats, other formats and objects: rare).
+
+    A list, not a dict: a column's few fields cost less to write."""
     how = format_of(info)
     digits = info.get("digits", 4)
     if (how in SCRIPT_FORMATS and type(digits) is int and digits >= 1
             and (marks is None or not any(m.get(key) for m in marks))):  # fmt: skip
-        types = set(map(type, values))
-        if types == _INT:  # most columns
-            kind = "i" if _ints_fit(values) else None
+        if type(values) is array and values.typecode in _BYTES_OF:
+            # int64: exact counts of any size (BigInt); other formats take a number, as Python's float()
+            if values.typecode == "q" and (how in _EXACT or _ints_fit(values)) or values.typecode == "d" and _floats_fit(values):
+                return [values.typecode, _BYTES_OF[values.typecode], how, digits, little_endian_base64(values)]
         else:
-            kind = _script_kind(values, types)
-        if kind is not None:
-            return ["v", kind, how, digits, values]
+            types = set(map(type, values))
+            kind = ("i" if _ints_fit(values) else None) if types == _INT else _script_kind(values, types)
+            if kind is not None:
+                return ["v", kind, how, digits, values if type(values) is list else list(values)]
     return ["h", value_cells(values, formatter(info, binary=binary), key, marks)]
 
 
-def script_columns(columns: Sequence[tuple[str, list[Any], dict[str, Any]]], binary: bool = False,
+_BYTES_OF = {"q": "i", "d": "r"}  # a stored column's array type -> its kind
+_EXACT = frozenset({"count", "int"})
+
+
+def little_endian_base64(values: array) -> str:
+    """An array's items as little-endian bytes, base64 (report.js ``decode``)."""
+    if sys.byteorder != "little":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return base64.b64encode(values).decode("ascii")
+
+
+def script_columns(columns: Sequence[tuple[str, Sequence[Any], dict[str, Any]]], binary: bool = False,
                    marks: list[dict[str, str]] | None = None) -> list[list[Any]]:  # fmt: skip
-    """``script_column`` of each (key, values, info); a column of integers or text equal to an
-    earlier one becomes ``["=", kind, format, digits, its index]``, one holding a single value
+    """``script_column`` of each (key, values, info); a column equal to an earlier one of its
+    kind becomes ``["=", kind, format, digits, its index]``, one holding a single value
     ``["k", kind, format, digits, value]`` (report.js ``resolve``): fewer values to write and to
-    read (zeros, ops = flops...)."""
+    read (zeros, ops = flops...). Stored columns compare by their bytes; lists of floats are not
+    compared (0.0 == -0.0, which read apart)."""
     specs: list[list[Any]] = []
-    earlier: dict[tuple[Any, ...], list[int]] = {}  # (kind, first value, last value) -> columns
+    earlier: dict[Any, int] = {}  # a column's kind and bytes (stored), or kind, first and last value -> index
+    listed: dict[tuple[Any, ...], list[tuple[int, Sequence[Any]]]] = {}
     for key, values, info in columns:
         spec = script_column(values, info, binary, marks, key)
         specs.append(spec)
-        if spec[0] != "v" or spec[1] == "r" or not values:  # floats: 0.0 == -0.0, which read apart
+        if spec[0] == "h" or not values:
+            continue
+        if spec[0] in _BYTES_OF:
+            raw = values.tobytes()  # type: ignore[attr-defined]
+            if raw == raw[:8] * len(values) and abs(values[0]) <= _SAFE_INT:  # (a JSON number holds it)
+                spec[0], spec[4] = "k", values[0]
+            elif (spec[1], raw) in earlier:
+                spec[0], spec[4] = "=", earlier[(spec[1], raw)]
+            else:
+                earlier[(spec[1], raw)] = len(specs) - 1
             continue
         first = values[0]
+        if spec[1] == "r":
+            continue
         if values.count(first) == len(values):
             spec[0], spec[4] = "k", first
         elif type(first) is not list:
             sig = (spec[1], first, values[-1])
-            same = next((j for j in earlier.get(sig, ()) if specs[j][4] == values), None)
+            same = next((j for j, seen in listed.get(sig, ()) if seen == values), None)
             if same is None:
-                earlier.setdefault(sig, []).append(len(specs) - 1)
+                listed.setdefault(sig, []).append((len(specs) - 1, values))
             else:
                 spec[0], spec[4] = "=", same
     return specs

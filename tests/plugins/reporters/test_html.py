@@ -5,9 +5,11 @@ The browser checks (sorting, filtering, recolouring) are in test_html_browser.py
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+from array import array
 from html.parser import HTMLParser
 
 import pytest
@@ -164,6 +166,8 @@ def script_values(table: dict, key: str) -> list:
     n = len(table["name"] if "name" in table else table["path"])
     if col[0] == "=":
         return script_values(table, col[4])
+    if col[0] in ("q", "d"):  # a stored column: int64 or float64 bytes, base64
+        return list(array(col[0], base64.b64decode(col[4])))
     assert col[0] in ("v", "k"), col
     return [col[4]] * n if col[0] == "k" else col[4]
 
@@ -202,7 +206,12 @@ def test_values_the_script_could_misread_are_written_here():
 
     info = {"format": "count"}
     assert script_column([1, 2**53, None, "x"], info)[:2] == ["v", "i"]
-    assert script_column([0.5, -1e20], info)[:2] == ["v", "r"]
+    assert script_column([0.5, None], info)[:2] == ["v", "r"]
+    # a stored column: its bytes; an exact count of any int64 (the script reads a BigInt)
+    assert script_column(array("q", [1, 2**62]), info)[:2] == ["q", "i"]
+    assert script_column(array("q", [1, 2**62]), {"format": "bytes"})[0] == "h"  # beyond a float's integers
+    assert script_column(array("d", [0.5, -1e20, -0.0]), info)[:2] == ["d", "r"]
+    assert script_column(array("d", [0.5, float("nan")]), info)[0] == "h"
     for values in ([2**53 + 1], [float("nan")], [float("inf")], [True], [1, 2.5], [1e21], [1e-95], [[]]):
         spec = script_column(values, info)
         assert spec[0] == "h" and "<td" in spec[1][0], values

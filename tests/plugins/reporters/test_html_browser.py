@@ -423,6 +423,50 @@ def crafted_report() -> analyzer.Report:
     return Report.from_dict(doc)
 
 
+def stored_report() -> analyzer.Report:
+    """ResNet-50 analysed with a metric giving its values by column: the report stores them as
+    int64 and float64 arrays, which reach the page as their bytes (html_values.script_column)."""
+    import random
+
+    from analyzer import zoo
+    from analyzer.core.hookspecs import hookimpl
+    from analyzer.core.metric import Metric, MetricResult, Quantity
+    from analyzer.core.plugins import load_plugins
+
+    class Stored(Metric):
+        name = "stored"
+        quantities = (
+            Quantity("s_big", "element", "int64 counts beyond 2**53"),
+            Quantity("s_bytes", "byte", "byte sizes", format="bytes"),
+            Quantity("s_ratio", "x", "ties and signs", format="ratio", digits=3),
+            Quantity("s_seconds", "s", "times", format="seconds"),
+            Quantity("s_zero", "element", "one value throughout"),
+            Quantity("s_same", "byte", "the byte sizes again", format="bytes"),
+        )
+
+        def compute(self, ctx):
+            rng = random.Random(11)
+            n = len(ctx.layers)
+            sizes = [BYTES[i % len(BYTES)] if i < 30 else rng.randint(0, 2**53) for i in range(n)]
+            columns = {
+                "s_big": [rng.choice((1, -1)) * rng.randint(0, 2**62) if i % 2 else i for i in range(n)],
+                "s_bytes": sizes,
+                "s_ratio": [TIES[i % len(TIES)] if i < 40 else rng.uniform(-1e6, 1e6) for i in range(n)],
+                "s_seconds": [0.0 if i % 9 == 0 else 10 ** rng.uniform(-11, 3) for i in range(n)],
+                "s_zero": [0] * n,
+                "s_same": list(sizes),
+            }
+            return MetricResult(layers=ctx.columns(columns))
+
+    class Plugin:
+        @hookimpl
+        def analyzer_register_metrics(self, register):
+            register(Stored())
+
+    plugins = load_plugins(entry_points=False, extra=[Plugin()])
+    return analyzer.analyze_graph(zoo.resnet50(), plugins=plugins)
+
+
 CELLS = """rows => rows.map(r => [r.className, r.getAttribute('data-search'), r.getAttribute('data-path'),
   Array.from(r.cells).map(c => [c.innerHTML, c.getAttribute('data-v')])])"""
 
@@ -443,8 +487,9 @@ def _same_cells(drawn: list, written: list) -> None:
 
 
 @pytest.mark.parametrize("binary", [False, True])
-def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_path, binary):
-    report = crafted_report()
+@pytest.mark.parametrize("made", [crafted_report, stored_report])
+def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_path, binary, made):
+    report = made()
     path = tmp_path / "crafted.html"
     path.write_text(render_html(report, binary_units=binary, columns=["all"], depth=9), encoding="utf-8")
     full = Loaded(browser, path.as_uri())

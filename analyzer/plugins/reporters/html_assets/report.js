@@ -148,6 +148,7 @@
     return col.v.map(function (v) {
       if (v === null) return "<td>-</td>";
       if (typeof v === "string") return "<td>" + esc(v) + "</td>";
+      if (typeof v === "bigint") return "<td>" + grouped(String(v)) + "</td>";  // an exact count beyond 2**53
       if (Array.isArray(v)) {  // per dim (receptive field): 11x11, sorted by the largest
         return '<td data-v="' + Math.max.apply(null, v) + '">' + v.map(function (x) { return grouped(String(x)); }).join("x") + "</td>";
       }
@@ -235,10 +236,29 @@
     return out.join("");
   }
 
-  /* A table's columns as html_values.script_columns writes them: ["v", kind, format, digits, values],
-   * ["k", ... one value throughout], ["=", ... the values of an earlier column], ["h", cells]. */
+  var SAFE = BigInt(Number.MAX_SAFE_INTEGER) + BigInt(1);  // 2**53: larger integers stay BigInt
+
+  /* html_values.little_endian_base64: "q" int64 (a number, or a BigInt beyond 2**53) or "d" float64. */
+  function decode(type, text) {
+    var raw = atob(text), bytes = new Uint8Array(raw.length), out = new Array(raw.length / 8);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    var view = new DataView(bytes.buffer);
+    for (var j = 0; j < out.length; j++) {
+      if (type === "d") { out[j] = view.getFloat64(j * 8, true); continue; }
+      var big = view.getBigInt64(j * 8, true);
+      out[j] = big <= SAFE && big >= -SAFE ? Number(big) : big;
+    }
+    return out;
+  }
+
+  /* A table's columns as html_values.script_columns writes them: ["q" | "d", kind, format,
+   * digits, base64 of int64 or float64 values], ["v", ... values], ["k", ... one value
+   * throughout], ["=", ... the values of an earlier column], ["h", cells]. */
+
   function resolve(t, n) {
-    var cols = t.columns.map(function (c) { return c[0] === "h" ? { h: c[1] } : { t: c[1], f: c[2], d: c[3], v: c[4] }; });
+    var cols = t.columns.map(function (c) {
+      return c[0] === "h" ? { h: c[1] } : { t: c[1], f: c[2], d: c[3], v: c[0] === "q" || c[0] === "d" ? decode(c[0], c[4]) : c[4] };
+    });
     t.columns.forEach(function (c, i) {
       if (c[0] === "k") cols[i].v = new Array(n).fill(c[4]);
       else if (c[0] === "=") cols[i].v = cols[c[4]].v;
@@ -433,7 +453,7 @@
     function numbers(key) {  // a metric the layer table holds: its numbers (html_graph.graph_view's values)
       var i = layers ? layers.keys.indexOf(key) : -1;
       var col = i >= 0 ? layers.columns[i].v : null;  // (resolved)
-      return col ? col.map(function (v) { return typeof v === "number" ? v : null; }) : [];
+      return col ? col.map(function (v) { return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null; }) : [];
     }
     /* The nodes as columns (html_graph.graph_view); where each node is one layer of the page's
      * layer table, their label, op and layer index are the table's. */
