@@ -271,7 +271,7 @@ def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> It
 def _modules(report: Report, read: Any = None) -> Any:
     """The document's modules: ``Report.modules()``'s rows, written from the roll-up's columns
     where every module has the same quantities (else as the rows' dicts); ``read`` reads a column."""
-    if any(row.incomplete for row in report.layers):  # marks on modules: Report.modules() adds them
+    if any(map(_INCOMPLETE, report.layers)):  # marks on modules: Report.modules() adds them
         return Rows(m.to_dict() for m in report.modules())
     aggregate = {q: info.get("aggregate", "sum") for q, info in report.quantities.items()}
     tree = module_tree(report.layers, aggregate, None, read or report.layer_columns())

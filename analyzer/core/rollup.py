@@ -12,6 +12,7 @@ Compare's aligned rows use the same ``combine``. Non-numeric values are skipped.
 
 from __future__ import annotations
 
+import gc
 import operator
 import re
 from array import array
@@ -127,6 +128,18 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     into its parent once, children last to first. A float sum therefore adds up in the same order
     whatever the layers' quantities.
     """
+    collecting = gc.isenabled()
+    if collecting:  # a tuple a row and a module and lists of them, no cycle among them: the collector
+        gc.disable()  # would only walk every live object again and again (100k layers: 0.3 s of 0.8)
+    try:
+        return _module_tree(rows, aggregate, depth, column)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None,
+                 column: Callable[[str], Sequence[Any]] | None) -> ModuleTree:  # fmt: skip
     kinds: dict[str, int] = {}  # quantity -> _SUM, _MAX or _SKIP (undeclared ones add up)
     ratios: dict[str, Ratio] = {}
     for q, a in aggregate.items():
