@@ -20,6 +20,7 @@ from itertools import repeat
 from typing import Any
 
 from rich import box
+from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -183,11 +184,7 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         if hw <= w:
             wrapped.append([(h, hw)])
         else:
-            parts = [
-                line.plain
-                for line in Text(h).wrap(console, w, justify=col.justify, overflow="fold")
-            ]
-            wrapped.append([(p, _width(p)) for p in parts])
+            wrapped.append(_wrap((h, hw), w, col.justify, console))
     height = max(len(x) for x in wrapped)
     for k in range(height):
         cells = []
@@ -246,10 +243,21 @@ def render(table: Any, console: Console, color: bool) -> str | None:
 
 def _wrap(cell: tuple[str, int], width: int, justify: str, console: Console) -> list[tuple[str, int]]:
     """A cell's lines in a column ``width`` wide, as rich wraps it (overflow "fold"): a single word
-    of ASCII (a layer name) folds every ``width`` characters."""
+    of ASCII (a layer name) folds every ``width`` characters; printable ASCII breaks where rich's
+    ``divide_line`` breaks it (a header), each line then trimmed as ``Text.wrap`` trims it."""
     text = cell[0]
-    if text.isascii() and text.isprintable() and " " not in text:  # no whitespace: no word breaks
-        return [(text[i : i + width], len(text[i : i + width])) for i in range(0, len(text), width)]
+    if text.isascii() and text.isprintable() and justify in ("left", "right"):
+        if " " not in text:  # no whitespace: no word breaks
+            return [(text[i : i + width], len(text[i : i + width])) for i in range(0, len(text), width)]
+        bounds = [0, *divide_line(text, width, fold=True), len(text)]
+        lines = []
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            line = text[start:end]
+            if len(line) > width:  # Text.rstrip_end: trailing blanks beyond the width
+                line = line[: max(width, len(line.rstrip()))]
+            line = line[:width].rstrip() if justify == "right" else line[:width]  # Lines.justify, truncate
+            lines.append((line, len(line)))
+        return lines
     return [(p, _width(p)) for p in (line.plain for line in Text(text).wrap(console, width, justify=justify, overflow="fold"))]
 
 
