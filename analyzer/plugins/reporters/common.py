@@ -291,13 +291,17 @@ def total_quantities(report: Report, columns: Sequence[str] | None = None) -> li
 def total_infos(report: Report, columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """``total_quantities`` with each one's metadata (``_info``)."""
     named = set(columns or ())
-    keys = [q for q in report.quantities if q in report.totals]
-    keys += [q for q in report.totals if q not in report.quantities]
-    infos = {q: _info(report, q) for q in keys}
-    shown = [q for q in keys if infos[q]["display"] != "hidden" or q in named or infos[q]["group"] in named]
-    order = {g: i for i, g in enumerate(dict.fromkeys(infos[q]["group"] for q in shown))}
-    shown.sort(key=lambda q: order[infos[q]["group"]])  # stable: report order within a group
-    return {q: infos[q] for q in shown}
+    quantities, totals = report.quantities, report.totals
+    keys = [q for q in quantities if q in totals]
+    keys += [q for q in totals if q not in quantities]
+    groups: dict[str, dict[str, dict[str, Any]]] = {}  # in order of first appearance, report order within
+    for q in keys:
+        info = quantities.get(q)
+        if info is None or "label" not in info or "group" not in info:  # (else _info gives it as it is)
+            info = _info(report, q)
+        if info["display"] != "hidden" or q in named or info["group"] in named:
+            groups.setdefault(info["group"], {})[q] = info
+    return {q: info for group in groups.values() for q, info in group.items()}
 
 
 TOTAL_HEADERS = ["quantity", "value", "", "unit"]

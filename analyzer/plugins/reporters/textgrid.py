@@ -119,6 +119,11 @@ def render(table: Any, console: Console, color: bool) -> str | None:
         else:
             texts, shown_widths = [], []
             for cell in col._cells:
+                if type(cell) is str and cell.isascii() and not ("[" in cell or ":" in cell or "\n" in cell) \
+                        and cell.strip() == cell:  # fmt: skip
+                    texts.append(cell)  # plain: as it is (the column's markup is in other cells)
+                    shown_widths.append(len(cell))
+                    continue
                 shown = _plain_cell(cell, console, color)
                 if shown is None:
                     return None
