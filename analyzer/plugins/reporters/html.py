@@ -4,11 +4,17 @@ The page holds a summary (model, totals with their conventions, completeness
 marks, warnings, options), an interactive graph view of the layers coloured
 by a chosen metric, the per-layer table (sortable, filterable, column groups
 switchable), the module tree with roll-ups, hardware results per device and,
-when given, plots. Tables are rendered here, so the numbers read without
-JavaScript; the script in ``html_assets/report.js`` only sorts, filters,
-folds and draws the graph from a JSON blob in the page. Columns follow
-``report.quantities`` and each quantity's display metadata (label, format,
-group; docs/plugins.md). docs/reports.md describes the page.
+when given, plots. Columns follow ``report.quantities`` and each quantity's
+display metadata (label, format, group; docs/plugins.md). docs/reports.md
+describes the page.
+
+A full page carries its tables as data in a JSON blob, which the script in
+``html_assets/report.js`` draws, numbers formatted as ``html_values`` formats
+them (a browser test compares every cell): writing the page then costs less
+than the analysis (docs/performance.md). The notebook form
+(``compact=True``) writes its tables here, so that they read where a
+notebook runs no script; both come from the same functions, the ``script``
+argument choosing where the rows go.
 
 ``render_html(report, plots=[Plot(...)])`` embeds plots (SVG text or PNG
 bytes) inline; ``compact=True`` is the notebook form (``Report._repr_html_``).
@@ -49,6 +55,10 @@ from analyzer.plugins.reporters.html_values import (
 ASSETS = "html_assets"
 # without JavaScript, rows on later pages and in folded modules are shown
 NOSCRIPT = "<noscript><style>.az-report tr.az-hidden{display:table-row}</style></noscript>"
+# a full page draws its tables by script: without one it says so (the notebook form writes them)
+NOSCRIPT_PAGE = ('<noscript><p class="az-warn">This page draws its tables with JavaScript, which is off: '
+                 "the numbers are in the page's data; --format markdown, csv or json (or the notebook form, "
+                 "Report._repr_html_) show them without a script.</p></noscript>")  # fmt: skip
 PAGE_ROWS = 500  # layer-table rows shown at a time (a page of a large model's table)
 MAX_TABLE_ROWS = 20_000  # beyond, a browser struggles with the page; CSV and JSON hold every layer
 COMPACT_ROWS = 2_000  # a notebook cell's output stays small
@@ -511,16 +521,18 @@ def _figures(device: str, figures: dict[str, Any]) -> str:
 
 
 # --- pages ---------------------------------------------------------------------
-def _page(title: str, body: str, compact: bool) -> str:
+def _page(title: str, body: str, compact: bool, noscript: str = NOSCRIPT) -> str:
+    """The document around ``body`` (``compact``: a notebook fragment); ``noscript``: what shows
+    with JavaScript off."""
     css, js = _asset("report.css"), _asset("report.js")
     if compact:  # a fragment for notebooks: style and script travel inside it
-        return f'<div class="az-report az-compact"><style>{css}</style>{body}{NOSCRIPT}<script>{js}</script></div>'
+        return f'<div class="az-report az-compact"><style>{css}</style>{body}{noscript}<script>{js}</script></div>'
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{css}</style></head>"
-        f'<body><div class="az-report">{body}</div>{NOSCRIPT}<script>{js}</script></body></html>\n'
+        f'<body><div class="az-report">{noscript}{body}</div><script>{js}</script></body></html>\n'
     )
 
 
@@ -576,7 +588,8 @@ def render_html(
         if a != "plots" or plots) + "</nav>"  # fmt: skip
     header = f"<header><h1>{esc(name)}</h1>{nav}</header>"
     return _page(
-        f"{name}: analyzer report", header + "".join(sections) + _json_script(data), compact
+        f"{name}: analyzer report", header + "".join(sections) + _json_script(data), compact,
+        NOSCRIPT if compact else NOSCRIPT_PAGE,
     )
 
 

@@ -505,3 +505,16 @@ def test_the_script_draws_every_cell_as_the_python_side_writes_it(browser, tmp_p
     finally:
         full.page.close()
         frag.page.close()
+
+
+def test_without_javascript_the_page_says_its_tables_need_it(browser, html_file, report):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(html_file.as_uri())
+        notice = page.locator("noscript p.az-warn")
+        assert "draws its tables with JavaScript" in page.content() and notice.count() == 1
+        assert page.locator("table.az-totals tbody tr").count() == 0  # the data is there, undrawn
+        assert report.model["name"] in page.locator("p.az-model").inner_text()  # what is written reads
+    finally:
+        context.close()
