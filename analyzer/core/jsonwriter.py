@@ -342,8 +342,14 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
             conversions.append(": %d")
             args.append(column)
         elif types == _FLOAT and (total := sum(column)) - total == 0:  # every float finite: its repr
-            conversions.append(": %r")
-            args.append(column)
+            distinct = set(column)
+            if len(distinct) < len(column) and 0.0 not in distinct:  # (0.0 and -0.0 would share a key)
+                texts = dict(zip(distinct, map(float.__repr__, distinct), strict=True))  # a repr ~0.5 µs
+                conversions.append(": %s")
+                args.append(list(map(texts.__getitem__, column)))
+            else:
+                conversions.append(": %r")
+                args.append(column)
         else:
             conversions.append(": %s")
             if types == _STR:

@@ -193,7 +193,8 @@ class _Columns:
 
     def __init__(self, read: LayerColumns):
         self.read = read
-        self.values: dict[str, list[Any]] = {}
+        stored = read.schema  # the engine's rows: every stored column copied at once
+        self.values: dict[str, Any] = {} if stored is None else {q: c[:] for q, c in stored.columns.items()}
 
     def __call__(self, quantity: str) -> list[Any]:
         column = self.values.get(quantity)

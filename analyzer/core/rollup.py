@@ -226,23 +226,30 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
             return [row.values.get(q) for row in rows]
     combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
     ints: set[str] = set()  # the quantities whose values are all exact ints (no None)
-    folds = {_SUM: _Fold(operator.add, leaf, up, n_modules, combined),
-             _MAX: _Fold(max, leaf, up, n_modules, combined)}  # fmt: skip
+    sums: list[tuple[str, Sequence[Any]]] = []  # columns of numbers only: folded several at a time
+    maxima: list[tuple[str, Sequence[Any]]] = []
+    group = max(1, _FOLD_VALUES // (len(rows) + n_modules + 1))  # columns folded at once
     for q in quantities:
         col = column(q)
         maximum = kinds.get(q, _SUM) == _MAX
-        code = col.typecode if type(col) is array else None  # a report's stored column of ints or floats
-        types = None if code is not None else set(map(type, col))
-        if code in ("q", "d") or types and types <= _NUMBERS:  # numbers only: folded with other columns
-            if code == "q" or types == _INT:
+        if type(col) is array:  # a report's stored column: ints or floats, nothing else
+            numbers, exact = col.typecode in ("q", "d"), col.typecode == "q"
+        else:
+            types = set(map(type, col))
+            numbers, exact = bool(types) and types <= _NUMBERS, types == _INT
+        if numbers:
+            if exact:
                 ints.add(q)
-            folds[_MAX if maximum else _SUM].add(q, col)
+            (maxima if maximum else sums).append((q, col))
+            if len(sums) + len(maxima) >= group:
+                combined.update(_fold(sums, maxima, leaf, up, n_modules))
+                sums, maxima = [], []
             continue
         values = _combine_column(col, leaf, up, n_modules, maximum)
         if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
             combined[q] = values
-    for fold in folds.values():
-        fold.flush()
+    if sums or maxima:
+        combined.update(_fold(sums, maxima, leaf, up, n_modules))
     combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
     for q, a in ratios.items():
         if a.numerator in combined and a.denominator in combined:
@@ -308,40 +315,44 @@ _NUMBERS = frozenset((int, float))
 _INT = {int}
 
 
-class _Fold:
-    """Columns of numbers combined per module several at a time: each row's values as one tuple
-    folded into its deepest module in row order, then each module's into its parent's, children
-    last to first (``up``): ``_combine_column``'s operations in its order, on a tuple of columns at
-    a time (one ``map`` a step). Columns are held until ``_FOLD_VALUES`` values wait, then folded."""
-
-    def __init__(self, op: Callable[[Any, Any], Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,
-                 out: dict[str, list[Any]]) -> None:  # fmt: skip
-        self.op, self.leaf, self.up, self.n_modules, self.out = op, leaf, up, n_modules, out
-        self.names: list[str] = []
-        self.columns: list[Sequence[Any]] = []
-
-    def add(self, name: str, column: Sequence[Any]) -> None:
-        self.names.append(name)
-        self.columns.append(column)
-        if len(self.columns) * (len(self.leaf) + self.n_modules) >= _FOLD_VALUES:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.columns:
-            return
-        op = self.op
-        acc: list[Any] = [None] * self.n_modules
-        for j, values in zip(self.leaf, zip(*self.columns, strict=True), strict=True):
+def _fold(sums: list[tuple[str, Sequence[Any]]], maxima: list[tuple[str, Sequence[Any]]], leaf: list[int],
+          up: list[tuple[int, int]], n_modules: int) -> dict[str, list[Any]]:  # fmt: skip
+    """Columns of numbers combined per module several at a time: each row's values as a tuple (its
+    sums, its maxima) folded into its deepest module in row order, then each module's into its
+    parent's, children last to first (``up``): ``_combine_column``'s operations in its order, on
+    a tuple of columns at a time (one ``map`` a step), the sums and the maxima in one pass."""
+    if not sums or not maxima:  # one kind: one tuple a row
+        columns, op = (sums, operator.add) if sums else (maxima, max)
+        acc: list[Any] = [None] * n_modules
+        for j, values in zip(leaf, zip(*(c for _, c in columns), strict=True), strict=True):
             a = acc[j]
             acc[j] = values if a is None else tuple(map(op, a, values))
-        for k, p in self.up:
+        for k, p in up:
             a = acc[p]
             acc[p] = acc[k] if a is None else tuple(map(op, a, acc[k]))
-        self.out.update(zip(self.names, map(list, zip(*acc, strict=True)), strict=True))
-        self.names, self.columns = [], []
+        return dict(zip((q for q, _ in columns), map(list, zip(*acc, strict=True)), strict=True))
+    add = operator.add
+    acc_sum: list[Any] = [None] * n_modules
+    acc_max: list[Any] = [None] * n_modules
+    rows = zip(leaf, zip(*(c for _, c in sums), strict=True), zip(*(c for _, c in maxima), strict=True), strict=True)
+    for j, s, m in rows:
+        a = acc_sum[j]
+        if a is None:
+            acc_sum[j], acc_max[j] = s, m
+        else:
+            acc_sum[j], acc_max[j] = tuple(map(add, a, s)), tuple(map(max, acc_max[j], m))
+    for k, p in up:
+        a = acc_sum[p]
+        if a is None:
+            acc_sum[p], acc_max[p] = acc_sum[k], acc_max[k]
+        else:
+            acc_sum[p], acc_max[p] = tuple(map(add, a, acc_sum[k])), tuple(map(max, acc_max[p], acc_max[k]))
+    out = dict(zip((q for q, _ in sums), map(list, zip(*acc_sum, strict=True)), strict=True))
+    out.update(zip((q for q, _ in maxima), map(list, zip(*acc_max, strict=True)), strict=True))
+    return out
 
 
-_FOLD_VALUES = 4_000_000  # values of the columns folded at once (a million layers: a few columns)
+_FOLD_VALUES = 4_000_000  # values of the columns folded at once (a million layers: two columns)
 
 
 def _combine_column(values: list[Any], leaf: list[int], up: list[tuple[int, int]], n_modules: int,

@@ -208,3 +208,20 @@ def test_rows_sharing_list_objects_and_single_names():
         expected = [jsonwriter.encode(row, indent="  ", level=level) for row in rows]
         assert list(jsonwriter.encode_rows(keys, list(columns.values()), indent="  ", level=level)) == expected
     assert [jsonwriter.encode(row) for row in rows] == [json.dumps(row, indent=2) for row in rows]
+
+
+@pytest.mark.parametrize("floats", [
+    [0.1, 2.5, 0.1, 1e300, 2.5, 1 / 3, 1 / 3],  # repeats: each distinct float written once
+    [0.5, -0.0, 0.0, 0.5, -0.0],  # 0.0 and -0.0 are equal keys: not looked up
+    [1.0, 2.0, 3.0],  # no repeat
+    [0.25, math.inf, 0.25],  # not finite
+])  # fmt: skip
+def test_a_column_of_floats_with_repeats(floats):
+    from array import array
+
+    keys = ["x", "y"]
+    rows = [{"x": v, "y": i} for i, v in enumerate(floats)]
+    for column in (floats, array("d", floats)):
+        assert list(jsonwriter.encode_rows(keys, [column, list(range(len(floats)))])) == [
+            json.dumps(row, indent=2) for row in rows
+        ]

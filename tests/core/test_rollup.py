@@ -245,12 +245,16 @@ def test_columns_of_numbers_fold_together_in_the_order_of_one_column(seed: int) 
         scope = ".".join(rng.choice(["a", "b", "c@1", "c"]) for _ in range(rng.randint(0, 3)))
         values = {q: rng.choice(pool) if rng.random() < 0.3 else rng.uniform(-1e6, 1e6) for q in ("s", "t", "m", "x")}
         rows.append(LayerRow(f"l{i}", "op", scope, [[1]], values))
-    aggregate = {"s": "sum", "t": "sum", "m": "max", "x": "max"}
-    tree = module_tree(rows, aggregate)
-    parents = {path: i for i, path in enumerate(tree.paths)}
-    up = [(k, parents[p.rpartition(".")[0]]) for k, p in reversed(list(enumerate(tree.paths))) if "." in p
-          and tree.depths[k] > 1]  # fmt: skip
-    leaf = [parents[".".join(module_path(row))] for row in rows]
-    for q in "stmx":
-        alone = _combine_column([row.values[q] for row in rows], leaf, up, len(tree.paths), aggregate[q] == "max")
-        assert list(map(repr, tree.combined[q])) == list(map(repr, alone)), q
+    for aggregate in ({"s": "sum", "t": "sum", "m": "max", "x": "max"}, {"s": "sum", "t": "sum", "m": "none", "x": "none"},
+                      {"s": "none", "t": "none", "m": "max", "x": "max"}):  # fmt: skip
+        tree = module_tree(rows, aggregate)
+        parents = {path: i for i, path in enumerate(tree.paths)}
+        up = [(k, parents[p.rpartition(".")[0]]) for k, p in reversed(list(enumerate(tree.paths))) if "." in p
+              and tree.depths[k] > 1]  # fmt: skip
+        leaf = [parents[".".join(module_path(row))] for row in rows]
+        for q, how in aggregate.items():
+            if how == "none":
+                assert q not in tree.combined
+                continue
+            alone = _combine_column([row.values[q] for row in rows], leaf, up, len(tree.paths), how == "max")
+            assert list(map(repr, tree.combined[q])) == list(map(repr, alone)), q
