@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from analyzer.core import completeness
+from analyzer.core import collector, completeness
 from analyzer.core.completeness import Completeness
 from analyzer.core.errors import AnalysisError, AnalyzerError, UnsupportedOpsError, UsageError
 from analyzer.core.frontend import Frontend
@@ -160,28 +158,8 @@ def analyze_graph(
     hardware_model: str | None = None,
 ) -> Report:  # fmt: skip
     """Run every loaded metric (and hardware model for ``devices``) over ``graph``."""
-    with _collector_paused():
+    with collector.paused():  # (an analysis makes no cycle worth collecting midway)
         return _analyze_graph(graph, options, devices, plugins, hardware_model)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while an analysis runs, back on after.
-
-    An analysis allocates millions of small dicts and tuples that reference
-    counting frees; each generation-2 collection walks every object alive,
-    the whole graph included, so collections took a quarter of the time of
-    a 100k-node analysis (docs/performance.md). Cycles made meanwhile are
-    collected once the collector is back on.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _analyze_graph(

@@ -34,6 +34,7 @@ from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
+from analyzer.core import collector
 from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS
 from analyzer.core.hookspecs import hookimpl
@@ -556,6 +557,12 @@ def render_html(
     the number of graph nodes beyond which layers are collapsed into modules;
     ``page_rows`` the layer-table rows shown at a time.
     """
+    with collector.paused():  # lists and strings by the thousand, no cycle among them
+        return _render_html(report, compact, plots, depth, columns, binary_units, graph_limit, page_rows)
+
+
+def _render_html(report: Report, compact: bool, plots: Sequence[Plot], depth: int | None,
+                 columns: Sequence[str] | None, binary_units: bool, graph_limit: int, page_rows: int) -> str:  # fmt: skip
     name = report.model.get("name", "model")
     data: dict[str, Any] = {"schema": "analyzer.html/1"}
     binary = binary_units

@@ -21,6 +21,7 @@ script draws.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +41,13 @@ def layer_edges(report: Report) -> set[tuple[int, int]]:
     if g is None:
         return {(i - 1, i) for i in range(1, len(rows))}
     infos = g.infos()
+    node = g.node
     layer_of: dict[str, int] = {}  # tensor -> the layer producing it
     for i, row in enumerate(rows):
         for n in row.nodes:
             if n in infos:
-                layer_of.update(dict.fromkeys(g.node(n).outputs, i))
+                for t in node(n).outputs:
+                    layer_of[t] = i
     edges: set[tuple[int, int]] = set()
     for i, row in enumerate(rows):
         for n in row.nodes:
@@ -57,15 +60,25 @@ def layer_edges(report: Report) -> set[tuple[int, int]]:
     return edges
 
 
-def _groups(rows: Sequence[LayerRow], limit: int) -> tuple[list[list[int]], str]:
+def _paths(rows: Sequence[LayerRow]) -> list[list[str]]:
+    """``module_path`` of each row (the regular expression only where a call suffix can be)."""
+    return [row.scope.split(".") if row.scope and "@" not in row.scope else module_path(row) for row in rows]
+
+
+def _groups(rows: Sequence[LayerRow], limit: int, paths: list[list[str]]) -> tuple[list[list[int]], str]:
     """Layer indices per collapsed node, and how they were grouped (module depth or runs)."""
-    paths = [module_path(row) for row in rows]
     deepest = max((len(p) for p in paths), default=1)
     for depth in range(deepest, 0, -1):
         keys: dict[str, list[int]] = {}
         for i, p in enumerate(paths):
-            keys.setdefault(".".join(p[:depth]), []).append(i)
-        if len(keys) <= limit:
+            members = keys.get(key := ".".join(p[:depth]))
+            if members is not None:
+                members.append(i)
+            elif len(keys) < limit:
+                keys[key] = [i]
+            else:  # a group too many: a shallower depth, without reading the rest
+                break
+        else:
             return list(keys.values()), f"modules at depth {depth}"
     size = math.ceil(len(rows) / limit)
     return [
@@ -124,16 +137,18 @@ def graph_view(
     edges = layer_edges(report)
     notice = ""
     if len(rows) > limit:
-        groups, how = _groups(rows, limit)
+        paths = _paths(rows)
+        groups, how = _groups(rows, limit, paths)
         notice = (f"{len(rows):,} layers collapsed into {len(groups):,} nodes ({how}); "
                   "the table below lists every layer")  # fmt: skip
-        group_of = {i: gi for gi, members in enumerate(groups) for i in members}
+        group_of = [0] * len(rows)
+        for gi, members in enumerate(groups):
+            for i in members:
+                group_of[i] = gi
         edges = {(group_of[a], group_of[b]) for a, b in edges if group_of[a] != group_of[b]}
-        labels = [_group_label(rows, members) for members in groups]
+        labels = [_group_label(rows, members, paths) for members in groups]
         ops = [_group_ops(rows, members) for members in groups]
-        values = {
-            k: [_combine_metric(vals, members) for members in groups] for k, vals in metrics.items()
-        }
+        values = {k: _combine_metric(vals, groups) for k, vals in metrics.items()}
     else:
         labels = [row.name for row in rows]
         ops = [row.op for row in rows]
@@ -145,10 +160,10 @@ def graph_view(
     return {"nodes": nodes, "edges": sorted(edges), "values": values, "notice": notice}
 
 
-def _group_label(rows: Sequence[LayerRow], members: list[int]) -> str:
+def _group_label(rows: Sequence[LayerRow], members: list[int], paths: list[list[str]]) -> str:
     if len(members) == 1:
         return rows[members[0]].name
-    parts = [module_path(rows[i]) for i in members]
+    parts = [paths[i] for i in members]
     common: list[str] = []
     for level in zip(*parts, strict=False):
         if len(set(level)) > 1:
@@ -166,7 +181,21 @@ def _group_ops(rows: Sequence[LayerRow], members: list[int]) -> str:
     return ", ".join(f"{op}×{c}" for op, c in top) + (", …" if len(counts) > 3 else "")
 
 
-def _combine_metric(values: Sequence[Any], members: list[int]) -> Any:
+def _combine_metric(values: Sequence[Any], groups: list[list[int]]) -> list[Any]:
+    """Each group's value of one metric: its members' numbers summed in order, or the category
+    most of them have; None where no member has a value."""
+    if type(values) is array:  # a stored column: numbers only, a module's layers mostly a run of them
+        return [sum(values[m[0] : m[-1] + 1]) if m[-1] - m[0] + 1 == len(m) else sum(map(values.__getitem__, m))
+                for m in groups]  # fmt: skip
+    if set(map(type, values)) <= _NUMBERS:  # numbers (the usual metric): sums in C, None as 0
+        filled = [0 if v is None else v for v in values]
+        has = [v is not None for v in values]
+        return [sum(map(filled.__getitem__, members)) if any(map(has.__getitem__, members)) else None
+                for members in groups]  # fmt: skip
+    return [_combine_values(values, members) for members in groups]
+
+
+def _combine_values(values: Sequence[Any], members: list[int]) -> Any:
     picked = [values[i] for i in members if values[i] is not None]
     if not picked:
         return None
@@ -207,6 +236,11 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
         """Offer ``key`` if some layer has a value; ``vals`` None: a shared quantity (no values)."""
         if vals is None:  # shared: a column with numbers
             pass
+        elif type(vals) is array:  # a stored column of numbers, kept as it is unless NaN or infinities
+            if not vals:
+                return
+            total = sum(vals)
+            values[key] = vals if total - total == 0 else [finite(v) for v in vals]
         elif vals.count(None) == len(vals):
             return
         else:  # NaN and infinities (floats) become None; a column of ints as it is
@@ -214,9 +248,9 @@ def colour_metrics(report: Report, layer_column: Callable[[str], list[Any]] | No
         offered.add(key)
         metrics.append({"key": key, "label": label, "unit": unit, "kind": kind, "group": group})
 
-    def numbers(k: str) -> list[Any]:
+    def numbers(k: str) -> Sequence[Any]:
         vals = read(k)
-        if set(map(type, vals)) <= _NUMBERS:  # the usual column: numbers (and None) only
+        if type(vals) is array or set(map(type, vals)) <= _NUMBERS:  # the usual column: numbers (and None) only
             return vals
         return [v if is_number(v) else None for v in vals]
 
