@@ -229,15 +229,20 @@ def render(table: Any, console: Console, color: bool) -> str | None:
     breaks = [i for i, row in enumerate(table.rows) if row.end_section and i < n - 1]
     if not wrapped_rows and not breaks:
         lines += body
+    # the columns with a cell wider than the column (the shrunk ones): only theirs wrap
+    narrow = [c for c, ((texts, shown_widths), w) in enumerate(zip(columns, widths, strict=True))
+              if max(shown_widths, default=0) > w]  # fmt: skip
+    if wrapped_rows and any("\x1b" in columns[c][0][i] for c in range(n_cols) for i in wrapped_rows):
+        return None  # a styled cell among the lines: rich's
     for i, line in enumerate(body if wrapped_rows or breaks else ()):
         if i not in wrapped_rows:
             lines.append(line)
         else:  # a shrunk column: its cell wraps, top-aligned; the row's other cells on its first line
-            if any("\x1b" in texts[i] for texts, _ in columns):
-                return None  # a styled cell's lines: rich's
-            parts = [[just(p, w, r) for p in _wrap((texts[i], shown_widths[i]), w, jf, console)]
-                     if shown_widths[i] > w else [cells[i]]
-                     for (texts, shown_widths), cells, w, jf, r in zip(columns, justified, widths, justify, rights, strict=True)]  # fmt: skip
+            parts: list[list[str]] = [[cells[i]] for cells in justified]
+            for c in narrow:
+                (texts, shown_widths), w = columns[c], widths[c]
+                if shown_widths[i] > w:
+                    parts[c] = [just(p, w, rights[c]) for p in _wrap((texts[i], shown_widths[i]), w, justify[c], console)]
             for k in range(max(map(len, parts))):
                 lines.append(left + between.join([p[k] if k < len(p) else blank for p, blank in zip(parts, blanks, strict=True)]) + right)
         if table.rows[i].end_section and i < n - 1:
