@@ -10,7 +10,8 @@ when first used (core imports no plugin at import time); pandas is optional
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +207,7 @@ class _Columns:
 _INCOMPLETE = attrgetter("incomplete")
 
 
-def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
+def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterable[str]:
     """Each layer row's ``to_dict()`` as ``encode`` writes it in the document, a batch at a time;
     rows of one shape (the same quantities in the same order, marks or not) share one template.
     ``read``: the report's columns (``Report.layer_columns()``: ``read(q, start, stop)``, or whole
@@ -215,14 +216,24 @@ def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterator[str]:
         keys = shared_keys(layers)
         if keys is not None and len(set(map(bool, map(_INCOMPLETE, layers)))) == 1:  # one shape: from columns
             names, sources = _plan(layers[0], keys)
-            one = len(layers) <= BATCH
-            for start in range(0, len(layers), BATCH):
-                batch = layers if one else layers[start : start + BATCH]
-                rows = () if one else (start, start + len(batch))
-                columns = [[None] * len(batch) if s is None else read(keys[s], *rows) if type(s) is int
-                           else list(map(attrgetter(s), batch)) for s in sources]  # fmt: skip
-                yield from jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
-            return
+            if len(layers) <= BATCH:  # the rows' texts straight from encode_rows, no generator between
+                return _column_texts(layers, names, sources, [read(k) for k in keys])
+            return chain.from_iterable(
+                _column_texts(layers[start : start + BATCH], names, sources,
+                              [read(k, start, start + BATCH) for k in keys]) for start in range(0, len(layers), BATCH)
+            )  # fmt: skip
+    return _shape_runs(layers)
+
+
+def _column_texts(batch: list[LayerRow], names: list[str], sources: list[Any], values: list[Any]) -> Iterator[str]:
+    """The texts of rows of one shape: ``sources`` (``_plan``) pick each key's column."""
+    columns = [[None] * len(batch) if s is None else values[s] if type(s) is int
+               else list(map(attrgetter(s), batch)) for s in sources]  # fmt: skip
+    return jsonwriter.encode_rows(names, columns, _json_default, INDENT, 2)
+
+
+def _shape_runs(layers: list[LayerRow]) -> Iterator[str]:
+    """``_layer_texts`` of rows of several shapes (or not the engine's): runs of one shape a batch."""
     plans: dict[tuple[Any, ...], tuple[list[str], list[Any]]] = {}
     for start in range(0, len(layers), BATCH):
         batch = layers[start : start + BATCH]
