@@ -150,6 +150,61 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
                 ratios[q] = a
             kind = _SKIP if isinstance(a, Ratio) else _KIND[a]
         kinds[q] = kind
+    shared = shared_keys(rows)  # every row's keys in one order (the engine's rows): no tuple a row
+    if shared is not None and depth is None:  # (the JSON and HTML formats' case)
+        paths, depths, parents, leaf = _scope_tree(rows)
+        present: list[tuple[str, ...] | dict[str, None]] = [shared] * len(paths)
+        key_tuples = {shared: shared}
+    else:
+        paths, depths, parents, leaf, present, key_tuples = _key_tree(rows, depth, shared)
+    n_modules = len(paths)
+    counts = [0] * n_modules
+    for i in leaf:
+        counts[i] += 1
+    up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
+    for k, p in up:
+        counts[p] += counts[k]
+    quantities = [q for q in dict.fromkeys(q for keys in key_tuples for q in keys) if kinds.get(q, _SUM) != _SKIP]
+    if column is None:
+        def column(q: str) -> list[Any]:
+            return [row.values.get(q) for row in rows]
+    combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
+    ints: set[str] = set()  # the quantities whose values are all exact ints (no None)
+    sums: list[tuple[str, Sequence[Any]]] = []  # columns of numbers only: folded several at a time
+    maxima: list[tuple[str, Sequence[Any]]] = []
+    group = max(1, _FOLD_VALUES // (len(rows) + n_modules + 1))  # columns folded at once
+    for q in quantities:
+        col = column(q)
+        maximum = kinds.get(q, _SUM) == _MAX
+        if type(col) is array:  # a report's stored column: ints or floats, nothing else
+            numbers, exact = col.typecode in ("q", "d"), col.typecode == "q"
+        else:
+            types = set(map(type, col))
+            numbers, exact = bool(types) and types <= _NUMBERS, types == _INT
+        if numbers:
+            if exact:
+                ints.add(q)
+            (maxima if maximum else sums).append((q, col))
+            if len(sums) + len(maxima) >= group:
+                combined.update(_fold(sums, maxima, leaf, up, n_modules))
+                sums, maxima = [], []
+            continue
+        values = _combine_column(col, leaf, up, n_modules, maximum)
+        if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
+            combined[q] = values
+    if sums or maxima:
+        combined.update(_fold(sums, maxima, leaf, up, n_modules))
+    combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
+    for q, a in ratios.items():
+        if a.numerator in combined and a.denominator in combined:
+            combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
+                           for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
+    return ModuleTree(paths, depths, counts, present, combined, frozenset(ints))
+
+
+def _key_tree(rows: list[LayerRow], depth: int | None, shared: tuple[str, ...] | None) -> tuple[Any, ...]:
+    """The modules of ``rows`` (paths, depths, parents, each row's deepest module) and the
+    quantities of each module's layers, rows of any keys, down to ``depth``."""
     index: dict[str, int] = {}  # module path -> position
     paths: list[str] = []
     depths: list[int] = []
@@ -158,7 +213,6 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
     # quantities of each module's layers in first-seen order: the layers' shared key tuple while
     # they all carry the same one (most modules: no dict of its own), else a merged dict
     present: list[tuple[str, ...] | dict[str, None]] = []
-    shared = shared_keys(rows)  # every row's keys in one order (the engine's rows): no tuple a row
     key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {shared: shared} if shared is not None else {}
     keys = shared
     plain: dict[str, str] = {}  # a scope with call suffixes -> the module path it names
@@ -213,49 +267,57 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
                     seen.update(dict.fromkeys(keys))  # type: ignore[union-attr, arg-type]
             at = i
         leaf.append(at)
-    n_modules = len(paths)
-    counts = [0] * n_modules
-    for i in leaf:
-        counts[i] += 1
-    up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
-    for k, p in up:
-        counts[p] += counts[k]
-    quantities = [q for q in dict.fromkeys(q for keys in key_tuples for q in keys) if kinds.get(q, _SUM) != _SKIP]
-    if column is None:
-        def column(q: str) -> list[Any]:
-            return [row.values.get(q) for row in rows]
-    combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
-    ints: set[str] = set()  # the quantities whose values are all exact ints (no None)
-    sums: list[tuple[str, Sequence[Any]]] = []  # columns of numbers only: folded several at a time
-    maxima: list[tuple[str, Sequence[Any]]] = []
-    group = max(1, _FOLD_VALUES // (len(rows) + n_modules + 1))  # columns folded at once
-    for q in quantities:
-        col = column(q)
-        maximum = kinds.get(q, _SUM) == _MAX
-        if type(col) is array:  # a report's stored column: ints or floats, nothing else
-            numbers, exact = col.typecode in ("q", "d"), col.typecode == "q"
+    return paths, depths, parents, leaf, present, key_tuples
+
+
+def _scope_tree(rows: list[LayerRow]) -> tuple[list[str], list[int], list[int], list[int]]:
+    """``_key_tree`` of rows that all carry the same quantities, no depth limit: paths, depths,
+    parents and each row's deepest module, nothing to merge (a million rows: one dict look-up
+    a row that opens no module, two for one that opens a module under a known one)."""
+    index: dict[str, int] = {}
+    paths: list[str] = []
+    depths: list[int] = []
+    parents: list[int] = []
+    leaf: list[int] = []
+    add_path, add_depth, add_parent, add_leaf = paths.append, depths.append, parents.append, leaf.append
+    plain: dict[str, str] = {}  # a scope with call suffixes -> the module path it names
+    for row in rows:
+        scope = row.scope
+        if scope:
+            if "@" in scope:  # relu@1 counts under relu
+                path = plain.get(scope)
+                if path is None:
+                    path = plain[scope] = _CALL_SUFFIXES.sub("", scope)
+                scope = path
+            i = index.get(scope)
+            if i is not None:
+                add_leaf(i)
+                continue
+            head, dot, _ = scope.rpartition(".")
+            at = index.get(head) if dot else None
+            if at is not None:  # a new module under a known one
+                index[scope] = i = len(paths)
+                add_path(scope)
+                add_depth(depths[at] + 1)
+                add_parent(at)
+                add_leaf(i)
+                continue
+            parts = scope.split(".")
         else:
-            types = set(map(type, col))
-            numbers, exact = bool(types) and types <= _NUMBERS, types == _INT
-        if numbers:
-            if exact:
-                ints.add(q)
-            (maxima if maximum else sums).append((q, col))
-            if len(sums) + len(maxima) >= group:
-                combined.update(_fold(sums, maxima, leaf, up, n_modules))
-                sums, maxima = [], []
-            continue
-        values = _combine_column(col, leaf, up, n_modules, maximum)
-        if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
-            combined[q] = values
-    if sums or maxima:
-        combined.update(_fold(sums, maxima, leaf, up, n_modules))
-    combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
-    for q, a in ratios.items():
-        if a.numerator in combined and a.denominator in combined:
-            combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
-                           for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
-    return ModuleTree(paths, depths, counts, present, combined, frozenset(ints))
+            parts = [row.name]
+        key = None
+        at = -1
+        for part in parts:
+            key = part if key is None else f"{key}.{part}"
+            i = index.get(key)
+            if i is None:
+                index[key] = i = len(paths)
+                add_path(key)
+                add_depth(1 if at < 0 else depths[at] + 1)
+                add_parent(at)
+            at = i
+        add_leaf(at)
+    return paths, depths, parents, leaf
 
 
 @dataclass(slots=True)
