@@ -178,7 +178,9 @@ def select_columns(report: Report, columns: Sequence[str] | None) -> list[str]:
     every quantity whose ``display`` is ``column``. An unknown name is a UsageError listing the valid ones."""
     present = _present(report)
     if columns is None:
-        return [q for q in report.quantities if q in present and quantity_info(report.quantities, q)["display"] == "column"]
+        quantities = report.quantities
+        return [q for q, info in quantities.items() if q in present and (
+            info if "label" in info and "group" in info else quantity_info(quantities, q))["display"] == "column"]  # fmt: skip
     names, groups = column_choices(report)
     device = {q.name: q for q in DEVICE_QUANTITIES}
     chosen = []

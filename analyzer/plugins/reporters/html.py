@@ -226,8 +226,9 @@ def _summary(report: Report, binary: bool = False, script: dict[str, Any] | None
         parts.append(
             f'<details class="az-options"><summary>Options of this run</summary><dl>{opts}</dl></details>'
         )
-    conv = [(k, label_of(k, i), str(i.get("unit", "")), str(i.get("aggregate", "")), group_of(i),
-             str(i.get("convention", ""))) for k, i in report.quantities.items()]  # fmt: skip
+    conv = [(k, str(i.get("label") or k), str(i.get("unit", "")), str(i.get("aggregate", "")),  # label_of,
+             str(i.get("group") or i.get("metric") or "other"), str(i.get("convention", "")))  # group_of inline
+            for k, i in report.quantities.items()]  # fmt: skip
     headers = ["key", "label", "unit", "aggregate", "group", "convention"]
     if script is not None:  # report.js's textRows
         script["conventions"] = _packed(conv)
@@ -261,7 +262,7 @@ def _packed(rows: list[tuple[str, ...]]) -> str | list[tuple[str, ...]]:
     """Rows of text as one string, cells joined by US and rows by RS (report.js ``unpack``): one
     string costs the page's JSON less than hundreds; the rows themselves where a cell holds either."""
     text = _ROW.join(map(_CELL.join, rows))
-    if text.count(_CELL) != sum(len(r) - 1 for r in rows) or text.count(_ROW) != len(rows) - 1:
+    if text.count(_CELL) != sum(map(len, rows)) - len(rows) or text.count(_ROW) != len(rows) - 1:
         return rows
     return text
 
