@@ -1,8 +1,9 @@
-/* analyzer HTML report: the layer and module tables, sorting, filtering, folding and the graph view.
- * Plain JavaScript, no dependency, no network. A full page's layer and module tables are written
- * here from the JSON blob (script.az-data), each number formatted as the Python side's
- * html_values.cell writes it (a notebook fragment has them in the page already); the graph is
- * drawn from the same blob, laid out by the Python side. */
+/* analyzer HTML report: its tables, sorting, filtering, folding and the graph view.
+ * Plain JavaScript, no dependency, no network. A full page's totals, conventions, layer table
+ * (header, column groups, rows) and module table are drawn here from the JSON blob
+ * (script.az-data), each number formatted exactly as the Python side writes it in a notebook
+ * fragment (html.py, html_values.py), where these tables are in the page already; the graph is
+ * drawn from the same blob, laid out by the Python side (html_graph.py). */
 (function () {
   "use strict";
 
