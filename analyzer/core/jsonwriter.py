@@ -320,13 +320,21 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
         raise ValueError("encode_rows: one column a key")
     if set(map(type, keys)) != _STR:
         raise TypeError("encode_rows: keys must be strings")
-    conversions, args = [], []
+    conversions: list[str] = []
+    args: list[Sequence[Any]] = []
+    convert, take = conversions.append, args.append
     for j, column in enumerate(columns):
         if type(column) is array:  # a report's stored column: ints or floats, no check of each value
             code = column.typecode
+            if code == "q":  # (most columns)
+                convert(": %d")
+                take(column)
+                continue
             types = _INT if code in _INT_CODES else _FLOAT if code == "d" else set(map(type, column))
         elif j in ints:
-            types = _INT
+            convert(": %d")
+            take(column)
+            continue
         elif column and type(column[0]) is str:  # names, paths, text: escaped at once, no type check
             try:
                 args.append(list(map(_string, column)))  # (refuses anything but a string)
@@ -361,7 +369,9 @@ def encode_rows(keys: Sequence[str], columns: Sequence[Sequence[Any]], default: 
             else:  # as a dict's value: None, bools, NaN...
                 args.append([_value(v, default, indent, level + 1) for v in column])
     inner = "\n" + indent * (level + 1)
-    texts = [_string(k).replace("%", "%%") for k in keys]  # the template's own '%' doubled
+    texts = list(map(_string, keys))
+    if "%" in "".join(texts):  # the template's own '%' doubled
+        texts = [t.replace("%", "%%") for t in texts]
     parts = map(str.__add__, texts, conversions)
     template = "{" + inner + ("," + inner).join(parts) + "\n" + indent * level + "}"
     return map(template.__mod__, zip(*args, strict=True))

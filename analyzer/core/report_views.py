@@ -203,6 +203,13 @@ class _Columns:
             column = self.values[quantity] = self.read(quantity)
         return column
 
+    def many(self, quantities: Iterable[str]) -> list[Any]:
+        """``[self(q) for q in quantities]``, the stored ones at once."""
+        columns = list(map(self.values.get, quantities))
+        if None in columns:
+            columns = list(map(self, quantities))
+        return columns
+
 
 _INCOMPLETE = attrgetter("incomplete")
 
@@ -217,7 +224,7 @@ def _layer_texts(layers: list[LayerRow], read: Any = None) -> Iterable[str]:
         if keys is not None and len(set(map(bool, map(_INCOMPLETE, layers)))) == 1:  # one shape: from columns
             names, sources = _plan(layers[0], keys)
             if len(layers) <= BATCH:  # the rows' texts straight from encode_rows, no generator between
-                return _column_texts(layers, names, sources, [read(k) for k in keys])
+                return _column_texts(layers, names, sources, read.many(keys))
             return chain.from_iterable(
                 _column_texts(layers[start : start + BATCH], names, sources,
                               [read(k, start, start + BATCH) for k in keys]) for start in range(0, len(layers), BATCH)
@@ -257,14 +264,9 @@ def _plan(row: LayerRow, keys: tuple[str, ...]) -> tuple[list[str], list[Any]]:
 
     marks = ("incomplete",) if row.incomplete else ()
     names = list(dict.fromkeys((*_row_head(), *keys, "nodes", *marks)))  # to_dict()'s order, no dict made
-    position = {k: i for i, k in enumerate(keys)}
-    sources: list[Any] = []
-    for k in names:
-        if k in _ATTRS or k == "nodes" or (k == "incomplete" and row.incomplete):
-            sources.append(k)
-        else:
-            sources.append(position.get(k))
-    return names, sources
+    position = dict(zip(keys, range(len(keys)), strict=True))
+    fields = {*_ATTRS, "nodes", *marks}  # taken from the row itself
+    return names, [k if k in fields else position.get(k) for k in names]
 
 
 def _run_texts(rows: list[LayerRow], names: list[str], sources: list[Any]) -> Iterator[str]:

@@ -140,16 +140,17 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
 
 def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None,
                  column: Callable[[str], Sequence[Any]] | None) -> ModuleTree:  # fmt: skip
-    kinds: dict[str, int] = {}  # quantity -> _SUM, _MAX or _SKIP (undeclared ones add up)
+    # quantity -> _SUM, _MAX or _SKIP (undeclared ones add up): "sum", "max", "none" read at once
+    kinds: dict[str, Any] = dict(zip(aggregate, map(_KIND.get, aggregate.values()), strict=True))
     ratios: dict[str, Ratio] = {}
-    for q, a in aggregate.items():
-        kind = _KIND.get(a) if type(a) is str else None
-        if kind is None:
-            a = a if isinstance(a, Ratio) else parse_aggregation(a)  # (refuses an unknown one)
-            if isinstance(a, Ratio):
-                ratios[q] = a
-            kind = _SKIP if isinstance(a, Ratio) else _KIND[a]
-        kinds[q] = kind
+    if None in kinds.values():
+        for q, kind in kinds.items():
+            if kind is None:
+                a = aggregate[q]
+                a = a if isinstance(a, Ratio) else parse_aggregation(a)  # (refuses an unknown one)
+                if isinstance(a, Ratio):
+                    ratios[q] = a
+                kinds[q] = _SKIP if isinstance(a, Ratio) else _KIND[a]
     shared = shared_keys(rows)  # every row's keys in one order (the engine's rows): no tuple a row
     if shared is not None and depth is None:  # (the JSON and HTML formats' case)
         paths, depths, parents, leaf = _scope_tree(rows)
@@ -164,35 +165,40 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
     up = [(k, p) for k, p in zip(range(n_modules - 1, -1, -1), reversed(parents), strict=True) if p >= 0]
     for k, p in up:
         counts[p] += counts[k]
-    quantities = [q for q in dict.fromkeys(q for keys in key_tuples for q in keys) if kinds.get(q, _SUM) != _SKIP]
+    present_keys = shared if len(key_tuples) == 1 and shared is not None else dict.fromkeys(
+        q for keys in key_tuples for q in keys)  # fmt: skip
+    quantities = [q for q in present_keys if kinds.get(q, _SUM) != _SKIP]
     if column is None:
         def column(q: str) -> list[Any]:
             return [row.values.get(q) for row in rows]
     combined: dict[str, list[Any]] = {}  # quantity -> its value per module (None: none)
     ints: set[str] = set()  # the quantities whose values are all exact ints (no None)
-    sums: list[tuple[str, Sequence[Any]]] = []  # columns of numbers only: folded several at a time
-    maxima: list[tuple[str, Sequence[Any]]] = []
-    group = max(1, _FOLD_VALUES // (len(rows) + n_modules + 1))  # columns folded at once
+    sums: tuple[list[str], list[Sequence[Any]]] = ([], [])  # columns of numbers only: folded
+    maxima: tuple[list[str], list[Sequence[Any]]] = ([], [])  # several at a time (names, columns)
+    group = _FOLD_VALUES // (len(rows) + n_modules + 1)  # columns folded at once (a million rows: two)
     for q in quantities:
         col = column(q)
         maximum = kinds.get(q, _SUM) == _MAX
         if type(col) is array:  # a report's stored column: ints or floats, nothing else
-            numbers, exact = col.typecode in ("q", "d"), col.typecode == "q"
+            code = col.typecode
+            numbers, exact = code == "q" or code == "d", code == "q"
         else:
             types = set(map(type, col))
             numbers, exact = bool(types) and types <= _NUMBERS, types == _INT
         if numbers:
             if exact:
                 ints.add(q)
-            (maxima if maximum else sums).append((q, col))
-            if len(sums) + len(maxima) >= group:
+            names, columns = maxima if maximum else sums
+            names.append(q)
+            columns.append(col)
+            if len(columns) >= group:
                 combined.update(_fold(sums, maxima, leaf, up, n_modules))
-                sums, maxima = [], []
+                sums, maxima = ([], []), ([], [])
             continue
         values = _combine_column(col, leaf, up, n_modules, maximum)
         if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
             combined[q] = values
-    if sums or maxima:
+    if sums[0] or maxima[0]:
         combined.update(_fold(sums, maxima, leaf, up, n_modules))
     combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
     for q, a in ratios.items():
@@ -377,27 +383,26 @@ _NUMBERS = frozenset((int, float))
 _INT = {int}
 
 
-def _fold(sums: list[tuple[str, Sequence[Any]]], maxima: list[tuple[str, Sequence[Any]]], leaf: list[int],
-          up: list[tuple[int, int]], n_modules: int) -> dict[str, list[Any]]:  # fmt: skip
+def _fold(sums: tuple[list[str], list[Sequence[Any]]], maxima: tuple[list[str], list[Sequence[Any]]],
+          leaf: list[int], up: list[tuple[int, int]], n_modules: int) -> dict[str, list[Any]]:  # fmt: skip
     """Columns of numbers combined per module several at a time: each row's values as a tuple (its
     sums, its maxima) folded into its deepest module in row order, then each module's into its
     parent's, children last to first (``up``): ``_combine_column``'s operations in its order, on
     a tuple of columns at a time (one ``map`` a step), the sums and the maxima in one pass."""
-    if not sums or not maxima:  # one kind: one tuple a row
-        columns, op = (sums, operator.add) if sums else (maxima, max)
+    if not sums[0] or not maxima[0]:  # one kind: one tuple a row
+        (names, columns), op = (sums, operator.add) if sums[0] else (maxima, max)
         acc: list[Any] = [None] * n_modules
-        for j, values in zip(leaf, zip(*(c for _, c in columns), strict=True), strict=True):
+        for j, values in zip(leaf, zip(*columns, strict=True), strict=True):
             a = acc[j]
             acc[j] = values if a is None else tuple(map(op, a, values))
         for k, p in up:
             a = acc[p]
             acc[p] = acc[k] if a is None else tuple(map(op, a, acc[k]))
-        return dict(zip((q for q, _ in columns), map(list, zip(*acc, strict=True)), strict=True))
+        return dict(zip(names, map(list, zip(*acc, strict=True)), strict=True))
     add = operator.add
     acc_sum: list[Any] = [None] * n_modules
     acc_max: list[Any] = [None] * n_modules
-    rows = zip(leaf, zip(*(c for _, c in sums), strict=True), zip(*(c for _, c in maxima), strict=True), strict=True)
-    for j, s, m in rows:
+    for j, s, m in zip(leaf, zip(*sums[1], strict=True), zip(*maxima[1], strict=True), strict=True):
         a = acc_sum[j]
         if a is None:
             acc_sum[j], acc_max[j] = s, m
@@ -409,8 +414,8 @@ def _fold(sums: list[tuple[str, Sequence[Any]]], maxima: list[tuple[str, Sequenc
             acc_sum[p], acc_max[p] = acc_sum[k], acc_max[k]
         else:
             acc_sum[p], acc_max[p] = tuple(map(add, a, acc_sum[k])), tuple(map(max, acc_max[p], acc_max[k]))
-    out = dict(zip((q for q, _ in sums), map(list, zip(*acc_sum, strict=True)), strict=True))
-    out.update(zip((q for q, _ in maxima), map(list, zip(*acc_max, strict=True)), strict=True))
+    out = dict(zip(sums[0], map(list, zip(*acc_sum, strict=True)), strict=True))
+    out.update(zip(maxima[0], map(list, zip(*acc_max, strict=True)), strict=True))
     return out
 
 
