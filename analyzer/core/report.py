@@ -258,7 +258,7 @@ class Report(ReportViews):
         return "".join(self.iter_json(indent))
 
     def iter_json(self, indent: int = 2) -> Iterator[str]:
-        """``to_json(indent)`` in pieces, a thousand layer rows at most each, never the whole text
+        """``to_json(indent)`` in pieces, 64 layer rows at most each, never the whole text
         or dict in memory: what ``--format json`` writes (analyzer/core/jsonwriter.py)."""
         if indent == 2:  # the layers and modules written from columns (report_views.json_fields: same text)
             return iter_object(json_fields(self), json_default, indent)
