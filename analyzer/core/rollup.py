@@ -182,6 +182,7 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
         if type(col) is array:  # a report's stored column: ints or floats, nothing else
             code = col.typecode
             numbers, exact = code == "q" or code == "d", code == "q"
+            types = _NUMBERS
         else:
             types = set(map(type, col))
             numbers, exact = bool(types) and types <= _NUMBERS, types == _INT
@@ -195,8 +196,10 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
                 combined.update(_fold(sums, maxima, leaf, up, n_modules))
                 sums, maxima = ([], []), ([], [])
             continue
+        if not any(map(_counted, types)):  # text, lists, None (dtype, receptive_field): no value
+            continue
         values = _combine_column(col, leaf, up, n_modules, maximum)
-        if values.count(None) < n_modules:  # not a column of text or lists (dtype, receptive_field)
+        if values.count(None) < n_modules:
             combined[q] = values
     if sums[0] or maxima[0]:
         combined.update(_fold(sums, maxima, leaf, up, n_modules))
@@ -377,6 +380,11 @@ class ModuleTree:
         if any(None in self.combined[q] for q in qs if q not in self.ints):
             return None
         return qs
+
+
+def _counted(t: type) -> bool:
+    """Whether values of type ``t`` are combined (``_combine_column``: numbers, not booleans)."""
+    return t is int or t is float or (t is not bool and issubclass(t, int | float))
 
 
 _NUMBERS = frozenset((int, float))
