@@ -206,8 +206,12 @@ def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str
     combined = {q: combined[q] for q in quantities if q in combined}  # in the layers' order
     for q, a in ratios.items():
         if a.numerator in combined and a.denominator in combined:
-            combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
-                           for n, d in zip(combined[a.numerator], combined[a.denominator], strict=True)]  # fmt: skip
+            num, den = combined[a.numerator], combined[a.denominator]
+            if a.numerator in ints and a.denominator in ints and 0 not in den:  # n / d each, at once
+                combined[q] = list(map(operator.truediv, num, den))
+            else:
+                combined[q] = [None if n is None or d is None else (n / d if d else 0.0)
+                               for n, d in zip(num, den, strict=True)]  # fmt: skip
     return ModuleTree(paths, depths, counts, present, combined, frozenset(ints))
 
 
@@ -373,10 +377,10 @@ class ModuleTree:
     def uniform(self) -> list[str] | None:
         """The quantities of every module's row, when all have the same in the same order (their
         ``to_dict()`` then share one shape: the columns can be written as they are), else None."""
-        orders = {id(order): order for order in self.present}
-        if len(orders) != 1:
+        present = self.present
+        if len(set(map(id, present))) != 1:  # one key order, the same object for every module
             return None
-        qs = [q for q in next(iter(orders.values())) if q in self.combined]
+        qs = [q for q in present[0] if q in self.combined]
         if any(None in self.combined[q] for q in qs if q not in self.ints):
             return None
         return qs
