@@ -258,3 +258,38 @@ def test_columns_of_numbers_fold_together_in_the_order_of_one_column(seed: int) 
                 continue
             alone = _combine_column([row.values[q] for row in rows], leaf, up, len(tree.paths), how == "max")
             assert list(map(repr, tree.combined[q])) == list(map(repr, alone)), q
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_rows_of_stored_ints_fold_by_numpy_to_the_same_values(seed: int, monkeypatch) -> None:
+    """From ``_NUMPY_FROM`` rows, stored columns of ints are summed and maxed by numpy: the same
+    values as the fold in Python (negative values; sums that could pass 64 bits stay in Python)."""
+    import random
+    from array import array
+
+    from analyzer.core import rollup
+    from analyzer.core.layer_table import RowValues, Schema
+    from analyzer.core.report import LayerRow
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 300)
+    big = 2**62 if seed == 3 else 10**9  # seed 3: sums beyond 64 bits
+    keys = ("a", "b", "c")
+    schema = Schema(keys, {q: array("q", [rng.randint(-big, big) for _ in range(n)]) for q in keys})
+    rows = [LayerRow(f"l{i}", "op", ".".join(rng.choice(["x", "y", "z@1"]) for _ in range(rng.randint(0, 3))),
+                     [[1]], RowValues(schema, i)) for i in range(n)]  # fmt: skip
+    aggregate = {"a": "sum", "b": "max", "c": "sum"}
+
+    def column(q: str):
+        return schema.columns[q][:]  # as Report.layer_columns() hands a stored column over
+
+    in_python = rollup.module_tree(rows, aggregate, None, column)
+    monkeypatch.setattr(rollup, "_NUMPY_FROM", 0)
+    by_numpy = rollup.module_tree(rows, aggregate, None, column)
+    assert by_numpy == in_python
+    assert by_numpy.combined["a"] == [sum(r.values["a"] for r in rows if _under(r, p)) for p in by_numpy.paths]
+
+
+def _under(row, path: str) -> bool:
+    parts = module_path(row)
+    return ".".join(parts[: path.count(".") + 1]) == path
