@@ -12,7 +12,6 @@ Compare's aligned rows use the same ``combine``. Non-numeric values are skipped.
 
 from __future__ import annotations
 
-import gc
 import operator
 import re
 from array import array
@@ -20,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analyzer.core import collector
 from analyzer.core.layer_table import Schema
 from analyzer.core.metric import Aggregation, Quantity, Ratio, parse_aggregation
 
@@ -128,14 +128,10 @@ def module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str]
     into its parent once, children last to first. A float sum therefore adds up in the same order
     whatever the layers' quantities.
     """
-    collecting = gc.isenabled()
-    if collecting:  # a tuple a row and a module and lists of them, no cycle among them: the collector
-        gc.disable()  # would only walk every live object again and again (100k layers: 0.3 s of 0.8)
-    try:
+    # a tuple a row and a module and lists of them, no cycle among them: the collector would only
+    # walk every live object again and again (100k layers: 0.3 s of 0.8)
+    with collector.paused():
         return _module_tree(rows, aggregate, depth, column)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _module_tree(rows: list[LayerRow], aggregate: Mapping[str, Aggregation | str], depth: int | None,
