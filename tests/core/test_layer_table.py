@@ -141,7 +141,7 @@ def test_a_metric_giving_columns_reports_what_its_dicts_would():
             if self.by_columns:
                 layers = ctx.columns({"conv_layers": convs, "conv_share": shares})
             else:
-                layers = {la.name: {"conv_layers": c, "conv_share": s} for la, c, s in zip(ctx.layers, convs, shares)}
+                layers = {la.name: {"conv_layers": c, "conv_share": s} for la, c, s in zip(ctx.layers, convs, shares, strict=True)}
             return MetricResult(layers=layers, totals={"conv_layers": sum(convs), "conv_share": sum(shares)})
 
     class Plugin:

@@ -38,7 +38,9 @@ def _image(*shape: int) -> torch.Tensor:
 # --- transformers --------------------------------------------------------------------------------
 def _transformers() -> Any:
     if importlib.util.find_spec("torchvision") is not None:  # transformers imports torchvision lazily:
-        from tests.plugins.frontends.torch import tv_shim  # its custom ops first, whatever ran before
+        from tests.plugins.frontends.torch import (
+            tv_shim,  # its custom ops first, whatever ran before
+        )
 
         tv_shim.load()
     return pytest.importorskip("transformers")
