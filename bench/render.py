@@ -2,11 +2,13 @@
 
 Goal (docs/performance.md): rendering a report in any format takes less
 time than the analysis that produced it. For each model of
-``analyzer/zoo.py`` the script times, warm, the median of ``--repeat``
-runs of ``analyze_graph`` and of each format's rendering the way the CLI
+``analyzer/zoo.py`` the script times, warm, ``--repeat`` rounds of one
+``analyze_graph`` followed by each format's rendering the way the CLI
 writes a file (``Reporter.iter_report`` without colour, the whole text
 joined) and, for the table, the way it prints on a terminal (colour, 100
-columns); every format the CLI writes, HTML included. The last column is
+columns); every format the CLI writes, HTML included. Each column is the
+median over the rounds; the analysis and the formats alternate, so a busy
+moment of a shared machine falls on all of them alike. The last column is
 the slowest format's time over the analysis's.
 
     .venv/bin/python bench/render.py [--repeat 5] [--formats table,json,csv,markdown,html]
@@ -19,6 +21,7 @@ devices), timed the same way.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -33,17 +36,11 @@ from analyzer.core.plugins import default_plugins  # noqa: E402
 MODELS = ("alexnet", "vgg16", "resnet50", "mobilenet_v2", "transformer_encoder", "tiny_cnn")
 
 
-def timed(fn, repeat: int, warmup: int = 2):
-    """(median CPU seconds of ``repeat`` runs after ``warmup`` untimed ones, the last result)."""
-    result = None
-    for _ in range(warmup):
-        result = fn()
-    times = []
-    for _ in range(repeat):
-        t = time.process_time()
-        result = fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times), result
+def seconds(fn) -> float:
+    """CPU seconds of one call."""
+    t = time.process_time()
+    fn()
+    return time.process_time() - t
 
 
 def render(reporter, report, **options) -> str:
@@ -73,17 +70,16 @@ def main() -> None:
         graphs += [(f"scale {n}", lambda n=n: build_graph(int(n))) for n in args.nodes.split(",")]
     for name, build in graphs:
         graph = build()
-        t_analysis, report = timed(
-            lambda graph=graph: analyze_graph(graph, plugins=plugins), args.repeat, args.warmup
-        )
-        line = [name, str(len(report.layers)), f"{t_analysis * 1e3:.1f}"]
-        worst = 0.0
-        for fmt, options in cases:
-            reporter = plugins.reporter(fmt)
-            t, _ = timed(lambda r=reporter, o=options, rep=report: render(r, rep, **o), args.repeat, args.warmup)
-            worst = max(worst, t)
-            line.append(f"{t * 1e3:.1f}")
-        line.append(f"{worst / t_analysis:.2f}")
+        report = analyze_graph(graph, plugins=plugins)
+        steps = [functools.partial(analyze_graph, graph, plugins=plugins)]
+        steps += [functools.partial(render, plugins.reporter(fmt), report, **options) for fmt, options in cases]
+        for _ in range(args.warmup):
+            for step in steps:
+                step()
+        rounds = [[seconds(step) for step in steps] for _ in range(args.repeat)]
+        t_analysis, *t_formats = (statistics.median(column) for column in zip(*rounds, strict=True))
+        line = [name, str(len(report.layers)), f"{t_analysis * 1e3:.1f}", *(f"{t * 1e3:.1f}" for t in t_formats)]
+        line.append(f"{max(t_formats) / t_analysis:.2f}")
         lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for line in lines:
