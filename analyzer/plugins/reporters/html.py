@@ -303,9 +303,7 @@ def layer_keys(rows: Sequence[Any]) -> dict[str, None]:
 def _column_reader(report: Report) -> Callable[[str], Sequence[Any]]:
     """Each layer column read once a page: the graph, the layer table and the roll-ups share
     them (``Report.layer_columns``)."""
-    columns = report.layer_columns()
-
-    return functools.cache(columns)  # (a list, or the stored array of ints or floats)
+    return functools.cache(report.layer_columns())  # (a list, or the stored array of ints or floats)
 
 
 def _layer_columns(report: Report, columns: Sequence[str] | None = None, layer_column: Any = None,
