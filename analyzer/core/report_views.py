@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.core import jsonwriter
 from analyzer.core.jsonwriter import Rows
-from analyzer.core.rollup import module_tree, shared_keys
+from analyzer.core.rollup import layer_keys, module_tree, shared_keys
 
 if TYPE_CHECKING:
     import pandas
@@ -118,9 +118,7 @@ def report_dataframe(report: Report) -> pandas.DataFrame:
     ``df.attrs`` holds the model, the totals and each column's unit.
     """
     pd = pandas_module()
-    present: dict[str, None] = {}
-    for row in report.layers:
-        present.update(dict.fromkeys(row.values))
+    present = layer_keys(report.layers)
     order = [k for k in report.quantities if k in present] + [
         k for k in present if k not in report.quantities
     ]

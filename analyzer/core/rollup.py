@@ -49,6 +49,18 @@ def shared_keys(rows: Sequence[LayerRow]) -> tuple[str, ...] | None:
     return schema.keys if type(schema) is Schema else None
 
 
+def layer_keys(rows: Sequence[LayerRow]) -> dict[str, None]:
+    """The quantities of the layer rows, in first-seen order (``shared_keys`` without a pass a
+    row where the rows share one schema)."""
+    keys = shared_keys(rows)
+    if keys is not None:
+        return dict.fromkeys(keys)
+    present: dict[str, None] = {}
+    for row in rows:
+        present.update(dict.fromkeys(row.values))
+    return present
+
+
 _VALUES = operator.attrgetter("values")
 _SCHEMA = operator.attrgetter("_schema")
 

@@ -10,7 +10,7 @@ from analyzer.core.compare import Comparison
 from analyzer.core.completeness import MARKS, percent
 from analyzer.core.errors import UsageError
 from analyzer.core.report import DEVICE_QUANTITIES, Report, quantity_info
-from analyzer.core.rollup import shared_keys
+from analyzer.core.rollup import layer_keys
 from analyzer.plugins.reporters import textgrid
 
 # Row fields every layer row has, before the quantities (key, header).
@@ -151,13 +151,7 @@ def show_human(value: Any, info: dict[str, Any], binary: bool = False) -> str:
 
 def _present(report: Report) -> set[str]:
     """Quantities some layer row carries (the engine's rows share theirs: no pass a row)."""
-    shared = shared_keys(report.layers)
-    if shared is not None:
-        return set(shared)
-    keys: set[str] = set()
-    for row in report.layers:
-        keys.update(row.values)
-    return keys
+    return set(layer_keys(report.layers))
 
 
 def column_choices(report: Report) -> tuple[list[str], list[str]]:

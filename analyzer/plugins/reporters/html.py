@@ -40,7 +40,7 @@ from analyzer.core.completeness import MARKS
 from analyzer.core.hookspecs import hookimpl
 from analyzer.core.report import Report, quantity_info
 from analyzer.core.reporter import Reporter
-from analyzer.core.rollup import module_tree, shared_keys
+from analyzer.core.rollup import layer_keys, module_tree
 from analyzer.plugins.reporters import common
 from analyzer.plugins.reporters.html_graph import MAX_NODES, graph_section
 from analyzer.plugins.reporters.html_values import (
@@ -50,6 +50,7 @@ from analyzer.plugins.reporters.html_values import (
     is_number,
     label_of,
     script_columns,
+    script_holds,
     value_cells,
 )
 
@@ -189,7 +190,7 @@ def _total_data(report: Report, keys: list[str], infos: dict[str, dict[str, Any]
         info = infos.get(k) or quantity_info(q, k)
         t = type(v)
         b = bound(k)
-        if not (t is int and -_SAFE_INT <= v <= _SAFE_INT or t is float and _script_float(v)):
+        if not script_holds(v):
             v = [esc(common.marked(common.show_exact(v, info), b)), esc(common.marked(common.show_human(v, info, binary), b))]
         row = [k, info.get("format", "count"), info.get("digits", 4), v, b, t is float]
         group = info["group"]
@@ -197,11 +198,6 @@ def _total_data(report: Report, keys: list[str], infos: dict[str, dict[str, Any]
             row += [str(info.get("label") or k), group, str(info.get("unit", "")), str(info.get("convention", ""))]
         rows.append(row)
     return rows
-
-
-def _script_float(v: float) -> bool:
-    size = abs(v)
-    return size < 1e21 and (size >= 1e-90 or v == 0)  # (a NaN fails both)
 
 
 def _completeness(report: Report) -> str:
@@ -255,7 +251,6 @@ def _option_text(value: Any) -> str:
 
 
 _CELL, _ROW = "\x1f", "\x1e"  # separators html.escape leaves as they are
-_SAFE_INT = 2**53  # larger integers: a JavaScript number would not hold them exactly
 
 
 def _packed(rows: list[tuple[str, ...]]) -> str | list[tuple[str, ...]]:
@@ -287,17 +282,6 @@ class _Column:
     info: dict[str, Any]
     values: list[Any]
     shown: bool = True
-
-
-def layer_keys(rows: Sequence[Any]) -> dict[str, None]:
-    """The quantities of the layer rows, in first-seen order (one schema: without a pass a row)."""
-    keys = shared_keys(rows)
-    if keys is not None:
-        return dict.fromkeys(keys)
-    present: dict[str, None] = {}
-    for row in rows:
-        present.update(dict.fromkeys(row.values))
-    return present
 
 
 def _column_reader(report: Report) -> Callable[[str], Sequence[Any]]:

@@ -155,6 +155,7 @@ def _shape_cell(v: list[Any]) -> str:
 # where toFixed's 100 decimals reach the significant digits).
 SCRIPT_FORMATS = frozenset({"count", "int", "bytes", "float", "ratio", "seconds", "joules", "rate", "text"})
 _SAFE_INT = 2**53
+_FLOAT_MAX, _FLOAT_MIN = 1e21, 1e-90  # toFixed writes no exponent below the one; 100 decimals reach the other
 _TEXT = {str, type(None)}
 _INT = {int}
 
@@ -263,6 +264,18 @@ def _script_kind(values: list[Any], types: set[type]) -> str | None:
     return None
 
 
+def script_holds(v: Any) -> bool:
+    """One int or float the page's script holds and writes as Python does (a column's test:
+    ``_ints_fit``, ``_floats_fit``)."""
+    t = type(v)
+    if t is int:
+        return -_SAFE_INT <= v <= _SAFE_INT
+    if t is float:
+        size = abs(v)
+        return size < _FLOAT_MAX and (size >= _FLOAT_MIN or v == 0)  # (a NaN fails both)
+    return False
+
+
 def _ints_fit(values: list[int]) -> bool:
     """Every int within 2**53 in size: a JavaScript number holds it exactly."""
     return min(values) >= -_SAFE_INT and max(values) <= _SAFE_INT
@@ -273,4 +286,4 @@ def _floats_fit(values: list[float]) -> bool:
     if (total := sum(values)) - total != 0:  # a NaN or an infinity (or a sum beyond the largest float)
         return False
     sizes = list(map(abs, values))
-    return max(sizes) < 1e21 and min(filter(None, sizes), default=1.0) >= 1e-90
+    return max(sizes) < _FLOAT_MAX and min(filter(None, sizes), default=1.0) >= _FLOAT_MIN

@@ -202,7 +202,7 @@ def test_every_layer_quantity_is_a_column_with_every_layers_value(report, page):
 
 def test_values_the_script_could_misread_are_written_here():
     """NaN, integers beyond 2**53, bools and ints mixed with floats reach the page as cells."""
-    from analyzer.plugins.reporters.html_values import script_column
+    from analyzer.plugins.reporters.html_values import script_column, script_holds
 
     info = {"format": "count"}
     assert script_column([1, 2**53, None, "x"], info)[:2] == ["v", "i"]
@@ -216,6 +216,9 @@ def test_values_the_script_could_misread_are_written_here():
         spec = script_column(values, info)
         assert spec[0] == "h" and "<td" in spec[1][0], values
     assert script_column([1], {"format": "percent"})[0] == "h"  # a format the script does not know
+    # one value (a total): the same bounds
+    assert all(map(script_holds, [0, -(2**53), 2**53, 0.0, -0.0, 1e-90, -9.9e20]))
+    assert not any(map(script_holds, [2**53 + 1, 1e21, 1e-91, float("nan"), float("inf"), True, "1", None]))
     assert script_column([1, 2], info, marks=[{"x": "lower"}, {}], key="x")[0] == "h"  # a marked value
 
 

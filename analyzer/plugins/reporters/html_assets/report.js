@@ -163,24 +163,9 @@
   function human(v, unit) {
     if (v === null || v === undefined) return "-";
     if (typeof v !== "number") return String(v);
-    var a = Math.abs(v);
-    if (unit === "byte") {
-      var units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"], i = 0;
-      while (i < units.length - 1 && Math.abs(parseFloat(plain(v, 3).replace(/,/g, ""))) >= 1000) { v /= 1000; i++; }
-      return plain(v, 3) + " " + units[i];
-    }
-    if (unit === "s") {
-      var subs = [[1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"]];
-      for (var j = 0; j < subs.length; j++) {
-        if (a >= subs[j][0]) return plain(v / subs[j][0], 4) + " " + subs[j][1] + "s";
-      }
-      return a === 0 ? "0 s" : plain(v / 1e-9, 4) + " ns";
-    }
-    var steps = [[1e18, "E"], [1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
-    for (var k = 0; k < steps.length; k++) {
-      if (a >= steps[k][0]) return (v / steps[k][0]).toFixed(1) + steps[k][1] + (unit ? " " + unit : "");
-    }
-    return plain(v, 4) + (unit ? " " + unit : "");
+    if (unit === "byte") return humanBytes(v, false);
+    if (unit === "s") return scaled(v, "s");
+    return siCount(v) + (unit ? " " + unit : "");
   }
 
   /* --- tables ------------------------------------------------------------------ */
